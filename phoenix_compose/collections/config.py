@@ -1,0 +1,59 @@
+"""``inv config.*``: render, validate and show the final compose file of an environment."""
+
+from __future__ import annotations
+
+from invoke import Context, Exit, task
+
+from .common import ENV_HELP, boundary, env_name, err, stack_root
+
+
+@task(help={"env": ENV_HELP, "all": "validate every environment in envs/",
+            "no_cache": "ignore the validation cache"})
+def validate(c: Context, env: str | None = None, all_: bool = False,
+             no_cache: bool = False) -> None:
+    """Validate an environment's config (schema, semantics, policy); exit 1 when invalid."""
+    from ..environment import list_environments
+    from ..errors import ConfigurationError
+    from ..pipeline import prepare
+
+    root = stack_root(c)
+    names = list_environments(root) if all_ else [env_name(c, env)]
+    failed = []
+    for name in names:
+        with boundary():
+            try:
+                outcome = prepare(root, name, use_cache=not no_cache)
+            except ConfigurationError as exc:
+                if len(names) == 1:
+                    raise
+                err(str(exc))
+                failed.append(f"{name}: {len(exc.problems) or 1} error(s)")
+                continue
+        for warning in outcome.warnings:
+            err(warning)
+        note = " (cached)" if outcome.cached else ""
+        print(f"{name}: valid{note} -> {outcome.compose_file.relative_to(root)}")
+    if failed:
+        raise Exit("invalid: " + "; ".join(failed), code=1)
+
+
+@task(help={"env": ENV_HELP})
+def render(c: Context, env: str | None = None) -> None:
+    """Render overlays and write .phoenix/<env>/compose.yaml (always, ignoring the cache)."""
+    from ..pipeline import prepare
+
+    root = stack_root(c)
+    with boundary():
+        outcome = prepare(root, env_name(c, env), use_cache=False)
+    for warning in outcome.warnings:
+        err(warning)
+    print(outcome.compose_file.relative_to(root))
+
+
+@task(help={"env": ENV_HELP, "format": "yaml (default) or json"})
+def show(c: Context, env: str | None = None, format: str = "yaml") -> None:
+    """Print the final config, like `docker compose config`, with secrets masked."""
+    from ..pipeline import show as show_config
+
+    with boundary():
+        print(show_config(stack_root(c), env_name(c, env), format), end="")
