@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
-from .yamlsrc import OVERRIDE, RESET, N, Path
+from .yamlsrc import OVERRIDE, RESET, N, Path, flatten
 
 _KEYED = {"environment", "labels", "extra_hosts", "sysctls", "annotations"}
 _KEYED_NESTED = {("build", "args"), ("build", "labels"), ("deploy", "labels")}
@@ -136,7 +136,7 @@ def _dedupe(items: list[N], index: Callable[[Any], Any]) -> list[N]:
     seen: dict[Any, int] = {}
     out: list[N] = []
     for item in items:
-        key = index(item.value)
+        key = index(flatten(item)[0])
         if key in seen:
             out[seen[key]] = item  # the later definition wins, in the earlier one's place
         else:

@@ -24,14 +24,14 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) ->
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((path, tmp))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            staged.append((path, tmp))
     except BaseException:
         for _path, tmp in staged:
-            os.unlink(tmp)
+            Path(tmp).unlink(missing_ok=True)
         raise
     for path, tmp in staged:
         os.replace(tmp, path)

@@ -8,6 +8,7 @@ cache, builds, and only when everything is valid writes the overlays and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,6 +20,7 @@ from .yamlsrc import N
 
 _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")
 MASK = "********"
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^/:@\s]*:)[^@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ def mask_secrets(value: Any, key: str = "") -> Any:
         name, _, rest = value.partition("=")
         if SECRET_KEY.search(name) and not name.upper().endswith("_FILE") and rest:
             return f"{name}={MASK}"
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(rf"\1{MASK}@", value)
     return value
 
 

@@ -51,6 +51,7 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
         keep_trailing_newline=True,
         autoescape=False,
     )
+    jenv.code_generator_class = _line_tracking_codegen()
     rendered: list[Rendered] = []
     problems: list[Problem] = []
     for path in stack.templates:
@@ -69,6 +70,24 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
             continue
         rendered.append(Rendered(rel, path.name[: -len(".j2")], text, line_map))
     return rendered, problems
+
+
+def _line_tracking_codegen() -> type:
+    """A code generator that yields template text node by node.
+
+    Jinja folds consecutive text into one ``yield`` without line information; refusing the
+    folding gives every text node its own ``yield`` tagged with the node's line.
+    """
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
+
+    class LineTrackingCodeGenerator(CodeGenerator):
+        def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
+            if isinstance(node, nodes.TemplateData):
+                raise nodes.Impossible()
+            return super()._output_child_to_const(node, frame, finalize)
+
+    return LineTrackingCodeGenerator
 
 
 def _render_tracked(template: Any, context: dict[str, Any]) -> tuple[str, tuple[int, ...]]:

@@ -133,6 +133,15 @@ def _schema_problem(error: Any, where: Locator) -> list[Problem]:
     return [Problem(loc, message + note)]
 
 
+def _seq(value: Any) -> list[Any]:
+    """A list, or nothing: semantic checks run on models the schema may have rejected."""
+    return value if isinstance(value, list) else []
+
+
+def _map(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
@@ -196,8 +205,8 @@ def _duration_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
 
 def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> list[Problem]:
     out = []
-    declared_volumes = model.get("volumes") or {}
-    for i, vol in enumerate(svc.get("volumes") or []):
+    declared_volumes = _map(model.get("volumes"))
+    for i, vol in enumerate(_seq(svc.get("volumes"))):
         source = vol.get("source") if isinstance(vol, dict) and vol.get("type", "volume") \
             == "volume" else (str(vol).split(":")[0] if isinstance(vol, str) and ":" in vol
                               else None)
@@ -206,8 +215,8 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
                                f"service '{base[1]}' uses undefined volume '{source}'",
                                hint="declare it under the top-level `volumes:`"))
     for section in ("secrets", "configs"):
-        declared = model.get(section) or {}
-        for i, ref in enumerate(svc.get(section) or []):
+        declared = _map(model.get(section))
+        for i, ref in enumerate(_seq(svc.get(section))):
             source = ref.get("source") if isinstance(ref, dict) else ref
             if source not in declared:
                 out.append(Problem(where.at(base + (section, i)),
@@ -215,7 +224,7 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
                                    f"'{source}'", hint=f"declare it under the top-level "
                                                        f"`{section}:`"))
     networks = svc.get("networks")
-    declared_networks = set(model.get("networks") or {}) | {"default"}
+    declared_networks = set(_map(model.get("networks"))) | {"default"}
     for net in (networks if isinstance(networks, (dict, list)) else ()):
         if net not in declared_networks:
             out.append(Problem(where.at(base + ("networks",) + ((net,) if isinstance(
@@ -226,7 +235,7 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
 
 
 def _cycle_problems(services: dict, where: Locator) -> list[Problem]:
-    graph = {name: [d for d in ((svc or {}).get("depends_on") or {}) if d in services]
+    graph = {name: [d for d in _map(svc.get("depends_on")) if d in services]
              for name, svc in services.items() if isinstance(svc, dict)}
     state: dict[str, int] = {}  # 1 visiting, 2 done
     stack: list[str] = []
@@ -271,7 +280,7 @@ def _port_problems(services: dict, where: Locator) -> list[Problem]:
     seen: dict[tuple[int, str], list[tuple[str, Path]]] = {}
     out = []
     for name, svc in services.items():
-        for i, port in enumerate((svc or {}).get("ports") or [] if isinstance(svc, dict) else []):
+        for i, port in enumerate(_seq(svc.get("ports")) if isinstance(svc, dict) else []):
             path = ("services", name, "ports", i)
             for ip, number, proto in _published(port):
                 for other_ip, other in seen.get((number, proto), []):
@@ -295,7 +304,7 @@ def image_is_pinned(image: str) -> bool:
 
 def production_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
     out = []
-    for name, svc in (model.get("services") or {}).items():
+    for name, svc in _map(model.get("services")).items():
         if not isinstance(svc, dict):
             continue
         base = ("services", name)

@@ -1,0 +1,47 @@
+"""Shared helpers for the benchmarks: interleaved timing of whole commands, medians, ratios."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A console script of this interpreter's environment (the venv), else from PATH."""
+    candidate = BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def time_once(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(list(argv), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    return time.perf_counter() - start
+
+
+def interleaved(commands: dict[str, tuple[Sequence[str], Path]], rounds: int,
+                setup: dict[str, object] | None = None) -> dict[str, float]:
+    """Run each command once per round, in turn, and return the median seconds of each."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, (argv, cwd) in commands.items():
+            hook = (setup or {}).get(name)
+            if callable(hook):
+                hook()
+            samples[name].append(time_once(argv, cwd))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
