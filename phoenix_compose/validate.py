@@ -172,6 +172,7 @@ def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
         problems += _depends_problems(name, svc, services, where)
         problems += _duration_problems(base, svc, where)
         problems += _reference_problems(base, svc, model, where)
+        problems += _build_problems(base, svc, where)
     problems += _cycle_problems(services, where)
     problems += _port_problems(services, where)
     return problems
@@ -232,6 +233,24 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
                 f"service '{base[1]}' uses undefined network '{net}'",
                 hint="declare it under the top-level `networks:`"))
     return out
+
+
+def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
+    build = svc.get("build")
+    context = build.get("context", ".") if isinstance(build, dict) else build
+    if not isinstance(context, str) or "://" in context or context.startswith("git@"):
+        return []
+    path = base + ("build", "context") if isinstance(build, dict) else base + ("build",)
+    folder = FsPath(context)
+    if not folder.is_dir():
+        return [Problem(where.at(path), f"build context {context} of service '{base[1]}' "
+                        "does not exist", hint="build paths are relative to compose/")]
+    name = build.get("dockerfile") if isinstance(build, dict) else None
+    candidates = [name] if name else ["Containerfile", "Dockerfile"]
+    if not any((folder / c).is_file() for c in candidates):
+        return [Problem(where.at(path), f"no {' or '.join(candidates)} in build context "
+                        f"{context} of service '{base[1]}'")]
+    return []
 
 
 def _cycle_problems(services: dict, where: Locator) -> list[Problem]:

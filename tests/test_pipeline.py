@@ -171,8 +171,9 @@ def test_phoenix_development_builds_its_images_and_keeps_full_services_behind_a_
     model = yaml.safe_load(prepare(phoenix_stack, "development", process={})
                            .compose_file.read_text())
     services = model["services"]
-    for name in ("revenue-db", "phoenix-core", "nca-toolkit"):
-        assert services[name]["build"]["context"].endswith(f"images/{name}")
+    for name, context in (("revenue-db", "revenue-db"), ("phoenix-core", "python-service"),
+                          ("nca-toolkit", "python-service")):
+        assert services[name]["build"]["context"] == str(phoenix_stack / "images" / context)
         assert services[name]["image"].startswith("localhost/")
     assert services["n8n-phoenix"]["profiles"] == ["full"]
     assert services["windmill-phoenix"]["profiles"] == ["full"]

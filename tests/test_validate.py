@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from phoenix_compose.environment import load_environment
@@ -237,3 +239,23 @@ def test_an_unset_variable_is_a_located_warning_not_an_error(make_stack) -> None
     built = build(load_environment(root, "dev", {}))
     assert built.warnings == ("compose/a.yaml:2:28: warning: variable WHO is not set; "
                               "substituting an empty string",)
+
+
+def test_a_missing_build_context_or_containerfile(make_stack) -> None:
+    out = problems(make_stack, {
+        "compose/a.yaml": """
+            services:
+              a: {build: ../nowhere}
+              b: {build: {context: ../empty}}
+              c: {build: {context: ../app, dockerfile: Other}}
+            """,
+        "empty/README": "",
+        "app/Containerfile": "FROM scratch\n",
+    })
+    root = str(make_stack({}))
+    assert [re.sub(r" of service '\w'", "", o.split(": error: ")[1].split(" (hint")[0])
+            .replace(root, "ROOT") for o in out] == [
+        "build context ROOT/nowhere does not exist",
+        "no Containerfile or Dockerfile in build context ROOT/empty",
+        "no Other in build context ROOT/app",
+    ]

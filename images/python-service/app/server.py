@@ -1,0 +1,87 @@
+"""A Phoenix Hydra service: JSON over HTTP, with a /health that checks its dependencies.
+
+HEALTH_DEPENDS lists dependencies, comma-separated:
+  postgres://HOST:PORT   a PostgreSQL server that answers the protocol (SSLRequest)
+  http://HOST:PORT/PATH  an HTTP endpoint that answers 200
+"""
+
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+SERVICE = os.environ.get("PHOENIX_SERVICE", "phoenix-service")
+STARTED = time.time()
+TIMEOUT = float(os.environ.get("HEALTH_TIMEOUT", "2"))
+
+
+def check_postgres(host, port):
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(struct.pack("!ii", 8, 80877103))  # SSLRequest
+        answer = sock.recv(1)
+    if answer not in (b"S", b"N"):
+        raise RuntimeError(f"unexpected answer {answer!r}")
+
+
+def check_http(url):
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}")
+
+
+def dependencies():
+    results = {}
+    for target in filter(None, (t.strip() for t in os.environ.get("HEALTH_DEPENDS", "").split(","))):
+        parsed = urlparse(target)
+        try:
+            if parsed.scheme == "postgres":
+                check_postgres(parsed.hostname, parsed.port or 5432)
+            else:
+                check_http(target)
+            results[target] = "ok"
+        except Exception as exc:  # reported in the body, never fatal
+            results[target] = f"failing: {exc}"
+    return results
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/health":
+            checks = dependencies()
+            healthy = all(v == "ok" for v in checks.values())
+            self.reply(200 if healthy else 503,
+                       {"service": SERVICE, "status": "ok" if healthy else "degraded",
+                        "checks": checks})
+        elif self.path == "/":
+            self.reply(200, {"service": SERVICE, "env": os.environ.get("PHOENIX_ENV"),
+                             "uptime_s": round(time.time() - STARTED, 1)})
+        else:
+            self.reply(404, {"error": "not found"})
+
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("LOG_LEVEL", "info") == "debug":
+            sys.stderr.write(f"{SERVICE}: {fmt % args}\n")
+
+
+def main():
+    port = int(os.environ.get("PORT", "8080"))
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    print(f"{SERVICE} listening on :{port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The services of a validated compose file, as records the lifecycle code can plan with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ConfigurationError
+
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+
+
+def seconds(value: Any, default: float) -> float:
+    """A compose (Go) duration in seconds: ``1m30s`` -> 90.0."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    if text == "0":
+        return 0.0
+    return sum(float(n) * _UNIT[u] for n, u in _PART.findall(text))
+
+
+@dataclass(frozen=True)
+class Health:
+    """Podman's defaults: interval 30s, timeout 30s, retries 3, start period 0."""
+
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    start_interval: float | None = None
+
+    @property
+    def grace(self) -> float:
+        """How long a failing check is tolerated before compose would call it unhealthy."""
+        return self.start_period + self.interval * self.retries
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    container: str
+    image: str | None
+    build: bool
+    depends_on: dict[str, str] = field(default_factory=dict)  # dependency -> condition
+    health: Health | None = None
+    profiles: tuple[str, ...] = ()
+    ports: tuple[Any, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Stack:
+    project: str
+    compose_file: Path
+    services: dict[str, ServiceSpec]
+
+    def select(self, names: Iterable[str] = (), profiles: Iterable[str] = ()) -> list[str]:
+        """Requested services plus their dependencies; default: every service whose
+        profiles are active.  Returned in dependency order."""
+        names = list(names)
+        active = set(profiles)
+        unknown = [n for n in names if n not in self.services]
+        if unknown:
+            raise ConfigurationError(
+                f"unknown service(s): {', '.join(unknown)}; services: "
+                f"{', '.join(sorted(self.services))}", hint="check --services")
+        roots = names or [n for n, s in self.services.items()
+                          if not s.profiles or active.intersection(s.profiles)]
+        chosen: set[str] = set()
+
+        def add(name: str) -> None:
+            if name not in chosen:
+                chosen.add(name)
+                for dep in self.services[name].depends_on:
+                    if dep in self.services:
+                        add(dep)
+
+        for name in roots:
+            add(name)
+        return [n for n in self.order() if n in chosen]
+
+    def order(self) -> list[str]:
+        done: list[str] = []
+
+        def visit(name: str, seen: tuple[str, ...] = ()) -> None:
+            if name in done or name in seen:
+                return
+            for dep in self.services[name].depends_on:
+                if dep in self.services:
+                    visit(dep, seen + (name,))
+            done.append(name)
+
+        for name in sorted(self.services):
+            visit(name)
+        return done
+
+    def dependents(self, name: str) -> list[str]:
+        return [n for n, s in self.services.items() if name in s.depends_on]
+
+
+def load_stack(compose_file: Path, project: str) -> Stack:
+    import yaml
+
+    model = yaml.safe_load(compose_file.read_text(encoding="utf-8")) or {}
+    services = {}
+    for name, svc in (model.get("services") or {}).items():
+        services[name] = _spec(project, name, svc or {})
+    return Stack(project, compose_file, services)
+
+
+def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
+    from .podman import container_name
+
+    hc = svc.get("healthcheck")
+    health = None
+    if hc and not hc.get("disable") and hc.get("test") not in (None, ["NONE"], "NONE"):
+        start_interval = hc.get("start_interval")
+        health = Health(
+            interval=seconds(hc.get("interval"), 30.0),
+            timeout=seconds(hc.get("timeout"), 30.0),
+            retries=int(hc.get("retries", 3)),
+            start_period=seconds(hc.get("start_period"), 0.0),
+            start_interval=seconds(start_interval, 5.0) if start_interval else None,
+        )
+    deps = {dep: (cfg or {}).get("condition", "service_started")
+            for dep, cfg in (svc.get("depends_on") or {}).items()}
+    return ServiceSpec(
+        name=name,
+        container=svc.get("container_name") or container_name(project, name),
+        image=svc.get("image"),
+        build="build" in svc,
+        depends_on=deps,
+        health=health,
+        profiles=tuple(svc.get("profiles") or ()),
+        ports=tuple(svc.get("ports") or ()),
+        raw=svc,
+    )
