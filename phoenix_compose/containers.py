@@ -24,6 +24,7 @@ class ContainerState:
     failing_streak: int
     last_output: str
     ports: tuple[str, ...]
+    image_id: str = ""
 
     @property
     def running(self) -> bool:
@@ -64,6 +65,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             failing_streak=int(health.get("FailingStreak") or 0) if health else 0,
             last_output=(log[-1].get("Output") or "").strip() if log else "",
             ports=tuple(sorted(ports)),
+            image_id=item.get("Image", ""),
         )
     return out
 

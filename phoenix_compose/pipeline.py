@@ -86,8 +86,22 @@ def build(cfg: EnvironmentConfig) -> Built:
     if _errors(problems):
         raise ConfigurationError(sorted(set(problems), key=lambda p: p.loc))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
+    _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model),
                  tuple(str(p) for p in sorted(set(problems), key=lambda p: p.loc)))
+
+
+START_INTERVAL = "x-phoenix-start-interval"
+
+
+def _for_podman_compose(model: dict[str, Any]) -> None:
+    """podman-compose turns ``healthcheck.start_interval`` into ``--health-startup-interval``,
+    a flag of podman's separate startup healthchecks that podman < 4.4 rejects.  Our own
+    start loop honours start_interval, so the file keeps it under an extension key."""
+    for svc in (model.get("services") or {}).values():
+        health = svc.get("healthcheck") if isinstance(svc, dict) else None
+        if isinstance(health, dict) and "start_interval" in health:
+            health[START_INTERVAL] = health.pop("start_interval")
 
 
 def _errors(problems: list[Problem]) -> bool:

@@ -174,6 +174,14 @@ def build(tag: str, context: str, containerfile: str | None = None,
     return ("podman", "build", "-t", tag, *file_args, *extra, context)
 
 
+def image_id(image: str) -> Argv:
+    return ("podman", "image", "inspect", "--format", "{{.Id}}", image)
+
+
+def remove(*containers: str, timeout: int = 10) -> Argv:
+    return ("podman", "rm", "--force", "--time", str(timeout), *containers)
+
+
 def image_exists(image: str) -> Argv:
     return ("podman", "image", "exists", image)
 

@@ -120,7 +120,7 @@ def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
     hc = svc.get("healthcheck")
     health = None
     if hc and not hc.get("disable") and hc.get("test") not in (None, ["NONE"], "NONE"):
-        start_interval = hc.get("start_interval")
+        start_interval = hc.get("x-phoenix-start-interval", hc.get("start_interval"))
         health = Health(
             interval=seconds(hc.get("interval"), 30.0),
             timeout=seconds(hc.get("timeout"), 30.0),

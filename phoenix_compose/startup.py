@@ -86,27 +86,32 @@ class Startup:
         self._created: set[str] = set()
         self._create_error: BaseException | None = None
         self._lock = threading.Lock()
+        self._stale: list[str] = []
 
     # -- pre-flight: nothing is created when these fail ------------------------------------
-    def preflight(self) -> dict[str, containers.ContainerState]:
+    def preflight(self) -> None:
         existing = containers.inspect(self.run, [p.spec.container for p in self.progress.values()])
-        self._check_images()
+        ids = self._check_images()
         self._check_ports(existing)
-        return existing
+        # A container made from an older build of its image is recreated, as compose does.
+        self._stale = [p.spec.container for p in self.progress.values()
+                       if p.spec.container in existing and p.spec.image in ids
+                       and existing[p.spec.container].image_id != ids[p.spec.image]]
 
-    def _check_images(self) -> None:
+    def _check_images(self) -> dict[str, str]:
+        """The ID of every image; none is missing (a pull would fail or hang offline)."""
         wanted = {p.spec.image: n for n, p in self.progress.items() if p.spec.image}
         with ThreadPoolExecutor(max_workers=8) as pool:
-            present = dict(zip(wanted, pool.map(
-                lambda image: self.run(podman.image_exists(image), ok_codes=(0, 1)).code == 0,
-                wanted)))
-        missing = [f"{image} (service {wanted[image]})" for image, ok in present.items()
-                   if not ok]
+            found = dict(zip(wanted, pool.map(
+                lambda image: self.run(podman.image_id(image), ok_codes=(0, 125)), wanted)))
+        ids = {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
+        missing = [f"{image} (service {wanted[image]})" for image in wanted if image not in ids]
         if missing:
             raise ComposeRuntimeError(
                 "image not present locally: " + ", ".join(missing),
                 hint="build it with `inv images.build` (or `inv up --build`), or "
                      "`podman pull`/`podman load` it; no container was created")
+        return ids
 
     def _check_ports(self, existing: dict[str, containers.ContainerState]) -> None:
         busy = []
@@ -125,6 +130,8 @@ class Startup:
     # -- creation, in the background -------------------------------------------------------
     def _create_all(self) -> None:
         try:
+            if self._stale:
+                self.run(podman.remove(*self._stale), timeout=120)
             for level in levels(self.stack, self.names):
                 self.run(podman.create(self.stack.compose_file, self.stack.project, level,
                                        self.profiles), timeout=600)
@@ -235,6 +242,8 @@ class Startup:
                 continue
             state = containers.inspect(self.run, [progress.spec.container]).get(
                 progress.spec.container)
+            if state is not None and state.last_output:
+                progress.last_output = state.last_output  # the check's own output
             if state is None or not state.running:
                 self._state_changed(progress, state)
             elif self.clock() - (progress.started_at or 0) > progress.spec.health.grace:
@@ -263,7 +272,13 @@ class Startup:
 
     # -- failures: name the service, its last check output and its log tail ---------------
     def _left_running(self) -> list[str]:
-        return [n for n, p in self.progress.items() if p.state not in ("pending", "failed")]
+        started = {p.spec.container: n for n, p in self.progress.items()
+                   if p.started_at is not None}
+        try:
+            states = containers.inspect(self.run, list(started))
+        except podman.CommandError:
+            return sorted(started.values())
+        return [started[c] for c, state in states.items() if state.running]
 
     def _diagnose(self, progress: Progress) -> str:
         lines = []

@@ -51,3 +51,76 @@ def phoenix_stack(tmp_path: Path) -> Path:
             shutil.copytree(REPO / name, root / name)
     shutil.copy(REPO / "tasks.py", root / "tasks.py")
     return root
+
+
+# -- real podman ---------------------------------------------------------------------------
+BUSYBOX_IMAGE = "localhost/phoenix-test/busybox:1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of podman behaviour need podman: CI installs it (./dev test).  They fail, not
+    skip, when it is missing, unless PHOENIX_SKIP_PODMAN=1 says to leave them out."""
+    if os.environ.get("PHOENIX_SKIP_PODMAN") == "1":
+        skip = pytest.mark.skip(reason="PHOENIX_SKIP_PODMAN=1")
+        for item in items:
+            if "podman" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def busybox_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny image built from the host's static busybox: sh, httpd, wget, nc."""
+    import subprocess
+
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed: run ./dev setup (or PHOENIX_SKIP_PODMAN=1)")
+    if subprocess.run(["podman", "image", "exists", BUSYBOX_IMAGE]).returncode == 0:
+        return BUSYBOX_IMAGE
+    busybox = shutil.which("busybox")
+    assert busybox, "busybox-static is not installed: run ./dev setup"
+    context = tmp_path_factory.mktemp("busybox")
+    shutil.copy(busybox, context / "busybox")
+    (context / "Containerfile").write_text(
+        'FROM scratch\nCOPY busybox /bin/busybox\n'
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        'RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/www", "/data"]\n'
+        'CMD ["sh"]\n')
+    subprocess.run(["podman", "build", "-q", "-t", BUSYBOX_IMAGE, str(context)], check=True,
+                   capture_output=True)
+    return BUSYBOX_IMAGE
+
+
+PODMAN = shutil.which("podman") or "podman"
+
+
+def _remove_project(project: str) -> None:
+    import subprocess
+
+    label = f"label=io.podman.compose.project={project}"
+    ids = subprocess.run([PODMAN, "ps", "-aq", "--filter", label], capture_output=True,
+                         text=True).stdout.split()
+    if ids:
+        subprocess.run([PODMAN, "rm", "-f", "-t", "0", *ids], capture_output=True)
+    for kind in ("volume", "network"):
+        names = subprocess.run([PODMAN, kind, "ls", "-q", "--filter", label],
+                               capture_output=True, text=True).stdout.split()
+        if names:
+            subprocess.run([PODMAN, kind, "rm", "-f", *names], capture_output=True)
+
+
+@pytest.fixture
+def podman_project(busybox_image: str, request: pytest.FixtureRequest):
+    """A unique compose project name; everything it created is removed afterwards."""
+    import uuid
+
+    project = f"pt{uuid.uuid4().hex[:8]}"
+    yield project
+    _remove_project(project)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

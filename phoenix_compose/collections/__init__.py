@@ -8,7 +8,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from . import config, stack
+from . import config, lifecycle, stack
 from .common import DEFAULTS
 
 PLUGIN_PACKAGE = "phoenix_plugins"
@@ -17,9 +17,10 @@ PLUGIN_PACKAGE = "phoenix_plugins"
 def build_namespace(root: Path) -> Collection:
     """The root namespace: built-in collections plus every ``tasks/*.py`` as a plugin."""
     ns = Collection()
-    for task in stack.ROOT_TASKS:
+    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS:
         ns.add_task(task)
     ns.add_collection(Collection.from_module(config, name="config"))
+    ns.add_collection(Collection("images", lifecycle.build))
     for name, module in load_plugins(root / "tasks"):
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})

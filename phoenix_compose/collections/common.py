@@ -11,7 +11,7 @@ from invoke import Context, Exit
 
 from ..errors import ConfigurationError, PhoenixError
 
-DEFAULTS = {"root": ".", "env": "development"}
+DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0}
 ENV_HELP = "environment: the name of a file envs/<name>.env (default: phoenix.env)"
 
 
