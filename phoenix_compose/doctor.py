@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import podman
+from . import busybox, podman
 from .containers import Runner
 
 DROP_IN = Path("/etc/containers/containers.conf.d/50-phoenix-host.conf")
@@ -93,26 +91,9 @@ def _host(run: Runner) -> list[Check]:
     ]
 
 
-def ensure_smoke_image(run: Runner) -> bool:
-    """A one-file image from the host's static busybox: building it runs no container."""
-    if run(podman.image_exists(SMOKE_IMAGE), ok_codes=(0, 1)).code == 0:
-        return True
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="phoenix-smoke-") as tmp:
-        shutil.copy(busybox, Path(tmp) / "busybox")
-        (Path(tmp) / "Containerfile").write_text(
-            'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "true"]\n')
-        run(podman.build(SMOKE_IMAGE, tmp), timeout=300)
-    return True
-
-
 def smoke_test(run: Runner) -> tuple[Check, list[Cause]]:
     try:
-        if not ensure_smoke_image(run):
-            return Check("smoke container", False, "busybox is not installed",
-                         "apt-get install busybox-static"), []
+        busybox.ensure_image(run, SMOKE_IMAGE, busybox.SMOKE)
         result = run(("podman", "run", "--rm", "--network", "none", SMOKE_IMAGE,
                       "/bin/busybox", "true"), ok_codes=range(256), timeout=120)
     except podman.CommandError as exc:

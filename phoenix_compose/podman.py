@@ -179,7 +179,8 @@ def image_id(image: str) -> Argv:
 
 
 def remove(*containers: str, timeout: int = 10) -> Argv:
-    return ("podman", "rm", "--force", "--time", str(timeout), *containers)
+    """podman-compose links depends_on as podman container dependencies: remove those too."""
+    return ("podman", "rm", "--force", "--depend", "--time", str(timeout), *containers)
 
 
 def image_exists(image: str) -> Argv:

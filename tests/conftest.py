@@ -68,26 +68,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def busybox_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+def busybox_image() -> str:
     """A tiny image built from the host's static busybox: sh, httpd, wget, nc."""
-    import subprocess
+    from phoenix_compose import busybox, podman
 
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run ./dev setup (or PHOENIX_SKIP_PODMAN=1)")
-    if subprocess.run(["podman", "image", "exists", BUSYBOX_IMAGE]).returncode == 0:
-        return BUSYBOX_IMAGE
-    busybox = shutil.which("busybox")
-    assert busybox, "busybox-static is not installed: run ./dev setup"
-    context = tmp_path_factory.mktemp("busybox")
-    shutil.copy(busybox, context / "busybox")
-    (context / "Containerfile").write_text(
-        'FROM scratch\nCOPY busybox /bin/busybox\n'
-        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
-        'RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/www", "/data"]\n'
-        'CMD ["sh"]\n')
-    subprocess.run(["podman", "build", "-q", "-t", BUSYBOX_IMAGE, str(context)], check=True,
-                   capture_output=True)
-    return BUSYBOX_IMAGE
+    return busybox.ensure_image(podman.run, BUSYBOX_IMAGE)
 
 
 PODMAN = shutil.which("podman") or "podman"
@@ -100,7 +87,7 @@ def _remove_project(project: str) -> None:
     ids = subprocess.run([PODMAN, "ps", "-aq", "--filter", label], capture_output=True,
                          text=True).stdout.split()
     if ids:
-        subprocess.run([PODMAN, "rm", "-f", "-t", "0", *ids], capture_output=True)
+        subprocess.run([PODMAN, "rm", "-f", "-t", "0", "--depend", *ids], capture_output=True)
     for kind in ("volume", "network"):
         names = subprocess.run([PODMAN, kind, "ls", "-q", "--filter", label],
                                capture_output=True, text=True).stdout.split()

@@ -1,0 +1,123 @@
+"""Benchmark: time-to-all-healthy of `inv up` against the critical path and the naive way.
+
+A generated 12-service, 3-level stack (4 services per level; each depends on every
+service of the level below with condition service_healthy) whose services take 1-2 s to
+become healthy.  Critical path: the sum over levels of the slowest readiness.  The naive
+way: `podman-compose up -d`, then polling `podman healthcheck run` until all pass (it
+ignores service_healthy on podman < 4.6, so it does not even respect the order).
+  python bench/up.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import REPO, table, tool
+
+sys.path.insert(0, str(REPO))
+from phoenix_compose import busybox, podman  # noqa: E402
+
+IMAGE = "localhost/phoenix-bench/busybox:1"
+LEVELS, WIDTH = 3, 4
+
+
+def readiness(level: int, index: int) -> float:
+    return 1.0 + ((level * WIDTH + index) * 0.37) % 1.0  # 1-2 s, fixed per service
+
+
+def write_stack(root: Path, project: str) -> float:
+    (root / "compose").mkdir(parents=True)
+    (root / "envs").mkdir()
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    (root / "envs" / "bench.env").write_text(f"COMPOSE_PROJECT_NAME={project}\n")
+    lines = ["services:\n"]
+    for level in range(LEVELS):
+        for i in range(WIDTH):
+            delay = readiness(level, i)
+            lines.append(
+                f"  l{level}s{i}:\n    image: {IMAGE}\n"
+                f"    command: [sh, -c, 'sleep {delay:.2f}; touch /tmp/ready; exec sleep 1d']\n"
+                "    healthcheck: {test: [CMD, test, -f, /tmp/ready], interval: 30s}\n")
+            if level:
+                deps = ", ".join(f"l{level - 1}s{j}: {{condition: service_healthy}}"
+                                 for j in range(WIDTH))
+                lines.append(f"    depends_on: {{{deps}}}\n")
+    (root / "compose" / "stack.yaml").write_text("".join(lines))
+    return sum(max(readiness(level, i) for i in range(WIDTH)) for level in range(LEVELS))
+
+
+def remove(project: str) -> None:
+    label = f"label=io.podman.compose.project={project}"
+    ids = subprocess.run(["podman", "ps", "-aq", "--filter", label], capture_output=True,
+                         text=True).stdout.split()
+    if ids:
+        subprocess.run(["podman", "rm", "-f", "-t", "0", "--depend", *ids], capture_output=True)
+    nets = subprocess.run(["podman", "network", "ls", "-q", "--filter", label],
+                          capture_output=True, text=True).stdout.split()
+    if nets:
+        subprocess.run(["podman", "network", "rm", "-f", *nets], capture_output=True)
+
+
+def time_inv(root: Path, project: str) -> float:
+    remove(project)
+    start = time.perf_counter()
+    subprocess.run([tool("inv"), "up", "--env", "bench", "--timeout", "120"], cwd=root,
+                   check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def time_naive(root: Path, project: str) -> float:
+    remove(project)
+    compose = root / ".phoenix" / "bench" / "compose.yaml"
+    names = [f"{project}_l{level}s{i}_1" for level in range(LEVELS) for i in range(WIDTH)]
+    start = time.perf_counter()
+    subprocess.run([tool("podman-compose"), "--in-pod", "false", "-f", str(compose), "-p",
+                    project, "up", "-d"], check=True, capture_output=True)
+    pending = set(names)
+    while pending:
+        for name in sorted(pending):
+            if subprocess.run(["podman", "healthcheck", "run", name],
+                              capture_output=True).returncode == 0:
+                pending.discard(name)
+        if pending:
+            time.sleep(0.25)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    busybox.ensure_image(podman.run, IMAGE)
+    samples: dict[str, list[float]] = {"inv": [], "naive": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        critical = write_stack(root, "phoenixbench")
+        subprocess.run([tool("inv"), "config.validate", "--env", "bench"], cwd=root, check=True,
+                       capture_output=True)
+        try:
+            for _ in range(args.rounds):
+                samples["inv"].append(time_inv(root, "phoenixbench"))
+                samples["naive"].append(time_naive(root, "phoenixbench"))
+        finally:
+            remove("phoenixbench")
+    inv, naive = (statistics.median(samples[k]) for k in ("inv", "naive"))
+    print(table([
+        ("way", "time to all healthy (median)", "/ critical path", "/ naive"),
+        ("inv up (health-gated, ordered)", f"{inv:.2f} s", f"{inv / critical:.2f}x",
+         f"{inv / naive:.2f}x"),
+        ("podman-compose up -d + polling (unordered)", f"{naive:.2f} s",
+         f"{naive / critical:.2f}x", "1.00x"),
+        ("critical path (sum of slowest per level)", f"{critical:.2f} s", "1.00x", ""),
+    ]))
+    print(f"\n{args.rounds} rounds, interleaved; 12 services in 3 levels of 4")
+
+
+if __name__ == "__main__":
+    main()
