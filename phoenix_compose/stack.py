@@ -86,18 +86,16 @@ class Stack:
         return [n for n in self.order() if n in chosen]
 
     def order(self) -> list[str]:
+        """Dependencies first; among services that are ready together, by name."""
+        remaining = {n: {d for d in s.depends_on if d in self.services}
+                     for n, s in self.services.items()}
         done: list[str] = []
-
-        def visit(name: str, seen: tuple[str, ...] = ()) -> None:
-            if name in done or name in seen:
-                return
-            for dep in self.services[name].depends_on:
-                if dep in self.services:
-                    visit(dep, seen + (name,))
-            done.append(name)
-
-        for name in sorted(self.services):
-            visit(name)
+        while remaining:
+            ready = sorted(n for n, deps in remaining.items() if deps <= set(done)) or \
+                sorted(remaining)[:1]  # a cycle (validation rejects those): break it by name
+            for name in ready:
+                done.append(name)
+                del remaining[name]
         return done
 
     def dependents(self, name: str) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -72,7 +72,8 @@ class Startup:
     def __init__(self, stack: Stack, names: Sequence[str], *, run: containers.Runner,
                  report: Report, timeout: float = 300.0, wait: bool = True,
                  profiles: Sequence[str] = (), clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 executor: Callable[[], Executor] | None = None) -> None:
         self.stack = stack
         self.names = list(names)
         self.run = run
@@ -82,6 +83,8 @@ class Startup:
         self.profiles = tuple(profiles)
         self.clock = clock
         self.sleep = sleep
+        self.executor = executor or (lambda: ThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="phoenix-check"))
         self.progress = {n: Progress(stack.services[n]) for n in self.names}
         self._created: set[str] = set()
         self._create_error: BaseException | None = None
@@ -146,7 +149,7 @@ class Startup:
         creator = threading.Thread(target=self._create_all, name="phoenix-create", daemon=True)
         creator.start()
         deadline = self.clock() + self.timeout
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-check") as pool:
+        with self.executor() as pool:
             try:
                 while not self._done():
                     if self._create_error is not None:
@@ -209,7 +212,7 @@ class Startup:
         return any(p.spec.depends_on.get(name) == "service_completed_successfully"
                    for p in self.progress.values())
 
-    def _schedule(self, pool: ThreadPoolExecutor) -> None:
+    def _schedule(self, pool: Executor) -> None:
         now = self.clock()
         waiting = [p for p in self.progress.values()
                    if p.state == "started" and p.in_flight is None and now >= p.next_check]
