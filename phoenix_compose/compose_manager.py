@@ -170,7 +170,8 @@ def _status_row(name: str, container: str, state: containers.ContainerState | No
         return ServiceStatus(name, container, "missing", "missing", None, 0, ())
     if state.running:
         status = state.health or "running"
-        uptime = (now - state.started_at).total_seconds() if state.started_at else None
+        uptime = round((now - state.started_at).total_seconds(), 1) if state.started_at \
+            else None
     elif state.status == "exited":
         status, uptime = "exited", None
     else:
