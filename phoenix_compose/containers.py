@@ -25,6 +25,7 @@ class ContainerState:
     last_output: str
     ports: tuple[str, ...]
     image_id: str = ""
+    oom_killed: bool = False
 
     @property
     def running(self) -> bool:
@@ -66,6 +67,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             last_output=(log[-1].get("Output") or "").strip() if log else "",
             ports=tuple(sorted(ports)),
             image_id=item.get("Image", ""),
+            oom_killed=bool(state.get("OOMKilled")),
         )
     return out
 

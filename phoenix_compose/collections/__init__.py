@@ -8,7 +8,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from . import config, lifecycle, stack
+from . import config, health, lifecycle, stack
 from .common import DEFAULTS
 
 PLUGIN_PACKAGE = "phoenix_plugins"
@@ -21,6 +21,7 @@ def build_namespace(root: Path) -> Collection:
         ns.add_task(task)
     ns.add_collection(Collection.from_module(config, name="config"))
     ns.add_collection(Collection("images", lifecycle.build))
+    ns.add_collection(Collection.from_module(health, name="health"))
     for name, module in load_plugins(root / "tasks"):
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})

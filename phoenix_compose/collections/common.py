@@ -11,7 +11,8 @@ from invoke import Context, Exit
 
 from ..errors import ConfigurationError, PhoenixError
 
-DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0}
+DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
+            "hook_timeout": 10.0}
 ENV_HELP = "environment: the name of a file envs/<name>.env (default: phoenix.env)"
 
 

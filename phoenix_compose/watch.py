@@ -1,0 +1,115 @@
+"""``inv health.watch`` and ``inv health.check``: wiring of monitor, bus, log, hooks, metrics.
+
+The watch runs in the foreground until Ctrl-C or SIGTERM, then writes ``watch_stopped`` and
+returns within about a second (the loop waits on an event, not a sleep).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from . import podman
+from .compose_manager import ComposeManager
+from .events import Event, EventBus, EventLog, HookRunner
+from .health import HealthMonitor, HealthStatus
+
+Print = Callable[[str], None]
+BEGIN_LINE = "phoenix-watch: watching"
+READY_LINE = "phoenix-watch: checked"
+
+
+def monitor_for(root: Path, env: str, **kwargs: Any) -> HealthMonitor:
+    manager = ComposeManager(root, env)
+    stack = manager._last_good_stack()
+    return HealthMonitor(stack, manager.folder, **kwargs)
+
+
+def format_event(event: Event) -> str:
+    detail = ""
+    if event["type"] == "health_changed":
+        detail = f"{event['from'] or '-'} -> {event['to']}"
+        if event.get("detail") and event["to"] not in ("healthy", "running"):
+            detail += f" ({event['detail'].splitlines()[0][:120]})"
+    elif event["type"] == "restart_started":
+        detail = f"because {event['reason']} (restart #{event['restart_count']})"
+    elif event["type"] in ("restart_failed", "watch_error", "hook_failed"):
+        detail = event.get("error", "")
+    elif event["type"] == "watch_started":
+        detail = f"{len(event['services'])} services every {event['interval_s']:g} s" + (
+            "" if event["healing"] else " (no restarts)")
+    return f"{event['time'][11:19]} {event['type']:<17} {event['service'] or '':<18} " \
+           f"{detail}".rstrip()
+
+
+def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, once: bool = False,
+          metrics_port: int | None = None, as_json: bool = False,
+          overrides: Mapping[str, Any] | None = None,
+          hooks: Mapping[str, Sequence[Any]] | None = None, hook_timeout: float = 10.0,
+          out: Print = print, stop: threading.Event | None = None) -> None:
+    bus = EventBus()
+    monitor = monitor_for(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
+    bus.subscribe(EventLog(monitor.folder / "events.jsonl"))
+    bus.subscribe((lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e))))
+    runner = HookRunner(hooks, podman.run, hook_timeout, cwd=root,
+                        on_error=lambda text: bus.emit("hook_failed", None, error=text)) \
+        if hooks else None
+    if runner is not None:
+        bus.subscribe(runner)
+    if metrics_port is not None:
+        from .metrics import WatchMetrics
+
+        monitor.metrics = WatchMetrics(metrics_port)
+        bus.subscribe(monitor.metrics.on_event)
+    stop = stop or threading.Event()
+    restore = _handle_signals(stop)
+
+    def on_tick(count: int, statuses: dict[str, HealthStatus]) -> None:
+        if count == 1 and not as_json:
+            healthy = sum(s.ok for s in statuses.values())
+            out(f"{READY_LINE} {len(statuses)} services ({healthy} ok); Ctrl-C to stop")
+
+    if not as_json:
+        out(f"{BEGIN_LINE} {monitor.stack.project} (env {env})")
+    try:
+        monitor.run_forever(interval, stop, once=once, on_tick=on_tick)
+    finally:
+        restore()
+        if runner is not None:
+            runner.close(wait=True)
+        if monitor.metrics is not None:
+            monitor.metrics.close()
+
+
+def _handle_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop.set())
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def check(root: Path, env: str) -> list[HealthStatus]:
+    """One observation of every service, no healing: for CI steps."""
+    monitor = monitor_for(root, env, heal=False)
+    try:
+        return list(monitor.statuses(monitor.observe()).values())
+    finally:
+        monitor.pool.shutdown(wait=False)
+
+
+def set_paused(root: Path, env: str, service: str, paused: bool) -> None:
+    monitor = monitor_for(root, env)
+    monitor.bus.subscribe(EventLog(monitor.folder / "events.jsonl"))
+    monitor.set_paused(service, paused)
+    monitor.pool.shutdown(wait=False)
