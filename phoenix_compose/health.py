@@ -113,26 +113,30 @@ class HealthMonitor:
                                                       overrides)
                          for n, s in stack.services.items()}
         self.last_status: dict[str, str] = {}
-        self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="phoenix-watch")
+        self.pool = ThreadPoolExecutor(max_workers=max(4, len(stack.services) + 2),
+                                       thread_name_prefix="phoenix-watch")
         self.restarts: dict[str, Future] = {}
         self._user_stops: dict[tuple[str, Any], bool] = {}
+        self._last_states: dict[str, containers.ContainerState] | None = None
         self.metrics: Any = None
 
     # -- observation -----------------------------------------------------------------------
-    def observe(self) -> dict[str, Observation]:
-        states = containers.project_containers(self.run, self.stack.project)
-        seen = {n for n, r in self.store.read().items() if r.seen}
+    def observe(self, records: dict[str, ServiceRecord] | None = None
+                ) -> dict[str, Observation]:
+        """Checks first (for containers running at the last look), then one inspect that
+        gives every container's state and podman's aggregate health after our runs."""
+        names = [s.container for s in self.stack.services.values()]
+        if self._last_states is None:
+            self._last_states = containers.inspect(self.run, names)
+        due = [st.name for st in self._last_states.values() if st.running and st.health]
+        timings = dict(zip(due, self.pool.map(self._check, due)))
+        states = self._last_states = containers.inspect(self.run, names)
+        records = self.store.read() if records is None else records
+        seen = {n for n, r in records.items() if r.seen}
         # A service behind a profile that never ran is not part of the running stack.
-        by_service = {s.name: states.get(s.container) for s in self.stack.services.values()
-                      if s.container in states or not s.profiles or s.name in seen}
-        checked = {n: self.pool.submit(self._check, st.name) for n, st in by_service.items()
-                   if st is not None and st.running and st.health}
-        timings = {n: f.result() for n, f in checked.items()}
-        if checked:  # podman's aggregate after our run: FailingStreak against retries
-            fresh = containers.inspect(self.run, [by_service[n].name for n in checked])
-            for name in checked:
-                by_service[name] = fresh.get(by_service[name].name, by_service[name])
-        return {n: self._observation(st, timings.get(n)) for n, st in by_service.items()}
+        return {s.name: self._observation(states.get(s.container), timings.get(s.container))
+                for s in self.stack.services.values()
+                if s.container in states or not s.profiles or s.name in seen}
 
     def _check(self, container: str) -> float:
         start = time.monotonic()
@@ -155,8 +159,9 @@ class HealthMonitor:
     def check_service_health(self, service: str) -> HealthStatus:
         return self.statuses(self.observe())[service]
 
-    def statuses(self, observed: dict[str, Observation]) -> dict[str, HealthStatus]:
-        records = self.store.read()
+    def statuses(self, observed: dict[str, Observation],
+                 records: dict[str, ServiceRecord] | None = None) -> dict[str, HealthStatus]:
+        records = self.store.read() if records is None else records
         now = datetime.now(timezone.utc)
         out = {}
         for name, obs in observed.items():
@@ -169,12 +174,12 @@ class HealthMonitor:
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> dict[str, HealthStatus]:
-        observed = self.observe()
         stack_down = self._stack_taken_down()
-        now = self.clock()
         due_restart: list[str] = []
         due_recreate: list[str] = []
         with self.store.update() as records:
+            observed = self.observe(records)
+            now = self.clock()
             for name, obs in observed.items():
                 rec = records.setdefault(name, ServiceRecord())
                 rec.seen = rec.seen or obs.state is not None
@@ -188,6 +193,7 @@ class HealthMonitor:
                     due_restart.append(name)
                 elif action == "recreate":
                     due_recreate.append(name)
+            statuses = self.statuses(observed, records)
         for name in due_restart:
             spec = self.stack.services[name]
             grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
@@ -199,7 +205,6 @@ class HealthMonitor:
                                   profiles=sorted({p for n in due_recreate
                                                    for p in self.stack.services[n].profiles}))
             self._launch(due_recreate[0], due_recreate, argv, observed[due_recreate[0]])
-        statuses = self.statuses(observed)
         if self.metrics is not None:
             self.metrics.update(statuses)
         return statuses
