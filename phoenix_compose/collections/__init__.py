@@ -8,23 +8,30 @@ from pathlib import Path
 
 from invoke import Collection
 
-from . import config, health, lifecycle, stack
+from . import ci, config, health, lifecycle, stack, vscode
 from .common import DEFAULTS
 
 PLUGIN_PACKAGE = "phoenix_plugins"
+CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
 
 
 def build_namespace(root: Path) -> Collection:
     """The root namespace: built-in collections plus every ``tasks/*.py`` as a plugin."""
     ns = Collection()
-    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS:
+    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS + ci.ROOT_TASKS:
         ns.add_task(task)
     ns.add_collection(Collection.from_module(config, name="config"))
     ns.add_collection(Collection("images", lifecycle.build))
     ns.add_collection(Collection.from_module(health, name="health"))
+    ns.add_collection(Collection.from_module(vscode, name="vscode"))
     for name, module in load_plugins(root / "tasks"):
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})
+    for name in ns.task_names:
+        task = ns[name]
+        if not hasattr(task, "phoenix_help"):  # invoke pops help when it parses: keep a copy
+            task.phoenix_help = dict(task.help)
+    CURRENT["namespace"] = ns
     return ns
 
 

@@ -25,11 +25,15 @@ def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart:
     """Watch the stack in the foreground and heal it: restarts with backoff and a circuit."""
     from ..watch import watch as run_watch
 
-    overrides = {"max_restarts": max_restarts, "window_s": window,
-                 "backoff_initial_s": backoff_initial, "backoff_max_s": backoff_max}
+    def number(value: object, kind: type) -> object:
+        return None if value in (None, "") else kind(value)  # invoke passes "None" flags as str
+
+    overrides = {"max_restarts": number(max_restarts, int), "window_s": number(window, float),
+                 "backoff_initial_s": number(backoff_initial, float),
+                 "backoff_max_s": number(backoff_max, float)}
     with boundary():
-        run_watch(stack_root(c), env_name(c, env), interval=interval, heal=not no_restart,
-                  once=once, metrics_port=metrics_port, as_json=json_, overrides=overrides,
+        run_watch(stack_root(c), env_name(c, env), interval=float(interval),
+                  heal=not no_restart, once=once, metrics_port=number(metrics_port, int), as_json=json_, overrides=overrides,
                   hooks=dict(c.config.phoenix.hooks), hook_timeout=c.config.phoenix.hook_timeout,
                   out=lambda line: print(line, flush=True))
 
