@@ -153,7 +153,7 @@ class HealthMonitor:
                                                        f"{state.exit_code}")
         if not state.health:
             return Observation(state, "running", elapsed)
-        error = state.last_output or None if state.health != "healthy" else None
+        error = (state.last_output or None) if state.health == "unhealthy" else None
         return Observation(state, state.health, elapsed, error)
 
     def check_service_health(self, service: str) -> HealthStatus:
@@ -174,7 +174,7 @@ class HealthMonitor:
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> dict[str, HealthStatus]:
-        stack_down = self._stack_taken_down()
+        stack_down = self._admin_busy() or self._stack_taken_down()
         due_restart: list[str] = []
         due_recreate: list[str] = []
         with self.store.update() as records:
@@ -276,6 +276,19 @@ class HealthMonitor:
             self._user_stops[key] = bool({"stop", "kill"} & set(result.stdout.split()))
         return self._user_stops[key]
 
+    def _admin_busy(self) -> bool:
+        """`inv up/down/restart` holds the env lock: never heal in the middle of one."""
+        try:
+            with open(self.folder / "lock", "rb") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        except FileNotFoundError:
+            return False
+        return False
+
     def _stack_taken_down(self) -> bool:
         """After a successful `inv down`, the stack is meant to be down: heal nothing."""
         path = self.folder / "audit.jsonl"
@@ -297,7 +310,11 @@ class HealthMonitor:
 
     # -- the loop ----------------------------------------------------------------------------
     def run_forever(self, interval: float, stop: threading.Event, once: bool = False,
-                    on_tick: Callable[[int, dict[str, HealthStatus]], None] | None = None) -> None:
+                    on_tick: Callable[[int, dict[str, HealthStatus]], None] | None = None,
+                    wake: threading.Event | None = None) -> None:
+        """Tick every ``interval`` until ``stop``; ``wake`` (set by container events or by
+        ``stop``) starts the next tick at once."""
+        wake = wake or stop
         self.bus.emit("watch_started", None, project=self.stack.project, interval_s=interval,
                       services=sorted(self.stack.services), healing=self.heal)
         ticks = 0
@@ -314,7 +331,9 @@ class HealthMonitor:
                     on_tick(ticks, statuses)
                 if once:
                     break
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                wake.wait(max(0.0, interval - (time.monotonic() - started)))
+                if wake is not stop:
+                    wake.clear()
         finally:
             self.bus.emit("watch_stopped", None, ticks=ticks)
             self.pool.shutdown(wait=False, cancel_futures=True)

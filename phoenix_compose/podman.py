@@ -123,6 +123,37 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> int:
     return proc.exit_code
 
 
+class Follower:
+    """A long-running command whose output lines go to a callback until ``stop``."""
+
+    def __init__(self, argv: Sequence[str], on_line: Callable[[str], None]) -> None:
+        import sh
+
+        self.argv = tuple(argv)
+        try:
+            command = _command(executable(self.argv[0]))
+        except sh.CommandNotFound:
+            raise CommandError(self.argv, None, reason=f"{argv[0]} is not installed") from None
+        self.proc = command(*self.argv[1:], _tty_out=False, _ok_code=list(range(256)),
+                            _out=on_line, _bg=True, _bg_exc=False)
+
+    def stop(self) -> None:
+        try:
+            self.proc.terminate()
+            self.proc.wait()
+        except Exception:  # already gone; its exit code is of no interest after a stop
+            pass
+
+
+def follow(argv: Sequence[str], on_line: Callable[[str], None]) -> Follower:
+    return Follower(argv, on_line)
+
+
+def events(project: str) -> Argv:
+    return ("podman", "events", "--format", "json", "--filter",
+            f"label=io.podman.compose.project={project}")
+
+
 def _decode(data: bytes | str | None) -> str:
     if data is None:
         return ""

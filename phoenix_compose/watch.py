@@ -38,6 +38,9 @@ def format_event(event: Event) -> str:
         detail = f"because {event['reason']} (restart #{event['restart_count']})"
     elif event["type"] in ("restart_failed", "watch_error", "hook_failed"):
         detail = event.get("error", "")
+    elif event["type"] == "container_event":
+        detail = event["status"] + (f" (exit code {event['exit_code']})"
+                                    if event.get("exit_code") is not None else "")
     elif event["type"] == "watch_started":
         detail = f"{len(event['services'])} services every {event['interval_s']:g} s" + (
             "" if event["healing"] else " (no restarts)")
@@ -52,8 +55,10 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
           out: Print = print, stop: threading.Event | None = None) -> None:
     bus = EventBus()
     monitor = monitor_for(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
-    bus.subscribe(EventLog(monitor.folder / "events.jsonl"))
-    bus.subscribe((lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e))))
+    log = EventLog(monitor.folder / "events.jsonl")
+    show = (lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e)))
+    bus.subscribe(lambda e: None if _quiet(e) else log(e))
+    bus.subscribe(lambda e: None if _quiet(e) else show(e))
     runner = HookRunner(hooks, podman.run, hook_timeout, cwd=root,
                         on_error=lambda text: bus.emit("hook_failed", None, error=text)) \
         if hooks else None
@@ -65,7 +70,11 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
         monitor.metrics = WatchMetrics(metrics_port)
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
-    restore = _handle_signals(stop)
+    wake = threading.Event()
+    threading.Thread(target=lambda: (stop.wait(), wake.set()), name="phoenix-stop",
+                     daemon=True).start()  # a stop also ends the wait for the next tick
+    restore = _handle_signals(stop, wake)
+    follower = None if once else _container_events(monitor, bus, wake)
 
     def on_tick(count: int, statuses: dict[str, HealthStatus]) -> None:
         if count == 1 and not as_json:
@@ -75,22 +84,65 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     if not as_json:
         out(f"{BEGIN_LINE} {monitor.stack.project} (env {env})")
     try:
-        monitor.run_forever(interval, stop, once=once, on_tick=on_tick)
+        monitor.run_forever(interval, stop, once=once, on_tick=on_tick, wake=wake)
     finally:
         restore()
+        if follower is not None:
+            follower.stop()
         if runner is not None:
             runner.close(wait=True)
         if monitor.metrics is not None:
             monitor.metrics.close()
 
 
-def _handle_signals(stop: threading.Event) -> Callable[[], None]:
+REACT_TO = {"died", "remove", "oom"}
+FORWARDED = {"start", "died", "health_status", "remove", "oom", "stop", "kill"}
+
+
+def _quiet(event: Event) -> bool:
+    """Our own checks make podman emit a health_status event each, one run late (podman
+    4.3): they stay on the bus but out of the log and the terminal."""
+    return event["type"] == "container_event" and event.get("status") == "health_status"
+
+
+def _container_events(monitor: HealthMonitor, bus: EventBus,
+                      wake: threading.Event) -> podman.Follower | None:
+    """``podman events`` of the project become bus events; a died, removed or unhealthy
+    container wakes the watcher at once instead of waiting for the next tick."""
+    def on_line(line: str) -> None:
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            return
+        status = raw.get("Status", "")
+        if status not in FORWARDED:
+            return
+        service = (raw.get("Attributes") or {}).get("com.docker.compose.service")
+        bus.emit("container_event", service, status=status, container=raw.get("Name"),
+                 exit_code=raw.get("ContainerExitCode"),
+                 health=raw.get("HealthStatus") or None)
+        if status in REACT_TO:
+            wake.set()
+
+    try:
+        return podman.follow(podman.events(monitor.stack.project), on_line)
+    except podman.CommandError as exc:  # the loop still works without events
+        bus.emit("watch_error", None, error=str(exc).splitlines()[0])
+        return None
+
+
+def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
     """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(*_: object) -> None:
+        stop.set()
+        wake.set()
+
     for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handler)
 
     def restore() -> None:
         for sig, handler in previous.items():

@@ -313,3 +313,16 @@ def test_metrics_are_served_on_loopback_labelled_by_service(
     with open("/proc/net/tcp") as tcp:
         listening = [line.split()[1] for line in tcp.readlines()[1:] if line.split()[3] == "0A"]
     assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
+
+
+def test_container_events_make_the_watcher_react_without_waiting_a_tick(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=30)
+    crashed = time.monotonic()
+    inject(podman_project, "/run/fault/crash")
+    died = w.wait_for(lambda e: e["type"] == "container_event" and e["status"] == "died"
+                      and e["service"] == "web", 10)
+    assert died["exit_code"] == 3
+    w.wait_for(is_type("restart_started"), 10)
+    assert time.monotonic() - crashed < 10  # the next tick would have come after 30 s

@@ -57,3 +57,20 @@ def show(c: Context, env: str | None = None, format: str = "yaml") -> None:
 
     with boundary():
         print(show_config(stack_root(c), env_name(c, env), format), end="")
+
+
+@task(help={"env": ENV_HELP, "apply": "re-run `up` for the services whose config changed",
+            "debounce_ms": "wait this long for more changes (default 300)",
+            "json": "print events as JSON lines"})
+def watch(c: Context, env: str | None = None, apply: bool = False, debounce_ms: int = 300,
+          json_: bool = False) -> None:
+    """Re-validate on every change to compose/, templates/, envs/ (hot reload with --apply)."""
+    from ..hotreload import config_watch
+
+    with boundary():
+        try:
+            config_watch(stack_root(c), env_name(c, env), apply=apply,
+                         debounce_ms=int(debounce_ms), as_json=json_,
+                         out=lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            pass

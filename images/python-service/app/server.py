@@ -7,6 +7,7 @@ HEALTH_DEPENDS lists dependencies, comma-separated:
 
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -79,6 +80,8 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    # As PID 1 nothing handles SIGTERM by default: stop promptly when podman asks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"{SERVICE} listening on :{port}", flush=True)
     server.serve_forever()
 
