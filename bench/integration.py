@@ -1,8 +1,8 @@
 """Benchmark: what the integrations cost on the Phoenix stack.
 
 - `inv vscode.tasks --check` (renders every env for the service list, cached);
-- the pre-commit hook `phoenix-config-validate` run by pre-commit itself (try-repo,
-  environment already built), against the peer style of hook (docker-pre-commit's
+- the pre-commit hook `phoenix-config-validate` run by pre-commit itself (from a config
+  naming this repository at its HEAD commit; the hook environment already built), against the peer style of hook (docker-pre-commit's
   `docker-compose-check`: `<engine> compose -f FILE config` per file, here
   `podman-compose config` on each env's final file, which validates nothing).
 Interleaved, medians:  python bench/integration.py [--rounds N]
@@ -39,8 +39,12 @@ def main() -> None:
     os.environ.update(GIT)
     with tempfile.TemporaryDirectory() as tmp:
         repo = stack_repo(Path(tmp) / "stack")
-        hook = [tool("pre-commit"), "try-repo", str(REPO), "phoenix-config-validate",
-                "--all-files"]
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        (repo / ".pre-commit-config.yaml").write_text(
+            f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n"
+            "      - id: phoenix-config-validate\n")
+        hook = [tool("pre-commit"), "run", "phoenix-config-validate", "--all-files"]
         subprocess.run(hook, cwd=repo, capture_output=True)  # build the hook's environment
         subprocess.run([tool("phoenix"), "vscode.tasks"], cwd=repo, check=True,
                        capture_output=True)
