@@ -2,7 +2,8 @@
 
 - `inv vscode.tasks --check` (renders every env for the service list, cached);
 - the pre-commit hook `phoenix-config-validate` run by pre-commit itself (from a config
-  naming this repository at its HEAD commit; the hook environment already built), against the peer style of hook (docker-pre-commit's
+  naming this repository at its HEAD commit; the hook environment already built),
+  against the peer style of hook (docker-pre-commit's
   `docker-compose-check`: `<engine> compose -f FILE config` per file, here
   `podman-compose config` on each env's final file, which validates nothing).
 Interleaved, medians:  python bench/integration.py [--rounds N]

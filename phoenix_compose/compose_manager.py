@@ -8,10 +8,10 @@ config never starts anything, and always hands podman-compose the single file
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import containers, podman
 from .audit import audited

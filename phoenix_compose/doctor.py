@@ -122,7 +122,8 @@ def drop_in_text(causes: list[Cause], existing: str = "") -> str:
             sections.setdefault(current, []).append(line.strip())
     for cause in causes:
         key = cause.setting.split("=")[0].strip()
-        lines = [l for l in sections.get(cause.section, []) if l.split("=")[0].strip() != key]
+        lines = [line for line in sections.get(cause.section, [])
+                 if line.split("=")[0].strip() != key]
         sections[cause.section] = lines + [cause.setting]
     body = ["# Written by `inv doctor --fix` (phoenix-compose): host quirks, see inv doctor."]
     for section in sorted(s for s in sections if s):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from .errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
 from .interpolate import interpolate

@@ -15,12 +15,13 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import containers, podman
 from .events import EventBus
@@ -218,8 +219,8 @@ class HealthMonitor:
             return [], "none"
         if obs.status == "missing" and not rec.seen:
             return [], "none"  # never created (a profile, or not started yet): not ours
-        if obs.status == "stopped" and (obs.state.status == "created" or
-                                        self._stopped_by_user(obs.state)):
+        if obs.status == "stopped" and obs.state is not None and (
+                obs.state.status == "created" or self._stopped_by_user(obs.state)):
             return [], "none"  # a user's own stop is respected
         decision = on_failing(rec, policy, now, self.rand)
         events = [dict(e) for e in decision.events]

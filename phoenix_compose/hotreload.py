@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .compose_manager import ComposeManager
 from .errors import ConfigurationError, PhoenixError
@@ -38,9 +39,12 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
                  stop: threading.Event | None = None, bus: EventBus | None = None) -> None:
     import watchfiles
 
-    bus = bus or EventBus()
-    manager = ComposeManager(root, env, report=lambda service, state, detail: bus.emit(
-        "up_progress", service, state=state, detail=detail))
+    events = bus = bus or EventBus()
+
+    def progress(service: str, state: str, detail: str) -> None:
+        events.emit("up_progress", service, state=state, detail=detail)
+
+    manager = ComposeManager(root, env, report=progress)
     bus.subscribe(EventLog(manager.folder / "events.jsonl"))
     bus.subscribe((lambda e: out(json.dumps(e))) if as_json else
                   (lambda e: out(_line(e))))

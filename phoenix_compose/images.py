@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import podman
 from .containers import Runner
@@ -80,8 +80,8 @@ def ensure_base_image(image: str, *, run: Runner, report: Report) -> None:
         raise ComposeRuntimeError(
             f"base image {image} is not present and could not be pulled:\n"
             f"{podman.tail_lines(pulled.stderr, 3)}",
-            hint=f"load it with `podman load`, or base the Containerfile on a Debian image "
-                 f"(debian:<suite>) which phoenix-compose can bootstrap offline")
+            hint="load it with `podman load`, or base the Containerfile on a Debian image "
+                 "(debian:<suite>) which phoenix-compose can bootstrap offline")
     bootstrap_debian(image, match.group("suite"), run=run, report=report)
 
 

@@ -8,16 +8,17 @@ no substitution stays as it is (compose-go does the same).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .errors import Loc
 from .yamlsrc import N, walk_scalars
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
-_WHOLE_VAR = re.compile(r"\$(?:([_A-Za-z][_A-Za-z0-9]*)|\{([_A-Za-z][_A-Za-z0-9]*)(?:[:?+-][^}]*)?\})")
+_WHOLE_VAR = re.compile(
+    r"\$(?:([_A-Za-z][_A-Za-z0-9]*)|\{([_A-Za-z][_A-Za-z0-9]*)(?:[:?+-][^}]*)?\})")
 _OPS = (":-", ":?", ":+", "-", "?", "+")
-Lookup = Callable[[str], Optional[str]]
+Lookup = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ normalised to the long form; ``!reset`` removes a value and ``!override`` replac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path as FsPath
-from typing import Any, Callable
+from typing import Any
 
 from .yamlsrc import OVERRIDE, RESET, N, Path, flatten
 

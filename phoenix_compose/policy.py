@@ -15,8 +15,9 @@ clock and the random source are passed in, so every rule has fast unit tests.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from . import containers, podman
 from .errors import ComposeRuntimeError, HealthCheckError
@@ -249,7 +249,8 @@ class Startup:
                 progress.last_output = state.last_output  # the check's own output
             if state is None or not state.running:
                 self._state_changed(progress, state)
-            elif self.clock() - (progress.started_at or 0) > progress.spec.health.grace:
+            elif progress.spec.health is not None and \
+                    self.clock() - (progress.started_at or 0) > progress.spec.health.grace:
                 raise self._unhealthy(progress, state)
 
     def _state_changed(self, progress: Progress, state: containers.ContainerState | None) -> None:

@@ -10,8 +10,9 @@ import difflib
 import functools
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path as FsPath
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import Loc, Problem
 from .merge import port_key
@@ -226,10 +227,12 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
                                                        f"`{section}:`"))
     networks = svc.get("networks")
     declared_networks = set(_map(model.get("networks"))) | {"default"}
-    for net in (networks if isinstance(networks, (dict, list)) else ()):
+    named = list(networks.items()) if isinstance(networks, dict) else list(enumerate(
+        _seq(networks)))
+    for index, entry in named:
+        net = index if isinstance(networks, dict) else entry
         if net not in declared_networks:
-            out.append(Problem(where.at(base + ("networks",) + ((net,) if isinstance(
-                networks, dict) else (list(networks).index(net),)), key=True),
+            out.append(Problem(where.at(base + ("networks", index), key=True),
                 f"service '{base[1]}' uses undefined network '{net}'",
                 hint="declare it under the top-level `networks:`"))
     return out

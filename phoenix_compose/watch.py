@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from . import podman
 from .compose_manager import ComposeManager
@@ -59,8 +60,10 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     show = (lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e)))
     bus.subscribe(lambda e: None if _quiet(e) else log(e))
     bus.subscribe(lambda e: None if _quiet(e) else show(e))
-    runner = HookRunner(hooks, podman.run, hook_timeout, cwd=root,
-                        on_error=lambda text: bus.emit("hook_failed", None, error=text)) \
+    def hook_failed(text: str) -> None:
+        bus.emit("hook_failed", None, error=text)
+
+    runner = HookRunner(hooks, podman.run, hook_timeout, cwd=root, on_error=hook_failed) \
         if hooks else None
     if runner is not None:
         bus.subscribe(runner)
@@ -71,8 +74,11 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
     wake = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), wake.set()), name="phoenix-stop",
-                     daemon=True).start()  # a stop also ends the wait for the next tick
+    def relay_stop() -> None:  # a stop also ends the wait for the next tick
+        stop.wait()
+        wake.set()
+
+    threading.Thread(target=relay_stop, name="phoenix-stop", daemon=True).start()
     restore = _handle_signals(stop, wake)
     follower = None if once else _container_events(monitor, bus, wake)
 

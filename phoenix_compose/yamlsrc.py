@@ -8,7 +8,8 @@ and env files instead of the merged output.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -79,7 +80,8 @@ def _build_mapping(node: yaml.MappingNode, locate: Locator, problems: list[Probl
     merged: dict[str, N] = {}
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE_TAG:
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
+                else [value_node]
             for source in sources:
                 built = _build(source, locate, problems)
                 if isinstance(built.value, dict):

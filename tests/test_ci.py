@@ -22,7 +22,7 @@ def test_ci_runs_every_step_in_order(phoenix_stack: Path) -> None:
     result = inv(ci_stack(phoenix_stack), "ci")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [l for l in lines if l.startswith("ci: ") and l.endswith("...")] == [
+    assert [x for x in lines if x.startswith("ci: ") and x.endswith("...")] == [
         "ci: validate ...", "ci: vscode-tasks ...", "ci: tests ..."]
     assert lines[-1].startswith("ci: validate ok (")
     assert "| vscode-tasks ok (" in lines[-1] and "| tests ok (" in lines[-1]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
 from phoenix_compose import podman
 from phoenix_compose.compose_manager import ComposeManager
 from phoenix_compose.errors import ComposeRuntimeError, PhoenixError
 from phoenix_compose.locks import LockedError, env_lock
 from phoenix_compose.startup import StartupError
+
+from conftest import free_port
 
 pytestmark = pytest.mark.podman
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from phoenix_compose import doctor
 from phoenix_compose.podman import Result
+
+from conftest import REPO
 
 RLIMIT = ("Error: runc: runc create failed: unable to start container process: error during "
           "container init: error setting rlimits for ready process: error setting rlimit type 7:"

@@ -8,16 +8,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from conftest import REPO
 from phoenix_compose import podman
 from phoenix_compose.compose_manager import ComposeManager
 from phoenix_compose.health import StateStore
 from phoenix_compose.watch import READY_LINE, check, set_paused, watch
+
+from conftest import REPO
 
 pytestmark = pytest.mark.podman
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from phoenix_compose.locks import env_lock
+
+from conftest import REPO
 from test_collections import inv
 
 pytestmark = pytest.mark.podman

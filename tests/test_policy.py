@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from phoenix_compose.policy import (CLOSED, HALF_OPEN, OPEN, RestartPolicy, ServiceRecord,
-                                    on_failing, on_healthy)
+from phoenix_compose.policy import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    RestartPolicy,
+    ServiceRecord,
+    on_failing,
+    on_healthy,
+)
 
 POLICY = RestartPolicy(max_restarts=3, window_s=100, backoff_initial_s=2, backoff_max_s=10)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO
 from phoenix_compose.errors import IntegrationError
 from phoenix_compose.vscode import ArgSpec, TaskSpec, build_tasks, check_inputs, render, sync
+
+from conftest import REPO
 from test_collections import inv
 
 SCHEMA = json.loads((Path(__file__).parent / "resources" / "vscode-tasks.schema.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from invoke import Collection
 
@@ -35,7 +36,7 @@ def build_namespace(root: Path) -> Collection:
     return ns
 
 
-def load_plugins(folder: Path) -> list[tuple[str, object]]:
+def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
     """Import ``tasks/*.py`` by path: ``tasks`` is not a package (``tasks.py`` shadows it)."""
     plugins = []
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():

@@ -25,16 +25,18 @@ def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart:
     """Watch the stack in the foreground and heal it: restarts with backoff and a circuit."""
     from ..watch import watch as run_watch
 
-    def number(value: object, kind: type) -> object:
-        return None if value in (None, "") else kind(value)  # invoke passes "None" flags as str
+    def number(value: object) -> float | None:
+        return None if value in (None, "") else float(str(value))  # invoke passes them as str
 
-    overrides = {"max_restarts": number(max_restarts, int), "window_s": number(window, float),
-                 "backoff_initial_s": number(backoff_initial, float),
-                 "backoff_max_s": number(backoff_max, float)}
+    port = number(metrics_port)
+    overrides = {"max_restarts": number(max_restarts), "window_s": number(window),
+                 "backoff_initial_s": number(backoff_initial),
+                 "backoff_max_s": number(backoff_max)}
     with boundary():
         run_watch(stack_root(c), env_name(c, env), interval=float(interval),
-                  heal=not no_restart, once=once, metrics_port=number(metrics_port, int), as_json=json_, overrides=overrides,
-                  hooks=dict(c.config.phoenix.hooks), hook_timeout=c.config.phoenix.hook_timeout,
+                  heal=not no_restart, once=once, metrics_port=None if port is None else int(port),
+                  as_json=json_, overrides=overrides, hooks=dict(c.config.phoenix.hooks),
+                  hook_timeout=float(c.config.phoenix.hook_timeout),
                   out=lambda line: print(line, flush=True))
 
 
