@@ -99,3 +99,23 @@ def test_production_volumes_are_not_deleted_without_yes(busybox_stack: Path) -> 
     assert result.returncode == 1
     assert "refusing to delete the volumes of production environment 'prod'" in result.stderr
     assert "--yes" in result.stderr
+
+
+def test_logs_follow_streams_until_interrupted(busybox_stack: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assert inv(busybox_stack, "up", "--env", "t").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "logs", "db", "--env", "t",
+                             "--follow"], cwd=busybox_stack, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "db booting\n"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) in (0, 130)
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        proc.kill()
