@@ -65,7 +65,7 @@ class ComposeManager:
         outcome = self.validate_compose_files()
         return outcome, load_stack(outcome.compose_file, outcome.project_name)
 
-    def _last_good_stack(self) -> Stack:
+    def current_stack(self) -> Stack:
         """For stop/status: the current config, or the last valid one if it is now broken."""
         try:
             return self.stack()[1]
@@ -101,7 +101,7 @@ class ComposeManager:
         args = {"volumes": volumes, "graceful": graceful}
         with env_lock(self.folder, "down", self.lock_wait), \
                 audited(self.folder, "down", args):
-            stack = self._last_good_stack()
+            stack = self.current_stack()
             production = self._production()
             if volumes and production and not confirmed:
                 raise PhoenixError(
@@ -128,7 +128,7 @@ class ComposeManager:
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self) -> list[ServiceStatus]:
-        stack = self._last_good_stack()
+        stack = self.current_stack()
         states = containers.project_containers(self.run, stack.project)
         now = datetime.now(timezone.utc)
         rows = []
@@ -141,13 +141,13 @@ class ComposeManager:
         return rows
 
     def get_service_logs(self, service: str, lines: int = 100) -> str:
-        stack = self._last_good_stack()
+        stack = self.current_stack()
         container = self._container(stack, service)
         result = self.run(podman.logs(container, lines), timeout=60)
         return result.stdout + result.stderr
 
     def follow_logs(self, service: str, lines: int, on_line: Callable[[str], None]) -> int:
-        stack = self._last_good_stack()
+        stack = self.current_stack()
         return podman.stream(podman.logs(self._container(stack, service), lines, True), on_line)
 
     def _container(self, stack: Stack, service: str) -> str:

@@ -36,6 +36,10 @@ class Variables(Mapping[str, str]):
         self._process = process
         self.used: set[str] = set()
 
+    @property
+    def process(self) -> Mapping[str, str]:
+        return self._process
+
     def var(self, name: str) -> Var | None:
         self.used.add(name)
         if name in self._process:

@@ -120,8 +120,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     cache_file = out / "cache.json"
     inputs = cfg.env_files + cfg.stack.compose_files + cfg.stack.templates
     key = cache.input_key(env, inputs, root)
-    proc = cfg.variables._process
-    if use_cache and cache.is_fresh(cache_file, key, root, proc):
+    if use_cache and cache.is_fresh(cache_file, key, root, cfg.variables.process):
         warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
         return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
     try:
@@ -137,12 +136,17 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
 
 
 def dump_compose(model: dict[str, Any]) -> str:
-    import yaml
-
+    """Fixed key order (top level first, then sorted), every literal ``$`` escaped."""
     ordered = {k: _sorted(model[k]) for k in _TOP_ORDER if k in model}
     ordered.update({k: _sorted(model[k]) for k in sorted(model) if k not in ordered})
+    return dump_yaml(_escape(ordered))
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(_escape(ordered), Dumper=dumper, sort_keys=False, default_flow_style=False,
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=4096)
 
 
@@ -195,12 +199,4 @@ def show(root: Path, env: str, fmt: str = "yaml") -> str:
         return json.dumps(masked, indent=2) + "\n"
     if fmt != "yaml":
         raise ConfigurationError(f"unknown format '{fmt}'", hint="use --format yaml or json")
-    return dump_compose_raw(masked)
-
-
-def dump_compose_raw(model: dict[str, Any]) -> str:
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(model, Dumper=dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=4096)
+    return dump_yaml(masked)

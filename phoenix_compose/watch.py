@@ -25,7 +25,7 @@ READY_LINE = "phoenix-watch: checked"
 
 def monitor_for(root: Path, env: str, **kwargs: Any) -> HealthMonitor:
     manager = ComposeManager(root, env)
-    stack = manager._last_good_stack()
+    stack = manager.current_stack()
     return HealthMonitor(stack, manager.folder, **kwargs)
 
 

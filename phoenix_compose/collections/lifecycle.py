@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from invoke import Context, Exit, task
@@ -159,7 +158,6 @@ def build(c: Context, env: str | None = None) -> None:
     with boundary():
         _outcome, stack = m.stack()
         built = build_images(stack, run=m.run, report=progress)
-    print(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""),
-          file=sys.stdout)
+    print(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))
     if not built:
         err(f"{m.env}: no service has a build: section")
