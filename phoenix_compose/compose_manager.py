@@ -92,9 +92,30 @@ class ComposeManager:
                 from .images import build_images
 
                 build_images(stack, names, run=self.run, report=self.report)
-            return Startup(stack, names, run=self.run, report=self.report, timeout=timeout,
-                           wait=wait, profiles=_profiles_of(stack, names),
-                           clock=self.clock, sleep=self.sleep).execute()
+            running = self._running(stack)
+            done = self._startup(stack, names, timeout, wait).execute()
+            return done + self._restore_dependents(stack, names, running, timeout)
+
+    def _startup(self, stack: Stack, names: Sequence[str], timeout: float,
+                 wait: bool = True) -> Startup:
+        return Startup(stack, names, run=self.run, report=self.report, timeout=timeout,
+                       wait=wait, profiles=_profiles_of(stack, names), clock=self.clock,
+                       sleep=self.sleep)
+
+    def _running(self, stack: Stack) -> set[str]:
+        by_container = {s.container: n for n, s in stack.services.items()}
+        states = containers.inspect(self.run, list(by_container))
+        return {by_container[c] for c, state in states.items() if state.running}
+
+    def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
+                            timeout: float) -> list[Progress]:
+        """podman-compose recreates the running dependents of a recreated service (podman
+        links them as container dependencies) but, with --no-start, leaves them stopped:
+        start again what was running before."""
+        lost = sorted((running - set(names)) - self._running(stack))
+        if not lost:
+            return []
+        return self._startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False) -> None:
@@ -120,11 +141,11 @@ class ComposeManager:
             names = [n for n in stack.order() if n in services] if services else \
                 stack.select()
             stack.select(names)  # unknown names are an error
+            running = self._running(stack)
             self.run(podman.stop(*[stack.services[n].container for n in names]),
                      ok_codes=(0, 125), timeout=120)
-            return Startup(stack, names, run=self.run, report=self.report, timeout=timeout,
-                           profiles=_profiles_of(stack, names), clock=self.clock,
-                           sleep=self.sleep).execute()
+            done = self._startup(stack, names, timeout).execute()
+            return done + self._restore_dependents(stack, names, running, timeout)
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self) -> list[ServiceStatus]:

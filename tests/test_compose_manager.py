@@ -351,3 +351,27 @@ def test_logs_of_a_service(make_stack, podman_project, busybox_image) -> None:
     m, _ = manager(root)
     m.start_services(timeout=60)
     assert m.get_service_logs("talk", 2) == "line4\nline5\n"
+
+
+def test_changing_a_dependency_keeps_its_running_dependents_running(
+        make_stack, podman_project, busybox_image) -> None:
+    root = stack(make_stack, podman_project, f"""
+        services:
+          db:
+            image: {busybox_image}
+            command: {SLEEPER % 0}
+            environment: {{VERSION: "1"}}
+            healthcheck: {READY_CHECK}
+          app:
+            image: {busybox_image}
+            command: ["sleep", "1000"]
+            depends_on: {{db: {{condition: service_healthy}}}}
+        """)
+    m, _ = manager(root)
+    m.start_services(timeout=60)
+    compose = root / "compose/app.yaml"
+    compose.write_text(compose.read_text().replace('VERSION: "1"', 'VERSION: "2"'))
+    m.start_services(["db"], timeout=60)
+    db, app = inspect(f"{podman_project}_db_1"), inspect(f"{podman_project}_app_1")
+    assert "VERSION=2" in db["Config"]["Env"]
+    assert app["State"]["Status"] == "running"
