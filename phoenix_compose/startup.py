@@ -90,6 +90,7 @@ class Startup:
         self._create_error: BaseException | None = None
         self._lock = threading.Lock()
         self._stale: list[str] = []
+        self._abort = threading.Event()
 
     # -- pre-flight: nothing is created when these fail ------------------------------------
     def preflight(self) -> None:
@@ -136,6 +137,8 @@ class Startup:
             if self._stale:
                 self.run(podman.remove(*self._stale), timeout=120)
             for level in levels(self.stack, self.names):
+                if self._abort.is_set():
+                    return  # the start failed: create nothing more
                 self.run(podman.create(self.stack.compose_file, self.stack.project, level,
                                        self.profiles), timeout=600)
                 with self._lock:
@@ -160,11 +163,15 @@ class Startup:
                     if self.clock() > deadline:
                         raise self._timeout()
                     self.sleep(TICK)
+            except BaseException:
+                self._abort.set()
+                creator.join(timeout=600)  # nothing is created behind the error's back
+                raise
             finally:
                 for progress in self.progress.values():
                     if progress.in_flight is not None:
                         progress.in_flight.cancel()
-        creator.join(timeout=5)
+        creator.join(timeout=600)
         if self.wait:
             self._confirm_running()
         return list(self.progress.values())
