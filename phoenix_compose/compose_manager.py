@@ -122,12 +122,16 @@ class ComposeManager:
         args = {"volumes": volumes, "graceful": graceful}
         with env_lock(self.folder, "down", self.lock_wait), \
                 audited(self.folder, "down", args):
-            stack = self.current_stack()
             production = self._production()
             if volumes and production and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
+            try:
+                stack = self.current_stack()
+            except ConfigurationError:
+                self._remove_by_label(self._project_name(), volumes)
+                return
             every_profile = _profiles_of(stack, list(stack.services))
             self.run(podman.down(stack.compose_file, stack.project, volumes, every_profile,
                                  None if graceful else 0), timeout=600)
@@ -178,7 +182,31 @@ class ComposeManager:
     def _production(self) -> bool:
         from .environment import load_environment
 
-        return load_environment(self.root, self.env).production
+        try:
+            return load_environment(self.root, self.env).production
+        except ConfigurationError:  # a broken env file: be strict
+            return True
+
+    def _project_name(self) -> str:
+        from .environment import load_environment
+
+        try:
+            return load_environment(self.root, self.env).project_name
+        except ConfigurationError:
+            return f"phoenix-{self.env}"
+
+    def _remove_by_label(self, project: str, volumes: bool) -> None:
+        """`down` without a usable compose file: remove what carries the project's label."""
+        self.report("*", "config invalid", f"removing project {project} by label")
+        kinds = ("container", "network") + (("volume",) if volumes else ())
+        for kind in kinds:
+            ids = self.run(podman.labelled(kind, project), timeout=60).stdout.split()
+            if not ids:
+                continue
+            if kind == "container":
+                self.run(podman.remove(*ids), timeout=600)
+            else:
+                self.run(("podman", kind, "rm", "--force", *ids), timeout=120)
 
 
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:

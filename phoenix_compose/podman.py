@@ -234,6 +234,14 @@ def image_exists(image: str) -> Argv:
     return ("podman", "image", "exists", image)
 
 
+def labelled(kind: str, project: str) -> Argv:
+    """IDs of the project's containers, networks or volumes (``kind``: container, network,
+    volume), by podman-compose's project label."""
+    listing = ("ps", "--all") if kind == "container" else (kind, "ls")
+    return ("podman", *listing, "--quiet", "--filter",
+            f"label=io.podman.compose.project={project}")
+
+
 def volume_ls(project: str) -> Argv:
     return ("podman", "volume", "ls", "--format", "json", "--filter",
             f"label=io.podman.compose.project={project}")

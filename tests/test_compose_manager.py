@@ -377,3 +377,26 @@ def test_changing_a_dependency_keeps_its_running_dependents_running(
     db, app = inspect(f"{podman_project}_db_1"), inspect(f"{podman_project}_app_1")
     assert "VERSION=2" in db["Config"]["Env"]
     assert app["State"]["Status"] == "running"
+
+
+def test_down_works_even_when_the_config_is_broken(make_stack, podman_project,
+                                                   busybox_image) -> None:
+    root = stack(make_stack, podman_project, f"""
+        services:
+          store:
+            image: {busybox_image}
+            command: ["sleep", "1000"]
+            volumes: [data:/data]
+        volumes:
+          data: {{}}
+        """)
+    m, events = manager(root)
+    m.start_services(timeout=60)
+    (root / "compose/app.yaml").write_text("services: [broken\n")
+    (root / ".phoenix/t/compose.yaml").unlink()
+    m.stop_services()
+    assert json.loads(podman.run(podman.ps(podman_project)).stdout or "[]") == []
+    assert ("*", "config invalid") in [e[:2] for e in events]
+    assert json.loads(podman.run(podman.volume_ls(podman_project)).stdout) != []  # kept
+    m.stop_services(volumes=True)
+    assert json.loads(podman.run(podman.volume_ls(podman_project)).stdout) == []
