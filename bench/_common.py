@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -20,14 +21,18 @@ def tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def time_once(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+def time_once(argv: Sequence[str] | Sequence[Sequence[str]], cwd: Path,
+              env: dict[str, str] | None = None) -> float:
+    """Wall time of one command, or of several run one after the other (a list of argvs)."""
+    commands = [argv] if isinstance(argv[0], str) else argv
     start = time.perf_counter()
-    subprocess.run(list(argv), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    for command in commands:
+        subprocess.run(list(command), cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     return time.perf_counter() - start
 
 
-def interleaved(commands: dict[str, tuple[Sequence[str], Path]], rounds: int,
+def interleaved(commands: dict[str, tuple[Sequence[Any], Path]], rounds: int,
                 setup: dict[str, object] | None = None) -> dict[str, float]:
     """Run each command once per round, in turn, and return the median seconds of each."""
     samples: dict[str, list[float]] = {name: [] for name in commands}

@@ -49,9 +49,8 @@ def main() -> None:
         subprocess.run(hook, cwd=repo, capture_output=True)  # build the hook's environment
         subprocess.run([tool("phoenix"), "vscode.tasks"], cwd=repo, check=True,
                        capture_output=True)
-        peer = ["sh", "-c", " && ".join(
-            f"{tool('podman-compose')} -f .phoenix/{env}/compose.yaml config >/dev/null"
-            for env in ("development", "staging", "prod"))]
+        peer = [[tool("podman-compose"), "-f", f".phoenix/{env}/compose.yaml", "config"]
+                for env in ("development", "staging", "prod")]
         m = interleaved({
             "vscode": ([tool("phoenix"), "vscode.tasks", "--check"], repo),
             "hook": (hook, repo),
