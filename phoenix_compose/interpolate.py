@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import Loc
+from .errors import Loc, Problem
 from .yamlsrc import N, walk_scalars
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
@@ -135,8 +135,6 @@ def scalar_column(node: N, offset: int) -> Loc:
 
 def interpolate_tree(tree: N, lookup: Lookup, origin: Callable[[str], Loc | None]) -> list:
     """Interpolate every string value below ``tree`` in place; returns located Problems."""
-    from .errors import Problem
-
     problems: list[Problem] = []
     for _path, node in walk_scalars(tree):
         if not isinstance(node.value, str) or "$" not in node.value:

@@ -99,9 +99,6 @@ class Stack:
                 del remaining[name]
         return done
 
-    def dependents(self, name: str) -> list[str]:
-        return [n for n, s in self.services.items() if name in s.depends_on]
-
 
 def load_stack(compose_file: Path, project: str) -> Stack:
     import yaml
