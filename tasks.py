@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-from phoenix_compose.collections import build_namespace
+from phoenix_compose.cli import build_namespace
 
 ns = build_namespace(Path(__file__).resolve().parent)

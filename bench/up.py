@@ -21,7 +21,7 @@ from pathlib import Path
 from _common import REPO, table, tool
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose import busybox, podman  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, podman  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 LEVELS, WIDTH = 3, 4
@@ -53,15 +53,16 @@ def write_stack(root: Path, project: str) -> float:
 
 
 def remove(project: str) -> None:
-    label = f"label=io.podman.compose.project={project}"
-    ids = subprocess.run(["podman", "ps", "-aq", "--filter", label], capture_output=True,
-                         text=True).stdout.split()
+    """Remove the bench project through the engine's seam, and check nothing is left."""
+    ids = podman.run(argv.labelled("container", project), timeout=60).stdout.split()
     if ids:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", "--depend", *ids], capture_output=True)
-    nets = subprocess.run(["podman", "network", "ls", "-q", "--filter", label],
-                          capture_output=True, text=True).stdout.split()
+        podman.run(argv.remove(*ids, timeout=0), timeout=300)
+    nets = podman.run(argv.labelled("network", project), timeout=60).stdout.split()
     if nets:
-        subprocess.run(["podman", "network", "rm", "-f", *nets], capture_output=True)
+        podman.run(argv.remove_kind("network", *nets), timeout=60)
+    left = podman.run(argv.labelled("container", project), timeout=60).stdout.split()
+    if left:
+        raise SystemExit(f"bench: cleanup left containers of {project}: {left}")
 
 
 def time_inv(root: Path, project: str) -> float:

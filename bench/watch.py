@@ -24,10 +24,10 @@ from pathlib import Path
 from _common import REPO, table
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose import busybox, podman  # noqa: E402
-from phoenix_compose.compose_manager import ComposeManager  # noqa: E402
-from phoenix_compose.events import EventBus  # noqa: E402
-from phoenix_compose.health import HealthMonitor  # noqa: E402
+from phoenix_compose.runtime import busybox, podman  # noqa: E402
+from phoenix_compose.runtime.lifecycle import ComposeManager  # noqa: E402
+from phoenix_compose.watch.events import EventBus  # noqa: E402
+from phoenix_compose.watch.monitor import HealthMonitor  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 SERVICES, INTERVAL, RETRIES = 20, 2.0, 2
@@ -83,13 +83,13 @@ def main() -> None:
 
 
 def measure(root: Path, manager: ComposeManager, seconds: float) -> None:
-    _outcome, stack = manager.stack()
+    stack = manager.stack()
     timed = TimedRun()
     bus = EventBus()
     restarts: dict[str, float] = {}
     bus.subscribe(lambda e: restarts.setdefault(e["service"], time.monotonic()),
                   types=["restart_started"])
-    monitor = HealthMonitor(stack, manager.folder, run=timed, bus=bus)
+    monitor = HealthMonitor(stack, manager.state, run=timed, bus=bus)
     ticks: list[tuple[float, float, float]] = []  # (tick, slowest check, sum of checks)
     original = monitor.tick
 

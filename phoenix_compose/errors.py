@@ -6,7 +6,8 @@ layer calls ``sys.exit``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import shlex
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -30,6 +31,18 @@ class Problem:
     message: str
     severity: str = "error"
     hint: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.loc.file
+
+    @property
+    def line(self) -> int:
+        return self.loc.line
+
+    @property
+    def column(self) -> int:
+        return self.loc.col
 
     def __str__(self) -> str:
         text = f"{self.loc}: {self.severity}: {self.message}"
@@ -85,3 +98,66 @@ class HealthCheckError(PhoenixError):
 
 class IntegrationError(PhoenixError):
     """VS Code, pre-commit or event-hook integration failed."""
+
+
+class InterpolationFailed(Exception):
+    """Internal to interpolation: aborts one string at its first error (``finding``); it
+    never leaves the config package, which reports the finding as a located Problem."""
+
+    def __init__(self, finding: object) -> None:
+        super().__init__(str(finding))
+        self.finding = finding
+
+
+class LockedError(ComposeRuntimeError):
+    """Another ``up``/``down``/``restart`` holds the environment's lock."""
+
+
+class CommandError(ComposeRuntimeError):
+    """A command failed: not found, timed out, or exited with a code nobody accepted.
+
+    Carries the command line, the exit code (None when it never ran or was killed) and the
+    tail of its output, so every caller reports a podman failure the same way.
+    """
+
+    def __init__(self, argv: Sequence[str], code: int | None, stdout: str = "",
+                 stderr: str = "", reason: str = "") -> None:
+        self.argv = tuple(argv)
+        self.code = code
+        self.stdout = stdout
+        self.stderr = stderr
+        detail = reason or f"exit code {code}"
+        tail = tail_lines(stderr or stdout)
+        message = f"`{printable(argv)}` failed: {detail}" + (f"\n{tail}" if tail else "")
+        super().__init__(message)
+
+
+class StartupError(HealthCheckError):
+    """A service did not come up; says which, why, and what is left running."""
+
+    def __init__(self, message: str, left_running: Sequence[str] = ()) -> None:
+        self.left_running = tuple(left_running)
+        if left_running:
+            message += (f"\nleft running: {', '.join(left_running)} "
+                        "(fix the problem and run `inv up` again, or `inv down`)")
+        else:
+            message += "\nnothing was started"
+        super().__init__(message)
+
+
+class StepFailed(PhoenixError):
+    """One step of `inv ci` failed."""
+
+
+TAIL_LINES = 15
+
+
+def tail_lines(text: str, count: int = TAIL_LINES) -> str:
+    """The last ``count`` non-blank lines of ``text``, indented for a message."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join("  " + line for line in lines[-count:])
+
+
+def printable(argv: Sequence[str]) -> str:
+    """A command line for messages only; commands are never run from this string."""
+    return " ".join(shlex.quote(a) for a in argv)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-STACK_DIRS = ("compose", "templates", "envs", "images")
+from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, remove_project
 
 
 @pytest.fixture(autouse=True)
@@ -54,9 +53,6 @@ def phoenix_stack(tmp_path: Path) -> Path:
 
 
 # -- real podman ---------------------------------------------------------------------------
-BUSYBOX_IMAGE = "localhost/phoenix-test/busybox:1"
-
-
 def pytest_collection_modifyitems(config, items):
     """Tests of podman behaviour need podman: CI installs it (./dev test).  They fail, not
     skip, when it is missing, unless PHOENIX_SKIP_PODMAN=1 says to leave them out."""
@@ -70,44 +66,19 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def busybox_image() -> str:
     """A tiny image built from the host's static busybox: sh, httpd, wget, nc."""
-    from phoenix_compose import busybox, podman
+    from phoenix_compose.runtime import busybox, podman
 
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run ./dev setup (or PHOENIX_SKIP_PODMAN=1)")
     return busybox.ensure_image(podman.run, BUSYBOX_IMAGE)
 
 
-PODMAN = shutil.which("podman") or "podman"
-
-
-def _remove_project(project: str) -> None:
-    import subprocess
-
-    label = f"label=io.podman.compose.project={project}"
-    ids = subprocess.run([PODMAN, "ps", "-aq", "--filter", label], capture_output=True,
-                         text=True).stdout.split()
-    if ids:
-        subprocess.run([PODMAN, "rm", "-f", "-t", "0", "--depend", *ids], capture_output=True)
-    for kind in ("volume", "network"):
-        names = subprocess.run([PODMAN, kind, "ls", "-q", "--filter", label],
-                               capture_output=True, text=True).stdout.split()
-        if names:
-            subprocess.run([PODMAN, kind, "rm", "-f", *names], capture_output=True)
-
-
 @pytest.fixture
-def podman_project(busybox_image: str, request: pytest.FixtureRequest):
+def podman_project(busybox_image: str):
     """A unique compose project name; everything it created is removed afterwards."""
     import uuid
 
     project = f"pt{uuid.uuid4().hex[:8]}"
     yield project
-    _remove_project(project)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    left = remove_project(project)
+    assert not left, f"cleanup left {left} of project {project}"

@@ -1,0 +1,72 @@
+"""The stable public API of the config engine, for embedding it (and for ``tasks/`` plugins).
+
+Everything here keeps its signature and meaning across releases; the modules behind it may
+change.  Errors are :class:`ConfigurationError`, whose ``problems`` each carry ``file``,
+``line``, ``column`` and ``message``.
+
+>>> interpolate("${NAME:-web}-1", {})
+'web-1'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.config.interpolate import interpolate as _interpolate
+from phoenix_compose.config.project import assemble, load_documents, raise_errors
+from phoenix_compose.config.yamlsrc import plain_locator
+from phoenix_compose.errors import ConfigurationError, Loc, Problem
+
+__all__ = ["ConfigurationError", "Problem", "interpolate", "load_project"]
+
+
+def interpolate(text: str, variables: Mapping[str, str]) -> str:
+    """``text`` with compose's ``${VAR}`` forms substituted from ``variables``.
+
+    Raises ConfigurationError on a bad expression or a missing required variable
+    (``${VAR:?message}``); its problem's column is that of the ``$``.
+    """
+    value, findings = _interpolate(text, variables.get)
+    errors = [Problem(Loc("<string>", 1, f.offset + 1), f.message) for f in findings
+              if f.severity == "error"]
+    if errors:
+        raise ConfigurationError(errors)
+    return value
+
+
+def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
+                 project_dir: str | Path | None = None, profiles: Sequence[str] = (),
+                 validate: bool = False) -> dict[str, Any]:
+    """The compose model of ``files``: each loaded with locations and interpolated with
+    ``variables``, all merged in order with the compose-spec rules, relative paths resolved
+    against ``project_dir`` (default: the folder of the first file).  Services whose
+    ``profiles`` are all inactive are left out.  With ``validate``, the compose-spec schema
+    and the semantic checks apply.  Returns plain dicts and lists; raises
+    ConfigurationError with every problem found."""
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise ConfigurationError([Problem(Loc("<files>", 0, 0), "no compose files given")])
+    sources, problems = [], []
+    for path in paths:
+        try:
+            sources.append((path.read_text(encoding="utf-8"), plain_locator(str(path))))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(Loc(str(path), 0, 0), f"cannot read: {exc}"))
+    docs, found = load_documents(sources, variables.get, lambda _name: None)
+    problems += found
+    raise_errors(problems)
+    base = Path(project_dir) if project_dir is not None else paths[0].resolve().parent
+    model, found = assemble(docs, base.resolve(), Loc(str(paths[0]), 1, 1), validate=validate)
+    raise_errors(found)
+    return _with_profiles(model, set(profiles))
+
+
+def _with_profiles(model: dict[str, Any], active: set[str]) -> dict[str, Any]:
+    services = model.get("services")
+    if isinstance(services, dict):
+        model["services"] = {name: svc for name, svc in services.items()
+                             if not (isinstance(svc, dict) and svc.get("profiles"))
+                             or active.intersection(svc["profiles"])}
+    return model

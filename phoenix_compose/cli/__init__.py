@@ -1,0 +1,67 @@
+"""Invoke collections: thin tasks over the engine.  The only place that imports invoke."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from invoke import Collection
+
+from phoenix_compose.cli import ci, config, health, lifecycle, stack, vscode
+from phoenix_compose.cli.common import DEFAULTS
+
+PLUGIN_PACKAGE = "phoenix_plugins"
+CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
+
+
+def build_namespace(root: Path) -> Collection:
+    """The root namespace: built-in collections plus every ``tasks/*.py`` as a plugin."""
+    ns = Collection()
+    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS + ci.ROOT_TASKS:
+        ns.add_task(task)
+    ns.add_collection(Collection.from_module(config, name="config"))
+    ns.add_collection(Collection("images", lifecycle.build))
+    ns.add_collection(Collection.from_module(health, name="health"))
+    ns.add_collection(Collection.from_module(vscode, name="vscode"))
+    for name, module in load_plugins(root / "tasks"):
+        ns.add_collection(Collection.from_module(module, name=name))
+    ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})
+    for name in ns.task_names:
+        task = ns[name]
+        if not hasattr(task, "phoenix_help"):  # invoke pops help when it parses: keep a copy
+            task.phoenix_help = dict(task.help)
+    CURRENT["namespace"] = ns
+    return ns
+
+
+def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
+    """Import ``tasks/*.py`` by path: ``tasks`` is not a package (``tasks.py`` shadows it)."""
+    plugins = []
+    for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
+        if path.name.startswith("_"):
+            continue
+        name = f"{PLUGIN_PACKAGE}.{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # a broken plugin must not take the whole suite down
+            line = getattr(exc, "lineno", None) or _traceback_line(exc, path)
+            print(f"{path.parent.name}/{path.name}:{line}:1: error: plugin not loaded: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        sys.modules[name] = module
+        plugins.append((path.stem.replace("_", "-"), module))
+    return plugins
+
+
+def _traceback_line(exc: BaseException, path: Path) -> int:
+    tb, line = exc.__traceback__, 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == str(path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

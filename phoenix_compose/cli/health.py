@@ -1,0 +1,80 @@
+"""``inv health.*``: the watch loop that heals the stack, a one-shot check, pause/resume."""
+
+from __future__ import annotations
+
+import json
+
+from invoke import Context, Exit, task
+
+from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, stack_root
+
+
+@task(help={"env": ENV_HELP, "interval": "seconds between ticks (default 5)",
+            "no_restart": "observe and report only, never restart",
+            "once": "run a single tick and exit",
+            "metrics_port": "serve Prometheus metrics on 127.0.0.1:PORT",
+            "json": "print events as JSON lines",
+            "max_restarts": "override x-phoenix-restart.max_restarts",
+            "window": "override x-phoenix-restart.window_s (seconds)",
+            "backoff_initial": "override x-phoenix-restart.backoff_initial_s",
+            "backoff_max": "override x-phoenix-restart.backoff_max_s"})
+def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart: bool = False,
+          once: bool = False, metrics_port: int | None = None, json_: bool = False,
+          max_restarts: int | None = None, window: float | None = None,
+          backoff_initial: float | None = None, backoff_max: float | None = None) -> None:
+    """Watch the stack in the foreground and heal it: restarts with backoff and a circuit."""
+    from phoenix_compose.watch.service import watch as run_watch
+
+    def number(value: object) -> float | None:
+        return None if value in (None, "") else float(str(value))  # invoke passes them as str
+
+    port = number(metrics_port)
+    overrides = {"max_restarts": number(max_restarts), "window_s": number(window),
+                 "backoff_initial_s": number(backoff_initial),
+                 "backoff_max_s": number(backoff_max)}
+    with boundary():
+        run_watch(stack_root(c), env_name(c, env), interval=float(interval),
+                  heal=not no_restart, once=once, metrics_port=None if port is None else int(port),
+                  as_json=json_, overrides=overrides, hooks=dict(c.config.phoenix.hooks),
+                  hook_timeout=float(c.config.phoenix.hook_timeout),
+                  out=lambda line: print(line, flush=True))
+
+
+@task(help={"env": ENV_HELP, "json": "print a JSON array"})
+def check(c: Context, env: str | None = None, json_: bool = False) -> None:
+    """Check every service once; exit 1 when any is not healthy (a CI step)."""
+    from phoenix_compose.watch.service import check as run_check
+
+    with boundary():
+        statuses = run_check(stack_root(c), env_name(c, env))
+    if json_:
+        print(json.dumps([s.as_dict() for s in statuses], indent=2))
+    else:
+        for s in statuses:
+            extra = f"  {s.error_message.splitlines()[0][:100]}" if s.error_message and \
+                not s.ok else ""
+            print(f"{s.service_name:<20} {s.status:<10} restarts={s.restart_count} "
+                  f"circuit={s.circuit}{' paused' if s.paused else ''}{extra}")
+    bad = [s.service_name for s in statuses if not s.ok]
+    if bad:
+        raise Exit(f"not healthy: {', '.join(bad)}", code=1)
+
+
+@task(positional=["service"], help={"service": "the service to leave alone", "env": ENV_HELP})
+def pause(c: Context, service: str, env: str | None = None) -> None:
+    """Tell the watcher to leave a service alone (manual override)."""
+    from phoenix_compose.watch.service import set_paused
+
+    with boundary():
+        set_paused(stack_root(c), env_name(c, env), service, True)
+    print(f"{service}: paused (the watcher will not restart it)")
+
+
+@task(positional=["service"], help={"service": "the service to watch again", "env": ENV_HELP})
+def resume(c: Context, service: str, env: str | None = None) -> None:
+    """Let the watcher heal a paused service again."""
+    from phoenix_compose.watch.service import set_paused
+
+    with boundary():
+        set_paused(stack_root(c), env_name(c, env), service, False)
+    print(f"{service}: resumed")

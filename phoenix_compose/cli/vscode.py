@@ -1,0 +1,26 @@
+"""``inv vscode.tasks``: .vscode/tasks.json from this very task list."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+from phoenix_compose.cli.common import boundary, err, stack_root
+
+
+@task(help={"check": "write nothing; exit 1 with a diff when the file is stale"})
+def tasks(c: Context, check: bool = False) -> None:
+    """Generate .vscode/tasks.json from the invoke task list (inputs, matchers, groups)."""
+    from phoenix_compose.cli import CURRENT
+    from phoenix_compose.integrations.vscode import render, sync, tasks_document
+
+    root = stack_root(c)
+    path = root / ".vscode" / "tasks.json"
+    with boundary():
+        diff = sync(path, render(tasks_document(CURRENT["namespace"], root)), check)
+    if check:
+        print(f"{path.relative_to(root)} is up to date")
+    elif diff is None:
+        print(f"{path.relative_to(root)} unchanged")
+    else:
+        print(f"wrote {path.relative_to(root)}")
+        err(diff)

@@ -1,0 +1,77 @@
+"""Validation cache: unchanged inputs (files, used variables, tool) skip the whole pipeline.
+
+The key hashes every input file and the tool itself; the entry records which variables the
+run read and where each came from (values only as digests: secrets never reach the disk),
+so a changed process variable misses the cache too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from phoenix_compose import __version__
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _tool_stamp() -> str:
+    """Version plus the package's own files, so a changed engine never reuses a result."""
+    stats = [f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}"
+             for p in sorted(_PACKAGE.glob("*.py"))]
+    return __version__ + "|" + "|".join(stats)
+
+
+def input_key(env: str, files: Iterable[Path], root: Path) -> str:
+    digest = hashlib.sha256(f"{_tool_stamp()}\0{env}\0".encode())
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def is_fresh(cache_file: Path, key: str, root: Path, process: Mapping[str, str]) -> bool:
+    try:
+        entry = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if entry.get("key") != key:
+        return False
+    for name, (source, digest) in entry.get("vars", {}).items():
+        in_process = name in process
+        if in_process != (source == "process"):
+            return False
+        if in_process and _digest(process[name]) != digest:
+            return False
+    for rel, digest in entry.get("outputs", {}).items():
+        path = root / rel
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            return False
+    return True
+
+
+def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str],
+           root: Path, warnings: tuple[str, ...] = ()) -> None:
+    from phoenix_compose.fileio import write_files
+
+    entry = {
+        "key": key,
+        "vars": variables,
+        "outputs": {str(p.relative_to(root)): _digest(text) for p, text in outputs.items()},
+        "warnings": list(warnings),
+    }
+    write_files({cache_file: json.dumps(entry, indent=1, sort_keys=True) + "\n"})
+
+
+def invalidate(cache_file: Path) -> None:
+    try:
+        os.unlink(cache_file)
+    except FileNotFoundError:
+        pass

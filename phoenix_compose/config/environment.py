@@ -1,0 +1,213 @@
+"""Environments: ``envs/<name>.env`` files, the variables they define, and the stack files.
+
+An environment exists iff ``envs/<name>.env`` exists; ``envs/common.env`` is shared.
+Variables resolve as ``common.env`` < ``<env>.env`` < the process environment.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phoenix_compose.config.interpolate import interpolate
+from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
+from phoenix_compose.statedir import StateDir, default_project_name
+
+COMMON = "common"
+DEFAULT_ENV = "development"
+PRODUCTION_ENVS = ("prod",)
+_SINGLE_QUOTED = re.compile(r"^\s*(?:export\s+)?[^=]+=\s*'")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Var:
+    value: str
+    loc: Loc | None  # None: from the process environment
+
+
+class Variables(Mapping[str, str]):
+    """Resolved variables that remember which names were read (for the cache key)."""
+
+    def __init__(self, defined: Mapping[str, Var], process: Mapping[str, str]) -> None:
+        self._defined = dict(defined)
+        self._process = process
+        self.used: set[str] = set()
+
+    @property
+    def process(self) -> Mapping[str, str]:
+        return self._process
+
+    def var(self, name: str) -> Var | None:
+        self.used.add(name)
+        if name in self._process:
+            return Var(self._process[name], None)
+        return self._defined.get(name)
+
+    def lookup(self, name: str) -> str | None:
+        var = self.var(name)
+        return None if var is None else var.value
+
+    def origin(self, name: str) -> Loc | None:
+        """The env-file line that set ``name``; None when it came from the process."""
+        var = self._defined.get(name)
+        return None if name in self._process or var is None else var.loc
+
+    def __getitem__(self, name: str) -> str:
+        value = self.lookup(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._defined))
+
+    def __len__(self) -> int:
+        return len(self._defined)
+
+    def snapshot(self, names: set[str]) -> dict[str, list]:
+        """For the cache: where each used name came from and a digest of its value."""
+        from hashlib import sha256
+
+        out: dict[str, list] = {}
+        for name in sorted(names):
+            var = self.var(name)
+            out[name] = [None, None] if var is None else [
+                "process" if var.loc is None else "file", sha256(var.value.encode()).hexdigest()]
+        return out
+
+
+@dataclass(frozen=True)
+class StackFiles:
+    root: Path
+    compose_files: tuple[Path, ...]
+    templates: tuple[Path, ...]
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One environment, as the design's data model names it."""
+
+    name: str
+    stack: StackFiles
+    env_files: tuple[Path, ...]
+    variables: Variables = field(compare=False)
+
+    @property
+    def production(self) -> bool:
+        return is_production(self.name, self.variables.lookup("PHOENIX_PRODUCTION"))
+
+    @property
+    def project_name(self) -> str:
+        return self.variables.lookup("COMPOSE_PROJECT_NAME") or default_project_name(self.name)
+
+    @property
+    def state(self) -> StateDir:
+        """Where this environment's generated files live."""
+        return StateDir(self.stack.root, self.name)
+
+
+def is_production(env: str, flag: str | None = None) -> bool:
+    """The production rule: the env named ``prod``, or ``PHOENIX_PRODUCTION`` set true."""
+    return env in PRODUCTION_ENVS or (flag or "").strip().lower() in _TRUE
+
+
+def list_environments(root: Path) -> list[str]:
+    envs = root / "envs"
+    if not envs.is_dir():
+        return []
+    return sorted(p.name[:-4] for p in envs.glob("*.env") if p.name != f"{COMMON}.env")
+
+
+def describe_environments(root: Path) -> list[tuple[str, bool]]:
+    """Every environment and whether it is production (a broken env file is reported by
+    ``config.validate``; here it counts by its name alone)."""
+    out = []
+    for name in list_environments(root):
+        try:
+            production = load_environment(root, name).production
+        except ConfigurationError:
+            production = is_production(name)
+        out.append((name, production))
+    return out
+
+
+def stack_files(root: Path) -> StackFiles:
+    compose_dir, template_dir = root / "compose", root / "templates"
+    compose = sorted(
+        p for p in compose_dir.glob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+    ) if compose_dir.is_dir() else []
+    templates = sorted(template_dir.glob("*.yaml.j2")) if template_dir.is_dir() else []
+    return StackFiles(root, tuple(compose), tuple(templates))
+
+
+def check_environment(root: Path, env: str) -> None:
+    names = list_environments(root)
+    if env not in names:
+        valid = ", ".join(names) or "none: add envs/<name>.env"
+        raise UnknownEnvironmentError(
+            f"unknown environment '{env}'; valid environments: {valid}",
+            hint=f"pick one of them with --env, or create envs/{env}.env",
+        )
+
+
+def load_environment(
+    root: Path, env: str, process: Mapping[str, str] | None = None
+) -> EnvironmentConfig:
+    """Resolve ``env``'s variables and stack files; every bad env-file line is reported."""
+    check_environment(root, env)
+    process = os.environ if process is None else process
+    files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env")
+             if p.is_file()]
+    defined: dict[str, Var] = {}
+    problems: list[Problem] = []
+    for path in files:
+        rel = str(path.relative_to(root))
+        problems += _parse_env_file(path.read_text(encoding="utf-8"), rel, defined, process)
+    if any(p.severity == "error" for p in problems):
+        raise ConfigurationError(problems, hint="fix the env file lines named above")
+    return EnvironmentConfig(env, stack_files(root), tuple(files), Variables(defined, process))
+
+
+def _parse_env_file(
+    text: str, rel: str, defined: dict[str, Var], process: Mapping[str, str]
+) -> list[Problem]:
+    from dotenv.parser import parse_stream
+
+    problems: list[Problem] = []
+    for binding in parse_stream(io.StringIO(text)):
+        loc = Loc(rel, binding.original.line, 1)
+        if binding.error:
+            statement = binding.original.string.strip().splitlines()[0]
+            problems.append(Problem(loc, f"cannot parse '{statement}': expected KEY=VALUE",
+                                    hint="quote values that contain spaces or '#'"))
+            continue
+        if binding.key is None:
+            continue  # comment or blank line
+        if binding.value is None:
+            # A bare KEY takes its value from the process environment, as compose does.
+            if binding.key in process:
+                defined[binding.key] = Var(process[binding.key], loc)
+            continue
+        value = binding.value
+        if not _SINGLE_QUOTED.match(binding.original.string):
+            def lookup(name: str) -> str | None:
+                if name in process:
+                    return process[name]
+                var = defined.get(name)
+                return None if var is None else var.value
+            value, findings = interpolate(value, lookup)
+            for f in findings:
+                problems.append(Problem(loc, f.message, f.severity))
+        defined[binding.key] = Var(value, loc)
+    return problems

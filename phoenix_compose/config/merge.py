@@ -1,0 +1,246 @@
+"""Compose-spec merge of located trees (spec ``13-merge.md``, compose-go ``override``).
+
+Mappings merge recursively; ``environment``/``labels``/``extra_hosts``/``sysctls``/
+``build.args`` merge per key in list or map form; ``command``, ``entrypoint`` and
+``healthcheck.test`` are replaced; other sequences append, then ``ports`` de-duplicate on
+(ip, target, published, protocol) and ``volumes``/``secrets``/``configs`` on their
+container path (the later definition wins, in the earlier one's place); ``depends_on`` is
+normalised to the long form; ``!reset`` removes a value and ``!override`` replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path as FsPath
+from typing import Any
+
+from phoenix_compose.config.yamlsrc import OVERRIDE, RESET, N, Path, flatten
+
+_KEYED = {"environment", "labels", "extra_hosts", "sysctls", "annotations"}
+_KEYED_NESTED = {("build", "args"), ("build", "labels"), ("deploy", "labels")}
+_REPLACED = {("command",), ("entrypoint",), ("healthcheck", "test")}
+_UNION = {"cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "expose", "profiles",
+          "env_file", "tmpfs", "security_opt", "group_add", "devices"}
+
+
+def normalize(doc: N) -> N:
+    """Bring one file's services into the shapes the merge compares (in place)."""
+    services = doc.value.get("services") if isinstance(doc.value, dict) else None
+    if services is None or not isinstance(services.value, dict):
+        return doc
+    for service in services.value.values():
+        if not isinstance(service.value, dict):
+            continue
+        for key in _KEYED:
+            if key in service.value:
+                service.value[key] = _to_mapping(service.value[key], key)
+        for outer, inner in _KEYED_NESTED:
+            block = service.value.get(outer)
+            if block is not None and isinstance(block.value, dict) and inner in block.value:
+                block.value[inner] = _to_mapping(block.value[inner], inner)
+        if "depends_on" in service.value:
+            service.value["depends_on"] = _depends_long(service.value["depends_on"])
+    return doc
+
+
+def _to_mapping(node: N, key: str) -> N:
+    if not isinstance(node.value, list):
+        return node
+    sep = "=" if key != "extra_hosts" else None
+    out: dict[str, N] = {}
+    for item in node.value:
+        text = str(item.value)
+        if sep is None:  # extra_hosts: "host=ip" or "host:ip"
+            name, _, value = text.partition("=") if "=" in text else text.partition(":")
+            has_value = True
+        else:
+            name, has, value = text.partition("=")
+            has_value = bool(has)
+        entry = N(value if has_value else None, item.loc, kloc=item.loc)
+        entry.via = item.via
+        out[name] = entry
+    return N(out, node.loc, node.kloc, node.tag)
+
+
+def _depends_long(node: N) -> N:
+    if isinstance(node.value, list):
+        node = N({str(i.value): N({}, i.loc, kloc=i.loc) for i in node.value},
+                 node.loc, node.kloc, node.tag)
+    if isinstance(node.value, dict):
+        for dep in node.value.values():
+            if isinstance(dep.value, dict):
+                dep.value.setdefault("condition", N("service_started", dep.loc, dep.kloc))
+                dep.value.setdefault("required", N(True, dep.loc, dep.kloc))
+    return node
+
+
+def merge_all(docs: list[N]) -> N | None:
+    """Merge documents in order, then de-duplicate and drop ``!reset`` leftovers."""
+    result: N | None = None
+    for doc in docs:
+        doc = normalize(doc)
+        result = _clean(doc) if result is None else merge(result, doc, ())
+    if result is not None:
+        _enforce_unique(result)
+    return result
+
+
+def merge(base: N, over: N, path: Path) -> N:
+    if over.tag == OVERRIDE:
+        return _clean(over)
+    if isinstance(base.value, dict) and isinstance(over.value, dict):
+        merged = dict(base.value)
+        for key, value in over.value.items():
+            if value.tag == RESET:
+                merged.pop(key, None)
+            elif key in merged:
+                merged[key] = merge(merged[key], value, path + (key,))
+            else:
+                merged[key] = _clean(value)
+        return N(merged, base.loc, base.kloc)
+    if isinstance(base.value, list) and isinstance(over.value, list):
+        if _rule(path) in _REPLACED:
+            return _clean(over)
+        return N(base.value + _clean(over).value, base.loc, base.kloc)
+    return _clean(over)
+
+
+def _clean(node: N) -> N:
+    """Drop ``!reset`` entries in a value that has nothing to merge with; clear tags."""
+    if isinstance(node.value, dict):
+        node.value = {k: _clean(v) for k, v in node.value.items() if v.tag != RESET}
+    elif isinstance(node.value, list):
+        node.value = [_clean(v) for v in node.value if v.tag != RESET]
+    node.tag = ""
+    return node
+
+
+def _rule(path: Path) -> tuple[Any, ...]:
+    """``("services", "db", "healthcheck", "test")`` -> ``("healthcheck", "test")``."""
+    return tuple(path[2:]) if len(path) > 2 and path[0] == "services" else ("",)
+
+
+def _enforce_unique(doc: N) -> None:
+    services = doc.value.get("services") if isinstance(doc.value, dict) else None
+    if services is None or not isinstance(services.value, dict):
+        return
+    for service in services.value.values():
+        if not isinstance(service.value, dict):
+            continue
+        for key, index in _UNIQUE.items():
+            node = service.value.get(key)
+            if node is not None and isinstance(node.value, list):
+                node.value = _dedupe(node.value, index)
+
+
+def _dedupe(items: list[N], index: Callable[[Any], Any]) -> list[N]:
+    seen: dict[Any, int] = {}
+    out: list[N] = []
+    for item in items:
+        key = index(flatten(item)[0])
+        if key in seen:
+            out[seen[key]] = item  # the later definition wins, in the earlier one's place
+        else:
+            seen[key] = len(out)
+            out.append(item)
+    return out
+
+
+def port_key(port: Any) -> tuple[str, str, str, str]:
+    """(host ip, container port, published port, protocol) of a short or long port."""
+    if isinstance(port, dict):
+        return (str(port.get("host_ip", "")), str(port.get("target", "")),
+                str(port.get("published", "")), str(port.get("protocol", "tcp")))
+    text, _, proto = str(port).partition("/")
+    ip = ""
+    if text.startswith("["):
+        ip, _, text = text[1:].partition("]")
+        text = text.lstrip(":")
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3:
+        ip, published, target = parts
+    elif len(parts) == 2:
+        published, target = parts
+    else:
+        published, target = "", parts[0]
+    return ip, target, published, proto or "tcp"
+
+
+def mount_target(default_dir: str) -> Callable[[Any], str]:
+    def index(value: Any) -> str:
+        if isinstance(value, dict):
+            target = str(value.get("target") or value.get("source", ""))
+        else:
+            target = str(value)
+        return target if target.startswith("/") else f"{default_dir}/{target}"
+    return index
+
+
+def volume_target(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("target", ""))
+    parts = str(value).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _identity(value: Any) -> Any:
+    return str(value) if not isinstance(value, (dict, list)) else repr(value)
+
+
+_UNIQUE: dict[str, Callable[[Any], Any]] = {
+    "ports": port_key,
+    "volumes": volume_target,
+    "secrets": mount_target("/run/secrets"),
+    "configs": mount_target(""),
+    **{key: _identity for key in _UNION},
+}
+
+
+def resolve_paths(doc: N, project_dir: FsPath) -> None:
+    """Make relative host paths absolute against the project directory (in place)."""
+    value = doc.value if isinstance(doc.value, dict) else {}
+    for section in ("secrets", "configs"):
+        block = value.get(section)
+        for item in (block.value.values() if block and isinstance(block.value, dict) else ()):
+            if isinstance(item.value, dict) and "file" in item.value:
+                _absolute(item.value["file"], project_dir)
+    services = value.get("services")
+    for service in (services.value.values() if services and isinstance(services.value, dict)
+                    else ()):
+        if isinstance(service.value, dict):
+            _resolve_service(service.value, project_dir)
+
+
+def _resolve_service(svc: dict[str, N], project_dir: FsPath) -> None:
+    build = svc.get("build")
+    if build is not None:
+        target = build.value.get("context") if isinstance(build.value, dict) else build
+        if target is not None and not _is_remote(str(target.value)):
+            _absolute(target, project_dir)
+    env_file = svc.get("env_file")
+    if env_file is not None:
+        for item in env_file.value if isinstance(env_file.value, list) else [env_file]:
+            _absolute(item.value["path"] if isinstance(item.value, dict) else item, project_dir)
+    volumes = svc.get("volumes")
+    for item in volumes.value if volumes and isinstance(volumes.value, list) else ():
+        if isinstance(item.value, dict):
+            if item.value.get("type") is not None and item.value["type"].value == "bind" \
+                    and "source" in item.value:
+                _absolute(item.value["source"], project_dir)
+        elif isinstance(item.value, str) and item.value[:1] in (".", "~") and ":" in item.value:
+            source, sep, rest = item.value.partition(":")
+            item.value = f"{_join(project_dir, source)}{sep}{rest}"
+
+
+def _is_remote(text: str) -> bool:
+    return "://" in text or text.startswith("git@")
+
+
+def _absolute(node: N, project_dir: FsPath) -> None:
+    if isinstance(node.value, str) and node.value:
+        node.value = _join(project_dir, node.value)
+
+
+def _join(project_dir: FsPath, text: str) -> str:
+    path = FsPath(text).expanduser()
+    return str(path if path.is_absolute() else (project_dir / path).resolve())

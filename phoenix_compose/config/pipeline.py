@@ -1,0 +1,125 @@
+"""The config pipeline: env files + compose files + Jinja overlays -> one validated file.
+
+``build`` is pure (no writes); ``prepare`` is what every command calls: it consults the
+cache, builds, and only when everything is valid writes the overlays and
+``.phoenix/<env>/compose.yaml`` atomically.  Data flows one way, to podman.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.config import cache, yamlsrc
+from phoenix_compose.config.dump import dump_compose
+from phoenix_compose.config.environment import EnvironmentConfig, load_environment
+from phoenix_compose.errors import ConfigurationError, Loc, Problem
+
+
+@dataclass(frozen=True)
+class Built:
+    cfg: EnvironmentConfig
+    model: dict[str, Any]
+    overlays: dict[Path, str]
+    compose_text: str
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``prepare`` produced: the one file podman-compose will receive."""
+
+    env: str
+    compose_file: Path
+    project_name: str
+    production: bool
+    cached: bool
+    warnings: tuple[str, ...]
+
+
+def build(cfg: EnvironmentConfig) -> Built:
+    """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
+    from phoenix_compose.config.project import assemble, has_errors, load_documents, raise_errors
+    from phoenix_compose.config.templates import overlay_paths, render_templates
+
+    stack = cfg.stack
+    rendered, problems = render_templates(cfg)
+    sources = [(path.read_text(encoding="utf-8"), yamlsrc.plain_locator(stack.rel(path)))
+               for path in stack.compose_files] + [(r.text, r.locator()) for r in rendered]
+    docs, found = load_documents(sources, cfg.variables.lookup, cfg.variables.origin)
+    problems += found
+    if not stack.compose_files and not rendered:
+        problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
+                                hint="add compose/*.yaml or templates/*.yaml.j2"))
+    model: dict[str, Any] = {}
+    if not has_errors(problems):
+        first = stack.compose_files[0] if stack.compose_files else None
+        fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
+        model, found = assemble(docs, first.parent if first else stack.root, fallback,
+                                production=cfg.production)
+        problems += found
+    warnings = raise_errors(problems)
+    model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
+    _for_podman_compose(model)
+    return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings)
+
+
+START_INTERVAL = "x-phoenix-start-interval"
+
+
+def _for_podman_compose(model: dict[str, Any]) -> None:
+    """podman-compose turns ``healthcheck.start_interval`` into ``--health-startup-interval``,
+    a flag of podman's separate startup healthchecks that podman < 4.4 rejects.  Our own
+    start loop honours start_interval, so the file keeps it under an extension key."""
+    for svc in (model.get("services") or {}).values():
+        health = svc.get("healthcheck") if isinstance(svc, dict) else None
+        if isinstance(health, dict) and "start_interval" in health:
+            health[START_INTERVAL] = health.pop("start_interval")
+
+
+def _errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
+
+
+def final_model(root: Path, env: str) -> dict[str, Any]:
+    """The final model of ``env`` without writing anything: the cached output when it is
+    fresh, else a pure build (for readers such as ``vscode.tasks --check``)."""
+    import yaml
+
+    cfg = load_environment(root, env)
+    state = cfg.state
+    key = cache.input_key(env, cfg.env_files + cfg.stack.compose_files + cfg.stack.templates,
+                          root)
+    if cache.is_fresh(state.cache_file, key, root, cfg.variables.process):
+        return yaml.safe_load(state.compose_file.read_text(encoding="utf-8")) or {}
+    return build(cfg).model
+
+
+def prepare(root: Path, env: str, *, use_cache: bool = True,
+            process: Mapping[str, str] | None = None) -> Outcome:
+    """Validate ``env`` and write its output (skipped when the cache says nothing changed)."""
+    from phoenix_compose.fileio import write_files
+
+    cfg = load_environment(root, env, process)
+    state = cfg.state
+    compose_file, cache_file = state.compose_file, state.cache_file
+    key = cache.input_key(env, cfg.env_files + cfg.stack.compose_files + cfg.stack.templates,
+                          root)
+    if use_cache and cache.is_fresh(cache_file, key, root, cfg.variables.process):
+        warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
+        return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
+    try:
+        built = build(cfg)
+    except ConfigurationError:
+        cache.invalidate(cache_file)
+        raise
+    files = {**built.overlays, compose_file: built.compose_text}
+    write_files(files, prune={state.overlays: "*.yaml"})
+    snapshot = cfg.variables.snapshot(cfg.variables.used)
+    cache.record(cache_file, key, snapshot, files, root, built.warnings)
+    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings)
+
+

@@ -1,0 +1,105 @@
+"""The official compose-spec schema (Draft 2020-12) and its errors as located problems,
+with "did you mean" hints for unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path as FsPath
+from typing import Any
+
+from phoenix_compose.config.locator import Locator
+from phoenix_compose.errors import Problem
+
+_UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+
+
+@functools.lru_cache(maxsize=1)
+def compose_schema_validator() -> Any:
+    """The compose-spec schema vendored by check-jsonschema (Draft 2020-12).
+
+    Read from the package data directly: importing ``check_jsonschema`` pulls in its CLI,
+    which costs more than the whole validation of a small stack.
+    """
+    import importlib.util
+
+    from jsonschema import Draft202012Validator
+
+    spec = importlib.util.find_spec("check_jsonschema")
+    assert spec is not None and spec.origin is not None, "check-jsonschema is not installed"
+    path = FsPath(spec.origin).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def schema_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in compose_schema_validator().iter_errors(model):
+        problems += _schema_problem(_specific(error), where)
+    return problems
+
+
+def _specific(error: Any) -> Any:
+    """Descend oneOf/anyOf into the branch that matches the value's type."""
+    while error.context and error.validator in ("oneOf", "anyOf"):
+        branch = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
+        if not branch:
+            return error
+        error = max(branch, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def dotted(path: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _schema_problem(error: Any, where: Locator) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    name = dotted(path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        found = _UNEXPECTED.search(error.message)
+        keys = re.findall(r"'([^']*)'", found.group(1)) if found else []
+        known = _known_keys(error.schema)
+        # When one branch of an allOf fails, its valid keys also count as "unevaluated":
+        # that is a cascade, not an unknown key.
+        keys = [k for k in keys if k not in known]
+        out = []
+        for key in keys:
+            close = difflib.get_close_matches(key, known, n=1)
+            out.append(Problem(where.at(path + (key,), key=True),
+                               f"unknown key '{key}' in {name}",
+                               hint=f"did you mean '{close[0]}'?" if close else ""))
+        return out
+    if error.validator in ("oneOf", "anyOf"):
+        types = sorted({t for e in error.context for t in _as_list(e.validator_value)})
+        message = f"{name} must be of type {' or '.join(types)}"
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        message = f"{name} must be of type {expected}"
+    elif error.validator == "enum":
+        message = f"{name} must be one of: {', '.join(map(str, error.validator_value))}"
+    elif error.validator == "required":
+        message = f"{name}: {error.message}"
+    else:
+        message = f"{name} is invalid: {error.validator} {json.dumps(error.validator_value)}"
+    loc, note = where.value(path)
+    return [Problem(loc, message + note)]
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _known_keys(schema: dict[str, Any]) -> list[str]:
+    keys = list(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        ref = part.get("$ref", "") if isinstance(part, dict) else ""
+        if ref.startswith("#/$defs/"):
+            keys += list(compose_schema_validator().schema["$defs"][ref[8:]]
+                         .get("properties", {}))
+    return keys
+
+

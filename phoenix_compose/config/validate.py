@@ -1,0 +1,204 @@
+"""Validation of the merged model: the compose-spec schema (:mod:`.schema`), the semantic
+rules below, and the production policy (:mod:`.policy`).
+
+Every finding is a :class:`Problem` located in the file the user wrote, through the
+``where`` map that the merge kept.  All problems are collected in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path as FsPath
+from typing import Any
+
+from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.merge import port_key
+from phoenix_compose.config.policy import production_problems
+from phoenix_compose.config.schema import dotted, schema_problems
+from phoenix_compose.config.yamlsrc import Path
+from phoenix_compose.errors import Problem
+
+_DURATION = re.compile(r"^(?:0|(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$")
+_DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"),
+                  ("healthcheck", "start_period"), ("healthcheck", "start_interval"),
+                  ("stop_grace_period",))
+
+
+def validate_model(model: dict[str, Any], where: Locator, production: bool) -> list[Problem]:
+    problems = schema_problems(model, where)
+    problems += semantic_problems(model, where)
+    if production:
+        problems += production_problems(model, where)
+    return problems
+
+
+def _seq(value: Any) -> list[Any]:
+    """A list, or nothing: semantic checks run on models the schema may have rejected."""
+    return value if isinstance(value, list) else []
+
+
+def _map(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    services = model.get("services") or {}
+    if not isinstance(services, dict):
+        return []
+    problems: list[Problem] = []
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        base = ("services", name)
+        if "image" not in svc and "build" not in svc:
+            problems.append(Problem(where.at(base, key=True),
+                                    f"service '{name}' has neither an image nor a build",
+                                    hint="add `image:` or a `build:` section"))
+        problems += _depends_problems(name, svc, services, where)
+        problems += _duration_problems(base, svc, where)
+        problems += _reference_problems(base, svc, model, where)
+        problems += _build_problems(base, svc, where)
+    problems += _cycle_problems(services, where)
+    problems += _port_problems(services, where)
+    return problems
+
+
+def _depends_problems(name: str, svc: dict, services: dict, where: Locator) -> list[Problem]:
+    deps = svc.get("depends_on")
+    out = []
+    for dep in deps if isinstance(deps, dict) else ():
+        if dep not in services:
+            close = difflib.get_close_matches(dep, list(services), n=1)
+            out.append(Problem(where.at(("services", name, "depends_on", dep), key=True),
+                               f"service '{name}' depends on undefined service '{dep}'",
+                               hint=f"did you mean '{close[0]}'?" if close else ""))
+    return out
+
+
+def _duration_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
+    out = []
+    for keys in _DURATION_KEYS:
+        value: Any = svc
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and not _DURATION.match(value):
+            path = base + keys
+            loc, note = where.value(path)
+            out.append(Problem(loc, f"invalid duration '{value}' for {dotted(path)}{note}",
+                               hint="use a Go duration such as 10s, 1m30s or 500ms"))
+    return out
+
+
+def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> list[Problem]:
+    out = []
+    declared_volumes = _map(model.get("volumes"))
+    for i, vol in enumerate(_seq(svc.get("volumes"))):
+        source = vol.get("source") if isinstance(vol, dict) and vol.get("type", "volume") \
+            == "volume" else (str(vol).split(":")[0] if isinstance(vol, str) and ":" in vol
+                              else None)
+        if source and not source.startswith(("/", ".", "~")) and source not in declared_volumes:
+            out.append(Problem(where.at(base + ("volumes", i)),
+                               f"service '{base[1]}' uses undefined volume '{source}'",
+                               hint="declare it under the top-level `volumes:`"))
+    for section in ("secrets", "configs"):
+        declared = _map(model.get(section))
+        for i, ref in enumerate(_seq(svc.get(section))):
+            source = ref.get("source") if isinstance(ref, dict) else ref
+            if source not in declared:
+                out.append(Problem(where.at(base + (section, i)),
+                                   f"service '{base[1]}' uses undefined {section[:-1]} "
+                                   f"'{source}'", hint=f"declare it under the top-level "
+                                                       f"`{section}:`"))
+    networks = svc.get("networks")
+    declared_networks = set(_map(model.get("networks"))) | {"default"}
+    named = list(networks.items()) if isinstance(networks, dict) else list(enumerate(
+        _seq(networks)))
+    for index, entry in named:
+        net = index if isinstance(networks, dict) else entry
+        if net not in declared_networks:
+            out.append(Problem(where.at(base + ("networks", index), key=True),
+                f"service '{base[1]}' uses undefined network '{net}'",
+                hint="declare it under the top-level `networks:`"))
+    return out
+
+
+def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
+    build = svc.get("build")
+    context = build.get("context", ".") if isinstance(build, dict) else build
+    if not isinstance(context, str) or "://" in context or context.startswith("git@"):
+        return []
+    path = base + ("build", "context") if isinstance(build, dict) else base + ("build",)
+    folder = FsPath(context)
+    if not folder.is_dir():
+        return [Problem(where.at(path), f"build context {context} of service '{base[1]}' "
+                        "does not exist", hint="build paths are relative to compose/")]
+    name = build.get("dockerfile") if isinstance(build, dict) else None
+    candidates = [name] if name else ["Containerfile", "Dockerfile"]
+    if not any((folder / c).is_file() for c in candidates):
+        return [Problem(where.at(path), f"no {' or '.join(candidates)} in build context "
+                        f"{context} of service '{base[1]}'")]
+    return []
+
+
+def _cycle_problems(services: dict, where: Locator) -> list[Problem]:
+    graph = {name: [d for d in _map(svc.get("depends_on")) if d in services]
+             for name, svc in services.items() if isinstance(svc, dict)}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+    out: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for dep in graph.get(name, []):
+            if state.get(dep) == 1:
+                cycle = stack[stack.index(dep):] + [dep]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    out.append(Problem(where.at(("services", name, "depends_on", dep), key=True),
+                                       f"dependency cycle: {' -> '.join(cycle)}",
+                                       hint="remove one of these depends_on entries"))
+            elif dep not in state:
+                visit(dep)
+        stack.pop()
+        state[name] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name)
+    return out
+
+
+def _published(port: Any) -> list[tuple[str, int, str]]:
+    ip, _target, published, proto = port_key(port)
+    if not published:
+        return []
+    first, _, last = published.partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        return []
+    return [(ip or "0.0.0.0", p, proto) for p in range(low, high + 1)]
+
+
+def _port_problems(services: dict, where: Locator) -> list[Problem]:
+    seen: dict[tuple[int, str], list[tuple[str, Path]]] = {}
+    out = []
+    for name, svc in services.items():
+        for i, port in enumerate(_seq(svc.get("ports")) if isinstance(svc, dict) else []):
+            path = ("services", name, "ports", i)
+            for ip, number, proto in _published(port):
+                for other_ip, other in seen.get((number, proto), []):
+                    if "0.0.0.0" in (ip, other_ip) or ip == other_ip:
+                        out.append(Problem(where.at(path),
+                                           f"host port {number}/{proto} is published twice: "
+                                           f"here and by service '{other[1]}' at "
+                                           f"{where.at(other)}",
+                                           hint="publish a different host port"))
+                        break
+                seen.setdefault((number, proto), []).append((ip, path))
+    return out
+
+

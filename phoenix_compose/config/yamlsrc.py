@@ -1,0 +1,130 @@
+"""YAML with provenance: every value remembers the file, line and column it came from.
+
+``load`` turns a document into a tree of :class:`N` nodes; the merge keeps the node that
+wins, so after merging, ``flatten`` yields plain data plus a map from each path to the
+place the user wrote it.  That is what lets errors point into compose files, templates
+and env files instead of the merged output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from phoenix_compose.errors import ConfigurationError, Loc, Problem
+
+Path = tuple[Any, ...]
+Locator = Callable[[int, int], Loc]
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = SafeConstructor()
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+RESET, OVERRIDE = "!reset", "!override"
+
+
+class N:
+    """A value with its location; ``kloc`` is where its mapping key was written."""
+
+    __slots__ = ("value", "loc", "kloc", "tag", "via")
+
+    def __init__(self, value: Any, loc: Loc, kloc: Loc | None = None, tag: str = "") -> None:
+        self.value = value
+        self.loc = loc
+        self.kloc = kloc
+        self.tag = tag
+        self.via: Loc | None = None  # the env-file line of a value that is one variable
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"N({self.value!r} @ {self.loc})"
+
+
+def plain_locator(file: str) -> Locator:
+    return lambda line, col: Loc(file, line + 1, col + 1)
+
+
+def load(text: str, locate: Locator) -> N | None:
+    """Parse one YAML document into located nodes; raises ConfigurationError when invalid."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = locate(mark.line, mark.column) if mark else locate(0, 0)
+        raise ConfigurationError([Problem(where, f"invalid YAML: {exc.problem or exc}")]) from None
+    if node is None:
+        return None
+    problems: list[Problem] = []
+    tree = _build(node, locate, problems)
+    if problems:
+        raise ConfigurationError(problems)
+    return tree
+
+
+def _build(node: yaml.Node, locate: Locator, problems: list[Problem]) -> N:
+    quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
+    loc = locate(node.start_mark.line, node.start_mark.column + quoted)
+    tag = node.tag if node.tag in (RESET, OVERRIDE) else ""
+    if isinstance(node, yaml.MappingNode):
+        return N(_build_mapping(node, locate, problems), loc, tag=tag)
+    if isinstance(node, yaml.SequenceNode):
+        return N([_build(item, locate, problems) for item in node.value], loc, tag=tag)
+    if tag or node.tag not in SafeConstructor.yaml_constructors:
+        return N(None if tag == RESET else node.value, loc, tag=tag)
+    return N(SafeConstructor.yaml_constructors[node.tag](_constructor, node), loc)
+
+
+def _build_mapping(node: yaml.MappingNode, locate: Locator, problems: list[Problem]) -> dict:
+    out: dict[str, N] = {}
+    merged: dict[str, N] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
+                else [value_node]
+            for source in sources:
+                built = _build(source, locate, problems)
+                if isinstance(built.value, dict):
+                    for k, v in built.value.items():
+                        merged.setdefault(k, v)
+            continue
+        kloc = locate(key_node.start_mark.line, key_node.start_mark.column)
+        key = str(key_node.value)
+        if key in out:
+            problems.append(Problem(kloc, f"duplicate key '{key}' (first at {out[key].kloc})"))
+            continue
+        value = _build(value_node, locate, problems)
+        value.kloc = kloc
+        out[key] = value
+    for k, v in merged.items():
+        out.setdefault(k, v)
+    return out
+
+
+def flatten(node: N | None) -> tuple[Any, dict[Path, N]]:
+    """Plain data plus ``{path: node}`` for every value, for locating later findings."""
+    where: dict[Path, N] = {}
+
+    def walk(n: N, path: Path) -> Any:
+        where[path] = n
+        if isinstance(n.value, dict):
+            return {k: walk(v, path + (k,)) for k, v in n.value.items()}
+        if isinstance(n.value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(n.value)]
+        return n.value
+
+    if node is None:
+        return {}, where
+    return walk(node, ()), where
+
+
+def walk_scalars(node: N, path: Path = ()) -> Iterator[tuple[Path, N]]:
+    """Every scalar node below ``node`` with its path."""
+    if isinstance(node.value, dict):
+        for k, v in node.value.items():
+            yield from walk_scalars(v, path + (k,))
+    elif isinstance(node.value, list):
+        for i, v in enumerate(node.value):
+            yield from walk_scalars(v, path + (i,))
+    else:
+        yield path, node

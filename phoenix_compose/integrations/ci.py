@@ -1,0 +1,64 @@
+"""``inv ci``: the pipeline's steps in order, stopping at the first that fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_compose.errors import PhoenixError, StepFailed
+
+Step = tuple[str, Callable[[], None]]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    ok: bool
+    seconds: float
+
+
+def validate_all(root: Path) -> None:
+    """Every environment, all problems printed; fails when any is invalid."""
+    from phoenix_compose.config.environment import list_environments
+    from phoenix_compose.integrations.precommit import validate_envs
+
+    failed = validate_envs(root, list_environments(root), out=lambda _line: None)
+    if failed:
+        raise StepFailed(f"invalid environment(s): {', '.join(n.split(':')[0] for n in failed)}")
+
+
+def run_pytest(root: Path, args: Sequence[str] = ()) -> None:
+    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=root)
+    if code == 5:
+        raise StepFailed("pytest collected no tests")
+    if code:
+        raise StepFailed(f"pytest exited with code {code}")
+
+
+def run_steps(steps: Sequence[Step], out: Callable[[str], None] = print) -> list[StepResult]:
+    results: list[StepResult] = []
+    for name, step in steps:
+        out(f"ci: {name} ...")
+        started = time.monotonic()
+        try:
+            step()
+        except PhoenixError as exc:
+            out(f"ci: {name} FAILED: {str(exc).splitlines()[0]}")
+            results.append(StepResult(name, False, time.monotonic() - started))
+            break
+        results.append(StepResult(name, True, time.monotonic() - started))
+    return results
+
+
+def summary(results: Sequence[StepResult], planned: Sequence[str]) -> str:
+    done = {r.name: r for r in results}
+    parts = []
+    for name in planned:
+        r = done.get(name)
+        parts.append(f"{name} skipped" if r is None else
+                     f"{name} {'ok' if r.ok else 'FAILED'} ({r.seconds:.1f} s)")
+    return "ci: " + " | ".join(parts)

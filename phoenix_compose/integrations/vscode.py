@@ -1,0 +1,220 @@
+"""VS Code integration: ``.vscode/tasks.json`` generated from the invoke task list.
+
+The design's VSCodeIntegration maps onto this: ``register_tasks`` is the generation,
+``execute_task`` is a generated task running ``inv``, status notifications are exit codes
+and problem matchers, ``open_logs_panel`` is the logs task in its dedicated panel.
+Generation is pure and deterministic; writing is atomic and only when the text changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.errors import IntegrationError
+
+INV = "${workspaceFolder}/.venv/bin/inv"
+LOCATED = {
+    "owner": "phoenix",
+    "source": "phoenix-compose",
+    "fileLocation": ["relative", "${workspaceFolder}"],
+    "pattern": {"regexp": r"^(.+?):(\d+):(\d+): (error|warning): (.*)$",
+                "file": 1, "line": 2, "column": 3, "severity": 4, "message": 5},
+}
+VALIDATING = {"up", "restart", "ci", "config.validate", "config.render", "config.show",
+              "config.watch", "vscode.tasks"}
+GROUPS: dict[str, Any] = {"up": {"kind": "build", "isDefault": True},
+                          "config.validate": "build", "config.render": "build",
+                          "images.build": "build", "test": {"kind": "test", "isDefault": True},
+                          "ci": "test", "health.check": "test"}
+DEDICATED = {"logs", "health.watch", "config.watch"}
+SERVICE_ARGS = {"service": "service", "services": "services"}
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    flag: str  # the long option, without dashes
+    kind: str  # bool, str, int, float
+    default: Any
+    help: str = ""
+    positional: bool = False
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # dotted invoke name
+    doc: str  # the docstring's first line
+    args: tuple[ArgSpec, ...] = ()
+
+
+@dataclass
+class _Inputs:
+    envs: Sequence[str]
+    services: Sequence[str]
+    defined: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def ref(self, task: str, arg: ArgSpec) -> str | None:
+        """``${input:id}`` for an argument, defining the input once; None: leave it out."""
+        if arg.flag == "env":
+            return self._define("env", {"type": "pickString", "description": "Environment",
+                                        "options": list(self.envs),
+                                        "default": _default_env(self.envs)})
+        if arg.flag in SERVICE_ARGS and self.services:
+            return self._service(SERVICE_ARGS[arg.flag])
+        if arg.kind == "bool" or (arg.default is None and not arg.positional):
+            return None  # a flag, or an optional override: the task's own default applies
+        input_id = f"{task}-{arg.flag}".replace(".", "-")
+        spec = {"type": "promptString", "description": arg.help or arg.flag}
+        if arg.default is not None:
+            spec["default"] = str(arg.default)
+        return self._define(input_id, spec)
+
+    def _service(self, kind: str) -> str:
+        if kind == "service":
+            return self._define("service", {"type": "pickString", "description": "Service",
+                                            "options": list(self.services),
+                                            "default": self.services[0]})
+        return self._define("services", {
+            "type": "pickString", "description": "Services (empty: all)",
+            "options": [{"label": "(all services)", "value": ""}, *self.services],
+            "default": ""})
+
+    def _define(self, input_id: str, spec: dict[str, Any]) -> str:
+        self.defined.setdefault(input_id, {"id": input_id, **spec})
+        return f"${{input:{input_id}}}"
+
+
+def _default_env(envs: Sequence[str]) -> str:
+    return "development" if "development" in envs else (list(envs) or [""])[0]
+
+
+def build_tasks(specs: Sequence[TaskSpec], envs: Sequence[str],
+                services: Sequence[str]) -> dict[str, Any]:
+    """The tasks.json document for ``specs`` (pure, deterministic)."""
+    inputs = _Inputs(list(envs), sorted(set(services)))
+    tasks = [_task(spec, inputs) for spec in sorted(specs, key=lambda s: s.name)]
+    return {"version": "2.0.0", "tasks": tasks,
+            "inputs": [inputs.defined[k] for k in sorted(inputs.defined)]}
+
+
+def _task(spec: TaskSpec, inputs: _Inputs) -> dict[str, Any]:
+    args: list[str] = [spec.name]
+    for arg in spec.args:
+        ref = inputs.ref(spec.name, arg)
+        if ref is None:
+            continue
+        args += [ref] if arg.positional else [f"--{arg.flag}", ref]
+    task: dict[str, Any] = {
+        "label": f"phoenix: {spec.name}",
+        "type": "process",
+        "command": INV,
+        "args": args,
+        "options": {"cwd": "${workspaceFolder}"},
+        "detail": spec.doc,
+        "problemMatcher": [LOCATED] if spec.name in VALIDATING else [],
+    }
+    if spec.name in GROUPS:
+        task["group"] = GROUPS[spec.name]
+    if spec.name in DEDICATED:
+        task["presentation"] = {"panel": "dedicated", "reveal": "always", "clear": True}
+    if spec.name in ("health.watch", "config.watch"):
+        from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE
+
+        task["isBackground"] = True
+        task["problemMatcher"] = [{**LOCATED, "background": {
+            "activeOnStart": True, "beginsPattern": f"^{BEGIN_LINE}",
+            "endsPattern": f"^{READY_LINE}"}}]
+    return task
+
+
+def task_specs(namespace: Any) -> list[TaskSpec]:
+    """Every task of an invoke namespace as plain data.  The help texts come from the copy
+    the namespace kept when it was built (``phoenix_help``): invoke consumes ``help`` when it
+    parses the command line."""
+    specs = []
+    for name in sorted(namespace.task_names):
+        body = namespace[name]
+        doc = (body.__doc__ or body.body.__doc__ or "").strip().splitlines()
+        helps = getattr(body, "phoenix_help", {})
+        args = []
+        for arg in body.get_arguments():
+            flag = arg.names[0]
+            kind = getattr(arg.kind, "__name__", str(arg.kind))
+            args.append(ArgSpec(flag, kind, arg.default,
+                                helps.get(arg.name, helps.get(flag, "")), arg.positional))
+        specs.append(TaskSpec(name, doc[0] if doc else name, tuple(args)))
+    return specs
+
+
+def stack_services(root: Path) -> list[str]:
+    """Services of every environment whose config is valid (nothing is written)."""
+    from phoenix_compose.config.environment import list_environments
+    from phoenix_compose.config.pipeline import final_model
+    from phoenix_compose.errors import ConfigurationError
+
+    services: set[str] = set()
+    for env in list_environments(root):
+        try:
+            services |= set(final_model(root, env).get("services") or {})
+        except ConfigurationError:
+            continue
+    return sorted(services)
+
+
+def tasks_document(namespace: Any, root: Path) -> dict[str, Any]:
+    """The tasks.json document of ``namespace`` for the stack at ``root``."""
+    from phoenix_compose.config.environment import list_environments
+
+    return build_tasks(task_specs(namespace), list_environments(root), stack_services(root))
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def check_inputs(document: dict[str, Any]) -> list[str]:
+    """What SchemaStore's loose schema does not check: every input used is defined, ids
+    are unique, pickString defaults are among the options, labels are unique."""
+    import re
+
+    problems = []
+    inputs = document.get("inputs", [])
+    ids = [i.get("id") for i in inputs]
+    problems += [f"input id '{i}' defined twice" for i in sorted({i for i in ids
+                                                                   if ids.count(i) > 1})]
+    for item in inputs:
+        if item.get("type") == "pickString":
+            values = [o["value"] if isinstance(o, dict) else o for o in item.get("options", [])]
+            if "default" in item and item["default"] not in values:
+                problems.append(f"input '{item['id']}': default {item['default']!r} is not "
+                                "among its options")
+    labels = [t.get("label") for t in document.get("tasks", [])]
+    problems += [f"task label '{x}' is not unique" for x in sorted({x for x in labels
+                                                                     if labels.count(x) > 1})]
+    used = set()
+    for task in document.get("tasks", []):
+        for text in [task.get("command", ""), *task.get("args", []),
+                     json.dumps(task.get("options", {}))]:
+            used |= set(re.findall(r"\$\{input:([^}]+)\}", str(text)))
+    problems += [f"input '{i}' is used but not defined" for i in sorted(used - set(ids))]
+    return problems
+
+
+def sync(path: Path, text: str, check: bool) -> str | None:
+    """Write ``text`` (if changed); with ``check``, write nothing and raise on a stale file."""
+    from phoenix_compose.fileio import write_files
+
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if current == text:
+        return None
+    diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                        f"{path.name} (committed)", f"{path.name} (generated)"))
+    if check:
+        raise IntegrationError(f"{path} is stale:\n{diff}",
+                               hint="run `inv vscode.tasks` and commit the result")
+    write_files({path: text})
+    return diff

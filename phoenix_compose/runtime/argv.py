@@ -1,0 +1,147 @@
+"""Every podman and podman-compose command line, as data: pure functions returning argv
+tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.podman`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+Argv = tuple[str, ...]
+PROJECT_LABEL = "io.podman.compose.project"
+
+# Failures callers tolerate, by podman's exit code and message (see podman.run).
+NO_SUCH_CONTAINER = ((125, r"no such container|no container with name or id"),)
+NO_SUCH_IMAGE = ((125, r"image not known|no such image"),)
+NOT_RUNNING = ((125, r"not running|no such container|container state improper"),)
+
+
+def events(project: str) -> Argv:
+    return ("podman", "events", "--format", "json", "--filter",
+            f"label={PROJECT_LABEL}={project}")
+
+
+def events_since(container: str, since: float) -> Argv:
+    """What happened to one container since a time (no streaming): its event statuses."""
+    return ("podman", "events", "--stream=false", "--since", f"{since:.0f}", "--filter",
+            f"container={container}", "--format", "{{.Status}}")
+
+
+
+def compose(compose_file: Path, project: str, *args: str, profiles: Sequence[str] = ()) -> Argv:
+    """podman-compose always gets our one file, an explicit project and no pod."""
+    profile_args = tuple(a for p in profiles for a in ("--profile", p))
+    return ("podman-compose", "--in-pod", "false", "-f", str(compose_file), "-p", project,
+            *profile_args, *args)
+
+
+def create(compose_file: Path, project: str, services: Sequence[str],
+           profiles: Sequence[str] = ()) -> Argv:
+    return compose(compose_file, project, "up", "--no-start", "--no-deps", *services,
+                   profiles=profiles)
+
+
+def down(compose_file: Path, project: str, volumes: bool = False,
+         profiles: Sequence[str] = (), timeout: int | None = None) -> Argv:
+    return compose(compose_file, project, "down", "--remove-orphans",
+                   *(("--volumes",) if volumes else ()),
+                   *(("--timeout", str(timeout)) if timeout is not None else ()),
+                   profiles=profiles)
+
+
+def start(*containers: str) -> Argv:
+    return ("podman", "start", *containers)
+
+
+def stop(*containers: str, timeout: int = 10) -> Argv:
+    return ("podman", "stop", "--time", str(timeout), *containers)
+
+
+def restart(*containers: str, timeout: int = 10) -> Argv:
+    return ("podman", "restart", "--time", str(timeout), *containers)
+
+
+def healthcheck_run(container: str) -> Argv:
+    return ("podman", "healthcheck", "run", container)
+
+
+def inspect(*containers: str) -> Argv:
+    return ("podman", "container", "inspect", *containers)
+
+
+def ps(project: str) -> Argv:
+    return ("podman", "ps", "--all", "--format", "json", "--filter",
+            f"label={PROJECT_LABEL}={project}")
+
+
+def logs(container: str, lines: int | None = None, follow: bool = False) -> Argv:
+    return ("podman", "logs", *(("--tail", str(lines)) if lines is not None else ()),
+            *(("--follow",) if follow else ()), container)
+
+
+def build(tag: str, context: str, containerfile: str | None = None,
+          args: Sequence[tuple[str, str]] = ()) -> Argv:
+    extra = tuple(a for k, v in args for a in ("--build-arg", f"{k}={v}"))
+    file_args = ("-f", containerfile) if containerfile else ()
+    return ("podman", "build", "-t", tag, *file_args, *extra, context)
+
+
+def image_id(image: str) -> Argv:
+    return ("podman", "image", "inspect", "--format", "{{.Id}}", image)
+
+
+def remove(*containers: str, timeout: int = 10) -> Argv:
+    """podman-compose links depends_on as podman container dependencies: remove those too."""
+    return ("podman", "rm", "--force", "--depend", "--time", str(timeout), *containers)
+
+
+def image_exists(image: str) -> Argv:
+    return ("podman", "image", "exists", image)
+
+
+def remove_kind(kind: str, *ids: str) -> Argv:
+    """Remove networks or volumes (``kind``) by id or name."""
+    return ("podman", kind, "rm", "--force", *ids)
+
+
+def labelled(kind: str, project: str) -> Argv:
+    """IDs of the project's containers, networks or volumes (``kind``: container, network,
+    volume), by podman-compose's project label."""
+    listing = ("ps", "--all") if kind == "container" else (kind, "ls")
+    return ("podman", *listing, "--quiet", "--filter",
+            f"label={PROJECT_LABEL}={project}")
+
+
+def volume_ls(project: str) -> Argv:
+    return ("podman", "volume", "ls", "--format", "json", "--filter",
+            f"label={PROJECT_LABEL}={project}")
+
+
+def container_name(project: str, service: str, index: int = 1) -> str:
+    """podman-compose's naming: ``<project>_<service>_<n>``."""
+    return f"{project}_{service}_{index}"
+
+
+def version() -> Argv:
+    return ("podman", "version", "--format", "json")
+
+
+def compose_version() -> Argv:
+    return ("podman-compose", "version")
+
+
+def info() -> Argv:
+    return ("podman", "info", "--format", "json")
+
+
+def run_once(image: str, *command: str) -> Argv:
+    """A throwaway container without a network (the doctor's smoke test)."""
+    return ("podman", "run", "--rm", "--network", "none", image, *command)
+
+
+def pull(image: str) -> Argv:
+    return ("podman", "pull", "--quiet", image)
+
+
+def import_tarball(tarball: str, image: str) -> Argv:
+    return ("podman", "import", tarball, image)

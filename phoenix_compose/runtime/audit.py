@@ -1,0 +1,53 @@
+"""Audit log: every administrative action appends one JSON line to ``StateDir.audit_log``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.fileio import append_jsonl, last_jsonl
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return str(os.getuid())
+
+
+@contextmanager
+def audited(path: Path, action: str, args: dict[str, Any]) -> Iterator[None]:
+    """Append one record for ``action`` to ``path`` when it ends: ok, error or interrupted."""
+    started = time.monotonic()
+    record: dict[str, Any] = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "user": _user(),
+        "host": socket.gethostname(),
+        "action": action,
+        "args": args,
+    }
+    try:
+        yield
+    except BaseException as exc:
+        record["result"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        record["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise
+    else:
+        record["result"] = "ok"
+    finally:
+        record["duration_s"] = round(time.monotonic() - started, 3)
+        append_jsonl(path, record)
+
+
+def taken_down(path: Path) -> bool:
+    """Was the last action a successful ``down``?  Then the stack is meant to be down."""
+    record = last_jsonl(path)
+    return record is not None and record.get("action") == "down" and \
+        record.get("result") == "ok"

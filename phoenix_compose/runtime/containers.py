@@ -1,0 +1,112 @@
+"""What podman says about a project's containers, as frozen records (one batched call each)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from phoenix_compose._compat import StrEnum
+from phoenix_compose.runtime import argv, podman
+
+Runner = Callable[..., podman.Result]
+
+
+class ServiceState(StrEnum):
+    """A service's status as ``inv status`` and the watcher report it."""
+
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    STARTING = "starting"
+    RUNNING = "running"  # running, without a healthcheck
+    STOPPED = "stopped"
+    EXITED = "exited"
+    MISSING = "missing"  # no container
+
+    @property
+    def ok(self) -> bool:
+        return self in (ServiceState.HEALTHY, ServiceState.RUNNING)
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    name: str
+    service: str
+    status: str  # podman's: created, running, exited, stopped, paused, ...
+    health: str  # healthy, unhealthy, starting, or "" without a healthcheck
+    exit_code: int
+    started_at: datetime | None
+    restarts: int
+    failing_streak: int
+    last_output: str
+    ports: tuple[str, ...]
+    image_id: str = ""
+    oom_killed: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def service_state(self) -> ServiceState:
+        """What this container means for its service (podman's health when it has one)."""
+        if self.running:
+            known = self.health in ServiceState._value2member_map_
+            return ServiceState(self.health) if known else ServiceState.RUNNING
+        return ServiceState.EXITED if self.status == "exited" else ServiceState.STOPPED
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, frac = text.rstrip("Z").partition(".")
+    try:
+        return datetime.fromisoformat(head).replace(
+            microsecond=int((frac or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def parse_inspect(text: str) -> dict[str, ContainerState]:
+    out = {}
+    for item in json.loads(text or "[]"):
+        state = item.get("State") or {}
+        health = state.get("Health") or state.get("Healthcheck") or {}
+        log = health.get("Log") or []
+        labels = (item.get("Config") or {}).get("Labels") or {}
+        name = item.get("Name", "").lstrip("/")
+        ports = []
+        for target, binds in ((item.get("NetworkSettings") or {}).get("Ports") or {}).items():
+            for bind in binds or []:
+                ports.append(f"{bind.get('HostIp') or '0.0.0.0'}:{bind.get('HostPort')}->{target}")
+        out[name] = ContainerState(
+            name=name,
+            service=labels.get("com.docker.compose.service", ""),
+            status=state.get("Status", ""),
+            health=health.get("Status", "") if health else "",
+            exit_code=int(state.get("ExitCode") or 0),
+            started_at=_time(state.get("StartedAt")),
+            restarts=int(item.get("RestartCount") or 0),
+            failing_streak=int(health.get("FailingStreak") or 0) if health else 0,
+            last_output=(log[-1].get("Output") or "").strip() if log else "",
+            ports=tuple(sorted(ports)),
+            image_id=item.get("Image", ""),
+            oom_killed=bool(state.get("OOMKilled")),
+        )
+    return out
+
+
+def inspect(run: Runner, names: Sequence[str]) -> dict[str, ContainerState]:
+    """States of the named containers that exist (a missing one is simply absent)."""
+    if not names:
+        return {}
+    result = run(argv.inspect(*names), tolerate=argv.NO_SUCH_CONTAINER, timeout=60)
+    return parse_inspect(result.stdout)
+
+
+def project_containers(run: Runner, project: str) -> dict[str, ContainerState]:
+    """Every container of the compose project, by container name."""
+    listing = json.loads(run(argv.ps(project), timeout=60).stdout or "[]")
+    names = [n for item in listing for n in (item.get("Names") or [])[:1]]
+    return inspect(run, names)

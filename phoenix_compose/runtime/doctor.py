@@ -1,0 +1,145 @@
+"""``inv doctor``: is podman usable here, and if not, why and how to fix it.
+
+Known failures are recognised from podman's own error text and get a named cause and a
+fix; ``apply_fixes`` writes the safe ones as a containers.conf drop-in (root only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_compose.errors import CommandError, ComposeRuntimeError
+from phoenix_compose.fileio import write_files
+from phoenix_compose.runtime import argv, busybox
+from phoenix_compose.runtime.containers import Runner
+
+DROP_IN = Path("/etc/containers/containers.conf.d/50-phoenix-host.conf")
+SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"
+
+
+@dataclass(frozen=True)
+class Cause:
+    key: str
+    pattern: str
+    title: str
+    section: str
+    setting: str
+
+
+CAUSES = (
+    Cause("crun-hybrid-cgroups", r"cgroups in hybrid mode not supported|drop all controllers",
+          "crun cannot run containers on this host's hybrid cgroups", "engine",
+          'runtime = "runc"'),
+    Cause("rlimits", r"error setting rlimit type \d+|setrlimit\S*: operation not permitted",
+          "podman's default ulimits are above what this host allows", "containers",
+          'default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]'),
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: information, not a pass or fail
+    detail: str
+    fix: str = ""
+
+
+def diagnose(run: Runner) -> tuple[list[Check], list[Cause]]:
+    checks = [_version(run, argv.version(), "podman"),
+              _version(run, argv.compose_version(), "podman-compose")]
+    if checks[0].ok is False:
+        return checks, []
+    checks += _host(run)
+    smoke, causes = smoke_test(run)
+    return checks + [smoke], causes
+
+
+def _version(run: Runner, argv: tuple[str, ...], name: str) -> Check:
+    try:
+        out = run(argv, timeout=30).stdout
+    except CommandError as exc:
+        return Check(name, False, str(exc).splitlines()[0],
+                     "install it: ./dev setup (apt-get install podman; pip install "
+                     "podman-compose)")
+    if name == "podman":
+        version = json.loads(out).get("Client", {}).get("Version", "?")
+    else:
+        match = re.search(r"podman-compose version\s+(\S+)", out)
+        version = match.group(1) if match else out.strip().splitlines()[0]
+    return Check(name, True, version)
+
+
+def _host(run: Runner) -> list[Check]:
+    try:
+        info = json.loads(run(argv.info(), timeout=30).stdout)
+    except (CommandError, ValueError) as exc:
+        return [Check("podman info", False, str(exc).splitlines()[0])]
+    host = info.get("host", {})
+    rootless = host.get("security", {}).get("rootless")
+    systemd = Path("/run/systemd/system").is_dir()
+    return [
+        Check("mode", None, "rootless" if rootless else "rootful (running as root)"),
+        Check("cgroups", None, f"{host.get('cgroupVersion', '?')} "
+                               f"({host.get('cgroupManager', '?')} manager)"),
+        Check("runtime", None, (host.get("ociRuntime") or {}).get("name", "?")),
+        Check("healthcheck timers", None,
+              "systemd runs podman's healthcheck timers" if systemd else
+              "no systemd: podman never runs healthchecks by itself; `inv up` and "
+              "`inv health.watch` drive them"),
+    ]
+
+
+def smoke_test(run: Runner) -> tuple[Check, list[Cause]]:
+    try:
+        busybox.ensure_image(run, SMOKE_IMAGE, busybox.SMOKE)
+        # Only the failures we know how to fix are tolerated; any other is reported as is.
+        result = run(argv.run_once(SMOKE_IMAGE, "/bin/busybox", "true"), timeout=120,
+                     tolerate=tuple((code, c.pattern) for c in CAUSES for code in (125, 126, 127)))
+    except CommandError as exc:
+        hint = "unknown failure: see podman's message above" if exc.code is not None else ""
+        return Check("smoke container", False, str(exc), hint), []
+    if result.code == 0:
+        return Check("smoke container", True, "a container ran and exited 0"), []
+    text = result.stderr + result.stdout
+    causes = [c for c in CAUSES if re.search(c.pattern, text, re.IGNORECASE)]
+    return Check("smoke container", False, "; ".join(c.title for c in causes),
+                 "run `inv doctor --fix`" if os.geteuid() == 0 else
+                 f"as root, write {DROP_IN}:\n{drop_in_text(causes)}"), causes
+
+
+def drop_in_text(causes: list[Cause], existing: str = "") -> str:
+    """The drop-in with every setting the causes need, keeping what it already had."""
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in existing.splitlines():
+        header = re.match(r"\s*\[(\w+)\]", line)
+        if header:
+            current = header.group(1)
+        elif line.strip():
+            sections.setdefault(current, []).append(line.strip())
+    for cause in causes:
+        key = cause.setting.split("=")[0].strip()
+        lines = [line for line in sections.get(cause.section, [])
+                 if line.split("=")[0].strip() != key]
+        sections[cause.section] = lines + [cause.setting]
+    body = ["# Written by `inv doctor --fix` (phoenix-compose): host quirks, see inv doctor."]
+    for section in sorted(s for s in sections if s):
+        body += [f"[{section}]", *sections[section]]
+    return "\n".join(body) + "\n"
+
+
+def apply_fixes(causes: list[Cause], path: Path = DROP_IN) -> str:
+    """Write the drop-in (root only) and return what was written."""
+
+    existing = path.read_text(encoding="utf-8") if path.is_file() else ""
+    text = drop_in_text(causes, existing)
+    try:
+        write_files({path: text})
+    except PermissionError:
+        raise ComposeRuntimeError(f"cannot write {path}: not root",
+                                  hint=f"as root, write {path} with:\n{text}") from None
+    return text

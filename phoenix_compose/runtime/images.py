@@ -1,0 +1,118 @@
+"""``inv images.build``: build every service with a ``build:`` section, offline if need be.
+
+A base image that cannot be pulled (no registry here, nor in many air-gapped sites) is
+bootstrapped when it is a Debian image: debootstrap from the Debian archive the machine's
+apt already uses, then ``podman import``, cached under the same tag.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from phoenix_compose.errors import ComposeRuntimeError, tail_lines
+from phoenix_compose.runtime import argv
+from phoenix_compose.runtime.containers import Runner
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.runtime.startup.diagnosis import Report
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
+_DEBIAN = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<suite>[a-z]+)(?:-slim)?$")
+APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+# A pull that cannot reach or find the image (offline, unknown name): fall back or explain.
+PULL_FAILURES = ((125, r"initializing source|pinging container registry|dial tcp|"
+                       r"name resolution|no such host|manifest unknown|not found|"
+                       r"requested access|unauthorized|connection refused"),)
+
+
+def image_tag(stack: Stack, service: str) -> str:
+    spec = stack.services[service]
+    return spec.image or f"{stack.project}_{service}"
+
+
+def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runner,
+                 report: Report) -> list[str]:
+    """Build the images of ``names`` (default: all) that have a build section; returns tags."""
+    built = []
+    for name in names if names is not None else stack.order():
+        spec = stack.services[name]
+        if not spec.build:
+            continue
+        build = spec.raw["build"]
+        context = build if isinstance(build, str) else build.get("context", ".")
+        dockerfile = None if isinstance(build, str) else build.get("dockerfile")
+        args = {} if isinstance(build, str) else (build.get("args") or {})
+        containerfile = _containerfile(Path(context), dockerfile)
+        for base in _FROM.findall(containerfile.read_text(encoding="utf-8")):
+            ensure_base_image(base, run=run, report=report)
+        tag = image_tag(stack, name)
+        if tag in built:
+            continue
+        report(name, "building", tag)
+        run(argv.build(tag, str(context), str(containerfile),
+                         [(k, "" if v is None else str(v)) for k, v in sorted(args.items())]),
+            timeout=1800)
+        report(name, "built", tag)
+        built.append(tag)
+    return built
+
+
+def _containerfile(context: Path, name: str | None) -> Path:
+    candidates = [context / name] if name else [context / "Containerfile",
+                                                context / "Dockerfile"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ComposeRuntimeError(f"no Containerfile in build context {context}",
+                              hint="add a Containerfile (or set build.dockerfile)")
+
+
+def ensure_base_image(image: str, *, run: Runner, report: Report) -> None:
+    if image.lower() == "scratch" or "$" in image:
+        return
+    if run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
+        return
+    pulled = run(argv.pull(image), tolerate=PULL_FAILURES, timeout=120)
+    if pulled.code == 0:
+        return
+    match = _DEBIAN.match(image)
+    if not match:
+        raise ComposeRuntimeError(
+            f"base image {image} is not present and could not be pulled:\n"
+            f"{tail_lines(pulled.stderr, 3)}",
+            hint="load it with `podman load`, or base the Containerfile on a Debian image "
+                 "(debian:<suite>) which phoenix-compose can bootstrap offline")
+    bootstrap_debian(image, match.group("suite"), run=run, report=report)
+
+
+def apt_mirror() -> str:
+    for path in APT_SOURCES:
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for url in re.findall(r"^URIs:\s*(\S+)", text, re.MULTILINE) + re.findall(
+                r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.MULTILINE):
+            if url.rstrip("/").endswith("/debian"):
+                return url
+    return DEFAULT_MIRROR
+
+
+def bootstrap_debian(image: str, suite: str, *, run: Runner, report: Report) -> None:
+    if os.geteuid() != 0:
+        raise ComposeRuntimeError(
+            f"base image {image} must be bootstrapped with debootstrap, which needs root",
+            hint=f"run once as root: inv images.build, or `sudo debootstrap --variant=minbase "
+                 f"{suite} ROOTFS {apt_mirror()} && sudo tar -C ROOTFS -c . | "
+                 f"podman import - {image}`")
+    report("base", "bootstrapping", f"{image} from {apt_mirror()} (debootstrap)")
+    with tempfile.TemporaryDirectory(prefix="phoenix-rootfs-") as tmp:
+        rootfs, tarball = Path(tmp) / "rootfs", Path(tmp) / "rootfs.tar"
+        run(("debootstrap", "--variant=minbase", suite, str(rootfs), apt_mirror()),
+            timeout=1800)
+        run(("tar", "-C", str(rootfs), "-cf", str(tarball), "."), timeout=600)
+        run(argv.import_tarball(str(tarball), image), timeout=600)
+    report("base", "bootstrapped", image)

@@ -1,0 +1,173 @@
+"""ComposeManager: the stack lifecycle (the design's interface), always from a validated file.
+
+Every method re-renders and re-validates first (cheap when the cache hits), so an invalid
+config never starts anything, and always hands podman-compose the single file
+``StateDir.compose_file`` with an explicit ``-f`` and project name.  Every ``up``, ``down``
+and ``restart`` holds the env lock and appends one audit line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.pipeline import Outcome, prepare
+from phoenix_compose.errors import ConfigurationError, PhoenixError
+from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime.audit import audited
+from phoenix_compose.runtime.locks import env_lock
+from phoenix_compose.runtime.stack import Stack, load_stack
+from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
+from phoenix_compose.runtime.status import ServiceStatus, service_status
+from phoenix_compose.statedir import StateDir
+
+
+def _quiet(service: str, state: str, detail: str) -> None:
+    pass
+
+
+class ComposeManager:
+    def __init__(self, root: Path, env: str, *, run: containers.Runner = podman.run,
+                 report: Report = _quiet, lock_wait: float = 10.0,
+                 clock: Clock | None = None) -> None:
+        self.root = root
+        self.env = env
+        self.state = StateDir(root, env)
+        self.run = run
+        self.report = report
+        self.lock_wait = lock_wait
+        self.clock = clock or Clock()
+
+    def validate_compose_files(self) -> Outcome:
+        return prepare(self.root, self.env)
+
+    def stack(self) -> Stack:
+        outcome = self.validate_compose_files()
+        return load_stack(outcome.compose_file, outcome.project_name)
+
+    def current_stack(self) -> Stack:
+        """For stop/status: the current config, or the last valid one if it is now broken."""
+        try:
+            return self.stack()
+        except ConfigurationError:
+            if not self.state.compose_file.is_file():
+                raise
+            return load_stack(self.state.compose_file, None, self.state.default_project)
+
+    @contextmanager
+    def _administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
+        with env_lock(self.state.lock_file, action, self.lock_wait), \
+                audited(self.state.audit_log, action, args):
+            yield
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
+                       timeout: float = 300.0, build: bool = False,
+                       profiles: Sequence[str] = ()) -> list[Progress]:
+        args = {"services": list(services), "wait": wait, "timeout": timeout, "build": build,
+                "profiles": list(profiles)}
+        with self._administering("up", args):
+            stack = self.stack()
+            names = stack.select(services, profiles)
+            if build:
+                from phoenix_compose.runtime.images import build_images
+
+                build_images(stack, names, run=self.run, report=self.report)
+            running = self._running(stack)
+            done = self._startup(stack, names, timeout, wait).execute()
+            return done + self._restore_dependents(stack, names, running, timeout)
+
+    def stop_services(self, graceful: bool = True, *, volumes: bool = False,
+                      confirmed: bool = False) -> None:
+        with self._administering("down", {"volumes": volumes, "graceful": graceful}):
+            if volumes and self._production() and not confirmed:
+                raise PhoenixError(
+                    f"refusing to delete the volumes of production environment '{self.env}'",
+                    hint="add --yes to confirm that its data may be destroyed")
+            try:
+                stack = self.current_stack()
+            except ConfigurationError:
+                self._remove_by_label(self._project_name(), volumes)
+                return
+            every_profile = _profiles_of(stack, list(stack.services))
+            self.run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
+                               None if graceful else 0), timeout=600)
+
+    def restart_services(self, services: Sequence[str] = (), *,
+                         timeout: float = 300.0) -> list[Progress]:
+        with self._administering("restart", {"services": list(services), "timeout": timeout}):
+            stack = self.stack()
+            selected = stack.select(services)  # an unknown name is an error
+            names = [n for n in selected if n in services] if services else selected
+            running = self._running(stack)
+            self.run(argv.stop(*[stack.services[n].container for n in names]),
+                     tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
+            done = self._startup(stack, names, timeout).execute()
+            return done + self._restore_dependents(stack, names, running, timeout)
+
+    def _startup(self, stack: Stack, names: Sequence[str], timeout: float,
+                 wait: bool = True) -> Startup:
+        options = StartOptions(timeout, wait, tuple(_profiles_of(stack, names)))
+        return Startup(stack, names, run=self.run, report=self.report, options=options,
+                       clock=self.clock)
+
+    def _running(self, stack: Stack) -> set[str]:
+        by_container = {s.container: n for n, s in stack.services.items()}
+        states = containers.inspect(self.run, list(by_container))
+        return {by_container[c] for c, state in states.items() if state.running}
+
+    def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
+                            timeout: float) -> list[Progress]:
+        """podman-compose recreates the running dependents of a recreated service (podman
+        links them as container dependencies) but, with --no-start, leaves them stopped:
+        start again what was running before."""
+        lost = sorted((running - set(names)) - self._running(stack))
+        if not lost:
+            return []
+        return self._startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
+
+    # -- observation -----------------------------------------------------------------------
+    def get_service_status(self) -> list[ServiceStatus]:
+        return service_status(self.run, self.current_stack())
+
+    def get_service_logs(self, service: str, lines: int = 100) -> str:
+        container = self.current_stack().container_of(service)
+        result = self.run(argv.logs(container, lines), timeout=60)
+        return result.stdout + result.stderr
+
+    def follow_logs(self, service: str, lines: int, on_line: Callable[[str], None]) -> int:
+        container = self.current_stack().container_of(service)
+        return podman.stream(argv.logs(container, lines, True), on_line)
+
+    # -- without a valid config --------------------------------------------------------------
+    def _production(self) -> bool:
+        try:
+            return load_environment(self.root, self.env).production
+        except ConfigurationError:  # a broken env file: be strict
+            return True
+
+    def _project_name(self) -> str:
+        try:
+            return load_environment(self.root, self.env).project_name
+        except ConfigurationError:
+            return self.state.default_project
+
+    def _remove_by_label(self, project: str, volumes: bool) -> None:
+        """`down` without a usable compose file: remove what carries the project's label."""
+        self.report("*", "config invalid", f"removing project {project} by label")
+        kinds = ("container", "network") + (("volume",) if volumes else ())
+        for kind in kinds:
+            ids = self.run(argv.labelled(kind, project), timeout=60).stdout.split()
+            if not ids:
+                continue
+            if kind == "container":
+                self.run(argv.remove(*ids), timeout=600)
+            else:
+                self.run(argv.remove_kind(kind, *ids), timeout=120)
+
+
+def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
+    return sorted({p for n in names for p in stack.services[n].profiles})

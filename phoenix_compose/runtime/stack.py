@@ -1,0 +1,147 @@
+"""The services of a validated compose file, as records the lifecycle code can plan with."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.errors import ConfigurationError
+
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+
+
+def seconds(value: Any, default: float) -> float:
+    """A compose (Go) duration in seconds: ``1m30s`` -> 90.0."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    if text == "0":
+        return 0.0
+    return sum(float(n) * _UNIT[u] for n, u in _PART.findall(text))
+
+
+@dataclass(frozen=True)
+class Health:
+    """Podman's defaults: interval 30s, timeout 30s, retries 3, start period 0."""
+
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    start_interval: float | None = None
+
+    @property
+    def grace(self) -> float:
+        """How long a failing check is tolerated before compose would call it unhealthy."""
+        return self.start_period + self.interval * self.retries
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    container: str
+    image: str | None
+    build: bool
+    depends_on: dict[str, str] = field(default_factory=dict)  # dependency -> condition
+    health: Health | None = None
+    profiles: tuple[str, ...] = ()
+    ports: tuple[Any, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Stack:
+    project: str
+    compose_file: Path
+    services: dict[str, ServiceSpec]
+
+    def select(self, names: Iterable[str] = (), profiles: Iterable[str] = ()) -> list[str]:
+        """Requested services plus their dependencies; default: every service whose
+        profiles are active.  Returned in dependency order."""
+        names = list(names)
+        active = set(profiles)
+        unknown = [n for n in names if n not in self.services]
+        if unknown:
+            raise ConfigurationError(
+                f"unknown service(s): {', '.join(unknown)}; services: "
+                f"{', '.join(sorted(self.services))}", hint="check --services")
+        roots = names or [n for n, s in self.services.items()
+                          if not s.profiles or active.intersection(s.profiles)]
+        chosen: set[str] = set()
+
+        def add(name: str) -> None:
+            if name not in chosen:
+                chosen.add(name)
+                for dep in self.services[name].depends_on:
+                    if dep in self.services:
+                        add(dep)
+
+        for name in roots:
+            add(name)
+        return [n for n in self.order() if n in chosen]
+
+    def container_of(self, service: str) -> str:
+        self.select([service])  # an unknown name is an error
+        return self.services[service].container
+
+    def order(self) -> list[str]:
+        """Dependencies first; among services that are ready together, by name."""
+        remaining = {n: {d for d in s.depends_on if d in self.services}
+                     for n, s in self.services.items()}
+        done: list[str] = []
+        while remaining:
+            ready = sorted(n for n, deps in remaining.items() if deps <= set(done)) or \
+                sorted(remaining)[:1]  # a cycle (validation rejects those): break it by name
+            for name in ready:
+                done.append(name)
+                del remaining[name]
+        return done
+
+
+def load_stack(compose_file: Path, project: str | None = None,
+               fallback_project: str = "") -> Stack:
+    """The services of a final compose file; the project is ``project``, else the file's
+    ``name``, else ``fallback_project``."""
+    import yaml
+
+    model = yaml.safe_load(compose_file.read_text(encoding="utf-8")) or {}
+    project = project or model.get("name") or fallback_project
+    services = {}
+    for name, svc in (model.get("services") or {}).items():
+        services[name] = _spec(project, name, svc or {})
+    return Stack(project, compose_file, services)
+
+
+def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
+    from phoenix_compose.runtime.argv import container_name
+
+    hc = svc.get("healthcheck")
+    health = None
+    if hc and not hc.get("disable") and hc.get("test") not in (None, ["NONE"], "NONE"):
+        start_interval = hc.get("x-phoenix-start-interval", hc.get("start_interval"))
+        health = Health(
+            interval=seconds(hc.get("interval"), 30.0),
+            timeout=seconds(hc.get("timeout"), 30.0),
+            retries=int(hc.get("retries", 3)),
+            start_period=seconds(hc.get("start_period"), 0.0),
+            start_interval=seconds(start_interval, 5.0) if start_interval else None,
+        )
+    deps = {dep: (cfg or {}).get("condition", "service_started")
+            for dep, cfg in (svc.get("depends_on") or {}).items()}
+    return ServiceSpec(
+        name=name,
+        container=svc.get("container_name") or container_name(project, name),
+        image=svc.get("image"),
+        build="build" in svc,
+        depends_on=deps,
+        health=health,
+        profiles=tuple(svc.get("profiles") or ()),
+        ports=tuple(svc.get("ports") or ()),
+        raw=svc,
+    )

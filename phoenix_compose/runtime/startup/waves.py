@@ -1,0 +1,237 @@
+"""The start loop: containers are created level by level in a background thread while
+earlier levels are still becoming healthy, and each service starts as soon as its
+dependencies meet their ``depends_on`` conditions.
+
+Without systemd podman never runs healthchecks by itself, and podman-compose skips
+``condition: service_healthy`` on podman < 4.6, so the loop drives ``podman healthcheck
+run`` itself and trusts its exit code (podman 4.3's events lag one run behind).  Every wait
+has a monotonic deadline; the clock and the sleep are injectable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from phoenix_compose.errors import CommandError
+from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.runtime.startup import preflight
+from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
+from phoenix_compose.runtime.startup.state import Progress, StartState
+
+DEFAULT_POLL = 0.2  # seconds between checks of one service without start_interval
+TICK = 0.02
+CONDITIONS = {"service_healthy": (StartState.HEALTHY,),
+              "service_completed_successfully": (StartState.COMPLETED,)}
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    timeout: float = 300.0  # seconds until every service must be ready
+    wait: bool = True  # wait for the last services too, not only for dependencies
+    profiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clock:
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _pool() -> Executor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-check")
+
+
+@dataclass
+class Creator:
+    """Creates the containers level by level (``podman-compose up --no-start``)."""
+
+    stack: Stack
+    levels: list[list[str]]
+    run: containers.Runner
+    profiles: tuple[str, ...]
+    stale: list[str] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+    error: BaseException | None = None
+    abort: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self) -> None:
+        try:
+            if self.stale:
+                self.run(argv.remove(*self.stale), timeout=120)
+            for level in self.levels:
+                if self.abort.is_set():
+                    return  # the start failed: create nothing more
+                self.run(argv.create(self.stack.compose_file, self.stack.project, level,
+                                     self.profiles), timeout=600)
+                with self.lock:
+                    self.created.update(level)
+        except BaseException as exc:  # reported by the main loop
+            self.error = exc
+
+    def done(self) -> set[str]:
+        with self.lock:
+            return set(self.created)
+
+
+def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
+    """Services grouped by dependency depth (``names`` are in dependency order)."""
+    depth: dict[str, int] = {}
+    for name in names:
+        deps = [d for d in stack.services[name].depends_on if d in names]
+        depth[name] = 1 + max((depth[d] for d in deps), default=-1)
+    return [[n for n in names if depth[n] == level]
+            for level in range(max(depth.values(), default=-1) + 1)]
+
+
+class Startup:
+    def __init__(self, stack: Stack, names: Sequence[str], *, run: containers.Runner,
+                 report: Report, options: StartOptions | None = None,
+                 clock: Clock | None = None,
+                 executor: Callable[[], Executor] = _pool) -> None:
+        self.stack, self.run, self.report = stack, run, report
+        self.options = options or StartOptions()
+        self.clock = clock or Clock()
+        self.executor = executor
+        self.progress = {n: Progress(stack.services[n]) for n in names}
+        self.diagnosis = Diagnosis(run, self.progress, report)
+        self.creator = Creator(stack, levels(stack, list(names)), run, self.options.profiles)
+
+    def execute(self) -> list[Progress]:
+        self.creator.stale = preflight.check(self.run, [p.spec for p in self.progress.values()])
+        thread = threading.Thread(target=self.creator, name="phoenix-create", daemon=True)
+        thread.start()
+        try:
+            with self.executor() as pool:
+                self._loop(pool)
+        except BaseException:
+            self.creator.abort.set()
+            thread.join(timeout=600)  # nothing is created behind the error's back
+            raise
+        thread.join(timeout=600)
+        if self.options.wait:
+            self._confirm_running()
+        return list(self.progress.values())
+
+    def _loop(self, pool: Executor) -> None:
+        deadline = self.clock.now() + self.options.timeout
+        try:
+            while not self._done():
+                if self.creator.error is not None:
+                    raise self.diagnosis.creation_failed(self.creator.error)
+                self._start_ready()
+                self._harvest()
+                self._schedule(pool)
+                if self.clock.now() > deadline:
+                    raise self.diagnosis.timed_out(self.options.timeout)
+                self.clock.sleep(TICK)
+        finally:
+            for progress in self.progress.values():
+                if progress.in_flight is not None:
+                    progress.in_flight.cancel()
+
+    def _done(self) -> bool:
+        if self.options.wait:
+            return all(p.ready for p in self.progress.values())
+        return all(p.state is not StartState.PENDING for p in self.progress.values()) and all(
+            self._satisfied(dep, cond) for p in self.progress.values()
+            for dep, cond in p.spec.depends_on.items() if dep in self.progress)
+
+    def _satisfied(self, dep: str, condition: str) -> bool:
+        state = self.progress[dep].state
+        wanted = CONDITIONS.get(condition)
+        return state in wanted if wanted else state is not StartState.PENDING
+
+    def _start_ready(self) -> None:
+        created = self.creator.done()
+        due = [p for n, p in self.progress.items()
+               if p.state is StartState.PENDING and n in created
+               and all(self._satisfied(d, c) for d, c in p.spec.depends_on.items()
+                       if d in self.progress)]
+        if not due:
+            return
+        try:
+            self.run(argv.start(*[p.spec.container for p in due]), timeout=120)
+        except CommandError as exc:
+            raise self.diagnosis.start_failed(due, exc) from None
+        now = self.clock.now()
+        for progress in due:
+            progress.started_at = progress.next_check = now
+            watched = progress.spec.health is not None or self._awaited_completion(
+                progress.spec.name)
+            progress.state = StartState.STARTED if watched else StartState.RUNNING
+            if not watched:
+                progress.ready_at = now
+            self.report(progress.spec.name, "starting" if watched else "running", "")
+
+    def _awaited_completion(self, name: str) -> bool:
+        return any(p.spec.depends_on.get(name) == "service_completed_successfully"
+                   for p in self.progress.values())
+
+    def _schedule(self, pool: Executor) -> None:
+        now = self.clock.now()
+        waiting = [p for p in self.progress.values() if p.state is StartState.STARTED
+                   and p.in_flight is None and now >= p.next_check]
+        for progress in waiting:
+            health = progress.spec.health
+            if health is not None:
+                progress.in_flight = pool.submit(
+                    self.run, argv.healthcheck_run(progress.spec.container), ok_codes=(0, 1),
+                    tolerate=argv.NOT_RUNNING, timeout=health.timeout + 10)
+                progress.next_check = now + (health.start_interval or DEFAULT_POLL)
+        state_polls = [p for p in waiting if p.spec.health is None]
+        if state_polls:
+            states = containers.inspect(self.run, [p.spec.container for p in state_polls])
+            for progress in state_polls:
+                progress.next_check = now + DEFAULT_POLL
+                self._state_changed(progress, states.get(progress.spec.container))
+
+    def _harvest(self) -> None:
+        for progress in self.progress.values():
+            future = progress.in_flight
+            if future is None or not future.done():
+                continue
+            progress.in_flight = None
+            result = future.result()
+            progress.last_output = (result.stdout + result.stderr).strip()
+            if result.code == 0:
+                progress.state, progress.ready_at = StartState.HEALTHY, self.clock.now()
+                self.report(progress.spec.name, "healthy", f"{progress.seconds_to_ready:.1f} s")
+            else:
+                self._failed_check(progress)
+
+    def _failed_check(self, progress: Progress) -> None:
+        state = containers.inspect(self.run, [progress.spec.container]).get(
+            progress.spec.container)
+        if state is not None and state.last_output:
+            progress.last_output = state.last_output  # the check's own output
+        if state is None or not state.running:
+            self._state_changed(progress, state)
+        elif progress.spec.health is not None and \
+                self.clock.now() - (progress.started_at or 0) > progress.spec.health.grace:
+            raise self.diagnosis.unhealthy(progress)
+
+    def _state_changed(self, progress: Progress, state: containers.ContainerState | None) -> None:
+        if state is None:
+            raise self.diagnosis.service_failed(progress, "its container disappeared")
+        if state.running or state.status in ("created", "configured"):
+            return
+        if state.exit_code == 0 and progress.spec.health is None:
+            progress.state, progress.ready_at = StartState.COMPLETED, self.clock.now()
+            self.report(progress.spec.name, "completed", "exit code 0")
+            return
+        raise self.diagnosis.service_failed(
+            progress, f"its container exited with code {state.exit_code}")
+
+    def _confirm_running(self) -> None:
+        plain = [p for p in self.progress.values() if p.state is StartState.RUNNING]
+        states = containers.inspect(self.run, [p.spec.container for p in plain])
+        for progress in plain:
+            state = states.get(progress.spec.container)
+            if state is None or not (state.running or state.exit_code == 0):
+                self._state_changed(progress, state)

@@ -1,0 +1,52 @@
+"""``inv status``: one row per service, from one ``podman ps`` and one batched inspect."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from phoenix_compose.runtime import containers
+from phoenix_compose.runtime.containers import ServiceState
+from phoenix_compose.runtime.stack import Stack
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    container: str
+    state: str  # podman's container state, or "missing"
+    status: ServiceState
+    uptime_s: float | None
+    restarts: int
+    ports: tuple[str, ...]
+    exit_code: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def service_status(run: containers.Runner, stack: Stack) -> list[ServiceStatus]:
+    """Every service in dependency order; a service behind an inactive profile is left out."""
+    states = containers.project_containers(run, stack.project)
+    now = datetime.now(timezone.utc)
+    rows = []
+    for name in stack.order():
+        spec = stack.services[name]
+        state = states.get(spec.container)
+        if state is None and spec.profiles:
+            continue  # behind a profile that is not running
+        rows.append(status_row(name, spec.container, state, now))
+    return rows
+
+
+def status_row(name: str, container: str, state: containers.ContainerState | None,
+               now: datetime) -> ServiceStatus:
+    if state is None:
+        return ServiceStatus(name, container, "missing", ServiceState.MISSING, None, 0, ())
+    uptime = None
+    if state.running and state.started_at:
+        uptime = round((now - state.started_at).total_seconds(), 1)
+    return ServiceStatus(name, container, state.status, state.service_state, uptime,
+                         state.restarts, state.ports,
+                         None if state.running else state.exit_code)

@@ -1,0 +1,64 @@
+"""StateDir: the one owner of ``.phoenix/<env>/`` and of an environment's default project name.
+
+Nothing else spells out the generated layout: the final compose file and its overlays, the
+validation cache, the env lock, the audit and event logs, and the watcher's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+FOLDER = ".phoenix"
+
+
+def default_project_name(env: str) -> str:
+    """The compose project of an env that sets no ``COMPOSE_PROJECT_NAME``."""
+    return f"phoenix-{env}"
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path  # the stack root
+    env: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / FOLDER / self.env
+
+    @property
+    def compose_file(self) -> Path:
+        """The single validated file podman-compose receives."""
+        return self.path / "compose.yaml"
+
+    @property
+    def overlays(self) -> Path:
+        return self.path / "overlays"
+
+    @property
+    def cache_file(self) -> Path:
+        return self.path / "cache.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.path / "lock"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.path / "audit.jsonl"
+
+    @property
+    def events_log(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def health_state(self) -> Path:
+        return self.path / "health-state.json"
+
+    @property
+    def health_lock(self) -> Path:
+        return self.path / "health-state.lock"
+
+    @property
+    def default_project(self) -> str:
+        return default_project_name(self.env)

@@ -1,0 +1,159 @@
+"""HealthMonitor: the foreground loop that heals a stack (``inv health.watch``).
+
+Each tick is observe (:mod:`.observe`) -> decide (:mod:`.decide`, pure) -> act: restarts and
+recreations run in the background, so a slow one never delays the next tick.  Nothing is
+healed while ``inv up/down/restart`` holds the env lock, or after ``inv down``.  Podman
+failing or hanging becomes a ``watch_error`` event and the next tick tries again.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from phoenix_compose.errors import CommandError
+from phoenix_compose.runtime import argv, audit, containers, locks, podman
+from phoenix_compose.runtime.stack import Stack, seconds
+from phoenix_compose.statedir import StateDir
+from phoenix_compose.watch.decide import Action, decide, seen
+from phoenix_compose.watch.events import EventBus
+from phoenix_compose.watch.observe import HealthStatus, Observation, Observer, statuses
+from phoenix_compose.watch.restart_policy import RestartPolicy
+from phoenix_compose.watch.state import ServiceRecord, StateStore
+
+OnTick = Callable[[int, dict[str, HealthStatus]], None]
+
+
+class HealthMonitor:
+    def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = podman.run,
+                 bus: EventBus | None = None, clock: Callable[[], float] = time.time,
+                 rand: Callable[[], float] = random.random,
+                 overrides: dict[str, Any] | None = None, heal: bool = True) -> None:
+        self.stack, self.state, self.run = stack, state, run
+        self.bus = bus or EventBus()
+        self.clock, self.rand, self.heal = clock, rand, heal
+        self.store = StateStore(state)
+        self.policies = {n: RestartPolicy.from_config(s.raw.get("x-phoenix-restart"),
+                                                      overrides)
+                         for n, s in stack.services.items()}
+        self.last_status: dict[str, str] = {}
+        self.pool = ThreadPoolExecutor(max_workers=max(4, len(stack.services) + 2),
+                                       thread_name_prefix="phoenix-watch")
+        self.observer = Observer(stack, run, self.pool)
+        self.restarts: dict[str, Future] = {}
+        self.metrics: Any = None
+
+    def observe(self) -> dict[str, Observation]:
+        return self.observer.observe({n for n, r in self.store.read().items() if r.seen})
+
+    def statuses(self, observed: dict[str, Observation]) -> dict[str, HealthStatus]:
+        return statuses(observed, self.store.read())
+
+    # -- one tick ----------------------------------------------------------------------------
+    def tick(self) -> dict[str, HealthStatus]:
+        stack_down = locks.is_held(self.state.lock_file) or audit.taken_down(
+            self.state.audit_log)
+        due: dict[Action, list[str]] = {Action.RESTART: [], Action.RECREATE: []}
+        with self.store.update() as records:
+            observed = self.observer.observe({n for n, r in records.items() if r.seen})
+            now = self.clock()
+            for name, obs in observed.items():
+                self._report_change(name, obs)
+                record = records.get(name, ServiceRecord())
+                if name in self.restarts or not self.heal:
+                    records[name] = seen(record, obs)
+                    continue
+                verdict = decide(obs, self.policies[name], record, now, self.rand,
+                                 stack_down=stack_down)
+                records[name] = verdict.record
+                for event in verdict.events:
+                    self.bus.emit(event["type"], name, **{k: v for k, v in event.items()
+                                                           if k != "type"})
+                due.get(verdict.action, []).append(name)
+            result = statuses(observed, records)
+        self._act(due, observed)
+        if self.metrics is not None:
+            self.metrics.update(result)
+        return result
+
+    def _act(self, due: dict[Action, list[str]], observed: dict[str, Observation]) -> None:
+        for name in due[Action.RESTART]:
+            spec = self.stack.services[name]
+            grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
+            self._launch([name], argv.restart(spec.container, timeout=grace), observed[name])
+        recreate = due[Action.RECREATE]
+        if recreate:
+            profiles = sorted({p for n in recreate for p in self.stack.services[n].profiles})
+            command = argv.compose(self.stack.compose_file, self.stack.project, "up", "-d",
+                                   "--no-deps", *recreate, profiles=profiles)
+            self._launch(recreate, command, observed[recreate[0]])
+
+    def _launch(self, names: list[str], command: argv.Argv, obs: Observation) -> None:
+        records = self.store.read()
+        for name in names:
+            rec = records.get(name, ServiceRecord())
+            self.bus.emit("restart_started", name, reason=obs.status, detail=obs.error,
+                          attempt=rec.attempt, restart_count=rec.restart_count,
+                          circuit=rec.circuit,
+                          next_allowed_in_s=round(max(0.0, rec.next_restart_at - self.clock()),
+                                                  2))
+        future = self.pool.submit(self.run, command, timeout=120)
+        for name in names:
+            self.restarts[name] = future
+        future.add_done_callback(lambda f: self._finished(names, f))
+
+    def _finished(self, names: list[str], future: Future) -> None:
+        error = future.exception()
+        for name in names:
+            self.restarts.pop(name, None)
+            if error is None:
+                self.bus.emit("restart_succeeded", name)
+            else:
+                self.bus.emit("restart_failed", name, error=str(error).splitlines()[0])
+
+    def _report_change(self, name: str, obs: Observation) -> None:
+        previous = self.last_status.get(name)
+        if previous != obs.status:
+            self.last_status[name] = obs.status
+            self.bus.emit("health_changed", name, **{"from": previous, "to": obs.status},
+                          detail=obs.error)
+
+    # -- manual override --------------------------------------------------------------------
+    def set_paused(self, service: str, paused: bool) -> None:
+        self.stack.select([service])
+        with self.store.update() as records:
+            records.setdefault(service, ServiceRecord()).paused = paused
+        self.bus.emit("service_paused" if paused else "service_resumed", service)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run_forever(self, interval: float, stop: threading.Event, once: bool = False,
+                    on_tick: OnTick | None = None, wake: threading.Event | None = None) -> None:
+        """Tick every ``interval`` until ``stop``; ``wake`` (set by container events or by
+        ``stop``) starts the next tick at once."""
+        wake = wake or stop
+        self.bus.emit("watch_started", None, project=self.stack.project, interval_s=interval,
+                      services=sorted(self.stack.services), healing=self.heal)
+        ticks = 0
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    result = self.tick()
+                except CommandError as exc:  # podman failing or hanging: next tick
+                    self.bus.emit("watch_error", None, error=str(exc).splitlines()[0])
+                    result = {}
+                ticks += 1
+                if on_tick is not None:
+                    on_tick(ticks, result)
+                if once:
+                    break
+                wake.wait(max(0.0, interval - (time.monotonic() - started)))
+                if wake is not stop:
+                    wake.clear()
+        finally:
+            self.bus.emit("watch_stopped", None, ticks=ticks)
+            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,48 @@
+"""Restart policy per service (``x-phoenix-restart``): exponential backoff with jitter, and
+a circuit breaker, with the circuit's states.  The rules are applied by :mod:`.decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from phoenix_compose._compat import StrEnum
+
+
+class Circuit(StrEnum):
+    CLOSED = "closed"  # restarts allowed
+    OPEN = "open"  # too many restarts inside the window: none
+    HALF_OPEN = "half-open"  # the window passed: one trial restart
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    enabled: bool = True
+    max_restarts: int = 5
+    window_s: float = 600.0
+    backoff_initial_s: float = 2.0
+    backoff_max_s: float = 60.0
+
+    @classmethod
+    def from_config(cls, extension: dict[str, Any] | None,
+                    overrides: dict[str, Any] | None = None) -> RestartPolicy:
+        """``x-phoenix-restart`` of a service, then CLI overrides (None = not given)."""
+        values = {k: v for k, v in (extension or {}).items() if k in cls.__dataclass_fields__}
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        policy = cls(**values)
+        return replace(policy, enabled=_bool(policy.enabled),
+                       max_restarts=int(policy.max_restarts),
+                       window_s=float(policy.window_s),
+                       backoff_initial_s=float(policy.backoff_initial_s),
+                       backoff_max_s=float(policy.backoff_max_s))
+
+    def backoff(self, attempt: int, rand: Callable[[], float]) -> float:
+        """Delay before restart number ``attempt + 1`` (attempt >= 1): equal jitter."""
+        delay = min(self.backoff_max_s, self.backoff_initial_s * 2 ** (attempt - 1))
+        return delay / 2 + rand() * delay / 2
+
+
+def _bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,184 @@
+"""``inv health.watch``, ``health.check`` and ``health.pause``: the wiring of monitor, event
+bus, event log, hooks, metrics, signals and container events.
+
+The watch runs in the foreground until Ctrl-C or SIGTERM, then writes ``watch_stopped`` and
+returns within about a second (the loop waits on an event, not a sleep).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.errors import CommandError
+from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
+from phoenix_compose.watch.monitor import HealthMonitor
+from phoenix_compose.watch.observe import HealthStatus
+
+Print = Callable[[str], None]
+BEGIN_LINE = "phoenix-watch: watching"
+READY_LINE = "phoenix-watch: checked"
+
+
+def monitor_for(root: Path, env: str, **kwargs: Any) -> HealthMonitor:
+    manager = ComposeManager(root, env)
+    return HealthMonitor(manager.current_stack(), manager.state, **kwargs)
+
+
+def format_event(event: Event) -> str:
+    detail = ""
+    if event["type"] == "health_changed":
+        detail = f"{event['from'] or '-'} -> {event['to']}"
+        if event.get("detail") and event["to"] not in ("healthy", "running"):
+            detail += f" ({event['detail'].splitlines()[0][:120]})"
+    elif event["type"] == "restart_started":
+        detail = f"because {event['reason']} (restart #{event['restart_count']})"
+    elif event["type"] in ("restart_failed", "watch_error", "hook_failed"):
+        detail = event.get("error", "")
+    elif event["type"] == "container_event":
+        detail = event["status"] + (f" (exit code {event['exit_code']})"
+                                    if event.get("exit_code") is not None else "")
+    elif event["type"] == "watch_started":
+        detail = f"{len(event['services'])} services every {event['interval_s']:g} s" + (
+            "" if event["healing"] else " (no restarts)")
+    return f"{event['time'][11:19]} {event['type']:<17} {event['service'] or '':<18} " \
+           f"{detail}".rstrip()
+
+
+def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, once: bool = False,
+          metrics_port: int | None = None, as_json: bool = False,
+          overrides: Mapping[str, Any] | None = None,
+          hooks: Mapping[str, Sequence[Any]] | None = None, hook_timeout: float = 10.0,
+          out: Print = print, stop: threading.Event | None = None) -> None:
+    bus = EventBus()
+    monitor = monitor_for(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
+    _subscribe_outputs(monitor, bus, as_json, out)
+    runner = _hooks(root, bus, hooks, hook_timeout)
+    if metrics_port is not None:
+        from phoenix_compose.watch.metrics import WatchMetrics
+
+        monitor.metrics = WatchMetrics(metrics_port)
+        bus.subscribe(monitor.metrics.on_event)
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    threading.Thread(target=lambda: (stop.wait(), wake.set()), name="phoenix-stop",
+                     daemon=True).start()  # a stop also ends the wait for the next tick
+    restore = _handle_signals(stop, wake)
+    follower = None if once else _container_events(monitor, bus, wake)
+
+    def on_tick(count: int, statuses: dict[str, HealthStatus]) -> None:
+        if count == 1 and not as_json:
+            healthy = sum(s.ok for s in statuses.values())
+            out(f"{READY_LINE} {len(statuses)} services ({healthy} ok); Ctrl-C to stop")
+
+    if not as_json:
+        out(f"{BEGIN_LINE} {monitor.stack.project} (env {env})")
+    try:
+        monitor.run_forever(interval, stop, once=once, on_tick=on_tick, wake=wake)
+    finally:
+        restore()
+        if follower is not None:
+            follower.stop()
+        if runner is not None:
+            runner.close(wait=True)
+        if monitor.metrics is not None:
+            monitor.metrics.close()
+
+
+def _subscribe_outputs(monitor: HealthMonitor, bus: EventBus, as_json: bool,
+                       out: Print) -> None:
+    log = EventLog(monitor.state.events_log)
+    show = (lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e)))
+    bus.subscribe(lambda e: None if _quiet(e) else log(e))
+    bus.subscribe(lambda e: None if _quiet(e) else show(e))
+
+
+def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
+           timeout: float) -> HookRunner | None:
+    if not hooks:
+        return None
+
+    def hook_failed(text: str) -> None:
+        bus.emit("hook_failed", None, error=text)
+
+    runner = HookRunner(hooks, podman.run, timeout, cwd=root, on_error=hook_failed)
+    bus.subscribe(runner)
+    return runner
+
+
+REACT_TO = {"died", "remove", "oom"}
+FORWARDED = {"start", "died", "health_status", "remove", "oom", "stop", "kill"}
+
+
+def _quiet(event: Event) -> bool:
+    """Our own checks make podman emit a health_status event each, one run late (podman
+    4.3): they stay on the bus but out of the log and the terminal."""
+    return event["type"] == "container_event" and event.get("status") == "health_status"
+
+
+def _container_events(monitor: HealthMonitor, bus: EventBus,
+                      wake: threading.Event) -> podman.Follower | None:
+    """``podman events`` of the project become bus events; a died, removed or unhealthy
+    container wakes the watcher at once instead of waiting for the next tick."""
+    def on_line(line: str) -> None:
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            return
+        status = raw.get("Status", "")
+        if status not in FORWARDED:
+            return
+        service = (raw.get("Attributes") or {}).get("com.docker.compose.service")
+        bus.emit("container_event", service, status=status, container=raw.get("Name"),
+                 exit_code=raw.get("ContainerExitCode"),
+                 health=raw.get("HealthStatus") or None)
+        if status in REACT_TO:
+            wake.set()
+
+    try:
+        return podman.follow(argv.events(monitor.stack.project), on_line)
+    except CommandError as exc:  # the loop still works without events
+        bus.emit("watch_error", None, error=str(exc).splitlines()[0])
+        return None
+
+
+def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
+    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(*_: object) -> None:
+        stop.set()
+        wake.set()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def check(root: Path, env: str) -> list[HealthStatus]:
+    """One observation of every service, no healing: for CI steps."""
+    monitor = monitor_for(root, env, heal=False)
+    try:
+        return list(monitor.statuses(monitor.observe()).values())
+    finally:
+        monitor.pool.shutdown(wait=False)
+
+
+def set_paused(root: Path, env: str, service: str, paused: bool) -> None:
+    monitor = monitor_for(root, env)
+    monitor.bus.subscribe(EventLog(monitor.state.events_log))
+    monitor.set_paused(service, paused)
+    monitor.pool.shutdown(wait=False)

@@ -1,0 +1,65 @@
+"""What the watcher remembers between ticks and runs: one record per service, persisted in
+``StateDir.health_state`` under a file lock, so the watcher and ``inv health.pause`` never
+lose each other's changes."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from phoenix_compose.fileio import read_json, write_files
+from phoenix_compose.statedir import StateDir
+from phoenix_compose.watch.restart_policy import Circuit
+
+
+@dataclass
+class ServiceRecord:
+    """One service's restart history, circuit and manual override."""
+
+    restart_times: list[float] = field(default_factory=list)
+    restart_count: int = 0
+    attempt: int = 0  # consecutive restarts, for the backoff
+    next_restart_at: float = 0.0
+    circuit: Circuit = Circuit.CLOSED
+    opened_at: float | None = None
+    healthy_since: float | None = None
+    paused: bool = False
+    seen: bool = False  # its container existed at some tick
+
+    def copy(self) -> ServiceRecord:
+        return replace(self, restart_times=list(self.restart_times))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServiceRecord:
+        record = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        record.circuit = Circuit(record.circuit)
+        return record
+
+
+class StateStore:
+    def __init__(self, state: StateDir) -> None:
+        self.path = state.health_state
+        self.lock_path = state.health_lock
+
+    def read(self) -> dict[str, ServiceRecord]:
+        data = read_json(self.path)
+        services = data.get("services") if isinstance(data, dict) else None
+        return {name: ServiceRecord.from_dict(rec) for name, rec in (services or {}).items()}
+
+    @contextmanager
+    def update(self) -> Iterator[dict[str, ServiceRecord]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            records = self.read()
+            yield records
+            text = json.dumps({"services": {n: r.as_dict() for n, r in sorted(records.items())}},
+                              indent=1, sort_keys=True) + "\n"
+            write_files({self.path: text})

@@ -1,0 +1,105 @@
+"""The invoke layer, run as a user runs it: ``inv`` in a subprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from support import REPO, inv
+
+
+def test_inv_list_shows_built_in_and_plugin_tasks(phoenix_stack: Path) -> None:
+    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks" / "db.py").write_text(
+        "from invoke import task\n\n@task\ndef hello(c):\n    '''Say hello.'''\n"
+        "    print('hello from', c.config.phoenix.root)\n")
+    listing = inv(phoenix_stack, "--list")
+    assert listing.returncode == 0, listing.stderr
+    for name in ("envs", "config.validate", "config.render", "config.show", "db.hello"):
+        assert name in listing.stdout
+    hello = inv(phoenix_stack, "db.hello")
+    assert hello.stdout.strip() == f"hello from {phoenix_stack}"
+
+
+def test_a_broken_plugin_is_reported_and_the_rest_still_works(phoenix_stack: Path) -> None:
+    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks" / "broken.py").write_text("x = 1\ndef f(:\n")
+    result = inv(phoenix_stack, "envs")
+    assert result.returncode == 0
+    assert result.stderr.startswith("tasks/broken.py:2:")
+    assert "plugin not loaded: SyntaxError" in result.stderr
+
+
+def test_envs_lists_environments_and_marks_production(phoenix_stack: Path) -> None:
+    result = inv(phoenix_stack, "envs")
+    assert result.stdout.split("\n")[:3] == ["development", "prod  (production)", "staging"]
+
+
+def test_validate_all_environments(phoenix_stack: Path) -> None:
+    result = inv(phoenix_stack, "config.validate", "--all")
+    assert result.returncode == 0, result.stderr
+    assert "prod: valid -> .phoenix/prod/compose.yaml" in result.stdout
+    assert (phoenix_stack / ".phoenix/staging/compose.yaml").is_file()
+    again = inv(phoenix_stack, "config.validate", "--env", "prod")
+    assert again.stdout.strip() == "prod: valid (cached) -> .phoenix/prod/compose.yaml"
+
+
+def test_invalid_config_prints_located_errors_and_exits_1(phoenix_stack: Path) -> None:
+    env_file = phoenix_stack / "envs/prod.env"
+    env_file.write_text(env_file.read_text().replace(":1.4.2", ":latest"))
+    result = inv(phoenix_stack, "config.validate", "--env", "prod")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(
+        "envs/prod.env:5:1: error: production policy: image "
+        "'ghcr.io/phoenix-hydra/phoenix-core:latest'")
+    assert not (phoenix_stack / ".phoenix/prod/compose.yaml").exists()
+
+
+def test_validate_all_reports_every_broken_environment(phoenix_stack: Path) -> None:
+    (phoenix_stack / "envs/staging.env").write_text("oops not valid\n")
+    result = inv(phoenix_stack, "config.validate", "--all")
+    assert result.returncode == 1
+    assert "envs/staging.env:1:1: error: cannot parse 'oops not valid'" in result.stderr
+    assert "development: valid" in result.stdout and "prod: valid" in result.stdout
+    assert "invalid: staging: 1 error(s)" in result.stderr
+
+
+def test_an_unknown_env_lists_the_valid_ones(phoenix_stack: Path) -> None:
+    result = inv(phoenix_stack, "config.validate", "--env", "qa")
+    assert result.returncode == 1
+    assert "unknown environment 'qa'; valid environments: development, prod, staging" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_show_prints_the_final_config_masked(phoenix_stack: Path) -> None:
+    result = inv(phoenix_stack, "config.show", "--env", "development", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "phoenix-dev-only" not in result.stdout
+    assert '"POSTGRES_PASSWORD": "********"' in result.stdout
+
+
+def test_render_writes_overlays(phoenix_stack: Path) -> None:
+    result = inv(phoenix_stack, "config.render", "--env", "staging")
+    assert result.returncode == 0, result.stderr
+    overlay = phoenix_stack / ".phoenix/staging/overlays/10-credentials.yaml"
+    assert yaml.safe_load(overlay.read_text())["secrets"]
+
+
+def test_the_stack_root_follows_the_invoke_env_var(phoenix_stack: Path, tmp_path: Path) -> None:
+    result = inv(REPO, "config.validate", "--env", "development",
+                 env={"INVOKE_PHOENIX_ROOT": str(phoenix_stack)})
+    assert result.returncode == 0, result.stderr
+    assert (phoenix_stack / ".phoenix/development/compose.yaml").is_file()
+
+
+def test_the_stack_root_follows_invoke_yaml(phoenix_stack: Path, tmp_path: Path) -> None:
+    entry = tmp_path / "entry"
+    entry.mkdir()
+    (entry / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    (entry / "invoke.yaml").write_text(f"phoenix:\n  root: {phoenix_stack}\n")
+    result = inv(entry, "config.validate", "--env", "prod")
+    assert result.returncode == 0, result.stderr
+    assert (phoenix_stack / ".phoenix/prod/compose.yaml").is_file()

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from phoenix_compose.config.environment import list_environments, load_environment
+from phoenix_compose.errors import ConfigurationError, Loc, UnknownEnvironmentError
+
+
+def test_an_environment_exists_iff_its_env_file_exists(make_stack) -> None:
+    root = make_stack({"envs/common.env": "A=1\n", "envs/dev.env": "", "envs/prod.env": "",
+                       "envs/notes.txt": ""})
+    assert list_environments(root) == ["dev", "prod"]
+
+
+def test_an_unknown_environment_lists_the_valid_names(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "", "envs/prod.env": ""})
+    with pytest.raises(UnknownEnvironmentError) as info:
+        load_environment(root, "qa", {})
+    assert "unknown environment 'qa'; valid environments: dev, prod" in str(info.value)
+
+
+def test_common_then_env_file_then_process_environment(make_stack) -> None:
+    root = make_stack({
+        "envs/common.env": "A=common\nB=common\nC=common\n",
+        "envs/dev.env": "B=dev\nC=dev\n",
+    })
+    variables = load_environment(root, "dev", {"C": "process"}).variables
+    assert (variables["A"], variables["B"], variables["C"]) == ("common", "dev", "process")
+    assert variables.origin("B") == Loc("envs/dev.env", 1, 1)
+    assert variables.origin("C") is None
+
+
+def test_env_files_interpolate_earlier_values_but_not_single_quotes(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "HOST=db\nURL=pg://${HOST}:${PORT:-5432}\nRAW='${HOST}'\n"})
+    variables = load_environment(root, "dev", {}).variables
+    assert variables["URL"] == "pg://db:5432"
+    assert variables["RAW"] == "${HOST}"
+
+
+def test_a_bad_env_line_names_the_file_and_line(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "A=1\n# fine\nthis is not an assignment\n"})
+    with pytest.raises(ConfigurationError) as info:
+        load_environment(root, "dev", {})
+    (problem,) = info.value.problems
+    assert str(problem).startswith("envs/dev.env:3:1: error: cannot parse 'this is not")
+
+
+def test_a_required_variable_in_an_env_file_is_located(make_stack) -> None:
+    root = make_stack({"envs/common.env": "# first\nX=${NOPE:?needs NOPE}\n", "envs/dev.env": ""})
+    with pytest.raises(ConfigurationError) as info:
+        load_environment(root, "dev", {})
+    assert str(info.value.problems[0]).startswith(
+        "envs/common.env:2:1: error: required variable NOPE is missing a value: needs NOPE")
+
+
+@pytest.mark.parametrize(("name", "text", "production"), [
+    ("prod", "", True),
+    ("staging", "PHOENIX_PRODUCTION=true\n", True),
+    ("staging", "PHOENIX_PRODUCTION=false\n", False),
+    ("development", "", False),
+])
+def test_production_is_prod_or_the_flag(make_stack, name, text, production) -> None:
+    root = make_stack({f"envs/{name}.env": text})
+    assert load_environment(root, name, {}).production is production
+
+
+def test_project_name_defaults_to_phoenix_env(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "", "envs/qa.env": "COMPOSE_PROJECT_NAME=custom\n"})
+    assert load_environment(root, "dev", {}).project_name == "phoenix-dev"
+    assert load_environment(root, "qa", {}).project_name == "custom"
+
+
+def test_used_variables_are_tracked_for_the_cache(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "A=secret-a\nUNUSED=x\n"})
+    variables = load_environment(root, "dev", {"B": "secret-b"}).variables
+    variables.lookup("A"), variables.lookup("B"), variables.lookup("C")
+    snap = variables.snapshot(variables.used)
+    assert sorted(snap) == ["A", "B", "C"]
+    assert snap["A"][0] == "file" and snap["B"][0] == "process" and snap["C"] == [None, None]
+    assert "secret" not in str(snap)

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from phoenix_compose.errors import IntegrationError
+from phoenix_compose.integrations.vscode import (
+    ArgSpec,
+    TaskSpec,
+    build_tasks,
+    check_inputs,
+    render,
+    sync,
+)
+
+from support import REPO, inv
+
+SCHEMA = json.loads((Path(__file__).parent / "resources" / "vscode-tasks.schema.json")
+                    .read_text())
+SPECS = [
+    TaskSpec("up", "Start the stack.", (
+        ArgSpec("env", "str", None, "environment"),
+        ArgSpec("services", "str", None, "services"),
+        ArgSpec("no-wait", "bool", False),
+        ArgSpec("timeout", "float", 300.0, "seconds"),
+        ArgSpec("profile", "str", None, "profiles"),
+    )),
+    TaskSpec("logs", "Show logs.", (ArgSpec("service", "str", None, "the service", True),
+                                    ArgSpec("lines", "int", 100, "how many"))),
+    TaskSpec("health.watch", "Watch.", (ArgSpec("interval", "float", 5.0, "seconds"),)),
+    TaskSpec("config.validate", "Validate.", (ArgSpec("env", "str", None),)),
+    TaskSpec("db.seed", "A plugin task.", ()),
+]
+
+
+def document() -> dict:
+    return build_tasks(SPECS, ["development", "prod"], ["web", "db", "web"])
+
+
+def test_generation_matches_the_golden_file() -> None:
+    golden = Path(__file__).parent / "resources" / "tasks.golden.json"
+    assert render(document()) == golden.read_text()
+
+
+def test_the_document_is_valid_against_the_tasks_schema_and_our_input_checks() -> None:
+    errors = [e.message for e in Draft202012Validator(SCHEMA).iter_errors(document())]
+    assert errors == []
+    assert check_inputs(document()) == []
+
+
+def test_every_task_gets_a_readable_unique_label_and_its_docstring() -> None:
+    tasks = {t["label"]: t for t in document()["tasks"]}
+    assert list(tasks) == ["phoenix: config.validate", "phoenix: db.seed",
+                           "phoenix: health.watch", "phoenix: logs", "phoenix: up"]
+    assert tasks["phoenix: db.seed"]["detail"] == "A plugin task."
+
+
+def test_arguments_become_inputs() -> None:
+    doc = document()
+    tasks = {t["label"]: t for t in doc["tasks"]}
+    inputs = {i["id"]: i for i in doc["inputs"]}
+    assert tasks["phoenix: up"]["args"] == ["up", "--env", "${input:env}", "--services",
+                                            "${input:services}", "--timeout",
+                                            "${input:up-timeout}"]
+    assert inputs["env"] == {"id": "env", "type": "pickString", "description": "Environment",
+                             "options": ["development", "prod"], "default": "development"}
+    assert inputs["services"]["options"][1:] == ["db", "web"]
+    assert inputs["up-timeout"] == {"id": "up-timeout", "type": "promptString",
+                                    "description": "seconds", "default": "300.0"}
+    assert tasks["phoenix: logs"]["args"][:2] == ["logs", "${input:service}"]
+    assert inputs["service"]["type"] == "pickString"
+
+
+def test_problem_matchers_groups_panels_and_the_background_watch() -> None:
+    tasks = {t["label"]: t for t in document()["tasks"]}
+    matcher = tasks["phoenix: config.validate"]["problemMatcher"][0]
+    line = "compose/a.yaml:12:7: error: unknown key 'imgae' in services.web"
+    m = re.match(matcher["pattern"]["regexp"], line)
+    assert m and m.groups() == ("compose/a.yaml", "12", "7", "error",
+                                "unknown key 'imgae' in services.web")
+    assert tasks["phoenix: up"]["group"] == {"kind": "build", "isDefault": True}
+    assert tasks["phoenix: logs"]["presentation"]["panel"] == "dedicated"
+    watch = tasks["phoenix: health.watch"]
+    assert watch["isBackground"] is True
+    background = watch["problemMatcher"][0]["background"]
+    assert re.match(background["beginsPattern"], "phoenix-watch: watching p (env dev)")
+    assert re.match(background["endsPattern"], "phoenix-watch: checked 3 services (3 ok)")
+
+
+def test_our_input_checks_catch_what_the_schema_cannot() -> None:
+    doc = document()
+    doc["inputs"] = [i for i in doc["inputs"] if i["id"] != "env"]
+    doc["inputs"].append({"id": "x", "type": "pickString", "description": "x",
+                          "options": ["a"], "default": "b"})
+    doc["tasks"].append(dict(doc["tasks"][0]))
+    assert check_inputs(doc) == [
+        "input 'x': default 'b' is not among its options",
+        "task label 'phoenix: config.validate' is not unique",
+        "input 'env' is used but not defined",
+    ]
+
+
+def test_check_writes_nothing_and_shows_a_diff(tmp_path: Path) -> None:
+    path = tmp_path / ".vscode" / "tasks.json"
+    text = render(document())
+    with pytest.raises(IntegrationError) as info:
+        sync(path, text, check=True)
+    assert not path.exists()
+    assert "+++ tasks.json (generated)" in str(info.value)
+    assert sync(path, text, check=False) is not None
+    assert sync(path, text, check=True) is None
+
+
+def test_the_committed_tasks_json_is_current_and_valid() -> None:
+    result = inv(REPO, "vscode.tasks", "--check")
+    assert result.returncode == 0, result.stderr
+    committed = json.loads((REPO / ".vscode" / "tasks.json").read_text())
+    assert [e.message for e in Draft202012Validator(SCHEMA).iter_errors(committed)] == []
+    assert check_inputs(committed) == []
+    labels = {t["label"] for t in committed["tasks"]}
+    assert {"phoenix: up", "phoenix: config.validate", "phoenix: health.watch",
+            "phoenix: ci", "phoenix: test", "phoenix: vscode.tasks"} <= labels
+
+
+def test_a_plugin_task_makes_the_file_stale_until_regenerated(phoenix_stack: Path) -> None:
+    assert inv(phoenix_stack, "vscode.tasks").returncode == 0
+    assert inv(phoenix_stack, "vscode.tasks", "--check").returncode == 0
+    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks" / "db.py").write_text(
+        "from invoke import task\n\n@task(help={'name': 'backup name'})\n"
+        "def backup(c, name='nightly'):\n    '''Back up revenue-db.'''\n")
+    stale = inv(phoenix_stack, "vscode.tasks", "--check")
+    assert stale.returncode == 1
+    assert '+      "label": "phoenix: db.backup",' in stale.stderr
+    assert inv(phoenix_stack, "vscode.tasks").returncode == 0
+    doc = json.loads((phoenix_stack / ".vscode/tasks.json").read_text())
+    inputs = {i["id"]: i for i in doc["inputs"]}
+    assert inputs["db-backup-name"] == {"id": "db-backup-name", "type": "promptString",
+                                        "description": "backup name", "default": "nightly"}
+    shutil.rmtree(phoenix_stack / "tasks")

@@ -1,0 +1,73 @@
+"""Every podman and podman-compose command line, compared by equality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv as argv_
+
+F = Path("/s/.phoenix/dev/compose.yaml")
+
+
+def test_compose_always_gets_one_file_a_project_and_no_pod() -> None:
+    assert argv_.create(F, "phoenix-dev", ["db", "web"], ["full"]) == (
+        "podman-compose", "--in-pod", "false", "-f", str(F), "-p", "phoenix-dev",
+        "--profile", "full", "up", "--no-start", "--no-deps", "db", "web")
+
+
+def test_down_keeps_volumes_unless_asked() -> None:
+    assert argv_.down(F, "p") == ("podman-compose", "--in-pod", "false", "-f", str(F), "-p",
+                                   "p", "down", "--remove-orphans")
+    assert argv_.down(F, "p", volumes=True, timeout=0)[-3:] == ("--volumes", "--timeout", "0")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (argv_.start("a", "b"), ("podman", "start", "a", "b")),
+    (argv_.stop("a", timeout=3), ("podman", "stop", "--time", "3", "a")),
+    (argv_.healthcheck_run("c"), ("podman", "healthcheck", "run", "c")),
+    (argv_.inspect("a", "b"), ("podman", "container", "inspect", "a", "b")),
+    (argv_.logs("c", 20, True), ("podman", "logs", "--tail", "20", "--follow", "c")),
+    (argv_.ps("p"), ("podman", "ps", "--all", "--format", "json", "--filter",
+                      "label=io.podman.compose.project=p")),
+    (argv_.build("t", "/ctx", "/ctx/Containerfile", [("A", "1")]),
+     ("podman", "build", "-t", "t", "-f", "/ctx/Containerfile", "--build-arg", "A=1", "/ctx")),
+])
+def test_command_lines_are_data(argv: tuple[str, ...], expected: tuple[str, ...]) -> None:
+    assert argv == expected
+
+
+def test_container_names_follow_podman_compose() -> None:
+    assert argv_.container_name("phoenix-dev", "revenue-db") == "phoenix-dev_revenue-db_1"
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (argv_.restart("a", timeout=4), ("podman", "restart", "--time", "4", "a")),
+    (argv_.remove("a", "b"), ("podman", "rm", "--force", "--depend", "--time", "10", "a", "b")),
+    (argv_.image_id("i:1"), ("podman", "image", "inspect", "--format", "{{.Id}}", "i:1")),
+    (argv_.image_exists("i:1"), ("podman", "image", "exists", "i:1")),
+    (argv_.labelled("container", "p"), ("podman", "ps", "--all", "--quiet", "--filter",
+                                        "label=io.podman.compose.project=p")),
+    (argv_.labelled("volume", "p"), ("podman", "volume", "ls", "--quiet", "--filter",
+                                     "label=io.podman.compose.project=p")),
+    (argv_.remove_kind("network", "n1"), ("podman", "network", "rm", "--force", "n1")),
+    (argv_.volume_ls("p"), ("podman", "volume", "ls", "--format", "json", "--filter",
+                            "label=io.podman.compose.project=p")),
+    (argv_.events("p"), ("podman", "events", "--format", "json", "--filter",
+                         "label=io.podman.compose.project=p")),
+    (argv_.events_since("c", 12.4), ("podman", "events", "--stream=false", "--since", "12",
+                                     "--filter", "container=c", "--format", "{{.Status}}")),
+    (argv_.version(), ("podman", "version", "--format", "json")),
+    (argv_.compose_version(), ("podman-compose", "version")),
+    (argv_.info(), ("podman", "info", "--format", "json")),
+    (argv_.run_once("img", "true"), ("podman", "run", "--rm", "--network", "none", "img",
+                                     "true")),
+    (argv_.pull("i:1"), ("podman", "pull", "--quiet", "i:1")),
+    (argv_.import_tarball("/t.tar", "i:1"), ("podman", "import", "/t.tar", "i:1")),
+    (argv_.compose(F, "p", "up", "-d", profiles=["a"]),
+     ("podman-compose", "--in-pod", "false", "-f", str(F), "-p", "p", "--profile", "a", "up",
+      "-d")),
+])
+def test_every_other_command_line_is_data(argv, expected) -> None:
+    assert argv == expected

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import doctor
+from phoenix_compose.runtime.podman import Result
+
+from support import REPO, judged
+
+RLIMIT = ("Error: runc: runc create failed: unable to start container process: error during "
+          "container init: error setting rlimits for ready process: error setting rlimit type 7:"
+          " operation not permitted: OCI permission denied")
+HYBRID = ("Error: crun: cgroups in hybrid mode not supported, drop all controllers from "
+          "cgroupv2: OCI runtime error")
+
+
+def fake_run(smoke_stderr: str, code: int = 126):
+    def run(argv, ok_codes=(0,), timeout=None, input=None, tolerate=()):
+        argv = tuple(argv)
+        if argv[:2] == ("podman", "run"):
+            return judged(Result(argv, code, "", smoke_stderr), ok_codes, tolerate)
+        return Result(argv, 0, "", "")
+    return run
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    (RLIMIT, ["rlimits"]),
+    (HYBRID, ["crun-hybrid-cgroups"]),
+    (HYBRID + "\n" + RLIMIT, ["crun-hybrid-cgroups", "rlimits"]),
+])
+def test_known_failures_are_recognised_from_podmans_text(text: str, keys: list[str]) -> None:
+    check, causes = doctor.smoke_test(fake_run(text))
+    assert check.ok is False
+    assert [c.key for c in causes] == keys
+
+
+def test_an_unknown_failure_is_shown_as_it_is() -> None:
+    check, causes = doctor.smoke_test(fake_run("Error: something new"))
+    assert (check.ok, causes) == (False, [])
+    assert "something new" in check.detail
+
+
+def test_a_passing_smoke_container() -> None:
+    check, causes = doctor.smoke_test(fake_run("", code=0))
+    assert (check.ok, causes) == (True, [])
+
+
+def test_the_drop_in_holds_every_needed_setting_and_keeps_others(tmp_path: Path) -> None:
+    path = tmp_path / "containers.conf.d" / "50-phoenix-host.conf"
+    path.parent.mkdir()
+    path.write_text('[engine]\nevents_logger = "file"\nruntime = "crun"\n')
+    text = doctor.apply_fixes(list(doctor.CAUSES), path)
+    assert path.read_text() == text
+    assert '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]' in text
+    assert '[engine]\nevents_logger = "file"\nruntime = "runc"' in text
+    assert 'runtime = "crun"' not in text
+    assert doctor.apply_fixes(list(doctor.CAUSES), path) == text  # idempotent
+
+
+@pytest.mark.podman
+def test_doctor_on_this_host_runs_a_real_container(busybox_image) -> None:
+    result = subprocess.run([sys.executable, "-m", "invoke", "doctor"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok   podman ") and lines[1].startswith("ok   podman-compose ")
+    assert any(line.startswith("info healthcheck timers") for line in lines)
+    assert lines[-1] == "ok   smoke container      a container ran and exited 0"

@@ -1,0 +1,65 @@
+"""The subprocess seam against real cheap commands, and the argv builders by equality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import podman
+from phoenix_compose.runtime.podman import CommandError, run
+
+F = Path("/s/.phoenix/dev/compose.yaml")
+
+
+def test_run_returns_output_and_exit_code() -> None:
+    result = run(("sh", "-c", "echo out; echo err >&2"))
+    assert (result.code, result.stdout, result.stderr) == (0, "out\n", "err\n")
+
+
+def test_a_failing_command_raises_one_typed_error_with_its_tail() -> None:
+    with pytest.raises(CommandError) as info:
+        run(("sh", "-c", "for i in $(seq 1 30); do echo line$i >&2; done; exit 3"))
+    error = info.value
+    assert error.code == 3 and error.argv[0] == "sh"
+    assert "failed: exit code 3" in str(error)
+    assert "line30" in str(error) and "line15" not in str(error)
+
+
+def test_accepted_codes_do_not_raise() -> None:
+    assert run(("sh", "-c", "exit 1"), ok_codes=(0, 1)).code == 1
+
+
+def test_a_missing_executable_has_the_same_shape() -> None:
+    with pytest.raises(CommandError) as info:
+        run(("phoenix-no-such-tool", "x"))
+    assert info.value.code is None
+    assert "phoenix-no-such-tool is not installed" in str(info.value)
+
+
+def test_a_hanging_command_times_out() -> None:
+    with pytest.raises(CommandError, match="timed out after 0.3 s"):
+        run(("sleep", "5"), timeout=0.3)
+
+
+def test_arguments_are_never_interpreted_by_a_shell(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    result = run(("echo", f"; touch {marker}", "$(id)"))
+    assert result.stdout == f"; touch {marker} $(id)\n"
+    assert not marker.exists()
+
+
+def test_stream_hands_over_lines() -> None:
+    lines: list[str] = []
+    assert podman.stream(("sh", "-c", "echo a; echo b; exit 2"), lines.append) == 2
+    assert lines == ["a\n", "b\n"]
+
+
+def test_a_tolerated_failure_needs_its_code_and_its_message() -> None:
+    missing = ((125, r"no such container"),)
+    script = "echo 'Error: no such container x' >&2; exit 125"
+    assert run(("sh", "-c", script), tolerate=missing).code == 125
+    with pytest.raises(CommandError):  # the same code with another message is a failure
+        run(("sh", "-c", "echo 'Error: something else' >&2; exit 125"), tolerate=missing)
+    with pytest.raises(CommandError):  # the message under another code is a failure too
+        run(("sh", "-c", "echo 'no such container' >&2; exit 1"), tolerate=missing)

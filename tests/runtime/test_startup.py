@@ -1,0 +1,145 @@
+"""The start loop's logic against a patched seam (the podman behaviour itself is tested
+against real podman in test_compose_manager.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.errors import ComposeRuntimeError, StartupError
+from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
+from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
+
+from support import FakeClock, FakePodman, SyncExecutor
+
+
+def spec(name: str, deps: dict[str, str] | None = None, health: bool = True,
+         profiles: tuple[str, ...] = ()) -> ServiceSpec:
+    return ServiceSpec(name, f"p_{name}_1", f"img/{name}:1", False, deps or {},
+                       Health(interval=1, retries=2) if health else None, profiles)
+
+
+STACK = Stack("p", Path("/x/compose.yaml"), {
+    "db": spec("db"),
+    "cache": spec("cache", health=False),
+    "api": spec("api", {"db": "service_healthy", "cache": "service_started"}),
+    "web": spec("web", {"api": "service_healthy"}),
+    "admin": spec("admin", {"db": "service_healthy"}, profiles=("full",)),
+})
+
+
+def test_select_adds_dependencies_and_honours_profiles() -> None:
+    assert STACK.select() == ["cache", "db", "api", "web"]
+    assert STACK.select(["api"]) == ["cache", "db", "api"]
+    assert STACK.select(profiles=["full"]) == ["cache", "db", "admin", "api", "web"]
+    assert STACK.select(["admin"]) == ["db", "admin"]
+
+
+def test_select_rejects_unknown_services() -> None:
+    with pytest.raises(Exception, match="unknown service\\(s\\): nope"):
+        STACK.select(["nope"])
+
+
+def test_levels_group_services_that_can_start_together() -> None:
+    assert levels(STACK, STACK.select()) == [["cache", "db"], ["api"], ["web"]]
+
+
+@pytest.mark.parametrize(("text", "value"), [("1m30s", 90.0), ("500ms", 0.5), ("0", 0.0),
+                                             (None, 7.0), (3, 3.0), ("1h", 3600.0)])
+def test_durations(text, value) -> None:
+    assert seconds(text, 7.0) == value
+
+
+def startup(fake: FakePodman, names, clock: FakeClock, **kwargs) -> Startup:
+    reports: list = []
+    s = Startup(STACK, names, run=fake, report=lambda *r: reports.append(r),
+                options=StartOptions(**kwargs), clock=Clock(clock, clock.sleep),
+                executor=SyncExecutor)
+    s.reports = reports
+    return s
+
+
+def test_dependents_start_only_after_their_conditions_hold() -> None:
+    fake = FakePodman({"p_db_1": 3, "p_api_1": 2, "p_web_1": 1})
+    clock = FakeClock()
+    s = startup(fake, STACK.select(), clock)
+    s.execute()
+    starts = [c[2:] for c in fake.calls if c[:2] == ("podman", "start")]
+    assert starts == [("p_cache_1", "p_db_1"), ("p_api_1",), ("p_web_1",)]
+    db_healthy = fake.calls.index(("podman", "healthcheck", "run", "p_db_1"), 0)
+    assert fake.checks["p_db_1"] == 3
+    assert fake.calls.index(("podman", "start", "p_api_1")) > db_healthy
+    assert all(p.ready for p in s.progress.values())
+
+
+def test_creation_runs_one_podman_compose_call_per_level() -> None:
+    fake = FakePodman({"p_db_1": 1, "p_api_1": 1, "p_web_1": 1})
+    startup(fake, STACK.select(), FakeClock()).execute()
+    creates = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert [c[c.index("--no-deps") + 1:] for c in creates] == [("cache", "db"), ("api",),
+                                                               ("web",)]
+
+
+def test_a_check_that_never_passes_fails_after_its_grace() -> None:
+    fake = FakePodman({"p_db_1": None})
+    clock = FakeClock()
+    with pytest.raises(StartupError, match="unhealthy: its health check kept failing for 2 s"):
+        startup(fake, ["cache", "db", "api"], clock, timeout=60).execute()
+    assert 2.0 < clock.now < 3.0
+    assert "p_api_1" not in fake.started
+
+
+def test_the_deadline_names_what_is_still_awaited() -> None:
+    slow = Stack("p", STACK.compose_file, {"db": ServiceSpec(
+        "db", "p_db_1", "img/db:1", False, {}, Health(interval=30, retries=3))})
+    fake = FakePodman({"p_db_1": None})
+    clock = FakeClock()
+    s = Startup(slow, ["db"], run=fake, report=lambda *r: None, options=StartOptions(5),
+                clock=Clock(clock, clock.sleep), executor=SyncExecutor)
+    with pytest.raises(StartupError) as info:
+        s.execute()
+    assert "not ready after 5 s; still waiting for: db (started)" in str(info.value)
+    assert "p_db_1 says no" in str(info.value)
+    assert "log line" in str(info.value)
+
+
+def test_checks_are_paced_by_start_interval() -> None:
+    paced = Stack("p", STACK.compose_file, {"db": ServiceSpec(
+        "db", "p_db_1", "img/db:1", False, {},
+        Health(interval=30, retries=3, start_interval=1.0))})
+    fake = FakePodman({"p_db_1": 4})
+    clock = FakeClock()
+    Startup(paced, ["db"], run=fake, report=lambda *r: None, clock=Clock(clock, clock.sleep),
+            executor=SyncExecutor).execute()
+    assert 3.0 <= clock.now < 3.5  # four checks, one second apart
+
+
+def test_no_wait_still_gates_dependents_but_not_the_last_level() -> None:
+    fake = FakePodman({"p_db_1": 1, "p_api_1": 1, "p_web_1": None})
+    s = startup(fake, STACK.select(), FakeClock(), wait=False)
+    s.execute()
+    assert "p_web_1" in fake.started
+    assert s.progress["web"].state == "started"
+
+
+def test_an_exited_dependency_fails_with_its_exit_code() -> None:
+    fake = FakePodman({"p_db_1": None}, exits={"p_db_1": 2})
+    with pytest.raises(StartupError, match="service 'db' failed: its container exited with "
+                                           "code 2"):
+        startup(fake, ["cache", "db"], FakeClock()).execute()
+
+
+def test_a_missing_image_stops_before_anything_is_created() -> None:
+    class NoImages(FakePodman):
+        def __call__(self, argv, **kwargs):
+            if tuple(argv[:3]) == ("podman", "image", "inspect"):
+                self.calls.append(tuple(argv))
+                return Result(tuple(argv), 125, "", "no such image")
+            return super().__call__(argv, **kwargs)
+
+    fake = NoImages({})
+    with pytest.raises(ComposeRuntimeError, match="image not present locally"):
+        startup(fake, ["db"], FakeClock()).execute()
+    assert not any(c[0] == "podman-compose" for c in fake.calls)

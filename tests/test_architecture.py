@@ -1,0 +1,94 @@
+"""The house rules, enforced: import contracts (import-linter, from pyproject.toml), ruff's
+complexity rules, and the size limits ruff has no rule for."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+
+PACKAGE = REPO / "phoenix_compose"
+MAX_MODULE, MAX_CLASS, MAX_FUNCTION = 300, 150, 40
+
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run ./dev setup")
+    return found
+
+
+def test_the_import_contracts_hold() -> None:
+    result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
+
+
+def test_ruff_finds_nothing_including_complexity() -> None:
+    result = subprocess.run([_tool("ruff"), "check", "phoenix_compose", "tests", "bench",
+                             "tasks.py"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def _sizes() -> list[str]:
+    too_big = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        rel = path.relative_to(REPO)
+        if len(source.splitlines()) > MAX_MODULE:
+            too_big.append(f"{rel}: {len(source.splitlines())} lines (max {MAX_MODULE})")
+        for node in ast.walk(ast.parse(source)):
+            limit = MAX_CLASS if isinstance(node, ast.ClassDef) else MAX_FUNCTION if \
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+            if limit is not None and node.end_lineno - node.lineno + 1 > limit:
+                too_big.append(f"{rel}:{node.lineno}: {node.name} is "
+                               f"{node.end_lineno - node.lineno + 1} lines (max {limit})")
+    return too_big
+
+
+def test_no_module_class_or_function_is_over_its_size() -> None:
+    assert _sizes() == []
+
+
+def test_only_errors_defines_exceptions() -> None:
+    defined = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            bases = [getattr(b, "id", getattr(b, "attr", "")) for b in getattr(node, "bases", [])]
+            if isinstance(node, ast.ClassDef) and any(b.endswith(("Error", "Exception"))
+                                                      for b in bases):
+                defined.append(f"{path.relative_to(REPO)}: {node.name}")
+    assert defined == []
+
+
+def test_no_test_module_imports_another() -> None:
+    offenders = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] \
+                    .startswith(("test_", "conftest")):
+                offenders.append(f"{path.relative_to(REPO)}: {node.module}")
+    assert offenders == []
+
+
+def test_every_podman_command_line_is_built_in_argv() -> None:
+    inline = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "argv.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0],
+                                                                       ast.Constant) \
+                    and node.elts[0].value in ("podman", "podman-compose"):
+                inline.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert inline == []

@@ -1,0 +1,330 @@
+"""The health watch against real podman: fault injection on tiny busybox services."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.statedir import StateDir
+from phoenix_compose.watch.monitor import StateStore
+from phoenix_compose.watch.service import READY_LINE, check, set_paused, watch
+
+from support import REPO
+
+pytestmark = pytest.mark.podman
+
+CHECK = '["CMD-SHELL", "test ! -f /run/fault/fail && test ! -f /tmp/fail"]'
+
+
+def web_stack(make_stack, project: str, image: str, policy: str, interval: str = "1s",
+              retries: int = 2) -> Path:
+    return make_stack({
+        "envs/t.env": f"COMPOSE_PROJECT_NAME={project}\n",
+        "compose/app.yaml": f"""
+            services:
+              web:
+                image: {image}
+                command: ["sh", "-c", "while [ ! -f /run/fault/crash ]; do sleep 0.2; done; exit 3"]
+                stop_grace_period: 1s
+                tmpfs: [/run/fault]
+                healthcheck: {{test: {CHECK}, interval: {interval}, retries: {retries}}}
+                x-phoenix-restart: {policy}
+              other:
+                image: {image}
+                command: ["sleep", "1d"]
+                stop_grace_period: 1s
+            """,
+    })
+
+
+class Watcher:
+    """``watch`` in a thread, collecting its JSON events."""
+
+    def __init__(self, root: Path, **kwargs) -> None:
+        self.events: list[dict] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=watch, args=(root, "t"), kwargs=dict(
+            as_json=True, out=lambda line: self.events.append(json.loads(line)),
+            stop=self.stop, **kwargs), daemon=True)
+        self.started = time.monotonic()
+        self.thread.start()
+
+    def wait_for(self, match: Callable[[dict], bool], timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in list(self.events):
+                if match(event):
+                    return event
+            time.sleep(0.05)
+        raise AssertionError(f"no matching event in {timeout} s; got "
+                             f"{[(e['type'], e['service']) for e in self.events]}")
+
+    def of(self, type_: str, service: str = "web") -> list[dict]:
+        return [e for e in self.events if e["type"] == type_ and e["service"] == service]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def up(podman_project):
+    watchers: list[Watcher] = []
+
+    def start(root: Path, **kwargs) -> Watcher:
+        ComposeManager(root, "t").start_services(timeout=60)
+        watcher = Watcher(root, **kwargs)
+        watchers.append(watcher)
+        watcher.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "healthy", 20)
+        return watcher
+
+    yield start
+    for watcher in watchers:
+        watcher.close()
+
+
+def container(project: str, service: str = "web") -> str:
+    return f"{project}_{service}_1"
+
+
+def inject(project: str, path: str = "/run/fault/fail") -> None:
+    podman.run(("podman", "exec", container(project), "touch", path))
+
+
+def is_type(type_: str, service: str = "web") -> Callable[[dict], bool]:
+    return lambda e: e["type"] == type_ and e["service"] == service
+
+
+def test_an_unhealthy_service_is_restarted_in_time_and_heals(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=1)
+    injected = time.monotonic()
+    inject(podman_project)
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "unhealthy", 10)
+    restart = w.wait_for(is_type("restart_started"), 10)
+    latency = time.monotonic() - injected
+    assert latency <= 1 * 2 + 3, latency  # interval x retries + a few seconds
+    assert restart["reason"] == "unhealthy"
+    w.wait_for(is_type("restart_succeeded"), 15)
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "web"
+               and e["to"] == "healthy" and e["from"] != "-" and e["from"] is not None, 15)
+    assert w.of("restart_started", "other") == []
+    records = StateStore(StateDir(root, "t")).read()
+    assert records["web"].restart_count == 1
+    lines = (root / ".phoenix/t/events.jsonl").read_text().splitlines()
+    assert {"type", "service", "time"} <= set(json.loads(lines[-1]))
+
+
+def test_a_crashed_container_is_restarted_but_a_user_stop_is_respected(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=1)
+    inject(podman_project, "/run/fault/crash")  # the service exits 3 by itself
+    restart = w.wait_for(is_type("restart_started"), 10)
+    assert restart["reason"] == "stopped"
+    w.wait_for(is_type("restart_succeeded"), 15)
+    podman.run(argv.stop(container(podman_project, "other"), timeout=1))
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "other"
+               and e["to"] == "stopped", 10)
+    time.sleep(3)
+    assert w.of("restart_started", "other") == []
+
+
+def test_a_removed_container_is_recreated(make_stack, podman_project, busybox_image,
+                                          up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=1)
+    podman.run(argv.remove(container(podman_project, "other"), timeout=0))
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "other"
+               and e["to"] == "missing", 10)
+    w.wait_for(is_type("restart_succeeded", "other"), 30)
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "other"
+               and e["to"] == "running", 10)
+
+
+def test_after_inv_down_nothing_is_recreated(make_stack, podman_project, busybox_image,
+                                             up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=1)
+    ComposeManager(root, "t").stop_services()
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "missing", 15)
+    time.sleep(3)
+    assert w.of("restart_started") == [] and w.of("restart_started", "other") == []
+
+
+def test_backoff_intervals_grow_and_the_circuit_opens_after_exactly_max_restarts(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image,
+                     "{max_restarts: 4, window_s: 300, backoff_initial_s: 1, backoff_max_s: 8}",
+                     retries=1)
+    w = up(root, interval=0.5)
+    inject(podman_project, "/tmp/fail")  # survives restarts: the fault persists
+    w.wait_for(is_type("circuit_open"), 60)
+    starts = [time.mktime(time.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+              + float("0." + e["time"][20:23]) for e in w.of("restart_started")]
+    assert len(starts) == 4
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0 and gaps[2] >= 2.0, gaps  # backoff 1, 2, 4 s
+    assert gaps[2] > gaps[0]
+    time.sleep(3)
+    assert len(w.of("restart_started")) == 4  # open: no more restarts
+    (status,) = [s for s in check(root, "t") if s.service_name == "web"]
+    assert (status.circuit, status.status, status.restart_count) == ("open", "unhealthy", 4)
+
+
+def test_after_the_window_the_circuit_half_opens_and_a_success_closes_it(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image,
+                     "{max_restarts: 1, window_s: 4, backoff_initial_s: 0.2}", retries=1)
+    w = up(root, interval=0.5)
+    inject(podman_project, "/tmp/fail")
+    first_open = w.wait_for(is_type("circuit_open"), 20)
+    w.wait_for(lambda e: is_type("restart_started")(e) and e["time"] > first_open["time"], 15)
+    w.wait_for(lambda e: is_type("circuit_open")(e) and e["time"] > first_open["time"], 15)
+    podman.run(("podman", "exec", container(podman_project), "rm", "/tmp/fail"))
+    w.wait_for(is_type("circuit_closed"), 15)
+
+
+def test_a_paused_service_is_left_alone_until_resumed(make_stack, podman_project,
+                                                      busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=1)
+    set_paused(root, "t", "web", True)
+    inject(podman_project)
+    w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "unhealthy", 10)
+    time.sleep(3)
+    assert w.of("restart_started") == []
+    set_paused(root, "t", "web", False)
+    w.wait_for(is_type("restart_started"), 10)
+
+
+def test_a_restarted_watcher_resumes_from_persisted_state(make_stack, podman_project,
+                                                          busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image,
+                     "{max_restarts: 1, window_s: 300, backoff_initial_s: 0.2}", retries=1)
+    w = up(root, interval=0.5)
+    inject(podman_project, "/tmp/fail")
+    w.wait_for(is_type("circuit_open"), 20)
+    w.close()
+    again = Watcher(root, interval=0.5)
+    try:
+        again.wait_for(is_type("watch_started", None), 10)
+        time.sleep(3)
+        assert again.of("restart_started") == [] and again.of("circuit_open") == []
+    finally:
+        again.close()
+    assert StateStore(StateDir(root, "t")).read()["web"].circuit == "open"
+
+
+def test_hooks_get_the_event_and_a_slow_hook_times_out(make_stack, podman_project,
+                                                       busybox_image, up, tmp_path) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    received = tmp_path / "received.json"
+    record = tmp_path / "record.sh"
+    record.write_text(f"#!/bin/sh\ncat > {received}\n")
+    slow = tmp_path / "slow.sh"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    for script in (record, slow):
+        script.chmod(0o755)
+    w = up(root, interval=1, hooks={"restart_started": [str(record)],
+                                    "health_changed": [str(slow)]}, hook_timeout=0.5)
+    inject(podman_project)
+    w.wait_for(is_type("restart_succeeded"), 20)
+    deadline = time.monotonic() + 5
+    while not received.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    event = json.loads(received.read_text())
+    assert (event["type"], event["service"]) == ("restart_started", "web")
+    failed = w.wait_for(is_type("hook_failed", None), 5)
+    assert "hook for health_changed failed" in failed["error"]
+    assert "timed out after 0.5 s" in failed["error"]
+
+
+def test_sigint_stops_the_watch_cleanly(make_stack, podman_project, busybox_image) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{}")
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    ComposeManager(root, "t").start_services(timeout=60)
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "health.watch", "--env", "t",
+                             "--interval", "1"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith(READY_LINE):
+                break
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        code = proc.wait(timeout=5)
+        assert time.monotonic() - sent < 2.0
+        assert code == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+    events = [json.loads(x) for x in (root / ".phoenix/t/events.jsonl").read_text().splitlines()]
+    assert events[0]["type"] == "watch_started" and events[-1]["type"] == "watch_stopped"
+
+
+def test_health_check_exits_non_zero_when_a_service_is_not_healthy(
+        make_stack, podman_project, busybox_image) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{}", retries=1)
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    ComposeManager(root, "t").start_services(timeout=60)
+    ok = subprocess.run([sys.executable, "-m", "invoke", "health.check", "--env", "t", "--json"],
+                        cwd=root, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    rows = {r["service_name"]: r for r in json.loads(ok.stdout)}
+    assert rows["web"]["status"] == "healthy" and rows["other"]["status"] == "running"
+    assert set(rows["web"]) >= {"service_name", "status", "last_check", "response_time",
+                                "error_message", "restart_count", "uptime"}
+    inject(podman_project)
+    bad = subprocess.run([sys.executable, "-m", "invoke", "health.check", "--env", "t"],
+                         cwd=root, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "not healthy: web" in bad.stderr
+
+
+def test_metrics_are_served_on_loopback_labelled_by_service(
+        make_stack, podman_project, busybox_image, up) -> None:
+    import urllib.request
+
+    from support import free_port
+
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    port = free_port()
+    w = up(root, interval=1, metrics_port=port)
+    inject(podman_project)
+    w.wait_for(is_type("restart_succeeded"), 20)
+    time.sleep(1.5)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    assert 'phoenix_health_checks_total{service="web",status="healthy"}' in text
+    assert 'phoenix_restarts_total{result="succeeded",service="web"} 1.0' in text
+    assert 'phoenix_circuit_state{service="web"} 0.0' in text
+    assert 'phoenix_service_healthy{service="other"} 1.0' in text
+    assert "container" not in text.split("# HELP")[-1]  # labelled by service, not container
+    with open("/proc/net/tcp") as tcp:
+        listening = [line.split()[1] for line in tcp.readlines()[1:] if line.split()[3] == "0A"]
+    assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
+
+
+def test_container_events_make_the_watcher_react_without_waiting_a_tick(
+        make_stack, podman_project, busybox_image, up) -> None:
+    root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
+    w = up(root, interval=30)
+    crashed = time.monotonic()
+    inject(podman_project, "/run/fault/crash")
+    died = w.wait_for(lambda e: e["type"] == "container_event" and e["status"] == "died"
+                      and e["service"] == "web", 10)
+    assert died["exit_code"] == 3
+    w.wait_for(is_type("restart_started"), 10)
+    assert time.monotonic() - crashed < 10  # the next tick would have come after 30 s

@@ -1,0 +1,59 @@
+"""The watch loop's resilience and output, against a patched seam (fast)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from phoenix_compose.runtime.podman import CommandError
+from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack
+from phoenix_compose.statedir import StateDir
+from phoenix_compose.watch.events import EventBus
+from phoenix_compose.watch.monitor import HealthMonitor
+from phoenix_compose.watch.service import format_event
+
+STACK = Stack("p", Path("/x/compose.yaml"), {"db": ServiceSpec(
+    "db", "p_db_1", "img:1", False, {}, Health())})
+
+
+def test_podman_failing_or_hanging_never_crashes_the_watcher(tmp_path: Path) -> None:
+    calls = []
+
+    def hanging(argv, **kwargs):
+        calls.append(argv)
+        raise CommandError(argv, None, reason="timed out after 60 s")
+
+    bus = EventBus()
+    events: list[dict] = []
+    bus.subscribe(events.append)
+    monitor = HealthMonitor(STACK, StateDir(tmp_path, "t"), run=hanging, bus=bus)
+    stop = threading.Event()
+    monitor.run_forever(0.01, stop, on_tick=lambda n, _s: stop.set() if n == 3 else None)
+    types = [e["type"] for e in events]
+    assert types == ["watch_started", "watch_error", "watch_error", "watch_error",
+                     "watch_stopped"]
+    assert "timed out after 60 s" in events[1]["error"]
+    assert events[-1]["ticks"] == 3
+
+
+def test_events_read_as_stable_lines() -> None:
+    line = format_event({"type": "health_changed", "service": "db", "time":
+                         "2026-11-27T07:00:01.123+00:00", "from": "healthy", "to": "unhealthy",
+                         "detail": "connection refused\nmore"})
+    assert line == "07:00:01 health_changed    db                 healthy -> unhealthy " \
+                   "(connection refused)"
+
+
+def test_a_broken_subscriber_does_not_stop_the_bus(capsys) -> None:
+    bus = EventBus()
+    got: list[dict] = []
+
+    def broken(event):
+        raise RuntimeError("boom")
+
+    bus.subscribe(broken)
+    bus.subscribe(got.append, types=["x"])
+    bus.emit("x", "svc", n=1)
+    bus.emit("y")
+    assert [(e["type"], e["service"], e["n"]) for e in got] == [("x", "svc", 1)]
+    assert "boom" in capsys.readouterr().err
