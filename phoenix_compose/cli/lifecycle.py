@@ -125,7 +125,7 @@ def logs(c: Context, service: str, env: str | None = None, lines: int = 100,
             "quiet": "print only problems and fixes"})
 def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
     """Check podman: versions, mode, cgroups, healthcheck timers, a real smoke container."""
-    from phoenix_compose import doctor as engine
+    from phoenix_compose.runtime import doctor as engine
     from phoenix_compose.runtime.podman import run
 
     with boundary():

@@ -56,3 +56,24 @@ def test_envs_marks_production_environments(phoenix_stack: Path, capsys) -> None
     stack.envs(mock_context(phoenix_stack))
     assert capsys.readouterr().out.splitlines() == ["development", "prod  (production)",
                                                     "staging"]
+
+
+def test_doctor_reports_each_check_in_process(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    from phoenix_compose.runtime.podman import Result
+
+    def fake(argv, **kwargs):
+        if argv[:2] == ("podman", "run"):
+            return Result(tuple(argv), 0, "", "")
+        if argv[:2] == ("podman", "version"):
+            return Result(tuple(argv), 0, '{"Client": {"Version": "4.3.1"}}', "")
+        if argv[:2] == ("podman-compose", "version"):
+            return Result(tuple(argv), 0, "podman-compose version 1.6.0\n", "")
+        if argv[:2] == ("podman", "info"):
+            return Result(tuple(argv), 0, '{"host": {"cgroupVersion": "v1"}}', "")
+        return Result(tuple(argv), 0, "", "")
+
+    monkeypatch.setattr(podman, "run", fake)
+    lifecycle.doctor(mock_context(tmp_path))
+    out = capsys.readouterr().out
+    assert "ok   podman               4.3.1" in out and "ok   smoke container" in out
