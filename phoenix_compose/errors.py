@@ -109,6 +109,11 @@ class InterpolationFailed(Exception):
         self.finding = finding
 
 
+class TemplateTimeout(Exception):
+    """Internal to template rendering: the wall-clock limit ran out; reported as a located
+    Problem at the template line being rendered."""
+
+
 class LockedError(ComposeRuntimeError):
     """Another ``up``/``down``/``restart`` holds the environment's lock."""
 

@@ -16,6 +16,7 @@ from typing import Any
 from phoenix_compose.config import cache, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
+from phoenix_compose.config.values import project_name_problem
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 
@@ -61,7 +62,10 @@ def build(cfg: EnvironmentConfig) -> Built:
         model, found = assemble(docs, first.parent if first else stack.root, fallback,
                                 production=cfg.production)
         problems += found
-    warnings = raise_errors(problems)
+    named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
+                                 or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
+                                        1, 1))
+    warnings = raise_errors(problems + ([named] if named else []))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings)

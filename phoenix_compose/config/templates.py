@@ -1,19 +1,30 @@
 """Jinja overlays: ``templates/*.yaml.j2`` rendered with ``env`` and ``vars``.
 
+Templates are untrusted input: they render in Jinja's ``ImmutableSandboxedEnvironment``
+(no attribute escapes to Python internals, no file or command access) under a wall-clock
+limit, and every ``{{ value }}`` is emitted as one YAML scalar, quoted when needed, so a
+value can never inject structure (like HTML autoescape).  Structure is emitted only on
+purpose, through the ``yaml`` filter (a safe dump).
+
 Rendering records which template line produced each output line, so a problem found in
 the rendered YAML (or in the merged model) points back into the template the user wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from phoenix_compose.config.yamlsrc import Locator
-from phoenix_compose.errors import Loc, Problem
+from phoenix_compose.errors import Loc, Problem, TemplateTimeout
 
 if TYPE_CHECKING:
     from phoenix_compose.config.environment import EnvironmentConfig
@@ -43,22 +54,15 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     stack = cfg.stack
     if not stack.templates:
         return [], []
-    jenv = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(stack.root / "templates")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    jenv.code_generator_class = _line_tracking_codegen()
+    jenv = _environment(stack.root / "templates")
     rendered: list[Rendered] = []
     problems: list[Problem] = []
     for path in stack.templates:
         rel = stack.rel(path)
         try:
             template = jenv.get_template(path.name)
-            text, line_map = _render_tracked(template, {"env": cfg.name, "vars": cfg.variables})
+            text, line_map = _render_tracked(template, {"env": cfg.name, "vars": cfg.variables},
+                                             time.monotonic() + RENDER_SECONDS)
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(Loc(rel, exc.lineno or 1, 1),
                                     f"template syntax error: {exc.message}"))
@@ -70,6 +74,50 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
             continue
         rendered.append(Rendered(rel, path.name[: -len(".j2")], text, line_map))
     return rendered, problems
+
+
+RENDER_SECONDS = 5.0  # wall-clock limit of one template
+_PLAIN = re.compile(r"^[A-Za-z0-9_./@%+-]+$")  # emitted as is: no YAML indicator inside
+
+
+class YamlText(str):
+    """Text the ``yaml`` filter produced: structure emitted on purpose, left as it is."""
+
+
+def yaml_scalar(value: Any) -> str:
+    """``{{ value }}`` as exactly one YAML value: plain when safe, else double-quoted."""
+    import json
+
+    if isinstance(value, YamlText):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return value if _PLAIN.match(value) else json.dumps(value)
+    if isinstance(value, (list, tuple, dict)):
+        return to_yaml(value)
+    return yaml_scalar(str(value))  # an Undefined raises here, as Jinja would
+
+
+def to_yaml(value: Any) -> YamlText:
+    """The ``yaml`` filter: a value as YAML flow text (a safe dump)."""
+    import yaml
+
+    return YamlText(yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+                    .removesuffix("\n...").strip())
+
+
+def _environment(folder: Path) -> Any:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    jenv = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+        finalize=yaml_scalar)
+    jenv.filters["yaml"] = to_yaml
+    jenv.code_generator_class = _line_tracking_codegen()
+    return jenv
 
 
 def _line_tracking_codegen() -> type:
@@ -87,18 +135,54 @@ def _line_tracking_codegen() -> type:
                 raise nodes.Impossible()
             return super()._output_child_to_const(node, frame, finalize)
 
+        def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
+            if isinstance(node, nodes.TemplateData):  # template text is never finalized
+                self.write("str(")
+                return
+            super()._output_child_pre(node, frame, finalize)
+
+        def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
+            if isinstance(node, nodes.TemplateData):
+                self.write(")")
+                return
+            super()._output_child_post(node, frame, finalize)
+
     return LineTrackingCodeGenerator
 
 
-def _render_tracked(template: Any, context: dict[str, Any]) -> tuple[str, tuple[int, ...]]:
-    """Render, noting the template line of the ``yield`` that produced each chunk."""
+def _render_tracked(template: Any, context: dict[str, Any],
+                    deadline: float) -> tuple[str, tuple[int, ...]]:
+    """Render, noting the template line of the ``yield`` that produced each chunk; past the
+    deadline the render stops (checked between chunks, and by a timer in the main thread
+    for loops that yield nothing)."""
     gen = template.root_render_func(template.new_context(context))
     chunks: list[tuple[str, int]] = []
-    for chunk in gen:
-        frame = gen.gi_frame
-        line = template.get_corresponding_lineno(frame.f_lineno) if frame else 1
-        chunks.append((chunk, line))
+    with _alarm(deadline):
+        for chunk in gen:
+            frame = gen.gi_frame
+            line = template.get_corresponding_lineno(frame.f_lineno) if frame else 1
+            chunks.append((chunk, line))
+            if time.monotonic() > deadline:
+                raise TemplateTimeout(f"rendering took longer than {RENDER_SECONDS:g} s")
     return "".join(c for c, _ in chunks), _line_map(chunks)
+
+
+@contextlib.contextmanager
+def _alarm(deadline: float) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(*_: object) -> None:
+        raise TemplateTimeout(f"rendering took longer than {RENDER_SECONDS:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _line_map(chunks: list[tuple[str, int]]) -> tuple[int, ...]:

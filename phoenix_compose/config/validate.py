@@ -16,6 +16,7 @@ from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.policy import production_problems
 from phoenix_compose.config.schema import dotted, schema_problems
+from phoenix_compose.config.values import port_range, value_problems
 from phoenix_compose.config.yamlsrc import Path
 from phoenix_compose.errors import Problem
 
@@ -60,6 +61,7 @@ def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
         problems += _reference_problems(base, svc, model, where)
         problems += _build_problems(base, svc, where)
     problems += _cycle_problems(services, where)
+    problems += value_problems(services, where)
     problems += _port_problems(services, where)
     return problems
 
@@ -142,45 +144,43 @@ def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
 
 
 def _cycle_problems(services: dict, where: Locator) -> list[Problem]:
+    """Every dependency cycle, named; iterative, so a chain of any length is fine."""
     graph = {name: [d for d in _map(svc.get("depends_on")) if d in services]
              for name, svc in services.items() if isinstance(svc, dict)}
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    stack: list[str] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
     out: list[Problem] = []
     reported: set[frozenset[str]] = set()
-
-    def visit(name: str) -> None:
-        state[name] = 1
-        stack.append(name)
-        for dep in graph.get(name, []):
-            if state.get(dep) == 1:
-                cycle = stack[stack.index(dep):] + [dep]
+    for root in graph:
+        if root in state:
+            continue
+        path, stack = [root], [iter(graph[root])]
+        state[root] = 1
+        while stack:
+            dep = next(stack[-1], None)
+            if dep is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(dep) == 1:
+                cycle = path[path.index(dep):] + [dep]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
-                    out.append(Problem(where.at(("services", name, "depends_on", dep), key=True),
+                    out.append(Problem(where.at(("services", path[-1], "depends_on", dep),
+                                                key=True),
                                        f"dependency cycle: {' -> '.join(cycle)}",
                                        hint="remove one of these depends_on entries"))
             elif dep not in state:
-                visit(dep)
-        stack.pop()
-        state[name] = 2
-
-    for name in graph:
-        if name not in state:
-            visit(name)
+                state[dep] = 1
+                path.append(dep)
+                stack.append(iter(graph[dep]))
     return out
 
 
 def _published(port: Any) -> list[tuple[str, int, str]]:
     ip, _target, published, proto = port_key(port)
-    if not published:
-        return []
-    first, _, last = published.partition("-")
-    try:
-        low, high = int(first), int(last or first)
-    except ValueError:
-        return []
-    return [(ip or "0.0.0.0", p, proto) for p in range(low, high + 1)]
+    bounds = port_range(published) if published else None
+    if bounds is None or not (0 < bounds[0] <= bounds[1] <= 65535):
+        return []  # no host port, or an invalid one (reported by value_problems)
+    return [(ip or "0.0.0.0", p, proto) for p in range(bounds[0], bounds[1] + 1)]
 
 
 def _port_problems(services: dict, where: Locator) -> list[Problem]:

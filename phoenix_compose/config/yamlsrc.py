@@ -45,8 +45,17 @@ def plain_locator(file: str) -> Locator:
     return lambda line, col: Loc(file, line + 1, col + 1)
 
 
+MAX_VALUES = 100_000  # values one document may expand to (aliases included)
+MAX_DEPTH = 100  # nesting levels
+
+
 def load(text: str, locate: Locator) -> N | None:
-    """Parse one YAML document into located nodes; raises ConfigurationError when invalid."""
+    """Parse one YAML document into located nodes; raises ConfigurationError when invalid.
+
+    Hostile documents are refused with a located error, never a traceback: an anchor that
+    contains itself, aliases that expand past ``MAX_VALUES`` values, nesting past
+    ``MAX_DEPTH``.
+    """
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -55,50 +64,87 @@ def load(text: str, locate: Locator) -> N | None:
         raise ConfigurationError([Problem(where, f"invalid YAML: {exc.problem or exc}")]) from None
     if node is None:
         return None
-    problems: list[Problem] = []
-    tree = _build(node, locate, problems)
-    if problems:
-        raise ConfigurationError(problems)
+    builder = _Builder(locate)
+    tree = builder.build(node)  # a bomb raises at once; other problems are collected
+    if builder.problems:
+        raise ConfigurationError(builder.problems)
     return tree
 
 
-def _build(node: yaml.Node, locate: Locator, problems: list[Problem]) -> N:
-    quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
-    loc = locate(node.start_mark.line, node.start_mark.column + quoted)
-    tag = node.tag if node.tag in (RESET, OVERRIDE) else ""
-    if isinstance(node, yaml.MappingNode):
-        return N(_build_mapping(node, locate, problems), loc, tag=tag)
-    if isinstance(node, yaml.SequenceNode):
-        return N([_build(item, locate, problems) for item in node.value], loc, tag=tag)
-    if tag or node.tag not in SafeConstructor.yaml_constructors:
-        return N(None if tag == RESET else node.value, loc, tag=tag)
-    return N(SafeConstructor.yaml_constructors[node.tag](_constructor, node), loc)
+def _refuse(problem: Problem) -> ConfigurationError:
+    return ConfigurationError([problem])
 
 
-def _build_mapping(node: yaml.MappingNode, locate: Locator, problems: list[Problem]) -> dict:
-    out: dict[str, N] = {}
-    merged: dict[str, N] = {}
-    for key_node, value_node in node.value:
-        if key_node.tag == _MERGE_TAG:
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
-                else [value_node]
-            for source in sources:
-                built = _build(source, locate, problems)
-                if isinstance(built.value, dict):
-                    for k, v in built.value.items():
-                        merged.setdefault(k, v)
-            continue
-        kloc = locate(key_node.start_mark.line, key_node.start_mark.column)
-        key = str(key_node.value)
-        if key in out:
-            problems.append(Problem(kloc, f"duplicate key '{key}' (first at {out[key].kloc})"))
-            continue
-        value = _build(value_node, locate, problems)
-        value.kloc = kloc
-        out[key] = value
-    for k, v in merged.items():
-        out.setdefault(k, v)
-    return out
+class _Builder:
+    def __init__(self, locate: Locator) -> None:
+        self.locate = locate
+        self.problems: list[Problem] = []
+        self.count = 0
+        self.active: set[int] = set()  # nodes being built: an alias to one is a cycle
+
+    def _at(self, node: yaml.Node) -> Loc:
+        quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
+        return self.locate(node.start_mark.line, node.start_mark.column + quoted)
+
+    def build(self, node: yaml.Node) -> N:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _refuse(Problem(self._at(node), f"the document expands to more than "
+                                                  f"{MAX_VALUES} values (an alias bomb?)",
+                                  hint="use fewer nested aliases"))
+        if len(self.active) >= MAX_DEPTH:
+            raise _refuse(Problem(self._at(node), f"values nested deeper than {MAX_DEPTH} "
+                                                  "levels"))
+        if id(node) in self.active:
+            raise _refuse(Problem(self._at(node), "this anchor's value contains an alias to "
+                                                  "itself (a recursive anchor)"))
+        loc = self._at(node)
+        tag = node.tag if node.tag in (RESET, OVERRIDE) else ""
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.active.add(id(node))
+            try:
+                value: Any = self._mapping(node) if isinstance(node, yaml.MappingNode) else \
+                    [self.build(item) for item in node.value]
+            finally:
+                self.active.discard(id(node))
+            return N(value, loc, tag=tag)
+        if tag or node.tag not in SafeConstructor.yaml_constructors:
+            return N(None if tag == RESET else node.value, loc, tag=tag)
+        return N(SafeConstructor.yaml_constructors[node.tag](_constructor, node), loc)
+
+    def _mapping(self, node: yaml.MappingNode) -> dict:
+        out: dict[str, N] = {}
+        merged: dict[str, N] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge_key(key_node, value_node, merged)
+                continue
+            kloc = self.locate(key_node.start_mark.line, key_node.start_mark.column)
+            key = str(key_node.value)
+            if key in out:
+                self.problems.append(Problem(kloc, f"duplicate key '{key}' "
+                                                   f"(first at {out[key].kloc})"))
+                continue
+            value = self.build(value_node)
+            value.kloc = kloc
+            out[key] = value
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+    def _merge_key(self, key_node: yaml.Node, value_node: yaml.Node,
+                   merged: dict[str, N]) -> None:
+        """``<<: *a`` or ``<<: [*a, *b]``: earlier sources win; anything else is an error."""
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
+            else [value_node]
+        built = [self.build(source) for source in sources]
+        if not all(isinstance(b.value, dict) for b in built):
+            self.problems.append(Problem(self._at(key_node), "'<<' merges a mapping or a list "
+                                                             "of mappings, not this value"))
+            return
+        for source in built:
+            for k, v in source.value.items():
+                merged.setdefault(k, v)
 
 
 def flatten(node: N | None) -> tuple[Any, dict[Path, N]]:

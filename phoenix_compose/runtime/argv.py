@@ -1,5 +1,8 @@
 """Every podman and podman-compose command line, as data: pure functions returning argv
 tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.podman`).
+
+Names (containers, services, images, paths) always follow ``--``, so no name can ever be
+read as an option (a container named ``--all`` must not become ``podman rm --all``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ def compose(compose_file: Path, project: str, *args: str, profiles: Sequence[str
 
 def create(compose_file: Path, project: str, services: Sequence[str],
            profiles: Sequence[str] = ()) -> Argv:
-    return compose(compose_file, project, "up", "--no-start", "--no-deps", *services,
+    return compose(compose_file, project, "up", "--no-start", "--no-deps", "--", *services,
+                   profiles=profiles)
+
+
+def recreate(compose_file: Path, project: str, services: Sequence[str],
+             profiles: Sequence[str] = ()) -> Argv:
+    """Create and start the named services again, without touching their dependencies."""
+    return compose(compose_file, project, "up", "-d", "--no-deps", "--", *services,
                    profiles=profiles)
 
 
@@ -50,23 +60,23 @@ def down(compose_file: Path, project: str, volumes: bool = False,
 
 
 def start(*containers: str) -> Argv:
-    return ("podman", "start", *containers)
+    return ("podman", "start", "--", *containers)
 
 
 def stop(*containers: str, timeout: int = 10) -> Argv:
-    return ("podman", "stop", "--time", str(timeout), *containers)
+    return ("podman", "stop", "--time", str(timeout), "--", *containers)
 
 
 def restart(*containers: str, timeout: int = 10) -> Argv:
-    return ("podman", "restart", "--time", str(timeout), *containers)
+    return ("podman", "restart", "--time", str(timeout), "--", *containers)
 
 
 def healthcheck_run(container: str) -> Argv:
-    return ("podman", "healthcheck", "run", container)
+    return ("podman", "healthcheck", "run", "--", container)
 
 
 def inspect(*containers: str) -> Argv:
-    return ("podman", "container", "inspect", *containers)
+    return ("podman", "container", "inspect", "--", *containers)
 
 
 def ps(project: str) -> Argv:
@@ -76,32 +86,32 @@ def ps(project: str) -> Argv:
 
 def logs(container: str, lines: int | None = None, follow: bool = False) -> Argv:
     return ("podman", "logs", *(("--tail", str(lines)) if lines is not None else ()),
-            *(("--follow",) if follow else ()), container)
+            *(("--follow",) if follow else ()), "--", container)
 
 
 def build(tag: str, context: str, containerfile: str | None = None,
           args: Sequence[tuple[str, str]] = ()) -> Argv:
     extra = tuple(a for k, v in args for a in ("--build-arg", f"{k}={v}"))
     file_args = ("-f", containerfile) if containerfile else ()
-    return ("podman", "build", "-t", tag, *file_args, *extra, context)
+    return ("podman", "build", "-t", tag, *file_args, *extra, "--", context)
 
 
 def image_id(image: str) -> Argv:
-    return ("podman", "image", "inspect", "--format", "{{.Id}}", image)
+    return ("podman", "image", "inspect", "--format", "{{.Id}}", "--", image)
 
 
 def remove(*containers: str, timeout: int = 10) -> Argv:
     """podman-compose links depends_on as podman container dependencies: remove those too."""
-    return ("podman", "rm", "--force", "--depend", "--time", str(timeout), *containers)
+    return ("podman", "rm", "--force", "--depend", "--time", str(timeout), "--", *containers)
 
 
 def image_exists(image: str) -> Argv:
-    return ("podman", "image", "exists", image)
+    return ("podman", "image", "exists", "--", image)
 
 
 def remove_kind(kind: str, *ids: str) -> Argv:
     """Remove networks or volumes (``kind``) by id or name."""
-    return ("podman", kind, "rm", "--force", *ids)
+    return ("podman", kind, "rm", "--force", "--", *ids)
 
 
 def labelled(kind: str, project: str) -> Argv:
@@ -136,12 +146,12 @@ def info() -> Argv:
 
 def run_once(image: str, *command: str) -> Argv:
     """A throwaway container without a network (the doctor's smoke test)."""
-    return ("podman", "run", "--rm", "--network", "none", image, *command)
+    return ("podman", "run", "--rm", "--network", "none", "--", image, *command)
 
 
 def pull(image: str) -> Argv:
-    return ("podman", "pull", "--quiet", image)
+    return ("podman", "pull", "--quiet", "--", image)
 
 
 def import_tarball(tarball: str, image: str) -> Argv:
-    return ("podman", "import", tarball, image)
+    return ("podman", "import", "--", tarball, image)

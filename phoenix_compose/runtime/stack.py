@@ -74,16 +74,12 @@ class Stack:
         roots = names or [n for n, s in self.services.items()
                           if not s.profiles or active.intersection(s.profiles)]
         chosen: set[str] = set()
-
-        def add(name: str) -> None:
+        todo = list(roots)
+        while todo:  # iterative: a dependency chain of any length is fine
+            name = todo.pop()
             if name not in chosen:
                 chosen.add(name)
-                for dep in self.services[name].depends_on:
-                    if dep in self.services:
-                        add(dep)
-
-        for name in roots:
-            add(name)
+                todo += [d for d in self.services[name].depends_on if d in self.services]
         return [n for n in self.order() if n in chosen]
 
     def container_of(self, service: str) -> str:
@@ -96,7 +92,8 @@ class Stack:
                      for n, s in self.services.items()}
         done: list[str] = []
         while remaining:
-            ready = sorted(n for n, deps in remaining.items() if deps <= set(done)) or \
+            finished = set(done)
+            ready = sorted(n for n, deps in remaining.items() if deps <= finished) or \
                 sorted(remaining)[:1]  # a cycle (validation rejects those): break it by name
             for name in ready:
                 done.append(name)

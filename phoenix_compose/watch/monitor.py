@@ -88,8 +88,8 @@ class HealthMonitor:
         recreate = due[Action.RECREATE]
         if recreate:
             profiles = sorted({p for n in recreate for p in self.stack.services[n].profiles})
-            command = argv.compose(self.stack.compose_file, self.stack.project, "up", "-d",
-                                   "--no-deps", *recreate, profiles=profiles)
+            command = argv.recreate(self.stack.compose_file, self.stack.project, recreate,
+                                    profiles)
             self._launch(recreate, command, observed[recreate[0]])
 
     def _launch(self, names: list[str], command: argv.Argv, obs: Observation) -> None:

@@ -66,11 +66,11 @@ def test_dependents_start_only_after_their_conditions_hold() -> None:
     clock = FakeClock()
     s = startup(fake, STACK.select(), clock)
     s.execute()
-    starts = [c[2:] for c in fake.calls if c[:2] == ("podman", "start")]
+    starts = [c[3:] for c in fake.calls if c[:2] == ("podman", "start")]
     assert starts == [("p_cache_1", "p_db_1"), ("p_api_1",), ("p_web_1",)]
-    db_healthy = fake.calls.index(("podman", "healthcheck", "run", "p_db_1"), 0)
+    db_healthy = fake.calls.index(("podman", "healthcheck", "run", "--", "p_db_1"), 0)
     assert fake.checks["p_db_1"] == 3
-    assert fake.calls.index(("podman", "start", "p_api_1")) > db_healthy
+    assert fake.calls.index(("podman", "start", "--", "p_api_1")) > db_healthy
     assert all(p.ready for p in s.progress.values())
 
 
@@ -78,7 +78,7 @@ def test_creation_runs_one_podman_compose_call_per_level() -> None:
     fake = FakePodman({"p_db_1": 1, "p_api_1": 1, "p_web_1": 1})
     startup(fake, STACK.select(), FakeClock()).execute()
     creates = [c for c in fake.calls if c[0] == "podman-compose"]
-    assert [c[c.index("--no-deps") + 1:] for c in creates] == [("cache", "db"), ("api",),
+    assert [c[c.index("--") + 1:] for c in creates] == [("cache", "db"), ("api",),
                                                                ("web",)]
 
 

@@ -87,19 +87,20 @@ class FakePodman:
     def __call__(self, argv, ok_codes=(0,), timeout=None, input=None, tolerate=()) -> Result:
         argv = tuple(argv)
         self.calls.append(argv)
+        names = argv[argv.index("--") + 1:] if "--" in argv else ()
         if argv[:3] == ("podman", "image", "inspect"):
             return Result(argv, 0, "sha256:x\n", "")
         if argv[:2] == ("podman", "start"):
-            self.started += list(argv[2:])
+            self.started += list(names)
             return Result(argv, 0, "", "")
         if argv[:3] == ("podman", "healthcheck", "run"):
-            name = argv[3]
+            name = names[0]
             self.checks[name] = self.checks.get(name, 0) + 1
             need = self.healthy_after.get(name)
             ok = need is not None and self.checks[name] >= need
             return Result(argv, 0 if ok else 1, "healthy" if ok else "unhealthy", "")
         if argv[:3] == ("podman", "container", "inspect"):
-            items = [self._inspect(n) for n in argv[3:] if n in self.started]
+            items = [self._inspect(n) for n in names if n in self.started]
             return Result(argv, 0, json.dumps(items), "")
         if argv[:2] == ("podman", "logs"):
             return Result(argv, 0, "log line\n", "")

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from phoenix_compose.config.merge import port_key
+from phoenix_compose.config.values import port_range
 from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.stack import ServiceSpec
@@ -65,9 +66,9 @@ def host_ports(ports: Sequence[object]) -> list[tuple[str, int]]:
         ip, _target, published, proto = port_key(port)
         if proto != "tcp" or not published:
             continue
-        first, _, last = published.partition("-")
-        if first.isdigit():
-            out += [(ip, p) for p in range(int(first), int(last or first) + 1)]
+        bounds = port_range(published)
+        if bounds is not None and 0 < bounds[0] <= bounds[1] <= 65535:
+            out += [(ip, p) for p in range(bounds[0], bounds[1] + 1)]
     return out
 
 

@@ -1,0 +1,76 @@
+"""Values the compose schema allows but podman rejects or misreads: container and project
+names (a name like ``--all`` must never reach a command line), port numbers and ranges (a
+range is checked by its bounds, never expanded), and bind addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.merge import port_key
+from phoenix_compose.errors import Loc, Problem
+
+CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_PORT = 65535
+
+
+def project_name_problem(name: str, where: Loc) -> Problem | None:
+    if PROJECT_NAME.match(name):
+        return None
+    return Problem(where, f"invalid project name '{name}': it must be lowercase letters, "
+                          "digits, '-' and '_', starting with a letter or digit",
+                   hint="set COMPOSE_PROJECT_NAME to such a name")
+
+
+def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        container = svc.get("container_name")
+        if isinstance(container, str) and not CONTAINER_NAME.match(container):
+            loc, note = where.value(("services", name, "container_name"))
+            problems.append(Problem(loc, f"invalid container_name '{container}' of service "
+                                         f"'{name}'{note}",
+                                    hint="use letters, digits, '_', '.' and '-', starting with "
+                                         "a letter or digit"))
+        ports = svc.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            problem = port_problem(port)
+            if problem:
+                loc, note = where.value(("services", name, "ports", i))
+                problems.append(Problem(loc, f"{problem} in port '{port}' of service "
+                                             f"'{name}'{note}"))
+    return problems
+
+
+def port_range(text: str) -> tuple[int, int] | None:
+    """The bounds of ``"8080"`` or ``"8000-8010"``; None when it is not one."""
+    first, dash, last = text.partition("-")
+    if not first.isdigit() or (dash and not last.isdigit()):
+        return None
+    return int(first), int(last or first)
+
+
+def port_problem(port: Any) -> str | None:
+    ip, target, published, _proto = port_key(port)
+    for label, text in (("published port", published), ("container port", target)):
+        if not text:
+            continue
+        bounds = port_range(text)
+        if bounds is None:
+            if "$" not in text:
+                return f"invalid {label} '{text}'"
+            continue
+        low, high = bounds
+        if not (0 < low <= high <= MAX_PORT) and not (text == "0" and label.startswith("pub")):
+            return f"{label} {text} is out of range (1-{MAX_PORT}, low before high)"
+    if ip:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            return f"bind address '{ip}' is not an IP address"
+    return None

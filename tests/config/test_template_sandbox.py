@@ -1,0 +1,50 @@
+"""Templates are untrusted: sandboxed, time-limited, and values are one YAML scalar each."""
+
+from __future__ import annotations
+
+import pytest
+
+from phoenix_compose.config import templates
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.pipeline import build
+from phoenix_compose.errors import ConfigurationError
+
+
+def render(make_stack, template: str, env_text: str = "", process=None):
+    root = make_stack({"envs/dev.env": env_text, "templates/10-x.yaml.j2": template,
+                       "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"})
+    return build(load_environment(root, "dev", process or {}))
+
+
+def errors(make_stack, template: str, **kwargs) -> list[str]:
+    with pytest.raises(ConfigurationError) as info:
+        render(make_stack, template, **kwargs)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_template_cannot_reach_python_internals(make_stack) -> None:
+    out = errors(make_stack, "x: {{ cycler.__init__.__globals__.os.popen('id').read() }}\n")
+    assert len(out) == 1 and out[0].startswith("templates/10-x.yaml.j2:1:1: error: template "
+                                               "error:")
+    assert "unsafe" in out[0] or "undefined" in out[0]
+
+
+def test_a_value_cannot_inject_structure(make_stack) -> None:
+    built = render(make_stack, "services:\n  web:\n    labels:\n      note: {{ vars.NOTE }}\n",
+                   env_text='NOTE="hi\\n    privileged: true"\n')
+    web = built.model["services"]["web"]
+    assert "privileged" not in web
+    assert web["labels"]["note"] == "hi\n    privileged: true"
+
+
+def test_structure_is_emitted_only_through_the_yaml_filter(make_stack) -> None:
+    built = render(make_stack, "services:\n  web:\n    labels: {{ {'a': 'x: y'} | yaml }}\n")
+    assert built.model["services"]["web"]["labels"] == {"a": "x: y"}
+
+
+def test_a_template_that_runs_too_long_is_a_located_error(make_stack, monkeypatch) -> None:
+    monkeypatch.setattr(templates, "RENDER_SECONDS", 0.3)
+    out = errors(make_stack, "x:\n{% for i in range(100000) %}{% for j in range(100000) %}"
+                             "{% endfor %}{% endfor %}\n")
+    assert len(out) == 1 and "rendering took longer than 0.3 s" in out[0]
+    assert out[0].startswith("templates/10-x.yaml.j2:")
