@@ -23,26 +23,112 @@ def image_is_pinned(image: str) -> bool:
     return ":" in name and name.rsplit(":", 1)[1] not in ("", "latest")
 
 
+DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN", "CAP_ALL"}
+HOST_NAMESPACES = ("network_mode", "pid", "ipc")
+SENSITIVE_MOUNTS = ("/", "/etc", "/root", "/var/run", "/run")
+SOCKETS = ("docker.sock", "podman.sock")
+PUBLIC_PORTS = "x-phoenix-public-ports"  # per service: published ports allowed on all IPs
+
+
 def production_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    """The production rules, on the typed final model (``privileged: "TRUE"`` is already the
+    boolean true here)."""
     out = []
     for name, svc in _map(model.get("services")).items():
-        if not isinstance(svc, dict):
+        if isinstance(svc, dict):
+            for rule in (_image_rule, _privilege_rules, _mount_rules, _port_rules,
+                         _secret_rules):
+                out += rule(name, svc, where)
+    return out
+
+
+def _problem(where: Locator, path: tuple, message: str, hint: str = "",
+             key: bool = False) -> Problem:
+    if key:
+        return Problem(where.at(path, key=True), f"production policy: {message}", hint=hint)
+    loc, note = where.value(path)
+    return Problem(loc, f"production policy: {message}{note}", hint=hint)
+
+
+def _image_rule(name: str, svc: dict, where: Locator) -> list[Problem]:
+    image = svc.get("image")
+    if isinstance(image, str) and not image_is_pinned(image):
+        return [_problem(where, ("services", name, "image"),
+                         f"image '{image}' of service '{name}' is not pinned",
+                         hint="use a fixed tag other than latest, or a digest")]
+    return []
+
+
+def _privilege_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
+    base = ("services", name)
+    out = []
+    if svc.get("privileged") is True:
+        out.append(_problem(where, base + ("privileged",),
+                            f"service '{name}' must not be privileged", key=True))
+    caps = svc.get("cap_add")
+    for i, cap in enumerate(caps if isinstance(caps, list) else []):
+        if str(cap).upper() in DANGEROUS_CAPS:
+            out.append(_problem(where, base + ("cap_add", i),
+                                f"service '{name}' must not add capability {cap}",
+                                hint="add only the narrow capabilities it needs"))
+    for key in HOST_NAMESPACES:
+        if svc.get(key) == "host":
+            out.append(_problem(where, base + (key,),
+                                f"service '{name}' must not use the host's {key} namespace"))
+    return out
+
+
+def _mount_source(volume: Any) -> str | None:
+    if isinstance(volume, dict):
+        return str(volume.get("source") or "") if volume.get("type", "volume") == "bind" \
+            else None
+    text = str(volume)
+    return text.split(":")[0] if ":" in text and text.startswith(("/", ".", "~")) else None
+
+
+def _mount_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
+    out = []
+    volumes = svc.get("volumes")
+    for i, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        source = _mount_source(volume)
+        if not source:
             continue
-        base = ("services", name)
-        image = svc.get("image")
-        if isinstance(image, str) and not image_is_pinned(image):
-            loc, note = where.value(base + ("image",))
-            out.append(Problem(loc, f"production policy: image '{image}' of service '{name}' "
-                                    f"is not pinned{note}",
-                               hint="use a fixed tag other than latest, or a digest"))
-        if svc.get("privileged") in (True, "true", "True"):
-            out.append(Problem(where.at(base + ("privileged",), key=True),
-                               f"production policy: service '{name}' must not be privileged"))
-        env = svc.get("environment")
-        for key, value in (env.items() if isinstance(env, dict) else ()):
-            if SECRET_KEY.search(key) and not key.upper().endswith("_FILE") and value:
-                out.append(Problem(where.at(base + ("environment", key), key=True),
-                                   f"production policy: plaintext secret '{key}' in the "
-                                   f"environment of service '{name}'",
-                                   hint=f"use a compose secret and {key}_FILE=/run/secrets/..."))
+        normal = source.rstrip("/") or "/"
+        if normal.endswith(SOCKETS):
+            out.append(_problem(where, ("services", name, "volumes", i),
+                                f"service '{name}' must not mount the container engine's "
+                                f"socket {source}"))
+        elif normal in SENSITIVE_MOUNTS:
+            out.append(_problem(where, ("services", name, "volumes", i),
+                                f"service '{name}' must not bind-mount the host's {normal}"))
+    return out
+
+
+def _port_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
+    from phoenix_compose.config.merge import port_key
+
+    allowed = {str(p) for p in svc.get(PUBLIC_PORTS) or []} if isinstance(
+        svc.get(PUBLIC_PORTS), list) else set()
+    out = []
+    ports = svc.get("ports")
+    for i, port in enumerate(ports if isinstance(ports, list) else []):
+        ip, _target, published, _proto = port_key(port)
+        if published and ip in ("", "0.0.0.0", "::", "[::]") and published not in allowed:
+            out.append(_problem(where, ("services", name, "ports", i),
+                                f"service '{name}' publishes port {published} on every "
+                                "interface",
+                                hint=f"bind it to 127.0.0.1 (or a specific IP), or list "
+                                     f"{published} in the service's {PUBLIC_PORTS}"))
+    return out
+
+
+def _secret_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
+    out = []
+    env = svc.get("environment")
+    for key, value in (env.items() if isinstance(env, dict) else ()):
+        if SECRET_KEY.search(key) and not key.upper().endswith("_FILE") and value:
+            out.append(_problem(where, ("services", name, "environment", key),
+                                f"plaintext secret '{key}' in the environment of service "
+                                f"'{name}'", key=True,
+                                hint=f"use a compose secret and {key}_FILE=/run/secrets/..."))
     return out

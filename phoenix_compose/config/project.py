@@ -1,6 +1,7 @@
 """The steps every compose model goes through, shared by the pipeline and the public API:
-load each file with locations, interpolate it, merge all in order, resolve relative paths
-and validate.  Problems are collected, never raised, so one run reports all of them."""
+load each file with locations, interpolate it, cast typed fields, merge all in order,
+resolve relative paths and validate.  Problems are collected, never raised, so one run
+reports all of them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from phoenix_compose.config import yamlsrc
 from phoenix_compose.config.interpolate import Lookup, interpolate_tree
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import merge_all, resolve_paths
+from phoenix_compose.config.typecast import cast_tree
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
@@ -36,6 +38,7 @@ def load_documents(sources: Sequence[Source], lookup: Lookup,
             problems.append(Problem(doc.loc, "a compose file must be a mapping at the top level"))
             continue
         problems += interpolate_tree(doc, lookup, origin)
+        problems += cast_tree(doc)
         docs.append(doc)
     return docs, problems
 

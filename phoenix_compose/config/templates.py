@@ -1,4 +1,5 @@
-"""Jinja overlays: ``templates/*.yaml.j2`` rendered with ``env`` and ``vars``.
+"""Jinja overlays: ``templates/*.yaml.j2`` rendered with ``env``, ``vars`` and ``production``
+(the same rule the production policy applies).
 
 Templates are untrusted input: they render in Jinja's ``ImmutableSandboxedEnvironment``
 (no attribute escapes to Python internals, no file or command access) under a wall-clock
@@ -61,7 +62,8 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
         rel = stack.rel(path)
         try:
             template = jenv.get_template(path.name)
-            text, line_map = _render_tracked(template, {"env": cfg.name, "vars": cfg.variables},
+            context = {"env": cfg.name, "vars": cfg.variables, "production": cfg.production}
+            text, line_map = _render_tracked(template, context,
                                              time.monotonic() + RENDER_SECONDS)
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(Loc(rel, exc.lineno or 1, 1),
