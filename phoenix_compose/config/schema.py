@@ -15,6 +15,15 @@ from phoenix_compose.config.locator import Locator
 from phoenix_compose.errors import Problem
 
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+_NO_PATTERN = re.compile(r"^(.*) (?:does|do) not match any of the regexes")
+
+
+def unexpected_keys(message: str) -> list[str]:
+    """The keys named by either of jsonschema's two messages for an unknown property:
+    ``('a', 'b' were unexpected)`` (no patternProperties), or ``'a', 'b' do not match any of
+    the regexes: '^x-'`` (with the ``x-`` extension pattern, as nearly everywhere)."""
+    found = _UNEXPECTED.search(message) or _NO_PATTERN.search(message)
+    return re.findall(r"'([^']*)'", found.group(1)) if found else []
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,8 +68,7 @@ def _schema_problem(error: Any, where: Locator) -> list[Problem]:
     path = tuple(error.absolute_path)
     name = dotted(path)
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
-        found = _UNEXPECTED.search(error.message)
-        keys = re.findall(r"'([^']*)'", found.group(1)) if found else []
+        keys = unexpected_keys(error.message)
         known = _known_keys(error.schema)
         # When one branch of an allOf fails, its valid keys also count as "unevaluated":
         # that is a cascade, not an unknown key.
