@@ -42,9 +42,9 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
     """The compose model of ``files``: each loaded with locations and interpolated with
     ``variables``, all merged in order with the compose-spec rules, relative paths resolved
     against ``project_dir`` (default: the folder of the first file).  Services whose
-    ``profiles`` are all inactive are left out.  With ``validate``, the compose-spec schema
-    and the semantic checks apply.  Returns plain dicts and lists; raises
-    ConfigurationError with every problem found."""
+    ``profiles`` are all inactive are left out (a kept service that requires one is an
+    error).  With ``validate``, the compose-spec schema and the semantic checks apply.
+    Returns plain dicts and lists; raises ConfigurationError with every problem found."""
     paths = [Path(f) for f in files]
     if not paths:
         raise ConfigurationError([Problem(Loc("<files>", 0, 0), "no compose files given")])
@@ -58,15 +58,7 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
     problems += found
     raise_errors(problems)
     base = Path(project_dir) if project_dir is not None else paths[0].resolve().parent
-    model, found = assemble(docs, base.resolve(), Loc(str(paths[0]), 1, 1), validate=validate)
+    model, found = assemble(docs, base.resolve(), Loc(str(paths[0]), 1, 1), validate=validate,
+                            lookup=variables.get, profiles=set(profiles))
     raise_errors(found)
-    return _with_profiles(model, set(profiles))
-
-
-def _with_profiles(model: dict[str, Any], active: set[str]) -> dict[str, Any]:
-    services = model.get("services")
-    if isinstance(services, dict):
-        model["services"] = {name: svc for name, svc in services.items()
-                             if not (isinstance(svc, dict) and svc.get("profiles"))
-                             or active.intersection(svc["profiles"])}
     return model

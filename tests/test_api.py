@@ -49,7 +49,7 @@ def test_load_project_merges_files_in_order_with_paths_resolved(tmp_path: Path) 
     web = model["services"]["web"]
     assert web["image"] == "web:3"
     assert web["environment"] == {"A": "1", "B": "2"}
-    assert web["build"] == str(tmp_path / "web")
+    assert web["build"] == {"context": str(tmp_path / "web")}
     assert "admin" not in model["services"]
     assert "admin" in api.load_project([base], {"TAG": "3"}, profiles=["debug"])["services"]
 
@@ -57,7 +57,7 @@ def test_load_project_merges_files_in_order_with_paths_resolved(tmp_path: Path) 
 def test_load_project_resolves_against_the_given_project_dir(tmp_path: Path) -> None:
     path = write(tmp_path, "c.yaml", "services: {web: {image: w, build: ./x}}\n")
     model = api.load_project([path], {}, project_dir="/srv/app")
-    assert model["services"]["web"]["build"] == "/srv/app/x"
+    assert model["services"]["web"]["build"] == {"context": "/srv/app/x"}
 
 
 def test_load_project_validates_on_request_with_located_problems(tmp_path: Path) -> None:

@@ -76,9 +76,9 @@ def _closing_brace(text: str, start: int) -> int:
         if text.startswith("$$", i):
             i += 2
             continue
-        if text.startswith("${", i):
+        if text[i] == "{":  # any brace nests, as in compose-go: ${J:-{"a":1}}
             depth += 1
-            i += 2
+            i += 1
             continue
         if text[i] == "}":
             depth -= 1

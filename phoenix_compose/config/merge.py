@@ -1,11 +1,12 @@
 """Compose-spec merge of located trees (spec ``13-merge.md``, compose-go ``override``).
 
-Mappings merge recursively; ``environment``/``labels``/``extra_hosts``/``sysctls``/
-``build.args`` merge per key in list or map form; ``command``, ``entrypoint`` and
-``healthcheck.test`` are replaced; other sequences append, then ``ports`` de-duplicate on
-(ip, target, published, protocol) and ``volumes``/``secrets``/``configs`` on their
-container path (the later definition wins, in the earlier one's place); ``depends_on`` is
-normalised to the long form; ``!reset`` removes a value and ``!override`` replaces it.
+Each file is first brought to one spelling per attribute (:mod:`.normalize`).  Mappings
+then merge recursively (so ``environment``, ``labels``, ``build.args`` ... merge per key);
+``command``, ``entrypoint`` and ``healthcheck.test`` are replaced; other sequences append,
+then ``ports`` de-duplicate on (ip, target, published, protocol), ``volumes``/``secrets``/
+``configs``/``devices`` on their container path (the later definition wins, in the earlier
+one's place) and ``extra_hosts`` and the other sets on their text; ``!reset`` removes a
+value and ``!override`` replaces it.
 """
 
 from __future__ import annotations
@@ -14,64 +15,12 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
+from phoenix_compose.config.normalize import normalize
 from phoenix_compose.config.yamlsrc import OVERRIDE, RESET, N, Path, flatten
 
-_KEYED = {"environment", "labels", "extra_hosts", "sysctls", "annotations"}
-_KEYED_NESTED = {("build", "args"), ("build", "labels"), ("deploy", "labels")}
 _REPLACED = {("command",), ("entrypoint",), ("healthcheck", "test")}
 _UNION = {"cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "expose", "profiles",
-          "env_file", "tmpfs", "security_opt", "group_add", "devices"}
-
-
-def normalize(doc: N) -> N:
-    """Bring one file's services into the shapes the merge compares (in place)."""
-    services = doc.value.get("services") if isinstance(doc.value, dict) else None
-    if services is None or not isinstance(services.value, dict):
-        return doc
-    for service in services.value.values():
-        if not isinstance(service.value, dict):
-            continue
-        for key in _KEYED:
-            if key in service.value:
-                service.value[key] = _to_mapping(service.value[key], key)
-        for outer, inner in _KEYED_NESTED:
-            block = service.value.get(outer)
-            if block is not None and isinstance(block.value, dict) and inner in block.value:
-                block.value[inner] = _to_mapping(block.value[inner], inner)
-        if "depends_on" in service.value:
-            service.value["depends_on"] = _depends_long(service.value["depends_on"])
-    return doc
-
-
-def _to_mapping(node: N, key: str) -> N:
-    if not isinstance(node.value, list):
-        return node
-    sep = "=" if key != "extra_hosts" else None
-    out: dict[str, N] = {}
-    for item in node.value:
-        text = str(item.value)
-        if sep is None:  # extra_hosts: "host=ip" or "host:ip"
-            name, _, value = text.partition("=") if "=" in text else text.partition(":")
-            has_value = True
-        else:
-            name, has, value = text.partition("=")
-            has_value = bool(has)
-        entry = N(value if has_value else None, item.loc, kloc=item.loc)
-        entry.via = item.via
-        out[name] = entry
-    return N(out, node.loc, node.kloc, node.tag)
-
-
-def _depends_long(node: N) -> N:
-    if isinstance(node.value, list):
-        node = N({str(i.value): N({}, i.loc, kloc=i.loc) for i in node.value},
-                 node.loc, node.kloc, node.tag)
-    if isinstance(node.value, dict):
-        for dep in node.value.values():
-            if isinstance(dep.value, dict):
-                dep.value.setdefault("condition", N("service_started", dep.loc, dep.kloc))
-                dep.value.setdefault("required", N(True, dep.loc, dep.kloc))
-    return node
+          "env_file", "tmpfs", "security_opt", "group_add", "extra_hosts"}
 
 
 def merge_all(docs: list[N]) -> N | None:
@@ -176,6 +125,14 @@ def mount_target(default_dir: str) -> Callable[[Any], str]:
     return index
 
 
+def device_target(value: Any) -> str:
+    """A device's path in the container: ``src[:dst[:perms]]`` or the long form."""
+    if isinstance(value, dict):
+        return str(value.get("target") or value.get("source", ""))
+    parts = str(value).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
 def volume_target(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("target", ""))
@@ -192,6 +149,7 @@ _UNIQUE: dict[str, Callable[[Any], Any]] = {
     "volumes": volume_target,
     "secrets": mount_target("/run/secrets"),
     "configs": mount_target(""),
+    "devices": device_target,
     **{key: _identity for key in _UNION},
 }
 
@@ -213,9 +171,11 @@ def resolve_paths(doc: N, project_dir: FsPath) -> None:
 
 def _resolve_service(svc: dict[str, N], project_dir: FsPath) -> None:
     build = svc.get("build")
-    if build is not None:
-        target = build.value.get("context") if isinstance(build.value, dict) else build
-        if target is not None and not _is_remote(str(target.value)):
+    if build is not None and isinstance(build.value, dict):
+        if "context" not in build.value:  # the spec's default: the project directory
+            build.value["context"] = N(".", build.loc, kloc=build.kloc)
+        target = build.value["context"]
+        if not _is_remote(str(target.value)):
             _absolute(target, project_dir)
     env_file = svc.get("env_file")
     if env_file is not None:

@@ -60,7 +60,7 @@ def build(cfg: EnvironmentConfig) -> Built:
         first = stack.compose_files[0] if stack.compose_files else None
         fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
         model, found = assemble(docs, first.parent if first else stack.root, fallback,
-                                production=cfg.production)
+                                production=cfg.production, lookup=cfg.variables.lookup)
         problems += found
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
                                  or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",

@@ -28,32 +28,81 @@ def load_documents(sources: Sequence[Source], lookup: Lookup,
     problems: list[Problem] = []
     for text, locate in sources:
         try:
-            doc = yamlsrc.load(text, locate)
+            loaded = yamlsrc.load_all(text, locate)  # documents merge in order
         except ConfigurationError as exc:
             problems += exc.problems
             continue
-        if doc is None:
-            continue
-        if not isinstance(doc.value, dict):
-            problems.append(Problem(doc.loc, "a compose file must be a mapping at the top level"))
-            continue
-        problems += interpolate_tree(doc, lookup, origin)
-        problems += cast_tree(doc)
-        docs.append(doc)
+        for doc in loaded:
+            if not isinstance(doc.value, dict):
+                problems.append(Problem(doc.loc, "a compose file must be a mapping at the top "
+                                                 "level"))
+                continue
+            problems += interpolate_tree(doc, lookup, origin)
+            problems += cast_tree(doc)
+            docs.append(doc)
     return docs, problems
 
 
 def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validate: bool = True,
-             production: bool = False) -> tuple[dict[str, Any], list[Problem]]:
-    """Merge ``docs`` in order, resolve paths against ``project_dir``, validate the result."""
+             production: bool = False, lookup: Lookup = lambda _name: None,
+             profiles: set[str] | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Merge ``docs`` in order, resolve paths against ``project_dir`` and bare environment
+    keys with ``lookup``, validate the result."""
     merged = merge_all(docs)
     if merged is None:
         return {}, []
     resolve_paths(merged, project_dir)
+    resolve_bare_environment(merged, lookup)
     model, where = yamlsrc.flatten(merged)
-    if not validate:
-        return model, []
-    return model, validate_model(model, Locator(where, fallback), production)
+    locator = Locator(where, fallback)
+    problems = apply_profiles(model, locator, profiles) if profiles is not None else []
+    if validate:
+        problems += validate_model(model, locator, production)
+    return model, problems
+
+
+def resolve_bare_environment(doc: yamlsrc.N, lookup: Lookup) -> None:
+    """``environment: [FOO]`` takes FOO from the variables, as docker compose does; an unset
+    one is left out of the container's environment."""
+    services = doc.value.get("services") if isinstance(doc.value, dict) else None
+    for svc in services.value.values() if services and isinstance(services.value, dict) \
+            else ():
+        env = svc.value.get("environment") if isinstance(svc.value, dict) else None
+        if env is None or not isinstance(env.value, dict):
+            continue
+        for name in [k for k, v in env.value.items() if v.value is None]:
+            value = lookup(name)
+            if value is None:
+                del env.value[name]
+            else:
+                env.value[name].value = value
+
+
+def apply_profiles(model: dict[str, Any], where: Locator, active: set[str]) -> list[Problem]:
+    """Leave out the services whose profiles are all inactive (in place); a kept service
+    that requires a left-out one is an error, as the spec says."""
+    services = model.get("services")
+    if not isinstance(services, dict):
+        return []
+
+    def enabled(svc: Any) -> bool:
+        profiles = svc.get("profiles") if isinstance(svc, dict) else None
+        return not profiles or bool(active.intersection(profiles))
+
+    kept = {n: s for n, s in services.items() if enabled(s)}
+    problems = []
+    for name, svc in kept.items():
+        deps = svc.get("depends_on") if isinstance(svc, dict) else None
+        for dep, cfg in (deps.items() if isinstance(deps, dict) else ()):
+            required = not (isinstance(cfg, dict) and cfg.get("required") is False)
+            if dep in services and dep not in kept and required:
+                problems.append(Problem(
+                    where.at(("services", name, "depends_on", dep), key=True),
+                    f"service '{name}' depends on '{dep}', which the active profiles "
+                    f"({', '.join(sorted(active)) or 'none'}) leave out",
+                    hint="enable one of its profiles, or set `required: false`"))
+    model["services"] = kept
+    return problems
 
 
 def has_errors(problems: Sequence[Problem]) -> bool:

@@ -50,25 +50,37 @@ MAX_DEPTH = 100  # nesting levels
 
 
 def load(text: str, locate: Locator) -> N | None:
-    """Parse one YAML document into located nodes; raises ConfigurationError when invalid.
+    """Parse a one-document file (see :func:`load_all`)."""
+    docs = load_all(text, locate)
+    if len(docs) > 1:
+        raise ConfigurationError([Problem(docs[1].loc, "expected one YAML document")])
+    return docs[0] if docs else None
+
+
+def load_all(text: str, locate: Locator) -> list[N]:
+    """Parse every YAML document of a file into located nodes (empty documents are left
+    out); raises ConfigurationError when invalid.
 
     Hostile documents are refused with a located error, never a traceback: an anchor that
     contains itself, aliases that expand past ``MAX_VALUES`` values, nesting past
     ``MAX_DEPTH``.
     """
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = locate(mark.line, mark.column) if mark else locate(0, 0)
         raise ConfigurationError([Problem(where, f"invalid YAML: {exc.problem or exc}")]) from None
-    if node is None:
-        return None
-    builder = _Builder(locate)
-    tree = builder.build(node)  # a bomb raises at once; other problems are collected
-    if builder.problems:
-        raise ConfigurationError(builder.problems)
-    return tree
+    docs = []
+    for node in nodes:
+        if node is None:
+            continue
+        builder = _Builder(locate)
+        tree = builder.build(node)  # a bomb raises at once; other problems are collected
+        if builder.problems:
+            raise ConfigurationError(builder.problems)
+        docs.append(tree)
+    return docs
 
 
 def _refuse(problem: Problem) -> ConfigurationError:

@@ -63,7 +63,8 @@ class Stack:
 
     def select(self, names: Iterable[str] = (), profiles: Iterable[str] = ()) -> list[str]:
         """Requested services plus their dependencies; default: every service whose
-        profiles are active.  Returned in dependency order."""
+        profiles are active, and then a required dependency left out by the profiles is an
+        error (the spec's rule).  Returned in dependency order."""
         names = list(names)
         active = set(profiles)
         unknown = [n for n in names if n not in self.services]
@@ -71,16 +72,35 @@ class Stack:
             raise ConfigurationError(
                 f"unknown service(s): {', '.join(unknown)}; services: "
                 f"{', '.join(sorted(self.services))}", hint="check --services")
-        roots = names or [n for n, s in self.services.items()
-                          if not s.profiles or active.intersection(s.profiles)]
+        roots = names or [n for n in self.services if self._enabled(n, active)]
         chosen: set[str] = set()
         todo = list(roots)
         while todo:  # iterative: a dependency chain of any length is fine
             name = todo.pop()
-            if name not in chosen:
-                chosen.add(name)
-                todo += [d for d in self.services[name].depends_on if d in self.services]
+            if name in chosen:
+                continue
+            chosen.add(name)
+            for dep in self.services[name].depends_on:
+                if dep not in self.services:
+                    continue
+                if not names and not self._enabled(dep, active):
+                    if self._required(name, dep):
+                        raise ConfigurationError(
+                            f"service '{name}' depends on '{dep}', which the active profiles "
+                            f"({', '.join(sorted(active)) or 'none'}) leave out",
+                            hint=f"enable one of its profiles "
+                                 f"({', '.join(self.services[dep].profiles)}) with --profile")
+                    continue
+                todo.append(dep)
         return [n for n in self.order() if n in chosen]
+
+    def _enabled(self, name: str, active: set[str]) -> bool:
+        profiles = self.services[name].profiles
+        return not profiles or bool(active.intersection(profiles))
+
+    def _required(self, name: str, dep: str) -> bool:
+        entry = (self.services[name].raw.get("depends_on") or {}).get(dep)
+        return not (isinstance(entry, dict) and entry.get("required") is False)
 
     def container_of(self, service: str) -> str:
         self.select([service])  # an unknown name is an error

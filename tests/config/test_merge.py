@@ -36,7 +36,9 @@ def test_keyed_sections_merge_per_key_in_list_or_map_form(key: str) -> None:
 def test_extra_hosts_accept_colon_and_equals_forms() -> None:
     out = svc("services: {s: {extra_hosts: ['db:10.0.0.1', 'cache=10.0.0.2']}}",
               "services: {s: {extra_hosts: {db: 10.0.0.9}}}")
-    assert out["extra_hosts"] == {"db": "10.0.0.9", "cache": "10.0.0.2"}
+    # compose-go's mergeExtraHosts: both lists, duplicates dropped, so a host may keep
+    # several addresses (podman's --add-host HOST:IP form).
+    assert out["extra_hosts"] == ["db:10.0.0.1", "cache:10.0.0.2", "db:10.0.0.9"]
 
 
 def test_build_args_merge_per_key() -> None:
@@ -93,7 +95,7 @@ def test_other_sequences_append_and_union_sequences_deduplicate() -> None:
               "services: {s: {cap_add: [NET_ADMIN, SYS_TIME], dns: [1.1.1.1], networks: [b]}}")
     assert out["cap_add"] == ["NET_ADMIN", "SYS_TIME"]
     assert out["dns"] == ["1.1.1.1"]
-    assert out["networks"] == ["a", "b"]
+    assert out["networks"] == {"a": None, "b": None}  # one spelling: the mapping
 
 
 def test_depends_on_is_normalised_to_the_long_form_and_merged() -> None:
@@ -140,7 +142,7 @@ secrets:
     resolve_paths(doc, tmp_path / "compose")
     data, _ = flatten(doc)
     s = data["services"]["s"]
-    assert s["build"] == str(tmp_path / "app")
+    assert s["build"] == {"context": str(tmp_path / "app")}
     assert s["env_file"] == [str(tmp_path / "compose" / "s.env")]
     assert s["volumes"][0] == f"{tmp_path / 'compose' / 'data'}:/data:ro"
     assert s["volumes"][1] == "named:/n"

@@ -152,7 +152,7 @@ def test_every_phoenix_environment_validates(phoenix_stack: Path) -> None:
         assert set(model["services"]) == {"revenue-db", "phoenix-core", "nca-toolkit",
                                           "n8n-phoenix", "windmill-phoenix"}
         assert model["networks"]["backend"]["internal"] is True
-        assert model["services"]["revenue-db"]["networks"] == ["backend"]
+        assert model["services"]["revenue-db"]["networks"] == {"backend": None}
 
 
 def test_phoenix_prod_is_hardened_and_uses_secrets(phoenix_stack: Path) -> None:
