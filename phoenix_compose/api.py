@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.interpolate import interpolate as _interpolate
+from phoenix_compose.config.loading import Context, read_text
 from phoenix_compose.config.project import assemble, load_documents, raise_errors
 from phoenix_compose.config.yamlsrc import plain_locator
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
@@ -36,6 +37,14 @@ def interpolate(text: str, variables: Mapping[str, str]) -> str:
     return value
 
 
+def _name_of(path: Path) -> str:
+    """A file as locations name it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
                  project_dir: str | Path | None = None, profiles: Sequence[str] = (),
                  validate: bool = False) -> dict[str, Any]:
@@ -48,17 +57,16 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
     paths = [Path(f) for f in files]
     if not paths:
         raise ConfigurationError([Problem(Loc("<files>", 0, 0), "no compose files given")])
-    sources, problems = [], []
+    ctx = Context(variables.get, lambda _name: None, _name_of)
+    sources = []
     for path in paths:
-        try:
-            sources.append((path.read_text(encoding="utf-8"), plain_locator(str(path))))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Loc(str(path), 0, 0), f"cannot read: {exc}"))
-    docs, found = load_documents(sources, variables.get, lambda _name: None)
-    problems += found
-    raise_errors(problems)
+        text = read_text(path, Loc(_name_of(path), 0, 0), ctx)
+        if text is not None:
+            sources.append((text, plain_locator(_name_of(path)), path))
     base = Path(project_dir) if project_dir is not None else paths[0].resolve().parent
-    model, found = assemble(docs, base.resolve(), Loc(str(paths[0]), 1, 1), validate=validate,
+    docs = load_documents(sources, base.resolve(), ctx)
+    raise_errors(ctx.problems)
+    model, found = assemble(docs, base.resolve(), Loc(_name_of(paths[0]), 1, 1), validate=validate,
                             lookup=variables.get, profiles=set(profiles))
     raise_errors(found)
     return model

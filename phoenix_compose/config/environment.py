@@ -173,13 +173,13 @@ def load_environment(
     problems: list[Problem] = []
     for path in files:
         rel = str(path.relative_to(root))
-        problems += _parse_env_file(path.read_text(encoding="utf-8"), rel, defined, process)
+        problems += parse_env_file(path.read_text(encoding="utf-8"), rel, defined, process)
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     return EnvironmentConfig(env, stack_files(root), tuple(files), Variables(defined, process))
 
 
-def _parse_env_file(
+def parse_env_file(
     text: str, rel: str, defined: dict[str, Var], process: Mapping[str, str]
 ) -> list[Problem]:
     from dotenv.parser import parse_stream

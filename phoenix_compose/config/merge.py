@@ -166,10 +166,11 @@ def resolve_paths(doc: N, project_dir: FsPath) -> None:
     for service in (services.value.values() if services and isinstance(services.value, dict)
                     else ()):
         if isinstance(service.value, dict):
-            _resolve_service(service.value, project_dir)
+            resolve_service_paths(service.value, project_dir)
 
 
-def _resolve_service(svc: dict[str, N], project_dir: FsPath) -> None:
+def resolve_service_paths(svc: dict[str, N], project_dir: FsPath) -> None:
+    """One service's relative host paths made absolute (in place)."""
     build = svc.get("build")
     if build is not None and isinstance(build.value, dict):
         if "context" not in build.value:  # the spec's default: the project directory
@@ -204,3 +205,20 @@ def _absolute(node: N, project_dir: FsPath) -> None:
 def _join(project_dir: FsPath, text: str) -> str:
     path = FsPath(text).expanduser()
     return str(path if path.is_absolute() else (project_dir / path).resolve())
+
+
+def resolve_bare_environment(doc: N, lookup: Callable[[str], str | None]) -> None:
+    """``environment: [FOO]`` takes FOO from the variables, as docker compose does; an unset
+    one is left out of the container's environment."""
+    services = doc.value.get("services") if isinstance(doc.value, dict) else None
+    for svc in services.value.values() if services and isinstance(services.value, dict) \
+            else ():
+        env = svc.value.get("environment") if isinstance(svc.value, dict) else None
+        if env is None or not isinstance(env.value, dict):
+            continue
+        for name in [k for k, v in env.value.items() if v.value is None]:
+            value = lookup(name)
+            if value is None:
+                del env.value[name]
+            else:
+                env.value[name].value = value

@@ -26,11 +26,12 @@ def normalize(doc: N) -> N:
         return doc
     for service in services.value.values():
         if isinstance(service.value, dict):
-            _normalize_service(service.value)
+            normalize_service(service.value)
     return doc
 
 
-def _normalize_service(svc: dict[str, N]) -> None:
+def normalize_service(svc: dict[str, N]) -> None:
+    """One service's attributes in their merge spelling (in place; idempotent)."""
     for key in _KEYED:
         if key in svc:
             svc[key] = _to_mapping(svc[key])

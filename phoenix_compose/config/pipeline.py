@@ -43,23 +43,18 @@ class Outcome:
 
 def build(cfg: EnvironmentConfig) -> Built:
     """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
-    from phoenix_compose.config.project import assemble, has_errors, load_documents, raise_errors
+    from phoenix_compose.config.project import assemble, has_errors, raise_errors
     from phoenix_compose.config.templates import overlay_paths, render_templates
 
     stack = cfg.stack
     rendered, problems = render_templates(cfg)
-    sources = [(path.read_text(encoding="utf-8"), yamlsrc.plain_locator(stack.rel(path)))
-               for path in stack.compose_files] + [(r.text, r.locator()) for r in rendered]
-    docs, found = load_documents(sources, cfg.variables.lookup, cfg.variables.origin)
+    docs, found = _documents(cfg, rendered)
     problems += found
-    if not stack.compose_files and not rendered:
-        problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
-                                hint="add compose/*.yaml or templates/*.yaml.j2"))
     model: dict[str, Any] = {}
     if not has_errors(problems):
         first = stack.compose_files[0] if stack.compose_files else None
         fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
-        model, found = assemble(docs, first.parent if first else stack.root, fallback,
+        model, found = assemble(docs, _project_dir(cfg), fallback,
                                 production=cfg.production, lookup=cfg.variables.lookup)
         problems += found
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
@@ -69,6 +64,34 @@ def build(cfg: EnvironmentConfig) -> Built:
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings)
+
+
+def _project_dir(cfg: EnvironmentConfig) -> Path:
+    """compose/ (the folder of the first compose file): relative paths resolve against it."""
+    files = cfg.stack.compose_files
+    return files[0].parent if files else cfg.stack.root / "compose"
+
+
+def _documents(cfg: EnvironmentConfig, rendered: list[Any]) -> tuple[list[Any], list[Problem]]:
+    """The located documents of the compose files and the rendered overlays (an overlay
+    counts as a file of the project directory, for its include and extends paths)."""
+    from phoenix_compose.config.loading import Context, read_text
+    from phoenix_compose.config.project import load_documents
+
+    stack = cfg.stack
+    ctx = Context(cfg.variables.lookup, cfg.variables.origin, stack.rel)
+    sources = []
+    for path in stack.compose_files:
+        text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)
+        if text is not None:
+            sources.append((text, yamlsrc.plain_locator(stack.rel(path)), path))
+    project_dir = _project_dir(cfg)
+    sources += [(r.text, r.locator(), project_dir / r.name) for r in rendered]
+    docs = load_documents(sources, project_dir, ctx)
+    if not stack.compose_files and not rendered:
+        ctx.problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
+                                    hint="add compose/*.yaml or templates/*.yaml.j2"))
+    return docs, ctx.problems
 
 
 START_INTERVAL = "x-phoenix-start-interval"

@@ -1,46 +1,39 @@
 """The steps every compose model goes through, shared by the pipeline and the public API:
-load each file with locations, interpolate it, cast typed fields, merge all in order,
-resolve relative paths and validate.  Problems are collected, never raised, so one run
-reports all of them."""
+load each file with locations, interpolate it, cast typed fields, import its ``include``
+entries, resolve its ``extends``, merge all in order, resolve relative paths and
+validate.  Problems are collected, never raised, so one run reports all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config import yamlsrc
-from phoenix_compose.config.interpolate import Lookup, interpolate_tree
+from phoenix_compose.config.extends import apply_extends
+from phoenix_compose.config.include import apply_include
+from phoenix_compose.config.interpolate import Lookup
+from phoenix_compose.config.loading import Context, parse
 from phoenix_compose.config.locator import Locator
-from phoenix_compose.config.merge import merge_all, resolve_paths
-from phoenix_compose.config.typecast import cast_tree
+from phoenix_compose.config.merge import merge_all, resolve_bare_environment, resolve_paths
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
-Source = tuple[str, yamlsrc.Locator]  # a file's text, and how its lines map to Locs
-Origin = Callable[[str], Loc | None]
+Source = tuple[str, yamlsrc.Locator, Path]  # text, how its lines map to Locs, its file
 
 
-def load_documents(sources: Sequence[Source], lookup: Lookup,
-                   origin: Origin) -> tuple[list[yamlsrc.N], list[Problem]]:
-    """Every source parsed and interpolated (in place); empty files are skipped."""
+def load_documents(sources: Sequence[Source], project_dir: Path,
+                   ctx: Context) -> list[yamlsrc.N]:
+    """Every document of every source, interpolated, cast, with its ``include`` entries
+    imported and its ``extends`` resolved (their paths relative to ``project_dir``);
+    problems go to ``ctx.problems``."""
     docs: list[yamlsrc.N] = []
-    problems: list[Problem] = []
-    for text, locate in sources:
-        try:
-            loaded = yamlsrc.load_all(text, locate)  # documents merge in order
-        except ConfigurationError as exc:
-            problems += exc.problems
-            continue
-        for doc in loaded:
-            if not isinstance(doc.value, dict):
-                problems.append(Problem(doc.loc, "a compose file must be a mapping at the top "
-                                                 "level"))
-                continue
-            problems += interpolate_tree(doc, lookup, origin)
-            problems += cast_tree(doc)
+    for text, locate, file in sources:
+        for doc in parse(text, locate, ctx):
+            apply_include(doc, project_dir, ctx)
+            apply_extends(doc, file, project_dir, ctx)
             docs.append(doc)
-    return docs, problems
+    return docs
 
 
 def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validate: bool = True,
@@ -59,23 +52,6 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
     if validate:
         problems += validate_model(model, locator, production)
     return model, problems
-
-
-def resolve_bare_environment(doc: yamlsrc.N, lookup: Lookup) -> None:
-    """``environment: [FOO]`` takes FOO from the variables, as docker compose does; an unset
-    one is left out of the container's environment."""
-    services = doc.value.get("services") if isinstance(doc.value, dict) else None
-    for svc in services.value.values() if services and isinstance(services.value, dict) \
-            else ():
-        env = svc.value.get("environment") if isinstance(svc.value, dict) else None
-        if env is None or not isinstance(env.value, dict):
-            continue
-        for name in [k for k, v in env.value.items() if v.value is None]:
-            value = lookup(name)
-            if value is None:
-                del env.value[name]
-            else:
-                env.value[name].value = value
 
 
 def apply_profiles(model: dict[str, Any], where: Locator, active: set[str]) -> list[Problem]:

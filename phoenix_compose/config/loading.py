@@ -1,0 +1,78 @@
+"""Reading compose files into located, interpolated, typed trees, for the main files and for
+the files that ``include`` and ``extends`` bring in.  Problems are collected in the
+context; nothing here raises for a bad file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phoenix_compose.config import yamlsrc
+from phoenix_compose.config.interpolate import Lookup, interpolate_tree
+from phoenix_compose.config.typecast import cast_tree
+from phoenix_compose.errors import ConfigurationError, Loc, Problem
+
+Origin = Callable[[str], Loc | None]
+
+
+@dataclass
+class Context:
+    lookup: Lookup
+    origin: Origin
+    name_of: Callable[[Path], str]  # how a file is named in locations
+    problems: list[Problem] = field(default_factory=list)
+    chain: tuple[Path, ...] = ()  # the files including this one, for cycles
+    cache: dict[Path, list[yamlsrc.N]] = field(default_factory=dict)
+
+    def with_lookup(self, lookup: Lookup, chain: tuple[Path, ...]) -> Context:
+        return Context(lookup, lambda _name: None, self.name_of, self.problems, chain)
+
+
+def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:
+    """Every document of one file, interpolated and cast (in place)."""
+    try:
+        loaded = yamlsrc.load_all(text, locate)
+    except ConfigurationError as exc:
+        ctx.problems += exc.problems
+        return []
+    docs = []
+    for doc in loaded:
+        if not isinstance(doc.value, dict):
+            ctx.problems.append(Problem(doc.loc, "a compose file must be a mapping at the top "
+                                                 "level"))
+            continue
+        ctx.problems += interpolate_tree(doc, ctx.lookup, ctx.origin)
+        ctx.problems += cast_tree(doc)
+        docs.append(doc)
+    return docs
+
+
+def read_text(path: Path, where: Loc, ctx: Context) -> str | None:
+    """A file's text, or None with a located problem (missing, unreadable, not UTF-8)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        ctx.problems.append(Problem(where, f"cannot read {ctx.name_of(path)}: "
+                                           f"{exc.strerror or exc}"))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        ctx.problems.append(Problem(Loc(ctx.name_of(path), line, column),
+                                    f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be "
+                                    "decoded", hint="save the file as UTF-8"))
+        return None
+
+
+def load_file(path: Path, where: Loc, ctx: Context) -> list[yamlsrc.N] | None:
+    """The documents of another compose file (cached), or None when it cannot be read."""
+    path = path.resolve()
+    if path not in ctx.cache:
+        text = read_text(path, where, ctx)
+        if text is None:
+            return None
+        ctx.cache[path] = parse(text, yamlsrc.plain_locator(ctx.name_of(path)), ctx)
+    return ctx.cache[path]
