@@ -38,33 +38,46 @@ def _digest(text: str) -> str:
 
 
 def is_fresh(cache_file: Path, key: str, root: Path, process: Mapping[str, str]) -> bool:
+    """Is the recorded run still valid?  A damaged cache file is simply stale."""
     try:
         entry = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return isinstance(entry, dict) and entry.get("key") == key and \
+            _vars_fresh(entry.get("vars", {}), process) and \
+            _files_fresh({root / rel: d for rel, d in entry.get("outputs", {}).items()}) and \
+            _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()})
+    except (OSError, ValueError, TypeError, AttributeError):
         return False
-    if entry.get("key") != key:
-        return False
-    for name, (source, digest) in entry.get("vars", {}).items():
+
+
+def _vars_fresh(recorded: dict, process: Mapping[str, str]) -> bool:
+    for name, (source, digest) in recorded.items():
         in_process = name in process
         if in_process != (source == "process"):
             return False
         if in_process and _digest(process[name]) != digest:
             return False
-    for rel, digest in entry.get("outputs", {}).items():
-        path = root / rel
-        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            return False
     return True
 
 
+def _files_fresh(files: dict[Path, str]) -> bool:
+    return all(path.is_file() and file_digest(path) == digest
+               for path, digest in files.items())
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str],
-           root: Path, warnings: tuple[str, ...] = ()) -> None:
+           root: Path, warnings: tuple[str, ...] = (), inputs: tuple[Path, ...] = ()) -> None:
+    """``inputs``: files the run read that the key does not cover (include and extends)."""
     from phoenix_compose.fileio import write_files
 
     entry = {
         "key": key,
         "vars": variables,
         "outputs": {str(p.relative_to(root)): _digest(text) for p, text in outputs.items()},
+        "inputs": {str(p): file_digest(p) for p in inputs if p.is_file()},
         "warnings": list(warnings),
     }
     write_files({cache_file: json.dumps(entry, indent=1, sort_keys=True) + "\n"})

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phoenix_compose.config.files import link_problem, read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
 from phoenix_compose.statedir import StateDir, default_project_name
@@ -102,6 +103,7 @@ class EnvironmentConfig:
     stack: StackFiles
     env_files: tuple[Path, ...]
     variables: Variables = field(compare=False)
+    warnings: tuple[Problem, ...] = ()  # from the env files, e.g. a variable used but unset
 
     @property
     def production(self) -> bool:
@@ -145,7 +147,8 @@ def describe_environments(root: Path) -> list[tuple[str, bool]]:
 def stack_files(root: Path) -> StackFiles:
     compose_dir, template_dir = root / "compose", root / "templates"
     compose = sorted(
-        p for p in compose_dir.glob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+        p for p in compose_dir.glob("*") if p.suffix in (".yaml", ".yml")
+        and (p.is_file() or p.is_symlink())
     ) if compose_dir.is_dir() else []
     templates = sorted(template_dir.glob("*.yaml.j2")) if template_dir.is_dir() else []
     return StackFiles(root, tuple(compose), tuple(templates))
@@ -168,15 +171,32 @@ def load_environment(
     check_environment(root, env)
     process = os.environ if process is None else process
     files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env")
-             if p.is_file()]
+             if p.is_file() or p.is_symlink()]
+    stack = stack_files(root)
     defined: dict[str, Var] = {}
-    problems: list[Problem] = []
+    problems = [p for p in (link_problem(root, path, stack.rel(path))
+                            for path in (*files, *stack.compose_files, *stack.templates)) if p]
+    broken = {p.loc.file for p in problems}
     for path in files:
-        rel = str(path.relative_to(root))
-        problems += parse_env_file(path.read_text(encoding="utf-8"), rel, defined, process)
+        if stack.rel(path) in broken:
+            continue
+        text, problem = read(path, stack.rel(path))
+        if text is None:
+            problems += [problem] if problem else []
+            continue
+        problems += parse_env_file(text, stack.rel(path), defined, process)
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
-    return EnvironmentConfig(env, stack_files(root), tuple(files), Variables(defined, process))
+    warnings = tuple(p for p in problems if p.severity != "error")
+    return EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings)
+
+
+def _masked(statement: str) -> str:
+    """An env-file line for a message: the value of a secret-looking name is hidden."""
+    from phoenix_compose.config.policy import SECRET_KEY
+
+    name, sep, _value = statement.partition("=")
+    return f"{name}={'*' * 8}" if sep and SECRET_KEY.search(name.strip()) else statement
 
 
 def parse_env_file(
@@ -188,7 +208,7 @@ def parse_env_file(
     for binding in parse_stream(io.StringIO(text)):
         loc = Loc(rel, binding.original.line, 1)
         if binding.error:
-            statement = binding.original.string.strip().splitlines()[0]
+            statement = _masked(binding.original.string.strip().splitlines()[0])
             problems.append(Problem(loc, f"cannot parse '{statement}': expected KEY=VALUE",
                                     hint="quote values that contain spaces or '#'"))
             continue

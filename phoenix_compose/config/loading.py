@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_compose.config import yamlsrc
+from phoenix_compose.config.files import read
 from phoenix_compose.config.interpolate import Lookup, interpolate_tree
 from phoenix_compose.config.typecast import cast_tree
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
@@ -23,10 +24,13 @@ class Context:
     name_of: Callable[[Path], str]  # how a file is named in locations
     problems: list[Problem] = field(default_factory=list)
     chain: tuple[Path, ...] = ()  # the files including this one, for cycles
-    cache: dict[Path, list[yamlsrc.N]] = field(default_factory=dict)
+    cache: dict[Path, list[yamlsrc.N]] = field(default_factory=dict)  # per variables
+    read: set[Path] = field(default_factory=set)  # every file read, for the cache key
 
     def with_lookup(self, lookup: Lookup, chain: tuple[Path, ...]) -> Context:
-        return Context(lookup, lambda _name: None, self.name_of, self.problems, chain)
+        """A context for an included project: its own variables, the same problems."""
+        return Context(lookup, lambda _name: None, self.name_of, self.problems, chain,
+                       read=self.read)
 
 
 def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:
@@ -50,26 +54,16 @@ def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:
 
 def read_text(path: Path, where: Loc, ctx: Context) -> str | None:
     """A file's text, or None with a located problem (missing, unreadable, not UTF-8)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        ctx.problems.append(Problem(where, f"cannot read {ctx.name_of(path)}: "
-                                           f"{exc.strerror or exc}"))
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        ctx.problems.append(Problem(Loc(ctx.name_of(path), line, column),
-                                    f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be "
-                                    "decoded", hint="save the file as UTF-8"))
-        return None
+    text, problem = read(path, ctx.name_of(path), where)
+    if problem is not None:
+        ctx.problems.append(problem)
+    return text
 
 
 def load_file(path: Path, where: Loc, ctx: Context) -> list[yamlsrc.N] | None:
     """The documents of another compose file (cached), or None when it cannot be read."""
     path = path.resolve()
+    ctx.read.add(path)
     if path not in ctx.cache:
         text = read_text(path, where, ctx)
         if text is None:

@@ -181,16 +181,22 @@ def resolve_service_paths(svc: dict[str, N], project_dir: FsPath) -> None:
     env_file = svc.get("env_file")
     if env_file is not None:
         for item in env_file.value if isinstance(env_file.value, list) else [env_file]:
-            _absolute(item.value["path"] if isinstance(item.value, dict) else item, project_dir)
+            target = item.value.get("path") if isinstance(item.value, dict) else item
+            if isinstance(target, N):
+                _absolute(target, project_dir)
     volumes = svc.get("volumes")
     for item in volumes.value if volumes and isinstance(volumes.value, list) else ():
-        if isinstance(item.value, dict):
-            if item.value.get("type") is not None and item.value["type"].value == "bind" \
-                    and "source" in item.value:
-                _absolute(item.value["source"], project_dir)
-        elif isinstance(item.value, str) and item.value[:1] in (".", "~") and ":" in item.value:
-            source, sep, rest = item.value.partition(":")
-            item.value = f"{_join(project_dir, source)}{sep}{rest}"
+        _resolve_volume(item, project_dir)
+
+
+def _resolve_volume(item: N, project_dir: FsPath) -> None:
+    if isinstance(item.value, dict):
+        kind = item.value.get("type")
+        if kind is not None and kind.value == "bind" and "source" in item.value:
+            _absolute(item.value["source"], project_dir)
+    elif isinstance(item.value, str) and item.value[:1] in (".", "~") and ":" in item.value:
+        source, sep, rest = item.value.partition(":")
+        item.value = f"{_join(project_dir, source)}{sep}{rest}"
 
 
 def _is_remote(text: str) -> bool:

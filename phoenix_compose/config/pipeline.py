@@ -27,6 +27,7 @@ class Built:
     overlays: dict[Path, str]
     compose_text: str
     warnings: tuple[str, ...]
+    inputs: tuple[Path, ...] = ()  # files read through include and extends
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def build(cfg: EnvironmentConfig) -> Built:
 
     stack = cfg.stack
     rendered, problems = render_templates(cfg)
-    docs, found = _documents(cfg, rendered)
+    docs, found, inputs = _documents(cfg, rendered)
     problems += found
     model: dict[str, Any] = {}
     if not has_errors(problems):
@@ -63,7 +64,8 @@ def build(cfg: EnvironmentConfig) -> Built:
     warnings = raise_errors(problems + ([named] if named else []))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
-    return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings)
+    return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
+                 inputs)
 
 
 def _project_dir(cfg: EnvironmentConfig) -> Path:
@@ -72,7 +74,8 @@ def _project_dir(cfg: EnvironmentConfig) -> Path:
     return files[0].parent if files else cfg.stack.root / "compose"
 
 
-def _documents(cfg: EnvironmentConfig, rendered: list[Any]) -> tuple[list[Any], list[Problem]]:
+def _documents(cfg: EnvironmentConfig,
+               rendered: list[Any]) -> tuple[list[Any], list[Problem], tuple[Path, ...]]:
     """The located documents of the compose files and the rendered overlays (an overlay
     counts as a file of the project directory, for its include and extends paths)."""
     from phoenix_compose.config.loading import Context, read_text
@@ -91,7 +94,7 @@ def _documents(cfg: EnvironmentConfig, rendered: list[Any]) -> tuple[list[Any], 
     if not stack.compose_files and not rendered:
         ctx.problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
                                     hint="add compose/*.yaml or templates/*.yaml.j2"))
-    return docs, ctx.problems
+    return docs, ctx.problems + list(cfg.warnings), tuple(sorted(ctx.read))
 
 
 START_INTERVAL = "x-phoenix-start-interval"
@@ -111,6 +114,30 @@ def _errors(problems: list[Problem]) -> bool:
     return any(p.severity == "error" for p in problems)
 
 
+def _refuse_outside(root: Path, folders: tuple[Path, ...]) -> None:
+    """Generated files are written only inside the stack root: a symlinked .phoenix/ (or
+    overlays/) pointing elsewhere would have them, and the prune, land there."""
+    from phoenix_compose.config.files import inside
+
+    for folder in folders:
+        if (folder.exists() or folder.is_symlink()) and not inside(root, folder):
+            rel = folder.relative_to(root)
+            raise ConfigurationError([Problem(
+                Loc(str(rel), 0, 0), f"{rel} leads outside the stack root (a symlink to "
+                                     f"{folder.resolve()}); refusing to write there",
+                hint=f"remove the symlink: rm {rel}")])
+
+
+def _key(cfg: EnvironmentConfig) -> str:
+    """The cache key: the tool, the env, and every file of envs/, compose/ and templates/
+    the run can read (partials that templates include or import too)."""
+    folder = cfg.stack.root / "templates"
+    partials = tuple(sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
+                            and p not in cfg.stack.templates)) if folder.is_dir() else ()
+    return cache.input_key(cfg.name, cfg.env_files + cfg.stack.compose_files +
+                           cfg.stack.templates + partials, cfg.stack.root)
+
+
 def final_model(root: Path, env: str) -> dict[str, Any]:
     """The final model of ``env`` without writing anything: the cached output when it is
     fresh, else a pure build (for readers such as ``vscode.tasks --check``)."""
@@ -118,8 +145,7 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
 
     cfg = load_environment(root, env)
     state = cfg.state
-    key = cache.input_key(env, cfg.env_files + cfg.stack.compose_files + cfg.stack.templates,
-                          root)
+    key = _key(cfg)
     if cache.is_fresh(state.cache_file, key, root, cfg.variables.process):
         return yaml.safe_load(state.compose_file.read_text(encoding="utf-8")) or {}
     return build(cfg).model
@@ -133,8 +159,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     cfg = load_environment(root, env, process)
     state = cfg.state
     compose_file, cache_file = state.compose_file, state.cache_file
-    key = cache.input_key(env, cfg.env_files + cfg.stack.compose_files + cfg.stack.templates,
-                          root)
+    key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, root, cfg.variables.process):
         warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
         return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
@@ -144,9 +169,10 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         cache.invalidate(cache_file)
         raise
     files = {**built.overlays, compose_file: built.compose_text}
+    _refuse_outside(root, (state.path, state.overlays))
     write_files(files, prune={state.overlays: "*.yaml"})
     snapshot = cfg.variables.snapshot(cfg.variables.used)
-    cache.record(cache_file, key, snapshot, files, root, built.warnings)
+    cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
     return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from phoenix_compose.config.files import read
 from phoenix_compose.config.yamlsrc import Locator
 from phoenix_compose.errors import Loc, Problem, TemplateTimeout
 
@@ -60,6 +61,11 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     problems: list[Problem] = []
     for path in stack.templates:
         rel = stack.rel(path)
+        _text, unreadable = read(path, rel)
+        if unreadable is not None:
+            problems.append(unreadable)
+            continue
+        template = None
         try:
             template = jenv.get_template(path.name)
             context = {"env": cfg.name, "vars": cfg.variables, "production": cfg.production}
@@ -70,7 +76,7 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
                                     f"template syntax error: {exc.message}"))
             continue
         except Exception as exc:  # an error raised while rendering: undefined, filters, ...
-            line = _template_line(template, exc.__traceback__)
+            line = _template_line(template, exc.__traceback__) if template else 1
             message, hint = _explain(exc, cfg.name)
             problems.append(Problem(Loc(rel, line, 1), f"template error: {message}", hint=hint))
             continue

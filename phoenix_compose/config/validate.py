@@ -99,7 +99,8 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
         source = vol.get("source") if isinstance(vol, dict) and vol.get("type", "volume") \
             == "volume" else (str(vol).split(":")[0] if isinstance(vol, str) and ":" in vol
                               else None)
-        if source and not source.startswith(("/", ".", "~")) and source not in declared_volumes:
+        if isinstance(source, str) and source and not source.startswith(("/", ".", "~")) \
+                and source not in declared_volumes:
             out.append(Problem(where.at(base + ("volumes", i)),
                                f"service '{base[1]}' uses undefined volume '{source}'",
                                hint="declare it under the top-level `volumes:`"))
@@ -107,7 +108,7 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
         declared = _map(model.get(section))
         for i, ref in enumerate(_seq(svc.get(section))):
             source = ref.get("source") if isinstance(ref, dict) else ref
-            if source not in declared:
+            if isinstance(source, str) and source not in declared:
                 out.append(Problem(where.at(base + (section, i)),
                                    f"service '{base[1]}' uses undefined {section[:-1]} "
                                    f"'{source}'", hint=f"declare it under the top-level "
@@ -136,6 +137,8 @@ def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
         return [Problem(where.at(path), f"build context {context} of service '{base[1]}' "
                         "does not exist", hint="build paths are relative to compose/")]
     name = build.get("dockerfile") if isinstance(build, dict) else None
+    if name is not None and not isinstance(name, str):
+        return []  # the schema reports the wrong type
     candidates = [name] if name else ["Containerfile", "Dockerfile"]
     if not any((folder / c).is_file() for c in candidates):
         return [Problem(where.at(path), f"no {' or '.join(candidates)} in build context "
