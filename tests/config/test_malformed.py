@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from invoke import Exit
-from support import mock_context
 
 from phoenix_compose.cli import config as config_tasks
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError
+
+from support import mock_context
 
 GOOD = {"envs/dev.env": "", "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"}
 
