@@ -61,11 +61,24 @@ def build(cfg: EnvironmentConfig) -> Built:
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
                                  or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
                                         1, 1))
-    warnings = raise_errors(problems + ([named] if named else []))
+    warnings = raise_errors(_masked(cfg, problems + ([named] if named else [])))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
                  inputs)
+
+
+def _masked(cfg: EnvironmentConfig, problems: list[Problem]) -> list[Problem]:
+    """No secret value in a message: problems may quote values (a cast that failed)."""
+    from dataclasses import replace
+
+    from phoenix_compose.config.masking import Masker
+
+    masker = Masker.of(cfg.variables)
+    if not masker.values:
+        return problems
+    return [replace(p, message=masker.text(p.message), hint=masker.text(p.hint))
+            for p in problems]
 
 
 def _project_dir(cfg: EnvironmentConfig) -> Path:

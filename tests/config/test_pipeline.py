@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from phoenix_compose.config.environment import list_environments
+from phoenix_compose.config.masking import MASK
 from phoenix_compose.config.pipeline import prepare
-from phoenix_compose.config.show import MASK, show
+from phoenix_compose.config.show import show
 from phoenix_compose.errors import ConfigurationError
 
 STACK = {
@@ -181,7 +182,7 @@ def test_phoenix_development_builds_its_images_and_keeps_full_services_behind_a_
 
 
 def test_passwords_inside_urls_are_masked() -> None:
-    from phoenix_compose.config.show import mask_secrets
+    from phoenix_compose.config.masking import mask_secrets
 
     assert mask_secrets({"URL": "postgres://u:pw@db:5432/x", "OTHER": "http://host/a:b@c"}) == {
         "URL": f"postgres://u:{MASK}@db:5432/x", "OTHER": "http://host/a:b@c"}

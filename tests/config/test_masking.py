@@ -1,0 +1,54 @@
+"""Secrets are masked by value, not only by key name, wherever they would be printed."""
+
+from __future__ import annotations
+
+import pytest
+
+from phoenix_compose.config.masking import MASK, Masker
+from phoenix_compose.config.pipeline import prepare
+from phoenix_compose.config.show import show
+from phoenix_compose.errors import ConfigurationError
+
+SECRET = "s3cr3t-hunter2"
+
+
+def stack(make_stack, compose: str, env_text: str = f"DB_PASSWORD={SECRET}\n"):
+    return make_stack({"envs/dev.env": env_text, "compose/a.yaml": compose})
+
+
+def test_show_masks_a_secret_variable_wherever_it_is_used(make_stack) -> None:
+    root = stack(make_stack, "services:\n  web:\n    image: 'w:1'\n"
+                             "    command: [serve, '--password', '${DB_PASSWORD}']\n"
+                             "    labels: {note: 'pw is ${DB_PASSWORD}'}\n")
+    out = show(root, "dev")
+    assert SECRET not in out and out.count(MASK) == 2
+
+
+def test_show_masks_the_content_of_secret_files(make_stack) -> None:
+    root = stack(make_stack, "services:\n  web:\n    image: 'w:1'\n"
+                             "    healthcheck: {test: [CMD, check, 'file-secret-xyz']}\n"
+                             "secrets: {token: {file: ../token.txt}}\n", "")
+    (root / "token.txt").write_text("file-secret-xyz\n")
+    out = show(root, "dev", "json")
+    assert "file-secret-xyz" not in out and MASK in out
+
+
+@pytest.mark.parametrize("url", ["postgres://phoenix:p@ss@db:5432/revenue",
+                                 "https://user:plain@host/path"])
+def test_passwords_in_urls_are_masked_even_with_an_at_sign(url) -> None:
+    masked = Masker().text(f"DATABASE_URL {url}")
+    assert "p@ss" not in masked and "plain" not in masked
+    assert masked.endswith(("@db:5432/revenue", "@host/path"))
+
+
+def test_an_error_that_quotes_a_value_never_prints_the_secret(make_stack) -> None:
+    root = stack(make_stack, "services:\n  web:\n    image: 'w:1'\n"
+                             "    privileged: ${DB_PASSWORD}\n")
+    with pytest.raises(ConfigurationError) as info:
+        prepare(root, "dev", process={})
+    text = str(info.value)
+    assert SECRET not in text and "invalid boolean: ********" in text
+
+
+def test_short_values_are_not_masked_everywhere() -> None:
+    assert Masker(["ab", "abcd"]).text("ab abcd") == f"ab {MASK}"
