@@ -16,8 +16,9 @@ PLUGIN_PACKAGE = "phoenix_plugins"
 CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
 
 
-def build_namespace(root: Path) -> Collection:
-    """The root namespace: built-in collections plus every ``tasks/*.py`` as a plugin."""
+def build_namespace(root: Path, plugins: bool = True) -> Collection:
+    """The root namespace: built-in collections plus, with ``plugins``, every
+    ``tasks/*.py`` as a plugin collection (never one that would replace a built-in)."""
     ns = Collection()
     for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS + ci.ROOT_TASKS:
         ns.add_task(task)
@@ -25,7 +26,13 @@ def build_namespace(root: Path) -> Collection:
     ns.add_collection(Collection("images", lifecycle.build))
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
-    for name, module in load_plugins(root / "tasks"):
+    built_in = set(ns.collections) | set(ns.tasks)
+    for name, module in load_plugins(root / "tasks") if plugins else ():
+        if name in built_in:
+            print(f"tasks/{module.__file__ and Path(module.__file__).name}:1:1: error: plugin "
+                  f"'{name}' would replace the built-in '{name}'; not loaded (rename the "
+                  "file)", file=sys.stderr)
+            continue
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})
     for name in ns.task_names:

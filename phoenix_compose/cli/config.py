@@ -8,9 +8,10 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, stack_
 
 
 @task(help={"env": ENV_HELP, "all": "validate every environment in envs/",
-            "no_cache": "ignore the validation cache"})
+            "no_cache": "ignore the validation cache",
+            "no_write": "write nothing (.phoenix/ stays as it is): for hooks on any checkout"})
 def validate(c: Context, env: str | None = None, all_: bool = False,
-             no_cache: bool = False) -> None:
+             no_cache: bool = False, no_write: bool = False) -> None:
     """Validate an environment's config (schema, semantics, policy); exit 1 when invalid."""
     from phoenix_compose.config.environment import list_environments
     from phoenix_compose.integrations.precommit import validate_envs
@@ -18,7 +19,8 @@ def validate(c: Context, env: str | None = None, all_: bool = False,
     root = stack_root(c)
     names = list_environments(root) if all_ else [env_name(c, env)]
     with boundary():
-        failed = validate_envs(root, names, use_cache=not no_cache, collect=len(names) > 1)
+        failed = validate_envs(root, names, use_cache=not no_cache, collect=len(names) > 1,
+                               write=not no_write)
     if failed:
         raise Exit("invalid: " + "; ".join(failed), code=1)
 

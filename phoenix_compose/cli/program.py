@@ -1,20 +1,30 @@
 """The ``phoenix`` console script: invoke's Program over the same collections, with the
 stack root = the current directory (for repositories that hold only a stack, e.g. in a
-pre-commit hook)."""
+pre-commit hook).
+
+A repository may not be trusted (a pre-commit hook runs on whatever is checked out), so
+its ``tasks/*.py`` plugins are imported only with ``--plugins`` (before the task name).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+PLUGINS_FLAG = "--plugins"
 
-def main() -> None:
+
+def main(argv: list[str] | None = None) -> None:
     from invoke import Program
 
     from phoenix_compose import __version__
     from phoenix_compose.cli import build_namespace
 
-    Program(namespace=build_namespace(Path.cwd()), version=__version__, name="phoenix-compose",
-            binary="phoenix").run()
+    argv = list(sys.argv if argv is None else argv)
+    plugins = PLUGINS_FLAG in argv[1:]
+    argv = [a for i, a in enumerate(argv) if i == 0 or a != PLUGINS_FLAG]
+    Program(namespace=build_namespace(Path.cwd(), plugins=plugins), version=__version__,
+            name="phoenix-compose", binary="phoenix").run(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -164,6 +164,20 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
     return build(cfg).model
 
 
+def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
+    """Validate ``env`` and write nothing: a fresh cache answers, else a pure build."""
+    cfg = load_environment(root, env)
+    state = cfg.state
+    if use_cache and cache.is_fresh(state.cache_file, _key(cfg), root, cfg.variables.process):
+        warnings = tuple(json.loads(state.cache_file.read_text(encoding="utf-8"))
+                         .get("warnings", []))
+        return Outcome(env, state.compose_file, cfg.project_name, cfg.production, True,
+                       warnings)
+    built = build(cfg)
+    return Outcome(env, state.compose_file, cfg.project_name, cfg.production, False,
+                   built.warnings)
+
+
 def prepare(root: Path, env: str, *, use_cache: bool = True,
             process: Mapping[str, str] | None = None) -> Outcome:
     """Validate ``env`` and write its output (skipped when the cache says nothing changed)."""

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from phoenix_compose.config.pipeline import prepare
+from phoenix_compose.config.pipeline import check, prepare
 from phoenix_compose.errors import ConfigurationError
 
 Print = Callable[[str], None]
@@ -19,16 +19,19 @@ def _stderr(text: str) -> None:
 
 
 def validate_envs(root: Path, names: Sequence[str], *, use_cache: bool = True,
-                  collect: bool = True, out: Print = print, err: Print = _stderr) -> list[str]:
+                  collect: bool = True, write: bool = True, out: Print = print,
+                  err: Print = _stderr) -> list[str]:
     """Validate each env: its warnings and a ``valid`` line, or all its problems.
 
     Returns ``"<env>: N error(s)"`` for each invalid env; with ``collect=False`` the first
     invalid env raises its ConfigurationError instead (one env: the caller shows the hint).
+    Without ``write`` nothing is written, not even the cache.
     """
     failed = []
     for name in names:
         try:
-            outcome = prepare(root, name, use_cache=use_cache)
+            outcome = prepare(root, name, use_cache=use_cache) if write else \
+                check(root, name, use_cache=use_cache)
         except ConfigurationError as exc:
             if not collect:
                 raise
@@ -38,5 +41,6 @@ def validate_envs(root: Path, names: Sequence[str], *, use_cache: bool = True,
         for warning in outcome.warnings:
             err(warning)
         note = " (cached)" if outcome.cached else ""
-        out(f"{name}: valid{note} -> {outcome.compose_file.relative_to(root)}")
+        target = f" -> {outcome.compose_file.relative_to(root)}" if write else ""
+        out(f"{name}: valid{note}{target}")
     return failed

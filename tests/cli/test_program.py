@@ -1,0 +1,52 @@
+"""The ``phoenix`` program on a repository that may not be trusted (a pre-commit hook)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support import tree
+
+
+def phoenix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "phoenix_compose.cli.program", *args],
+                          cwd=root, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+PLUGIN = ("from pathlib import Path\nfrom invoke import task\n"
+          "Path('imported-marker').write_text('ran')\n\n"
+          "@task\ndef hello(c):\n    '''Say hello.'''\n    print('hello')\n")
+
+
+def test_plugins_are_imported_only_when_asked(phoenix_stack: Path) -> None:
+    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks" / "db.py").write_text(PLUGIN)
+    listing = phoenix(phoenix_stack, "--list")
+    assert listing.returncode == 0, listing.stderr
+    assert "db.hello" not in listing.stdout
+    assert not (phoenix_stack / "imported-marker").exists()
+    with_plugins = phoenix(phoenix_stack, "--plugins", "db.hello")
+    assert with_plugins.stdout.strip() == "hello"
+    assert (phoenix_stack / "imported-marker").exists()
+
+
+def test_a_plugin_never_replaces_a_built_in_collection(phoenix_stack: Path) -> None:
+    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks" / "config.py").write_text(
+        "from invoke import task\n\n@task\ndef validate(c):\n    print('hijacked')\n")
+    result = phoenix(phoenix_stack, "--plugins", "config.validate", "--all", "--no-write")
+    assert result.returncode == 0, result.stderr
+    assert "hijacked" not in result.stdout and "development: valid" in result.stdout
+    assert result.stderr.startswith("tasks/config.py:1:1: error: plugin 'config' would "
+                                    "replace the built-in 'config'")
+
+
+def test_the_hooks_leave_nothing_behind(phoenix_stack: Path) -> None:
+    before = tree(phoenix_stack)
+    result = phoenix(phoenix_stack, "config.validate", "--all", "--no-write")
+    assert result.returncode == 0, result.stderr
+    assert "prod: valid" in result.stdout
+    assert tree(phoenix_stack) == before and not (phoenix_stack / ".phoenix").exists()
