@@ -2,7 +2,8 @@
 
 Runs interleaved, reports medians and the ratio to podman-compose in the same run:
   python bench/validate.py [--rounds N]
-Stacks: the real Phoenix stack (prod), and generated stacks of 10, 50 and 200 services.
+Stacks: the real Phoenix stack (prod), generated stacks of 10, 50 and 200 services, and the
+200-service one with every service extending a base from another file.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def generated_stack(root: Path, services: int) -> Path:
     return root
 
 
+def extends_stack(root: Path, services: int) -> Path:
+    """The generated stack, but every service ``extends`` a base from another file."""
+    generated_stack(root, services)
+    (root / "compose" / "base").mkdir()
+    (root / "compose" / "base" / "common.yaml").write_text(
+        "services:\n  base:\n    restart: unless-stopped\n    environment: {TIER: bench}\n"
+        "    healthcheck: {test: [CMD, 'true'], interval: 10s, retries: 3}\n"
+        "    labels: {owner: phoenix}\n")
+    text = (root / "compose" / "00-base.yaml").read_text()
+    text = text.replace("    networks: [back]\n", "    networks: [back]\n"
+                        "    extends: {file: base/common.yaml, service: base}\n")
+    (root / "compose" / "00-base.yaml").write_text(text)
+    return root
+
+
 def measure(root: Path, env: str, rounds: int) -> dict[str, float]:
     inv = [tool("inv"), "config.validate", "--env", env]
     compose = root / ".phoenix" / env / "compose.yaml"
@@ -61,6 +77,7 @@ def main() -> None:
         stacks = [("phoenix prod", "prod", _copy_phoenix(Path(tmp) / "phoenix"), 5)]
         for n in (10, 50, 200):
             stacks.append(("generated", "bench", generated_stack(Path(tmp) / f"g{n}", n), n))
+        stacks.append(("with extends", "bench", extends_stack(Path(tmp) / "e200", 200), 200))
         for label, env, root, count in stacks:
             shutil.rmtree(root / ".phoenix", ignore_errors=True)
             subprocess.run([tool("inv"), "config.validate", "--env", env], cwd=root, check=True,

@@ -53,6 +53,10 @@ class Variables(Mapping[str, str]):
         var = self.var(name)
         return None if var is None else var.value
 
+    def declared(self, name: str) -> bool:
+        """Does an env file name ``name`` (with a value, or bare)?"""
+        return name in self._defined
+
     def origin(self, name: str) -> Loc | None:
         """The env-file line that set ``name``; None when it came from the process."""
         var = self._defined.get(name)

@@ -18,7 +18,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -68,7 +68,8 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
         template = None
         try:
             template = jenv.get_template(path.name)
-            context = {"env": cfg.name, "vars": cfg.variables, "production": cfg.production}
+            context = {"env": cfg.name, "vars": TemplateVariables(cfg.variables),
+                       "production": cfg.production}
             text, line_map = _render_tracked(template, context,
                                              time.monotonic() + RENDER_SECONDS)
         except jinja2.TemplateSyntaxError as exc:
@@ -85,6 +86,34 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
 
 
 RENDER_SECONDS = 5.0  # wall-clock limit of one template
+PASSTHROUGH = "PHOENIX_PASSTHROUGH"  # process variables templates may read, comma-separated
+
+
+class TemplateVariables(Mapping[str, str]):
+    """What ``vars`` gives a template: the env files' variables (a process value still
+    overrides them), plus only the process variables named in ``PHOENIX_PASSTHROUGH``:
+    never the whole process environment."""
+
+    def __init__(self, variables: Any) -> None:
+        self._variables = variables
+        allowed = variables.lookup(PASSTHROUGH) or ""
+        self._passthrough = {n.strip() for n in allowed.split(",") if n.strip()}
+
+    def _allowed(self, name: str) -> bool:
+        return self._variables.declared(name) or name in self._passthrough
+
+    def __getitem__(self, name: str) -> str:
+        value = self._variables.lookup(name) if self._allowed(name) else None
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(n for n in (*self._variables, *self._passthrough)
+                           if self._allowed(n) and self._variables.lookup(n) is not None))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@%+-]+$")  # emitted as is: no YAML indicator inside
 
 

@@ -48,3 +48,18 @@ def test_a_template_that_runs_too_long_is_a_located_error(make_stack, monkeypatc
                              "{% endfor %}{% endfor %}\n")
     assert len(out) == 1 and "rendering took longer than 0.3 s" in out[0]
     assert out[0].startswith("templates/10-x.yaml.j2:")
+
+
+def test_templates_see_only_declared_or_passed_through_process_variables(make_stack) -> None:
+    template = "services:\n  web:\n    labels: {k: {{ vars.HOST_SECRET | default('none') }}}\n"
+    built = render(make_stack, template, process={"HOST_SECRET": "leak"})
+    assert built.model["services"]["web"]["labels"] == {"k": "none"}
+    built = render(make_stack, template, env_text="PHOENIX_PASSTHROUGH=HOST_SECRET,OTHER\n",
+                   process={"HOST_SECRET": "visible"})
+    assert built.model["services"]["web"]["labels"] == {"k": "visible"}
+
+
+def test_a_process_value_still_overrides_a_declared_variable(make_stack) -> None:
+    template = "services:\n  web:\n    labels: {k: {{ vars.MODE }}}\n"
+    built = render(make_stack, template, env_text="MODE=file\n", process={"MODE": "shell"})
+    assert built.model["services"]["web"]["labels"] == {"k": "shell"}
