@@ -73,9 +73,10 @@ def _hosts(node: N) -> N:
             text = str(item.value)
             host, _, ip = text.partition("=") if "=" in text else text.partition(":")
             items.append(N(f"{host}:{ip}", item.loc, kloc=item.kloc))
-    elif isinstance(node.value, dict):
-        for host, ips in node.value.items():
-            for ip in ips.value if isinstance(ips.value, list) else [ips]:
+    elif isinstance(node.value, dict):  # sorted, as compose-go's convertIntoSequence
+        for host, ips in sorted(node.value.items()):
+            for ip in sorted(ips.value if isinstance(ips.value, list) else [ips],
+                             key=lambda n: str(n.value)):
                 items.append(N(f"{host}:{ip.value}", ip.loc, kloc=ips.kloc))
     else:
         return node

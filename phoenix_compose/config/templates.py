@@ -59,6 +59,9 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     jenv = _environment(stack.root / "templates")
     rendered: list[Rendered] = []
     problems: list[Problem] = []
+    seconds, problem = _time_limit(cfg)
+    if problem is not None:
+        return [], [problem]
     for path in stack.templates:
         rel = stack.rel(path)
         _text, unreadable = read(path, rel)
@@ -71,7 +74,7 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
             context = {"env": cfg.name, "vars": TemplateVariables(cfg.variables),
                        "production": cfg.production}
             text, line_map = _render_tracked(template, context,
-                                             time.monotonic() + RENDER_SECONDS)
+                                             time.monotonic() + seconds)
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(Loc(rel, exc.lineno or 1, 1),
                                     f"template syntax error: {exc.message}"))
@@ -85,7 +88,23 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     return rendered, problems
 
 
-RENDER_SECONDS = 5.0  # wall-clock limit of one template
+RENDER_SECONDS = 5.0  # wall-clock limit of one template, unless PHOENIX_TEMPLATE_TIMEOUT
+TIMEOUT_VARIABLE = "PHOENIX_TEMPLATE_TIMEOUT"
+
+
+def _time_limit(cfg: EnvironmentConfig) -> tuple[float, Problem | None]:
+    text = cfg.variables.lookup(TIMEOUT_VARIABLE)
+    if text is None:
+        return RENDER_SECONDS, None
+    try:
+        seconds = float(text)
+        if seconds > 0:
+            return seconds, None
+    except ValueError:
+        pass
+    where = cfg.variables.origin(TIMEOUT_VARIABLE) or Loc("envs", 0, 0)
+    return 0.0, Problem(where, f"{TIMEOUT_VARIABLE} must be a positive number of seconds, "
+                               f"not '{text}'")
 PASSTHROUGH = "PHOENIX_PASSTHROUGH"  # process variables templates may read, comma-separated
 
 
@@ -194,24 +213,25 @@ def _render_tracked(template: Any, context: dict[str, Any],
     for loops that yield nothing)."""
     gen = template.root_render_func(template.new_context(context))
     chunks: list[tuple[str, int]] = []
-    with _alarm(deadline):
+    message = f"rendering took longer than {deadline - time.monotonic():.3g} s"
+    with _alarm(deadline, message):
         for chunk in gen:
             frame = gen.gi_frame
             line = template.get_corresponding_lineno(frame.f_lineno) if frame else 1
             chunks.append((chunk, line))
             if time.monotonic() > deadline:
-                raise TemplateTimeout(f"rendering took longer than {RENDER_SECONDS:g} s")
+                raise TemplateTimeout(message)
     return "".join(c for c, _ in chunks), _line_map(chunks)
 
 
 @contextlib.contextmanager
-def _alarm(deadline: float) -> Iterator[None]:
+def _alarm(deadline: float, message: str) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expired(*_: object) -> None:
-        raise TemplateTimeout(f"rendering took longer than {RENDER_SECONDS:g} s")
+        raise TemplateTimeout(message)
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))

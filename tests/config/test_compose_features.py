@@ -60,7 +60,7 @@ def test_labels_map_and_list_merge(tmp_path) -> None:
 def test_a_host_may_have_several_addresses(tmp_path) -> None:
     svc = web(tmp_path, "services: {web: {image: w, extra_hosts: ['h=1.1.1.1', 'h:2.2.2.2']}}",
               "services: {web: {extra_hosts: {h: ['2.2.2.2', '3.3.3.3'], g: 4.4.4.4}}}")
-    assert svc["extra_hosts"] == ["h:1.1.1.1", "h:2.2.2.2", "h:3.3.3.3", "g:4.4.4.4"]
+    assert svc["extra_hosts"] == ["h:1.1.1.1", "h:2.2.2.2", "g:4.4.4.4", "h:3.3.3.3"]
 
 
 def test_devices_are_keyed_by_their_container_path(tmp_path) -> None:

@@ -42,10 +42,10 @@ def test_structure_is_emitted_only_through_the_yaml_filter(make_stack) -> None:
     assert built.model["services"]["web"]["labels"] == {"a": "x: y"}
 
 
-def test_a_template_that_runs_too_long_is_a_located_error(make_stack, monkeypatch) -> None:
-    monkeypatch.setattr(templates, "RENDER_SECONDS", 0.3)
+def test_a_template_that_runs_too_long_is_a_located_error(make_stack) -> None:
     out = errors(make_stack, "x:\n{% for i in range(100000) %}{% for j in range(100000) %}"
-                             "{% endfor %}{% endfor %}\n")
+                             "{% endfor %}{% endfor %}\n",
+                 env_text="PHOENIX_TEMPLATE_TIMEOUT=0.3\n")
     assert len(out) == 1 and "rendering took longer than 0.3 s" in out[0]
     assert out[0].startswith("templates/10-x.yaml.j2:")
 
@@ -63,3 +63,10 @@ def test_a_process_value_still_overrides_a_declared_variable(make_stack) -> None
     template = "services:\n  web:\n    labels: {k: {{ vars.MODE }}}\n"
     built = render(make_stack, template, env_text="MODE=file\n", process={"MODE": "shell"})
     assert built.model["services"]["web"]["labels"] == {"k": "shell"}
+
+
+def test_the_time_limit_defaults_to_5_s_and_must_be_a_number(make_stack) -> None:
+    assert templates.RENDER_SECONDS == 5.0
+    out = errors(make_stack, "x: 1\n", env_text="PHOENIX_TEMPLATE_TIMEOUT=soon\n")
+    assert out == ["envs/dev.env:1:1: error: PHOENIX_TEMPLATE_TIMEOUT must be a positive "
+                   "number of seconds, not 'soon'"]
