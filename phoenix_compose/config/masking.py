@@ -65,3 +65,24 @@ class Masker:
 def mask_secrets(value: Any) -> Any:
     """Mask by key name and in URLs (no values known)."""
     return Masker().tree(value)
+
+
+def masker_for(root: Path, env: str) -> Masker:
+    """The masker of an environment's secrets; an env that does not load masks by key
+    name and in URLs only."""
+    import yaml
+
+    from phoenix_compose.config.environment import load_environment
+    from phoenix_compose.errors import ConfigurationError
+
+    try:
+        cfg = load_environment(root, env)
+    except ConfigurationError:
+        return Masker()
+    model = None
+    if cfg.state.compose_file.is_file():
+        try:
+            model = yaml.safe_load(cfg.state.compose_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            model = None
+    return Masker.of(cfg.variables, model if isinstance(model, dict) else None)

@@ -6,7 +6,7 @@ import getpass
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +23,10 @@ def _user() -> str:
 
 
 @contextmanager
-def audited(path: Path, action: str, args: dict[str, Any]) -> Iterator[None]:
-    """Append one record for ``action`` to ``path`` when it ends: ok, error or interrupted."""
+def audited(path: Path, action: str, args: dict[str, Any],
+            mask: Callable[[str], str] = str) -> Iterator[None]:
+    """Append one record for ``action`` to ``path`` when it ends: ok, error or interrupted
+    (an error's text passes through ``mask``: no secret value reaches the log)."""
     started = time.monotonic()
     record: dict[str, Any] = {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -37,7 +39,7 @@ def audited(path: Path, action: str, args: dict[str, Any]) -> Iterator[None]:
         yield
     except BaseException as exc:
         record["result"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-        record["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        record["error"] = mask(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise
     else:
         record["result"] = "ok"

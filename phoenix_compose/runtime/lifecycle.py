@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import ConfigurationError, PhoenixError
 from phoenix_compose.runtime import argv, containers, podman
@@ -60,7 +61,8 @@ class ComposeManager:
     @contextmanager
     def _administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
         with env_lock(self.state.lock_file, action, self.lock_wait), \
-                audited(self.state.audit_log, action, args):
+                audited(self.state.audit_log, action, args,
+                        masker_for(self.root, self.env).text):
             yield
 
     # -- lifecycle -------------------------------------------------------------------------

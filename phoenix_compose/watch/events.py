@@ -55,13 +55,15 @@ class EventBus:
 
 
 class EventLog:
-    """Appends every event to ``.phoenix/<env>/events.jsonl``."""
+    """Appends every event to ``StateDir.events_log``, masked (``mask``: a function of the
+    event, e.g. a Masker's ``tree``: no secret value reaches the log)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mask: Callable[[Event], Event] | None = None) -> None:
         self.path = path
+        self.mask = mask or (lambda event: event)
 
     def __call__(self, event: Event) -> None:
-        append_jsonl(self.path, event)
+        append_jsonl(self.path, self.mask(event))
 
 
 class HookRunner:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError, PhoenixError
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -45,7 +46,7 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
         events.emit("up_progress", service, state=state, detail=detail)
 
     manager = ComposeManager(root, env, report=progress)
-    bus.subscribe(EventLog(manager.state.events_log))
+    bus.subscribe(EventLog(manager.state.events_log, masker_for(root, env).tree))
     bus.subscribe((lambda e: out(json.dumps(e))) if as_json else
                   (lambda e: out(_line(e))))
     stop = stop or threading.Event()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.masking import masker_for
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -93,8 +94,10 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
 
 def _subscribe_outputs(monitor: HealthMonitor, bus: EventBus, as_json: bool,
                        out: Print) -> None:
-    log = EventLog(monitor.state.events_log)
-    show = (lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e)))
+    mask = masker_for(monitor.state.root, monitor.state.env).tree
+    log = EventLog(monitor.state.events_log, mask)
+    show = (lambda e: out(json.dumps(mask(e)))) if as_json else \
+        (lambda e: out(format_event(mask(e))))
     bus.subscribe(lambda e: None if _quiet(e) else log(e))
     bus.subscribe(lambda e: None if _quiet(e) else show(e))
 
@@ -179,6 +182,7 @@ def check(root: Path, env: str) -> list[HealthStatus]:
 
 def set_paused(root: Path, env: str, service: str, paused: bool) -> None:
     monitor = monitor_for(root, env)
-    monitor.bus.subscribe(EventLog(monitor.state.events_log))
+    monitor.bus.subscribe(EventLog(monitor.state.events_log,
+                                   masker_for(root, env).tree))
     monitor.set_paused(service, paused)
     monitor.pool.shutdown(wait=False)

@@ -81,3 +81,39 @@ def test_the_stack_is_taken_down_only_after_a_successful_down(tmp_path: Path) ->
     assert not taken_down(log)
     log.write_text(log.read_text() + "{not json\n")
     assert not taken_down(log)
+
+
+def test_an_error_is_masked_before_it_reaches_the_audit_log(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with pytest.raises(RuntimeError):
+        with audited(log, "up", {}, mask=lambda text: text.replace("hunter2x", "****")):
+            raise RuntimeError("podman said hunter2x")
+    assert read(log)[0]["error"] == "podman said ****"
+
+
+def test_a_failed_up_never_writes_a_secret_to_the_audit_log(make_stack) -> None:
+    from phoenix_compose.errors import ComposeRuntimeError
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.podman import Result
+
+    root = make_stack({"envs/t.env": "DB_PASSWORD=hunter2-secret\n",
+                       "compose/a.yaml": "services: {web: {image: 'w:${DB_PASSWORD}'}}\n"})
+
+    def no_images(argv, **kwargs):
+        if tuple(argv[:3]) == ("podman", "image", "inspect"):
+            return Result(tuple(argv), 125, "", "Error: image not known")
+        return Result(tuple(argv), 0, "[]", "")
+
+    with pytest.raises(ComposeRuntimeError, match="image not present"):
+        ComposeManager(root, "t", run=no_images).start_services()
+    text = (root / ".phoenix" / "t" / "audit.jsonl").read_text()
+    assert "hunter2-secret" not in text and "********" in text
+
+
+def test_events_are_masked_before_they_reach_the_log(tmp_path: Path) -> None:
+    from phoenix_compose.config.masking import Masker
+    from phoenix_compose.watch.events import EventLog
+
+    log = EventLog(tmp_path / "events.jsonl", Masker(["hunter2x"]).tree)
+    log({"type": "watch_error", "service": None, "error": "bad hunter2x"})
+    assert read(tmp_path / "events.jsonl")[0]["error"] == "bad ********"
