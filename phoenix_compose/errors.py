@@ -114,6 +114,15 @@ class TemplateTimeout(Exception):
     Problem at the template line being rendered."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or another stop signal) during an administrative action: handled like
+    Ctrl-C (audited as interrupted, locks released), exit code 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
 class LockedError(ComposeRuntimeError):
     """Another ``up``/``down``/``restart`` holds the environment's lock."""
 

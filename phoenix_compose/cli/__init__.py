@@ -9,11 +9,14 @@ from types import ModuleType
 
 from invoke import Collection
 
-from phoenix_compose.cli import ci, config, health, lifecycle, stack, vscode
+from phoenix_compose.cli import ci, config, health, lifecycle, parsing, stack, vscode
 from phoenix_compose.cli.common import DEFAULTS
 
 PLUGIN_PACKAGE = "phoenix_plugins"
 CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
+
+
+parsing.install()
 
 
 def build_namespace(root: Path, plugins: bool = True) -> Collection:

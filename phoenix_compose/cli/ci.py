@@ -6,7 +6,7 @@ import shlex
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import boundary, stack_root
+from phoenix_compose.cli.common import boundary, say, stack_root
 
 
 @task(help={"pytest_args": "extra arguments for pytest, e.g. \"-m 'not slow'\""})
@@ -35,7 +35,7 @@ def ci(c: Context, pytest_args: str = "") -> None:
              ("tests", lambda: run_pytest(root, shlex.split(pytest_args)))]
     with boundary():
         results = run_steps(steps)
-    print(summary(results, [name for name, _ in steps]))
+    say(summary(results, [name for name, _ in steps]))
     if not all(r.ok for r in results) or len(results) < len(steps):
         raise Exit(code=1)
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from invoke import Context, Exit
 
-from phoenix_compose.errors import ConfigurationError, PhoenixError
+from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError
 
 DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
             "hook_timeout": 10.0}
-ENV_HELP = "environment: the name of a file envs/<name>.env (default: phoenix.env)"
+ENV_HELP = ("environment: the name of a file envs/<name>.env (default: development, or "
+            "invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
 
 
 def stack_root(c: Context) -> Path:
@@ -24,8 +29,63 @@ def env_name(c: Context, env: str | None) -> str:
     return env or c.config.phoenix.env
 
 
+_CLOSED: set[int] = set()  # fds whose reader went away
+
+
+def _write(stream: TextIO, text: object, end: str) -> None:
+    """Print, and when the reader has gone away (``inv up | head -3``) drop the output
+    instead of failing: the operation itself must complete."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = -1  # a captured stream (tests)
+    if fd in _CLOSED:
+        return
+    try:
+        stream.write(f"{text}{end}")
+        stream.flush()
+    except BrokenPipeError:
+        _CLOSED.add(fd)
+        if fd >= 0:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)  # later writes (and the flush at exit) go nowhere
+            os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def say(text: object = "", end: str = "\n") -> None:
+    _write(sys.stdout, text, end)
+
+
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    _write(sys.stderr, text, "\n")
+
+
+@contextmanager
+def stop_signals(left_running: Callable[[], list[str]] = list) -> Iterator[None]:
+    """An administrative action (up, down, restart, stop): SIGTERM is handled like Ctrl-C
+    (the engine kills the podman child, audits the action as interrupted and releases the
+    env lock); then what is left running is printed and the exit code is 130 (SIGINT) or
+    143 (SIGTERM)."""
+    main = threading.current_thread() is threading.main_thread()
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler) if main else None
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        from phoenix_compose.runtime import podman
+
+        podman.terminate_all()
+        code = 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+        err(f"interrupted; left running: {_bounded(left_running)}")
+        raise Exit(code=code) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -41,3 +101,50 @@ def boundary() -> Iterator[None]:
     except PhoenixError as exc:
         err(f"error: {exc}")
         raise Exit(code=exc.exit_code) from None
+
+
+def _bounded(left_running: Callable[[], list[str]], seconds: float = 1.5) -> str:
+    """What is left running, asked of podman for at most ``seconds`` (it may hang)."""
+    from phoenix_compose.runtime import podman
+
+    answer: list[str] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        try:
+            answer.extend(left_running())
+        except (PhoenixError, KeyboardInterrupt):
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=ask, name="phoenix-left", daemon=True).start()
+    if not done.wait(seconds):
+        podman.terminate_all()
+        return "unknown (podman did not answer; see `inv status`)"
+    return ", ".join(answer) or "nothing"
+
+
+def refuse_invoke_flags(c: Context, task_name: str) -> None:
+    """invoke's core ``--dry``/``-R`` only affect ``c.run`` (which phoenix never uses), and
+    ``-d`` after a task without that flag silently becomes invoke's ``--debug``: refuse both
+    on an action that changes the stack, saying what to use."""
+    if c.config.run.dry:
+        err(f"error: --dry/-R is invoke's own flag and would change nothing here; use "
+            f"`inv {task_name} --dry-run` to see the podman commands")
+        raise Exit(code=2)
+    args = sys.argv[1:]
+    after = args[args.index(task_name) + 1:] if task_name in args else []
+    if task_name != "up" and any(a in ("-d", "--debug") for a in after):
+        err(f"error: `{task_name}` has no -d flag (invoke would read it as its own --debug); "
+            "for docker compose's `up -d` use `inv up -d`")
+        raise Exit(code=2)
+
+
+def number(value: object, name: str) -> float:
+    """A numeric flag (invoke passes what was typed as text): a clear usage error, exit 2."""
+    try:
+        return float(str(value))
+    except ValueError:
+        err(f"error: --{name.replace('_', '-')} must be a number, not '{value}'")
+        raise Exit(code=2) from None

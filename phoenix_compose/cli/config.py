@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, stack_root
+from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
 
 
 @task(help={"env": ENV_HELP, "all": "validate every environment in envs/",
@@ -35,7 +35,7 @@ def render(c: Context, env: str | None = None) -> None:
         outcome = prepare(root, env_name(c, env), use_cache=False)
     for warning in outcome.warnings:
         err(warning)
-    print(outcome.compose_file.relative_to(root))
+    say(outcome.compose_file.relative_to(root))
 
 
 @task(help={"env": ENV_HELP, "format": "yaml (default) or json"})
@@ -44,7 +44,7 @@ def show(c: Context, env: str | None = None, format: str = "yaml") -> None:
     from phoenix_compose.config.show import show as show_config
 
     with boundary():
-        print(show_config(stack_root(c), env_name(c, env), format), end="")
+        say(show_config(stack_root(c), env_name(c, env), format), end="")
 
 
 @task(help={"env": ENV_HELP, "apply": "re-run `up` for the services whose config changed",
@@ -59,6 +59,6 @@ def watch(c: Context, env: str | None = None, apply: bool = False, debounce_ms: 
         try:
             config_watch(stack_root(c), env_name(c, env), apply=apply,
                          debounce_ms=int(debounce_ms), as_json=json_,
-                         out=lambda line: print(line, flush=True))
+                         out=lambda line: say(line))
         except KeyboardInterrupt:
             pass

@@ -6,7 +6,7 @@ import json
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, stack_root
+from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, number, say, stack_root
 
 
 @task(help={"env": ENV_HELP, "interval": "seconds between ticks (default 5)",
@@ -25,19 +25,20 @@ def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart:
     """Watch the stack in the foreground and heal it: restarts with backoff and a circuit."""
     from phoenix_compose.watch.service import watch as run_watch
 
-    def number(value: object) -> float | None:
-        return None if value in (None, "") else float(str(value))  # invoke passes them as str
+    def optional(value: object, name: str) -> float | None:
+        return None if value in (None, "") else number(value, name)  # invoke passes text
 
-    port = number(metrics_port)
-    overrides = {"max_restarts": number(max_restarts), "window_s": number(window),
-                 "backoff_initial_s": number(backoff_initial),
-                 "backoff_max_s": number(backoff_max)}
+    port = optional(metrics_port, "metrics_port")
+    overrides = {"max_restarts": optional(max_restarts, "max_restarts"),
+                 "window_s": optional(window, "window"),
+                 "backoff_initial_s": optional(backoff_initial, "backoff_initial"),
+                 "backoff_max_s": optional(backoff_max, "backoff_max")}
     with boundary():
         run_watch(stack_root(c), env_name(c, env), interval=float(interval),
                   heal=not no_restart, once=once, metrics_port=None if port is None else int(port),
                   as_json=json_, overrides=overrides, hooks=dict(c.config.phoenix.hooks),
                   hook_timeout=float(c.config.phoenix.hook_timeout),
-                  out=lambda line: print(line, flush=True))
+                  out=lambda line: say(line))
 
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array"})
@@ -48,12 +49,12 @@ def check(c: Context, env: str | None = None, json_: bool = False) -> None:
     with boundary():
         statuses = run_check(stack_root(c), env_name(c, env))
     if json_:
-        print(json.dumps([s.as_dict() for s in statuses], indent=2))
+        say(json.dumps([s.as_dict() for s in statuses], indent=2))
     else:
         for s in statuses:
             extra = f"  {s.error_message.splitlines()[0][:100]}" if s.error_message and \
                 not s.ok else ""
-            print(f"{s.service_name:<20} {s.status:<10} restarts={s.restart_count} "
+            say(f"{s.service_name:<20} {s.status:<10} restarts={s.restart_count} "
                   f"circuit={s.circuit}{' paused' if s.paused else ''}{extra}")
     bad = [s.service_name for s in statuses if not s.ok]
     if bad:
@@ -67,7 +68,7 @@ def pause(c: Context, service: str, env: str | None = None) -> None:
 
     with boundary():
         set_paused(stack_root(c), env_name(c, env), service, True)
-    print(f"{service}: paused (the watcher will not restart it)")
+    say(f"{service}: paused (the watcher will not restart it)")
 
 
 @task(positional=["service"], help={"service": "the service to watch again", "env": ENV_HELP})
@@ -77,4 +78,4 @@ def resume(c: Context, service: str, env: str | None = None) -> None:
 
     with boundary():
         set_paused(stack_root(c), env_name(c, env), service, False)
-    print(f"{service}: resumed")
+    say(f"{service}: resumed")

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, stack_root
+from phoenix_compose.cli.common import (
+    ENV_HELP,
+    boundary,
+    env_name,
+    err,
+    refuse_invoke_flags,
+    say,
+    stack_root,
+    stop_signals,
+)
+from phoenix_compose.runtime import dryrun
 
 if TYPE_CHECKING:
     from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -19,7 +31,21 @@ def _split(text: str | None) -> list[str]:
 
 
 def progress(service: str, state: str, detail: str) -> None:
-    print(f"  {service:<20} {state:<12} {detail}".rstrip(), flush=True)
+    say(f"  {service:<20} {state:<12} {detail}".rstrip())
+
+
+def running_services(m: ComposeManager) -> list[str]:
+    return [r.service for r in m.get_service_status()
+            if r.status in ("healthy", "unhealthy", "starting", "running")]
+
+
+@contextmanager
+def administering(c: Context, task_name: str, m: ComposeManager) -> Iterator[None]:
+    """up/down/restart/stop: invoke's own flags refused, stop signals handled (exit 130 or
+    143, lock released, audited), typed errors as clean messages."""
+    refuse_invoke_flags(c, task_name)
+    with stop_signals(lambda: running_services(m)), boundary():
+        yield
 
 
 def manager(c: Context, env: str | None) -> ComposeManager:
@@ -52,42 +78,72 @@ def _duration(seconds: float | None) -> str:
 
 
 @task(help={"env": ENV_HELP, "services": "comma-separated services (default: all, with deps)",
-            "no_wait": "do not wait for the last services to become healthy",
+            "detach": "start and return at once: don't wait for the last services "
+                      "(docker compose up -d)",
+            "no_wait": "the same as --detach",
             "timeout": "seconds to wait for health before failing (default 300)",
+            "wait_timeout": "the same as --timeout (docker compose's name); 0: use --timeout",
             "build": "build images with a build: section first",
-            "profile": "comma-separated compose profiles to enable"})
-def up(c: Context, env: str | None = None, services: str | None = None, no_wait: bool = False,
-       timeout: float = 300.0, build: bool = False, profile: str | None = None) -> None:
+            "profile": "comma-separated compose profiles to enable",
+            "dry_run": "print the podman commands it would run; change nothing"})
+def up(c: Context, env: str | None = None, services: str | None = None, detach: bool = False,
+       no_wait: bool = False, timeout: float = 300.0, wait_timeout: float = 0.0,
+       build: bool = False, profile: str | None = None, dry_run: bool = False) -> None:
     """Validate, then start the stack in dependency order, waiting for real health."""
     m = manager(c, env)
-    with boundary():
+    with administering(c, "up", m):
         outcome = m.validate_compose_files()
-        print(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)}")
-        done = m.start_services(_split(services), wait=not no_wait, timeout=timeout,
+        say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)}")
+        if dry_run:
+            stack = m.stack()
+            _print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
+            return
+        limit = float(wait_timeout or timeout)
+        done = m.start_services(_split(services), wait=not (detach or no_wait), timeout=limit,
                                 build=build, profiles=_split(profile))
-        print(status_table([r for r in m.get_service_status()
-                            if r.service in {p.spec.name for p in done}]))
+        say(status_table([r for r in m.get_service_status()
+                          if r.service in {p.spec.name for p in done}]))
 
 
 @task(help={"env": ENV_HELP, "volumes": "also delete the named volumes (data!)",
-            "yes": "confirm --volumes on a production environment"})
-def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = False) -> None:
+            "yes": "confirm --volumes on a production environment",
+            "dry_run": "print the podman commands it would run; change nothing"})
+def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = False,
+         dry_run: bool = False) -> None:
     """Stop and remove the stack's containers; named volumes are kept unless --volumes."""
     m = manager(c, env)
-    with boundary():
+    with administering(c, "down", m):
+        if dry_run:
+            _print_plan(dryrun.down(m.current_stack(), volumes))
+            return
         m.stop_services(volumes=volumes, confirmed=yes)
-    print(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
+    say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
 
 
 @task(help={"env": ENV_HELP, "services": "comma-separated services (default: all)",
-            "timeout": "seconds to wait for health (default 300)"})
+            "timeout": "seconds to wait for health (default 300)",
+            "dry_run": "print the podman commands it would run; change nothing"})
 def restart(c: Context, env: str | None = None, services: str | None = None,
-            timeout: float = 300.0) -> None:
+            timeout: float = 300.0, dry_run: bool = False) -> None:
     """Restart services (applying config changes) and wait until they are healthy again."""
     m = manager(c, env)
-    with boundary():
-        m.restart_services(_split(services), timeout=timeout)
-        print(status_table(m.get_service_status()))
+    with administering(c, "restart", m):
+        if dry_run:
+            stack = m.stack()
+            selected = stack.select(_split(services))
+            names = [n for n in selected if n in _split(services)] if services else selected
+            _print_plan(dryrun.restart(stack, names))
+            return
+        m.restart_services(_split(services), timeout=float(timeout))
+        say(status_table(m.get_service_status()))
+
+
+def _print_plan(lines: list[tuple[str, ...]]) -> None:
+    from phoenix_compose.errors import printable
+
+    say("dry run: nothing was changed; these commands would run:")
+    for line in lines:
+        say(f"  {printable(line)}")
 
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table"})
@@ -97,9 +153,9 @@ def status(c: Context, env: str | None = None, json_: bool = False) -> None:
     with boundary():
         rows = m.get_service_status()
     if json_:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        say(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
-        print(status_table(rows))
+        say(status_table(rows))
 
 
 @task(positional=["service"], help={"service": "the service whose logs to show",
@@ -111,10 +167,10 @@ def logs(c: Context, service: str, env: str | None = None, lines: int = 100,
     m = manager(c, env)
     with boundary():
         if not follow:
-            print(m.get_service_logs(service, lines), end="")
+            say(m.get_service_logs(service, lines), end="")
             return
         try:
-            code = m.follow_logs(service, lines, lambda line: print(line, end="", flush=True))
+            code = m.follow_logs(service, lines, lambda line: say(line, end=""))
         except KeyboardInterrupt:
             return
     if code:
@@ -132,7 +188,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
         checks, causes = engine.diagnose(run)
         if fix and causes:
             text = engine.apply_fixes(causes)
-            print(f"wrote {engine.DROP_IN}:\n{text}")
+            say(f"wrote {engine.DROP_IN}:\n{text}")
             checks, causes = engine.diagnose(run)
     failed = False
     for check in checks:
@@ -140,9 +196,9 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
         failed |= check.ok is False
         if quiet and check.ok is not False:
             continue
-        print(f"{mark} {check.name:<20} {check.detail}")
+        say(f"{mark} {check.name:<20} {check.detail}")
         if check.fix and check.ok is False:
-            print(f"     fix: {check.fix}")
+            say(f"     fix: {check.fix}")
     if failed:
         raise Exit(code=1)
 
@@ -159,6 +215,6 @@ def build(c: Context, env: str | None = None) -> None:
     with boundary():
         stack = m.stack()
         built = build_images(stack, run=m.run, report=progress)
-    print(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))
+    say(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))
     if not built:
         err(f"{m.env}: no service has a build: section")

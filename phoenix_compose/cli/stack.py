@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from phoenix_compose.cli.common import stack_root
+from phoenix_compose.cli.common import say, stack_root
 
 
 @task
@@ -13,7 +13,7 @@ def envs(c: Context) -> None:
     from phoenix_compose.config.environment import describe_environments
 
     for name, production in describe_environments(stack_root(c)):
-        print(f"{name}{'  (production)' if production else ''}")
+        say(f"{name}{'  (production)' if production else ''}")
 
 
 ROOT_TASKS = [envs]

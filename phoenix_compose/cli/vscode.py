@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from phoenix_compose.cli.common import boundary, err, stack_root
+from phoenix_compose.cli.common import boundary, err, say, stack_root
 
 
 @task(help={"check": "write nothing; exit 1 with a diff when the file is stale"})
@@ -18,9 +18,9 @@ def tasks(c: Context, check: bool = False) -> None:
     with boundary():
         diff = sync(path, render(tasks_document(CURRENT["namespace"], root)), check)
     if check:
-        print(f"{path.relative_to(root)} is up to date")
+        say(f"{path.relative_to(root)} is up to date")
     elif diff is None:
-        print(f"{path.relative_to(root)} unchanged")
+        say(f"{path.relative_to(root)} unchanged")
     else:
-        print(f"wrote {path.relative_to(root)}")
+        say(f"wrote {path.relative_to(root)}")
         err(diff)

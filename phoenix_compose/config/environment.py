@@ -159,11 +159,16 @@ def stack_files(root: Path) -> StackFiles:
 
 
 def check_environment(root: Path, env: str) -> None:
+    import difflib
+
     names = list_environments(root)
     if env not in names:
         valid = ", ".join(names) or "none: add envs/<name>.env"
+        close = difflib.get_close_matches(env, names, n=1)
         raise UnknownEnvironmentError(
-            f"unknown environment '{env}'; valid environments: {valid}",
+            f"unknown environment '{env}'"
+            + (f" (did you mean '{close[0]}'?)" if close else "")
+            + f"; valid environments: {valid}",
             hint=f"pick one of them with --env, or create envs/{env}.env",
         )
 

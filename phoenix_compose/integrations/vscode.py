@@ -33,6 +33,7 @@ GROUPS: dict[str, Any] = {"up": {"kind": "build", "isDefault": True},
                           "ci": "test", "health.check": "test"}
 DEDICATED = {"logs", "health.watch", "config.watch"}
 SERVICE_ARGS = {"service": "service", "services": "services"}
+ALIASES = {"wait-timeout"}  # docker compose's names for flags the task already has
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ class _Inputs:
                                         "default": _default_env(self.envs)})
         if arg.flag in SERVICE_ARGS and self.services:
             return self._service(SERVICE_ARGS[arg.flag])
-        if arg.kind == "bool" or (arg.default is None and not arg.positional):
-            return None  # a flag, or an optional override: the task's own default applies
+        if arg.kind == "bool" or (arg.default is None and not arg.positional) or \
+                arg.flag in ALIASES:
+            return None  # a flag, an optional override or an alias: the task's default applies
         input_id = f"{task}-{arg.flag}".replace(".", "-")
         spec = {"type": "promptString", "description": arg.help or arg.flag}
         if arg.default is not None:

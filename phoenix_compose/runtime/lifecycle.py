@@ -16,7 +16,7 @@ from typing import Any
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
-from phoenix_compose.errors import ConfigurationError, PhoenixError
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.locks import env_lock
@@ -137,7 +137,11 @@ class ComposeManager:
 
     def get_service_logs(self, service: str, lines: int = 100) -> str:
         container = self.current_stack().container_of(service)
-        result = self.run(argv.logs(container, lines), timeout=60)
+        result = self.run(argv.logs(container, lines), timeout=60,
+                          tolerate=argv.NO_SUCH_CONTAINER)
+        if result.code:
+            raise ComposeRuntimeError(f"service '{service}' has no container (is the stack "
+                                      "down?)", hint="start it with `inv up`")
         return result.stdout + result.stderr
 
     def follow_logs(self, service: str, lines: int, on_line: Callable[[str], None]) -> int:

@@ -11,12 +11,16 @@ of its message, so podman's catch-all 125 is never accepted wholesale.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,25 +67,74 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     ``sh`` serves the streaming calls (``stream``).
     """
     argv = tuple(argv)
-    ok = tuple(ok_codes)
-    try:
-        proc = subprocess.run([executable(argv[0]), *argv[1:]], input=input,
-                              capture_output=True, timeout=timeout, text=True,
-                              encoding="utf-8", errors="replace", stdin=None if input is not None
-                              else subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise CommandError(argv, None, reason=f"{argv[0]} is not installed or not on PATH "
-                                             "(run ./dev setup, or `inv doctor`)") from None
-    except subprocess.TimeoutExpired as exc:
-        raise CommandError(argv, None, _decode(exc.stdout), _decode(exc.stderr),
-                           reason=f"timed out after {timeout:g} s") from None
-    result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
+    result = Result(argv, *_communicate(argv, input, timeout))
     if result.code < 0:
         raise CommandError(argv, None, result.stdout, result.stderr,
                            reason=f"killed by signal {-result.code}")
-    if result.code not in ok and not tolerated(result, tolerate):
+    if result.code not in tuple(ok_codes) and not tolerated(result, tolerate):
         raise CommandError(argv, result.code, result.stdout, result.stderr)
     return result
+
+
+def _communicate(argv: Argv, input: str | None, timeout: float | None) -> tuple[int, str, str]:
+    """Run in a session of its own (so we can kill podman-compose and its podman), tracked
+    for ``terminate_all``; the child never outlives the call, even on an interrupt."""
+    try:
+        proc = subprocess.Popen([executable(argv[0]), *argv[1:]], text=True,
+                                encoding="utf-8", errors="replace", stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                stdin=subprocess.PIPE if input is not None
+                                else subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise CommandError(argv, None, reason=f"{argv[0]} is not installed or not on PATH "
+                                             "(run ./dev setup, or `inv doctor`)") from None
+    with _tracked(proc):
+        try:
+            stdout, stderr = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            stdout, stderr = proc.communicate()
+            raise CommandError(argv, None, stdout, stderr,
+                               reason=f"timed out after {timeout:g} s") from None
+        except BaseException:
+            _kill(proc)
+            proc.wait()
+            raise
+    return proc.returncode, stdout, stderr
+
+
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _tracked(proc: subprocess.Popen) -> Iterator[None]:
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill the child and its process group (podman-compose runs podman below it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def terminate_all() -> int:
+    """Kill every command this process is running (from any thread): an interrupted
+    ``up`` or watcher must not wait for a hanging podman.  Returns how many were killed."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        if proc.poll() is None:
+            _kill(proc)
+    return len(running)
 
 
 def tolerated(result: Result, tolerate: Tolerated) -> bool:
@@ -133,9 +186,3 @@ class Follower:
 
 def follow(argv: Sequence[str], on_line: Callable[[str], None]) -> Follower:
     return Follower(argv, on_line)
-
-
-def _decode(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data if isinstance(data, str) else data.decode("utf-8", errors="replace")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -69,9 +70,12 @@ class Stack:
         active = set(profiles)
         unknown = [n for n in names if n not in self.services]
         if unknown:
+            close = [m for n in unknown for m in difflib.get_close_matches(n, self.services, 1)]
             raise ConfigurationError(
-                f"unknown service(s): {', '.join(unknown)}; services: "
-                f"{', '.join(sorted(self.services))}", hint="check --services")
+                f"unknown service(s): {', '.join(unknown)}"
+                + (f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else "")
+                + f"; services: {', '.join(sorted(self.services))}",
+                hint="name one of the services above")
         roots = names or [n for n in self.services if self._enabled(n, active)]
         chosen: set[str] = set()
         todo = list(roots)

@@ -160,6 +160,7 @@ def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[]
     def handler(*_: object) -> None:
         stop.set()
         wake.set()
+        podman.terminate_all()  # a hanging podman call must not delay the stop
 
     for sig in previous:
         signal.signal(sig, handler)

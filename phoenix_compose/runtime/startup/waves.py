@@ -17,7 +17,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
 from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
@@ -130,6 +130,10 @@ class Startup:
                 if self.clock.now() > deadline:
                     raise self.diagnosis.timed_out(self.options.timeout)
                 self.clock.sleep(TICK)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: a hanging podman must not hold us
+            self.creator.abort.set()
+            podman.terminate_all()
+            raise
         finally:
             for progress in self.progress.values():
                 if progress.in_flight is not None:

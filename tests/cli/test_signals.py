@@ -1,0 +1,180 @@
+"""Signals, pipes and hanging podman: nothing is left half done or locked.
+
+The hanging cases use a ``podman`` shim that never answers (no real podman needed); the
+others run the real thing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime.locks import is_held
+from phoenix_compose.statedir import StateDir
+
+from support import REPO, inv
+
+HANG = "#!/bin/sh\nexec sleep 600\n"
+
+
+def hanging_podman(tmp_path: Path) -> dict[str, str]:
+    """An environment whose podman never answers."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "podman").write_text(HANG)
+    (shim / "podman").chmod(0o755)
+    return {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
+
+
+def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=root,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stop_within(proc: subprocess.Popen, sig: int, after: float) -> tuple[int, float, str]:
+    time.sleep(after)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        _out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("did not stop within 10 s")
+    return proc.returncode, time.monotonic() - sent, err
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_signal_while_podman_hangs_is_answered_within_2_s(phoenix_stack, tmp_path,
+                                                                sig, code) -> None:
+    proc = start(phoenix_stack, "up", env=hanging_podman(tmp_path))
+    returncode, took, err = stop_within(proc, sig, after=2.0)
+    assert (returncode, took < 2.0) == (code, True), err
+    assert "interrupted; left running:" in err and "Traceback" not in err
+    state = StateDir(phoenix_stack, "development")
+    assert not is_held(state.lock_file)
+    last = json.loads(state.audit_log.read_text().splitlines()[-1])
+    assert (last["action"], last["result"]) == ("up", "interrupted")
+
+
+def test_the_watcher_stops_within_2_s_while_podman_hangs(phoenix_stack, tmp_path) -> None:
+    from phoenix_compose.config.pipeline import prepare
+
+    prepare(phoenix_stack, "development")  # the watcher reads the last valid file
+    proc = start(phoenix_stack, "health.watch", "--interval", "1", env=hanging_podman(tmp_path))
+    returncode, took, err = stop_within(proc, signal.SIGTERM, after=2.0)
+    assert returncode == 0 and took < 2.0, err
+
+
+def test_invokes_own_dry_and_d_are_refused(phoenix_stack) -> None:
+    dry = inv(phoenix_stack, "down", "--dry")
+    assert dry.returncode == 2 and "use `inv down --dry-run`" in dry.stderr
+    short = inv(phoenix_stack, "down", "-d")
+    assert short.returncode == 2 and "use `inv up -d`" in short.stderr
+    core = inv(phoenix_stack, "-R", "up")
+    assert core.returncode == 2
+
+
+def test_usage_errors_exit_2_with_one_line(phoenix_stack) -> None:
+    for args in (("up", "--timeout", "abc"), ("up", "--nope"), ("health.watch",
+                                                                 "--metrics-port", "x")):
+        result = inv(phoenix_stack, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.startswith("error: ")
+
+
+def test_an_unknown_env_gets_a_suggestion(phoenix_stack) -> None:
+    result = inv(phoenix_stack, "config.validate", "--env", "prd")
+    assert "unknown environment 'prd' (did you mean 'prod'?)" in result.stderr
+
+
+def test_help_shows_real_defaults_and_placeholders(phoenix_stack) -> None:
+    text = inv(phoenix_stack, "up", "--help").stdout
+    assert "-t NUMBER, --timeout=NUMBER" in text
+    assert ("(default: development, or invoke config phoenix.env / INVOKE_PHOENIX_ENV)"
+            in " ".join(text.split()))
+    assert "-d, --detach" in text and "--dry-run" in text
+
+
+@pytest.mark.podman
+def test_dry_run_prints_the_commands_and_changes_nothing(make_stack, podman_project,
+                                                         busybox_image) -> None:
+    from phoenix_compose.runtime import argv, podman
+
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/a.yaml": f"services: {{web: {{image: '{busybox_image}', "
+                                         "command: [sleep, '1d']}}\n"})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    for action in ("up", "restart", "down"):
+        result = inv(root, action, "--env", "t", "--dry-run")
+        assert result.returncode == 0, result.stderr
+        assert "dry run: nothing was changed" in result.stdout
+    assert "podman start -- " in inv(root, "up", "--env", "t", "--dry-run").stdout
+    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+    assert not (root / ".phoenix" / "t" / "audit.jsonl").exists()
+
+
+@pytest.mark.podman
+def test_a_closed_pipe_never_stops_up_halfway(make_stack, podman_project,
+                                              busybox_image) -> None:
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
+    services = "\n".join(
+        f"  s{i}:\n    image: '{busybox_image}'\n"
+        "    command: [sh, -c, 'sleep 1; touch /tmp/ok; exec sleep 1d']\n"
+        "    healthcheck: {test: [CMD, test, -f, /tmp/ok], interval: 30s}\n"
+        + (f"    depends_on: {{s{i - 1}: {{condition: service_healthy}}}}\n" if i else "")
+        for i in range(3))
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/a.yaml": "services:\n" + services})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    up = subprocess.Popen([sys.executable, "-m", "invoke", "up", "--env", "t"], cwd=root,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert up.stdout is not None
+    up.stdout.readline()  # like `| head -1`: read one line, then close the pipe
+    up.stdout.close()
+    assert up.wait(timeout=120) == 0, up.stderr.read() if up.stderr else ""
+    rows = ComposeManager(root, "t").get_service_status()
+    assert [r.status for r in rows] == ["healthy"] * 3
+    last = json.loads((root / ".phoenix/t/audit.jsonl").read_text().splitlines()[-1])
+    assert last["result"] == "ok"
+
+
+@pytest.mark.podman
+def test_sigterm_mid_up_audits_releases_the_lock_and_names_what_runs(
+        make_stack, podman_project, busybox_image) -> None:
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/a.yaml": f"""
+services:
+  db:
+    image: '{busybox_image}'
+    command: [sleep, '1d']
+  slow:
+    image: '{busybox_image}'
+    command: [sleep, '1d']
+    healthcheck: {{test: [CMD, 'false'], interval: 30s, retries: 100}}
+    depends_on: [db]
+"""})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    proc = start(root, "up", "--env", "t", "--timeout", "120")
+    deadline = time.monotonic() + 60
+    audit = root / ".phoenix" / "t" / "audit.jsonl"
+    while time.monotonic() < deadline and "slow" not in _running(podman_project):
+        time.sleep(0.2)
+    returncode, took, err = stop_within(proc, signal.SIGTERM, after=0.5)
+    assert returncode == 143 and took < 2.0, err
+    assert "interrupted; left running:" in err and "db" in err.split("left running:")[1]
+    assert not is_held(StateDir(root, "t").lock_file)
+    assert json.loads(audit.read_text().splitlines()[-1])["result"] == "interrupted"
+
+
+def _running(project: str) -> str:
+    from phoenix_compose.runtime import argv, podman
+
+    return podman.run(argv.ps(project)).stdout
