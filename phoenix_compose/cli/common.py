@@ -103,7 +103,7 @@ def boundary() -> Iterator[None]:
         raise Exit(code=exc.exit_code) from None
 
 
-def _bounded(left_running: Callable[[], list[str]], seconds: float = 1.5) -> str:
+def _bounded(left_running: Callable[[], list[str]], seconds: float = 1.0) -> str:
     """What is left running, asked of podman for at most ``seconds`` (it may hang)."""
     from phoenix_compose.runtime import podman
 

@@ -54,7 +54,7 @@ def stop_within(proc: subprocess.Popen, sig: int, after: float) -> tuple[int, fl
 def test_a_stop_signal_while_podman_hangs_is_answered_within_2_s(phoenix_stack, tmp_path,
                                                                 sig, code) -> None:
     proc = start(phoenix_stack, "up", env=hanging_podman(tmp_path))
-    returncode, took, err = stop_within(proc, sig, after=2.0)
+    returncode, took, err = stop_within(proc, sig, after=1.2)
     assert (returncode, took < 2.0) == (code, True), err
     assert "interrupted; left running:" in err and "Traceback" not in err
     state = StateDir(phoenix_stack, "development")
@@ -68,7 +68,7 @@ def test_the_watcher_stops_within_2_s_while_podman_hangs(phoenix_stack, tmp_path
 
     prepare(phoenix_stack, "development")  # the watcher reads the last valid file
     proc = start(phoenix_stack, "health.watch", "--interval", "1", env=hanging_podman(tmp_path))
-    returncode, took, err = stop_within(proc, signal.SIGTERM, after=2.0)
+    returncode, took, err = stop_within(proc, signal.SIGTERM, after=1.2)
     assert returncode == 0 and took < 2.0, err
 
 
