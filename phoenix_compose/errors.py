@@ -96,6 +96,12 @@ class HealthCheckError(PhoenixError):
     """A service stayed unhealthy or never became healthy in time."""
 
 
+class StateError(PhoenixError):
+    """``.phoenix/<env>/`` cannot be written (read-only, full, or not ours)."""
+
+    hint = "check the permissions and free space of .phoenix/, or remove it (it is generated)"
+
+
 class IntegrationError(PhoenixError):
     """VS Code, pre-commit or event-hook integration failed."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,45 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) ->
     return [path for path, _tmp in staged]
 
 
+@dataclass(frozen=True)
+class Rotation:
+    """JSON-lines logs (audit, events) rotate by size: ``log`` -> ``log.1`` ... ``log.N``."""
+
+    max_bytes: int = 5_000_000
+    keep: int = 3
+
+
+ROTATION = [Rotation()]  # the process-wide setting (the task layer sets it from config)
+
+
+def set_rotation(max_bytes: int, keep: int) -> None:
+    ROTATION[0] = Rotation(max(0, int(max_bytes)), max(0, int(keep)))
+
+
+def rotate(path: Path, keep: int) -> None:
+    """``path`` becomes ``path.1``, ``path.1`` becomes ``path.2`` ... up to ``keep`` files."""
+    for index in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{index + 1}"))
+    if keep:
+        os.replace(path, path.with_name(f"{path.name}.1"))
+    else:
+        path.unlink()
+
+
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    """One write of one line with O_APPEND: concurrent writers never interleave a line."""
+    """One write of one line with O_APPEND: concurrent writers never interleave a line.
+    Past ``ROTATION``'s size the file is rotated first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+    rotation = ROTATION[0]
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = 0
+    if rotation.max_bytes and size and size + len(line) > rotation.max_bytes:
+        rotate(path, rotation.keep)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         os.write(fd, line)

@@ -16,13 +16,18 @@ from invoke import Context, Exit
 from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError
 
 DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
-            "hook_timeout": 10.0}
+            "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3}
 ENV_HELP = ("environment: the name of a file envs/<name>.env (default: development, or "
             "invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
 
 
 def stack_root(c: Context) -> Path:
-    return Path(c.config.phoenix.root).resolve()
+    """The stack root; also applies the config's log rotation (every task asks for it)."""
+    from phoenix_compose.fileio import set_rotation
+
+    phoenix = c.config.phoenix
+    set_rotation(phoenix.get("log_max_bytes", 5_000_000), phoenix.get("log_keep", 3))
+    return Path(phoenix.root).resolve()
 
 
 def env_name(c: Context, env: str | None) -> str:

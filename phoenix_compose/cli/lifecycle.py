@@ -107,16 +107,17 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
 
 @task(help={"env": ENV_HELP, "volumes": "also delete the named volumes (data!)",
             "yes": "confirm --volumes on a production environment",
-            "dry_run": "print the podman commands it would run; change nothing"})
+            "dry_run": "print the podman commands it would run; change nothing",
+            "project": "the compose project to remove when the config cannot tell it"})
 def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = False,
-         dry_run: bool = False) -> None:
+         dry_run: bool = False, project: str | None = None) -> None:
     """Stop and remove the stack's containers; named volumes are kept unless --volumes."""
     m = manager(c, env)
     with administering(c, "down", m):
         if dry_run:
             _print_plan(dryrun.down(m.current_stack(), volumes))
             return
-        m.stop_services(volumes=volumes, confirmed=yes)
+        m.stop_services(volumes=volumes, confirmed=yes, project=project)
     say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
 
 

@@ -17,7 +17,7 @@ from phoenix_compose.config import cache, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.values import project_name_problem
-from phoenix_compose.errors import ConfigurationError, Loc, Problem
+from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
 
 @dataclass(frozen=True)
@@ -197,9 +197,13 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         raise
     files = {**built.overlays, compose_file: built.compose_text}
     _refuse_outside(root, (state.path, state.overlays))
-    write_files(files, prune={state.overlays: "*.yaml"})
-    snapshot = cfg.variables.snapshot(cfg.variables.used)
-    cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
+    try:
+        write_files(files, prune={state.overlays: "*.yaml"})
+        snapshot = cfg.variables.snapshot(cfg.variables.used)
+        cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
+    except OSError as exc:
+        raise StateError(f"cannot write {state.path.relative_to(root)}: "
+                         f"{exc.strerror or exc}") from None
     return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,7 +46,11 @@ def audited(path: Path, action: str, args: dict[str, Any],
         record["result"] = "ok"
     finally:
         record["duration_s"] = round(time.monotonic() - started, 3)
-        append_jsonl(path, record)
+        try:
+            append_jsonl(path, record)
+        except OSError as exc:  # a read-only or full .phoenix/ must not fail the action
+            print(f"warning: audit line not written to {path}: {exc.strerror or exc}",
+                  file=sys.stderr)
 
 
 def taken_down(path: Path) -> bool:

@@ -16,7 +16,12 @@ from typing import Any
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError
+from phoenix_compose.errors import (
+    ComposeRuntimeError,
+    ConfigurationError,
+    PhoenixError,
+    StateError,
+)
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.locks import env_lock
@@ -53,7 +58,7 @@ class ComposeManager:
         """For stop/status: the current config, or the last valid one if it is now broken."""
         try:
             return self.stack()
-        except ConfigurationError:
+        except (ConfigurationError, StateError):
             if not self.state.compose_file.is_file():
                 raise
             return load_stack(self.state.compose_file, None, self.state.default_project)
@@ -83,7 +88,9 @@ class ComposeManager:
             return done + self._restore_dependents(stack, names, running, timeout)
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
-                      confirmed: bool = False) -> None:
+                      confirmed: bool = False, project: str | None = None) -> None:
+        """``down``; works with a broken config: from the last valid file, else by the
+        project label (``project`` when the env file cannot tell it)."""
         with self._administering("down", {"volumes": volumes, "graceful": graceful}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
@@ -91,8 +98,8 @@ class ComposeManager:
                     hint="add --yes to confirm that its data may be destroyed")
             try:
                 stack = self.current_stack()
-            except ConfigurationError:
-                self._remove_by_label(self._project_name(), volumes)
+            except (ConfigurationError, StateError):
+                self._remove_by_label(project or self._project_name(), volumes)
                 return
             every_profile = _profiles_of(stack, list(stack.services))
             self.run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
@@ -156,10 +163,15 @@ class ComposeManager:
             return True
 
     def _project_name(self) -> str:
+        """The env's own project; never a guess that could name another stack."""
         try:
             return load_environment(self.root, self.env).project_name
         except ConfigurationError:
-            return self.state.default_project
+            raise PhoenixError(
+                f"cannot tell which project is environment '{self.env}': its env file is "
+                f"broken and there is no {self.state.compose_file.relative_to(self.root)}",
+                hint="fix the env file, or name the project: `inv down --project NAME`"
+            ) from None
 
     def _remove_by_label(self, project: str, volumes: bool) -> None:
         """`down` without a usable compose file: remove what carries the project's label."""

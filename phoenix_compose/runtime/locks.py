@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +21,14 @@ from phoenix_compose.errors import LockedError
 def env_lock(path: Path, action: str, wait: float = 10.0,
              poll: float = 0.1) -> Iterator[None]:
     """Hold the lock file ``path`` (``StateDir.lock_file``) for ``inv <action>``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # read-only or full: `down` must still work, unlocked
+        print(f"warning: cannot take the lock {path} ({exc.strerror or exc}); going on "
+              "without it", file=sys.stderr)
+        yield
+        return
     try:
         _acquire(fd, path, action, wait, poll)
         os.ftruncate(fd, 0)

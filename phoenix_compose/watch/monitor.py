@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from phoenix_compose.errors import CommandError
+from phoenix_compose.errors import CommandError, StateError
 from phoenix_compose.runtime import argv, audit, containers, locks, podman
 from phoenix_compose.runtime.stack import Stack, seconds
 from phoenix_compose.statedir import StateDir
@@ -37,9 +37,11 @@ class HealthMonitor:
         self.bus = bus or EventBus()
         self.clock, self.rand, self.heal = clock, rand, heal
         self.store = StateStore(state)
-        self.policies = {n: RestartPolicy.from_config(s.raw.get("x-phoenix-restart"),
-                                                      overrides)
-                         for n, s in stack.services.items()}
+        self.warnings: list[tuple[str, str]] = []  # shown once the watch starts
+        self.policies = {n: RestartPolicy.from_config(
+            s.raw.get("x-phoenix-restart"), overrides,
+            lambda text, n=n: self.warnings.append((n, text)))
+            for n, s in stack.services.items()}
         self.last_status: dict[str, str] = {}
         self.pool = ThreadPoolExecutor(max_workers=max(4, len(stack.services) + 2),
                                        thread_name_prefix="phoenix-watch")
@@ -137,13 +139,16 @@ class HealthMonitor:
         wake = wake or stop
         self.bus.emit("watch_started", None, project=self.stack.project, interval_s=interval,
                       services=sorted(self.stack.services), healing=self.heal)
+        for service, text in self.warnings:
+            self.bus.emit("watch_error", service, error=text)
         ticks = 0
         try:
             while not stop.is_set():
                 started = time.monotonic()
                 try:
                     result = self.tick()
-                except CommandError as exc:  # podman failing or hanging: next tick
+                except (CommandError, StateError) as exc:  # podman failing or hanging, or
+                    # .phoenix/ unwritable: reported, and the next tick tries again
                     self.bus.emit("watch_error", None, error=str(exc).splitlines()[0])
                     result = {}
                 ticks += 1

@@ -5,7 +5,7 @@ a circuit breaker, with the circuit's states.  The rules are applied by :mod:`.d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from phoenix_compose._compat import StrEnum
@@ -26,17 +26,28 @@ class RestartPolicy:
     backoff_max_s: float = 60.0
 
     @classmethod
-    def from_config(cls, extension: dict[str, Any] | None,
-                    overrides: dict[str, Any] | None = None) -> RestartPolicy:
-        """``x-phoenix-restart`` of a service, then CLI overrides (None = not given)."""
-        values = {k: v for k, v in (extension or {}).items() if k in cls.__dataclass_fields__}
+    def from_config(cls, extension: Any, overrides: dict[str, Any] | None = None,
+                    warn: Callable[[str], None] | None = None) -> RestartPolicy:
+        """``x-phoenix-restart`` of a service, then CLI overrides (None = not given).  A
+        value that is not a number (or a mapping that is not one) falls back to the
+        default, with a warning: a damaged policy never stops the watcher."""
+        given = extension if isinstance(extension, dict) else {}
+        if extension is not None and not isinstance(extension, dict) and warn:
+            warn(f"x-phoenix-restart must be a mapping, not {extension!r}; using defaults")
+        values = {k: v for k, v in given.items() if k in cls.__dataclass_fields__}
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        policy = cls(**values)
-        return replace(policy, enabled=_bool(policy.enabled),
-                       max_restarts=int(policy.max_restarts),
-                       window_s=float(policy.window_s),
-                       backoff_initial_s=float(policy.backoff_initial_s),
-                       backoff_max_s=float(policy.backoff_max_s))
+        fields: dict[str, Any] = {}
+        for name, cast in (("enabled", _bool), ("max_restarts", int), ("window_s", float),
+                           ("backoff_initial_s", float), ("backoff_max_s", float)):
+            if name not in values:
+                continue
+            try:
+                fields[name] = cast(values[name])
+            except (TypeError, ValueError):
+                if warn:
+                    warn(f"x-phoenix-restart.{name}: {values[name]!r} is not valid; using "
+                         f"the default {getattr(cls(), name)!r}")
+        return cls(**fields)
 
     def backoff(self, attempt: int, rand: Callable[[], float]) -> float:
         """Delay before restart number ``attempt + 1`` (attempt >= 1): equal jitter."""

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from phoenix_compose.errors import StateError
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.restart_policy import Circuit
@@ -37,9 +38,20 @@ class ServiceRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ServiceRecord:
-        record = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-        record.circuit = Circuit(record.circuit)
+    def from_dict(cls, data: Any) -> ServiceRecord:
+        """A record from its JSON; a damaged one (wrong shape or types) starts afresh."""
+        try:
+            record = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            record.circuit = Circuit(record.circuit)
+            record.restart_times = [float(t) for t in record.restart_times]
+            record.restart_count, record.attempt = int(record.restart_count), int(record.attempt)
+            record.next_restart_at = float(record.next_restart_at)
+            for name in ("opened_at", "healthy_since"):
+                value = getattr(record, name)
+                setattr(record, name, None if value is None else float(value))
+            record.paused, record.seen = bool(record.paused), bool(record.seen)
+        except (AttributeError, TypeError, ValueError):
+            return cls()
         return record
 
 
@@ -49,17 +61,27 @@ class StateStore:
         self.lock_path = state.health_lock
 
     def read(self) -> dict[str, ServiceRecord]:
+        """The records; a missing, truncated or wrong-shaped file reads as no records."""
         data = read_json(self.path)
         services = data.get("services") if isinstance(data, dict) else None
-        return {name: ServiceRecord.from_dict(rec) for name, rec in (services or {}).items()}
+        if not isinstance(services, dict):
+            return {}
+        return {str(name): ServiceRecord.from_dict(rec) for name, rec in services.items()}
 
     @contextmanager
     def update(self) -> Iterator[dict[str, ServiceRecord]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "w") as lock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.lock_path, "w")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise StateError(f"cannot write {self.lock_path}: {exc.strerror or exc}") from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = self.read()
             yield records
             text = json.dumps({"services": {n: r.as_dict() for n, r in sorted(records.items())}},
                               indent=1, sort_keys=True) + "\n"
-            write_files({self.path: text})
+            try:
+                write_files({self.path: text})
+            except OSError as exc:
+                raise StateError(f"cannot write {self.path}: {exc.strerror or exc}") from None
