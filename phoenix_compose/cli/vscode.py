@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from phoenix_compose.cli.common import boundary, err, say, stack_root
+from phoenix_compose.cli.common import boundary, say, stack_root
 
 
 @task(help={"check": "write nothing; exit 1 with a diff when the file is stale"})
@@ -22,5 +22,6 @@ def tasks(c: Context, check: bool = False) -> None:
     elif diff is None:
         say(f"{path.relative_to(root)} unchanged")
     else:
-        say(f"wrote {path.relative_to(root)}")
-        err(diff)
+        changed = sum(1 for line in diff.splitlines()
+                      if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+        say(f"wrote {path.relative_to(root)} ({changed} lines changed)")

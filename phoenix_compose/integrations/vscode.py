@@ -17,7 +17,9 @@ from typing import Any
 
 from phoenix_compose.errors import IntegrationError
 
-INV = "${workspaceFolder}/.venv/bin/inv"
+INV = "${workspaceFolder}/.venv/bin/inv"  # a repository with tasks.py and its venv
+INV_WINDOWS = "${workspaceFolder}\\.venv\\Scripts\\inv.exe"
+PHOENIX = "phoenix"  # a repository holding only a stack: the installed console script
 LOCATED = {
     "owner": "phoenix",
     "source": "phoenix-compose",
@@ -56,6 +58,7 @@ class TaskSpec:
 class _Inputs:
     envs: Sequence[str]
     services: Sequence[str]
+    default_service: str | None = None
     defined: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def ref(self, task: str, arg: ArgSpec) -> str | None:
@@ -79,7 +82,9 @@ class _Inputs:
         if kind == "service":
             return self._define("service", {"type": "pickString", "description": "Service",
                                             "options": list(self.services),
-                                            "default": self.services[0]})
+                                            "default": self.default_service
+                                            if self.default_service in self.services
+                                            else self.services[0]})
         return self._define("services", {
             "type": "pickString", "description": "Services (empty: all)",
             "options": [{"label": "(all services)", "value": ""}, *self.services],
@@ -94,16 +99,18 @@ def _default_env(envs: Sequence[str]) -> str:
     return "development" if "development" in envs else (list(envs) or [""])[0]
 
 
-def build_tasks(specs: Sequence[TaskSpec], envs: Sequence[str],
-                services: Sequence[str]) -> dict[str, Any]:
-    """The tasks.json document for ``specs`` (pure, deterministic)."""
-    inputs = _Inputs(list(envs), sorted(set(services)))
-    tasks = [_task(spec, inputs) for spec in sorted(specs, key=lambda s: s.name)]
+def build_tasks(specs: Sequence[TaskSpec], envs: Sequence[str], services: Sequence[str], *,
+                default_service: str | None = None, stack_only: bool = False) -> dict[str, Any]:
+    """The tasks.json document for ``specs`` (pure, deterministic).  ``default_service``:
+    one the default env runs; ``stack_only``: no tasks.py, so tasks call ``phoenix``."""
+    inputs = _Inputs(list(envs), sorted(set(services)), default_service)
+    command = (PHOENIX, PHOENIX) if stack_only else (INV, INV_WINDOWS)
+    tasks = [_task(spec, inputs, command) for spec in sorted(specs, key=lambda s: s.name)]
     return {"version": "2.0.0", "tasks": tasks,
             "inputs": [inputs.defined[k] for k in sorted(inputs.defined)]}
 
 
-def _task(spec: TaskSpec, inputs: _Inputs) -> dict[str, Any]:
+def _task(spec: TaskSpec, inputs: _Inputs, command: tuple[str, str]) -> dict[str, Any]:
     args: list[str] = [spec.name]
     for arg in spec.args:
         ref = inputs.ref(spec.name, arg)
@@ -113,7 +120,8 @@ def _task(spec: TaskSpec, inputs: _Inputs) -> dict[str, Any]:
     task: dict[str, Any] = {
         "label": f"phoenix: {spec.name}",
         "type": "process",
-        "command": INV,
+        "command": command[0],
+        "windows": {"command": command[1]},
         "args": args,
         "options": {"cwd": "${workspaceFolder}"},
         "detail": spec.doc,
@@ -123,7 +131,10 @@ def _task(spec: TaskSpec, inputs: _Inputs) -> dict[str, Any]:
         task["group"] = GROUPS[spec.name]
     if spec.name in DEDICATED:
         task["presentation"] = {"panel": "dedicated", "reveal": "always", "clear": True}
-    if spec.name in ("health.watch", "config.watch"):
+    if spec.name == "health.watch":
+        task["isBackground"] = True  # it prints events, never FILE:LINE:COL problems
+        task["problemMatcher"] = []
+    if spec.name == "config.watch":  # each cycle is framed, so fixed problems clear
         from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE
 
         task["isBackground"] = True
@@ -171,7 +182,24 @@ def tasks_document(namespace: Any, root: Path) -> dict[str, Any]:
     """The tasks.json document of ``namespace`` for the stack at ``root``."""
     from phoenix_compose.config.environment import list_environments
 
-    return build_tasks(task_specs(namespace), list_environments(root), stack_services(root))
+    envs = list_environments(root)
+    return build_tasks(task_specs(namespace), envs, stack_services(root),
+                       default_service=default_service(root, _default_env(envs)),
+                       stack_only=not (root / "tasks.py").is_file())
+
+
+def default_service(root: Path, env: str) -> str | None:
+    """The first service ``env`` runs by default (none behind a profile)."""
+    from phoenix_compose.config.pipeline import final_model
+    from phoenix_compose.errors import ConfigurationError
+
+    try:
+        services = final_model(root, env).get("services") or {}
+    except ConfigurationError:
+        return None
+    running = sorted(n for n, s in services.items()
+                     if not (isinstance(s, dict) and s.get("profiles")))
+    return running[0] if running else None
 
 
 def render(document: dict[str, Any]) -> str:

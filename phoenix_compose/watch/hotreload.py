@@ -60,7 +60,11 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
         for changes in watchfiles.watch(*folders, debounce=debounce_ms, step=50,
                                         stop_event=stop, raise_interrupt=False):
             files = sorted({str(Path(p).relative_to(root)) for _kind, p in changes})
+            if not as_json:  # VS Code clears the problems it saw between the two lines
+                out(f"{BEGIN_LINE} {', '.join(files)} changed (env {env})")
             new = _current(root, env, bus, files)
+            if not as_json:
+                out(f"{READY_LINE} config {'valid' if new is not None else 'invalid'}")
             if new is None:
                 continue  # invalid: reported; running containers are left as they are
             changed = changed_services(current or {}, new)

@@ -86,10 +86,26 @@ def test_problem_matchers_groups_panels_and_the_background_watch() -> None:
     assert tasks["phoenix: up"]["group"] == {"kind": "build", "isDefault": True}
     assert tasks["phoenix: logs"]["presentation"]["panel"] == "dedicated"
     watch = tasks["phoenix: health.watch"]
-    assert watch["isBackground"] is True
-    background = watch["problemMatcher"][0]["background"]
-    assert re.match(background["beginsPattern"], "phoenix-watch: watching p (env dev)")
-    assert re.match(background["endsPattern"], "phoenix-watch: checked 3 services (3 ok)")
+    assert watch["isBackground"] is True and watch["problemMatcher"] == []  # nothing to feed
+    assert tasks["phoenix: up"]["windows"] == {
+        "command": "${workspaceFolder}\\.venv\\Scripts\\inv.exe"}
+
+
+def test_config_watch_frames_every_cycle_so_fixed_problems_clear() -> None:
+    spec = TaskSpec("config.watch", "Watch the config.", ())
+    task = build_tasks([spec], ["dev"], [])["tasks"][0]
+    background = task["problemMatcher"][0]["background"]
+    assert re.match(background["beginsPattern"], "phoenix-watch: watching compose/a.yaml "
+                                                  "changed (env dev)")
+    assert re.match(background["endsPattern"], "phoenix-watch: checked config valid")
+
+
+def test_a_stack_only_repository_calls_phoenix_and_defaults_to_a_running_service() -> None:
+    doc = build_tasks(SPECS, ["development"], ["a-profiled", "web"], default_service="web",
+                      stack_only=True)
+    assert {t["command"] for t in doc["tasks"]} == {"phoenix"}
+    service = next(i for i in doc["inputs"] if i["id"] == "service")
+    assert service["default"] == "web"
 
 
 def test_our_input_checks_catch_what_the_schema_cannot() -> None:

@@ -122,3 +122,32 @@ def test_apply_restarts_only_the_changed_service_and_an_invalid_edit_nothing(
         assert ids() == after  # nothing was touched
     finally:
         w.close()
+
+
+def test_every_cycle_is_framed_by_the_markers_vscode_waits_for(make_stack) -> None:
+    from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE
+
+    root = make(make_stack)
+    lines: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=config_watch, args=(root, "t"), kwargs=dict(
+        debounce_ms=DEBOUNCE_MS, stop=stop, out=lines.append), daemon=True)
+    thread.start()
+    time.sleep(1.0)
+    try:
+        for old, new in (("hello", "bonjour"), ("sleep", "sleep\"")):
+            edit(root, old, new)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and \
+                    sum(line.startswith(READY_LINE) for line in lines) < 2 + (old == "sleep"):
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    begins = [i for i, line in enumerate(lines) if line.startswith(BEGIN_LINE)]
+    ends = [i for i, line in enumerate(lines) if line.startswith(READY_LINE)]
+    assert len(begins) == len(ends) == 3  # the start, and one pair per change
+    assert all(b < e for b, e in zip(begins, ends))
+    invalid = lines[begins[2]:ends[2]]
+    assert any(line.startswith("compose/app.yaml:") for line in invalid)
+    assert lines[ends[2]].endswith("config invalid")
