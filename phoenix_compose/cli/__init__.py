@@ -9,7 +9,16 @@ from types import ModuleType
 
 from invoke import Collection
 
-from phoenix_compose.cli import ci, config, health, lifecycle, parsing, stack, vscode
+from phoenix_compose.cli import (
+    ci,
+    compose,
+    config,
+    health,
+    lifecycle,
+    parsing,
+    stack,
+    vscode,
+)
 from phoenix_compose.cli.common import DEFAULTS
 
 PLUGIN_PACKAGE = "phoenix_plugins"
@@ -23,8 +32,9 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     """The root namespace: built-in collections plus, with ``plugins``, every
     ``tasks/*.py`` as a plugin collection (never one that would replace a built-in)."""
     ns = Collection()
-    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS + ci.ROOT_TASKS:
+    for task in stack.ROOT_TASKS + lifecycle.ROOT_TASKS + compose.ROOT_TASKS + ci.ROOT_TASKS:
         ns.add_task(task)
+    ns.add_task(lifecycle.build, name="build")  # docker compose build; also images.build
     ns.add_collection(Collection.from_module(config, name="config"))
     ns.add_collection(Collection("images", lifecycle.build))
     ns.add_collection(Collection.from_module(health, name="health"))

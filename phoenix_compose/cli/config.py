@@ -38,13 +38,19 @@ def render(c: Context, env: str | None = None) -> None:
     say(outcome.compose_file.relative_to(root))
 
 
-@task(help={"env": ENV_HELP, "format": "yaml (default) or json"})
-def show(c: Context, env: str | None = None, format: str = "yaml") -> None:
+@task(help={"env": ENV_HELP, "format": "yaml (default) or json",
+            "services": "print only the service names", "images": "print only the images",
+            "quiet": "print nothing: the exit code says whether the config is valid"})
+def show(c: Context, env: str | None = None, format: str = "yaml", services: bool = False,
+         images: bool = False, quiet: bool = False) -> None:
     """Print the final config, like `docker compose config`, with secrets masked."""
     from phoenix_compose.config.show import show as show_config
 
+    part = "services" if services else "images" if images else ""
     with boundary():
-        say(show_config(stack_root(c), env_name(c, env), format), end="")
+        text = show_config(stack_root(c), env_name(c, env), format, part)
+    if not quiet:
+        say(text, end="")
 
 
 @task(help={"env": ENV_HELP, "apply": "re-run `up` for the services whose config changed",

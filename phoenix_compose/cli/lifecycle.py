@@ -159,25 +159,6 @@ def status(c: Context, env: str | None = None, json_: bool = False) -> None:
         say(status_table(rows))
 
 
-@task(positional=["service"], help={"service": "the service whose logs to show",
-                                    "env": ENV_HELP, "lines": "how many lines (default 100)",
-                                    "follow": "keep printing new lines until Ctrl-C"})
-def logs(c: Context, service: str, env: str | None = None, lines: int = 100,
-         follow: bool = False) -> None:
-    """Show a service's container logs."""
-    m = manager(c, env)
-    with boundary():
-        if not follow:
-            say(m.get_service_logs(service, lines), end="")
-            return
-        try:
-            code = m.follow_logs(service, lines, lambda line: say(line, end=""))
-        except KeyboardInterrupt:
-            return
-    if code:
-        raise Exit(code=code)
-
-
 @task(help={"fix": "apply the safe fixes (a containers.conf drop-in; root only)",
             "quiet": "print only problems and fixes"})
 def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
@@ -204,18 +185,21 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
         raise Exit(code=1)
 
 
-ROOT_TASKS = [up, down, restart, status, logs, doctor]
+ROOT_TASKS = [up, down, restart, status, doctor]
 
 
-@task(help={"env": ENV_HELP})
-def build(c: Context, env: str | None = None) -> None:
-    """Build every service image that has a build: section (base images offline if needed)."""
+@task(help={"env": ENV_HELP, "services": "comma-separated services (default: all)",
+            "no_cache": "build every layer again"})
+def build(c: Context, env: str | None = None, services: str | None = None,
+          no_cache: bool = False) -> None:
+    """Build the images of services with a build: section (base images offline if needed)."""
     from phoenix_compose.runtime.images import build_images
 
     m = manager(c, env)
     with boundary():
         stack = m.stack()
-        built = build_images(stack, run=m.run, report=progress)
+        names = stack.select(_split(services)) if services else None
+        built = build_images(stack, names, run=m.run, report=progress, no_cache=no_cache)
     say(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))
     if not built:
         err(f"{m.env}: no service has a build: section")

@@ -4,7 +4,9 @@ them):
 
 - a usage error (an unknown flag, a missing value, ``--timeout abc``) exits 2 with one
   line, as command-line conventions want, instead of 1 or a ValueError traceback;
-- a number option's help shows ``=NUMBER`` (invoke shows nothing for a float).
+- a number option's help shows ``=NUMBER`` (invoke shows nothing for a float);
+- a positional argument named in ``OPTIONAL_POSITIONALS`` may be left out (``inv logs``
+  means every service, as ``docker compose logs`` does).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 from invoke import Exit
 from invoke.exceptions import ParseError
 from invoke.parser import Argument, ParserContext
+from invoke.parser.parser import ParseMachine
 from invoke.program import Program
 
 USAGE_ERROR = 2
+OPTIONAL_POSITIONALS = {"services"}
 _PATCHED = "_phoenix_patched"
 
 
@@ -51,6 +55,28 @@ def _help_for(original: Any) -> Any:
     return help_for
 
 
+def _leave_out(machine: ParseMachine) -> None:
+    """An optional positional not given: the task's default ("", every service) applies."""
+    for arg in machine.context.missing_positional_args if machine.context else ():
+        if arg.name in OPTIONAL_POSITIONALS:
+            arg.set_value(arg.default if arg.default is not None else "", cast=False)
+
+
+def _complete(original: Any) -> Any:
+    def complete_context(self: ParseMachine) -> None:
+        _leave_out(self)
+        original(self)
+    return complete_context
+
+
+def _handle(original: Any) -> Any:
+    def handle(self: ParseMachine, token: str) -> None:
+        if token.startswith("-") and token != "-":  # a flag, never an optional positional
+            _leave_out(self)
+        original(self, token)
+    return handle
+
+
 def install() -> None:
     """Apply the fixes once (idempotent)."""
     if getattr(Argument, _PATCHED, False):
@@ -59,4 +85,7 @@ def install() -> None:
     Program.parse_core = _usage(Program.parse_core)  # type: ignore[method-assign]
     Program.parse_tasks = _usage(Program.parse_tasks)  # type: ignore[method-assign]
     ParserContext.help_for = _help_for(ParserContext.help_for)  # type: ignore[method-assign]
+    ParseMachine.complete_context = _complete(  # type: ignore[method-assign]
+        ParseMachine.complete_context)
+    ParseMachine.handle = _handle(ParseMachine.handle)  # type: ignore[method-assign]
     setattr(Argument, _PATCHED, True)

@@ -11,14 +11,21 @@ from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError
 
 
-def show(root: Path, env: str, fmt: str = "yaml") -> str:
-    """The final config, like ``docker compose config``, with secret values masked."""
+def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
+    """The final config, like ``docker compose config``, with secret values masked;
+    ``part``: ``services`` or ``images`` lists only those (``--services``, ``--images``)."""
     import yaml
 
     from phoenix_compose.config.environment import load_environment
 
     outcome = prepare(root, env)
     model = yaml.safe_load(outcome.compose_file.read_text(encoding="utf-8"))
+    services = model.get("services") or {}
+    if part == "services":
+        return "".join(f"{name}\n" for name in services)
+    if part == "images":
+        images = {s.get("image") or f"{outcome.project_name}_{n}" for n, s in services.items()}
+        return "".join(f"{image}\n" for image in sorted(images))
     masked = Masker.of(load_environment(root, env).variables, model).tree(model)
     if fmt == "json":
         return json.dumps(masked, indent=2) + "\n"

@@ -35,7 +35,7 @@ GROUPS: dict[str, Any] = {"up": {"kind": "build", "isDefault": True},
                           "ci": "test", "health.check": "test"}
 DEDICATED = {"logs", "health.watch", "config.watch"}
 SERVICE_ARGS = {"service": "service", "services": "services"}
-ALIASES = {"wait-timeout"}  # docker compose's names for flags the task already has
+ALIASES = {"wait-timeout", "lines"}  # second names for flags the task already has
 
 
 @dataclass(frozen=True)

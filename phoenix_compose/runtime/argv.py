@@ -84,16 +84,30 @@ def ps(project: str) -> Argv:
             f"label={PROJECT_LABEL}={project}")
 
 
-def logs(container: str, lines: int | None = None, follow: bool = False) -> Argv:
+def logs(container: str, lines: int | None = None, follow: bool = False,
+         since: str | None = None, timestamps: bool = False) -> Argv:
     return ("podman", "logs", *(("--tail", str(lines)) if lines is not None else ()),
+            *(("--since", since) if since else ()), *(("--timestamps",) if timestamps else ()),
             *(("--follow",) if follow else ()), "--", container)
 
 
+def exec_(container: str, command: Sequence[str], *, interactive: bool = False,
+          tty: bool = False) -> Argv:
+    """``podman exec``: ``-i`` keeps stdin open, ``-t`` allocates a terminal."""
+    return ("podman", "exec", *(("--interactive",) if interactive else ()),
+            *(("--tty",) if tty else ()), "--", container, *command)
+
+
+def port(container: str, private: str | None = None) -> Argv:
+    return ("podman", "port", "--", container, *((private,) if private else ()))
+
+
 def build(tag: str, context: str, containerfile: str | None = None,
-          args: Sequence[tuple[str, str]] = ()) -> Argv:
+          args: Sequence[tuple[str, str]] = (), no_cache: bool = False) -> Argv:
     extra = tuple(a for k, v in args for a in ("--build-arg", f"{k}={v}"))
     file_args = ("-f", containerfile) if containerfile else ()
-    return ("podman", "build", "-t", tag, *file_args, *extra, "--", context)
+    cache = ("--no-cache",) if no_cache else ()
+    return ("podman", "build", "-t", tag, *file_args, *extra, *cache, "--", context)
 
 
 def image_id(image: str) -> Argv:

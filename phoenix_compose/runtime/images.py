@@ -35,7 +35,7 @@ def image_tag(stack: Stack, service: str) -> str:
 
 
 def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runner,
-                 report: Report) -> list[str]:
+                 report: Report, no_cache: bool = False) -> list[str]:
     """Build the images of ``names`` (default: all) that have a build section; returns tags."""
     built = []
     for name in names if names is not None else stack.order():
@@ -54,8 +54,8 @@ def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runne
             continue
         report(name, "building", tag)
         run(argv.build(tag, str(context), str(containerfile),
-                         [(k, "" if v is None else str(v)) for k, v in sorted(args.items())]),
-            timeout=1800)
+                       [(k, "" if v is None else str(v)) for k, v in sorted(args.items())],
+                       no_cache), timeout=1800)
         report(name, "built", tag)
         built.append(tag)
     return built

@@ -8,7 +8,7 @@ and ``restart`` holds the env lock and appends one audit line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
-    ComposeRuntimeError,
     ConfigurationError,
     PhoenixError,
     StateError,
@@ -64,7 +63,8 @@ class ComposeManager:
             return load_stack(self.state.compose_file, None, self.state.default_project)
 
     @contextmanager
-    def _administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
+    def administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
+        """The env lock and one audit line around an action that changes the stack."""
         with env_lock(self.state.lock_file, action, self.lock_wait), \
                 audited(self.state.audit_log, action, args,
                         masker_for(self.root, self.env).text):
@@ -76,7 +76,7 @@ class ComposeManager:
                        profiles: Sequence[str] = ()) -> list[Progress]:
         args = {"services": list(services), "wait": wait, "timeout": timeout, "build": build,
                 "profiles": list(profiles)}
-        with self._administering("up", args):
+        with self.administering("up", args):
             stack = self.stack()
             names = stack.select(services, profiles)
             if build:
@@ -84,14 +84,14 @@ class ComposeManager:
 
                 build_images(stack, names, run=self.run, report=self.report)
             running = self._running(stack)
-            done = self._startup(stack, names, timeout, wait).execute()
+            done = self.startup(stack, names, timeout, wait).execute()
             return done + self._restore_dependents(stack, names, running, timeout)
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False, project: str | None = None) -> None:
         """``down``; works with a broken config: from the last valid file, else by the
         project label (``project`` when the env file cannot tell it)."""
-        with self._administering("down", {"volumes": volumes, "graceful": graceful}):
+        with self.administering("down", {"volumes": volumes, "graceful": graceful}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
@@ -107,17 +107,17 @@ class ComposeManager:
 
     def restart_services(self, services: Sequence[str] = (), *,
                          timeout: float = 300.0) -> list[Progress]:
-        with self._administering("restart", {"services": list(services), "timeout": timeout}):
+        with self.administering("restart", {"services": list(services), "timeout": timeout}):
             stack = self.stack()
             selected = stack.select(services)  # an unknown name is an error
             names = [n for n in selected if n in services] if services else selected
             running = self._running(stack)
             self.run(argv.stop(*[stack.services[n].container for n in names]),
                      tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
-            done = self._startup(stack, names, timeout).execute()
+            done = self.startup(stack, names, timeout).execute()
             return done + self._restore_dependents(stack, names, running, timeout)
 
-    def _startup(self, stack: Stack, names: Sequence[str], timeout: float,
+    def startup(self, stack: Stack, names: Sequence[str], timeout: float,
                  wait: bool = True) -> Startup:
         options = StartOptions(timeout, wait, tuple(_profiles_of(stack, names)))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
@@ -136,24 +136,11 @@ class ComposeManager:
         lost = sorted((running - set(names)) - self._running(stack))
         if not lost:
             return []
-        return self._startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
+        return self.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self) -> list[ServiceStatus]:
         return service_status(self.run, self.current_stack())
-
-    def get_service_logs(self, service: str, lines: int = 100) -> str:
-        container = self.current_stack().container_of(service)
-        result = self.run(argv.logs(container, lines), timeout=60,
-                          tolerate=argv.NO_SUCH_CONTAINER)
-        if result.code:
-            raise ComposeRuntimeError(f"service '{service}' has no container (is the stack "
-                                      "down?)", hint="start it with `inv up`")
-        return result.stdout + result.stderr
-
-    def follow_logs(self, service: str, lines: int, on_line: Callable[[str], None]) -> int:
-        container = self.current_stack().container_of(service)
-        return podman.stream(argv.logs(container, lines, True), on_line)
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:

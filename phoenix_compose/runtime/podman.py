@@ -143,6 +143,23 @@ def tolerated(result: Result, tolerate: Tolerated) -> bool:
                for code, pattern in tolerate)
 
 
+def interactive(argv: Sequence[str]) -> int:
+    """Run ``argv`` on this terminal (stdin, stdout and stderr inherited): ``exec``.  Its
+    exit code is the answer, whatever it is."""
+    argv = tuple(argv)
+    try:
+        proc = subprocess.Popen([executable(argv[0]), *argv[1:]])
+    except FileNotFoundError:
+        raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
+    with _tracked(proc):
+        try:
+            return proc.wait()
+        except BaseException:
+            _kill(proc)
+            proc.wait()
+            raise
+
+
 def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> int:
     """Run ``argv``, handing each output line to ``on_line``; returns the exit code."""
     import sh

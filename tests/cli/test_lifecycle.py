@@ -54,7 +54,7 @@ def test_up_status_logs_down(busybox_stack: Path, podman_project: str) -> None:
     assert rows["db"]["container"] == f"{podman_project}_db_1"
 
     logs = inv(busybox_stack, "logs", "db", "--env", "t", "--lines", "1")
-    assert logs.stdout == "db booting\n"
+    assert logs.stdout == "db | db booting\n"  # prefixed, as docker compose logs does
 
     down = inv(busybox_stack, "down", "--env", "t")
     assert down.stdout.strip() == "t: down (volumes kept)"
@@ -112,7 +112,7 @@ def test_logs_follow_streams_until_interrupted(busybox_stack: Path) -> None:
                              "--follow"], cwd=busybox_stack, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline() == "db booting\n"
+        assert proc.stdout.readline() == "db | db booting\n"
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) in (0, 130)

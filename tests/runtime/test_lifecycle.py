@@ -353,7 +353,9 @@ def test_logs_of_a_service(make_stack, podman_project, busybox_image) -> None:
         """)
     m, _ = manager(root)
     m.start_services(timeout=60)
-    assert m.get_service_logs("talk", 2) == "line4\nline5\n"
+    from phoenix_compose.runtime import operations
+
+    assert operations.logs(m, ["talk"], tail=2) == ["talk | line4", "talk | line5"]
 
 
 def test_changing_a_dependency_keeps_its_running_dependents_running(

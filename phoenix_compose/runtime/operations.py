@@ -1,0 +1,125 @@
+"""The rest of the compose vocabulary, over the same validated stack and the same seam:
+``stop``/``start`` of services, ``logs`` across services, ``exec``, ``port`` and ``pull``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from phoenix_compose.errors import ComposeRuntimeError
+from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.runtime.startup import Progress
+
+Line = Callable[[str], None]
+
+
+def stop(m: ComposeManager, services: Sequence[str] = (), timeout: int = 10) -> list[str]:
+    """Stop the named services (default: all), leaving their containers; the watcher sees
+    a stop's exit code and leaves them alone.  Returns the services stopped."""
+    with m.administering("stop", {"services": list(services)}):
+        stack = m.current_stack()
+        names = _named(stack, services)
+        m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
+              tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
+        return names
+
+
+def start(m: ComposeManager, services: Sequence[str] = (),
+          timeout: float = 300.0) -> list[Progress]:
+    """Start the named services (default: all) again, in order and health-gated."""
+    with m.administering("start", {"services": list(services), "timeout": timeout}):
+        stack = m.stack()
+        return m.startup(stack, _named(stack, services), timeout).execute()
+
+
+def _named(stack: Stack, services: Sequence[str]) -> list[str]:
+    selected = stack.select(services)  # an unknown name is an error
+    return [n for n in selected if n in services] if services else selected
+
+
+def logs(m: ComposeManager, services: Sequence[str], *, tail: int | None = None,
+         since: str | None = None, timestamps: bool = False) -> list[str]:
+    """Every named service's log lines (default: all services), prefixed and aligned."""
+    stack = m.current_stack()
+    names = _named(stack, services)
+    width = max((len(n) for n in names), default=0)
+    out, missing = [], []
+    for name in names:
+        result = m.run(argv.logs(stack.services[name].container, tail, False, since,
+                                 timestamps), tolerate=argv.NO_SUCH_CONTAINER, timeout=60)
+        if result.code:
+            missing.append(name)  # a service without a container has no logs
+            continue
+        for line in (result.stdout + result.stderr).splitlines():
+            out.append(f"{name:<{width}} | {line}")
+    if missing and len(missing) == len(names):
+        raise ComposeRuntimeError(f"no container for {', '.join(missing)} (is the stack "
+                                  "down?)", hint="start it with `inv up`")
+    return out
+
+
+def follow(m: ComposeManager, services: Sequence[str], on_line: Line, *,
+           tail: int | None = None, since: str | None = None,
+           timestamps: bool = False) -> None:
+    """Follow every named service's log at once, until they all end or Ctrl-C."""
+    stack = m.current_stack()
+    names = _named(stack, services)
+    existing = containers.inspect(m.run, [stack.services[n].container for n in names])
+    missing = [n for n in names if stack.services[n].container not in existing]
+    if missing and len(missing) == len(names):
+        raise ComposeRuntimeError(f"no container for {', '.join(missing)} (is the stack "
+                                  "down?)", hint="start it with `inv up`")
+    names = [n for n in names if n not in missing]
+    width = max((len(n) for n in names), default=0)
+    lock = threading.Lock()
+
+    def prefixed(name: str) -> Line:
+        def emit(line: str) -> None:
+            with lock:
+                on_line(f"{name:<{width}} | {line.rstrip()}")
+        return emit
+
+    followers = [podman.follow(argv.logs(stack.services[n].container, tail, True, since,
+                                         timestamps), prefixed(n)) for n in names]
+    try:
+        for follower in followers:
+            follower.proc.wait()
+    finally:
+        for follower in followers:
+            follower.stop()
+
+
+def exec_(m: ComposeManager, service: str, command: Sequence[str]) -> int:
+    """Run ``command`` in the service's container: interactive when a terminal is attached."""
+    container = m.current_stack().container_of(service)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return podman.interactive(argv.exec_(container, command or ["sh"], interactive=tty,
+                                         tty=tty))
+
+
+def port(m: ComposeManager, service: str, private: str) -> str:
+    """The host address a service's private port is published on (``HOST:PORT``)."""
+    container = m.current_stack().container_of(service)
+    result = m.run(argv.port(container, private), timeout=30,
+                   tolerate=argv.NO_SUCH_CONTAINER)
+    text = result.stdout.strip()
+    if result.code or not text:
+        raise ComposeRuntimeError(f"service '{service}' publishes no port {private}"
+                                  + (" (it has no container)" if result.code else ""),
+                                  hint="see its `ports:` in `inv config.show`")
+    return text.splitlines()[0]
+
+
+def pull(m: ComposeManager, services: Sequence[str] = (), report: Line = print) -> list[str]:
+    """Pull the image of every named service that has no ``build:``; returns the images."""
+    stack = m.stack()
+    images = sorted({stack.services[n].image for n in _named(stack, services)
+                     if stack.services[n].image and not stack.services[n].build})
+    for image in images:
+        report(f"pulling {image}")
+        m.run(argv.pull(image), timeout=1800)
+    return [i for i in images if i]
