@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from phoenix_compose._compat import StrEnum
+from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, podman
 
 Runner = Callable[..., podman.Result]
@@ -110,3 +111,19 @@ def project_containers(run: Runner, project: str) -> dict[str, ContainerState]:
     listing = json.loads(run(argv.ps(project), timeout=60).stdout or "[]")
     names = [n for item in listing for n in (item.get("Names") or [])[:1]]
     return inspect(run, names)
+
+
+CHECK_TIMED_OUT = 124  # the exit code ``timeout(1)`` uses; podman 4.3 ignores `timeout:`
+
+
+def run_check(run: Runner, container: str, timeout: float) -> podman.Result:
+    """One ``podman healthcheck run``, held to the healthcheck's own ``timeout:`` (podman
+    4.3 does not enforce it): past it the check is killed and counts as failed."""
+    try:
+        return run(argv.healthcheck_run(container), ok_codes=(0, 1),
+                   tolerate=argv.NOT_RUNNING, timeout=timeout)
+    except CommandError as exc:
+        if exc.code is not None or "timed out" not in str(exc):
+            raise
+        return podman.Result(exc.argv, CHECK_TIMED_OUT, "",
+                             f"health check timed out after {timeout:g} s (its timeout:)")

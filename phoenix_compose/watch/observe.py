@@ -71,6 +71,8 @@ class Observer:
         self.pool = pool
         self.check_timeout = check_timeout
         self._user_stops: dict[tuple[str, Any], bool] = {}
+        self._timeouts = {s.container: s.health.timeout for s in stack.services.values()
+                          if s.health is not None}
         self._last: dict[str, ContainerState] | None = None
 
     def observe(self, seen: set[str]) -> dict[str, Observation]:
@@ -82,18 +84,23 @@ class Observer:
         due = [st.name for st in self._last.values() if st.running and st.health]
         timings = dict(zip(due, self.pool.map(self._check, due)))
         states = self._last = containers.inspect(self.run, names)
-        return {s.name: self._observation(states.get(s.container), timings.get(s.container))
+        return {s.name: self._observation(states.get(s.container), *timings.get(
+                    s.container, (None, None)))
                 for s in self.stack.services.values()
                 if s.container in states or not s.profiles or s.name in seen}
 
-    def _check(self, container: str) -> float:
+    def _check(self, container: str) -> tuple[float, str | None]:
+        """How long the check took, and why it timed out (None when it did not)."""
+        health = self._timeouts.get(container)
         start = time.monotonic()
-        self.run(argv.healthcheck_run(container), ok_codes=(0, 1), tolerate=argv.NOT_RUNNING,
-                 timeout=self.check_timeout)
-        return time.monotonic() - start
+        result = containers.run_check(self.run, container, health or self.check_timeout)
+        timed_out = result.stderr if result.code == containers.CHECK_TIMED_OUT else None
+        return time.monotonic() - start, timed_out
 
-    def _observation(self, state: ContainerState | None,
-                     elapsed: float | None) -> Observation:
+    def _observation(self, state: ContainerState | None, elapsed: float | None,
+                     timed_out: str | None = None) -> Observation:
+        if state is not None and state.running and timed_out:
+            return Observation(state, ServiceState.UNHEALTHY, elapsed, timed_out)
         if state is None:
             return Observation(None, ServiceState.MISSING, error="no container")
         if not state.running:

@@ -184,9 +184,8 @@ class Startup:
         for progress in waiting:
             health = progress.spec.health
             if health is not None:
-                progress.in_flight = pool.submit(
-                    self.run, argv.healthcheck_run(progress.spec.container), ok_codes=(0, 1),
-                    tolerate=argv.NOT_RUNNING, timeout=health.timeout + 10)
+                progress.in_flight = pool.submit(containers.run_check, self.run,
+                                                 progress.spec.container, health.timeout)
                 progress.next_check = now + (health.start_interval or DEFAULT_POLL)
         state_polls = [p for p in waiting if p.spec.health is None]
         if state_polls:
@@ -212,7 +211,8 @@ class Startup:
     def _failed_check(self, progress: Progress) -> None:
         state = containers.inspect(self.run, [progress.spec.container]).get(
             progress.spec.container)
-        if state is not None and state.last_output:
+        timed_out = progress.last_output.startswith("health check timed out")
+        if state is not None and state.last_output and not timed_out:
             progress.last_output = state.last_output  # the check's own output
         if state is None or not state.running:
             self._state_changed(progress, state)
