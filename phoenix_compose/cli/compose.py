@@ -11,6 +11,7 @@ from invoke import Context, Exit, task
 
 from phoenix_compose.cli.common import ENV_HELP, boundary, say
 from phoenix_compose.cli.lifecycle import _split, administering, manager, status_table
+from phoenix_compose.cli.progress import live
 
 SERVICES_HELP = "comma-separated services (default: all)"
 
@@ -98,7 +99,8 @@ def start(c: Context, env: str | None = None, services: str | None = None,
 
     m = manager(c, env)
     with administering(c, "start", m):
-        operations.start(m, _split(services), float(timeout))
+        with live() as m.report:
+            operations.start(m, _split(services), float(timeout))
         say(status_table(m.get_service_status()))
 
 

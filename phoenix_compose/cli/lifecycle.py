@@ -19,6 +19,8 @@ from phoenix_compose.cli.common import (
     stack_root,
     stop_signals,
 )
+from phoenix_compose.cli.progress import live, plain
+from phoenix_compose.cli.progress import table as rich_table
 from phoenix_compose.runtime import dryrun
 
 if TYPE_CHECKING:
@@ -28,10 +30,6 @@ if TYPE_CHECKING:
 
 def _split(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
-
-
-def progress(service: str, state: str, detail: str) -> None:
-    say(f"  {service:<20} {state:<12} {detail}".rstrip())
 
 
 def running_services(m: ComposeManager) -> list[str]:
@@ -51,7 +49,7 @@ def administering(c: Context, task_name: str, m: ComposeManager) -> Iterator[Non
 def manager(c: Context, env: str | None) -> ComposeManager:
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
-    return ComposeManager(stack_root(c), env_name(c, env), report=progress,
+    return ComposeManager(stack_root(c), env_name(c, env), report=plain,
                           lock_wait=float(c.config.phoenix.lock_wait))
 
 
@@ -61,6 +59,9 @@ def status_table(rows: list[ServiceStatus]) -> str:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
         table.append((r.service, status, _duration(r.uptime_s), str(r.restarts), r.container,
                       ", ".join(r.ports)))
+    fancy = rich_table(table)
+    if fancy is not None:
+        return fancy
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in table)
@@ -98,9 +99,10 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
             stack = m.stack()
             _print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
             return
-        limit = float(wait_timeout or timeout)
-        done = m.start_services(_split(services), wait=not (detach or no_wait), timeout=limit,
-                                build=build, profiles=_split(profile))
+        with live() as m.report:
+            done = m.start_services(_split(services), wait=not (detach or no_wait),
+                                    timeout=float(wait_timeout or timeout), build=build,
+                                    profiles=_split(profile))
         say(status_table([r for r in m.get_service_status()
                           if r.service in {p.spec.name for p in done}]))
 
@@ -135,7 +137,8 @@ def restart(c: Context, env: str | None = None, services: str | None = None,
             names = [n for n in selected if n in _split(services)] if services else selected
             _print_plan(dryrun.restart(stack, names))
             return
-        m.restart_services(_split(services), timeout=float(timeout))
+        with live() as m.report:
+            m.restart_services(_split(services), timeout=float(timeout))
         say(status_table(m.get_service_status()))
 
 
@@ -199,7 +202,8 @@ def build(c: Context, env: str | None = None, services: str | None = None,
     with boundary():
         stack = m.stack()
         names = stack.select(_split(services)) if services else None
-        built = build_images(stack, names, run=m.run, report=progress, no_cache=no_cache)
+        with live() as report:
+            built = build_images(stack, names, run=m.run, report=report, no_cache=no_cache)
     say(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))
     if not built:
         err(f"{m.env}: no service has a build: section")

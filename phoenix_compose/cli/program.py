@@ -23,8 +23,21 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     plugins = PLUGINS_FLAG in argv[1:]
     argv = [a for i, a in enumerate(argv) if i == 0 or a != PLUGINS_FLAG]
-    Program(namespace=build_namespace(Path.cwd(), plugins=plugins), version=__version__,
-            name="phoenix-compose", binary="phoenix").run(argv)
+    root = find_root(Path.cwd())
+    if root is None and not {"--version", "-V", "--help", "-h"} & set(argv[1:]):
+        print(f"error: no stack found (looked for envs/ and compose/ from {Path.cwd()} "
+              "upward)", file=sys.stderr)
+        raise SystemExit(2)
+    Program(namespace=build_namespace(root or Path.cwd(), plugins=plugins),
+            version=__version__, name="phoenix-compose", binary="phoenix").run(argv)
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder, from ``start`` upward, that holds a stack (envs/ or compose/)."""
+    for folder in (start, *start.parents):
+        if (folder / "envs").is_dir() or (folder / "compose").is_dir():
+            return folder
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

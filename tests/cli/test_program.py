@@ -50,3 +50,17 @@ def test_the_hooks_leave_nothing_behind(phoenix_stack: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "prod: valid" in result.stdout
     assert tree(phoenix_stack) == before and not (phoenix_stack / ".phoenix").exists()
+
+
+def test_phoenix_finds_the_stack_upward_or_says_none_was_found(phoenix_stack: Path,
+                                                               tmp_path: Path) -> None:
+    inner = phoenix_stack / "compose" / "deeper"
+    inner.mkdir()
+    found = phoenix(inner, "envs")
+    assert found.returncode == 0 and "development" in found.stdout
+    nowhere = tmp_path / "empty"
+    nowhere.mkdir()
+    lost = phoenix(nowhere, "envs")
+    assert lost.returncode == 2
+    assert lost.stderr.strip() == (f"error: no stack found (looked for envs/ and compose/ "
+                                   f"from {nowhere} upward)")
