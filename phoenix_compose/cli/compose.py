@@ -110,8 +110,8 @@ def pull(c: Context, env: str | None = None, services: str | None = None) -> Non
     from phoenix_compose.runtime import operations
 
     m = manager(c, env)
-    with boundary():
-        images = operations.pull(m, _split(services), report=say)
+    with boundary(), live() as report:
+        images = operations.pull(m, _split(services), report=report)
     say(f"{m.env}: pulled {len(images)} image(s)")
 
 

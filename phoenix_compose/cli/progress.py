@@ -15,7 +15,7 @@ from typing import Any
 from phoenix_compose.cli.common import say
 
 Report = Callable[[str, str, str], None]  # service, state, detail
-DONE = {"healthy", "running", "completed", "built", "failed", "stopped"}
+DONE = {"healthy", "running", "completed", "built", "pulled", "failed", "stopped"}
 
 
 def plain(service: str, state: str, detail: str) -> None:

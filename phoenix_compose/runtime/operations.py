@@ -114,12 +114,22 @@ def port(m: ComposeManager, service: str, private: str) -> str:
     return text.splitlines()[0]
 
 
-def pull(m: ComposeManager, services: Sequence[str] = (), report: Line = print) -> list[str]:
+def pull(m: ComposeManager, services: Sequence[str] = (),
+         report: Callable[[str, str, str], None] | None = None) -> list[str]:
     """Pull the image of every named service that has no ``build:``; returns the images."""
+    report = report or m.report
     stack = m.stack()
-    images = sorted({stack.services[n].image for n in _named(stack, services)
-                     if stack.services[n].image and not stack.services[n].build})
-    for image in images:
-        report(f"pulling {image}")
-        m.run(argv.pull(image), timeout=1800)
-    return [i for i in images if i]
+    images: dict[str, str] = {}
+    for name in _named(stack, services):
+        spec = stack.services[name]
+        if spec.image and not spec.build:
+            images.setdefault(spec.image, name)
+    for image, service in sorted(images.items()):
+        report(service, "pulling", image)
+        try:
+            m.run(argv.pull(image), timeout=1800)
+        except ComposeRuntimeError:
+            report(service, "failed", image)
+            raise
+        report(service, "pulled", image)
+    return sorted(images)

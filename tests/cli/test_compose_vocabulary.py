@@ -101,4 +101,17 @@ def test_pull_of_an_image_no_registry_has_fails_clearly(stack: Path) -> None:
         "services: {cache: {image: 'registry.invalid/nothing:1', profiles: [x]}}\n")
     result = inv(stack, "pull", "--env", "t", "--services", "cache")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "pulling registry.invalid/nothing:1" in result.stdout
+    assert "pulling      registry.invalid/nothing:1" in result.stdout
+
+
+def test_status_json_into_a_closed_pipe_is_no_traceback(stack: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "status", "--env", "t", "--json"],
+                            cwd=stack, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head`: nobody reads
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in proc.stderr.read()

@@ -178,3 +178,13 @@ def _running(project: str) -> str:
     from phoenix_compose.runtime import argv, podman
 
     return podman.run(argv.ps(project)).stdout
+
+
+@pytest.mark.parametrize("task", ["up", "logs"])
+def test_help_text_snapshots(phoenix_stack, task) -> None:
+    """The help a user reads: flags, types, real defaults (regenerate the snapshot with
+    `COLUMNS=100 inv TASK --help > tests/cli/resources/help-TASK.txt` when it changes on
+    purpose)."""
+    result = inv(phoenix_stack, task, "--help", env={"COLUMNS": "100"})
+    snapshot = Path(__file__).parent / "resources" / f"help-{task}.txt"
+    assert result.stdout == snapshot.read_text()
