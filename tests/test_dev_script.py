@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from support import REPO
 
 
@@ -23,6 +25,7 @@ def test_help_exits_0_and_prints_only_the_usage() -> None:
     assert dev("frobnicate").returncode == 2
 
 
+@pytest.mark.slow  # it runs pytest itself
 def test_the_fast_tier_installs_nothing_of_the_system(tmp_path: Path) -> None:
     shim = tmp_path / "bin"
     shim.mkdir()
