@@ -10,7 +10,13 @@ import sys
 from invoke import Context, Exit, task
 
 from phoenix_compose.cli.common import ENV_HELP, boundary, say
-from phoenix_compose.cli.lifecycle import _split, administering, manager, status_table
+from phoenix_compose.cli.lifecycle import (
+    _split,
+    administering,
+    manager,
+    print_plan,
+    status_table,
+)
 from phoenix_compose.cli.progress import live
 
 SERVICES_HELP = "comma-separated services (default: all)"
@@ -78,16 +84,39 @@ def exec_(c: Context, service: str, env: str | None = None, command: str = "") -
 
 
 @task(help={"env": ENV_HELP, "services": SERVICES_HELP,
-            "timeout": "seconds to wait for a stop before killing (default 10)"})
+            "timeout": "seconds to wait for a stop before killing (default 10)",
+            "dry_run": "print the podman commands it would run; change nothing"})
 def stop(c: Context, env: str | None = None, services: str | None = None,
-         timeout: int = 10) -> None:
+         timeout: int = 10, dry_run: bool = False) -> None:
     """Stop services, keeping their containers (docker compose stop); the watcher obeys."""
-    from phoenix_compose.runtime import operations
+    from phoenix_compose.runtime import dryrun, operations
 
     m = manager(c, env)
     with administering(c, "stop", m):
+        if dry_run:
+            stack = m.current_stack()
+            print_plan(dryrun.stop(stack, operations.named(stack, _split(services))))
+            return
         stopped = operations.stop(m, _split(services), timeout)
     say(f"{m.env}: stopped {', '.join(stopped) or 'nothing'}")
+
+
+@task(help={"env": ENV_HELP, "services": SERVICES_HELP,
+            "stop": "stop running services first (else only stopped ones are removed)",
+            "dry_run": "print the podman commands it would run; change nothing"})
+def rm(c: Context, env: str | None = None, services: str | None = None, stop: bool = False,
+       dry_run: bool = False) -> None:
+    """Remove the containers of stopped services, never volumes (docker compose rm)."""
+    from phoenix_compose.runtime import dryrun, operations
+
+    m = manager(c, env)
+    with administering(c, "rm", m):
+        if dry_run:
+            stack = m.current_stack()
+            print_plan(dryrun.rm(stack, operations.named(stack, _split(services))))
+            return
+        removed = operations.rm(m, _split(services), stop)
+    say(f"{m.env}: removed {', '.join(removed) or 'nothing'}")
 
 
 @task(help={"env": ENV_HELP, "services": SERVICES_HELP,
@@ -126,4 +155,4 @@ def port(c: Context, service: str, private: str, env: str | None = None) -> None
         say(operations.port(manager(c, env), service, private))
 
 
-ROOT_TASKS = [ps, logs, exec_, stop, start, pull, port]
+ROOT_TASKS = [ps, logs, exec_, stop, start, rm, pull, port]

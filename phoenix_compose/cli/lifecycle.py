@@ -97,7 +97,7 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
         say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)}")
         if dry_run:
             stack = m.stack()
-            _print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
+            print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
             return
         with live() as m.report:
             done = m.start_services(_split(services), wait=not (detach or no_wait),
@@ -117,7 +117,7 @@ def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = 
     m = manager(c, env)
     with administering(c, "down", m):
         if dry_run:
-            _print_plan(dryrun.down(m.current_stack(), volumes))
+            print_plan(dryrun.down(m.current_stack(), volumes))
             return
         m.stop_services(volumes=volumes, confirmed=yes, project=project)
     say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
@@ -135,14 +135,14 @@ def restart(c: Context, env: str | None = None, services: str | None = None,
             stack = m.stack()
             selected = stack.select(_split(services))
             names = [n for n in selected if n in _split(services)] if services else selected
-            _print_plan(dryrun.restart(stack, names))
+            print_plan(dryrun.restart(stack, names))
             return
         with live() as m.report:
             m.restart_services(_split(services), timeout=float(timeout))
         say(status_table(m.get_service_status()))
 
 
-def _print_plan(lines: list[tuple[str, ...]]) -> None:
+def print_plan(lines: list[tuple[str, ...]]) -> None:
     from phoenix_compose.errors import printable
 
     say("dry run: nothing was changed; these commands would run:")

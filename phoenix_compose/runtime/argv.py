@@ -119,6 +119,12 @@ def remove(*containers: str, timeout: int = 10) -> Argv:
     return ("podman", "rm", "--force", "--depend", "--time", str(timeout), "--", *containers)
 
 
+def remove_stopped(*containers: str) -> Argv:
+    """Remove stopped containers only: podman refuses a running one, or one that another
+    container depends on (no --force, no --depend: nothing else goes with it)."""
+    return ("podman", "rm", "--", *containers)
+
+
 def image_exists(image: str) -> Argv:
     return ("podman", "image", "exists", "--", image)
 

@@ -36,3 +36,7 @@ def restart(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
 
 def stop(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
     return [argv.stop(*[stack.services[n].container for n in names])]
+
+
+def rm(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
+    return [argv.remove_stopped(*[stack.services[n].container for n in names])]

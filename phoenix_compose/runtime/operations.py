@@ -22,10 +22,27 @@ def stop(m: ComposeManager, services: Sequence[str] = (), timeout: int = 10) -> 
     a stop's exit code and leaves them alone.  Returns the services stopped."""
     with m.administering("stop", {"services": list(services)}):
         stack = m.current_stack()
-        names = _named(stack, services)
+        names = named(stack, services)
         m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
               tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
         return names
+
+
+def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False) -> list[str]:
+    """Remove the containers of stopped services (default: all; ``stop_first``: running ones
+    too), never their volumes.  Returns the services removed."""
+    with m.administering("rm", {"services": list(services), "stop": stop_first}):
+        stack = m.current_stack()
+        names = named(stack, services)
+        states = containers.inspect(m.run, [stack.services[n].container for n in names])
+        chosen = [n for n in names if stack.services[n].container in states
+                  and (stop_first or not states[stack.services[n].container].running)]
+        victims = [stack.services[n].container for n in chosen]
+        if victims and stop_first:
+            m.run(argv.stop(*victims), tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
+        if victims:
+            m.run(argv.remove_stopped(*victims), timeout=300)
+        return chosen
 
 
 def start(m: ComposeManager, services: Sequence[str] = (),
@@ -33,10 +50,10 @@ def start(m: ComposeManager, services: Sequence[str] = (),
     """Start the named services (default: all) again, in order and health-gated."""
     with m.administering("start", {"services": list(services), "timeout": timeout}):
         stack = m.stack()
-        return m.startup(stack, _named(stack, services), timeout).execute()
+        return m.startup(stack, named(stack, services), timeout).execute()
 
 
-def _named(stack: Stack, services: Sequence[str]) -> list[str]:
+def named(stack: Stack, services: Sequence[str]) -> list[str]:
     selected = stack.select(services)  # an unknown name is an error
     return [n for n in selected if n in services] if services else selected
 
@@ -45,7 +62,7 @@ def logs(m: ComposeManager, services: Sequence[str], *, tail: int | None = None,
          since: str | None = None, timestamps: bool = False) -> list[str]:
     """Every named service's log lines (default: all services), prefixed and aligned."""
     stack = m.current_stack()
-    names = _named(stack, services)
+    names = named(stack, services)
     width = max((len(n) for n in names), default=0)
     out, missing = [], []
     for name in names:
@@ -67,7 +84,7 @@ def follow(m: ComposeManager, services: Sequence[str], on_line: Line, *,
            timestamps: bool = False) -> None:
     """Follow every named service's log at once, until they all end or Ctrl-C."""
     stack = m.current_stack()
-    names = _named(stack, services)
+    names = named(stack, services)
     existing = containers.inspect(m.run, [stack.services[n].container for n in names])
     missing = [n for n in names if stack.services[n].container not in existing]
     if missing and len(missing) == len(names):
@@ -120,7 +137,7 @@ def pull(m: ComposeManager, services: Sequence[str] = (),
     report = report or m.report
     stack = m.stack()
     images: dict[str, str] = {}
-    for name in _named(stack, services):
+    for name in named(stack, services):
         spec = stack.services[name]
         if spec.image and not spec.build:
             images.setdefault(spec.image, name)

@@ -115,3 +115,14 @@ def test_status_json_into_a_closed_pipe_is_no_traceback(stack: Path) -> None:
     proc.stdout.close()  # like `| head`: nobody reads
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_rm_removes_only_stopped_containers_and_never_volumes(stack: Path) -> None:
+    kept = inv(stack, "rm", "--env", "t")
+    assert kept.returncode == 0 and "removed nothing" in kept.stdout  # all running
+    assert inv(stack, "stop", "--env", "t", "--services", "web-frontend").returncode == 0
+    removed = inv(stack, "rm", "--env", "t", "--services", "web-frontend")
+    assert removed.returncode == 0 and "removed web-frontend" in removed.stdout
+    rows = {r["service"]: r["status"] for r in
+            json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+    assert rows == {"db": "running", "web-frontend": "missing"}  # nothing else went

@@ -111,7 +111,7 @@ def test_dry_run_prints_the_commands_and_changes_nothing(make_stack, podman_proj
                        "compose/a.yaml": f"services: {{web: {{image: '{busybox_image}', "
                                          "command: [sleep, '1d']}}\n"})
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
-    for action in ("up", "restart", "down"):
+    for action in ("up", "restart", "stop", "rm", "down"):
         result = inv(root, action, "--env", "t", "--dry-run")
         assert result.returncode == 0, result.stderr
         assert "dry run: nothing was changed" in result.stdout
