@@ -16,6 +16,7 @@ from phoenix_compose.cli import (
     health,
     lifecycle,
     parsing,
+    release,
     stack,
     vscode,
 )
@@ -36,7 +37,9 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
         ns.add_task(task)
     ns.add_task(lifecycle.build, name="build")  # docker compose build; also images.build
     ns.add_collection(Collection.from_module(config, name="config"))
-    ns.add_collection(Collection("images", lifecycle.build))
+    ns.add_collection(Collection("images", lifecycle.build, release.promote))
+    ns.add_collection(Collection("registry", release.registry_up, release.registry_down,
+                                 release.registry_status))
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
     built_in = set(ns.collections) | set(ns.tasks)

@@ -1,7 +1,8 @@
 """Environments: ``envs/<name>.env`` files, the variables they define, and the stack files.
 
 An environment exists iff ``envs/<name>.env`` exists; ``envs/common.env`` is shared.
-Variables resolve as ``common.env`` < ``<env>.env`` < the process environment.
+Variables resolve as ``common.env`` < ``<env>.env`` < ``<env>.lock`` (written by
+``inv images.promote``: image digests) < the process environment.
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def load_environment(
     """Resolve ``env``'s variables and stack files; every bad env-file line is reported."""
     check_environment(root, env)
     process = os.environ if process is None else process
-    files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env")
+    files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env",
+                         root / "envs" / f"{env}.lock")  # the promoted images' digests
              if p.is_file() or p.is_symlink()]
     stack = stack_files(root)
     defined: dict[str, Var] = {}

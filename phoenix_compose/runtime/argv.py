@@ -175,3 +175,30 @@ def pull(image: str) -> Argv:
 
 def import_tarball(tarball: str, image: str) -> Argv:
     return ("podman", "import", "--", tarball, image)
+
+
+def tag(source: str, target: str) -> Argv:
+    return ("podman", "tag", "--", source, target)
+
+
+def push(image: str, digestfile: str) -> Argv:
+    """Push, writing the manifest digest to ``digestfile`` (the registry's own answer)."""
+    return ("podman", "push", "--quiet", "--digestfile", digestfile, "--", image)
+
+
+def image_digests(image: str) -> Argv:
+    return ("podman", "image", "inspect", "--format", "{{json .RepoDigests}}", "--", image)
+
+
+def registry_serve(config: str) -> Argv:
+    """Debian's docker-registry (distribution 2.8) as a plain process."""
+    return ("docker-registry", "serve", config)
+
+
+def git_describe() -> Argv:
+    return ("git", "describe", "--always", "--dirty", "--tags")
+
+
+def untag(*images: str) -> Argv:
+    """Remove image names (the image itself stays while another name holds it)."""
+    return ("podman", "rmi", "--", *images)

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,8 @@ Tolerated = tuple[tuple[int, str], ...]  # (exit code, regex its stderr must mat
 
 
 def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[int] = (0,),
-        tolerate: Tolerated = (), input: str | None = None) -> Result:
+        tolerate: Tolerated = (), input: str | None = None,
+        env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Result:
     """Run ``argv``; raise CommandError unless its exit code is in ``ok_codes``, or is a
     tolerated code whose output matches the tolerated message.
 
@@ -67,7 +68,7 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     ``sh`` serves the streaming calls (``stream``).
     """
     argv = tuple(argv)
-    result = Result(argv, *_communicate(argv, input, timeout))
+    result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
     if result.code < 0:
         raise CommandError(argv, None, result.stdout, result.stderr,
                            reason=f"killed by signal {-result.code}")
@@ -76,7 +77,9 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     return result
 
 
-def _communicate(argv: Argv, input: str | None, timeout: float | None) -> tuple[int, str, str]:
+def _communicate(argv: Argv, input: str | None, timeout: float | None,
+                 env: Mapping[str, str] | None = None,
+                 cwd: Path | None = None) -> tuple[int, str, str]:
     """Run in a session of its own (so we can kill podman-compose and its podman), tracked
     for ``terminate_all``; the child never outlives the call, even on an interrupt."""
     try:
@@ -84,7 +87,8 @@ def _communicate(argv: Argv, input: str | None, timeout: float | None) -> tuple[
                                 encoding="utf-8", errors="replace", stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True,
                                 stdin=subprocess.PIPE if input is not None
-                                else subprocess.DEVNULL)
+                                else subprocess.DEVNULL,
+                                env={**os.environ, **env} if env else None, cwd=cwd)
     except FileNotFoundError:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed or not on PATH "
                                              "(run ./dev setup, or `inv doctor`)") from None
@@ -141,6 +145,22 @@ def tolerated(result: Result, tolerate: Tolerated) -> bool:
     text = result.stderr + result.stdout
     return any(result.code == code and re.search(pattern, text, re.IGNORECASE)
                for code, pattern in tolerate)
+
+
+def spawn(argv: Sequence[str], log: Path) -> int:
+    """Start a server in the background, detached (its own session), output to ``log``;
+    returns its pid.  It outlives this process by design: stop it by pid."""
+    argv = tuple(argv)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        try:
+            proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        except FileNotFoundError:
+            raise CommandError(argv, None, reason=f"{argv[0]} is not installed (run "
+                                                 "./dev setup)") from None
+    return proc.pid
 
 
 def interactive(argv: Sequence[str]) -> int:

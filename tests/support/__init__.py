@@ -84,7 +84,8 @@ class FakePodman:
         self.calls: list[tuple[str, ...]] = []
         self.started: list[str] = []
 
-    def __call__(self, argv, ok_codes=(0,), timeout=None, input=None, tolerate=()) -> Result:
+    def __call__(self, argv, ok_codes=(0,), timeout=None, input=None, tolerate=(),
+                 **_kwargs) -> Result:
         argv = tuple(argv)
         self.calls.append(argv)
         names = argv[argv.index("--") + 1:] if "--" in argv else ()

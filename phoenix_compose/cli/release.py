@@ -1,0 +1,65 @@
+"""``inv registry.*`` and ``inv images.promote``: the local registry and promotion by
+digest (thin tasks over runtime/registry and runtime/promote)."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+from phoenix_compose.cli.common import ENV_HELP, boundary, say, stack_root
+
+ADDRESS_HELP = "HOST:PORT on 127.0.0.1 (default: PHOENIX_REGISTRY of the env, else " \
+               "127.0.0.1:5000)"
+
+
+def _registry(c: Context, env: str | None, address: str | None):  # type: ignore[no-untyped-def]
+    from phoenix_compose.config.environment import load_environment
+    from phoenix_compose.runtime.registry import DEFAULT_ADDRESS, Registry
+
+    root = stack_root(c)
+    if not address:
+        variables = load_environment(root, env or c.config.phoenix.env).variables
+        address = variables.lookup("PHOENIX_REGISTRY") or DEFAULT_ADDRESS
+    return Registry(root, address)
+
+
+@task(name="up", help={"env": ENV_HELP, "address": ADDRESS_HELP})
+def registry_up(c: Context, env: str | None = None, address: str | None = None) -> None:
+    """Start the local registry (docker-registry on 127.0.0.1, data in .phoenix/registry)."""
+    with boundary():
+        registry = _registry(c, env, address)
+        pid = registry.up()
+    say(f"registry: up at {registry.address} (pid {pid}, log {registry.log})")
+
+
+@task(name="down", help={"env": ENV_HELP, "address": ADDRESS_HELP})
+def registry_down(c: Context, env: str | None = None, address: str | None = None) -> None:
+    """Stop the local registry (its data stays in .phoenix/registry)."""
+    with boundary():
+        registry = _registry(c, env, address)
+        was = registry.down()
+    say(f"registry: {'stopped' if was else 'was not running'}")
+
+
+@task(name="status", help={"env": ENV_HELP, "address": ADDRESS_HELP})
+def registry_status(c: Context, env: str | None = None, address: str | None = None) -> None:
+    """Say whether the local registry runs and answers."""
+    with boundary():
+        registry = _registry(c, env, address)
+        say(f"registry: {'answering' if registry.answers() else 'not answering'} at "
+            f"{registry.address} (pid {registry.pid() or '-'})")
+
+
+@task(name="promote", help={"from": "the environment whose images to push (e.g. development)",
+                            "to": "the environment that will run them (e.g. staging)",
+                            "tag": "the version tag (default: git describe)"})
+def promote(c: Context, from_: str = "development", to: str = "staging",
+            tag: str = "") -> None:
+    """Push an env's images to the registry, pinned by digest in envs/<to>.lock."""
+    from phoenix_compose.cli.progress import live
+    from phoenix_compose.runtime.promote import lock_file
+    from phoenix_compose.runtime.promote import promote as run_promote
+
+    root = stack_root(c)
+    with boundary(), live() as report:
+        done = run_promote(root, from_, to, version=tag, report=report)
+    say(f"{to}: {len(done)} image(s) pinned in {lock_file(root, to).relative_to(root)}")

@@ -1,0 +1,92 @@
+"""``inv images.promote``: the images an environment resolves to, pushed to the registry
+and pinned by digest in ``envs/<to>.lock`` (a committed, reviewable file that sits above
+``envs/<to>.env``).  The same image bytes then run in the next environment."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.errors import CommandError, ComposeRuntimeError
+from phoenix_compose.fileio import write_files
+from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime.images import image_tag
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.registry import DEFAULT_ADDRESS, Registry
+from phoenix_compose.runtime.startup import Report
+
+
+@dataclass(frozen=True)
+class Promoted:
+    service: str
+    source: str  # the local image
+    pinned: str  # <registry>/phoenix/<service>@sha256:...
+
+    @property
+    def variable(self) -> str:
+        """The variable the stack's compose files read the image from."""
+        return f"{self.service.upper().replace('-', '_')}_IMAGE"
+
+
+def lock_file(root: Path, env: str) -> Path:
+    return root / "envs" / f"{env}.lock"
+
+
+def promote(root: Path, source: str, target: str, *, version: str = "",
+            run: containers.Runner = podman.run, report: Report) -> list[Promoted]:
+    """Push every image ``source`` runs by default and write ``envs/<target>.lock``."""
+    stack = ComposeManager(root, source, run=run).stack()
+    address = load_environment(root, target).variables.lookup("PHOENIX_REGISTRY") \
+        or DEFAULT_ADDRESS
+    registry = Registry(root, address)
+    if not registry.answers():
+        raise ComposeRuntimeError(f"no registry answers at {address}",
+                                  hint="start the local one with `inv registry.up`")
+    version = version or _version(root, run)
+    promoted = []
+    for name in stack.select():
+        image = image_tag(stack, name)
+        if run(argv.image_exists(image), ok_codes=(0, 1)).code != 0:
+            report(name, "skipped", f"{image} is not present locally")
+            continue
+        report(name, "pushing", f"{address}/phoenix/{name}:{version}")
+        digest = _push(run, registry, image, f"{address}/phoenix/{name}:{version}")
+        promoted.append(Promoted(name, image, f"{address}/phoenix/{name}@{digest}"))
+        report(name, "pushed", digest)
+    if not promoted:
+        raise ComposeRuntimeError(f"nothing to promote: no image of {source} is present",
+                                  hint=f"build them first: `inv images.build --env {source}`")
+    write_files({lock_file(root, target): _lock_text(source, target, version, promoted)})
+    return promoted
+
+
+def _push(run: containers.Runner, registry: Registry, image: str, target: str) -> str:
+    run(argv.tag(image, target), timeout=60)
+    with tempfile.TemporaryDirectory(prefix="phoenix-push-") as tmp:
+        digestfile = Path(tmp) / "digest"
+        run(argv.push(target, str(digestfile)), env=registry.env(), timeout=1800)
+        digest = digestfile.read_text().strip()
+    if not digest.startswith("sha256:"):
+        raise ComposeRuntimeError(f"pushing {target} gave no digest")
+    return digest
+
+
+def _version(root: Path, run: containers.Runner) -> str:
+    """The git revision (``git describe``), else the time: the tag of the pushed images."""
+    try:
+        text = run(argv.git_describe(), timeout=30, cwd=root).stdout.strip()
+    except CommandError:
+        text = ""
+    return text or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _lock_text(source: str, target: str, version: str, promoted: list[Promoted]) -> str:
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    lines = [f"# Written by `inv images.promote --from {source} --to {target}` ({version}, "
+             f"{when}).", "# Review and commit it: each image is pinned by digest; it "
+                          f"overrides envs/{target}.env."]
+    lines += [f"{p.variable}={p.pinned}" for p in sorted(promoted, key=lambda p: p.variable)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,134 @@
+"""A real local registry as a component of the stack: Debian's ``docker-registry``
+(distribution 2.8) run as a plain process on 127.0.0.1, storing under
+``.phoenix/registry/``, with a pid file and a log.  Podman reaches it over plain HTTP
+through a per-process ``CONTAINERS_REGISTRIES_CONF`` that marks only this address
+insecure; the host's registries configuration is never changed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_compose.errors import ComposeRuntimeError
+from phoenix_compose.fileio import write_files
+from phoenix_compose.runtime import argv, podman
+from phoenix_compose.statedir import FOLDER
+
+DEFAULT_ADDRESS = "127.0.0.1:5000"
+
+CONFIG = """version: 0.1
+log:
+  level: info
+  fields: {{service: phoenix-registry}}
+storage:
+  filesystem: {{rootdirectory: {data}}}
+  delete: {{enabled: true}}
+http:
+  addr: {address}
+  headers: {{X-Content-Type-Options: [nosniff]}}
+"""
+REGISTRIES = """# Written by phoenix-compose: only this registry is reached over plain HTTP.
+[[registry]]
+location = "{address}"
+insecure = true
+"""
+
+
+@dataclass(frozen=True)
+class Registry:
+    root: Path  # the stack root
+    address: str = DEFAULT_ADDRESS
+
+    @property
+    def folder(self) -> Path:
+        return self.root / FOLDER / "registry"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "registry.pid"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "registry.log"
+
+    @property
+    def registries_conf(self) -> Path:
+        return self.folder / "registries.conf"
+
+    def env(self) -> dict[str, str]:
+        """The environment podman needs to push to and pull from this registry (its
+        registries.conf is written when missing: a registry this stack did not start)."""
+        write_files({self.registries_conf: REGISTRIES.format(address=self.address)})
+        return {"CONTAINERS_REGISTRIES_CONF": str(self.registries_conf)}
+
+    def up(self, wait: float = 15.0) -> int:
+        """Start it unless it runs; returns its pid once it answers."""
+        if not self.address.startswith("127.0.0.1:"):
+            raise ComposeRuntimeError(f"the local registry listens on 127.0.0.1 only, not "
+                                      f"{self.address}", hint="set PHOENIX_REGISTRY to "
+                                                              "127.0.0.1:PORT")
+        running = self.pid()
+        if running and self.answers():
+            return running
+        config = self.folder / "config.yml"
+        write_files({config: CONFIG.format(data=self.folder / "data", address=self.address),
+                     self.registries_conf: REGISTRIES.format(address=self.address)})
+        pid = podman.spawn(argv.registry_serve(str(config)), self.log)
+        write_files({self.pid_file: f"{pid}\n"})
+        deadline = time.monotonic() + wait
+        while not self.answers():
+            if time.monotonic() > deadline or not _alive(pid):
+                self.down()
+                tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise ComposeRuntimeError("the registry did not start:\n  " + "\n  ".join(tail),
+                                          hint=f"see {self.log}")
+            time.sleep(0.1)
+        return pid
+
+    def down(self, wait: float = 10.0) -> bool:
+        """Stop it; True when it was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def pid(self) -> int | None:
+        """The pid of a live registry process of ours, else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        finished, _status = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return True
