@@ -49,7 +49,7 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
     promoted = []
     for name in stack.select():
         image = image_tag(stack, name)
-        if run(argv.image_exists(image), ok_codes=(0, 1)).code != 0:
+        if not _present(run, registry, image):
             report(name, "skipped", f"{image} is not present locally")
             continue
         report(name, "pushing", f"{address}/phoenix/{name}:{version}")
@@ -61,6 +61,18 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
                                   hint=f"build them first: `inv images.build --env {source}`")
     write_files({lock_file(root, target): _lock_text(source, target, version, promoted)})
     return promoted
+
+
+def _present(run: containers.Runner, registry: Registry, image: str) -> bool:
+    """Is ``image`` here?  An image pinned by digest in our registry (a promoted one, say
+    staging's on the way to prod) is pulled: the same bytes move on."""
+    if run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
+        return True
+    if "@sha256:" not in image or not image.startswith(f"{registry.address}/"):
+        return False
+    pulled = run(argv.pull(image), env=registry.env(), timeout=1800,
+                 tolerate=((125, r"manifest unknown|not found|initializing source"),))
+    return pulled.code == 0
 
 
 def _push(run: containers.Runner, registry: Registry, image: str, target: str) -> str:

@@ -72,6 +72,15 @@ def test_promotion_pins_the_pushed_digests_in_the_lock_file(stack: Path, registr
     assert load_environment(stack, "development", {}).variables["WEB_IMAGE"] == BUSYBOX_IMAGE
 
 
+def test_the_same_bytes_move_on_from_staging_to_prod(stack: Path, registry) -> None:
+    (stack / "envs" / "prod.env").write_text("")
+    promote(stack, "development", "staging", version="v1", report=lambda *r: None)
+    staging = lock_file(stack, "staging").read_text().splitlines()[2:]
+    promote(stack, "staging", "prod", version="v1", report=lambda *r: None)
+    prod = lock_file(stack, "prod").read_text().splitlines()[2:]
+    assert prod == staging  # the digests staging ran are the ones prod will run
+
+
 def test_promotion_needs_a_registry_that_answers(stack: Path, registry) -> None:
     registry.down()
     with pytest.raises(ComposeRuntimeError, match="no registry answers at"):
