@@ -176,8 +176,10 @@ def test_backoff_intervals_grow_and_the_circuit_opens_after_exactly_max_restarts
               + float("0." + e["time"][20:23]) for e in w.of("restart_started")]
     assert len(starts) == 4
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert gaps[0] >= 0.5 and gaps[1] >= 1.0 and gaps[2] >= 2.0, gaps  # backoff 1, 2, 4 s
-    assert gaps[2] > gaps[0]
+    # backoff 1, 2, 4 s with equal jitter: at least half of each.  (That the intervals grow
+    # whatever the jitter is shown without podman in test_decide; here the first gap is
+    # the detection time, which load can stretch past the third backoff's floor.)
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0 and gaps[2] >= 2.0, gaps
     time.sleep(3)
     assert len(w.of("restart_started")) == 4  # open: no more restarts
     (status,) = [s for s in check(root, "t") if s.service_name == "web"]
