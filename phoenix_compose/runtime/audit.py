@@ -58,3 +58,14 @@ def taken_down(path: Path) -> bool:
     record = last_jsonl(path)
     return record is not None and record.get("action") == "down" and \
         record.get("result") == "ok"
+
+
+def removed_by_user(path: Path, services: list[str]) -> set[str]:
+    """The services the last successful ``inv rm`` removed (all of ``services`` when it
+    named none): missing on purpose, not to be recreated."""
+    record = last_jsonl(path)
+    if record is None or record.get("action") != "rm" or record.get("result") != "ok":
+        return set()
+    args = record.get("args") if isinstance(record.get("args"), dict) else {}
+    named = args.get("services") if isinstance(args.get("services"), list) else []
+    return {str(n) for n in named} or set(services)

@@ -59,6 +59,7 @@ class HealthMonitor:
     def tick(self) -> dict[str, HealthStatus]:
         stack_down = locks.is_held(self.state.lock_file) or audit.taken_down(
             self.state.audit_log)
+        removed = audit.removed_by_user(self.state.audit_log, list(self.stack.services))
         due: dict[Action, list[str]] = {Action.RESTART: [], Action.RECREATE: []}
         with self.store.update() as records:
             observed = self.observer.observe({n for n, r in records.items() if r.seen})
@@ -70,7 +71,7 @@ class HealthMonitor:
                     records[name] = seen(record, obs)
                     continue
                 verdict = decide(obs, self.policies[name], record, now, self.rand,
-                                 stack_down=stack_down)
+                                 stack_down=stack_down or name in removed)
                 records[name] = verdict.record
                 for event in verdict.events:
                     self.bus.emit(event["type"], name, **{k: v for k, v in event.items()

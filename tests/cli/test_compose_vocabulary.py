@@ -126,3 +126,25 @@ def test_rm_removes_only_stopped_containers_and_never_volumes(stack: Path) -> No
     rows = {r["service"]: r["status"] for r in
             json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
     assert rows == {"db": "running", "web-frontend": "missing"}  # nothing else went
+
+
+def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path) -> None:
+    from phoenix_compose.watch.service import watch
+
+    stop_watch = threading.Event()
+    events: list[str] = []
+    watcher = threading.Thread(target=watch, args=(stack, "t"), kwargs=dict(
+        interval=0.5, as_json=True, out=events.append, stop=stop_watch), daemon=True)
+    watcher.start()
+    try:
+        time.sleep(1.5)
+        assert inv(stack, "stop", "--env", "t", "--services", "web-frontend").returncode == 0
+        assert inv(stack, "rm", "--env", "t", "--services", "web-frontend").returncode == 0
+        time.sleep(3)  # several ticks
+    finally:
+        stop_watch.set()
+        watcher.join(10)
+    assert not [e for e in events if '"restart_started"' in e]
+    rows = {r["service"]: r["status"] for r in
+            json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+    assert rows["web-frontend"] == "missing"

@@ -117,3 +117,19 @@ def test_events_are_masked_before_they_reach_the_log(tmp_path: Path) -> None:
     log = EventLog(tmp_path / "events.jsonl", Masker(["hunter2x"]).tree)
     log({"type": "watch_error", "service": None, "error": "bad hunter2x"})
     assert read(tmp_path / "events.jsonl")[0]["error"] == "bad ********"
+
+
+def test_services_removed_by_rm_are_known_until_the_next_action(tmp_path: Path) -> None:
+    from phoenix_compose.runtime.audit import removed_by_user
+
+    log = tmp_path / "audit.jsonl"
+    assert removed_by_user(log, ["a", "b"]) == set()
+    with audited(log, "rm", {"services": ["a"], "stop": False}):
+        pass
+    assert removed_by_user(log, ["a", "b"]) == {"a"}
+    with audited(log, "rm", {"services": [], "stop": False}):
+        pass
+    assert removed_by_user(log, ["a", "b"]) == {"a", "b"}
+    with audited(log, "up", {}):
+        pass
+    assert removed_by_user(log, ["a", "b"]) == set()
