@@ -116,3 +116,34 @@ def bootstrap_debian(image: str, suite: str, *, run: Runner, report: Report) -> 
         run(("tar", "-C", str(rootfs), "-cf", str(tarball), "."), timeout=600)
         run(argv.import_tarball(str(tarball), image), timeout=600)
     report("base", "bootstrapped", image)
+
+
+def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
+                report: Report) -> list[str]:
+    """Pull every image pinned by digest (``name@sha256:...``) that is not here yet, from
+    its registry (a local plain-HTTP one through its registries.conf).  A digest the
+    registry does not have stops the start before any container is created."""
+    from phoenix_compose.runtime.registry import Registry
+
+    pulled = []
+    for name in names:
+        image = stack.services[name].image
+        if not image or "@sha256:" not in image:
+            continue
+        if run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
+            continue
+        host = image.split("/", 1)[0]
+        local = host.startswith("127.0.0.1:")  # our plain-HTTP registry: its own conf
+        report(name, "pulling", image)
+        try:
+            run(argv.pull(image), env=Registry(root, host).env() if local else None,
+                timeout=1800)
+        except ComposeRuntimeError as exc:
+            raise ComposeRuntimeError(
+                f"image {image} (service {name}) cannot be pulled from {host}:\n"
+                f"{tail_lines(getattr(exc, 'stderr', '') or str(exc), 3)}",
+                hint="is the registry up (`inv registry.up`), and the image promoted "
+                     "(`inv images.promote`)? no container was created") from None
+        report(name, "pulled", image)
+        pulled.append(image)
+    return pulled

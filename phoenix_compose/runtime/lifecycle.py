@@ -79,6 +79,9 @@ class ComposeManager:
         with self.administering("up", args):
             stack = self.stack()
             names = stack.select(services, profiles)
+            from phoenix_compose.runtime.images import pull_pinned
+
+            pull_pinned(stack, names, self.root, run=self.run, report=self.report)
             if build:
                 from phoenix_compose.runtime.images import build_images
 

@@ -104,3 +104,28 @@ def test_the_registry_tasks_start_and_stop_a_real_process(stack: Path) -> None:
     assert not Registry(stack, address).answers()
     refused = inv(stack, "registry.up", "--address", "0.0.0.0:5999")
     assert refused.returncode == 1 and "listens on 127.0.0.1 only" in refused.stderr
+
+
+def test_up_pulls_a_pinned_image_and_a_missing_digest_creates_nothing(
+        stack: Path, registry, podman_project) -> None:
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
+    (stack / "envs" / "staging.env").write_text(f"COMPOSE_PROJECT_NAME={podman_project}\n")
+    (stack / "compose" / "a.yaml").write_text(
+        "services:\n  web: {image: '${WEB_IMAGE}', command: [sleep, '1d']}\n")
+    promote(stack, "development", "staging", version="v1", report=lambda *r: None)
+    pinned = load_environment(stack, "staging", {}).variables["WEB_IMAGE"]
+    reports: list[tuple[str, str, str]] = []
+    manager = ComposeManager(stack, "staging", report=lambda *r: reports.append(r))
+    manager.start_services(timeout=60)
+    assert ("web", "pulled", pinned) in reports or podman.run(
+        argv.image_exists(pinned), ok_codes=(0, 1)).code == 0
+    assert [r.status for r in manager.get_service_status()] == ["running"]
+    manager.stop_services()
+    missing = pinned.split("@")[0] + "@sha256:" + "0" * 64
+    lock = lock_file(stack, "staging")
+    lock.write_text(lock.read_text().replace(pinned, missing))
+    with pytest.raises(ComposeRuntimeError, match="cannot be pulled from") as info:
+        ComposeManager(stack, "staging").start_services(timeout=60)
+    assert "no container was created" in info.value.hint
+    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
