@@ -60,5 +60,10 @@ class StateDir:
         return self.path / "health-state.lock"
 
     @property
+    def releases(self) -> Path:
+        """One folder per healthy ``up``: ``releases/<n>/`` (compose.yaml, release.json)."""
+        return self.path / "releases"
+
+    @property
     def default_project(self) -> str:
         return default_project_name(self.env)

@@ -63,3 +63,22 @@ def promote(c: Context, from_: str = "development", to: str = "staging",
     with boundary(), live() as report:
         done = run_promote(root, from_, to, version=tag, report=report)
     say(f"{to}: {len(done)} image(s) pinned in {lock_file(root, to).relative_to(root)}")
+
+
+@task(help={"env": ENV_HELP, "json": "print a JSON array"})
+def releases(c: Context, env: str | None = None, json_: bool = False) -> None:
+    """List the recorded releases of an env (each healthy up), the current one marked."""
+    import json
+
+    from phoenix_compose.cli.common import env_name
+    from phoenix_compose.runtime.releases import list_releases
+    from phoenix_compose.statedir import StateDir
+
+    found = list_releases(StateDir(stack_root(c), env_name(c, env)))
+    if json_:
+        say(json.dumps([r.as_dict() for r in found], indent=2))
+        return
+    for r in found:
+        images = ", ".join(f"{s}={v.get('id', '')[:12]}" for s, v in sorted(r.images.items()))
+        say(f"{'*' if r.current else ' '} {r.number:>3}  {r.time}  {r.user:<10} "
+            f"{r.git or '-':<14} {images}")

@@ -88,7 +88,14 @@ class ComposeManager:
                 build_images(stack, names, run=self.run, report=self.report)
             running = self._running(stack)
             done = self.startup(stack, names, timeout, wait).execute()
-            return done + self._restore_dependents(stack, names, running, timeout)
+            done += self._restore_dependents(stack, names, running, timeout)
+            if wait:  # it ended healthy: what runs now is a release
+                from phoenix_compose.runtime.releases import record
+
+                now_running = self._running(stack)
+                record(self.state, stack, [n for n in stack.order() if n in now_running],
+                       self.run)
+            return done
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False, project: str | None = None) -> None:

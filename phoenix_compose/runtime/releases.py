@@ -1,0 +1,94 @@
+"""Releases: every ``up`` that ends healthy records what runs, in
+``.phoenix/<env>/releases/<n>/``: the final ``compose.yaml`` and ``release.json`` (time,
+user, git revision, and each service's image and image id).  The last ``keep`` are kept;
+``current`` names the one running."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from phoenix_compose.errors import CommandError
+from phoenix_compose.fileio import read_json, write_files
+from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.statedir import StateDir
+
+KEEP = 10
+
+
+@dataclass(frozen=True)
+class Release:
+    number: int
+    time: str
+    user: str
+    git: str
+    images: dict[str, dict[str, str]]  # service -> {"image": ..., "id": ...}
+    current: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "time": self.time, "user": self.user, "git": self.git,
+                "images": self.images, "current": self.current}
+
+
+def record(state: StateDir, stack: Stack, names: list[str], run: containers.Runner,
+           keep: int = KEEP) -> int:
+    """Record the running ``names`` as the next release; returns its number."""
+    number = max(_numbers(state), default=0) + 1
+    folder = state.releases / str(number)
+    states = containers.inspect(run, [stack.services[n].container for n in names])
+    images = {n: {"image": stack.services[n].image or "",
+                  "id": getattr(states.get(stack.services[n].container), "image_id", "")}
+              for n in names}
+    meta = {"number": number, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "user": _user(), "host": socket.gethostname(), "git": _git(state, run),
+            "images": images}
+    write_files({folder / "compose.yaml": stack.compose_file.read_text(encoding="utf-8"),
+                 folder / "release.json": json.dumps(meta, indent=1, sort_keys=True) + "\n",
+                 state.releases / "current": f"{number}\n"})
+    for old in sorted(_numbers(state))[:-keep] if keep else ():
+        shutil.rmtree(state.releases / str(old), ignore_errors=True)
+    return number
+
+
+def list_releases(state: StateDir) -> list[Release]:
+    """The kept releases, oldest first; a damaged one is left out."""
+    try:
+        current = int((state.releases / "current").read_text().strip())
+    except (OSError, ValueError):
+        current = None
+    out = []
+    for number in sorted(_numbers(state)):
+        meta = read_json(state.releases / str(number) / "release.json")
+        if not isinstance(meta, dict):
+            continue
+        out.append(Release(number, str(meta.get("time", "")), str(meta.get("user", "")),
+                           str(meta.get("git", "")), dict(meta.get("images") or {}),
+                           number == current))
+    return out
+
+
+def _numbers(state: StateDir) -> list[int]:
+    if not state.releases.is_dir():
+        return []
+    return [int(p.name) for p in state.releases.iterdir() if p.is_dir() and p.name.isdigit()]
+
+
+def _git(state: StateDir, run: containers.Runner) -> str:
+    try:
+        return run(argv.git_describe(), timeout=30, cwd=state.root).stdout.strip()
+    except CommandError:
+        return ""
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return str(os.getuid())

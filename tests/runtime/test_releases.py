@@ -1,0 +1,52 @@
+"""Releases: every healthy up is recorded, the last N kept, the current one marked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime.releases import list_releases, record
+from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.statedir import StateDir
+
+from support import REPO, FakePodman, inv
+
+
+def test_releases_are_numbered_kept_and_the_current_one_marked(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services: {web: {image: 'w:1'}}\n")
+    stack = Stack("p", compose, {"web": ServiceSpec("web", "p_web_1", "w:1", False)})
+    state = StateDir(tmp_path, "t")
+    numbers = [record(state, stack, ["web"], FakePodman({}), keep=3) for _ in range(5)]
+    assert numbers == [1, 2, 3, 4, 5]
+    kept = list_releases(state)
+    assert [r.number for r in kept] == [3, 4, 5]
+    assert [r.current for r in kept] == [False, False, True]
+    assert (state.releases / "5" / "compose.yaml").read_text() == compose.read_text()
+    assert kept[-1].images == {"web": {"image": "w:1", "id": ""}}
+
+
+def test_a_damaged_release_is_left_out(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "t")
+    (state.releases / "1").mkdir(parents=True)
+    (state.releases / "1" / "release.json").write_text("{broken")
+    assert list_releases(state) == []
+
+
+@pytest.mark.podman
+def test_every_healthy_up_records_a_release(make_stack, podman_project, busybox_image) -> None:
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/a.yaml": f"services: {{web: {{image: '{busybox_image}', "
+                                         "command: [sleep, '1d'], stop_grace_period: 1s}}\n"})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    assert inv(root, "up", "--env", "t").returncode == 0
+    assert inv(root, "up", "--env", "t").returncode == 0
+    assert inv(root, "up", "--env", "t", "-d").returncode == 0  # not waited for: no release
+    found = json.loads(inv(root, "releases", "--env", "t", "--json").stdout)
+    assert [(r["number"], r["current"]) for r in found] == [(1, False), (2, True)]
+    assert found[1]["images"]["web"]["image"] == busybox_image
+    assert found[1]["images"]["web"]["id"]
+    listing = inv(root, "releases", "--env", "t").stdout.splitlines()
+    assert listing[-1].startswith("*   2  ")
