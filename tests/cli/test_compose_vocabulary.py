@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,7 +68,9 @@ def test_port_names_the_published_address(stack: Path) -> None:
     assert missing.returncode == 1 and "publishes no port 5432" in missing.stderr
 
 
-def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path) -> None:
+@contextmanager
+def watching(stack: Path) -> Iterator[list[str]]:
+    """The health watch running on ``stack`` (0.5 s ticks); yields its JSON event lines."""
     from phoenix_compose.watch.service import watch
 
     stop_watch = threading.Event()
@@ -76,6 +80,14 @@ def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path) 
     watcher.start()
     try:
         time.sleep(1.5)
+        yield events
+    finally:
+        stop_watch.set()
+        watcher.join(10)
+
+
+def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path) -> None:
+    with watching(stack) as events:
         stopped = inv(stack, "stop", "--env", "t", "--services", "web-frontend")
         assert stopped.returncode == 0 and "stopped web-frontend" in stopped.stdout
         time.sleep(3)  # several ticks
@@ -83,9 +95,6 @@ def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path) 
         rows = {r["service"]: r["status"] for r in
                 json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
         assert rows == {"db": "running", "web-frontend": "exited"}
-    finally:
-        stop_watch.set()
-        watcher.join(10)
     started = inv(stack, "start", "--env", "t", "--services", "web-frontend")
     assert started.returncode == 0, started.stderr
     rows = {r["service"]: r["status"] for r in
@@ -129,21 +138,10 @@ def test_rm_removes_only_stopped_containers_and_never_volumes(stack: Path) -> No
 
 
 def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path) -> None:
-    from phoenix_compose.watch.service import watch
-
-    stop_watch = threading.Event()
-    events: list[str] = []
-    watcher = threading.Thread(target=watch, args=(stack, "t"), kwargs=dict(
-        interval=0.5, as_json=True, out=events.append, stop=stop_watch), daemon=True)
-    watcher.start()
-    try:
-        time.sleep(1.5)
+    with watching(stack) as events:
         assert inv(stack, "stop", "--env", "t", "--services", "web-frontend").returncode == 0
         assert inv(stack, "rm", "--env", "t", "--services", "web-frontend").returncode == 0
         time.sleep(3)  # several ticks
-    finally:
-        stop_watch.set()
-        watcher.join(10)
     assert not [e for e in events if '"restart_started"' in e]
     rows = {r["service"]: r["status"] for r in
             json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
