@@ -47,14 +47,20 @@ def test_a_bad_restart_policy_falls_back_to_defaults_with_a_warning() -> None:
 
 
 def test_the_watcher_reports_a_bad_policy_and_keeps_going(make_stack, monkeypatch) -> None:
+    from phoenix_compose.runtime.stack import load_stack
     from phoenix_compose.watch.events import EventBus
-    from phoenix_compose.watch.service import monitor_for
+    from phoenix_compose.watch.monitor import HealthMonitor
 
-    root = make_stack({"envs/t.env": "", "compose/a.yaml": COMPOSE})
+    # config.validate refuses such a value now; a compose.yaml written before it did (the
+    # watcher's last valid file) may still hold one
+    last = make_stack({"envs/t.env": ""}) / ".phoenix" / "t" / "compose.yaml"
+    last.parent.mkdir(parents=True)
+    last.write_text("name: p\n" + COMPOSE)
     bus = EventBus()
     events: list[dict] = []
     bus.subscribe(events.append)
-    monitor = monitor_for(root, "t", bus=bus, run=FakePodman({}))
+    monitor = HealthMonitor(load_stack(last), StateDir(last.parents[2], "t"),
+                            run=FakePodman({}), bus=bus)
     monitor.run_forever(0.01, __import__("threading").Event(), once=True)
     errors = [e for e in events if e["type"] == "watch_error"]
     assert errors and "max_restarts: 'lots' is not valid" in errors[0]["error"]

@@ -1,0 +1,42 @@
+"""x-phoenix-restart is checked at validation time, with located errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.pipeline import build
+from phoenix_compose.errors import ConfigurationError
+
+
+def problems(make_stack, block: str, env_text: str = "") -> list[str]:
+    root = make_stack({"envs/dev.env": env_text, "compose/a.yaml":
+                       f"services:\n  web:\n    image: 'w:1'\n    x-phoenix-restart: {block}\n"})
+    try:
+        build(load_environment(root, "dev", {}))
+    except ConfigurationError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+def test_a_good_policy_passes_also_from_variables(make_stack) -> None:
+    assert problems(make_stack, "{enabled: false, max_restarts: 3, window_s: 60.5}") == []
+    assert problems(make_stack, "{max_restarts: '${N}', enabled: '${ON}'}",
+                    "N=4\nON=yes\n") == []
+
+
+@pytest.mark.parametrize(("block", "expected"), [
+    ("{max_restart: 3}", "compose/a.yaml:4:25: error: unknown key 'max_restart' in "
+                         "x-phoenix-restart of service 'web' (hint: did you mean "
+                         "'max_restarts'?)"),
+    ("{max_restarts: lots}", "compose/a.yaml:4:39: error: x-phoenix-restart.max_restarts of "
+                             "service 'web' must be a whole number >= 0, not 'lots'"),
+    ("{window_s: -5}", "compose/a.yaml:4:35: error: x-phoenix-restart.window_s of service "
+                       "'web' must be a number of seconds >= 0, not -5"),
+    ("{enabled: 1}", "compose/a.yaml:4:34: error: x-phoenix-restart.enabled of service 'web' "
+                     "must be true or false, not 1"),
+    ("5", "compose/a.yaml:4:24: error: x-phoenix-restart of service 'web' must be a mapping "
+          "(hint: keys: enabled, max_restarts, window_s, backoff_initial_s, backoff_max_s)"),
+])
+def test_a_bad_policy_is_a_located_error(make_stack, block, expected) -> None:
+    assert problems(make_stack, block) == [expected]
