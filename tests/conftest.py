@@ -82,3 +82,17 @@ def podman_project(busybox_image: str):
     yield project
     left = remove_project(project)
     assert not left, f"cleanup left {left} of project {project}"
+
+
+@pytest.fixture
+def inv_stack(make_stack, podman_project: str) -> Callable[..., Path]:
+    """A stack an `inv` subprocess can run: env ``t`` on the test's own project, the given
+    ``compose/app.yaml`` (dedented), any other files, and this repository's tasks.py."""
+
+    def make(compose: str, files: dict[str, str] | None = None) -> Path:
+        root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                           "compose/app.yaml": compose, **(files or {})})
+        (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+        return root
+
+    return make

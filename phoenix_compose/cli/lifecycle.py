@@ -21,7 +21,6 @@ from phoenix_compose.cli.common import (
 )
 from phoenix_compose.cli.progress import live, plain
 from phoenix_compose.cli.progress import table as rich_table
-from phoenix_compose.runtime import dryrun
 
 if TYPE_CHECKING:
     from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -97,6 +96,8 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
         say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)}")
         if dry_run:
             stack = m.stack()
+            from phoenix_compose.runtime import dryrun
+
             print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
             return
         with live() as m.report:
@@ -117,6 +118,8 @@ def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = 
     m = manager(c, env)
     with administering(c, "down", m):
         if dry_run:
+            from phoenix_compose.runtime import dryrun
+
             print_plan(dryrun.down(m.current_stack(), volumes))
             return
         m.stop_services(volumes=volumes, confirmed=yes, project=project)
@@ -135,6 +138,8 @@ def restart(c: Context, env: str | None = None, services: str | None = None,
             stack = m.stack()
             selected = stack.select(_split(services))
             names = [n for n in selected if n in _split(services)] if services else selected
+            from phoenix_compose.runtime import dryrun
+
             print_plan(dryrun.restart(stack, names))
             return
         with live() as m.report:

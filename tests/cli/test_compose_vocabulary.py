@@ -11,16 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, inv
+from support import inv
 
 pytestmark = pytest.mark.podman
 
 
 @pytest.fixture
-def stack(make_stack, podman_project, busybox_image) -> Path:
-    root = make_stack({
-        "envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
-        "compose/app.yaml": f"""
+def stack(inv_stack, busybox_image) -> Path:
+    root = inv_stack(f"""
             services:
               db:
                 image: {busybox_image}
@@ -32,9 +30,7 @@ def stack(make_stack, podman_project, busybox_image) -> Path:
                 ports: ["127.0.0.1::8080"]
                 depends_on: [db]
                 stop_grace_period: 1s
-            """,
-    })
-    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+            """)
     assert inv(root, "up", "--env", "t").returncode == 0
     return root
 

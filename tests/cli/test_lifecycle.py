@@ -10,17 +10,14 @@ import pytest
 from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.statedir import StateDir
 
-from support import REPO, inv
+from support import inv
 
 pytestmark = pytest.mark.podman
 
 
 @pytest.fixture
-def busybox_stack(make_stack, podman_project, busybox_image) -> Path:
-    root = make_stack({
-        "envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
-        "envs/prod.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
-        "compose/app.yaml": f"""
+def busybox_stack(inv_stack, podman_project, busybox_image) -> Path:
+    return inv_stack(f"""
             services:
               db:
                 image: {busybox_image}
@@ -33,10 +30,7 @@ def busybox_stack(make_stack, podman_project, busybox_image) -> Path:
                 depends_on: {{db: {{condition: service_healthy}}}}
             volumes:
               data: {{}}
-            """,
-    })
-    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
-    return root
+            """, {"envs/prod.env": f"COMPOSE_PROJECT_NAME={podman_project}\n"})
 
 
 def test_up_status_logs_down(busybox_stack: Path, podman_project: str) -> None:

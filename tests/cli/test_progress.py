@@ -10,26 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, inv
+from support import inv
 
 pytestmark = pytest.mark.podman
 
 
 @pytest.fixture
-def stack(make_stack, podman_project, busybox_image) -> Path:
-    root = make_stack({
-        "envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
-        "compose/app.yaml": f"""
+def stack(inv_stack, busybox_image) -> Path:
+    return inv_stack(f"""
             services:
               db:
                 image: {busybox_image}
                 command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 1d"]
                 healthcheck: {{test: ["CMD", "test", "-f", "/tmp/ok"], interval: 30s}}
                 stop_grace_period: 1s
-            """,
-    })
-    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
-    return root
+            """)
 
 
 def on_a_terminal(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
