@@ -65,5 +65,10 @@ class StateDir:
         return self.path / "releases"
 
     @property
+    def applied(self) -> Path:
+        """What each container was created from, keyed by podman-compose's config hash."""
+        return self.path / "applied.json"
+
+    @property
     def default_project(self) -> str:
         return default_project_name(self.env)

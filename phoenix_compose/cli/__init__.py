@@ -37,6 +37,8 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
         ns.add_task(task)
     ns.add_task(lifecycle.build, name="build")  # docker compose build; also images.build
     ns.add_task(release.releases)
+    ns.add_task(release.plan)
+    ns.add_task(release.rollback)
     ns.add_collection(Collection.from_module(config, name="config"))
     ns.add_collection(Collection("images", lifecycle.build, release.promote))
     ns.add_collection(Collection("registry", release.registry_up, release.registry_down,

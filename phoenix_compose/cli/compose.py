@@ -11,10 +11,10 @@ from invoke import Context, Exit, task
 
 from phoenix_compose.cli.common import ENV_HELP, boundary, say
 from phoenix_compose.cli.lifecycle import (
-    _split,
     administering,
     manager,
     print_plan,
+    split,
     status_table,
 )
 from phoenix_compose.cli.progress import live
@@ -53,7 +53,7 @@ def logs(c: Context, services: str | None = None, env: str | None = None,
 
     m = manager(c, env)
     count = tail if tail >= 0 else (lines if lines >= 0 else None)
-    names = _split(services)
+    names = split(services)
     with boundary():
         if not follow:
             for line in operations.logs(m, names, tail=count, since=since or None,
@@ -95,9 +95,9 @@ def stop(c: Context, env: str | None = None, services: str | None = None,
     with administering(c, "stop", m):
         if dry_run:
             stack = m.current_stack()
-            print_plan(dryrun.stop(stack, operations.named(stack, _split(services))))
+            print_plan(dryrun.stop(stack, operations.named(stack, split(services))))
             return
-        stopped = operations.stop(m, _split(services), timeout)
+        stopped = operations.stop(m, split(services), timeout)
     say(f"{m.env}: stopped {', '.join(stopped) or 'nothing'}")
 
 
@@ -113,9 +113,9 @@ def rm(c: Context, env: str | None = None, services: str | None = None, stop: bo
     with administering(c, "rm", m):
         if dry_run:
             stack = m.current_stack()
-            print_plan(dryrun.rm(stack, operations.named(stack, _split(services))))
+            print_plan(dryrun.rm(stack, operations.named(stack, split(services))))
             return
-        removed = operations.rm(m, _split(services), stop)
+        removed = operations.rm(m, split(services), stop)
     say(f"{m.env}: removed {', '.join(removed) or 'nothing'}")
 
 
@@ -129,7 +129,7 @@ def start(c: Context, env: str | None = None, services: str | None = None,
     m = manager(c, env)
     with administering(c, "start", m):
         with live() as m.report:
-            operations.start(m, _split(services), float(timeout))
+            operations.start(m, split(services), float(timeout))
         say(status_table(m.get_service_status()))
 
 
@@ -140,7 +140,7 @@ def pull(c: Context, env: str | None = None, services: str | None = None) -> Non
 
     m = manager(c, env)
     with boundary(), live() as report:
-        images = operations.pull(m, _split(services), report=report)
+        images = operations.pull(m, split(services), report=report)
     say(f"{m.env}: pulled {len(images)} image(s)")
 
 

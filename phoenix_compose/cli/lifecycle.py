@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from phoenix_compose.runtime.status import ServiceStatus
 
 
-def _split(text: str | None) -> list[str]:
+def split(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
@@ -85,10 +85,13 @@ def _duration(seconds: float | None) -> str:
             "wait_timeout": "the same as --timeout (docker compose's name); 0: use --timeout",
             "build": "build images with a build: section first",
             "profile": "comma-separated compose profiles to enable",
-            "dry_run": "print the podman commands it would run; change nothing"})
+            "dry_run": "print the podman commands it would run; change nothing",
+            "no_rollback": "when the deploy fails, leave it in place (default: roll back to "
+                           "the last healthy release and exit 3)"})
 def up(c: Context, env: str | None = None, services: str | None = None, detach: bool = False,
        no_wait: bool = False, timeout: float = 300.0, wait_timeout: float = 0.0,
-       build: bool = False, profile: str | None = None, dry_run: bool = False) -> None:
+       build: bool = False, profile: str | None = None, dry_run: bool = False,
+       no_rollback: bool = False) -> None:
     """Validate, then start the stack in dependency order, waiting for real health."""
     m = manager(c, env)
     with administering(c, "up", m):
@@ -98,14 +101,18 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
             stack = m.stack()
             from phoenix_compose.runtime import dryrun
 
-            print_plan(dryrun.up(stack, stack.select(_split(services), _split(profile))))
+            print_plan(dryrun.up(stack, stack.select(split(services), split(profile))))
             return
         with live() as m.report:
-            done = m.start_services(_split(services), wait=not (detach or no_wait),
+            done = m.start_services(split(services), wait=not (detach or no_wait),
                                     timeout=float(wait_timeout or timeout), build=build,
-                                    profiles=_split(profile))
-        say(status_table([r for r in m.get_service_status()
-                          if r.service in {p.spec.name for p in done}]))
+                                    profiles=split(profile), rollback=not no_rollback)
+        started = {p.spec.name for p in done}
+        if started:
+            say(status_table([r for r in m.get_service_status() if r.service in started]))
+        else:  # the plan's inspection is current: no second one
+            say(f"{m.env}: nothing to change: every service is up to date")
+            say(status_table(m.get_service_status(m.applied.existing if m.applied else None)))
 
 
 @task(help={"env": ENV_HELP, "volumes": "also delete the named volumes (data!)",
@@ -136,14 +143,14 @@ def restart(c: Context, env: str | None = None, services: str | None = None,
     with administering(c, "restart", m):
         if dry_run:
             stack = m.stack()
-            selected = stack.select(_split(services))
-            names = [n for n in selected if n in _split(services)] if services else selected
+            selected = stack.select(split(services))
+            names = [n for n in selected if n in split(services)] if services else selected
             from phoenix_compose.runtime import dryrun
 
             print_plan(dryrun.restart(stack, names))
             return
         with live() as m.report:
-            m.restart_services(_split(services), timeout=float(timeout))
+            m.restart_services(split(services), timeout=float(timeout))
         say(status_table(m.get_service_status()))
 
 
@@ -206,7 +213,7 @@ def build(c: Context, env: str | None = None, services: str | None = None,
     m = manager(c, env)
     with boundary():
         stack = m.stack()
-        names = stack.select(_split(services)) if services else None
+        names = stack.select(split(services)) if services else None
         with live() as report:
             built = build_images(stack, names, run=m.run, report=report, no_cache=no_cache)
     say(f"{m.env}: built {len(built)} image(s)" + (": " + ", ".join(built) if built else ""))

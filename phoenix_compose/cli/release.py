@@ -3,9 +3,14 @@ digest (thin tasks over runtime/registry and runtime/promote)."""
 
 from __future__ import annotations
 
-from invoke import Context, task
+from typing import TYPE_CHECKING
+
+from invoke import Context, Exit, task
 
 from phoenix_compose.cli.common import ENV_HELP, boundary, say, stack_root
+
+if TYPE_CHECKING:
+    from phoenix_compose.runtime.plan import Plan
 
 ADDRESS_HELP = "HOST:PORT on 127.0.0.1 (default: PHOENIX_REGISTRY of the env, else " \
                "127.0.0.1:5000)"
@@ -82,3 +87,54 @@ def releases(c: Context, env: str | None = None, json_: bool = False) -> None:
         images = ", ".join(f"{s}={v.get('id', '')[:12]}" for s, v in sorted(r.images.items()))
         say(f"{'*' if r.current else ' '} {r.number:>3}  {r.time}  {r.user:<10} "
             f"{r.git or '-':<14} {images}")
+
+
+def plan_text(env: str, plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for step in plan.steps:
+        counts[str(step.change)] = counts.get(str(step.change), 0) + 1
+    head = ", ".join(f"{n} to {c}" if c != "unchanged" else f"{n} unchanged"
+                     for c, n in counts.items()) or "no services"
+    lines = [f"{env}: {head} (project {plan.project})"]
+    width = max((len(s.service) for s in plan.steps), default=0)
+    for step in plan.steps:
+        notes = list(step.reasons)
+        if step.change.value == "recreate" and step.volumes:
+            notes.append(f"keeps named volume(s) {', '.join(step.volumes)}")
+        lines.append(f"  {step.change.value:<9}  {step.service:<{width}}  "
+                     + ("; ".join(notes) or "-"))
+    return "\n".join(lines)
+
+
+@task(help={"env": ENV_HELP, "services": "comma-separated services (default: all, with deps)",
+            "profile": "comma-separated compose profiles to enable",
+            "json": "print the plan as JSON"})
+def plan(c: Context, env: str | None = None, services: str | None = None,
+         profile: str | None = None, json_: bool = False) -> None:
+    """What `inv up` would change and why; exit 0: nothing, 2: something, 1: an error."""
+    import json
+
+    from phoenix_compose.cli.lifecycle import manager, split
+
+    m = manager(c, env)
+    with boundary():
+        result = m.plan(split(services), split(profile))
+    say(json.dumps(result.as_dict(), indent=2) if json_ else plan_text(m.env, result))
+    if result.changes:
+        raise Exit(code=2)
+
+
+@task(help={"env": ENV_HELP, "to": "the release number (default: the one before the current)",
+            "timeout": "seconds to wait for health (default 300)"})
+def rollback(c: Context, env: str | None = None, to: int = 0, timeout: float = 300.0) -> None:
+    """Go back to a recorded release: recreate only what differs, health-gated."""
+    from phoenix_compose.cli.lifecycle import administering, manager
+    from phoenix_compose.cli.progress import live
+
+    m = manager(c, env)
+    with administering(c, "rollback", m):
+        with live() as m.report:
+            number, done = m.rollback(to or None, timeout=float(timeout))
+    changed = [s.service for s in done.steps if s.change.value != "unchanged"]
+    say(f"{m.env}: rolled back to release {number}"
+        + (f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"))

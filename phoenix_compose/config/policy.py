@@ -30,16 +30,22 @@ SOCKETS = ("docker.sock", "podman.sock")
 PUBLIC_PORTS = "x-phoenix-public-ports"  # per service: published ports allowed on all IPs
 
 
-def production_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+def production_problems(model: dict[str, Any], where: Locator,
+                        profiles: frozenset[str] = frozenset()) -> list[Problem]:
     """The production rules, on the typed final model (``privileged: "TRUE"`` is already the
-    boolean true here)."""
+    boolean true here); ``profiles``: the env's active ones (``COMPOSE_PROFILES``)."""
     out = []
     for name, svc in _map(model.get("services")).items():
         if isinstance(svc, dict):
-            for rule in (_image_rule, _privilege_rules, _mount_rules, _port_rules,
-                         _secret_rules):
+            out += _image_rule(name, svc, where, _enabled(svc, profiles))
+            for rule in (_privilege_rules, _mount_rules, _port_rules, _secret_rules):
                 out += rule(name, svc, where)
     return out
+
+
+def _enabled(svc: dict[str, Any], profiles: frozenset[str]) -> bool:
+    named = svc.get("profiles")
+    return not isinstance(named, list) or not named or bool(profiles.intersection(named))
 
 
 def _problem(where: Locator, path: tuple, message: str, hint: str = "",
@@ -50,13 +56,27 @@ def _problem(where: Locator, path: tuple, message: str, hint: str = "",
     return Problem(loc, f"production policy: {message}{note}", hint=hint)
 
 
-def _image_rule(name: str, svc: dict, where: Locator) -> list[Problem]:
+def _image_rule(name: str, svc: dict, where: Locator, enabled: bool) -> list[Problem]:
+    """Every image the env runs is pinned by digest: a tag can move, a digest cannot.  A
+    service its profiles leave out needs a fixed tag here (``up --profile`` then wants a
+    digest)."""
     image = svc.get("image")
-    if isinstance(image, str) and not image_is_pinned(image):
+    if not isinstance(image, str):
+        return []
+    if enabled and not pinned_by_digest(image):
+        return [_problem(where, ("services", name, "image"),
+                         f"image '{image}' of service '{name}' is not pinned by digest",
+                         hint="promote it (`inv images.promote --to <env>`), which pins "
+                              "NAME_IMAGE=<registry>/...@sha256:... in envs/<env>.lock")]
+    if not image_is_pinned(image):
         return [_problem(where, ("services", name, "image"),
                          f"image '{image}' of service '{name}' is not pinned",
-                         hint="use a fixed tag other than latest, or a digest")]
+                         hint="use a digest, or at least a fixed tag other than latest")]
     return []
+
+
+def pinned_by_digest(image: str) -> bool:
+    return re.search(r"@sha256:[0-9a-f]{64}$", image) is not None
 
 
 def _privilege_rules(name: str, svc: dict, where: Locator) -> list[Problem]:

@@ -50,7 +50,8 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
     locator = Locator(where, fallback)
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []
     if validate:
-        problems += validate_model(model, locator, production)
+        active = frozenset(p.strip() for p in (lookup("COMPOSE_PROFILES") or "").split(","))
+        problems += validate_model(model, locator, production, active - {""})
     return model, problems
 
 

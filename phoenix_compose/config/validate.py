@@ -27,11 +27,12 @@ _DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"),
                   ("stop_grace_period",))
 
 
-def validate_model(model: dict[str, Any], where: Locator, production: bool) -> list[Problem]:
+def validate_model(model: dict[str, Any], where: Locator, production: bool,
+                   profiles: frozenset[str] = frozenset()) -> list[Problem]:
     problems = schema_problems(model, where)
     problems += semantic_problems(model, where)
     if production:
-        problems += production_problems(model, where)
+        problems += production_problems(model, where, profiles)
     return problems
 
 

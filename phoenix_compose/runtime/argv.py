@@ -119,6 +119,12 @@ def remove(*containers: str, timeout: int = 10) -> Argv:
     return ("podman", "rm", "--force", "--depend", "--time", str(timeout), "--", *containers)
 
 
+def replace(*containers: str, timeout: int = 10) -> Argv:
+    """Remove containers a plan recreates or drops: only those (phoenix creates with
+    ``--no-deps``, so no other container depends on them); their volumes stay."""
+    return ("podman", "rm", "--force", "--time", str(timeout), "--", *containers)
+
+
 def remove_stopped(*containers: str) -> Argv:
     """Remove stopped containers only: podman refuses a running one, or one that another
     container depends on (no --force, no --depend: nothing else goes with it)."""

@@ -12,6 +12,7 @@ from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, podman
 
 Runner = Callable[..., podman.Result]
+CONFIG_HASH_LABEL = "io.podman.compose.config-hash"
 
 
 class ServiceState(StrEnum):
@@ -44,6 +45,7 @@ class ContainerState:
     ports: tuple[str, ...]
     image_id: str = ""
     oom_killed: bool = False
+    config_hash: str = ""  # podman-compose's hash of the service config it was created from
 
     @property
     def running(self) -> bool:
@@ -94,6 +96,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             ports=tuple(sorted(ports)),
             image_id=item.get("Image", ""),
             oom_killed=bool(state.get("OOMKilled")),
+            config_hash=labels.get(CONFIG_HASH_LABEL, ""),
         )
     return out
 

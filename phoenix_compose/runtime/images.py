@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from phoenix_compose.errors import ComposeRuntimeError, tail_lines
@@ -119,18 +119,21 @@ def bootstrap_debian(image: str, suite: str, *, run: Runner, report: Report) -> 
 
 
 def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
-                report: Report) -> list[str]:
+                report: Report, present: Collection[str] | None = None) -> list[str]:
     """Pull every image pinned by digest (``name@sha256:...``) that is not here yet, from
     its registry (a local plain-HTTP one through its registries.conf).  A digest the
-    registry does not have stops the start before any container is created."""
+    registry does not have stops the start before any container is created.  ``present``:
+    the images known to be here already (not asked of podman again)."""
     from phoenix_compose.runtime.registry import Registry
 
     pulled = []
     for name in names:
         image = stack.services[name].image
-        if not image or "@sha256:" not in image:
+        if not image or "@sha256:" not in image or image in pulled:
             continue
-        if run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
+        if present is not None and image in present:
+            continue
+        if present is None and run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
             continue
         host = image.split("/", 1)[0]
         local = host.startswith("127.0.0.1:")  # our plain-HTTP registry: its own conf

@@ -8,7 +8,7 @@ and ``restart`` holds the env lock and appends one audit line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,15 @@ from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
     ConfigurationError,
+    LockedError,
     PhoenixError,
     StateError,
 )
-from phoenix_compose.runtime import argv, containers, podman
-from phoenix_compose.runtime.audit import audited
+from phoenix_compose.runtime import argv, containers, podman, releases
+from phoenix_compose.runtime.audit import audited, taken_down
+from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.locks import env_lock
+from phoenix_compose.runtime.plan import Plan
 from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.status import ServiceStatus, service_status
@@ -45,6 +48,7 @@ class ComposeManager:
         self.report = report
         self.lock_wait = lock_wait
         self.clock = clock or Clock()
+        self.applied: Plan | None = None  # the plan the last start_services applied
 
     def validate_compose_files(self) -> Outcome:
         return prepare(self.root, self.env)
@@ -71,31 +75,54 @@ class ComposeManager:
             yield
 
     # -- lifecycle -------------------------------------------------------------------------
+    def deployer(self) -> Deployer:
+        return Deployer(self.state, self.run, self.report, self.clock)
+
+    def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
+        """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
+        stack = self.stack()
+        return self.deployer().plan(stack, stack.select(services, profiles))
+
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
                        timeout: float = 300.0, build: bool = False,
-                       profiles: Sequence[str] = ()) -> list[Progress]:
-        args = {"services": list(services), "wait": wait, "timeout": timeout, "build": build,
-                "profiles": list(profiles)}
+                       profiles: Sequence[str] = (), rollback: bool = True) -> list[Progress]:
+        """Apply the plan, health-gated; on failure roll back to the last release."""
+        args: dict[str, Any] = {"services": list(services), "wait": wait, "timeout": timeout,
+                                "build": build, "profiles": list(profiles)}
         with self.administering("up", args):
             stack = self.stack()
             names = stack.select(services, profiles)
-            from phoenix_compose.runtime.images import pull_pinned
-
-            pull_pinned(stack, names, self.root, run=self.run, report=self.report)
-            if build:
-                from phoenix_compose.runtime.images import build_images
-
-                build_images(stack, names, run=self.run, report=self.report)
-            running = self._running(stack)
-            done = self.startup(stack, names, timeout, wait).execute()
-            done += self._restore_dependents(stack, names, running, timeout)
-            if wait:  # it ended healthy: what runs now is a release
-                from phoenix_compose.runtime.releases import record
-
-                now_running = self._running(stack)
-                record(self.state, stack, [n for n in stack.order() if n in now_running],
-                       self.run)
+            deployer = self.deployer()
+            try:
+                plan = deployer.plan(stack, names, deployer.prepare(
+                    stack, names, build=build, production=self._production()))
+                args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
+                self.applied = plan
+                done = deployer.apply(stack, plan, StartOptions(
+                    timeout, wait, tuple(_profiles_of(stack, names))))
+            except (ConfigurationError, LockedError):
+                raise
+            except PhoenixError as exc:
+                if not rollback:
+                    raise
+                self._recover(exc, timeout, args)
+            if wait and (plan.changes or releases.current(self.state) is None):
+                now_running = self._running(stack)  # it ended healthy: a release
+                args["release"] = releases.record(
+                    self.state, stack, [n for n in stack.order() if n in now_running], self.run)
             return done
+
+    def _recover(self, cause: PhoenixError, timeout: float, args: dict[str, Any]) -> None:
+        """Back to the current (last healthy) release after a failed ``up``; always raises."""
+        if (number := releases.current(self.state)) is None or taken_down(self.state.audit_log):
+            raise cause  # nothing healthy to go back to, or the stack was meant to be down
+        args["rolled_back_to"] = number
+        recover(self.deployer(), cause, number, timeout, masker_for(self.root, self.env).text)
+
+    def rollback(self, to: int | None = None, *, timeout: float = 300.0) -> tuple[int, Plan]:
+        """``inv rollback``: release ``to`` (default: the one before the current one)."""
+        with self.administering("rollback", {"to": to, "timeout": timeout}):
+            return self.deployer().rollback(to, timeout)
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False, project: str | None = None) -> None:
@@ -109,7 +136,8 @@ class ComposeManager:
             try:
                 stack = self.current_stack()
             except (ConfigurationError, StateError):
-                self._remove_by_label(project or self._project_name(), volumes)
+                remove_by_label(self.run, self.report, project or project_name(self.root, self.env),
+                                volumes)
                 return
             every_profile = _profiles_of(stack, list(stack.services))
             self.run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
@@ -149,8 +177,9 @@ class ComposeManager:
         return self.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
     # -- observation -----------------------------------------------------------------------
-    def get_service_status(self) -> list[ServiceStatus]:
-        return service_status(self.run, self.current_stack())
+    def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
+                           ) -> list[ServiceStatus]:
+        return service_status(self.run, self.current_stack(), states)
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:
@@ -159,30 +188,33 @@ class ComposeManager:
         except ConfigurationError:  # a broken env file: be strict
             return True
 
-    def _project_name(self) -> str:
-        """The env's own project; never a guess that could name another stack."""
-        try:
-            return load_environment(self.root, self.env).project_name
-        except ConfigurationError:
-            raise PhoenixError(
-                f"cannot tell which project is environment '{self.env}': its env file is "
-                f"broken and there is no {self.state.compose_file.relative_to(self.root)}",
-                hint="fix the env file, or name the project: `inv down --project NAME`"
-            ) from None
-
-    def _remove_by_label(self, project: str, volumes: bool) -> None:
-        """`down` without a usable compose file: remove what carries the project's label."""
-        self.report("*", "config invalid", f"removing project {project} by label")
-        kinds = ("container", "network") + (("volume",) if volumes else ())
-        for kind in kinds:
-            ids = self.run(argv.labelled(kind, project), timeout=60).stdout.split()
-            if not ids:
-                continue
-            if kind == "container":
-                self.run(argv.remove(*ids), timeout=600)
-            else:
-                self.run(argv.remove_kind(kind, *ids), timeout=120)
-
 
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
     return sorted({p for n in names for p in stack.services[n].profiles})
+
+
+def remove_by_label(run: containers.Runner, report: Report, project: str,
+                    volumes: bool) -> None:
+    """`down` without a usable compose file: remove what carries the project's label."""
+    report("*", "config invalid", f"removing project {project} by label")
+    kinds = ("container", "network") + (("volume",) if volumes else ())
+    for kind in kinds:
+        ids = run(argv.labelled(kind, project), timeout=60).stdout.split()
+        if not ids:
+            continue
+        if kind == "container":
+            run(argv.remove(*ids), timeout=600)
+        else:
+            run(argv.remove_kind(kind, *ids), timeout=120)
+
+
+def project_name(root: Path, env: str) -> str:
+    """The env's own project; never a guess that could name another stack."""
+    try:
+        return load_environment(root, env).project_name
+    except ConfigurationError:
+        raise PhoenixError(
+            f"cannot tell which project is environment '{env}': its env file is "
+            f"broken and there is no {StateDir(root, env).compose_file.relative_to(root)}",
+            hint="fix the env file, or name the project: `inv down --project NAME`"
+        ) from None

@@ -12,9 +12,10 @@ import shutil
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from phoenix_compose.errors import CommandError
+from phoenix_compose.errors import CommandError, ComposeRuntimeError
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.stack import Stack
@@ -59,10 +60,7 @@ def record(state: StateDir, stack: Stack, names: list[str], run: containers.Runn
 
 def list_releases(state: StateDir) -> list[Release]:
     """The kept releases, oldest first; a damaged one is left out."""
-    try:
-        current = int((state.releases / "current").read_text().strip())
-    except (OSError, ValueError):
-        current = None
+    now = current(state)
     out = []
     for number in sorted(_numbers(state)):
         meta = read_json(state.releases / str(number) / "release.json")
@@ -70,8 +68,44 @@ def list_releases(state: StateDir) -> list[Release]:
             continue
         out.append(Release(number, str(meta.get("time", "")), str(meta.get("user", "")),
                            str(meta.get("git", "")), dict(meta.get("images") or {}),
-                           number == current))
+                           number == now))
     return out
+
+
+def current(state: StateDir) -> int | None:
+    """The number of the release running now (None before the first one)."""
+    try:
+        return int((state.releases / "current").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def set_current(state: StateDir, number: int) -> None:
+    write_files({state.releases / "current": f"{number}\n"})
+
+
+def find(state: StateDir, number: int | None) -> Release:
+    """Release ``number`` (default: the one before the current one)."""
+    kept = {r.number: r for r in list_releases(state)}
+    if number is None:
+        now = current(state)
+        older = [n for n in kept if now is None or n < now]
+        if not older:
+            raise ComposeRuntimeError(
+                f"environment '{state.env}' has no release before the current one "
+                f"({now or 'none'}) to roll back to",
+                hint="`inv releases` lists them; each healthy `inv up` records one")
+        number = max(older)
+    if number not in kept:
+        raise ComposeRuntimeError(
+            f"environment '{state.env}' has no release {number}; kept: "
+            f"{', '.join(map(str, sorted(kept))) or 'none'}",
+            hint="`inv releases` lists them (the last 10 are kept)")
+    return kept[number]
+
+
+def compose_file(state: StateDir, number: int) -> Path:
+    return state.releases / str(number) / "compose.yaml"
 
 
 def _numbers(state: StateDir) -> list[int]:

@@ -61,6 +61,7 @@ class Stack:
     project: str
     compose_file: Path
     services: dict[str, ServiceSpec]
+    top: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the rest
 
     def select(self, names: Iterable[str] = (), profiles: Iterable[str] = ()) -> list[str]:
         """Requested services plus their dependencies; default: every service whose
@@ -136,7 +137,8 @@ def load_stack(compose_file: Path, project: str | None = None,
     services = {}
     for name, svc in (model.get("services") or {}).items():
         services[name] = _spec(project, name, svc or {})
-    return Stack(project, compose_file, services)
+    top = {k: v for k, v in model.items() if k != "services"}
+    return Stack(project, compose_file, services, top)
 
 
 def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,9 +27,13 @@ class ServiceStatus:
         return asdict(self)
 
 
-def service_status(run: containers.Runner, stack: Stack) -> list[ServiceStatus]:
-    """Every service in dependency order; a service behind an inactive profile is left out."""
-    states = containers.project_containers(run, stack.project)
+def service_status(run: containers.Runner, stack: Stack,
+                   states: Mapping[str, containers.ContainerState] | None = None
+                   ) -> list[ServiceStatus]:
+    """Every service in dependency order; a service behind an inactive profile is left out.
+    ``states``: the project's containers, when just inspected (else asked of podman)."""
+    if states is None:
+        states = containers.project_containers(run, stack.project)
     now = datetime.now(timezone.utc)
     rows = []
     for name in stack.order():

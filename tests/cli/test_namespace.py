@@ -46,13 +46,16 @@ def test_validate_all_environments(phoenix_stack: Path) -> None:
 
 
 def test_invalid_config_prints_located_errors_and_exits_1(phoenix_stack: Path) -> None:
-    env_file = phoenix_stack / "envs/prod.env"
-    env_file.write_text(env_file.read_text().replace(":1.4.2", ":latest"))
+    lock = phoenix_stack / "envs/prod.lock"
+    lines = lock.read_text().splitlines()
+    lock.write_text("\n".join(line if not line.startswith("PHOENIX_CORE_IMAGE=") else
+                              "PHOENIX_CORE_IMAGE=ghcr.io/phoenix-hydra/phoenix-core:latest"
+                              for line in lines) + "\n")
     result = inv(phoenix_stack, "config.validate", "--env", "prod")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0].startswith(
-        "envs/prod.env:5:1: error: production policy: image "
+        "envs/prod.lock:4:1: error: production policy: image "
         "'ghcr.io/phoenix-hydra/phoenix-core:latest'")
     assert not (phoenix_stack / ".phoenix/prod/compose.yaml").exists()
 

@@ -9,11 +9,12 @@ from phoenix_compose.config.pipeline import build
 from phoenix_compose.errors import ConfigurationError
 
 PROD = "PHOENIX_PRODUCTION=true\n"
+DIGEST = "sha256:" + "a" * 64
 
 
 def problems(make_stack, service: str, env_text: str = PROD) -> list[str]:
     root = make_stack({"envs/dev.env": env_text,
-                       "compose/a.yaml": "services:\n  web:\n    image: w:1\n" + service})
+                       "compose/a.yaml": f"services:\n  web:\n    image: w@{DIGEST}\n" + service})
     try:
         build(load_environment(root, "dev", {}))
     except ConfigurationError as exc:
@@ -59,7 +60,7 @@ def test_outside_production_the_same_settings_pass(make_stack) -> None:
 
 def test_templates_and_policy_agree_on_production(make_stack) -> None:
     root = make_stack({"envs/dev.env": "PHOENIX_PRODUCTION=on\n",
-                       "compose/a.yaml": "services: {web: {image: 'w:1'}}\n",
+                       "compose/a.yaml": f"services: {{web: {{image: 'w@{DIGEST}'}}}}\n",
                        "templates/10-p.yaml.j2": "{% if production %}services: {web: "
                                                  "{read_only: true}}{% endif %}\n"})
     cfg = load_environment(root, "dev", {})

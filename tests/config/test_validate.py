@@ -6,7 +6,7 @@ import pytest
 
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.pipeline import build
-from phoenix_compose.config.policy import image_is_pinned
+from phoenix_compose.config.policy import image_is_pinned, pinned_by_digest
 from phoenix_compose.errors import ConfigurationError
 
 
@@ -159,7 +159,7 @@ PROD_BASE = {
               DB_PASSWORD_FILE: /run/secrets/db
               LOG_LEVEL: info
           db:
-            image: postgres@sha256:0123456789abcdef
+            image: postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
         """,
 }
 
@@ -173,7 +173,7 @@ def test_production_policy_on_prod(make_stack) -> None:
         "compose/a.yaml:8:7: error: production policy: plaintext secret 'SIGNING_KEY' in the "
         "environment of service 'web'",
         "envs/prod.env:1:1: error: production policy: image 'nginx' of service 'web' is not "
-        "pinned (used at compose/a.yaml:3:12)",
+        "pinned by digest (used at compose/a.yaml:3:12)",
     ]
 
 
@@ -194,6 +194,27 @@ def test_no_production_policy_elsewhere(make_stack) -> None:
 ])
 def test_image_pinning(image: str, pinned: bool) -> None:
     assert image_is_pinned(image) is pinned
+
+
+@pytest.mark.parametrize(("image", "pinned"), [
+    ("nginx:1.25", False), ("r:5000/phoenix/web@sha256:" + "a" * 64, True),
+    ("nginx@sha256:abcd", False), ("nginx:1@sha256:" + "0" * 64, True),
+])
+def test_a_production_image_is_pinned_only_by_a_full_digest(image: str, pinned: bool) -> None:
+    assert pinned_by_digest(image) is pinned
+
+
+def test_a_service_its_profiles_leave_out_needs_a_fixed_tag_only(make_stack) -> None:
+    digest = "sha256:" + "b" * 64
+    files = {"compose/a.yaml": f"services:\n  web: {{image: 'w@{digest}'}}\n"
+                               "  extra: {image: 'x:1', profiles: [full]}\n"
+                               "  bad: {image: 'y:latest', profiles: [full]}\n"}
+    out = problems(make_stack, {**files, "envs/prod.env": ""}, env="prod")
+    assert [o.split(": error: ")[1].split(" (hint")[0] for o in out] == [
+        "production policy: image 'y:latest' of service 'bad' is not pinned"]
+    out = problems(make_stack, {**files, "envs/prod.env": "COMPOSE_PROFILES=full\n"},
+                   env="prod")
+    assert len(out) == 2 and all("not pinned by digest" in o for o in out)
 
 
 def test_every_problem_of_a_run_is_reported_together(make_stack) -> None:

@@ -29,7 +29,7 @@ def test_ci_runs_every_step_in_order(phoenix_stack: Path) -> None:
 
 def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
     root = ci_stack(phoenix_stack)
-    (root / "envs" / "staging.env").write_text("NCA_TOOLKIT_IMAGE=\n")
+    (root / "envs" / "staging.lock").write_text("NCA_TOOLKIT_IMAGE=\n")
     result = inv(root, "ci")
     assert result.returncode == 1
     assert "compose/10-services.yaml:" in result.stderr  # the located problem itself

@@ -48,13 +48,16 @@ def test_the_hooks_pass_a_valid_stack_and_locate_errors_in_a_broken_one(
     assert "phoenix config validate (all environments)" in ok.stdout
     assert "Passed" in ok.stdout
 
-    env_file = stack_repo / "envs" / "prod.env"
-    env_file.write_text(env_file.read_text().replace(":1.4.2", ":latest"))
+    lock = stack_repo / "envs" / "prod.lock"
+    lock.write_text("\n".join(
+        "PHOENIX_CORE_IMAGE=ghcr.io/phoenix-hydra/phoenix-core:latest"
+        if line.startswith("PHOENIX_CORE_IMAGE=") else line
+        for line in lock.read_text().splitlines()) + "\n")
     git(stack_repo, "commit", "-qam", "unpin")
     broken = try_repo(stack_repo, "phoenix-config-validate")
     assert broken.returncode == 1
     assert "Failed" in broken.stdout
-    assert "envs/prod.env:5:1: error: production policy: image " \
+    assert "envs/prod.lock:4:1: error: production policy: image " \
            "'ghcr.io/phoenix-hydra/phoenix-core:latest'" in broken.stdout
 
     stale = try_repo(stack_repo, "phoenix-vscode-tasks")

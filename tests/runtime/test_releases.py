@@ -42,7 +42,11 @@ def test_every_healthy_up_records_a_release(make_stack, podman_project, busybox_
                                          "command: [sleep, '1d'], stop_grace_period: 1s}}\n"})
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     assert inv(root, "up", "--env", "t").returncode == 0
+    assert inv(root, "up", "--env", "t").returncode == 0  # nothing changed: no release
+    compose = root / "compose" / "a.yaml"
+    compose.write_text(compose.read_text().replace("'1d'", "'2d'"))
     assert inv(root, "up", "--env", "t").returncode == 0
+    compose.write_text(compose.read_text().replace("'2d'", "'3d'"))
     assert inv(root, "up", "--env", "t", "-d").returncode == 0  # not waited for: no release
     found = json.loads(inv(root, "releases", "--env", "t", "--json").stdout)
     assert [(r["number"], r["current"]) for r in found] == [(1, False), (2, True)]
@@ -50,3 +54,35 @@ def test_every_healthy_up_records_a_release(make_stack, podman_project, busybox_
     assert found[1]["images"]["web"]["id"]
     listing = inv(root, "releases", "--env", "t").stdout.splitlines()
     assert listing[-1].startswith("*   2  ")
+
+
+def test_a_change_is_named_by_its_keys_and_files_never_by_values() -> None:
+    from phoenix_compose.runtime.fingerprint import Fingerprint
+
+    old = Fingerprint({"image": "a:1", "environment": {"A": "1", "B": "secret-1"}},
+                      {"secret token": "x"})
+    new = Fingerprint({"image": "a:1", "environment": {"A": "1", "B": "secret-2", "C": "3"},
+                       "ports": ["80"]}, {"secret token": "y"})
+    assert old.changes(new) == ["config changed: environment.B, environment.C, ports",
+                                "secret token changed"]
+    assert old.changes(old) == [] and old.digest != new.digest
+    assert Fingerprint.from_dict(old.as_dict()) == old
+    assert Fingerprint.from_dict({"config": "damaged"}) is None
+
+
+def test_production_refuses_an_image_without_digest_before_any_podman_call(
+        tmp_path: Path) -> None:
+    from phoenix_compose.errors import ConfigurationError
+    from phoenix_compose.runtime.deploy import Deployer
+    from phoenix_compose.runtime.startup import Clock
+
+    stack = Stack("p", tmp_path / "c.yaml", {
+        "web": ServiceSpec("web", "p_web_1", "r/web@sha256:" + "a" * 64, False),
+        "extra": ServiceSpec("extra", "p_extra_1", "n8n:1.64", False, profiles=("full",))})
+    fake = FakePodman({})
+    deployer = Deployer(StateDir(tmp_path, "prod"), fake, lambda *r: None, Clock())
+    with pytest.raises(ConfigurationError, match=r"not pinned by digest: extra \(n8n:1.64\)"):
+        deployer.prepare(stack, ["web", "extra"], production=True)
+    assert fake.calls == []
+    assert deployer.prepare(stack, ["web"], production=True) == {
+        "r/web@sha256:" + "a" * 64: "sha256:x"}

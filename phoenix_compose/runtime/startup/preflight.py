@@ -8,13 +8,13 @@ build of its image is marked stale, to be recreated as compose does.
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.values import port_range
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.stack import ServiceSpec
 
 
@@ -27,13 +27,25 @@ def check(run: containers.Runner, specs: Sequence[ServiceSpec]) -> list[str]:
             and existing[s.container].image_id != ids[s.image]]
 
 
+def local_ids(run: containers.Runner, images: Iterable[str]) -> dict[str, str]:
+    """The ID of each image that is here (in parallel; an absent one is left out)."""
+    wanted = sorted(set(images))
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-image")
+    try:
+        found = dict(zip(wanted, pool.map(
+            lambda image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE), wanted)))
+    except BaseException:  # Ctrl-C, SIGTERM: a hanging podman must not hold the exit
+        podman.terminate_all()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
+
+
 def image_ids(run: containers.Runner, specs: Sequence[ServiceSpec]) -> dict[str, str]:
     """The ID of every image; none may be missing."""
     wanted = {s.image: s.name for s in specs if s.image}
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        found = dict(zip(wanted, pool.map(
-            lambda image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE), wanted)))
-    ids = {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
+    ids = local_ids(run, wanted)
     missing = [f"{image} (service {wanted[image]})" for image in wanted if image not in ids]
     if missing:
         raise ComposeRuntimeError(

@@ -1,0 +1,160 @@
+"""Executing a plan: the minimal ``up`` and the rollback to a recorded release.
+
+Only what the plan names is touched: removed orphans and recreated services lose their
+container (never a volume), restarted ones are stopped, and then the health-gated start
+loop brings up exactly those, in dependency order.  What is unchanged keeps running.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+import yaml
+
+from phoenix_compose.config.policy import pinned_by_digest
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
+from phoenix_compose.fileio import write_files
+from phoenix_compose.runtime import argv, containers, releases
+from phoenix_compose.runtime.audit import audited
+from phoenix_compose.runtime.fingerprint import Applied, fingerprint
+from phoenix_compose.runtime.images import pull_pinned
+from phoenix_compose.runtime.plan import Change, Plan, Step, make_plan
+from phoenix_compose.runtime.stack import Stack, load_stack, seconds
+from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
+from phoenix_compose.runtime.startup.preflight import image_ids, local_ids
+from phoenix_compose.statedir import StateDir
+
+
+def _grace(stack: Stack, steps: Sequence[Step]) -> int:
+    """The longest ``stop_grace_period`` of the services (compose's default: 10 s)."""
+    return max((math.ceil(seconds(stack.services[s.service].raw.get("stop_grace_period"), 10))
+                if s.service in stack.services else 10 for s in steps), default=10)
+
+
+def images_of(stack: Stack, names: Sequence[str]) -> list[str]:
+    return [i for n in names if (i := stack.services[n].image)]
+
+
+@dataclass
+class Deployer:
+    state: StateDir
+    run: containers.Runner
+    report: Report
+    clock: Clock
+
+    def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None
+             ) -> Plan:
+        """The plan for ``names``; ``ids``: the local image ids (asked of podman if None)."""
+        if ids is None:
+            ids = local_ids(self.run, images_of(stack, names))
+        return make_plan(stack, names, self.run, Applied(self.state.applied), ids)
+
+    def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
+                production: bool = False) -> dict[str, str]:
+        """Pull pinned images that are not here, build when asked; the local image ids.  A
+        production env runs digests only (``--profile`` may enable a service the config
+        check let pass with a tag)."""
+        loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
+                 and not pinned_by_digest(i)] if production else []
+        if loose:
+            raise ConfigurationError(
+                "error: production policy: image not pinned by digest: " + ", ".join(loose),
+                hint="promote it (`inv images.promote --to <env>`); nothing was started")
+        ids = local_ids(self.run, images_of(stack, names))
+        pulled = pull_pinned(stack, names, self.state.root, run=self.run, report=self.report,
+                             present=ids)
+        if build:
+            from phoenix_compose.runtime.images import build_images
+
+            pulled += build_images(stack, names, run=self.run, report=self.report)
+        return local_ids(self.run, images_of(stack, names)) if pulled else ids
+
+    def apply(self, stack: Stack, plan: Plan, options: StartOptions) -> list[Progress]:
+        starting = [s.service for s in plan.steps if s.change.starts]
+        for step in plan.named(Change.RECREATE, Change.RESTART, Change.REMOVE):
+            kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] if step.volumes else []
+            self.report(step.service, str(step.change), "; ".join([*step.reasons, *kept]))
+        image_ids(self.run, [stack.services[n] for n in starting])  # none missing
+        gone = plan.named(Change.REMOVE, Change.RECREATE)
+        if gone:
+            self.run(argv.replace(*[s.container for s in gone], timeout=_grace(stack, gone)),
+                     timeout=600)
+        stopping = [s for s in plan.named(Change.RESTART)
+                    if getattr(plan.existing.get(s.container), "running", False)]
+        if stopping:
+            self.run(argv.stop(*[s.container for s in stopping],
+                               timeout=_grace(stack, stopping)), timeout=600)
+        if not starting:
+            return []
+        try:
+            return Startup(stack, starting, run=self.run, report=self.report,
+                           options=options, clock=self.clock).execute()
+        finally:
+            self.remember(stack, [s.service for s in plan.named(Change.CREATE,
+                                                                 Change.RECREATE)])
+
+    def remember(self, stack: Stack, names: Sequence[str]) -> None:
+        """Store what the containers just made were made from (by their config label)."""
+        if not names:
+            return
+        states = containers.inspect(self.run, [stack.services[n].container for n in names])
+        made = {state.config_hash: fingerprint(stack, n) for n in names
+                if (state := states.get(stack.services[n].container)) is not None}
+        Applied(self.state.applied).remember(made)
+
+    def rollback(self, number: int | None, timeout: float) -> tuple[int, Plan]:
+        """Bring back release ``number`` (default: the one before the current one)."""
+        release = releases.find(self.state, number)
+        stack = load_stack(releases.compose_file(self.state, release.number), None,
+                           self.state.default_project)
+        names = [n for n in stack.order() if n in release.images]
+        stack = self._as_recorded(stack, release)
+        ids = self.prepare(stack, names)
+        plan = self.plan(stack, names, ids)
+        profiles = tuple(sorted({p for n in names for p in stack.services[n].profiles}))
+        self.apply(stack, plan, StartOptions(timeout, True, profiles))
+        releases.set_current(self.state, release.number)
+        return release.number, plan
+
+    def _as_recorded(self, stack: Stack, release: releases.Release) -> Stack:
+        """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
+        image back: such services run the recorded image id (``rollback.yaml``)."""
+        names = [n for n in stack.services if n in release.images]
+        now = local_ids(self.run, images_of(stack, names))
+        moved = {n: release.images[n].get("id", "") for n in names
+                 if release.images[n].get("id") and stack.services[n].image
+                 and now.get(stack.services[n].image or "") != release.images[n]["id"]}
+        if not moved:
+            return stack
+        there = local_ids(self.run, moved.values())
+        lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
+        if lost:
+            raise ComposeRuntimeError(
+                f"release {release.number} ran images that are gone: {', '.join(lost)}",
+                hint="rebuild or pull them, or roll back to another release")
+        model = yaml.safe_load(stack.compose_file.read_text(encoding="utf-8"))
+        for name, image_id in moved.items():
+            model["services"][name]["image"] = image_id
+        path = stack.compose_file.with_name("rollback.yaml")
+        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        return load_stack(path, stack.project)
+
+
+def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float,
+            mask: Callable[[str], str]) -> NoReturn:
+    """After a failed ``up``: back to release ``number``, audited; raises RolledBack (exit 3),
+    or an error naming both failures when the rollback fails too."""
+    deployer.report("*", "rolling back", f"to release {number}: {str(cause).splitlines()[0]}")
+    try:
+        with audited(deployer.state.audit_log, "rollback", {"to": number, "automatic": True},
+                     mask):
+            number, plan = deployer.rollback(number, timeout)
+    except PhoenixError as exc:
+        raise ComposeRuntimeError(
+            f"{cause}\nthe rollback to release {number} failed too: {exc}",
+            hint="`inv status` shows what runs; `inv rollback --to N` tries again") from None
+    raise RolledBack(cause, number, [s.service for s in plan.steps
+                                     if s.change is not Change.UNCHANGED]) from None

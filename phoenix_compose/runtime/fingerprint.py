@@ -1,0 +1,108 @@
+"""What a service's container is made from, so that a plan can tell what changed and name it.
+
+A service's fingerprint is its entry in the final compose file plus a digest of the content
+of every secret and config file it mounts (never the content itself).  When a container is
+created, its fingerprint is stored in ``StateDir.applied`` under podman-compose's
+config-hash label of that container: the label says on the container which config made it,
+the store says what that config was.  A container whose label is not in the store was not
+made by phoenix (or the store was lost): its config is unknown and a plan recreates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.fileio import read_json, write_files
+from phoenix_compose.runtime.stack import Stack
+
+LIMIT = 200  # remembered configs per env; the oldest go first
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    config: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # "secret NAME" -> sha256 of content
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps({"config": self.config, "files": self.files}, sort_keys=True,
+                          default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"config": self.config, "files": self.files}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Fingerprint | None:
+        if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+            return None
+        files = data.get("files") if isinstance(data.get("files"), dict) else {}
+        return cls(data["config"], {str(k): str(v) for k, v in files.items()})
+
+    def changes(self, new: Fingerprint) -> list[str]:
+        """Why ``new`` differs from this one: changed keys (two levels deep) and files."""
+        out = [f"config changed: {', '.join(keys)}"] if (
+            keys := changed_keys(self.config, new.config)) else []
+        for name in sorted(set(self.files) | set(new.files)):
+            if self.files.get(name) != new.files.get(name):
+                out.append(f"{name} changed")
+        return out
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if a == b:
+            continue
+        if not prefix and isinstance(a, dict) and isinstance(b, dict):
+            out += changed_keys(a, b, f"{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def fingerprint(stack: Stack, name: str) -> Fingerprint:
+    svc = stack.services[name].raw
+    files = {}
+    for kind in ("secrets", "configs"):
+        defined = stack.top.get(kind) if isinstance(stack.top.get(kind), dict) else {}
+        for ref in svc.get(kind) or ():
+            source = ref.get("source") if isinstance(ref, dict) else ref
+            entry = defined.get(source) if isinstance(defined.get(source), dict) else {}
+            if entry.get("file"):
+                files[f"{kind[:-1]} {source}"] = _digest(Path(str(entry["file"])))
+    return Fingerprint(dict(svc), files)
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+class Applied:
+    """The store: podman-compose config hash -> fingerprint, written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        data = read_json(path)
+        self.entries: dict[str, Any] = data if isinstance(data, dict) else {}
+
+    def get(self, config_hash: str) -> Fingerprint | None:
+        return Fingerprint.from_dict(self.entries.get(config_hash)) if config_hash else None
+
+    def remember(self, made: dict[str, Fingerprint]) -> None:
+        for config_hash, print_ in made.items():
+            if config_hash:
+                self.entries.pop(config_hash, None)
+                self.entries[config_hash] = print_.as_dict()
+        for old in list(self.entries)[:-LIMIT]:
+            del self.entries[old]
+        write_files({self.path: json.dumps(self.entries, sort_keys=False, default=str) + "\n"})

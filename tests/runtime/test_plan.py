@@ -1,0 +1,194 @@
+"""The plan and the minimal up on real podman: what changes is named, and only that moves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.errors import RolledBack, StartupError
+from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.plan import Change
+from phoenix_compose.runtime.releases import list_releases
+from phoenix_compose.statedir import StateDir
+
+from support import REPO, inv
+
+pytestmark = pytest.mark.podman
+
+CHECK = '{test: ["CMD", "true"], interval: 30s, start_interval: 1s}'
+FAILING = '{test: ["CMD", "false"], interval: 1s, retries: 1, start_period: 0s}'
+
+
+def compose(image: str, db_env: str = "1", web_env: str = "1", *, web_check: str = CHECK,
+            worker: bool = True) -> str:
+    text = f"""
+services:
+  db:
+    image: {image}
+    command: [sleep, '1d']
+    stop_grace_period: 1s
+    environment: {{VERSION: '{db_env}'}}
+    healthcheck: {CHECK}
+    volumes: [data:/data]
+    secrets: [token]
+  web:
+    image: {image}
+    command: [sleep, '1d']
+    stop_grace_period: 1s
+    environment: {{VERSION: '{web_env}'}}
+    depends_on: {{db: {{condition: service_healthy, restart: true}}}}
+    healthcheck: {web_check}
+"""
+    if worker:
+        text += f"""
+  worker:
+    image: {image}
+    command: [sleep, '1d']
+    stop_grace_period: 1s
+    depends_on: {{db: {{condition: service_healthy}}}}
+"""
+    return text + "volumes: {data: {}}\nsecrets: {token: {file: ../token.txt}}\n"
+
+
+@pytest.fixture
+def root(make_stack, podman_project: str, busybox_image: str) -> Path:
+    stack = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                        "compose/app.yaml": compose(busybox_image), "token.txt": "one\n"})
+    (stack / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    return stack
+
+
+def edit(root: Path, text: str) -> None:
+    (root / "compose" / "app.yaml").write_text(text)
+
+
+def manager(root: Path) -> ComposeManager:
+    return ComposeManager(root, "t")
+
+
+def ids(project: str) -> dict[str, tuple[str, str]]:
+    """container name -> (id, started at)"""
+    names = podman.run(argv.labelled("container", project)).stdout.split()
+    data = json.loads(podman.run(argv.inspect(*names)).stdout) if names else []
+    return {d["Name"].lstrip("/"): (d["Id"], d["State"]["StartedAt"]) for d in data}
+
+
+def changes(root: Path) -> dict[str, str]:
+    return {s.service: str(s.change) for s in manager(root).plan().steps}
+
+
+def test_an_unchanged_running_stack_plans_nothing_and_up_moves_nothing(
+        root: Path, podman_project: str) -> None:
+    assert changes(root) == {"db": "create", "web": "create", "worker": "create"}
+    manager(root).start_services(timeout=60)
+    before = ids(podman_project)
+    plan = manager(root).plan()
+    assert not plan.changes and changes(root) == dict.fromkeys(("db", "web", "worker"),
+                                                               "unchanged")
+    done = manager(root).start_services(timeout=60)
+    assert done == [] and ids(podman_project) == before
+    shown = inv(root, "plan", "--env", "t")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == f"t: 3 unchanged (project {podman_project})"
+
+
+def test_a_changed_service_is_named_with_its_keys_and_only_it_is_recreated(
+        root: Path, podman_project: str, busybox_image: str) -> None:
+    manager(root).start_services(timeout=60)
+    before = ids(podman_project)
+    edit(root, compose(busybox_image, web_env="2"))
+    plan = manager(root).plan()
+    assert {s.service: (str(s.change), s.reasons) for s in plan.named(Change.RECREATE)} == {
+        "web": ("recreate", ("config changed: environment.VERSION",))}
+    shown = inv(root, "plan", "--env", "t", "--json")
+    assert shown.returncode == 2, shown.stderr
+    assert [s["change"] for s in json.loads(shown.stdout)["services"]] == [
+        "unchanged", "recreate", "unchanged"]
+    manager(root).start_services(timeout=60)
+    after = ids(podman_project)
+    web, db, worker = (f"{podman_project}_{s}_1" for s in ("web", "db", "worker"))
+    assert after[web][0] != before[web][0]
+    assert after[db] == before[db] and after[worker] == before[worker]
+
+
+def test_a_recreated_dependency_restarts_only_dependents_that_ask_for_it(
+        root: Path, podman_project: str, busybox_image: str) -> None:
+    manager(root).start_services(timeout=60)
+    before = ids(podman_project)
+    edit(root, compose(busybox_image, db_env="2"))
+    steps = {s.service: s for s in manager(root).plan().steps}
+    assert steps["db"].change is Change.RECREATE and steps["db"].volumes == ("data",)
+    assert steps["web"].change is Change.RESTART
+    assert steps["web"].reasons == ("its dependency db is recreated (depends_on restart: true)",)
+    assert steps["worker"].change is Change.UNCHANGED
+    manager(root).start_services(timeout=60)
+    after = ids(podman_project)
+    web, db, worker = (f"{podman_project}_{s}_1" for s in ("web", "db", "worker"))
+    assert after[db][0] != before[db][0]
+    assert after[web][0] == before[web][0] and after[web][1] != before[web][1]  # restarted
+    assert after[worker] == before[worker]  # untouched, still running
+    assert not manager(root).plan().changes
+
+
+def test_secrets_stopped_containers_and_orphans_are_planned(
+        root: Path, podman_project: str, busybox_image: str) -> None:
+    manager(root).start_services(timeout=60)
+    (root / "token.txt").write_text("two\n")
+    podman.run(argv.stop(f"{podman_project}_worker_1", timeout=1))
+    steps = {s.service: s for s in manager(root).plan().steps}
+    assert steps["db"].reasons == ("secret token changed",)
+    assert steps["worker"].change is Change.RESTART
+    assert steps["worker"].reasons[0].startswith("the container is exited")
+    shown = inv(root, "plan", "--env", "t").stdout
+    assert "two" not in shown and "one" not in shown.replace("done", "")
+    edit(root, compose(busybox_image, worker=False))
+    (root / "token.txt").write_text("one\n")
+    steps = {s.service: s for s in manager(root).plan().steps}
+    assert steps["worker"].change is Change.REMOVE and steps["worker"].reasons == (
+        "the service is no longer in the config",)
+    manager(root).start_services(timeout=60)
+    assert set(ids(podman_project)) == {f"{podman_project}_db_1", f"{podman_project}_web_1"}
+
+
+def test_a_failed_deploy_rolls_back_to_the_last_healthy_release(
+        root: Path, podman_project: str, busybox_image: str) -> None:
+    manager(root).start_services(timeout=60)
+    state = StateDir(root, "t")
+    before = ids(podman_project)
+    edit(root, compose(busybox_image, web_env="broken", web_check=FAILING))
+    with pytest.raises(RolledBack) as info:
+        manager(root).start_services(timeout=30)
+    assert info.value.exit_code == 3 and info.value.release == 1
+    assert "rolled back to release 1 (recreated: web)" in str(info.value)
+    web = f"{podman_project}_web_1"
+    after = ids(podman_project)
+    assert after[web][0] != before[web][0]  # the broken one was replaced by release 1's
+    env = podman.run(argv.inspect(web)).stdout
+    assert '"VERSION=1"' in env
+    assert [r.number for r in list_releases(state)] == [1]
+    actions = [json.loads(line) for line in state.audit_log.read_text().splitlines()]
+    assert [(a["action"], a["result"]) for a in actions[-2:]] == [("rollback", "ok"),
+                                                                   ("up", "error")]
+    assert actions[-1]["args"]["plan"] == {"web": "recreate"}
+    assert actions[-1]["args"]["rolled_back_to"] == 1
+    with pytest.raises(StartupError):  # --no-rollback leaves it in place
+        manager(root).start_services(timeout=30, rollback=False)
+    assert '"VERSION=broken"' in podman.run(argv.inspect(web)).stdout
+
+
+def test_rollback_by_hand_to_a_numbered_release(
+        root: Path, podman_project: str, busybox_image: str) -> None:
+    manager(root).start_services(timeout=60)
+    edit(root, compose(busybox_image, web_env="2"))
+    manager(root).start_services(timeout=60)
+    assert [r.number for r in list_releases(StateDir(root, "t"))] == [1, 2]
+    done = inv(root, "rollback", "--env", "t", "--to", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("t: rolled back to release 1 (recreated: web)")
+    assert '"VERSION=1"' in podman.run(argv.inspect(f"{podman_project}_web_1")).stdout
+    assert [r.current for r in list_releases(StateDir(root, "t"))] == [True, False]
+    missing = inv(root, "rollback", "--env", "t", "--to", "7")
+    assert missing.returncode == 1 and "has no release 7; kept: 1, 2" in missing.stderr

@@ -1,0 +1,173 @@
+"""The release path of the real Phoenix stack, end to end on a real registry process and
+real podman: build -> promote (development -> staging -> prod) -> up -> plan -> change ->
+a broken release rolled back -> rollback by hand -> a missing digest -> down."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.registry import Registry
+
+from support import free_port, inv
+
+pytestmark = [pytest.mark.podman, pytest.mark.slow]
+
+SERVICES = ("revenue-db", "phoenix-core", "nca-toolkit")
+BROKEN = "localhost/phoenix/phoenix-core:broken"
+
+
+def lock(root: Path, env: str) -> dict[str, str]:
+    lines = (root / "envs" / f"{env}.lock").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def ids(project: str) -> dict[str, str]:
+    names = podman.run(argv.labelled("container", project)).stdout.split()
+    return {d["Name"].lstrip("/"): d["Id"]
+            for d in json.loads(podman.run(argv.inspect(*names)).stdout)} if names else {}
+
+
+def sql(project: str, statement: str) -> str:
+    return podman.run(argv.exec_(f"{project}_revenue-db_1", ["psql", "-U", "phoenix", "-d",
+                                                             "revenue", "-Atc", statement],
+                                 tty=False), timeout=60).stdout.strip()
+
+
+def health(port: int, path: str = "/health") -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def statuses(root: Path, env: dict[str, str]) -> dict[str, str]:
+    rows = json.loads(inv(root, "status", "--env", "prod", "--json", env=env).stdout)
+    return {r["service"]: r["status"] for r in rows}
+
+
+@pytest.fixture
+def release_env(phoenix_stack: Path, podman_project: str):
+    """The process environment of every step: its own registry, project and ports."""
+    address = f"127.0.0.1:{free_port()}"
+    env = {"PHOENIX_REGISTRY": address, "COMPOSE_PROJECT_NAME": podman_project,
+           "PHOENIX_CORE_PORT": str(free_port()), "NCA_TOOLKIT_PORT": str(free_port())}
+    secrets = phoenix_stack / "secrets" / "prod"
+    secrets.mkdir(parents=True)
+    for name, value in (("revenue_db_password", "prod-test-only"),
+                        ("windmill_database_url", "postgres://phoenix@revenue-db/revenue")):
+        (secrets / name).write_text(value)
+        (secrets / name).chmod(0o644)  # a file secret keeps its mode: postgres must read it
+    yield env
+    inv(phoenix_stack, "registry.down", "--address", address, env=env)
+    for image in [f"{address}/phoenix/{s}:{v}" for s in SERVICES for v in ("v1", "v2")] + [
+            BROKEN]:
+        podman.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
+
+
+def step(root: Path, env: dict[str, str], *args: str, code: int = 0, timeout: float = 600):
+    done = inv(root, *args, env=env, timeout=timeout)
+    assert done.returncode == code, f"inv {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_build_promote_plan_up_change_roll_back(phoenix_stack: Path, release_env: dict,
+                                               podman_project: str) -> None:
+    root, env = phoenix_stack, release_env
+    step(root, env, "registry.up", "--address", env["PHOENIX_REGISTRY"])
+    step(root, env, "images.build", "--env", "development", timeout=1800)
+    pinned = promote_twice(root, env)
+    first_release(root, env, podman_project)
+    second_release(root, env, podman_project)
+    broken_release(root, env, podman_project)
+
+    # by hand, back to release 1
+    core = f"{podman_project}_phoenix-core_1"
+    back = step(root, env, "rollback", "--env", "prod", "--to", "1", "--timeout", "180")
+    assert "prod: rolled back to release 1" in back.stdout
+    assert "RELEASE_NOTE" not in podman.run(argv.inspect(core)).stdout
+    assert sql(podman_project, "SELECT amount FROM revenue") == "42"
+
+    # a digest the registry does not have: nothing is created or replaced
+    held = ids(podman_project)
+    text = (root / "envs" / "prod.lock").read_text()
+    gone = pinned["NCA_TOOLKIT_IMAGE"].split("@")[0] + "@sha256:" + "0" * 64
+    (root / "envs" / "prod.lock").write_text(
+        text.replace(lock(root, "prod")["NCA_TOOLKIT_IMAGE"], gone))
+    missing = step(root, env, "up", "--env", "prod", code=3)
+    assert "cannot be pulled" in missing.stderr and "(nothing had changed)" in missing.stderr
+    assert ids(podman_project) == held
+
+    step(root, env, "down", "--env", "prod")
+    assert ids(podman_project) == {}
+    step(root, env, "registry.down", "--address", env["PHOENIX_REGISTRY"])
+    assert not Registry(root, env["PHOENIX_REGISTRY"]).answers()
+
+
+def promote_twice(root: Path, env: dict[str, str]) -> dict[str, str]:
+    """development -> staging -> prod: the same digests, which the registry serves."""
+    step(root, env, "images.promote", "--from", "development", "--to", "staging",
+         "--tag", "v1", timeout=1800)
+    step(root, env, "images.promote", "--from", "staging", "--to", "prod", "--tag", "v1")
+    pinned = lock(root, "prod")
+    assert pinned == lock(root, "staging") and len(pinned) == 3
+    registry = Registry(root, env["PHOENIX_REGISTRY"])
+    for image in pinned.values():
+        assert image.startswith(f"{env['PHOENIX_REGISTRY']}/phoenix/")
+        podman.run(argv.pull(image), env=registry.env(), timeout=600)
+        assert image in json.loads(podman.run(argv.image_digests(image)).stdout)
+    return pinned
+
+
+def first_release(root: Path, env: dict[str, str], project: str) -> None:
+    """prod comes up healthy and answers; again, nothing is planned and nothing moves."""
+    step(root, env, "config.validate", "--env", "prod")
+    step(root, env, "up", "--env", "prod", "--timeout", "180")
+    assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
+    assert health(int(env["PHOENIX_CORE_PORT"]))["checks"] == {
+        "postgres://revenue-db:5432": "ok"}
+    assert health(int(env["PHOENIX_CORE_PORT"]), "/")["env"] == "prod"
+    assert health(int(env["NCA_TOOLKIT_PORT"]))["status"] == "ok"
+    sql(project, "CREATE TABLE revenue (amount int); INSERT INTO revenue VALUES (42)")
+    before = ids(project)
+    step(root, env, "plan", "--env", "prod")
+    again = step(root, env, "up", "--env", "prod")
+    assert "prod: nothing to change" in again.stdout and ids(project) == before
+
+
+def second_release(root: Path, env: dict[str, str], project: str) -> None:
+    """One service's environment changed: it is recreated, its restart: true dependent
+    restarted, the database untouched."""
+    before = ids(project)
+    services = root / "compose" / "10-services.yaml"
+    services.write_text(services.read_text().replace(
+        "      PHOENIX_SERVICE: phoenix-core\n",
+        "      PHOENIX_SERVICE: phoenix-core\n      RELEASE_NOTE: two\n"))
+    shown = step(root, env, "plan", "--env", "prod", "--json", code=2)
+    assert {s["service"]: s["change"] for s in json.loads(shown.stdout)["services"]} == {
+        "revenue-db": "unchanged", "phoenix-core": "recreate", "nca-toolkit": "restart"}
+    step(root, env, "up", "--env", "prod", "--timeout", "180")
+    after = ids(project)
+    db, core, toolkit = (f"{project}_{s}_1" for s in SERVICES)
+    assert after[db] == before[db] and after[toolkit] == before[toolkit]
+    assert after[core] != before[core]
+
+
+def broken_release(root: Path, env: dict[str, str], project: str) -> None:
+    """A promoted image whose healthcheck fails: up exits 3 and release 2 runs again,
+    healthy, with the rows written before."""
+    (root / "broken").mkdir()
+    (root / "broken" / "Containerfile").write_text(
+        f"FROM {lock(root, 'prod')['PHOENIX_CORE_IMAGE']}\nUSER root\n"
+        "RUN rm /app/healthcheck.py\nUSER phoenix\n")
+    podman.run(argv.build(BROKEN, str(root / "broken"), str(root / "broken" / "Containerfile"),
+                          [], False), timeout=600)
+    step(root, {**env, "PHOENIX_CORE_IMAGE": BROKEN}, "images.promote", "--from",
+         "development", "--to", "prod", "--tag", "v2")
+    failed = step(root, env, "up", "--env", "prod", "--timeout", "45", code=3)
+    assert "rolled back to release 2 (recreated: phoenix-core" in failed.stderr
+    assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
+    assert sql(project, "SELECT amount FROM revenue") == "42"
+    assert "RELEASE_NOTE=two" in podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout
