@@ -92,6 +92,15 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
         os.close(fd)
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file phoenix wrote itself (the final compose file): libyaml's safe loader,
+    several times faster than the pure-Python one on the hot path of every command."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+
+
 def read_json(path: Path) -> Any:
     """The JSON in ``path``, or None when it is missing or not JSON."""
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.policy import SECRET_KEY
+from phoenix_compose.fileio import read_yaml
 
 MASK = "********"
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
@@ -82,7 +83,7 @@ def masker_for(root: Path, env: str) -> Masker:
     model = None
     if cfg.state.compose_file.is_file():
         try:
-            model = yaml.safe_load(cfg.state.compose_file.read_text(encoding="utf-8"))
+            model = read_yaml(cfg.state.compose_file)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             model = None
     return Masker.of(cfg.variables, model if isinstance(model, dict) else None)

@@ -154,13 +154,13 @@ def _key(cfg: EnvironmentConfig) -> str:
 def final_model(root: Path, env: str) -> dict[str, Any]:
     """The final model of ``env`` without writing anything: the cached output when it is
     fresh, else a pure build (for readers such as ``vscode.tasks --check``)."""
-    import yaml
+    from phoenix_compose.fileio import read_yaml
 
     cfg = load_environment(root, env)
     state = cfg.state
     key = _key(cfg)
     if cache.is_fresh(state.cache_file, key, root, cfg.variables.process):
-        return yaml.safe_load(state.compose_file.read_text(encoding="utf-8")) or {}
+        return read_yaml(state.compose_file) or {}
     return build(cfg).model
 
 

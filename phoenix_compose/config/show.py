@@ -9,17 +9,17 @@ from phoenix_compose.config.dump import dump_yaml
 from phoenix_compose.config.masking import Masker
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.fileio import read_yaml
 
 
 def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     """The final config, like ``docker compose config``, with secret values masked;
     ``part``: ``services`` or ``images`` lists only those (``--services``, ``--images``)."""
-    import yaml
 
     from phoenix_compose.config.environment import load_environment
 
     outcome = prepare(root, env)
-    model = yaml.safe_load(outcome.compose_file.read_text(encoding="utf-8"))
+    model = read_yaml(outcome.compose_file)
     services = model.get("services") or {}
     if part == "services":
         return "".join(f"{name}\n" for name in services)

@@ -16,7 +16,7 @@ import yaml
 
 from phoenix_compose.config.policy import pinned_by_digest
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
-from phoenix_compose.fileio import write_files
+from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import argv, containers, releases
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
@@ -135,7 +135,7 @@ class Deployer:
             raise ComposeRuntimeError(
                 f"release {release.number} ran images that are gone: {', '.join(lost)}",
                 hint="rebuild or pull them, or roll back to another release")
-        model = yaml.safe_load(stack.compose_file.read_text(encoding="utf-8"))
+        model = read_yaml(stack.compose_file)
         for name, image_id in moved.items():
             model["services"][name]["image"] = image_id
         path = stack.compose_file.with_name("rollback.yaml")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.fileio import read_yaml
 
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -130,9 +131,8 @@ def load_stack(compose_file: Path, project: str | None = None,
                fallback_project: str = "") -> Stack:
     """The services of a final compose file; the project is ``project``, else the file's
     ``name``, else ``fallback_project``."""
-    import yaml
 
-    model = yaml.safe_load(compose_file.read_text(encoding="utf-8")) or {}
+    model = read_yaml(compose_file) or {}
     project = project or model.get("name") or fallback_project
     services = {}
     for name, svc in (model.get("services") or {}).items():

@@ -18,6 +18,7 @@ from typing import Any
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError, PhoenixError
+from phoenix_compose.fileio import read_yaml
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.events import Event, EventBus, EventLog
 from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE, format_event
@@ -26,9 +27,8 @@ WATCHED = ("compose", "templates", "envs")
 
 
 def _services(compose_file: Path) -> dict[str, Any]:
-    import yaml
 
-    return (yaml.safe_load(compose_file.read_text(encoding="utf-8")) or {}).get("services") or {}
+    return (read_yaml(compose_file) or {}).get("services") or {}
 
 
 def changed_services(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
