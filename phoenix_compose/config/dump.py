@@ -9,6 +9,7 @@ _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")
 
 def dump_compose(model: dict[str, Any]) -> str:
     """Fixed key order (top level first, then sorted), every literal ``$`` escaped."""
+    model = _octal_modes(model)
     ordered = {k: _sorted(model[k]) for k in _TOP_ORDER if k in model}
     ordered.update({k: _sorted(model[k]) for k in sorted(model) if k not in ordered})
     return dump_yaml(_escape(ordered))
@@ -39,3 +40,24 @@ def _escape(value: Any) -> Any:
     if isinstance(value, list):
         return [_escape(v) for v in value]
     return value
+
+
+def _octal_modes(model: dict[str, Any]) -> dict[str, Any]:
+    """A secret's or config's ``mode`` as an octal string (``"0400"``): podman-compose passes
+    the value through and podman reads it as octal, so the number 0400 (256) would become
+    mode 0256, and 0440 (288) an error."""
+    services = model.get("services")
+    if not isinstance(services, dict):
+        return model
+    out = dict(model, services=dict(services))
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        for kind in ("secrets", "configs"):
+            refs = svc.get(kind)
+            if isinstance(refs, list) and any(isinstance(r, dict) and isinstance(
+                    r.get("mode"), int) and not isinstance(r.get("mode"), bool) for r in refs):
+                out["services"][name] = svc = dict(svc, **{kind: [
+                    dict(r, mode=f"{r['mode']:04o}") if isinstance(r, dict) and isinstance(
+                        r.get("mode"), int) else r for r in refs]})
+    return out

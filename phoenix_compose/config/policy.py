@@ -40,6 +40,13 @@ def production_problems(model: dict[str, Any], where: Locator,
             out += _image_rule(name, svc, where, _enabled(svc, profiles))
             for rule in (_privilege_rules, _mount_rules, _port_rules, _secret_rules):
                 out += rule(name, svc, where)
+    out += _internal_port_rules(model, where)
+    for name, secret in _map(model.get("secrets")).items():
+        if isinstance(secret, dict) and "file" in secret:
+            out.append(_problem(where, ("secrets", name, "file"),
+                                f"secret '{name}' is a plaintext file",
+                                hint="declare it `external: true` and store it with `inv "
+                                     "secrets.set NAME --env ENV` (podman secrets)"))
     return out
 
 
@@ -139,6 +146,23 @@ def _port_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
                                 "interface",
                                 hint=f"bind it to 127.0.0.1 (or a specific IP), or list "
                                      f"{published} in the service's {PUBLIC_PORTS}"))
+    return out
+
+
+def _internal_port_rules(model: dict[str, Any], where: Locator) -> list[Problem]:
+    """A service only on ``internal: true`` networks must not publish ports: the network
+    is meant to be unreachable from the host (the database's backend)."""
+    internal = {n for n, d in _map(model.get("networks")).items()
+                if isinstance(d, dict) and d.get("internal") is True}
+    out = []
+    for name, svc in _map(model.get("services")).items():
+        nets = set(_map(svc.get("networks"))) if isinstance(svc, dict) else set()
+        if nets and nets <= internal and isinstance(svc.get("ports"), list) and svc["ports"]:
+            out.append(_problem(where, ("services", name, "ports"),
+                                f"service '{name}' publishes ports but sits only on internal "
+                                f"network(s) {', '.join(sorted(nets))}", key=True,
+                                hint="remove its ports, or attach it to a non-internal "
+                                     "network as well"))
     return out
 
 

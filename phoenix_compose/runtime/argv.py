@@ -7,7 +7,7 @@ read as an option (a container named ``--all`` must not become ``podman rm --all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 Argv = tuple[str, ...]
@@ -208,3 +208,38 @@ def git_describe() -> Argv:
 def untag(*images: str) -> Argv:
     """Remove image names (the image itself stays while another name holds it)."""
     return ("podman", "rmi", "--", *images)
+
+
+# -- secrets (podman secrets; the value always on stdin, never in a command line) -----------
+def secret_names() -> Argv:
+    return ("podman", "secret", "ls", "--noheading", "--format", "{{.Name}}")
+
+
+def secret_inspect(*names: str) -> Argv:
+    return ("podman", "secret", "inspect", "--", *names)
+
+
+def secret_create(name: str, driver: str, options: Mapping[str, str]) -> Argv:
+    """Create secret ``name`` from stdin (``-``) with ``driver`` and its options."""
+    opts = ",".join(f"{k}={v}" for k, v in sorted(options.items()))
+    return ("podman", "secret", "create", "--driver", driver,
+            *(("--driver-opts", opts) if opts else ()), "--", name, "-")
+
+
+def secret_remove(*names: str) -> Argv:
+    return ("podman", "secret", "rm", "--", *names)
+
+
+def gpg_fingerprints(home: str) -> Argv:
+    return ("gpg", "--homedir", home, "--batch", "--list-secret-keys", "--with-colons")
+
+
+def gpg_generate(home: str, user_id: str) -> Argv:
+    """A key without passphrase for the pass driver: protected by its 0700 home."""
+    return ("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
+            "--passphrase", "", "--quick-gen-key", "--", user_id, "default", "default",
+            "never")
+
+
+def gpg_stop_agent(home: str) -> Argv:
+    return ("gpgconf", "--homedir", home, "--kill", "gpg-agent")

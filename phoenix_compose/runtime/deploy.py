@@ -22,6 +22,7 @@ from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.images import pull_pinned
 from phoenix_compose.runtime.plan import Change, Plan, Step, make_plan
+from phoenix_compose.runtime.secrets import missing_secrets
 from phoenix_compose.runtime.stack import Stack, load_stack, seconds
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.startup.preflight import image_ids, local_ids
@@ -59,6 +60,7 @@ class Deployer:
         check let pass with a tag)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
+        missing_secrets(stack, names, self.state.root, self.state.env, self.run)
         if loose:
             raise ConfigurationError(
                 "error: production policy: image not pinned by digest: " + ", ".join(loose),

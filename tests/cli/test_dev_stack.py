@@ -29,5 +29,24 @@ def test_the_development_stack_comes_up_healthy(phoenix_stack: Path, podman_proj
     assert body["checks"] == {"postgres://revenue-db:5432": "ok"}
     with urllib.request.urlopen(f"http://127.0.0.1:{toolkit}/health", timeout=10) as response:
         assert json.loads(response.read())["status"] == "ok"
+    assert_network_isolation(podman_project)
     down = inv(phoenix_stack, "down", "--volumes", env=env)
     assert down.returncode == 0, down.stderr
+
+
+PROBE = ("import socket, sys\n"
+         "try:\n    socket.create_connection(('revenue-db', 5432), 3).close()\n"
+         "except OSError as exc:\n    sys.exit(f'unreachable: {exc}')\n")
+
+
+def assert_network_isolation(project: str) -> None:
+    """revenue-db sits on the internal backend network: phoenix-core (frontend and backend)
+    reaches it, nca-toolkit (frontend only) cannot even resolve it."""
+    from phoenix_compose.runtime import argv, podman
+
+    core = podman.run(argv.exec_(f"{project}_phoenix-core_1", ["python3", "-c", PROBE]),
+                      ok_codes=(0, 1))
+    assert core.code == 0, core.stderr
+    toolkit = podman.run(argv.exec_(f"{project}_nca-toolkit_1", ["python3", "-c", PROBE]),
+                         ok_codes=(0, 1))
+    assert toolkit.code == 1 and "unreachable:" in toolkit.stderr

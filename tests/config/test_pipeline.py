@@ -165,7 +165,24 @@ def test_phoenix_prod_is_hardened_and_uses_secrets(phoenix_stack: Path) -> None:
         assert svc["deploy"]["resources"]["limits"]["memory"], name
         assert "PASSWORD" not in " ".join(k for k in svc.get("environment", {})
                                           if not k.endswith("_FILE")), name
-    assert set(model["secrets"]) == {"revenue_db_password", "windmill_database_url"}
+    assert model["secrets"] == {"prod_revenue_db_password": {"external": True},
+                                "prod_windmill_database_url": {"external": True}}
+    db_secret = model["services"]["revenue-db"]["secrets"][0]
+    assert db_secret == {"source": "prod_revenue_db_password", "target": "revenue_db_password",
+                         "uid": "999", "gid": "999", "mode": "0400"}  # octal, as podman reads
+
+
+def test_production_refuses_plaintext_secret_files(make_stack) -> None:
+    from phoenix_compose.errors import ConfigurationError
+
+    root = make_stack({"envs/prod.env": "",
+                       "compose/a.yaml": "services:\n  web: {image: 'w@sha256:" + "a" * 64
+                                         + "', secrets: [pw]}\n"
+                                         "secrets:\n  pw: {file: ./pw.txt}\n"})
+    with pytest.raises(ConfigurationError) as info:
+        prepare(root, "prod", process={})
+    assert [str(p).split(" (hint")[0] for p in info.value.problems] == [
+        "compose/a.yaml:4:14: error: production policy: secret 'pw' is a plaintext file"]
 
 
 def test_phoenix_development_builds_its_images_and_keeps_full_services_behind_a_profile(

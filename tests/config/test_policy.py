@@ -66,3 +66,26 @@ def test_templates_and_policy_agree_on_production(make_stack) -> None:
     cfg = load_environment(root, "dev", {})
     assert cfg.production
     assert build(cfg).model["services"]["web"]["read_only"] is True
+
+
+def test_a_port_published_from_an_internal_network_only_is_refused(make_stack) -> None:
+    root = make_stack({"envs/dev.env": PROD,
+                       "compose/a.yaml": f"""
+                           services:
+                             db:
+                               image: d@{DIGEST}
+                               networks: [backend]
+                               ports: ["127.0.0.1:5432:5432"]
+                             web:
+                               image: w@{DIGEST}
+                               networks: [backend, frontend]
+                               ports: ["127.0.0.1:8080:80"]
+                           networks:
+                             backend: {{internal: true}}
+                             frontend: {{}}
+                           """})
+    with pytest.raises(ConfigurationError) as info:
+        build(load_environment(root, "dev", {}))
+    assert [str(p).split(" (hint")[0] for p in info.value.problems] == [
+        "compose/a.yaml:5:5: error: production policy: service 'db' publishes ports but "
+        "sits only on internal network(s) backend"]

@@ -5,6 +5,8 @@ a broken release rolled back -> rollback by hand -> a missing digest -> down."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -50,21 +52,26 @@ def statuses(root: Path, env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def release_env(phoenix_stack: Path, podman_project: str):
-    """The process environment of every step: its own registry, project and ports."""
+    """The process environment of every step: its own registry, project and ports; its own
+    podman secrets (PHOENIX_SECRETS_PREFIX), pass-encrypted with a key of its own."""
     address = f"127.0.0.1:{free_port()}"
+    home = Path(tempfile.mkdtemp(prefix="pgpg-", dir="/tmp"))  # short: gpg's socket path
     env = {"PHOENIX_REGISTRY": address, "COMPOSE_PROJECT_NAME": podman_project,
-           "PHOENIX_CORE_PORT": str(free_port()), "NCA_TOOLKIT_PORT": str(free_port())}
-    secrets = phoenix_stack / "secrets" / "prod"
-    secrets.mkdir(parents=True)
-    for name, value in (("revenue_db_password", "prod-test-only"),
-                        ("windmill_database_url", "postgres://phoenix@revenue-db/revenue")):
-        (secrets / name).write_text(value)
-        (secrets / name).chmod(0o644)  # a file secret keeps its mode: postgres must read it
+           "PHOENIX_CORE_PORT": str(free_port()), "NCA_TOOLKIT_PORT": str(free_port()),
+           "PHOENIX_SECRETS_GNUPGHOME": str(home)}
+    prod = phoenix_stack / "envs" / "prod.env"
+    prod.write_text(prod.read_text() + f"PHOENIX_SECRETS_PREFIX={podman_project}\n")
     yield env
     inv(phoenix_stack, "registry.down", "--address", address, env=env)
     for image in [f"{address}/phoenix/{s}:{v}" for s in SERVICES for v in ("v1", "v2")] + [
             BROKEN]:
         podman.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
+    mine = [n for n in podman.run(argv.secret_names()).stdout.split()
+            if n.startswith(f"{podman_project}_")]
+    if mine:
+        podman.run(argv.secret_remove(*mine))
+    podman.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def step(root: Path, env: dict[str, str], *args: str, code: int = 0, timeout: float = 600):
@@ -122,8 +129,18 @@ def promote_twice(root: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 def first_release(root: Path, env: dict[str, str], project: str) -> None:
-    """prod comes up healthy and answers; again, nothing is planned and nothing moves."""
+    """prod comes up healthy with pass-encrypted podman secrets and answers; again, nothing
+    is planned and nothing moves."""
     step(root, env, "config.validate", "--env", "prod")
+    missing = step(root, env, "up", "--env", "prod", code=1)
+    assert "inv secrets.set revenue_db_password --env prod" in missing.stderr
+    for name, value in (("revenue_db_password", "prod-test-only"),
+                        ("windmill_database_url", "postgres://phoenix@revenue-db/revenue")):
+        done = inv(root, "secrets.set", name, "--env", "prod", env=env, stdin=value)
+        assert done.returncode == 0, done.stderr
+    listed = json.loads(step(root, env, "secrets.list", "--env", "prod", "--json").stdout)
+    assert {s["name"]: s["driver"] for s in listed} == {
+        "revenue_db_password": "pass", "windmill_database_url": "pass"}
     step(root, env, "up", "--env", "prod", "--timeout", "180")
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
     assert health(int(env["PHOENIX_CORE_PORT"]))["checks"] == {

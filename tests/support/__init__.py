@@ -21,12 +21,13 @@ BUSYBOX_IMAGE = "localhost/phoenix-test/busybox:1"
 
 
 def inv(root: Path, *args: str, env: dict[str, str] | None = None,
-        cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        cwd: Path | None = None, timeout: float = 60,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``inv ARGS`` in a subprocess, in the stack at ``root`` (for what needs a process:
-    exit codes, signals, real podman)."""
+    exit codes, signals, real podman); ``stdin``: text piped in."""
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd or root,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=stdin)
 
 
 def free_port() -> int:

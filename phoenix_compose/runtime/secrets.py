@@ -1,0 +1,192 @@
+"""Podman secrets as the store of an environment's secrets.
+
+The stack declares them ``external: true``; a staging or prod key is scoped by its env
+(``prod_revenue_db_password``: podman-compose needs the key to be the podman secret's name),
+and users name them without the prefix (``inv secrets.set revenue_db_password --env
+prod``).  Values travel on stdin only, never in a command line, and are never printed.
+The driver is per env (``PHOENIX_SECRETS_DRIVER``): ``file`` (podman's default) for
+development, ``pass`` (GPG-encrypted at rest) by default in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
+from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.statedir import FOLDER
+
+DRIVERS = ("file", "pass")
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    name: str  # as users name it (without the env prefix)
+    podman_name: str
+    exists: bool
+    created: str = ""
+    driver: str = ""
+    consumers: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "podman_name": self.podman_name, "exists": self.exists,
+                "created": self.created, "driver": self.driver,
+                "consumers": list(self.consumers)}
+
+
+def external_secrets(stack: Stack) -> dict[str, list[str]]:
+    """podman secret name -> the services that consume it, for every external secret."""
+    declared = stack.top.get("secrets") if isinstance(stack.top.get("secrets"), dict) else {}
+    names = [n for n, d in declared.items() if isinstance(d, dict) and d.get("external")]
+    return {n: [s for s, spec in stack.services.items()
+                if n in _sources(spec.raw.get("secrets"))] for n in names}
+
+
+def _sources(refs: Any) -> list[str]:
+    return [r.get("source") if isinstance(r, dict) else r for r in refs or ()]
+
+
+def secrets_prefix(root: Path, env: str) -> str:
+    """What scopes an env's podman secret names: ``PHOENIX_SECRETS_PREFIX``, else the env."""
+    return load_environment(root, env).variables.lookup("PHOENIX_SECRETS_PREFIX") or env
+
+
+def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
+                    run: containers.Runner) -> None:
+    """Before anything is created: every external secret the services use must exist."""
+    needed = {secret: [s for s in users if s in names]
+              for secret, users in external_secrets(stack).items()}
+    needed = {k: v for k, v in needed.items() if v}
+    if not needed:
+        return
+    have = set(run(argv.secret_names(), timeout=60).stdout.split())
+    lost = {k: v for k, v in needed.items() if k not in have}
+    if lost:
+        prefix = secrets_prefix(root, env)
+        commands = [f"inv secrets.set {k.removeprefix(prefix + '_')} --env {env}"
+                    for k in lost]
+        raise ConfigurationError(
+            "error: secret(s) missing from podman: " + ", ".join(
+                f"{k} (used by {', '.join(v)})" for k, v in lost.items()),
+            hint="set each (the value is read from stdin): " + "; ".join(commands)
+                 + "; nothing was started")
+
+
+class SecretStore:
+    def __init__(self, root: Path, env: str, stack: Stack,
+                 run: containers.Runner = podman.run) -> None:
+        self.root, self.env, self.stack, self.run = root, env, stack, run
+        self.prefix = secrets_prefix(root, env)
+        self.declared = external_secrets(stack)
+
+    def resolve(self, name: str) -> str:
+        """The podman name of secret ``name`` of this env."""
+        for candidate in (f"{self.prefix}_{name}", name):
+            if candidate in self.declared:
+                return candidate
+        known = ", ".join(sorted(self.short(n) for n in self.declared)) or "none"
+        raise ConfigurationError(
+            f"error: environment '{self.env}' declares no external secret '{name}' "
+            f"(declared: {known})",
+            hint="declare it under top-level `secrets:` with `external: true`")
+
+    def short(self, podman_name: str) -> str:
+        return podman_name.removeprefix(f"{self.prefix}_")
+
+    def set(self, name: str, value: str) -> str:
+        """Store ``value`` (replacing an older one: podman 4.3 has no --replace)."""
+        if not value:
+            raise ComposeRuntimeError(f"refusing an empty value for secret '{name}'",
+                                      hint="pipe the value in: printf %s VALUE | inv "
+                                           "secrets.set NAME")
+        target = self.resolve(name)
+        driver = driver_for(self.root, self.env, self.run)
+        if target in self.existing():
+            self.run(argv.secret_remove(target), timeout=60)
+        self.run(argv.secret_create(target, driver.name, driver.options), input=value,
+                 timeout=120)
+        return target
+
+    def existing(self) -> set[str]:
+        return set(self.run(argv.secret_names(), timeout=60).stdout.split())
+
+    def remove(self, name: str, force: bool = False) -> str:
+        target = self.resolve(name)
+        users = self.declared.get(target, [])
+        states = containers.inspect(self.run, [self.stack.services[s].container
+                                               for s in users])
+        running = [s for s in users if getattr(states.get(self.stack.services[s].container),
+                                               "running", False)]
+        if running and not force:
+            raise ComposeRuntimeError(
+                f"secret '{name}' is in use by running service(s): {', '.join(running)}",
+                hint="stop them first, or add --force (they keep the value they have)")
+        self.run(argv.secret_remove(target), tolerate=((125, "no such secret"),), timeout=60)
+        return target
+
+    def listing(self) -> list[SecretInfo]:
+        have = self.existing()
+        found = [n for n in self.declared if n in have]
+        details = {d["Spec"]["Name"]: d for d in json.loads(
+            self.run(argv.secret_inspect(*found), timeout=60).stdout or "[]")} if found else {}
+        out = []
+        for podman_name, users in sorted(self.declared.items()):
+            detail = details.get(podman_name, {})
+            out.append(SecretInfo(self.short(podman_name), podman_name, podman_name in have,
+                                  str(detail.get("CreatedAt", ""))[:19],
+                                  str(((detail.get("Spec") or {}).get("Driver") or {})
+                                      .get("Name", "")), tuple(users)))
+        return out
+
+
+def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
+    cfg = load_environment(root, env)
+    name = cfg.variables.lookup("PHOENIX_SECRETS_DRIVER") or ("pass" if cfg.production
+                                                              else "file")
+    if name == "file":
+        return Driver("file")
+    if name != "pass":
+        raise ConfigurationError(
+            f"error: PHOENIX_SECRETS_DRIVER={name} of environment '{env}' is not one of "
+            f"{', '.join(DRIVERS)}")
+    home = Path(cfg.variables.lookup("PHOENIX_SECRETS_GNUPGHOME")
+                or root / FOLDER / "secrets" / "gnupg")
+    store = root / FOLDER / "secrets" / "pass"
+    store.mkdir(parents=True, exist_ok=True)
+    os.chmod(store, 0o700)
+    return Driver("pass", {"root": str(store), "key": gpg_key(home, env, run),
+                           "gpghomedir": str(home)})
+
+
+def gpg_key(home: Path, env: str, run: containers.Runner) -> str:
+    """The fingerprint of the pass driver's key in ``home``, made on first use."""
+    for tool in ("pass", "gpg"):
+        if shutil.which(tool) is None:
+            raise ComposeRuntimeError(
+                f"the pass secrets driver needs `{tool}`, which is not installed",
+                hint="./dev setup installs it (apt-get install pass gnupg), or set "
+                     "PHOENIX_SECRETS_DRIVER=file for this env")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    for _ in range(2):
+        listing = run(argv.gpg_fingerprints(str(home)), timeout=60).stdout.splitlines()
+        fprs = [line.split(":")[9] for line in listing if line.startswith("fpr:")]
+        if fprs:
+            return fprs[0]
+        run(argv.gpg_generate(str(home), f"phoenix-compose {env} <phoenix@localhost>"),
+            timeout=120)
+    raise ComposeRuntimeError(f"no GPG key could be made in {home}")

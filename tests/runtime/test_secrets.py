@@ -1,0 +1,135 @@
+"""Podman secrets as the store, on real podman: set from stdin, list, delivery as an owned
+0400 file, the check before up, removal refused while in use, the pass driver encrypting
+at rest, and a value that never leaks into any output, file, log or inspect of ours."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv, podman
+
+from support import REPO, inv
+
+pytestmark = pytest.mark.podman
+
+CANARY = "canary-9f3b2c-never-printed"
+DIGEST = hashlib.sha256(CANARY.encode()).hexdigest()  # the check compares this, not the value
+
+
+def compose(image: str, env: str) -> str:
+    return f"""
+services:
+  app:
+    image: {image}
+    user: "1234:1234"
+    command: [sh, -c, 'exec sleep 1d']
+    stop_grace_period: 1s
+    environment: {{TOKEN_FILE: /run/secrets/token}}
+    secrets:
+      - {{source: {env}_token, target: token, uid: "1234", gid: "1234", mode: 0400}}
+    healthcheck:
+      test: [CMD, sh, -c, 'sha256sum /run/secrets/token | grep -q ^{DIGEST}']
+      interval: 30s
+      start_interval: 1s
+secrets:
+  {env}_token: {{external: true}}
+"""
+
+
+@pytest.fixture
+def stack(make_stack, podman_project: str, busybox_image: str):
+    """Env ``<project>`` (its secrets are ``<project>_*`` in podman: nothing shared)."""
+    root = make_stack({f"envs/{podman_project}.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": compose(busybox_image, podman_project)})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    yield root
+    names = podman.run(argv.secret_names()).stdout.split()
+    mine = [n for n in names if n.startswith(f"{podman_project}_")]
+    if mine:
+        podman.run(argv.secret_remove(*mine))
+
+
+def test_a_missing_secret_stops_up_before_anything_is_created(stack, podman_project) -> None:
+    up = inv(stack, "up", "--env", podman_project)
+    assert up.returncode == 1
+    assert f"secret(s) missing from podman: {podman_project}_token (used by app)" in up.stderr
+    assert f"inv secrets.set token --env {podman_project}" in up.stderr
+    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+
+
+def test_set_list_deliver_and_never_leak(stack, podman_project) -> None:
+    env = podman_project
+    outputs = []
+    done = inv_in(stack, outputs, "secrets.set", "token", "--env", env, stdin=CANARY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{env}: secret token stored as podman secret {env}_token"
+    listed = json.loads(inv_in(stack, outputs, "secrets.list", "--env", env, "--json").stdout)
+    assert [(s["name"], s["exists"], s["driver"], s["consumers"]) for s in listed] == [
+        ("token", True, "file", ["app"])]
+    up = inv_in(stack, outputs, "up", "--env", env)
+    assert up.returncode == 0, up.stderr  # the healthcheck compared the value
+    container = f"{podman_project}_app_1"
+    owner = podman.run(argv.exec_(container, ["stat", "-c", "%u %g %a", "/run/secrets/token"]))
+    assert owner.stdout.strip() == "1234 1234 400"
+    for args in (("status", "--env", env), ("plan", "--env", env), ("config.show", "--env", env),
+                 ("logs", "--env", env), ("releases", "--env", env), ("vscode.tasks",),
+                 ("secrets.list", "--env", env)):
+        inv_in(stack, outputs, *args)
+    inspected = podman.run(argv.inspect(container)).stdout
+    assert "TOKEN_FILE=/run/secrets/token" in inspected
+    written = [p.read_text(errors="replace") for p in (stack / ".phoenix").rglob("*")
+               if p.is_file()] + [(stack / ".vscode" / "tasks.json").read_text()]
+    leaks = [text for text in outputs + written + [inspected] if CANARY in text]
+    assert leaks == []
+    busy = inv(stack, "secrets.rm", "token", "--env", env)
+    assert busy.returncode == 1 and "in use by running service(s): app" in busy.stderr
+    forced = inv(stack, "secrets.rm", "token", "--env", env, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert f"{env}_token" not in podman.run(argv.secret_names()).stdout.split()
+    inv(stack, "down", "--env", env)
+
+
+def test_the_pass_driver_keeps_the_value_encrypted_at_rest(stack, podman_project) -> None:
+    env = podman_project
+    home = Path(tempfile.mkdtemp(prefix="pgpg-", dir="/tmp"))  # short: gpg's socket path
+    extra = {"PHOENIX_SECRETS_DRIVER": "pass", "PHOENIX_SECRETS_GNUPGHOME": str(home)}
+    try:
+        done = inv(stack, "secrets.set", "token", "--env", env, env=extra, stdin=CANARY)
+        assert done.returncode == 0, done.stderr
+        listed = json.loads(inv(stack, "secrets.list", "--env", env, "--json",
+                                env=extra).stdout)
+        assert listed[0]["driver"] == "pass"
+        stored = [p for p in (stack / ".phoenix" / "secrets" / "pass").rglob("*") if
+                  p.is_file()]
+        assert stored and all(CANARY.encode() not in p.read_bytes() for p in stored)
+        up = inv(stack, "up", "--env", env, env=extra)
+        assert up.returncode == 0, up.stderr  # decrypted at container creation
+        inv(stack, "down", "--env", env, env=extra)
+    finally:
+        podman.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_an_unknown_secret_name_or_driver_is_a_clear_error(stack, podman_project) -> None:
+    env = podman_project
+    unknown = inv(stack, "secrets.set", "nope", "--env", env, stdin="x")
+    assert unknown.returncode == 1
+    assert f"environment '{env}' declares no external secret 'nope' (declared: token)" \
+        in unknown.stderr
+    bad = inv(stack, "secrets.set", "token", "--env", env, stdin="x",
+              env={"PHOENIX_SECRETS_DRIVER": "vault"})
+    assert bad.returncode == 1 and "PHOENIX_SECRETS_DRIVER=vault" in bad.stderr
+    empty = inv(stack, "secrets.set", "token", "--env", env, stdin="")
+    assert empty.returncode == 1 and "refusing an empty value" in empty.stderr
+
+
+def inv_in(root: Path, outputs: list[str], *args: str, stdin: str | None = None):
+    done = inv(root, *args, stdin=stdin)
+    outputs += [done.stdout, done.stderr]
+    return done
