@@ -44,7 +44,8 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     ns.add_collection(Collection("images", lifecycle.build, release.promote))
     ns.add_collection(Collection("registry", release.registry_up, release.registry_down,
                                  release.registry_status))
-    ns.add_collection(Collection("secrets", secrets.set_, secrets.list_, secrets.rm))
+    ns.add_collection(Collection("secrets", secrets.set_, secrets.list_, secrets.rm,
+                                 secrets.rotate))
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
     built_in = set(ns.collections) | set(ns.tasks)

@@ -53,11 +53,11 @@ def manager(c: Context, env: str | None) -> ComposeManager:
 
 
 def status_table(rows: list[ServiceStatus]) -> str:
-    table = [("SERVICE", "STATUS", "UPTIME", "RESTARTS", "CONTAINER", "PORTS")]
+    table = [("SERVICE", "STATUS", "UPTIME", "RESTARTS", "USER", "CONTAINER", "PORTS")]
     for r in rows:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
-        table.append((r.service, status, _duration(r.uptime_s), str(r.restarts), r.container,
-                      ", ".join(r.ports)))
+        table.append((r.service, status, _duration(r.uptime_s), str(r.restarts),
+                      r.user or "-", r.container, ", ".join(r.ports)))
     fancy = rich_table(table)
     if fancy is not None:
         return fancy
@@ -183,6 +183,9 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
 
     with boundary():
         checks, causes = engine.diagnose(run)
+        if fix and engine.fix_drop_in_mode():
+            say(f"made {engine.DROP_IN} readable (0644)")
+            checks, causes = engine.diagnose(run)
         if fix and causes:
             text = engine.apply_fixes(causes)
             say(f"wrote {engine.DROP_IN}:\n{text}")

@@ -73,3 +73,23 @@ def rm(c: Context, name: str, env: str | None = None, force: bool = False) -> No
         with m.administering("secrets.rm", {"name": name, "force": force}):
             target = store.remove(name, force)
     say(f"{m.env}: secret {name} ({target}) removed")
+
+
+@task(help={"name": NAME_HELP, "env": ENV_HELP,
+            "from_file": "read the new value from this file (default: stdin)",
+            "timeout": "seconds to wait for the recreated consumers' health (default 300)"})
+def rotate(c: Context, name: str, env: str | None = None, from_file: str | None = None,
+           timeout: float = 300.0) -> None:
+    """Store a new value and recreate its consumers, health-gated; roll back on failure."""
+    from phoenix_compose.cli.progress import live
+    from phoenix_compose.runtime.rotate import rotate as run_rotation
+
+    with boundary():
+        m, store = _store(c, env)
+        value = read_value(from_file)
+        with m.administering("secrets.rotate", {"name": name}), live() as m.report:
+            done = run_rotation(m.deployer(), store, name, value, float(timeout))
+    say(f"{m.env}: secret {name} rotated"
+        + (f"; hook ran in {done.hooked}" if done.hooked else "")
+        + (f"; recreated: {', '.join(done.recreated)}" if done.recreated else
+           "; no running consumer to recreate"))

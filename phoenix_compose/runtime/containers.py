@@ -46,6 +46,7 @@ class ContainerState:
     image_id: str = ""
     oom_killed: bool = False
     config_hash: str = ""  # podman-compose's hash of the service config it was created from
+    user: str = ""  # the user the container runs as ("" is the image's, often root)
 
     @property
     def running(self) -> bool:
@@ -97,6 +98,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             image_id=item.get("Image", ""),
             oom_killed=bool(state.get("OOMKilled")),
             config_hash=labels.get(CONFIG_HASH_LABEL, ""),
+            user=str((item.get("Config") or {}).get("User") or ""),
         )
     return out
 

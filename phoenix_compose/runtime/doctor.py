@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,37 @@ def diagnose(run: Runner) -> tuple[list[Check], list[Cause]]:
               _version(run, argv.compose_version(), "podman-compose")]
     if checks[0].ok is False:
         return checks, []
-    checks += _host(run)
+    checks += _host(run) + secret_drivers() + drop_in_mode()
     smoke, causes = smoke_test(run)
     return checks + [smoke], causes
+
+
+def drop_in_mode(path: Path = DROP_IN) -> list[Check]:
+    """Our drop-in must be world-readable: at 0600 every non-root podman call fails."""
+    if not path.is_file() or path.stat().st_mode & 0o004:
+        return []
+    return [Check("drop-in mode", False, f"{path} is {path.stat().st_mode & 0o777:04o}: "
+                  "rootless podman cannot read it and fails", f"chmod 0644 {path} "
+                  "(inv doctor --fix does)")]
+
+
+def fix_drop_in_mode(path: Path = DROP_IN) -> bool:
+    if drop_in_mode(path):
+        os.chmod(path, 0o644)
+        return True
+    return False
+
+
+def secret_drivers() -> list[Check]:
+    """Which podman secrets drivers work here, and why not (``PHOENIX_SECRETS_DRIVER``)."""
+    missing = [t for t in ("pass", "gpg") if shutil.which(t) is None]
+    return [
+        Check("secrets: file", True, "podman's default driver (development)"),
+        Check("secrets: pass", None if missing else True,
+              f"not usable: {' and '.join(missing)} not installed" if missing else
+              "GPG-encrypted at rest (the production default)",
+              "apt-get install pass gnupg (./dev setup does)" if missing else ""),
+    ]
 
 
 def _version(run: Runner, argv: tuple[str, ...], name: str) -> Check:
@@ -139,6 +168,7 @@ def apply_fixes(causes: list[Cause], path: Path = DROP_IN) -> str:
     text = drop_in_text(causes, existing)
     try:
         write_files({path: text})
+        os.chmod(path, 0o644)  # 0600 would break every non-root podman call on the host
     except PermissionError:
         raise ComposeRuntimeError(f"cannot write {path}: not root",
                                   hint=f"as root, write {path} with:\n{text}") from None

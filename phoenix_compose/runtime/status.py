@@ -22,6 +22,8 @@ class ServiceStatus:
     restarts: int
     ports: tuple[str, ...]
     exit_code: int | None = None
+    user: str = ""  # inside the container: "root", or the user it runs as
+
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,4 +56,5 @@ def status_row(name: str, container: str, state: containers.ContainerState | Non
         uptime = round((now - state.started_at).total_seconds(), 1)
     return ServiceStatus(name, container, state.status, state.service_state, uptime,
                          state.restarts, state.ports,
-                         None if state.running else state.exit_code)
+                         None if state.running else state.exit_code,
+                         state.user if state.user not in ("", "0", "0:0") else "root")

@@ -163,10 +163,16 @@ def test_phoenix_prod_is_hardened_and_uses_secrets(phoenix_stack: Path) -> None:
     for name, svc in model["services"].items():
         assert svc["restart"] == "unless-stopped", name
         assert svc["deploy"]["resources"]["limits"]["memory"], name
+        assert svc["cap_drop"] == ["ALL"], name
+        assert svc["security_opt"] == ["no-new-privileges:true"], name
         assert "PASSWORD" not in " ".join(k for k in svc.get("environment", {})
                                           if not k.endswith("_FILE")), name
-    assert model["secrets"] == {"prod_revenue_db_password": {"external": True},
-                                "prod_windmill_database_url": {"external": True}}
+    assert {k: v["external"] for k, v in model["secrets"].items()} == {
+        "prod_revenue_db_password": True, "prod_windmill_database_url": True}
+    hook = model["secrets"]["prod_revenue_db_password"]["x-phoenix-rotate"]
+    assert hook["service"] == "revenue-db" and "ALTER ROLE phoenix" in hook["command"][2]
+    core = model["services"]["phoenix-core"]
+    assert core["read_only"] is True and core["tmpfs"] == ["/tmp", "/run/secrets"]
     db_secret = model["services"]["revenue-db"]["secrets"][0]
     assert db_secret == {"source": "prod_revenue_db_password", "target": "revenue_db_password",
                          "uid": "999", "gid": "999", "mode": "0400"}  # octal, as podman reads

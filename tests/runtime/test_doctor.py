@@ -59,6 +59,7 @@ def test_the_drop_in_holds_every_needed_setting_and_keeps_others(tmp_path: Path)
     assert '[engine]\nevents_logger = "file"\nruntime = "runc"' in text
     assert 'runtime = "crun"' not in text
     assert doctor.apply_fixes(list(doctor.CAUSES), path) == text  # idempotent
+    assert path.stat().st_mode & 0o777 == 0o644  # readable: non-root podman reads it too
 
 
 @pytest.mark.podman
@@ -70,3 +71,22 @@ def test_doctor_on_this_host_runs_a_real_container(busybox_image) -> None:
     assert lines[0].startswith("ok   podman ") and lines[1].startswith("ok   podman-compose ")
     assert any(line.startswith("info healthcheck timers") for line in lines)
     assert lines[-1] == "ok   smoke container      a container ran and exited 0"
+
+
+def test_the_secret_drivers_say_which_work_and_why_not(monkeypatch, tmp_path: Path) -> None:
+    here = {c.name: c for c in doctor.secret_drivers()}
+    assert here["secrets: file"].ok is True
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither pass nor gpg
+    gone = {c.name: c for c in doctor.secret_drivers()}["secrets: pass"]
+    assert (gone.ok, gone.detail) == (None, "not usable: pass and gpg not installed")
+    assert gone.fix == "apt-get install pass gnupg (./dev setup does)"
+
+
+def test_an_unreadable_drop_in_is_named_and_fixed(tmp_path: Path) -> None:
+    path = tmp_path / "50-phoenix-host.conf"
+    path.write_text("[engine]\n")
+    path.chmod(0o600)
+    [check] = doctor.drop_in_mode(path)
+    assert check.ok is False and "is 0600: rootless podman cannot read it" in check.detail
+    assert doctor.fix_drop_in_mode(path) and path.stat().st_mode & 0o777 == 0o644
+    assert doctor.drop_in_mode(path) == [] and not doctor.fix_drop_in_mode(path)

@@ -87,6 +87,7 @@ def test_build_promote_plan_up_change_roll_back(phoenix_stack: Path, release_env
     step(root, env, "images.build", "--env", "development", timeout=1800)
     pinned = promote_twice(root, env)
     first_release(root, env, podman_project)
+    rotate_db_password(root, env, podman_project)
     second_release(root, env, podman_project)
     broken_release(root, env, podman_project)
 
@@ -148,10 +149,29 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
     assert health(int(env["PHOENIX_CORE_PORT"]), "/")["env"] == "prod"
     assert health(int(env["NCA_TOOLKIT_PORT"]))["status"] == "ok"
     sql(project, "CREATE TABLE revenue (amount int); INSERT INTO revenue VALUES (42)")
+    core = json.loads(podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
+    assert core["HostConfig"]["ReadonlyRootfs"] is True  # the production overlay, running
+    assert "no-new-privileges" in core["HostConfig"]["SecurityOpt"]
+    assert "CAP_SYS_CHROOT" in core["HostConfig"]["CapDrop"]
     before = ids(project)
     step(root, env, "plan", "--env", "prod")
     again = step(root, env, "up", "--env", "prod")
     assert "prod: nothing to change" in again.stdout and ids(project) == before
+
+
+def rotate_db_password(root: Path, env: dict[str, str], project: str) -> None:
+    """The worked example: the role's password changes with the secret (x-phoenix-rotate),
+    the consumers are recreated, and the new value authenticates over TCP."""
+    done = inv(root, "secrets.rotate", "revenue_db_password", "--env", "prod", env=env,
+               stdin="rotated-prod-test", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "hook ran in revenue-db; recreated: revenue-db, phoenix-core" in done.stdout
+    assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
+    login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
+        "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "
+                    "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
+    assert login.stdout.strip() == "42"
+    assert "rotated-prod-test" not in done.stdout + done.stderr
 
 
 def second_release(root: Path, env: dict[str, str], project: str) -> None:

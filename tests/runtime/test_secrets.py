@@ -129,7 +129,69 @@ def test_an_unknown_secret_name_or_driver_is_a_clear_error(stack, podman_project
     assert empty.returncode == 1 and "refusing an empty value" in empty.stderr
 
 
-def inv_in(root: Path, outputs: list[str], *args: str, stdin: str | None = None):
-    done = inv(root, *args, stdin=stdin)
+def inv_in(root: Path, outputs: list[str], *args: str, stdin: str | None = None,
+           timeout: float = 60):
+    done = inv(root, *args, stdin=stdin, timeout=timeout)
     outputs += [done.stdout, done.stderr]
     return done
+
+
+def rotating(image: str, env: str) -> str:
+    return f"""
+services:
+  db:
+    image: {image}
+    command: [sh, -c, 'exec sleep 1d']
+    stop_grace_period: 1s
+    volumes: [state:/state]
+    secrets: [{{source: {env}_token, target: token}}]
+  app:
+    image: {image}
+    command: [sh, -c, 'exec sleep 1d']
+    stop_grace_period: 1s
+    depends_on: [db]
+    secrets: [{{source: {env}_token, target: token}}]
+    healthcheck:
+      test: [CMD, grep, -q, ^good, /run/secrets/token]
+      interval: 1s
+      retries: 1
+volumes: {{state: {{}}}}
+secrets:
+  {env}_token:
+    external: true
+    x-phoenix-rotate:
+      service: db
+      command: [sh, -c, 'IFS= read -r old; IFS= read -r new; echo "$$old>$$new" >> /state/log']
+"""
+
+
+def test_rotation_runs_the_hook_recreates_consumers_and_rolls_back_a_failure(
+        stack, podman_project, busybox_image) -> None:
+    env = podman_project
+    (stack / "compose" / "app.yaml").write_text(rotating(busybox_image, env))
+    outputs: list[str] = []
+    assert inv_in(stack, outputs, "secrets.set", "token", "--env", env,
+                  stdin="good-1").returncode == 0
+    assert inv_in(stack, outputs, "up", "--env", env).returncode == 0
+    db, app = f"{podman_project}_db_1", f"{podman_project}_app_1"
+    before = podman.run(argv.inspect(app)).stdout
+    done = inv_in(stack, outputs, "secrets.rotate", "token", "--env", env, stdin="good-2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(f"{env}: secret token rotated; hook ran in db; "
+                                        "recreated: db, app")
+    assert podman.run(argv.inspect(app)).stdout != before  # recreated, not restarted
+    read = podman.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout
+    assert read == "good-2"
+    failed = inv_in(stack, outputs, "secrets.rotate", "token", "--env", env, stdin="bad-3",
+                    timeout=120)
+    assert failed.returncode == 1
+    assert "rolled back to the previous value (recreated: db, app)" in failed.stderr
+    assert podman.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout == "good-2"
+    log = podman.run(argv.exec_(db, ["cat", "/state/log"])).stdout.split()
+    assert log == ["good-1>good-2", "good-2>bad-3", "bad-3>good-2"]
+    status = json.loads(inv(stack, "status", "--env", env, "--json").stdout)
+    assert {r["service"]: r["status"] for r in status} == {"db": "running", "app": "healthy"}
+    assert [o for o in outputs if "good-" in o or "bad-3" in o] == []
+    audit = (stack / ".phoenix" / env / "audit.jsonl").read_text()
+    assert audit.count('"secrets.rotate"') == 2 and "good-" not in audit
+    inv(stack, "down", "--env", env, "--volumes")

@@ -1,0 +1,131 @@
+"""``inv secrets.rotate``: a new value for a secret, with its consumers recreated.
+
+1. The current value is read from a running consumer (podman 4.3 cannot show a secret);
+2. the secret's ``x-phoenix-rotate`` hook, if it declares one (``service`` and
+   ``command``), runs in that service's container with the old and the new value on stdin,
+   one per line (the database password: ``ALTER ROLE``), so the stack stays consistent;
+3. the new value is stored and every running consumer is recreated (a restart keeps the
+   old value), in dependency order, health-gated;
+4. when that fails: the hook runs back (new -> old), the old value is stored again, the
+   consumers are recreated again, and the error says it rolled back.
+No value is ever printed: a failing hook's output is shown with both values masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from phoenix_compose.errors import ComposeRuntimeError, PhoenixError, tail_lines
+from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime.deploy import Deployer
+from phoenix_compose.runtime.plan import Change, Plan, Step
+from phoenix_compose.runtime.secrets import SecretStore
+from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.runtime.startup import StartOptions
+
+HOOK = "x-phoenix-rotate"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    secret: str
+    recreated: tuple[str, ...]
+    hooked: str = ""  # the service the hook ran in
+
+
+def rotate(deployer: Deployer, store: SecretStore, name: str, value: str,
+           timeout: float) -> Rotation:
+    target = store.resolve(name)
+    stack = store.stack
+    consumers = [n for n in stack.order() if n in store.declared.get(target, [])]
+    states = containers.inspect(deployer.run, [stack.services[n].container for n in consumers])
+    running = [n for n in consumers if getattr(states.get(stack.services[n].container),
+                                               "running", False)]
+    old = current_value(deployer.run, stack, target, running)
+    hook = _hook(stack, target)
+    if hook and old is None:
+        raise ComposeRuntimeError(
+            f"cannot rotate secret '{name}': its {HOOK} hook needs the current value, which "
+            "only a running consumer can give", hint="start the stack first (`inv up`)")
+    if hook:
+        run_hook(deployer.run, stack, hook, old or "", value)
+    store.set(name, value)
+    try:
+        recreate(deployer, stack, running, states, timeout)
+    except PhoenixError as exc:
+        if old is None:
+            raise
+        if hook:
+            run_hook(deployer.run, stack, hook, value, old)
+        store.set(name, old)
+        recreate(deployer, stack, running, containers.inspect(
+            deployer.run, [stack.services[n].container for n in running]), timeout)
+        raise ComposeRuntimeError(
+            f"rotation of secret '{name}' failed: {str(exc).splitlines()[0]}\n"
+            f"rolled back to the previous value (recreated: {', '.join(running)})",
+            hint="the stack runs on the old value again; fix the cause and rotate again"
+        ) from None
+    return Rotation(name, tuple(running), hook[0] if hook else "")
+
+
+def current_value(run: containers.Runner, stack: Stack, target: str,
+                  running: Sequence[str]) -> str | None:
+    """The value a running consumer sees, or None when none runs."""
+    for service in running:
+        path = f"/run/secrets/{_target_of(stack.services[service].raw, target)}"
+        result = run(argv.exec_(stack.services[service].container, ["cat", "--", path]),
+                     ok_codes=(0, 1), timeout=30)
+        if result.code == 0:
+            return result.stdout
+    return None
+
+
+def _target_of(svc: dict[str, Any], source: str) -> str:
+    for ref in svc.get("secrets") or ():
+        if isinstance(ref, dict) and ref.get("source") == source:
+            return str(ref.get("target") or source)
+    return source
+
+
+def _hook(stack: Stack, target: str) -> tuple[str, list[str]] | None:
+    declared = (stack.top.get("secrets") or {}).get(target) or {}
+    hook = declared.get(HOOK) if isinstance(declared, dict) else None
+    if hook is None:
+        return None
+    service, command = (hook.get("service"), hook.get("command")) if isinstance(
+        hook, dict) else (None, None)
+    if service not in stack.services or not isinstance(command, list) or not command:
+        raise ComposeRuntimeError(
+            f"secret '{target}': {HOOK} needs `service:` (one of the stack's services) and "
+            "`command:` (a list)")
+    return str(service), [str(a).replace("$$", "$") for a in command]  # the file's escape
+
+
+def run_hook(run: containers.Runner, stack: Stack, hook: tuple[str, list[str]], old: str,
+             new: str) -> None:
+    service, command = hook
+    if "\n" in old.rstrip("\n") or "\n" in new.rstrip("\n"):
+        raise ComposeRuntimeError(f"a value with a line break cannot go through the {HOOK} "
+                                  "hook (one value per line)")
+    result = run(argv.exec_(stack.services[service].container, command, interactive=True),
+                 input=f"{old.rstrip(chr(10))}\n{new.rstrip(chr(10))}\n", ok_codes=range(256),
+                 timeout=120)
+    if result.code != 0:
+        text = (result.stdout + result.stderr)
+        for secret in (old, new):
+            if secret.strip():
+                text = text.replace(secret.strip(), "********")
+        raise ComposeRuntimeError(f"the {HOOK} hook in {service} failed (exit code "
+                                  f"{result.code}):\n{tail_lines(text, 5)}")
+
+
+def recreate(deployer: Deployer, stack: Stack, names: Sequence[str],
+             states: dict[str, containers.ContainerState], timeout: float) -> None:
+    if not names:
+        return
+    plan = Plan(stack.project, tuple(Step(n, Change.RECREATE, stack.services[n].container,
+                                          ("its secret was rotated",)) for n in names), states)
+    profiles = tuple(sorted({p for n in names for p in stack.services[n].profiles}))
+    deployer.apply(stack, plan, StartOptions(timeout, True, profiles))
