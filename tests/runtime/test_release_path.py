@@ -80,14 +80,16 @@ def step(root: Path, env: dict[str, str], *args: str, code: int = 0, timeout: fl
     return done
 
 
-def test_build_promote_plan_up_change_roll_back(phoenix_stack: Path, release_env: dict,
-                                               podman_project: str) -> None:
+def test_build_promote_plan_up_change_roll_back(openbao: dict, phoenix_stack: Path,
+                                               release_env: dict, podman_project: str) -> None:
+    """(openbao first: it is stopped last, after the secrets it holds are removed)"""
     root, env = phoenix_stack, release_env
     step(root, env, "registry.up", "--address", env["PHOENIX_REGISTRY"])
     step(root, env, "images.build", "--env", "development", timeout=1800)
     pinned = promote_twice(root, env)
     first_release(root, env, podman_project)
     rotate_db_password(root, env, podman_project)
+    on_openbao(root, env, podman_project, openbao)
     second_release(root, env, podman_project)
     broken_release(root, env, podman_project)
 
@@ -97,6 +99,9 @@ def test_build_promote_plan_up_change_roll_back(phoenix_stack: Path, release_env
     assert "prod: rolled back to release 1" in back.stdout
     assert "RELEASE_NOTE" not in podman.run(argv.inspect(core)).stdout
     assert sql(podman_project, "SELECT amount FROM revenue") == "42"
+    drift = inv(root, "secrets.rotate", "revenue_db_password", "--env", "prod", env=env,
+                stdin="never-stored")
+    assert drift.returncode == 1 and "differs from what runs" in drift.stderr
 
     # a digest the registry does not have: nothing is created or replaced
     held = ids(podman_project)
@@ -172,6 +177,26 @@ def rotate_db_password(root: Path, env: dict[str, str], project: str) -> None:
                     "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
     assert login.stdout.strip() == "42"
     assert "rotated-prod-test" not in done.stdout + done.stderr
+
+
+def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> None:
+    """prod switched to OpenBao-backed secrets (the shell driver): a rotation stores the
+    new value there and recreates the consumers, which look it up from OpenBao."""
+    bao = {**env, "PHOENIX_SECRETS_DRIVER": "shell", "VAULT_ADDR": openbao["addr"],
+           "VAULT_TOKEN_FILE": str(openbao["token_file"])}
+    done = inv(root, "secrets.rotate", "revenue_db_password", "--env", "prod", env=bao,
+               stdin="from-openbao-prod", timeout=300)
+    assert done.returncode == 0, done.stderr
+    url = inv(root, "secrets.set", "windmill_database_url", "--env", "prod", env=bao,
+              stdin="postgres://phoenix@revenue-db/revenue")
+    assert url.returncode == 0, url.stderr
+    listed = json.loads(step(root, bao, "secrets.list", "--env", "prod", "--json").stdout)
+    assert {s["driver"] for s in listed} == {"shell"}
+    assert statuses(root, bao) == dict.fromkeys(SERVICES, "healthy")
+    login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
+        "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "
+                    "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
+    assert login.stdout.strip() == "42"
 
 
 def second_release(root: Path, env: dict[str, str], project: str) -> None:
