@@ -46,6 +46,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
                                  release.registry_status))
     ns.add_collection(Collection("secrets", secrets.set_, secrets.list_, secrets.rm,
                                  secrets.rotate))
+    ns.add_collection(Collection("certs", secrets.certs_init))
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
     built_in = set(ns.collections) | set(ns.tasks)

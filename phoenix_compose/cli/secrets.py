@@ -93,3 +93,16 @@ def rotate(c: Context, name: str, env: str | None = None, from_file: str | None 
         + (f"; hook ran in {done.hooked}" if done.hooked else "")
         + (f"; recreated: {', '.join(done.recreated)}" if done.recreated else
            "; no running consumer to recreate"))
+
+
+@task(name="init", help={"env": ENV_HELP,
+                         "force": "issue new certificates even when they exist (renewal)"})
+def certs_init(c: Context, env: str | None = None, force: bool = False) -> None:
+    """A local CA and a TLS certificate per service, stored as the env's podman secrets."""
+    from phoenix_compose.runtime.certs import init_certs
+
+    with boundary():
+        m, store = _store(c, env)
+        with m.administering("certs.init", {"force": force}):
+            stored = init_certs(store, force=force)
+    say(f"{m.env}: CA and certificates stored as podman secrets: {', '.join(stored)}")

@@ -82,6 +82,8 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
         prefix = secrets_prefix(root, env)
         commands = [f"inv secrets.set {k.removeprefix(prefix + '_')} --env {env}"
                     for k in lost]
+        if any("_tls_" in k or k.endswith("tls_ca_crt") for k in lost):
+            commands.insert(0, f"TLS certificates: inv certs.init --env {env}")
         raise ConfigurationError(
             "error: secret(s) missing from podman: " + ", ".join(
                 f"{k} (used by {', '.join(v)})" for k, v in lost.items()),

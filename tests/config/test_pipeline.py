@@ -167,8 +167,13 @@ def test_phoenix_prod_is_hardened_and_uses_secrets(phoenix_stack: Path) -> None:
         assert svc["security_opt"] == ["no-new-privileges:true"], name
         assert "PASSWORD" not in " ".join(k for k in svc.get("environment", {})
                                           if not k.endswith("_FILE")), name
-    assert {k: v["external"] for k, v in model["secrets"].items()} == {
-        "prod_revenue_db_password": True, "prod_windmill_database_url": True}
+    assert {k: v["external"] for k, v in model["secrets"].items()} == dict.fromkeys((
+        "prod_revenue_db_password", "prod_windmill_database_url", "prod_tls_ca_crt",
+        "prod_phoenix_core_tls_crt", "prod_phoenix_core_tls_key", "prod_nca_toolkit_tls_crt",
+        "prod_nca_toolkit_tls_key"), True)
+    toolkit = model["services"]["nca-toolkit"]
+    assert toolkit["environment"]["HEALTH_DEPENDS"] == "https://phoenix-core:8080/health"
+    assert toolkit["healthcheck"]["test"][-1] == "https://127.0.0.1:8081/health"
     hook = model["secrets"]["prod_revenue_db_password"]["x-phoenix-rotate"]
     assert hook["service"] == "revenue-db" and "ALTER ROLE phoenix" in hook["command"][2]
     core = model["services"]["phoenix-core"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -40,8 +41,11 @@ def sql(project: str, statement: str) -> str:
                                  tty=False), timeout=60).stdout.strip()
 
 
-def health(port: int, path: str = "/health") -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+def health(port: int, path: str = "/health", ca: str = "") -> dict:
+    """GET over HTTPS, verifying the chain against the CA certificate ``ca`` (PEM)."""
+    context = ssl.create_default_context(cadata=ca)
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", timeout=10,
+                                context=context) as response:
         return json.loads(response.read())
 
 
@@ -145,19 +149,27 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
         done = inv(root, "secrets.set", name, "--env", "prod", env=env, stdin=value)
         assert done.returncode == 0, done.stderr
     listed = json.loads(step(root, env, "secrets.list", "--env", "prod", "--json").stdout)
-    assert {s["name"]: s["driver"] for s in listed} == {
+    assert {s["name"]: s["driver"] for s in listed if s["exists"]} == {
         "revenue_db_password": "pass", "windmill_database_url": "pass"}
+    missing = step(root, env, "up", "--env", "prod", code=1)
+    assert f"{project}_tls_ca_crt (used by nca-toolkit, phoenix-core)" in missing.stderr
+    assert "TLS certificates: inv certs.init --env prod" in missing.stderr
+    step(root, env, "certs.init", "--env", "prod")
     step(root, env, "up", "--env", "prod", "--timeout", "180")
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
-    assert health(int(env["PHOENIX_CORE_PORT"]))["checks"] == {
-        "postgres://revenue-db:5432": "ok"}
-    assert health(int(env["PHOENIX_CORE_PORT"]), "/")["env"] == "prod"
-    assert health(int(env["NCA_TOOLKIT_PORT"]))["status"] == "ok"
+    ca = podman.run(argv.exec_(f"{project}_phoenix-core_1",
+                               ["cat", "/run/secrets/tls_ca.crt"])).stdout
+    core, toolkit = int(env["PHOENIX_CORE_PORT"]), int(env["NCA_TOOLKIT_PORT"])
+    assert health(core, ca=ca)["checks"] == {"postgres://revenue-db:5432": "ok"}
+    assert health(core, "/", ca=ca)["env"] == "prod"
+    assert health(toolkit, ca=ca)["checks"] == {"https://phoenix-core:8080/health": "ok"}
+    with pytest.raises(OSError):  # plain HTTP gets no answer in prod
+        urllib.request.urlopen(f"http://127.0.0.1:{core}/health", timeout=10)
     sql(project, "CREATE TABLE revenue (amount int); INSERT INTO revenue VALUES (42)")
-    core = json.loads(podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
-    assert core["HostConfig"]["ReadonlyRootfs"] is True  # the production overlay, running
-    assert "no-new-privileges" in core["HostConfig"]["SecurityOpt"]
-    assert "CAP_SYS_CHROOT" in core["HostConfig"]["CapDrop"]
+    inspected = json.loads(podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
+    assert inspected["HostConfig"]["ReadonlyRootfs"] is True  # the production overlay, running
+    assert "no-new-privileges" in inspected["HostConfig"]["SecurityOpt"]
+    assert "CAP_SYS_CHROOT" in inspected["HostConfig"]["CapDrop"]
     before = ids(project)
     step(root, env, "plan", "--env", "prod")
     again = step(root, env, "up", "--env", "prod")
@@ -191,7 +203,7 @@ def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> 
               stdin="postgres://phoenix@revenue-db/revenue")
     assert url.returncode == 0, url.stderr
     listed = json.loads(step(root, bao, "secrets.list", "--env", "prod", "--json").stdout)
-    assert {s["driver"] for s in listed} == {"shell"}
+    assert {s["driver"] for s in listed if "tls" not in s["name"]} == {"shell"}
     assert statuses(root, bao) == dict.fromkeys(SERVICES, "healthy")
     login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
         "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "

@@ -86,3 +86,24 @@ def test_production_refuses_an_image_without_digest_before_any_podman_call(
     assert fake.calls == []
     assert deployer.prepare(stack, ["web"], production=True) == {
         "r/web@sha256:" + "a" * 64: "sha256:x"}
+
+
+def test_the_ca_issues_certificates_that_verify_for_the_service_and_loopback(
+        tmp_path: Path) -> None:
+    import ipaddress
+
+    from cryptography import x509
+
+    from phoenix_compose.runtime.certs import _ca, _issue
+
+    ca_key, ca_cert = _ca(tmp_path / "ca")
+    assert (tmp_path / "ca" / "ca.key").stat().st_mode & 0o777 == 0o600
+    again = _ca(tmp_path / "ca")[1]
+    assert again.fingerprint(ca_cert.signature_hash_algorithm) == \
+        ca_cert.fingerprint(ca_cert.signature_hash_algorithm)  # kept, not remade
+    _key, cert = _issue(ca_key, ca_cert, "phoenix-core")
+    cert.verify_directly_issued_by(ca_cert)
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["phoenix-core", "localhost"]
+    assert names.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False

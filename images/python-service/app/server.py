@@ -2,13 +2,18 @@
 
 HEALTH_DEPENDS lists dependencies, comma-separated:
   postgres://HOST:PORT   a PostgreSQL server that answers the protocol (SSLRequest)
-  http://HOST:PORT/PATH  an HTTP endpoint that answers 200
+  http(s)://HOST:PORT/PATH  an HTTP endpoint that answers 200
+
+TLS (production): with TLS_CERT_FILE and TLS_KEY_FILE it serves HTTPS only (a plain HTTP
+request gets no answer); with TLS_CA_FILE it calls https:// dependencies verifying the
+chain against that CA.
 """
 
 import json
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -29,8 +34,13 @@ def check_postgres(host, port):
         raise RuntimeError(f"unexpected answer {answer!r}")
 
 
+def client_context():
+    ca = os.environ.get("TLS_CA_FILE")
+    return ssl.create_default_context(cafile=ca) if ca else None
+
+
 def check_http(url):
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(url, timeout=TIMEOUT, context=client_context()) as response:
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}")
 
@@ -80,9 +90,15 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    cert, key = os.environ.get("TLS_CERT_FILE"), os.environ.get("TLS_KEY_FILE")
+    if cert and key:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     # As PID 1 nothing handles SIGTERM by default: stop promptly when podman asks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"{SERVICE} listening on :{port}", flush=True)
+    print(f"{SERVICE} listening on :{port}" + (" (TLS)" if cert and key else ""), flush=True)
     server.serve_forever()
 
 
