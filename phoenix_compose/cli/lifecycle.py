@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -96,7 +97,12 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
     m = manager(c, env)
     with administering(c, "up", m):
         outcome = m.validate_compose_files()
-        say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)}")
+        rootless = os.geteuid() != 0  # podman runs rootless exactly when we are not root
+        say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)} (podman "
+            f"{'rootless' if rootless else 'rootful'})")
+        if outcome.production and not rootless:
+            err(f"warning: production environment '{m.env}' runs rootful (as root); "
+                "rootless podman is the production recommendation")
         if dry_run:
             stack = m.stack()
             from phoenix_compose.runtime import dryrun

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,9 @@ def test_up_status_logs_down(busybox_stack: Path, podman_project: str) -> None:
     up = inv(busybox_stack, "up", "--env", "t")
     assert up.returncode == 0, up.stderr
     lines = [line.split() for line in up.stdout.splitlines()]
-    assert lines[0] == ["t:", "config", "valid", "->", ".phoenix/t/compose.yaml"]
+    assert lines[0] == ["t:", "config", "valid", "->", ".phoenix/t/compose.yaml", "(podman",
+                        "rootless)" if os.geteuid() else "rootful)"]
+    assert "runs rootful" not in up.stderr  # a warning for production envs only
     assert lines[1:4] == [["db", "starting"], ["db", "healthy", lines[2][2], "s"],
                           ["app", "running"]]
     assert lines[4][:2] == ["SERVICE", "STATUS"]

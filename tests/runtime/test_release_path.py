@@ -5,6 +5,7 @@ a broken release rolled back -> rollback by hand -> a missing digest -> down."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import ssl
 import tempfile
@@ -155,7 +156,9 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
     assert f"{project}_tls_ca_crt (used by nca-toolkit, phoenix-core)" in missing.stderr
     assert "TLS certificates: inv certs.init --env prod" in missing.stderr
     step(root, env, "certs.init", "--env", "prod")
-    step(root, env, "up", "--env", "prod", "--timeout", "180")
+    first = step(root, env, "up", "--env", "prod", "--timeout", "180")
+    assert ("production environment 'prod' runs rootful" in first.stderr) == (
+        os.geteuid() == 0)
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
     ca = podman.run(argv.exec_(f"{project}_phoenix-core_1",
                                ["cat", "/run/secrets/tls_ca.crt"])).stdout
