@@ -181,13 +181,21 @@ def status(c: Context, env: str | None = None, json_: bool = False) -> None:
 
 
 @task(help={"fix": "apply the safe fixes (a containers.conf drop-in; root only)",
-            "quiet": "print only problems and fixes"})
-def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
+            "quiet": "print only problems and fixes",
+            "user": "also check what blocks rootless podman for this user (default: you, "
+                    "when you are not root)"})
+def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -> None:
     """Check podman: versions, mode, cgroups, healthcheck timers, a real smoke container."""
+    import getpass
+
     from phoenix_compose.runtime import doctor as engine
     from phoenix_compose.runtime.podman import run
 
     with boundary():
+        user = user or ("" if os.geteuid() == 0 else getpass.getuser())
+        rootless, fixed = engine.rootless_checks(user, fix) if user else ([], [])
+        for line in fixed:
+            say(f"fixed {line}")
         checks, causes = engine.diagnose(run)
         if fix and engine.fix_drop_in_mode():
             say(f"made {engine.DROP_IN} readable (0644)")
@@ -197,7 +205,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False) -> None:
             say(f"wrote {engine.DROP_IN}:\n{text}")
             checks, causes = engine.diagnose(run)
     failed = False
-    for check in checks:
+    for check in checks + rootless:
         mark = {True: "ok  ", False: "FAIL", None: "info"}[check.ok]
         failed |= check.ok is False
         if quiet and check.ok is not False:

@@ -243,3 +243,11 @@ def gpg_generate(home: str, user_id: str) -> Argv:
 
 def gpg_stop_agent(home: str) -> Argv:
     return ("gpgconf", "--homedir", home, "--kill", "gpg-agent")
+
+
+def save(image: str, tarball: str) -> Argv:
+    return ("podman", "save", "--output", tarball, "--", image)
+
+
+def load(tarball: str) -> Argv:
+    return ("podman", "load", "--input", tarball)

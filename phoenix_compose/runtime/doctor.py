@@ -185,3 +185,29 @@ def apply_fixes(causes: list[Cause], path: Path = DROP_IN) -> str:
         raise ComposeRuntimeError(f"cannot write {path}: not root",
                                   hint=f"as root, write {path} with:\n{text}") from None
     return text
+
+
+def rootless_checks(user: str, fix: bool) -> tuple[list[Check], list[str]]:
+    """The rootless blockers of ``user``: fixed where we may (with ``fix``), else named with
+    the exact command; returns the checks and what was fixed."""
+    from phoenix_compose.runtime.rootless import blockers
+
+    fixed = []
+    if fix:
+        for blocker in blockers(user):
+            if blocker.fix is not None:
+                blocker.fix()
+                fixed.append(f"{blocker.name}: {blocker.command}")
+    left = blockers(user)
+    checks = [Check(f"rootless: {b.name}", False, b.detail, b.command + (
+        "" if b.fix else " (as root)")) for b in left]
+    if not left:
+        checks.append(Check("rootless", True, f"nothing blocks rootless podman for {user}"))
+    if user and _cgroups_v1():
+        checks.append(Check("rootless limits", None, "cgroups v1: resource limits "
+                            "(deploy.resources, mem_limit) are ignored rootless"))
+    return checks, fixed
+
+
+def _cgroups_v1() -> bool:
+    return not Path("/sys/fs/cgroup/cgroup.controllers").exists()

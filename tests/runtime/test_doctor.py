@@ -90,3 +90,9 @@ def test_an_unreadable_drop_in_is_named_and_fixed(tmp_path: Path) -> None:
     assert check.ok is False and "is 0600: rootless podman cannot read it" in check.detail
     assert doctor.fix_drop_in_mode(path) and path.stat().st_mode & 0o777 == 0o644
     assert doctor.drop_in_mode(path) == [] and not doctor.fix_drop_in_mode(path)
+
+
+def test_rootless_checks_name_a_missing_user_with_the_command() -> None:
+    checks, fixed = doctor.rootless_checks("no-such-user-phx", fix=True)
+    assert fixed == [] and [(c.name, c.ok, c.fix) for c in checks][0] == (
+        "rootless: user", False, "useradd -m no-such-user-phx (as root)")

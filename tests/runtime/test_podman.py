@@ -63,3 +63,12 @@ def test_a_tolerated_failure_needs_its_code_and_its_message() -> None:
         run(("sh", "-c", "echo 'Error: something else' >&2; exit 125"), tolerate=missing)
     with pytest.raises(CommandError):  # the message under another code is a failure too
         run(("sh", "-c", "echo 'no such container' >&2; exit 1"), tolerate=missing)
+
+
+def test_a_command_this_user_cannot_run_is_a_typed_error_not_a_traceback(tmp_path) -> None:
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)  # present, but no execute bit: PermissionError from the kernel
+    with pytest.raises(CommandError) as info:
+        run((str(script), "--version"))
+    assert f"{script} cannot be run: Permission denied" in str(info.value)
