@@ -196,7 +196,9 @@ def rotate_db_password(root: Path, env: dict[str, str], project: str) -> None:
 
 def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> None:
     """prod switched to OpenBao-backed secrets (the shell driver): a rotation stores the
-    new value there and recreates the consumers, which look it up from OpenBao."""
+    new value there and recreates the consumers, which look it up from OpenBao; the TLS
+    certificates are renewed into OpenBao, and the whole stack comes up again from it
+    (release 2)."""
     bao = {**env, "PHOENIX_SECRETS_DRIVER": "shell", "VAULT_ADDR": openbao["addr"],
            "VAULT_TOKEN_FILE": str(openbao["token_file"])}
     done = inv(root, "secrets.rotate", "revenue_db_password", "--env", "prod", env=bao,
@@ -205,9 +207,15 @@ def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> 
     url = inv(root, "secrets.set", "windmill_database_url", "--env", "prod", env=bao,
               stdin="postgres://phoenix@revenue-db/revenue")
     assert url.returncode == 0, url.stderr
+    step(root, bao, "certs.init", "--env", "prod", "--force")  # renewed, into OpenBao
     listed = json.loads(step(root, bao, "secrets.list", "--env", "prod", "--json").stdout)
-    assert {s["driver"] for s in listed if "tls" not in s["name"]} == {"shell"}
+    assert {s["driver"] for s in listed} == {"shell"}
+    step(root, bao, "down", "--env", "prod")  # and the whole stack up again from OpenBao
+    step(root, bao, "up", "--env", "prod", "--timeout", "180")
     assert statuses(root, bao) == dict.fromkeys(SERVICES, "healthy")
+    ca = podman.run(argv.exec_(f"{project}_phoenix-core_1",
+                               ["cat", "/run/secrets/tls_ca.crt"])).stdout
+    assert health(int(env["NCA_TOOLKIT_PORT"]), ca=ca)["status"] == "ok"  # the new chain
     login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
         "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "
                     "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
@@ -233,7 +241,7 @@ def second_release(root: Path, env: dict[str, str], project: str) -> None:
 
 
 def broken_release(root: Path, env: dict[str, str], project: str) -> None:
-    """A promoted image whose healthcheck fails: up exits 3 and release 2 runs again,
+    """A promoted image whose healthcheck fails: up exits 3 and release 3 runs again,
     healthy, with the rows written before."""
     (root / "broken").mkdir()
     (root / "broken" / "Containerfile").write_text(
@@ -244,7 +252,7 @@ def broken_release(root: Path, env: dict[str, str], project: str) -> None:
     step(root, {**env, "PHOENIX_CORE_IMAGE": BROKEN}, "images.promote", "--from",
          "development", "--to", "prod", "--tag", "v2")
     failed = step(root, env, "up", "--env", "prod", "--timeout", "45", code=3)
-    assert "rolled back to release 2 (recreated: phoenix-core" in failed.stderr
+    assert "rolled back to release 3 (recreated: phoenix-core" in failed.stderr
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
     assert sql(project, "SELECT amount FROM revenue") == "42"
     assert "RELEASE_NOTE=two" in podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout
