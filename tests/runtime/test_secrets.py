@@ -79,12 +79,14 @@ def test_set_list_deliver_and_never_leak(stack, podman_project) -> None:
     assert owner.stdout.strip() == "1234 1234 400"
     for args in (("status", "--env", env), ("plan", "--env", env), ("config.show", "--env", env),
                  ("logs", "--env", env), ("releases", "--env", env), ("vscode.tasks",),
-                 ("secrets.list", "--env", env)):
+                 ("secrets.list", "--env", env), ("health.check", "--env", env),
+                 ("health.watch", "--env", env, "--once", "--json")):
         inv_in(stack, outputs, *args)
     inspected = podman.run(argv.inspect(container)).stdout
     assert "TOKEN_FILE=/run/secrets/token" in inspected
     written = [p.read_text(errors="replace") for p in (stack / ".phoenix").rglob("*")
                if p.is_file()] + [(stack / ".vscode" / "tasks.json").read_text()]
+    assert (stack / ".phoenix" / env / "events.jsonl").is_file()  # the watcher's events too
     leaks = [text for text in outputs + written + [inspected] if CANARY in text]
     assert leaks == []
     busy = inv(stack, "secrets.rm", "token", "--env", env)
@@ -195,3 +197,30 @@ def test_rotation_runs_the_hook_recreates_consumers_and_rolls_back_a_failure(
     audit = (stack / ".phoenix" / env / "audit.jsonl").read_text()
     assert audit.count('"secrets.rotate"') == 2 and "good-" not in audit
     inv(stack, "down", "--env", env, "--volumes")
+
+
+def test_a_secret_the_service_cannot_read_fails_up_naming_it(
+        stack, podman_project, busybox_image) -> None:
+    env = podman_project
+    app = stack / "compose" / "app.yaml"
+    app.write_text(app.read_text().replace('uid: "1234", gid: "1234", mode: 0400',
+                                           'uid: "0", gid: "0", mode: 0400'))
+    assert inv(stack, "secrets.set", "token", "--env", env, stdin=CANARY).returncode == 0
+    up = inv(stack, "up", "--env", env, "--timeout", "20")
+    assert up.returncode == 1
+    assert "service 'app' failed" in up.stderr
+    check = up.stderr.split("last health check output:")[1].splitlines()[1]
+    assert "/run/secrets/token" in check and "Permission denied" in check  # its own words
+    assert CANARY not in up.stdout + up.stderr
+    inv(stack, "down", "--env", env)
+
+
+def test_a_missing_driver_is_named_with_what_to_install(stack, podman_project,
+                                                        tmp_path) -> None:
+    bare = tmp_path / "bare-path"
+    bare.mkdir()
+    done = inv(stack, "secrets.set", "token", "--env", podman_project, stdin="x",
+               env={"PHOENIX_SECRETS_DRIVER": "pass", "PATH": str(bare)})
+    assert done.returncode == 1
+    assert "the pass secrets driver needs `pass`, which is not installed" in done.stderr
+    assert "apt-get install pass gnupg" in done.stderr
