@@ -96,13 +96,16 @@ def rotate(c: Context, name: str, env: str | None = None, from_file: str | None 
 
 
 @task(name="init", help={"env": ENV_HELP,
-                         "force": "issue new certificates even when they exist (renewal)"})
+                         "force": "renew existing certificates: one rotation, the services "
+                                  "using them recreated health-gated, rolled back on failure"})
 def certs_init(c: Context, env: str | None = None, force: bool = False) -> None:
     """A local CA and a TLS certificate per service, stored as the env's podman secrets."""
+    from phoenix_compose.cli.progress import live
     from phoenix_compose.runtime.certs import init_certs
 
     with boundary():
         m, store = _store(c, env)
-        with m.administering("certs.init", {"force": force}):
-            stored = init_certs(store, force=force)
-    say(f"{m.env}: CA and certificates stored as podman secrets: {', '.join(stored)}")
+        with m.administering("certs.init", {"force": force}), live() as m.report:
+            stored, recreated = init_certs(store, force=force, deployer=m.deployer())
+    say(f"{m.env}: CA and certificates stored as podman secrets: {', '.join(stored)}"
+        + (f"; recreated: {', '.join(recreated)}" if recreated else ""))

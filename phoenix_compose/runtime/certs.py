@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from phoenix_compose.errors import ComposeRuntimeError
+from phoenix_compose.runtime.deploy import Deployer
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.statedir import FOLDER
 
@@ -27,23 +28,30 @@ def secret_names(service: str) -> tuple[str, str]:
 
 
 def init_certs(store: SecretStore, services: Sequence[str] = TLS_SERVICES,
-               force: bool = False) -> list[str]:
+               force: bool = False, deployer: Deployer | None = None,
+               timeout: float = 300.0) -> tuple[list[str], tuple[str, ...]]:
     """Make the CA (kept when present) and every service's certificate; store them as the
-    env's secrets.  Refuses to replace existing ones without ``force``."""
+    env's secrets.  Existing ones are replaced only with ``force``: then as one rotation
+    (every running consumer recreated, health-gated; all rolled back on a failure).
+    Returns the secrets stored and the services recreated."""
     names = ["tls_ca_crt"] + [n for s in services for n in secret_names(s)]
     present = {store.short(n) for n in store.existing()} & set(names)
     if present and not force:
         raise ComposeRuntimeError(
             f"TLS secrets exist already: {', '.join(sorted(present))}",
-            hint="renew with --force, then recreate the consumers: `inv secrets.rotate` "
-                 "one, or `inv down` and `inv up`")
+            hint="renew them with --force (the services using them are recreated)")
     ca_key, ca_cert = _ca(store.root / FOLDER / "secrets" / store.env)
-    stored = [store.set("tls_ca_crt", _pem(ca_cert))]
+    values = {"tls_ca_crt": _pem(ca_cert)}
     for service in services:
         key, cert = _issue(ca_key, ca_cert, service)
         crt_name, key_name = secret_names(service)
-        stored += [store.set(crt_name, _pem(cert)), store.set(key_name, _key_pem(key))]
-    return stored
+        values.update({crt_name: _pem(cert), key_name: _key_pem(key)})
+    if present and deployer is not None:
+        from phoenix_compose.runtime.rotate import rotate_many
+
+        done = rotate_many(deployer, store, values, timeout)
+        return [store.resolve(n) for n in values], done.recreated
+    return [store.set(name, value) for name, value in values.items()], ()
 
 
 def _ca(folder: Path):  # type: ignore[no-untyped-def]

@@ -39,44 +39,70 @@ class Rotation:
 
 def rotate(deployer: Deployer, store: SecretStore, name: str, value: str,
            timeout: float) -> Rotation:
-    target = store.resolve(name)
+    return rotate_many(deployer, store, {name: value}, timeout)
+
+
+def rotate_many(deployer: Deployer, store: SecretStore, values: dict[str, str],
+                timeout: float) -> Rotation:
+    """Several secrets at once (a certificate and its key): one recreation of the union of
+    their consumers, and one rollback of all of them when it fails."""
+    label = ", ".join(values)
     stack = store.stack
-    consumers = [n for n in stack.order() if n in store.declared.get(target, [])]
+    targets = {name: store.resolve(name) for name in values}
+    running, states = _running_consumers(deployer, store, list(targets.values()), label)
+    old = {name: current_value(deployer.run, stack, target, [
+        r for r in running if r in store.declared.get(target, [])])
+        for name, target in targets.items()}
+    hooks = {name: _hook(stack, target) for name, target in targets.items()}
+    if any(hooks[n] and old[n] is None for n in values):
+        raise ComposeRuntimeError(
+            f"cannot rotate secret(s) {label}: a {HOOK} hook needs the current value, which "
+            "only a running consumer can give", hint="start the stack first (`inv up`)")
+    _store_all(deployer, store, hooks, old, values)
+    try:
+        recreate(deployer, stack, running, states, timeout)
+    except PhoenixError as exc:
+        if any(v is None for v in old.values()):
+            raise
+        _store_all(deployer, store, hooks, values, {n: str(v) for n, v in old.items()})
+        recreate(deployer, stack, running, containers.inspect(
+            deployer.run, [stack.services[n].container for n in running]), timeout)
+        raise ComposeRuntimeError(
+            f"rotation of secret(s) {label} failed: {str(exc).splitlines()[0]}\n"
+            f"rolled back to the previous value (recreated: {', '.join(running)})",
+            hint="the stack runs on the old value again; fix the cause and rotate again"
+        ) from None
+    return Rotation(label, tuple(running), ", ".join(h[0] for h in hooks.values() if h))
+
+
+def _running_consumers(deployer: Deployer, store: SecretStore, targets: list[str],
+                       label: str) -> tuple[list[str], dict[str, containers.ContainerState]]:
+    """The running consumers of ``targets``; refused when their config drifted (recreating
+    them would deploy more than the new values)."""
+    stack = store.stack
+    users = {n for t in targets for n in store.declared.get(t, [])}
+    consumers = [n for n in stack.order() if n in users]
     states = containers.inspect(deployer.run, [stack.services[n].container for n in consumers])
     running = [n for n in consumers if getattr(states.get(stack.services[n].container),
                                                "running", False)]
     drift = [s for s in deployer.plan(stack, running).steps if s.change is not Change.UNCHANGED]
-    if drift:  # recreating them would deploy more than the new value
+    if drift:
         raise ComposeRuntimeError(
-            f"cannot rotate secret '{name}': the config of {', '.join(s.service for s in drift)}"
-            " differs from what runs (" + "; ".join(f"{s.service}: {s.change}" for s in drift)
-            + ")", hint="apply it first (`inv plan`, then `inv up`), or roll back; nothing "
-                        "was changed")
-    old = current_value(deployer.run, stack, target, running)
-    hook = _hook(stack, target)
-    if hook and old is None:
-        raise ComposeRuntimeError(
-            f"cannot rotate secret '{name}': its {HOOK} hook needs the current value, which "
-            "only a running consumer can give", hint="start the stack first (`inv up`)")
-    if hook:
-        run_hook(deployer.run, stack, hook, old or "", value)
-    store.set(name, value)
-    try:
-        recreate(deployer, stack, running, states, timeout)
-    except PhoenixError as exc:
-        if old is None:
-            raise
+            f"cannot rotate secret(s) {label}: the config of "
+            f"{', '.join(s.service for s in drift)} differs from what runs ("
+            + "; ".join(f"{s.service}: {s.change}" for s in drift) + ")",
+            hint="apply it first (`inv plan`, then `inv up`), or roll back; nothing was changed")
+    return running, states
+
+
+def _store_all(deployer: Deployer, store: SecretStore,
+               hooks: dict[str, tuple[str, list[str]] | None], old: dict[str, str | None],
+               new: dict[str, str]) -> None:
+    for name, value in new.items():
+        hook = hooks.get(name)
         if hook:
-            run_hook(deployer.run, stack, hook, value, old)
-        store.set(name, old)
-        recreate(deployer, stack, running, containers.inspect(
-            deployer.run, [stack.services[n].container for n in running]), timeout)
-        raise ComposeRuntimeError(
-            f"rotation of secret '{name}' failed: {str(exc).splitlines()[0]}\n"
-            f"rolled back to the previous value (recreated: {', '.join(running)})",
-            hint="the stack runs on the old value again; fix the cause and rotate again"
-        ) from None
-    return Rotation(name, tuple(running), hook[0] if hook else "")
+            run_hook(deployer.run, store.stack, hook, old[name] or "", value)
+        store.set(name, value)
 
 
 def current_value(run: containers.Runner, stack: Stack, target: str,

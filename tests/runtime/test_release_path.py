@@ -207,7 +207,9 @@ def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> 
     url = inv(root, "secrets.set", "windmill_database_url", "--env", "prod", env=bao,
               stdin="postgres://phoenix@revenue-db/revenue")
     assert url.returncode == 0, url.stderr
-    step(root, bao, "certs.init", "--env", "prod", "--force")  # renewed, into OpenBao
+    renewed = step(root, bao, "certs.init", "--env", "prod", "--force")  # into OpenBao
+    assert renewed.stdout.strip().endswith("recreated: phoenix-core, nca-toolkit")
+    assert statuses(root, bao) == dict.fromkeys(SERVICES, "healthy")  # on the new chain
     listed = json.loads(step(root, bao, "secrets.list", "--env", "prod", "--json").stdout)
     assert {s["driver"] for s in listed} == {"shell"}
     step(root, bao, "down", "--env", "prod")  # and the whole stack up again from OpenBao
