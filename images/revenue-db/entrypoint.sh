@@ -21,4 +21,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "CREATE DATABASE \"$POSTGRES_DB\";" | postgres --single -D "$PGDATA" postgres >/dev/null
   echo "revenue-db: initialised database $POSTGRES_DB"
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*'
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp

@@ -176,8 +176,9 @@ def test_phoenix_prod_is_hardened_and_uses_secrets(phoenix_stack: Path) -> None:
     assert toolkit["healthcheck"]["test"][-1] == "https://127.0.0.1:8081/health"
     hook = model["secrets"]["prod_revenue_db_password"]["x-phoenix-rotate"]
     assert hook["service"] == "revenue-db" and "ALTER ROLE phoenix" in hook["command"][2]
-    core = model["services"]["phoenix-core"]
-    assert core["read_only"] is True and core["tmpfs"] == ["/tmp", "/run/secrets"]
+    for name in ("revenue-db", "phoenix-core", "nca-toolkit"):
+        svc = model["services"][name]
+        assert svc["read_only"] is True and svc["tmpfs"] == ["/tmp", "/run/secrets"], name
     db_secret = model["services"]["revenue-db"]["secrets"][0]
     assert db_secret == {"source": "prod_revenue_db_password", "target": "revenue_db_password",
                          "uid": "999", "gid": "999", "mode": "0400"}  # octal, as podman reads

@@ -169,6 +169,8 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
     with pytest.raises(OSError):  # plain HTTP gets no answer in prod
         urllib.request.urlopen(f"http://127.0.0.1:{core}/health", timeout=10)
     sql(project, "CREATE TABLE revenue (amount int); INSERT INTO revenue VALUES (42)")
+    db = json.loads(podman.run(argv.inspect(f"{project}_revenue-db_1")).stdout)[0]
+    assert db["HostConfig"]["ReadonlyRootfs"] is True
     inspected = json.loads(podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
     assert inspected["HostConfig"]["ReadonlyRootfs"] is True  # the production overlay, running
     assert "no-new-privileges" in inspected["HostConfig"]["SecurityOpt"]
