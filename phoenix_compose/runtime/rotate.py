@@ -125,17 +125,12 @@ def _target_of(svc: dict[str, Any], source: str) -> str:
 
 
 def _hook(stack: Stack, target: str) -> tuple[str, list[str]] | None:
+    """The secret's hook (its shape is checked when the config is validated)."""
     declared = (stack.top.get("secrets") or {}).get(target) or {}
     hook = declared.get(HOOK) if isinstance(declared, dict) else None
-    if hook is None:
+    if not isinstance(hook, dict):
         return None
-    service, command = (hook.get("service"), hook.get("command")) if isinstance(
-        hook, dict) else (None, None)
-    if service not in stack.services or not isinstance(command, list) or not command:
-        raise ComposeRuntimeError(
-            f"secret '{target}': {HOOK} needs `service:` (one of the stack's services) and "
-            "`command:` (a list)")
-    return str(service), [str(a).replace("$$", "$") for a in command]  # the file's escape
+    return str(hook["service"]), [str(a).replace("$$", "$") for a in hook["command"]]
 
 
 def run_hook(run: containers.Runner, stack: Stack, hook: tuple[str, list[str]], old: str,

@@ -40,3 +40,26 @@ def test_a_good_policy_passes_also_from_variables(make_stack) -> None:
 ])
 def test_a_bad_policy_is_a_located_error(make_stack, block, expected) -> None:
     assert problems(make_stack, block) == [expected]
+
+
+@pytest.mark.parametrize(("hook", "expected"), [
+    ("{service: nope, command: [sh]}",
+     "a.yaml:5:50: error: x-phoenix-rotate.service of secret 'pw' must name one of the "
+     "services (db)"),
+    ("{service: db, command: []}",
+     "a.yaml:5:63: error: x-phoenix-rotate.command of secret 'pw' must be a non-empty list "
+     "of strings"),
+    ("{service: db, command: [sh], when: always}",
+     "a.yaml:5:69: error: unknown key 'when' in x-phoenix-rotate of secret 'pw'"),
+    ("[sh]", "a.yaml:5:40: error: x-phoenix-rotate of secret 'pw' must be a mapping with "
+             "service and command"),
+])
+def test_a_bad_rotation_hook_is_a_located_error(make_stack, hook, expected) -> None:
+    root = make_stack({"envs/dev.env": "",
+                       "compose/a.yaml": "services:\n  db: {image: 'd:1', secrets: [pw]}\n"
+                                         "secrets:\n  pw:\n"
+                                         f"    {{external: true, x-phoenix-rotate: {hook}}}\n"})
+    with pytest.raises(ConfigurationError) as info:
+        build(load_environment(root, "dev", {}))
+    assert [str(p).split(" (hint")[0].split("\n")[0] for p in info.value.problems] == [
+        "compose/" + expected]

@@ -192,3 +192,30 @@ def test_rollback_by_hand_to_a_numbered_release(
     assert [r.current for r in list_releases(StateDir(root, "t"))] == [True, False]
     missing = inv(root, "rollback", "--env", "t", "--to", "7")
     assert missing.returncode == 1 and "has no release 7; kept: 1, 2" in missing.stderr
+
+
+def test_a_rollback_runs_the_recorded_image_when_its_tag_has_moved(
+        make_stack, podman_project: str, busybox_image: str, tmp_path: Path) -> None:
+    """A rebuilt ``:dev`` moves its tag: release 1 must come back with release 1's image."""
+    moving = f"localhost/phoenix-test/{podman_project}:dev"
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Containerfile").write_text(f"FROM {busybox_image}\nLABEL build=two\n")
+    podman.run(argv.tag(busybox_image, moving))
+    try:
+        root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                           "compose/app.yaml": f"services:\n  web: {{image: '{moving}', "
+                                               "command: [sleep, '1d'], "
+                                               "stop_grace_period: 1s}\n"})
+        manager(root).start_services(timeout=60)  # release 1: busybox itself
+        first = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        podman.run(argv.build(moving, str(tmp_path / "ctx"),
+                              str(tmp_path / "ctx" / "Containerfile")), timeout=300)
+        manager(root).start_services(timeout=60)  # release 2: the rebuilt image
+        second = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        assert second["Image"] != first["Image"]
+        number, _plan = manager(root).rollback(1, timeout=60)
+        back = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        assert number == 1 and back["Image"] == first["Image"]  # not the tag's new image
+        assert (StateDir(root, "t").releases / "1" / "rollback.yaml").is_file()
+    finally:
+        podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
