@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.environment import load_environment
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.statedir import FOLDER
@@ -167,9 +167,10 @@ def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
     if name == "shell":
         return vault_driver(cfg.variables.lookup, env)
     if name != "pass":
-        raise ConfigurationError(
-            f"error: PHOENIX_SECRETS_DRIVER={name} of environment '{env}' is not one of "
-            f"{', '.join(DRIVERS)}")
+        message = f"PHOENIX_SECRETS_DRIVER={name} of environment '{env}' is not one of " \
+                  f"{', '.join(DRIVERS)}"
+        loc = cfg.variables.origin("PHOENIX_SECRETS_DRIVER")  # None: set by the process
+        raise ConfigurationError([Problem(loc, message)] if loc else f"error: {message}")
     home = Path(cfg.variables.lookup("PHOENIX_SECRETS_GNUPGHOME")
                 or root / FOLDER / "secrets" / "gnupg")
     store = root / FOLDER / "secrets" / "pass"
