@@ -17,11 +17,13 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, number, say
             "max_restarts": "override x-phoenix-restart.max_restarts",
             "window": "override x-phoenix-restart.window_s (seconds)",
             "backoff_initial": "override x-phoenix-restart.backoff_initial_s",
-            "backoff_max": "override x-phoenix-restart.backoff_max_s"})
+            "backoff_max": "override x-phoenix-restart.backoff_max_s",
+            "check_limit": "health checks run at once at most (default: the number of cores)"})
 def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart: bool = False,
           once: bool = False, metrics_port: int | None = None, json_: bool = False,
           max_restarts: int | None = None, window: float | None = None,
-          backoff_initial: float | None = None, backoff_max: float | None = None) -> None:
+          backoff_initial: float | None = None, backoff_max: float | None = None,
+          check_limit: int | None = None) -> None:
     """Watch the stack in the foreground and heal it: restarts with backoff and a circuit."""
     from phoenix_compose.watch.service import watch as run_watch
 
@@ -29,10 +31,12 @@ def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart:
         return None if value in (None, "") else number(value, name)  # invoke passes text
 
     port = optional(metrics_port, "metrics_port")
+    limit = optional(check_limit, "check_limit")
     overrides = {"max_restarts": optional(max_restarts, "max_restarts"),
                  "window_s": optional(window, "window"),
                  "backoff_initial_s": optional(backoff_initial, "backoff_initial"),
-                 "backoff_max_s": optional(backoff_max, "backoff_max")}
+                 "backoff_max_s": optional(backoff_max, "backoff_max"),
+                 "check_limit": None if limit is None else max(1, int(limit))}
     with boundary():
         run_watch(stack_root(c), env_name(c, env), interval=float(interval),
                   heal=not no_restart, once=once, metrics_port=None if port is None else int(port),
@@ -41,24 +45,37 @@ def watch(c: Context, env: str | None = None, interval: float = 5.0, no_restart:
                   out=lambda line: say(line))
 
 
-@task(help={"env": ENV_HELP, "json": "print a JSON array"})
-def check(c: Context, env: str | None = None, json_: bool = False) -> None:
-    """Check every service once; exit 1 when any is not healthy (a CI step)."""
+@task(help={"env": ENV_HELP, "json": "print a JSON array (each service with its drift)",
+            "strict": "exit 1 on drift too: containers that differ from compose.yaml, "
+                      "orphans, missing services"})
+def check(c: Context, env: str | None = None, json_: bool = False, strict: bool = False
+          ) -> None:
+    """Check every service once and report drift; exit 1 when any is not healthy."""
     from phoenix_compose.watch.service import check as run_check
+    from phoenix_compose.watch.service import describe
 
     with boundary():
-        statuses = run_check(stack_root(c), env_name(c, env))
+        statuses, drift = run_check(stack_root(c), env_name(c, env))
     if json_:
-        say(json.dumps([s.as_dict() for s in statuses], indent=2))
+        rows = [{**s.as_dict(), "drift": drift.get(s.service_name, [])} for s in statuses]
+        rows += [{"service_name": None, "orphan": key.split(":", 1)[1], "status": "orphan",
+                  "drift": diffs} for key, diffs in drift.items() if key.startswith("orphan:")]
+        say(json.dumps(rows, indent=2))
     else:
         for s in statuses:
             extra = f"  {s.error_message.splitlines()[0][:100]}" if s.error_message and \
                 not s.ok else ""
             say(f"{s.service_name:<20} {s.status:<10} restarts={s.restart_count} "
                   f"circuit={s.circuit}{' paused' if s.paused else ''}{extra}")
+        for key, diffs in sorted(drift.items()):
+            for diff in diffs:
+                say(f"drift: {key.replace('orphan:', 'orphan ')}: {describe(diff)}")
     bad = [s.service_name for s in statuses if not s.ok]
     if bad:
         raise Exit(f"not healthy: {', '.join(bad)}", code=1)
+    if strict and drift:
+        raise Exit(f"drift: {', '.join(k.replace('orphan:', 'orphan ') for k in sorted(drift))}",
+                   code=1)
 
 
 @task(positional=["service"], help={"service": "the service to leave alone", "env": ENV_HELP})

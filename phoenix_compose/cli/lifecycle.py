@@ -57,6 +57,8 @@ def status_table(rows: list[ServiceStatus]) -> str:
     table = [("SERVICE", "STATUS", "UPTIME", "RESTARTS", "USER", "CONTAINER", "PORTS")]
     for r in rows:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
+        if r.last_exit == "oom-killed":
+            status += ", oom-killed" if r.status == "exited" else " (last exit: oom-killed)"
         table.append((r.service, status, _duration(r.uptime_s), str(r.restarts),
                       r.user or "-", r.container, ", ".join(r.ports)))
     fancy = rich_table(table)
@@ -65,6 +67,19 @@ def status_table(rows: list[ServiceStatus]) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in table)
+
+
+def with_last_exits(m: ComposeManager, rows: list[ServiceStatus]) -> list[ServiceStatus]:
+    """Each row with why it last stopped, as the watcher recorded it (podman 4.3 never
+    reports an OOM kill itself)."""
+    from dataclasses import replace
+
+    from phoenix_compose.watch.state import StateStore
+
+    records = StateStore(m.state).read()
+    return [replace(r, last_exit=r.last_exit or (records[r.service].last_exit
+                                                 if r.service in records else None))
+            for r in rows]
 
 
 def _duration(seconds: float | None) -> str:
@@ -173,7 +188,7 @@ def status(c: Context, env: str | None = None, json_: bool = False) -> None:
     """One row per service: status, uptime, restarts, container, ports."""
     m = manager(c, env)
     with boundary():
-        rows = m.get_service_status()
+        rows = with_last_exits(m, m.get_service_status())
     if json_:
         say(json.dumps([r.as_dict() for r in rows], indent=2))
     else:

@@ -13,13 +13,32 @@ from phoenix_compose.errors import Problem
 
 RESTART = "x-phoenix-restart"
 ROTATE = "x-phoenix-rotate"
-RESTART_FIELDS: dict[str, tuple[type, ...]] = {
-    "enabled": (bool,), "max_restarts": (int,), "window_s": (int, float),
-    "backoff_initial_s": (int, float), "backoff_max_s": (int, float),
+RESTART_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "max_restarts": {"type": "integer", "minimum": 0},
+        "window_s": {"type": "number", "minimum": 0},
+        "backoff_initial_s": {"type": "number", "minimum": 0},
+        "backoff_max_s": {"type": "number", "minimum": 0},
+        "unhealthy_for_s": {"type": "number", "minimum": 0},
+        "no_restart_exit_codes": {"type": "array", "uniqueItems": True,
+                                  "items": {"type": "integer", "minimum": 0, "maximum": 255}},
+        "restart_mode": {"enum": ["restart", "recreate"]},
+    },
 }
+RESTART_FIELDS = tuple(RESTART_SCHEMA["properties"])
+_EXPECTED = {"boolean": "true or false", "integer": "a whole number >= 0",
+             "number": "a number of seconds >= 0",
+             "array": "a list of distinct exit codes (0-255)"}
 
 
 def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
+    """``x-phoenix-restart`` of every service against :data:`RESTART_SCHEMA` (jsonschema),
+    each error located at the value (or key) the user wrote."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(RESTART_SCHEMA)
     problems: list[Problem] = []
     for name, svc in services.items():
         block = svc.get(RESTART) if isinstance(svc, dict) else None
@@ -31,40 +50,58 @@ def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem
             problems.append(Problem(loc, f"{RESTART} of service '{name}' must be a mapping"
                                          f"{note}", hint=f"keys: {', '.join(RESTART_FIELDS)}"))
             continue
-        for key, value in block.items():
-            problems += _field_problem(name, path, str(key), value, where)
+        typed = {str(k): _typed(RESTART_SCHEMA["properties"].get(str(k), {}), v)
+                 for k, v in block.items()}
+        for error in sorted(validator.iter_errors(typed), key=lambda e: list(e.path)):
+            problems.append(_problem(name, path, error, typed, where))
     return problems
 
 
-def _field_problem(service: str, path: tuple, key: str, value: Any,
-                   where: Locator) -> list[Problem]:
-    kinds = RESTART_FIELDS.get(key)
-    if kinds is None:
+def _problem(service: str, path: tuple, error: Any, block: dict[str, Any],
+             where: Locator) -> Problem:
+    if error.validator == "additionalProperties":
+        key = next(k for k in block if k not in RESTART_SCHEMA["properties"])
         close = difflib.get_close_matches(key, list(RESTART_FIELDS), n=1)
-        return [Problem(where.at(path + (key,), key=True),
-                        f"unknown key '{key}' in {RESTART} of service '{service}'",
-                        hint=f"did you mean '{close[0]}'?" if close else
-                        f"keys: {', '.join(RESTART_FIELDS)}")]
-    if isinstance(value, str):  # an interpolated value: read it as the field's type
-        value = _cast(value, kinds)
-    wrong_type = isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds)
-    if wrong_type or (not isinstance(value, bool) and value < 0):
-        expected = "true or false" if bool in kinds else \
-            "a whole number >= 0" if kinds == (int,) else "a number of seconds >= 0"
-        loc, note = where.value(path + (key,))
-        return [Problem(loc, f"{RESTART}.{key} of service '{service}' must be {expected}, "
-                             f"not {value!r}{note}")]
-    return []
+        return Problem(where.at(path + (key,), key=True),
+                       f"unknown key '{key}' in {RESTART} of service '{service}'",
+                       hint=f"did you mean '{close[0]}'?" if close else
+                       f"keys: {', '.join(RESTART_FIELDS)}")
+    key = str(error.path[0])
+    spec = RESTART_SCHEMA["properties"][key]
+    expected = _EXPECTED.get(spec.get("type", ""), "one of: " + ", ".join(spec.get("enum", [])))
+    loc, note = where.value(path + tuple(error.path))
+    return Problem(loc, f"{RESTART}.{key} of service '{service}' must be {expected}, "
+                        f"not {block[key]!r}{note}")
 
 
-def _cast(text: str, kinds: tuple[type, ...]) -> Any:
+def _typed(spec: dict[str, Any], value: Any) -> Any:
+    """An interpolated value (text) read as the type its schema wants."""
+    if isinstance(value, list) and "items" in spec:
+        return [_typed(spec["items"], item) for item in value]
+    if not isinstance(value, str) or spec.get("type") not in ("boolean", "integer", "number"):
+        return value
     from phoenix_compose.config.typecast import to_bool, to_float, to_int
 
-    cast = to_bool if bool in kinds else to_int if kinds == (int,) else to_float
+    cast = {"boolean": to_bool, "integer": to_int, "number": to_float}[spec["type"]]
     try:
-        return cast(text)
+        return cast(value)
     except ValueError:
-        return text
+        return value
+
+
+DRIFT_INTERVAL = "x-phoenix-drift-interval"
+
+
+def drift_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    """The top-level ``x-phoenix-drift-interval``: seconds >= 0 (0: off)."""
+    if DRIFT_INTERVAL not in model:
+        return []
+    value = _typed({"type": "number"}, model[DRIFT_INTERVAL])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return []
+    loc, note = where.value((DRIFT_INTERVAL,))
+    return [Problem(loc, f"{DRIFT_INTERVAL} must be a number of seconds >= 0 (0 turns drift "
+                         f"checks off), not {model[DRIFT_INTERVAL]!r}{note}")]
 
 
 def rotate_problems(model: dict[str, Any], where: Locator) -> list[Problem]:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
-from phoenix_compose.config.extensions import extension_problems, rotate_problems
+from phoenix_compose.config.extensions import drift_problems, extension_problems, rotate_problems
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.policy import production_problems
@@ -65,7 +65,7 @@ def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
     problems += _cycle_problems(services, where)
     problems += value_problems(services, where)
     problems += extension_problems(services, where)
-    problems += rotate_problems(model, where)
+    problems += rotate_problems(model, where) + drift_problems(model, where)
     problems += _port_problems(services, where)
     return problems
 

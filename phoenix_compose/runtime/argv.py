@@ -79,9 +79,9 @@ def inspect(*containers: str) -> Argv:
     return ("podman", "container", "inspect", "--", *containers)
 
 
-def ps(project: str) -> Argv:
+def ps(project: str, label: str = PROJECT_LABEL) -> Argv:
     return ("podman", "ps", "--all", "--format", "json", "--filter",
-            f"label={PROJECT_LABEL}={project}")
+            f"label={label}={project}")
 
 
 def logs(container: str, lines: int | None = None, follow: bool = False,
@@ -112,6 +112,10 @@ def build(tag: str, context: str, containerfile: str | None = None,
 
 def image_id(image: str) -> Argv:
     return ("podman", "image", "inspect", "--format", "{{.Id}}", "--", image)
+
+
+def image_inspect(*images: str) -> Argv:
+    return ("podman", "image", "inspect", "--", *images)
 
 
 def remove(*containers: str, timeout: int = 10) -> Argv:

@@ -47,6 +47,9 @@ class ContainerState:
     oom_killed: bool = False
     config_hash: str = ""  # podman-compose's hash of the service config it was created from
     user: str = ""  # the user the container runs as ("" is the image's, often root)
+    id: str = ""
+    cgroup_path: str = ""  # under each cgroup v1 controller, or under the v2 root
+    memory_limit: int = 0  # bytes; 0: none
 
     @property
     def running(self) -> bool:
@@ -99,6 +102,9 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             oom_killed=bool(state.get("OOMKilled")),
             config_hash=labels.get(CONFIG_HASH_LABEL, ""),
             user=str((item.get("Config") or {}).get("User") or ""),
+            id=str(item.get("Id") or ""),
+            cgroup_path=str(state.get("CgroupPath") or ""),
+            memory_limit=int((item.get("HostConfig") or {}).get("Memory") or 0),
         )
     return out
 

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,18 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     return result
 
 
+def workdir() -> str:
+    """Where podman runs: conmon 2.1.6 (here, with podman 4.3) writes an empty ``oom`` file
+    into its working directory when a container is OOM-killed, so never the user's own
+    (their repository).  A private directory per user under the temp dir."""
+    path = Path(tempfile.gettempdir()) / f"phoenix-podman-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return tempfile.gettempdir()
+    return str(path)
+
+
 def _communicate(argv: Argv, input: str | None, timeout: float | None,
                  env: Mapping[str, str] | None = None,
                  cwd: Path | None = None) -> tuple[int, str, str]:
@@ -88,7 +101,8 @@ def _communicate(argv: Argv, input: str | None, timeout: float | None,
                                 stderr=subprocess.PIPE, start_new_session=True,
                                 stdin=subprocess.PIPE if input is not None
                                 else subprocess.DEVNULL,
-                                env={**os.environ, **env} if env else None, cwd=cwd)
+                                env={**os.environ, **env} if env else None,
+                                cwd=cwd or workdir())
     except FileNotFoundError:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed or not on PATH "
                                              "(run ./dev setup, or `inv doctor`)") from None
@@ -193,7 +207,7 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> int:
     except sh.CommandNotFound:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
     proc = command(*argv[1:], _tty_out=False, _ok_code=list(range(256)), _out=on_line,
-                   _err=on_line, _bg=True, _bg_exc=False)
+                   _err=on_line, _bg=True, _bg_exc=False, _cwd=workdir())
     try:
         proc.wait()
     except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +23,8 @@ class ServiceStatus:
     ports: tuple[str, ...]
     exit_code: int | None = None
     user: str = ""  # inside the container: "root", or the user it runs as
-
+    memory_limit: str | None = None  # deploy.resources.limits.memory (or mem_limit)
+    last_exit: str | None = None  # why it last stopped, as the watcher saw it: "oom-killed"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,8 +44,16 @@ def service_status(run: containers.Runner, stack: Stack,
         state = states.get(spec.container)
         if state is None and spec.profiles:
             continue  # behind a profile that is not running
-        rows.append(status_row(name, spec.container, state, now))
+        row = status_row(name, spec.container, state, now)
+        rows.append(replace(row, memory_limit=memory_limit(spec.raw)))
     return rows
+
+
+def memory_limit(raw: Mapping[str, Any]) -> str | None:
+    """``deploy.resources.limits.memory`` (or the older ``mem_limit``), as written."""
+    limits = ((raw.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    value = limits.get("memory", raw.get("mem_limit"))
+    return None if value is None else str(value)
 
 
 def status_row(name: str, container: str, state: containers.ContainerState | None,
@@ -57,4 +66,5 @@ def status_row(name: str, container: str, state: containers.ContainerState | Non
     return ServiceStatus(name, container, state.status, state.service_state, uptime,
                          state.restarts, state.ports,
                          None if state.running else state.exit_code,
-                         state.user if state.user not in ("", "0", "0:0") else "root")
+                         state.user if state.user not in ("", "0", "0:0") else "root",
+                         last_exit="oom-killed" if state.oom_killed else None)

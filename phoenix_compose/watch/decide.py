@@ -48,7 +48,13 @@ def decide(obs: Observation, policy: RestartPolicy, record: ServiceRecord, now: 
            rand: Callable[[], float], *, stack_down: bool = False) -> Verdict:
     """What to do about one service now; ``record`` is not modified (a new one is returned)."""
     rec = seen(record, obs)
-    if obs.status.ok:
+    if obs.status is ServiceState.STOPPED and not obs.created_only:
+        rec.last_exit = "oom-killed" if obs.oom else f"exit code {obs.state.exit_code}" \
+            if obs.state else None
+    status, waiting = _unhealthy_for(obs, policy, rec, now)
+    if waiting:
+        return Verdict(Action.NONE, rec, reason=waiting)
+    if status.ok:
         return Verdict(Action.NONE, rec, tuple(_on_healthy(rec, policy, now)))
     if obs.status is ServiceState.STARTING or stack_down:
         return Verdict(Action.NONE, rec, reason="starting" if not stack_down else "stack down")
@@ -56,10 +62,36 @@ def decide(obs: Observation, policy: RestartPolicy, record: ServiceRecord, now: 
         return Verdict(Action.NONE, rec, reason="never created")  # a profile, or not up yet
     if obs.status is ServiceState.STOPPED and (obs.created_only or obs.deliberate):
         return Verdict(Action.NONE, rec, reason="stopped by the user")
+    if obs.status is ServiceState.STOPPED and not obs.oom and obs.state is not None and \
+            obs.state.exit_code in policy.no_restart_exit_codes:
+        return Verdict(Action.NONE, rec, reason=f"done (exit code {obs.state.exit_code})")
     verdict = _on_failing(rec, policy, now, rand)
-    if verdict.action is Action.RESTART and obs.status is ServiceState.MISSING:
+    recreate = obs.status is ServiceState.MISSING or policy.restart_mode == "recreate"
+    if verdict.action is Action.RESTART and recreate:
         return Verdict(Action.RECREATE, verdict.record, verdict.events, verdict.reason)
     return verdict
+
+
+def _unhealthy_for(obs: Observation, policy: RestartPolicy, rec: ServiceRecord,
+                   now: float) -> tuple[ServiceState, str]:
+    """With ``unhealthy_for_s``, a running service counts as unhealthy from the first failed
+    check of a streak (not after podman's retries), and is left alone until it has been
+    so for that long.  Returns the status to act on, and why it waits ("": it does not)."""
+    state = obs.state
+    failing = state is not None and state.running and (
+        obs.status is ServiceState.UNHEALTHY or
+        (obs.status is ServiceState.HEALTHY and state.failing_streak > 0))
+    if not failing:
+        rec.failing_since = None
+        return obs.status, ""
+    if rec.failing_since is None:
+        rec.failing_since = now
+    if policy.unhealthy_for_s is None:
+        return obs.status, ""
+    if now - rec.failing_since < policy.unhealthy_for_s:
+        return obs.status, (f"unhealthy for {now - rec.failing_since:.1f} of "
+                            f"{policy.unhealthy_for_s:g} s")
+    return ServiceState.UNHEALTHY, ""  # failing long enough, even before podman's retries
 
 
 def seen(record: ServiceRecord, obs: Observation) -> ServiceRecord:
@@ -67,6 +99,15 @@ def seen(record: ServiceRecord, obs: Observation) -> ServiceRecord:
     rec = record.copy()
     rec.seen = rec.seen or obs.state is not None
     return rec
+
+
+def charge(record: ServiceRecord | None, policy: RestartPolicy, now: float,
+           rand: Callable[[], float]) -> Verdict:
+    """A restart the watcher makes for another service's sake (a dependency cascade): it
+    skips the backoff wait but counts against the budget, and an open circuit refuses it."""
+    rec = (record or ServiceRecord()).copy()
+    rec.next_restart_at = 0.0
+    return _on_failing(rec, policy, now, rand)
 
 
 def _on_healthy(rec: ServiceRecord, policy: RestartPolicy, now: float) -> list[Event]:

@@ -67,17 +67,19 @@ class EventLog:
 
 
 class HookRunner:
-    """Runs the executables configured for an event type, with the event JSON on stdin.
+    """Runs the hooks configured for an event type.
 
-    ``hooks`` maps an event type (or ``*`` for all) to commands: a path, or an argv list.
-    Hooks run in the background with a timeout; a failure is reported, never raised.
+    ``hooks`` maps an event type (or ``*`` for all) to hooks: a command (a path, or an argv
+    list) run with the event JSON on stdin, or a webhook ``{url, retries, timeout}`` the
+    event JSON is posted to.  Hooks run in the background with a timeout; a failure is
+    reported, never raised.
     """
 
-    def __init__(self, hooks: Mapping[str, Sequence[str | Sequence[str]]], run: Callable,
+    def __init__(self, hooks: Mapping[str, Sequence[Any]], run: Callable,
                  timeout: float = 10.0, on_error: Callable[[str], None] | None = None,
                  cwd: Path | None = None) -> None:
-        self.hooks = {k: [([h] if isinstance(h, str) else list(h)) for h in v]
-                      for k, v in hooks.items()}
+        self.hooks = {k: [h if isinstance(h, Mapping) else [h] if isinstance(h, str)
+                          else list(h) for h in v] for k, v in hooks.items()}
         self.run = run
         self.timeout = timeout
         self.cwd = cwd
@@ -87,8 +89,18 @@ class HookRunner:
     def __call__(self, event: Event) -> None:
         if event["type"] == "hook_failed":
             return  # a failing "*" hook must not feed itself
-        for argv in self.hooks.get(event["type"], []) + self.hooks.get("*", []):
-            self.pool.submit(self._run_one, self._resolve(argv), event)
+        for hook in self.hooks.get(event["type"], []) + self.hooks.get("*", []):
+            if isinstance(hook, Mapping):
+                self.pool.submit(self._post, hook, event)
+            else:
+                self.pool.submit(self._run_one, self._resolve(hook), event)
+
+    def _post(self, hook: Mapping[str, Any], event: Event) -> None:
+        from phoenix_compose.watch.webhook import post
+
+        why = post(hook, event, self.timeout)
+        if why:
+            self.on_error(f"webhook for {event['type']} failed: {why}")
 
     def _resolve(self, argv: list[str]) -> list[str]:
         first = Path(argv[0])

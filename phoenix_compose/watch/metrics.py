@@ -26,6 +26,18 @@ class WatchMetrics:
                              "2 open", labels, registry=self.registry)
         self.healthy = Gauge("phoenix_service_healthy", "1 when healthy (or running without a "
                              "healthcheck), else 0", labels, registry=self.registry)
+        self.oom_kills = Counter("phoenix_oom_kills_total", "OOM kills seen by the watcher "
+                                 "(kernel log or cgroup counter)", labels,
+                                 registry=self.registry)
+        self.cascades = Counter("phoenix_cascade_restarts_total", "Restarts of dependents "
+                                "after a dependency was restarted (depends_on restart: true)",
+                                labels, registry=self.registry)
+        self.drift = Gauge("phoenix_drift_services", "Services whose containers differ from "
+                           "the validated compose.yaml (orphans and missing included)",
+                           registry=self.registry)
+        self.lag = Histogram("phoenix_check_lag_seconds", "How late a health check ran "
+                             "against its schedule", registry=self.registry,
+                             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
         started = start_http_server(port, addr=addr, registry=self.registry)
         self.server = started[0] if isinstance(started, tuple) else None
 
@@ -38,8 +50,15 @@ class WatchMetrics:
             self.circuit.labels(name).set(_CIRCUIT.get(status.circuit, 0))
 
     def on_event(self, event: dict[str, Any]) -> None:
-        if event["type"] in ("restart_succeeded", "restart_failed"):
-            self.restarts.labels(event["service"], event["type"].split("_")[1]).inc()
+        kind = event["type"]
+        if kind in ("restart_succeeded", "restart_failed"):
+            self.restarts.labels(event["service"], kind.split("_")[1]).inc()
+        if kind == "restart_succeeded" and event.get("cascade"):
+            self.cascades.labels(event["service"]).inc()
+        elif kind == "oom_killed":
+            self.oom_kills.labels(event["service"]).inc()
+        elif kind == "drift_checked":
+            self.drift.set(len(event["drifted"]))
 
     def close(self) -> None:
         if self.server is not None:

@@ -15,17 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from phoenix_compose.errors import CommandError, StateError
 from phoenix_compose.runtime import argv, audit, containers, locks, podman
 from phoenix_compose.runtime.stack import Stack, seconds
+from phoenix_compose.runtime.status import memory_limit
 from phoenix_compose.statedir import StateDir
+from phoenix_compose.watch.cascade import Cascader
 from phoenix_compose.watch.decide import Action, decide, seen
+from phoenix_compose.watch.drift import DriftWatch
 from phoenix_compose.watch.events import EventBus
+from phoenix_compose.watch.loop import OnTick, run_loop
 from phoenix_compose.watch.observe import HealthStatus, Observation, Observer, statuses
+from phoenix_compose.watch.oom import OomDetector
 from phoenix_compose.watch.restart_policy import RestartPolicy
+from phoenix_compose.watch.schedule import CheckScheduler
 from phoenix_compose.watch.state import ServiceRecord, StateStore
-
-OnTick = Callable[[int, dict[str, HealthStatus]], None]
 
 
 class HealthMonitor:
@@ -43,17 +46,21 @@ class HealthMonitor:
             lambda text, n=n: self.warnings.append((n, text)))
             for n, s in stack.services.items()}
         self.last_status: dict[str, str] = {}
-        self.pool = ThreadPoolExecutor(max_workers=max(4, len(stack.services) + 2),
+        self.pool = ThreadPoolExecutor(max_workers=max(4, min(len(stack.services) + 2, 32)),
                                        thread_name_prefix="phoenix-watch")
-        self.observer = Observer(stack, run, self.pool)
+        self.oom = OomDetector()
+        self.observer = Observer(stack, run, self.pool, oom=self.oom)
+        self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
         self.restarts: dict[str, Future] = {}
         self.metrics: Any = None
+        self.stopping = threading.Event()
+        self.cascade = Cascader(stack, run, self.bus, self.store, self.policies, clock, rand,
+                                self.stopping)
+        self._oom_reported: set[tuple[str, Any]] = set()
+        self.drift = DriftWatch(stack, run, state.applied, self.bus.emit)
 
     def observe(self) -> dict[str, Observation]:
         return self.observer.observe({n for n, r in self.store.read().items() if r.seen})
-
-    def statuses(self, observed: dict[str, Observation]) -> dict[str, HealthStatus]:
-        return statuses(observed, self.store.read())
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> dict[str, HealthStatus]:
@@ -62,10 +69,12 @@ class HealthMonitor:
         removed = audit.removed_by_user(self.state.audit_log, list(self.stack.services))
         due: dict[Action, list[str]] = {Action.RESTART: [], Action.RECREATE: []}
         with self.store.update() as records:
-            observed = self.observer.observe({n for n, r in records.items() if r.seen})
+            observed = self.observer.observe({n for n, r in records.items() if r.seen},
+                                             run_checks=self.scheduler is None)
             now = self.clock()
             for name, obs in observed.items():
                 self._report_change(name, obs)
+                self._report_oom(name, obs)
                 record = records.get(name, ServiceRecord())
                 if name in self.restarts or not self.heal:
                     records[name] = seen(record, obs)
@@ -78,7 +87,13 @@ class HealthMonitor:
                                                            if k != "type"})
                 due.get(verdict.action, []).append(name)
             result = statuses(observed, records)
+            expected = {n for n, r in records.items() if r.seen} | {
+                n for n, s in self.stack.services.items() if not s.profiles}
         self._act(due, observed)
+        if self.scheduler is not None:
+            self.scheduler.update(self.observer.checked())
+        if not stack_down:
+            self.drift.maybe(self.pool, now, lambda n: n in expected and n not in removed)
         if self.metrics is not None:
             self.metrics.update(result)
         return result
@@ -107,16 +122,26 @@ class HealthMonitor:
         future = self.pool.submit(self.run, command, timeout=120)
         for name in names:
             self.restarts[name] = future
-        future.add_done_callback(lambda f: self._finished(names, f))
+        future.add_done_callback(lambda f: self._finished(names, f, obs.error or obs.status))
 
-    def _finished(self, names: list[str], future: Future) -> None:
+    def _finished(self, names: list[str], future: Future, cause: str) -> None:
         error = future.exception()
         for name in names:
-            self.restarts.pop(name, None)
             if error is None:
                 self.bus.emit("restart_succeeded", name)
+                self.cascade.launch(name, cause, self.restarts, self.pool)
             else:
                 self.bus.emit("restart_failed", name, error=str(error).splitlines()[0])
+            if self.restarts.get(name) is future:
+                self.restarts.pop(name, None)
+
+    def _report_oom(self, name: str, obs: Observation) -> None:
+        state = obs.state
+        key = state and (state.id, state.started_at)
+        if obs.oom is None or state is None or (not state.running and key in self._oom_reported):
+            return  # a stopped container's kill is reported once
+        self._oom_reported.add(key)
+        self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name].raw, obs))
 
     def _report_change(self, name: str, obs: Observation) -> None:
         previous = self.last_status.get(name)
@@ -125,41 +150,19 @@ class HealthMonitor:
             self.bus.emit("health_changed", name, **{"from": previous, "to": obs.status},
                           detail=obs.error)
 
-    # -- manual override --------------------------------------------------------------------
-    def set_paused(self, service: str, paused: bool) -> None:
-        self.stack.select([service])
-        with self.store.update() as records:
-            records.setdefault(service, ServiceRecord()).paused = paused
-        self.bus.emit("service_paused" if paused else "service_resumed", service)
-
     # -- the loop ----------------------------------------------------------------------------
     def run_forever(self, interval: float, stop: threading.Event, once: bool = False,
-                    on_tick: OnTick | None = None, wake: threading.Event | None = None) -> None:
-        """Tick every ``interval`` until ``stop``; ``wake`` (set by container events or by
-        ``stop``) starts the next tick at once."""
-        wake = wake or stop
-        self.bus.emit("watch_started", None, project=self.stack.project, interval_s=interval,
-                      services=sorted(self.stack.services), healing=self.heal)
-        for service, text in self.warnings:
-            self.bus.emit("watch_error", service, error=text)
-        ticks = 0
-        try:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    result = self.tick()
-                except (CommandError, StateError) as exc:  # podman failing or hanging, or
-                    # .phoenix/ unwritable: reported, and the next tick tries again
-                    self.bus.emit("watch_error", None, error=str(exc).splitlines()[0])
-                    result = {}
-                ticks += 1
-                if on_tick is not None:
-                    on_tick(ticks, result)
-                if once:
-                    break
-                wake.wait(max(0.0, interval - (time.monotonic() - started)))
-                if wake is not stop:
-                    wake.clear()
-        finally:
-            self.bus.emit("watch_stopped", None, ticks=ticks)
-            self.pool.shutdown(wait=False, cancel_futures=True)
+                    on_tick: OnTick | None = None, wake: threading.Event | None = None,
+                    check_limit: int | None = None) -> None:
+        """Tick every ``interval`` until ``stop``; ``wake`` (set by container events, a
+        failed check or ``stop``) starts the next tick at once (see :mod:`.loop`)."""
+        run_loop(self, interval, stop, once, on_tick, wake, check_limit)
+
+
+def oom_fields(raw: dict[str, Any], obs: Observation) -> dict[str, Any]:
+    state, kill = obs.state, obs.oom
+    assert state is not None and kill is not None
+    return {"container": state.name, "limit": memory_limit(raw),
+            "limit_bytes": state.memory_limit or None, "peak_bytes": kill.peak_bytes,
+            "process": kill.process or None, "source": kill.source,
+            "main_process": not state.running}

@@ -8,6 +8,7 @@ after our runs (FailingStreak against retries).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
@@ -15,10 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.containers import ContainerState, ServiceState
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.watch.oom import OomDetector, OomKill
 from phoenix_compose.watch.restart_policy import Circuit
+from phoenix_compose.watch.schedule import CheckResult
 
 _STOP_CODES = (0, 128 + 2, 128 + 9, 128 + 15)  # exit, SIGINT, SIGKILL, SIGTERM
 
@@ -30,6 +34,7 @@ class Observation:
     response_time: float | None = None
     error: str | None = None
     deliberate: bool = False  # stopped, and the stop was meant (see Observer.deliberate)
+    oom: OomKill | None = None  # the OOM killer hit it: its main process, or one inside
 
     @property
     def created_only(self) -> bool:
@@ -65,60 +70,91 @@ class HealthStatus:
 
 class Observer:
     def __init__(self, stack: Stack, run: containers.Runner, pool: Executor,
-                 check_timeout: float = 60.0) -> None:
+                 check_timeout: float = 60.0, oom: OomDetector | None = None) -> None:
         self.stack = stack
         self.run = run
         self.pool = pool
         self.check_timeout = check_timeout
         self._user_stops: dict[tuple[str, Any], bool] = {}
+        self.oom = oom or OomDetector()
+        self._oom_kills: dict[tuple[str, Any], OomKill | None] = {}
         self._timeouts = {s.container: s.health.timeout for s in stack.services.values()
                           if s.health is not None}
         self._last: dict[str, ContainerState] | None = None
+        self.results: dict[str, CheckResult] = {}  # container -> its latest check
+        self._results_lock = threading.Lock()
 
-    def observe(self, seen: set[str]) -> dict[str, Observation]:
+    def observe(self, seen: set[str], run_checks: bool = True) -> dict[str, Observation]:
         """Every service of the running stack; ``seen``: services whose container existed
-        before (a service behind a profile that never ran is not part of the stack)."""
+        before (a service behind a profile that never ran is not part of the stack).
+        ``run_checks``: check every running container first (at most ``limit`` at once);
+        else the scheduler's latest results (:mod:`.schedule`) are used."""
         names = [s.container for s in self.stack.services.values()]
-        if self._last is None:
-            self._last = containers.inspect(self.run, names)
-        due = [st.name for st in self._last.values() if st.running and st.health]
-        timings = dict(zip(due, self.pool.map(self._check, due)))
+        if run_checks:
+            if self._last is None:
+                self._last = containers.inspect(self.run, names)
+            due = [st.name for st in self._last.values() if st.running and st.health]
+            self.results.update(zip(due, self.pool.map(self.check, due)))
         states = self._last = containers.inspect(self.run, names)
-        return {s.name: self._observation(states.get(s.container), *timings.get(
-                    s.container, (None, None)))
+        with self._results_lock:
+            results, self.results = self.results, {}
+        return {s.name: self._observation(states.get(s.container), results.get(s.container))
                 for s in self.stack.services.values()
                 if s.container in states or not s.profiles or s.name in seen}
 
-    def _check(self, container: str) -> tuple[float, str | None]:
-        """How long the check took, and why it timed out (None when it did not)."""
+    def checked(self) -> list[str]:
+        """Containers the last look found running with a healthcheck."""
+        return [st.name for st in (self._last or {}).values() if st.running and st.health]
+
+    def record(self, container: str, result: CheckResult) -> None:
+        """A scheduled check's result, for the next observation."""
+        with self._results_lock:
+            self.results[container] = result
+
+    def check(self, container: str) -> CheckResult:
+        """One check, held to its own timeout (podman 4.3 ignores it)."""
         health = self._timeouts.get(container)
         start = time.monotonic()
-        result = containers.run_check(self.run, container, health or self.check_timeout)
+        try:
+            result = containers.run_check(self.run, container, health or self.check_timeout)
+        except CommandError:  # e.g. replaced meanwhile by one without a healthcheck: the
+            return CheckResult(time.monotonic() - start)  # inspect that follows tells
         timed_out = result.stderr if result.code == containers.CHECK_TIMED_OUT else None
-        return time.monotonic() - start, timed_out
+        return CheckResult(time.monotonic() - start, timed_out, result.code == 0)
 
-    def _observation(self, state: ContainerState | None, elapsed: float | None,
-                     timed_out: str | None = None) -> Observation:
+    def _observation(self, state: ContainerState | None, check: CheckResult | None
+                     ) -> Observation:
+        elapsed, timed_out = (check.elapsed, check.timed_out) if check else (None, None)
         if state is not None and state.running and timed_out:
             return Observation(state, ServiceState.UNHEALTHY, elapsed, timed_out)
         if state is None:
             return Observation(None, ServiceState.MISSING, error="no container")
         if not state.running:
-            return Observation(state, ServiceState.STOPPED,
-                               error=f"{state.status}, exit code {state.exit_code}",
-                               deliberate=self.deliberate(state))
+            oom = self.oom_killed(state)
+            return Observation(state, ServiceState.STOPPED, error="oom-killed" if oom else
+                               f"{state.status}, exit code {state.exit_code}",
+                               deliberate=not oom and self.deliberate(state), oom=oom)
+        inside = self.oom.sample(state.id, state.cgroup_path)
         if not state.health:
-            return Observation(state, ServiceState.RUNNING, elapsed)
+            return Observation(state, ServiceState.RUNNING, elapsed, oom=inside)
         status = state.service_state
         error = (state.last_output or None) if status is ServiceState.UNHEALTHY else None
-        return Observation(state, status, elapsed, error)
+        return Observation(state, status, elapsed, error, oom=inside)
+
+    def oom_killed(self, state: ContainerState) -> OomKill | None:
+        """Asked once per container run (a kill's kernel log line may be a moment late)."""
+        key = (state.id, state.started_at)
+        if key not in self._oom_kills:
+            self._oom_kills[key] = self.oom.killed(state.id, state.exit_code,
+                                                   state.oom_killed)
+        return self._oom_kills[key]
 
     def deliberate(self, state: ContainerState) -> bool:
         """Was this exit meant?  podman 4.3 does not expose "stopped by user" and does not
         always log a ``stop`` event, so: an exit code that a stop or kill causes (0, or
         SIGINT, SIGKILL, SIGTERM) unless the kernel's OOM killer did it, or a stop/kill
         event since the container's last start.  Any other exit is a crash."""
-        if state.status == "created" or state.oom_killed:
+        if state.status == "created":
             return False
         if state.exit_code in _STOP_CODES:
             return True

@@ -24,6 +24,9 @@ class RestartPolicy:
     window_s: float = 600.0
     backoff_initial_s: float = 2.0
     backoff_max_s: float = 60.0
+    unhealthy_for_s: float | None = None  # None: podman's retries x interval decide
+    no_restart_exit_codes: tuple[int, ...] = ()  # "done, leave it", beyond the stop codes
+    restart_mode: str = "restart"  # or "recreate": a new container from the config
 
     @classmethod
     def from_config(cls, extension: Any, overrides: dict[str, Any] | None = None,
@@ -38,7 +41,9 @@ class RestartPolicy:
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         fields: dict[str, Any] = {}
         for name, cast in (("enabled", _bool), ("max_restarts", int), ("window_s", float),
-                           ("backoff_initial_s", float), ("backoff_max_s", float)):
+                           ("backoff_initial_s", float), ("backoff_max_s", float),
+                           ("unhealthy_for_s", float), ("no_restart_exit_codes", _codes),
+                           ("restart_mode", _mode)):
             if name not in values:
                 continue
             try:
@@ -53,6 +58,16 @@ class RestartPolicy:
         """Delay before restart number ``attempt + 1`` (attempt >= 1): equal jitter."""
         delay = min(self.backoff_max_s, self.backoff_initial_s * 2 ** (attempt - 1))
         return delay / 2 + rand() * delay / 2
+
+
+def _codes(value: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in value)
+
+
+def _mode(value: Any) -> str:
+    if value not in ("restart", "recreate"):
+        raise ValueError(value)
+    return str(value)
 
 
 def _bool(value: Any) -> bool:

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.masking import masker_for
-from phoenix_compose.errors import CommandError
+from phoenix_compose.errors import CommandError, ConfigurationError
 from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
 from phoenix_compose.watch.monitor import HealthMonitor
-from phoenix_compose.watch.observe import HealthStatus
+from phoenix_compose.watch.observe import HealthStatus, statuses
+from phoenix_compose.watch.state import ServiceRecord
 
 Print = Callable[[str], None]
 BEGIN_LINE = "phoenix-watch: watching"
@@ -81,7 +84,8 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     if not as_json:
         out(f"{BEGIN_LINE} {monitor.stack.project} (env {env})")
     try:
-        monitor.run_forever(interval, stop, once=once, on_tick=on_tick, wake=wake)
+        monitor.run_forever(interval, stop, once=once, on_tick=on_tick, wake=wake,
+                            check_limit=(overrides or {}).get("check_limit"))
     finally:
         restore()
         if follower is not None:
@@ -106,6 +110,17 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
            timeout: float) -> HookRunner | None:
     if not hooks:
         return None
+    from phoenix_compose.watch.webhook import check_url
+
+    for event_type, entries in hooks.items():
+        for hook in entries if isinstance(entries, (list, tuple)) else [entries]:
+            try:
+                if isinstance(hook, Mapping):
+                    check_url(hook.get("url"))
+            except ValueError as exc:
+                raise ConfigurationError(f"phoenix.hooks.{event_type}: {exc}",
+                                         hint="e.g. {url: 'https://alerts.example/hook', "
+                                              "retries: 2, timeout: 5}") from None
 
     def hook_failed(text: str) -> None:
         bus.emit("hook_failed", None, error=text)
@@ -122,7 +137,8 @@ FORWARDED = {"start", "died", "health_status", "remove", "oom", "stop", "kill"}
 def _quiet(event: Event) -> bool:
     """Our own checks make podman emit a health_status event each, one run late (podman
     4.3): they stay on the bus but out of the log and the terminal."""
-    return event["type"] == "container_event" and event.get("status") == "health_status"
+    return event["type"] == "drift_checked" or (
+        event["type"] == "container_event" and event.get("status") == "health_status")
 
 
 def _container_events(monitor: HealthMonitor, bus: EventBus,
@@ -172,18 +188,41 @@ def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[]
     return restore
 
 
-def check(root: Path, env: str) -> list[HealthStatus]:
-    """One observation of every service, no healing: for CI steps."""
+def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:
+    """One observation of every service, no healing, and the drift found: for CI steps."""
     monitor = monitor_for(root, env, heal=False)
     try:
-        return list(monitor.statuses(monitor.observe()).values())
+        records = monitor.store.read()
+        result = list(statuses(monitor.observe(), records).values())
+        expected = {n for n, s in monitor.stack.services.items()
+                    if not s.profiles or (n in records and records[n].seen)}
+        return result, detect(monitor.stack, monitor.run, Applied(monitor.state.applied),
+                              lambda n: n in expected)
     finally:
         monitor.pool.shutdown(wait=False)
+
+
+def describe(diff: Diff) -> str:
+    """One drift entry as a short phrase (names, never values)."""
+    if diff["field"] == "orphan":
+        return f"a container the config does not have (service {diff.get('service') or '-'})"
+    if diff["field"] == "container":
+        return "missing (no container)"
+    if diff["field"] == "environment":
+        return f"environment {diff['name']} {diff['change']}"
+    if diff["field"] == "config-hash":
+        return "; ".join(diff.get("changes") or []) or "config-hash: not made by phoenix " \
+            "from this config"
+    key = f" {diff['name']}" if diff.get("name") else ""
+    return f"{diff['field']}{key}: expected {diff.get('expected')}, found {diff.get('actual')}"
 
 
 def set_paused(root: Path, env: str, service: str, paused: bool) -> None:
     monitor = monitor_for(root, env)
     monitor.bus.subscribe(EventLog(monitor.state.events_log,
                                    masker_for(root, env).tree))
-    monitor.set_paused(service, paused)
+    monitor.stack.select([service])  # an unknown name is an error
+    with monitor.store.update() as records:
+        records.setdefault(service, ServiceRecord()).paused = paused
+    monitor.bus.emit("service_paused" if paused else "service_resumed", service)
     monitor.pool.shutdown(wait=False)

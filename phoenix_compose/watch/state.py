@@ -30,6 +30,8 @@ class ServiceRecord:
     healthy_since: float | None = None
     paused: bool = False
     seen: bool = False  # its container existed at some tick
+    failing_since: float | None = None  # first failed check of the current streak
+    last_exit: str | None = None  # why it last stopped: "oom-killed", "exit code 3", ...
 
     def copy(self) -> ServiceRecord:
         return replace(self, restart_times=list(self.restart_times))
@@ -46,10 +48,11 @@ class ServiceRecord:
             record.restart_times = [float(t) for t in record.restart_times]
             record.restart_count, record.attempt = int(record.restart_count), int(record.attempt)
             record.next_restart_at = float(record.next_restart_at)
-            for name in ("opened_at", "healthy_since"):
+            for name in ("opened_at", "healthy_since", "failing_since"):
                 value = getattr(record, name)
                 setattr(record, name, None if value is None else float(value))
             record.paused, record.seen = bool(record.paused), bool(record.seen)
+            record.last_exit = None if record.last_exit is None else str(record.last_exit)
         except (AttributeError, TypeError, ValueError):
             return cls()
         return record

@@ -23,6 +23,8 @@ def test_a_good_policy_passes_also_from_variables(make_stack) -> None:
     assert problems(make_stack, "{enabled: false, max_restarts: 3, window_s: 60.5}") == []
     assert problems(make_stack, "{max_restarts: '${N}', enabled: '${ON}'}",
                     "N=4\nON=yes\n") == []
+    assert problems(make_stack, "{unhealthy_for_s: 30, no_restart_exit_codes: [0, '${C}'], "
+                                "restart_mode: recreate}", "C=42\n") == []
 
 
 @pytest.mark.parametrize(("block", "expected"), [
@@ -36,7 +38,15 @@ def test_a_good_policy_passes_also_from_variables(make_stack) -> None:
     ("{enabled: 1}", "compose/a.yaml:4:34: error: x-phoenix-restart.enabled of service 'web' "
                      "must be true or false, not 1"),
     ("5", "compose/a.yaml:4:24: error: x-phoenix-restart of service 'web' must be a mapping "
-          "(hint: keys: enabled, max_restarts, window_s, backoff_initial_s, backoff_max_s)"),
+          "(hint: keys: enabled, max_restarts, window_s, backoff_initial_s, backoff_max_s, "
+          "unhealthy_for_s, no_restart_exit_codes, restart_mode)"),
+    ("{restart_mode: reboot}", "compose/a.yaml:4:39: error: x-phoenix-restart.restart_mode of "
+                               "service 'web' must be one of: restart, recreate, not 'reboot'"),
+    ("{no_restart_exit_codes: [0, 300]}", "compose/a.yaml:4:52: error: x-phoenix-restart."
+                                          "no_restart_exit_codes of service 'web' must be a "
+                                          "list of distinct exit codes (0-255), not [0, 300]"),
+    ("{unhealthy_for_s: soon}", "compose/a.yaml:4:42: error: x-phoenix-restart.unhealthy_for_s "
+                                "of service 'web' must be a number of seconds >= 0, not 'soon'"),
 ])
 def test_a_bad_policy_is_a_located_error(make_stack, block, expected) -> None:
     assert problems(make_stack, block) == [expected]
@@ -63,3 +73,13 @@ def test_a_bad_rotation_hook_is_a_located_error(make_stack, hook, expected) -> N
         build(load_environment(root, "dev", {}))
     assert [str(p).split(" (hint")[0].split("\n")[0] for p in info.value.problems] == [
         "compose/" + expected]
+
+
+def test_the_drift_interval_is_a_number_of_seconds(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml":
+                       "x-phoenix-drift-interval: soon\nservices:\n  web: {image: 'w:1'}\n"})
+    with pytest.raises(ConfigurationError) as caught:
+        build(load_environment(root, "dev", {}))
+    assert [str(p) for p in caught.value.problems] == [
+        "compose/a.yaml:1:27: error: x-phoenix-drift-interval must be a number of seconds "
+        ">= 0 (0 turns drift checks off), not 'soon'"]

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from phoenix_compose.runtime.containers import ContainerState, ServiceState
-from phoenix_compose.watch.decide import Action, Verdict, decide
+from phoenix_compose.watch.decide import Action, Verdict, charge, decide
 from phoenix_compose.watch.observe import Observation
+from phoenix_compose.watch.oom import OomKill
 from phoenix_compose.watch.restart_policy import Circuit, RestartPolicy
 from phoenix_compose.watch.state import ServiceRecord
 
@@ -193,3 +194,57 @@ def test_nothing_is_healed_while_the_stack_is_down_or_administered() -> None:
     verdict = Watcher().see(CRASHED, stack_down=True)
     assert (verdict.action, verdict.reason) == (Action.NONE, "stack down")
     assert verdict.record.restart_count == 0
+
+
+def failing(streak: int, health: str = "healthy") -> Observation:
+    state = ContainerState("p_db_1", "db", "running", health, 0, STARTED, 0, streak, "", ())
+    return Observation(state, ServiceState(health))
+
+
+def test_unhealthy_for_s_counts_from_the_first_failed_check_and_waits_that_long() -> None:
+    w = Watcher(policy=RestartPolicy(unhealthy_for_s=10, backoff_initial_s=1))
+    assert w.see(failing(1), at=100).action is Action.NONE
+    assert w.record.failing_since == 100
+    verdict = w.see(failing(3, "unhealthy"), at=109)
+    assert (verdict.action, verdict.reason) == (Action.NONE, "unhealthy for 9.0 of 10 s")
+    assert w.see(failing(4, "unhealthy"), at=110).action is Action.RESTART
+    assert w.see(HEALTHY, at=111).record.failing_since is None
+
+
+def test_unhealthy_for_s_may_act_before_podman_retries_run_out() -> None:
+    w = Watcher(policy=RestartPolicy(unhealthy_for_s=2))
+    w.see(failing(1), at=0)
+    assert w.see(failing(2), at=2).action is Action.RESTART  # podman still says healthy
+
+
+def test_without_unhealthy_for_s_podman_retries_decide_as_before() -> None:
+    w = Watcher()
+    assert w.see(failing(2), at=0).action is Action.NONE
+    assert w.see(failing(3, "unhealthy"), at=1).action is Action.RESTART
+
+
+def test_no_restart_exit_codes_mean_done_but_an_oom_kill_is_a_crash() -> None:
+    policy = RestartPolicy(no_restart_exit_codes=(3, 137))
+    done = Observation(container("exited", exit_code=3), ServiceState.STOPPED)
+    verdict = Watcher(policy=policy).see(done)
+    assert (verdict.action, verdict.reason) == (Action.NONE, "done (exit code 3)")
+    assert verdict.record.last_exit == "exit code 3"
+    oom = Observation(container("exited", exit_code=137), ServiceState.STOPPED,
+                      oom=OomKill(source="kernel log"))
+    verdict = Watcher(policy=policy).see(oom)
+    assert verdict.action is Action.RESTART and verdict.record.last_exit == "oom-killed"
+
+
+def test_restart_mode_recreate_makes_a_new_container() -> None:
+    assert Watcher(policy=RestartPolicy(restart_mode="recreate")).see(CRASHED).action \
+        is Action.RECREATE
+
+
+def test_a_cascade_restart_skips_the_backoff_but_counts_and_obeys_the_circuit() -> None:
+    record = ServiceRecord(seen=True, next_restart_at=1e9)
+    verdict = charge(record, POLICY, 10.0, lambda: 0.5)
+    assert verdict.action is Action.RESTART and verdict.record.restart_count == 1
+    full = ServiceRecord(seen=True, restart_times=[5.0, 6.0, 7.0])
+    verdict = charge(full, POLICY, 10.0, lambda: 0.5)
+    assert verdict.action is Action.BLOCKED and verdict.record.circuit is Circuit.OPEN
+    assert verdict.events == ({"type": "circuit_open"},)

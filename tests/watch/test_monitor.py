@@ -6,9 +6,7 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,10 @@ from phoenix_compose.runtime import argv, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.monitor import StateStore
-from phoenix_compose.watch.service import READY_LINE, check, set_paused, watch
+from phoenix_compose.watch.service import READY_LINE, check, set_paused
 
 from support import REPO
+from support.watching import Watcher, is_type
 
 pytestmark = pytest.mark.podman
 
@@ -47,63 +46,12 @@ def web_stack(make_stack, project: str, image: str, policy: str, interval: str =
     })
 
 
-class Watcher:
-    """``watch`` in a thread, collecting its JSON events."""
-
-    def __init__(self, root: Path, **kwargs) -> None:
-        self.events: list[dict] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=watch, args=(root, "t"), kwargs=dict(
-            as_json=True, out=lambda line: self.events.append(json.loads(line)),
-            stop=self.stop, **kwargs), daemon=True)
-        self.started = time.monotonic()
-        self.thread.start()
-
-    def wait_for(self, match: Callable[[dict], bool], timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in list(self.events):
-                if match(event):
-                    return event
-            time.sleep(0.05)
-        raise AssertionError(f"no matching event in {timeout} s; got "
-                             f"{[(e['type'], e['service']) for e in self.events]}")
-
-    def of(self, type_: str, service: str = "web") -> list[dict]:
-        return [e for e in self.events if e["type"] == type_ and e["service"] == service]
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-
-
-@pytest.fixture
-def up(podman_project):
-    watchers: list[Watcher] = []
-
-    def start(root: Path, **kwargs) -> Watcher:
-        ComposeManager(root, "t").start_services(timeout=60)
-        watcher = Watcher(root, **kwargs)
-        watchers.append(watcher)
-        watcher.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "healthy", 20)
-        return watcher
-
-    yield start
-    for watcher in watchers:
-        watcher.close()
-
-
 def container(project: str, service: str = "web") -> str:
     return f"{project}_{service}_1"
 
 
 def inject(project: str, path: str = "/run/fault/fail") -> None:
     podman.run(("podman", "exec", container(project), "touch", path))
-
-
-def is_type(type_: str, service: str = "web") -> Callable[[dict], bool]:
-    return lambda e: e["type"] == type_ and e["service"] == service
 
 
 def test_an_unhealthy_service_is_restarted_in_time_and_heals(
@@ -182,7 +130,7 @@ def test_backoff_intervals_grow_and_the_circuit_opens_after_exactly_max_restarts
     assert gaps[0] >= 0.5 and gaps[1] >= 1.0 and gaps[2] >= 2.0, gaps
     time.sleep(3)
     assert len(w.of("restart_started")) == 4  # open: no more restarts
-    (status,) = [s for s in check(root, "t") if s.service_name == "web"]
+    (status,) = [s for s in check(root, "t")[0] if s.service_name == "web"]
     assert (status.circuit, status.status, status.restart_count) == ("open", "unhealthy", 4)
 
 

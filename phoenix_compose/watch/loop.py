@@ -1,0 +1,70 @@
+"""The watcher's loop: a tick every interval (or at once when woken by a container event
+or a failed check), the check scheduler beside it, the kernel log followed for OOM kills.
+Podman failing or hanging, or ``.phoenix/`` unwritable, is a ``watch_error`` and the next
+tick tries again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from phoenix_compose.errors import CommandError, StateError
+from phoenix_compose.watch.schedule import CheckResult, CheckScheduler
+
+OnTick = Callable[[int, dict[str, Any]], None]
+
+
+def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = False,
+             on_tick: OnTick | None = None, wake: threading.Event | None = None,
+             check_limit: int | None = None) -> None:
+    """``monitor``: a HealthMonitor.  Without ``once``, health checks run on the scheduler
+    (spread over the interval, ``check_limit`` at once) instead of inside each tick."""
+    wake = wake or stop
+    bus = monitor.bus
+    bus.emit("watch_started", None, project=monitor.stack.project, interval_s=interval,
+             services=sorted(monitor.stack.services), healing=monitor.heal)
+    for service, text in monitor.warnings:
+        bus.emit("watch_error", service, error=text)
+    if not once:
+        monitor.scheduler = _scheduler(monitor, interval, wake, check_limit)
+    ticks = 0
+    monitor.oom.start()
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                result = monitor.tick()
+            except (CommandError, StateError) as exc:
+                bus.emit("watch_error", None, error=str(exc).splitlines()[0])
+                result = {}
+            ticks += 1
+            if on_tick is not None:
+                on_tick(ticks, result)
+            if once:
+                break
+            wake.wait(max(0.0, interval - (time.monotonic() - started)))
+            if wake is not stop:
+                wake.clear()
+    finally:
+        monitor.stopping.set()
+        monitor.oom.stop()
+        if monitor.scheduler is not None:
+            monitor.scheduler.stop()
+        bus.emit("watch_stopped", None, ticks=ticks)
+        monitor.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _scheduler(monitor: Any, interval: float, wake: threading.Event,
+               limit: int | None) -> CheckScheduler:
+    def on_result(container: str, result: CheckResult) -> None:
+        monitor.observer.record(container, result)
+        if monitor.metrics is not None:
+            monitor.metrics.lag.observe(result.lag)
+        if not result.ok or result.timed_out:
+            wake.set()  # a failing check: look now, not at the next tick
+
+    scheduler = CheckScheduler(monitor.observer.check, interval, on_result, limit)
+    threading.Thread(target=scheduler.run, name="phoenix-schedule", daemon=True).start()
+    return scheduler
