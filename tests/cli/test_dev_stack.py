@@ -13,7 +13,23 @@ from support import free_port, inv
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 
 
+# a fault to inject: one failed check (it removes its own marker), then healthy again
+FAULT = """services:
+  revenue-db:
+    healthcheck:
+      test:
+        - CMD-SHELL
+        - >-
+          if [ -f /tmp/fail ]; then rm -f /tmp/fail; exit 1; fi;
+          pg_isready -h 127.0.0.1 -U phoenix -d revenue
+      interval: 2s
+      retries: 1
+      start_period: 0s
+"""
+
+
 def test_the_development_stack_comes_up_healthy(phoenix_stack: Path, podman_project: str) -> None:
+    (phoenix_stack / "compose" / "90-fault.yaml").write_text(FAULT)
     core, toolkit = free_port(), free_port()
     env = {"COMPOSE_PROJECT_NAME": podman_project, "PHOENIX_CORE_PORT": str(core),
            "NCA_TOOLKIT_PORT": str(toolkit)}
@@ -30,6 +46,7 @@ def test_the_development_stack_comes_up_healthy(phoenix_stack: Path, podman_proj
     with urllib.request.urlopen(f"http://127.0.0.1:{toolkit}/health", timeout=10) as response:
         assert json.loads(response.read())["status"] == "ok"
     assert_network_isolation(podman_project)
+    assert_cascade(phoenix_stack, podman_project, env)
     down = inv(phoenix_stack, "down", "--volumes", env=env)
     assert down.returncode == 0, down.stderr
 
@@ -50,3 +67,44 @@ def assert_network_isolation(project: str) -> None:
     toolkit = podman.run(argv.exec_(f"{project}_nca-toolkit_1", ["python3", "-c", PROBE]),
                          ok_codes=(0, 1))
     assert toolkit.code == 1 and "unreachable:" in toolkit.stderr
+
+
+def assert_cascade(root: Path, project: str, env: dict[str, str]) -> None:
+    """The watcher restarts an unhealthy revenue-db, then phoenix-core, then nca-toolkit
+    (depends_on restart: true), each after its dependency is healthy; nothing else."""
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from phoenix_compose.runtime import argv, podman
+
+    watch = subprocess.Popen([sys.executable, "-m", "invoke", "health.watch", "--env",
+                              "development", "--json", "--interval", "2"], cwd=root,
+                             env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    events: list[dict] = []
+    threading.Thread(target=lambda: [events.append(json.loads(line)) for line in watch.stdout
+                                     if line.startswith("{")], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 20
+        while not any(e["type"] == "health_changed" for e in events):
+            assert time.monotonic() < deadline, events
+            time.sleep(0.1)
+        podman.run(argv.exec_(f"{project}_revenue-db_1", ["touch", "/tmp/fail"], tty=False))
+        deadline = time.monotonic() + 120
+        while not any(e["type"] == "cascade_finished" for e in events):
+            assert time.monotonic() < deadline, [
+                (e["type"], e["service"], e.get("to") or e.get("reason") or e.get("error"))
+                for e in events if e["type"] != "container_event"]
+            time.sleep(0.2)
+    finally:
+        watch.terminate()
+        watch.wait(10)
+    finished = next(e for e in events if e["type"] == "cascade_finished")
+    assert (finished["service"], finished["restarted"], finished["skipped"]) == (
+        "revenue-db", ["phoenix-core", "nca-toolkit"], {})
+    assert [e["service"] for e in events if e["type"] == "restart_started"] == [
+        "revenue-db", "phoenix-core", "nca-toolkit"]
+    status = json.loads(inv(root, "status", "--json", env=env).stdout)
+    assert all(r["status"] in ("healthy", "starting") for r in status), status

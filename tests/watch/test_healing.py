@@ -15,6 +15,7 @@ from phoenix_compose.cli.lifecycle import status_table, with_last_exits
 from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
+from support import REPO, inv
 from support.watching import is_type
 from support.webhooks import Receiver
 
@@ -186,3 +187,11 @@ def test_drift_a_hand_made_container_and_an_orphan_are_reported_within_one_inter
     assert w.of("restart_started") == [] and w.of("restart_started", None) == []  # not fixed
     statuses, drift = check(root, "t")
     assert set(drift) == {"web", f"orphan:{podman_project}_ghost_1"}
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    assert inv(root, "health.check", "--env", "t").returncode == 0  # healthy; drift reported
+    strict = inv(root, "health.check", "--env", "t", "--strict")
+    assert strict.returncode == 1
+    assert "drift: web: environment MODE changed" in strict.stdout
+    assert f"drift: orphan {podman_project}_ghost_1: a container the config does not have" \
+        in strict.stdout
+    assert f"drift: orphan {podman_project}_ghost_1, web" in strict.stderr
