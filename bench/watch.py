@@ -37,6 +37,7 @@ from phoenix_compose.runtime import argv, busybox, podman  # noqa: E402
 from phoenix_compose.runtime.lifecycle import ComposeManager  # noqa: E402
 from phoenix_compose.watch.events import EventBus  # noqa: E402
 from phoenix_compose.watch.monitor import HealthMonitor  # noqa: E402
+from phoenix_compose.watch.service import _container_events  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 PROJECT = "phoenixwatchbench"
@@ -93,23 +94,46 @@ def finished_at(container: str) -> float:
     return datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00").timestamp()
 
 
+def crash_latencies(stack, restarts: dict[str, list[float]], crashes: int) -> list[float]:
+    """Crash ``crashes`` services one by one (exit 3); seconds from each exit (podman's
+    FinishedAt) to the watcher's restart_started."""
+    latencies = []
+    for i in range(crashes):
+        name = f"s{i * 7 % len(stack.services)}"
+        container = stack.services[name].container
+        crashed = time.time()
+        podman.run(argv.exec_(container, ["sh", "-c", "kill -USR1 1"]),
+                   ok_codes=(0, 1, 137, 255))
+        deadline = time.monotonic() + 30
+        while not any(t > crashed for t in restarts.get(name, [])) and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
+        after = [t for t in restarts.get(name, []) if t > crashed]
+        if after:
+            latencies.append(after[0] - finished_at(container))
+        time.sleep(1.0)  # let it come back before the next one
+    return latencies
+
+
 def run_mode(manager: ComposeManager, mode: str, interval: float, seconds: float,
              crashes: int) -> dict[str, float]:
     stack = manager.stack()
     timed, bus = TimedRun(), EventBus()
-    restarts: dict[str, float] = {}
-    bus.subscribe(lambda e: restarts.setdefault(e["service"], time.time()),
+    restarts: dict[str, list[float]] = {}
+    bus.subscribe(lambda e: restarts.setdefault(e["service"], []).append(time.time()),
                   types=["restart_started"])
     monitor = HealthMonitor(stack, manager.state, run=timed, bus=bus)
-    stop = threading.Event()
+    stop, wake = threading.Event(), threading.Event()
+    follower = _container_events(monitor, bus, wake)  # as `inv health.watch` wires it
     if mode == "spread":
-        target = lambda: monitor.run_forever(interval, stop)  # noqa: E731
-    else:  # the peer: every check inside every tick, all at once
+        target = lambda: monitor.run_forever(interval, stop, wake=wake)  # noqa: E731
+    else:  # the peer: every check inside every tick, all at once (up to 32)
         def target() -> None:
             while not stop.is_set():
                 started = time.monotonic()
                 monitor.tick()
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                wake.wait(max(0.0, interval - (time.monotonic() - started)))
+                wake.clear()
     thread = threading.Thread(target=target, daemon=True)
     cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     thread.start()
@@ -118,23 +142,16 @@ def run_mode(manager: ComposeManager, mode: str, interval: float, seconds: float
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     lags = list(monitor.scheduler.lags) if monitor.scheduler else []
     durations, peak = list(timed.durations), timed.peak
-    latencies = []
-    for i in range(crashes):
-        name = f"s{i * 7 % len(stack.services)}"
-        container = stack.services[name].container
-        podman.run(argv.exec_(container, ["sh", "-c", "kill -USR1 1"]), ok_codes=(0, 1, 137,
-                                                                                 255))
-        deadline = time.monotonic() + 30
-        while name not in restarts and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if name in restarts:
-            latencies.append(restarts[name] - finished_at(container))
-        time.sleep(1.5)  # let it come back before the next one
+    latencies = crash_latencies(stack, restarts, crashes)
     stop.set()
+    wake.set()
     thread.join(15)
+    if follower is not None:
+        follower.stop()
     monitor.pool.shutdown(wait=True)
     return {"cpu": 100 * cpu / wall, "lag": p95(lags), "duration": p95(durations),
-            "peak": peak, "crash": p95(latencies), "checks": len(durations)}
+            "peak": peak, "crash": p95(latencies), "checks": len(durations),
+            "crashes": len(latencies)}
 
 
 def main() -> None:
@@ -167,8 +184,8 @@ def main() -> None:
          f"{ours['crash'] / peer['crash']:.2f}x", "<= 1.5 s"),
     ]))
     print(f"\n{args.services} services, interval {args.interval:g} s, {args.seconds:g} s per "
-          f"mode, {args.crashes} crashes each; checks run: {ours['checks']} (spread), "
-          f"{peer['checks']} (burst)")
+          f"mode, {args.crashes} crashes each ({ours['crashes']} and {peer['crashes']} "
+          f"restarted); checks run: {ours['checks']} (spread), {peer['checks']} (burst)")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,10 @@ class StateError(PhoenixError):
     hint = "check the permissions and free space of .phoenix/, or remove it (it is generated)"
 
 
+class BackupError(PhoenixError):
+    """A backup, restore or verification refused or failed; the live data is untouched."""
+
+
 class IntegrationError(PhoenixError):
     """VS Code, pre-commit or event-hook integration failed."""
 

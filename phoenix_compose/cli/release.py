@@ -138,3 +138,11 @@ def rollback(c: Context, env: str | None = None, to: int = 0, timeout: float = 3
     changed = [s.service for s in done.steps if s.change.value != "unchanged"]
     say(f"{m.env}: rolled back to release {number}"
         + (f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"))
+    from phoenix_compose.runtime import releases
+
+    # the backup taken just before the data moved past this release (db plugin, prod)
+    after = [r for r in releases.list_releases(m.state) if r.number > number and r.protected]
+    for hook, result in (after[0].protected or {}).items() if after else ():
+        backup = result.get("backup") if isinstance(result, dict) else result
+        say(f"data: {hook} took {backup} before release {after[0].number}; the data was not "
+            f"rolled back (if it must be: inv db.restore {backup} --env {m.env} --yes)")

@@ -28,49 +28,74 @@ RESTART_SCHEMA: dict[str, Any] = {
     },
 }
 RESTART_FIELDS = tuple(RESTART_SCHEMA["properties"])
+BACKUP = "x-phoenix-backup"  # read by the db plugin (tasks/db.py) and the watcher
+BACKUP_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "every": {"type": ["string", "number"],
+                  "pattern": r"^\s*(\d+(\.\d+)?(us|ms|s|m|h|d))+\s*$", "minimum": 1},
+        "keep": {"type": "integer", "minimum": 0},
+        "verify": {"type": "boolean"},
+    },
+}
 _EXPECTED = {"boolean": "true or false", "integer": "a whole number >= 0",
              "number": "a number of seconds >= 0",
+             "string": "a duration such as 30s, 6h or 1d (or seconds >= 1)",
              "array": "a list of distinct exit codes (0-255)"}
 
 
 def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
-    """``x-phoenix-restart`` of every service against :data:`RESTART_SCHEMA` (jsonschema),
-    each error located at the value (or key) the user wrote."""
+    """``x-phoenix-restart`` and ``x-phoenix-backup`` of every service against their JSON
+    schemas (jsonschema), each error located at the value (or key) the user wrote."""
+    return [p for key, schema in ((RESTART, RESTART_SCHEMA), (BACKUP, BACKUP_SCHEMA))
+            for p in _block_problems(services, where, key, schema)]
+
+
+def _block_problems(services: dict[str, Any], where: Locator, key: str,
+                    schema: dict[str, Any]) -> list[Problem]:
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(RESTART_SCHEMA)
+    validator = Draft202012Validator(schema)
     problems: list[Problem] = []
     for name, svc in services.items():
-        block = svc.get(RESTART) if isinstance(svc, dict) else None
+        block = svc.get(key) if isinstance(svc, dict) else None
         if block is None:
             continue
-        path = ("services", name, RESTART)
+        path = ("services", name, key)
         if not isinstance(block, dict):
             loc, note = where.value(path)
-            problems.append(Problem(loc, f"{RESTART} of service '{name}' must be a mapping"
-                                         f"{note}", hint=f"keys: {', '.join(RESTART_FIELDS)}"))
+            keys = ", ".join(schema["properties"])
+            problems.append(Problem(loc, f"{key} of service '{name}' must be a mapping"
+                                         f"{note}", hint=f"keys: {keys}"))
             continue
-        typed = {str(k): _typed(RESTART_SCHEMA["properties"].get(str(k), {}), v)
+        typed = {str(k): _typed(schema["properties"].get(str(k), {}), v)
                  for k, v in block.items()}
+        seen: set[str] = set()
         for error in sorted(validator.iter_errors(typed), key=lambda e: list(e.path)):
-            problems.append(_problem(name, path, error, typed, where))
+            field = str(error.path[0]) if error.path else ""
+            if field not in seen:  # one problem per field
+                seen.add(field)
+                problems.append(_problem(name, path, error, typed, where, key, schema))
     return problems
 
 
 def _problem(service: str, path: tuple, error: Any, block: dict[str, Any],
-             where: Locator) -> Problem:
+             where: Locator, name: str, schema: dict[str, Any]) -> Problem:
+    fields = list(schema["properties"])
     if error.validator == "additionalProperties":
-        key = next(k for k in block if k not in RESTART_SCHEMA["properties"])
-        close = difflib.get_close_matches(key, list(RESTART_FIELDS), n=1)
+        key = next(k for k in block if k not in schema["properties"])
+        close = difflib.get_close_matches(key, fields, n=1)
         return Problem(where.at(path + (key,), key=True),
-                       f"unknown key '{key}' in {RESTART} of service '{service}'",
+                       f"unknown key '{key}' in {name} of service '{service}'",
                        hint=f"did you mean '{close[0]}'?" if close else
-                       f"keys: {', '.join(RESTART_FIELDS)}")
+                       f"keys: {', '.join(fields)}")
     key = str(error.path[0])
-    spec = RESTART_SCHEMA["properties"][key]
-    expected = _EXPECTED.get(spec.get("type", ""), "one of: " + ", ".join(spec.get("enum", [])))
+    spec = schema["properties"][key]
+    kind = spec.get("type", "")
+    kind = kind[0] if isinstance(kind, list) else kind
+    expected = _EXPECTED.get(kind, "one of: " + ", ".join(spec.get("enum", [])))
     loc, note = where.value(path + tuple(error.path))
-    return Problem(loc, f"{RESTART}.{key} of service '{service}' must be {expected}, "
+    return Problem(loc, f"{name}.{key} of service '{service}' must be {expected}, "
                         f"not {block[key]!r}{note}")
 
 

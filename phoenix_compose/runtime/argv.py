@@ -174,6 +174,23 @@ def info() -> Argv:
     return ("podman", "info", "--format", "json")
 
 
+def network_create(name: str, labels: Mapping[str, str] = ()) -> Argv:
+    """An internal network: no route out of it (a throwaway's, e.g. a restore check)."""
+    return ("podman", "network", "create", "--internal",
+            *(a for k, v in dict(labels).items() for a in ("--label", f"{k}={v}")), "--", name)
+
+
+def run_detached(name: str, image: str, *, network: str, environment: Mapping[str, str],
+                 mounts: Sequence[str] = (), labels: Mapping[str, str] = ()) -> Argv:
+    """A throwaway container in the background (``podman run -d``), on ``network`` only;
+    ``mounts``: ``-v`` specs (``SRC:DST:ro``)."""
+    return ("podman", "run", "--detach", "--name", name, "--network", network,
+            *(a for k, v in environment.items() for a in ("--env", f"{k}={v}")),
+            *(a for m in mounts for a in ("--volume", m)),
+            *(a for k, v in dict(labels).items() for a in ("--label", f"{k}={v}")),
+            "--", image)
+
+
 def run_once(image: str, *command: str) -> Argv:
     """A throwaway container without a network (the doctor's smoke test)."""
     return ("podman", "run", "--rm", "--network", "none", "--", image, *command)

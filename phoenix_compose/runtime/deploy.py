@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import NoReturn
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import yaml
 
+from phoenix_compose import hooks
 from phoenix_compose.config.policy import pinned_by_digest
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
 from phoenix_compose.fileio import read_yaml, write_files
@@ -45,6 +46,8 @@ class Deployer:
     run: containers.Runner
     report: Report
     clock: Clock
+    production: bool = False
+    protected: dict[str, Any] = field(default_factory=dict)  # pre-deploy hooks' results
 
     def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None
              ) -> Plan:
@@ -74,13 +77,16 @@ class Deployer:
             pulled += build_images(stack, names, run=self.run, report=self.report)
         return local_ids(self.run, images_of(stack, names)) if pulled else ids
 
-    def apply(self, stack: Stack, plan: Plan, options: StartOptions) -> list[Progress]:
+    def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
+              ) -> list[Progress]:
         starting = [s.service for s in plan.steps if s.change.starts]
         for step in plan.named(Change.RECREATE, Change.RESTART, Change.REMOVE):
             kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] if step.volumes else []
             self.report(step.service, str(step.change), "; ".join([*step.reasons, *kept]))
         image_ids(self.run, [stack.services[n] for n in starting])  # none missing
         gone = plan.named(Change.REMOVE, Change.RECREATE)
+        if protect:  # `up`; a rollback must never wait on a backup
+            self.protect([s.service for s in gone if s.volumes])
         if gone:
             self.run(argv.replace(*[s.container for s in gone], timeout=_grace(stack, gone)),
                      timeout=600)
@@ -97,6 +103,17 @@ class Deployer:
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])
+
+    def protect(self, owners: Sequence[str]) -> None:
+        """Before a production env recreates (or removes) services that own named volumes,
+        the registered pre-deploy hooks run (the db plugin backs the database up); their
+        results go into the release.  A hook that fails stops the deploy: nothing was
+        touched yet."""
+        if not (self.production and owners):
+            return
+        for name, hook in hooks.PRE_DEPLOY.items():
+            self.report("*", "protecting", f"{name} before recreating {', '.join(owners)}")
+            self.protected[name] = hook(self.state.root, self.state.env, list(owners))
 
     def remember(self, stack: Stack, names: Sequence[str]) -> None:
         """Store what the containers just made were made from (by their config label)."""
@@ -117,7 +134,7 @@ class Deployer:
         ids = self.prepare(stack, names)
         plan = self.plan(stack, names, ids)
         profiles = tuple(sorted({p for n in names for p in stack.services[n].profiles}))
-        self.apply(stack, plan, StartOptions(timeout, True, profiles))
+        self.apply(stack, plan, StartOptions(timeout, True, profiles), protect=False)
         releases.set_current(self.state, release.number)
         return release.number, plan
 

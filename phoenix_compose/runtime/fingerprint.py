@@ -55,8 +55,12 @@ class Fingerprint:
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Changed keys, two levels deep; ``x-phoenix-*`` settings (the watcher's, a plugin's)
+    never change a container, so they are not a change."""
     out = []
     for key in sorted(set(old) | set(new), key=str):
+        if not prefix and str(key).startswith("x-phoenix-"):
+            continue
         a, b = old.get(key, _MISSING), new.get(key, _MISSING)
         if a == b:
             continue

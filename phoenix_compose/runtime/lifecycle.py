@@ -76,7 +76,7 @@ class ComposeManager:
 
     # -- lifecycle -------------------------------------------------------------------------
     def deployer(self) -> Deployer:
-        return Deployer(self.state, self.run, self.report, self.clock)
+        return Deployer(self.state, self.run, self.report, self.clock, self._production())
 
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
@@ -107,9 +107,9 @@ class ComposeManager:
                     raise
                 self._recover(exc, timeout, args)
             if wait and (plan.changes or releases.current(self.state) is None):
-                now_running = self._running(stack)  # it ended healthy: a release
-                args["release"] = releases.record(
-                    self.state, stack, [n for n in stack.order() if n in now_running], self.run)
+                running = sorted(self._running(stack), key=stack.order().index)  # healthy
+                args["release"] = releases.record(self.state, stack, running, self.run,
+                                                  protected=deployer.protected)
             return done
 
     def _recover(self, cause: PhoenixError, timeout: float, args: dict[str, Any]) -> None:

@@ -124,6 +124,47 @@ def _communicate(argv: Argv, input: str | None, timeout: float | None,
     return proc.returncode, stdout, stderr
 
 
+def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
+             sink: Callable[[bytes], None] | None = None,
+             timeout: float | None = None) -> Result:
+    """Run ``argv`` with its output going straight to the binary file ``stdout`` (or, in
+    1 MiB chunks, to ``sink``: e.g. hashed and written as it comes), or its input coming
+    straight from the binary file ``stdin`` (``podman exec -i``).  Nothing is buffered
+    whole, so a dump of any size costs no memory here.  stderr is captured; a failure
+    raises CommandError like ``run``."""
+    argv = tuple(argv)
+    try:
+        proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=subprocess.PIPE
+                                if sink else (stdout or subprocess.DEVNULL),
+                                stdin=stdin or subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True, cwd=workdir())
+    except FileNotFoundError:
+        raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
+    with _tracked(proc):
+        err: list[bytes] = []
+        drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        drain.start()
+        try:
+            while sink and (block := proc.stdout.read(1 << 20)):
+                sink(block)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.wait()
+            raise CommandError(argv, None, reason=f"timed out after {timeout:g} s") from None
+        except BaseException:
+            _kill(proc)
+            proc.wait()
+            raise
+        drain.join(10)
+    stderr = b"".join(err).decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise CommandError(argv, proc.returncode, "", stderr,
+                           reason=f"killed by signal {-proc.returncode}"
+                           if proc.returncode < 0 else "")
+    return Result(argv, 0, "", stderr)
+
+
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
 

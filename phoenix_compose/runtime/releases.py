@@ -32,14 +32,15 @@ class Release:
     git: str
     images: dict[str, dict[str, str]]  # service -> {"image": ..., "id": ...}
     current: bool = False
+    protected: dict[str, Any] | None = None  # what pre-deploy hooks did (a backup's name)
 
     def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "time": self.time, "user": self.user, "git": self.git,
-                "images": self.images, "current": self.current}
+                "images": self.images, "current": self.current, "protected": self.protected}
 
 
 def record(state: StateDir, stack: Stack, names: list[str], run: containers.Runner,
-           keep: int = KEEP) -> int:
+           keep: int = KEEP, protected: dict[str, Any] | None = None) -> int:
     """Record the running ``names`` as the next release; returns its number."""
     number = max(_numbers(state), default=0) + 1
     folder = state.releases / str(number)
@@ -49,7 +50,7 @@ def record(state: StateDir, stack: Stack, names: list[str], run: containers.Runn
               for n in names}
     meta = {"number": number, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "user": _user(), "host": socket.gethostname(), "git": _git(state, run),
-            "images": images}
+            "images": images, **({"protected": protected} if protected else {})}
     write_files({folder / "compose.yaml": stack.compose_file.read_text(encoding="utf-8"),
                  folder / "release.json": json.dumps(meta, indent=1, sort_keys=True) + "\n",
                  state.releases / "current": f"{number}\n"})
@@ -68,7 +69,7 @@ def list_releases(state: StateDir) -> list[Release]:
             continue
         out.append(Release(number, str(meta.get("time", "")), str(meta.get("user", "")),
                            str(meta.get("git", "")), dict(meta.get("images") or {}),
-                           number == now))
+                           number == now, meta.get("protected") or None))
     return out
 
 

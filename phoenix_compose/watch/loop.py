@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from phoenix_compose.errors import CommandError, StateError
+from phoenix_compose.watch.jobs import start_jobs
 from phoenix_compose.watch.schedule import CheckResult, CheckScheduler
 
 OnTick = Callable[[int, dict[str, Any]], None]
@@ -29,6 +30,7 @@ def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = 
         bus.emit("watch_error", service, error=text)
     if not once:
         monitor.scheduler = _scheduler(monitor, interval, wake, check_limit)
+        start_jobs(monitor.state.root, monitor.state.env, bus.emit, stop)
     ticks = 0
     monitor.oom.start()
     try:

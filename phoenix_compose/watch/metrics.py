@@ -38,10 +38,18 @@ class WatchMetrics:
         self.lag = Histogram("phoenix_check_lag_seconds", "How late a health check ran "
                              "against its schedule", registry=self.registry,
                              buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
+        self.backup_age = Gauge("phoenix_backup_age_seconds", "Seconds since the last good "
+                                "backup (scheduled backups of a plugin such as db)", labels,
+                                registry=self.registry)
+        self.last_backup: dict[str, float] = {}
         started = start_http_server(port, addr=addr, registry=self.registry)
         self.server = started[0] if isinstance(started, tuple) else None
 
     def update(self, statuses: dict[str, Any]) -> None:
+        import time
+
+        for service, at in self.last_backup.items():
+            self.backup_age.labels(service).set(max(0.0, time.time() - at))
         for name, status in statuses.items():
             if status.response_time is not None:
                 self.checks.labels(name, status.status).inc()
@@ -59,6 +67,9 @@ class WatchMetrics:
             self.oom_kills.labels(event["service"]).inc()
         elif kind == "drift_checked":
             self.drift.set(len(event["drifted"]))
+        elif kind == "backup_taken" and event.get("at") is not None:
+            self.last_backup[event["service"]] = float(event["at"])
+            self.backup_age.labels(event["service"]).set(0)
 
     def close(self) -> None:
         if self.server is not None:

@@ -10,20 +10,20 @@ from support import REPO, inv
 
 
 def test_inv_list_shows_built_in_and_plugin_tasks(phoenix_stack: Path) -> None:
-    (phoenix_stack / "tasks").mkdir()
-    (phoenix_stack / "tasks" / "db.py").write_text(
+    (phoenix_stack / "tasks").mkdir(exist_ok=True)
+    (phoenix_stack / "tasks" / "extra.py").write_text(
         "from invoke import task\n\n@task\ndef hello(c):\n    '''Say hello.'''\n"
         "    print('hello from', c.config.phoenix.root)\n")
     listing = inv(phoenix_stack, "--list")
     assert listing.returncode == 0, listing.stderr
-    for name in ("envs", "config.validate", "config.render", "config.show", "db.hello"):
+    for name in ("envs", "config.validate", "config.render", "config.show", "extra.hello"):
         assert name in listing.stdout
-    hello = inv(phoenix_stack, "db.hello")
+    hello = inv(phoenix_stack, "extra.hello")
     assert hello.stdout.strip() == f"hello from {phoenix_stack}"
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_still_works(phoenix_stack: Path) -> None:
-    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks").mkdir(exist_ok=True)
     (phoenix_stack / "tasks" / "broken.py").write_text("x = 1\ndef f(:\n")
     result = inv(phoenix_stack, "envs")
     assert result.returncode == 0

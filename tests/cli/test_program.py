@@ -22,7 +22,7 @@ PLUGIN = ("from pathlib import Path\nfrom invoke import task\n"
 
 
 def test_plugins_are_imported_only_when_asked(phoenix_stack: Path) -> None:
-    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks").mkdir(exist_ok=True)
     (phoenix_stack / "tasks" / "db.py").write_text(PLUGIN)
     listing = phoenix(phoenix_stack, "--list")
     assert listing.returncode == 0, listing.stderr
@@ -34,7 +34,7 @@ def test_plugins_are_imported_only_when_asked(phoenix_stack: Path) -> None:
 
 
 def test_a_plugin_never_replaces_a_built_in_collection(phoenix_stack: Path) -> None:
-    (phoenix_stack / "tasks").mkdir()
+    (phoenix_stack / "tasks").mkdir(exist_ok=True)
     (phoenix_stack / "tasks" / "config.py").write_text(
         "from invoke import task\n\n@task\ndef validate(c):\n    print('hijacked')\n")
     result = phoenix(phoenix_stack, "--plugins", "config.validate", "--all", "--no-write")

@@ -83,3 +83,25 @@ def test_the_drift_interval_is_a_number_of_seconds(make_stack) -> None:
     assert [str(p) for p in caught.value.problems] == [
         "compose/a.yaml:1:27: error: x-phoenix-drift-interval must be a number of seconds "
         ">= 0 (0 turns drift checks off), not 'soon'"]
+
+
+@pytest.mark.parametrize(("block", "expected"), [
+    ("{every: 6h, keep: 28, verify: true}", None),
+    ("{every: 90, keep: '${K}'}", None),
+    ("{every: often}", "compose/a.yaml:4:31: error: x-phoenix-backup.every of service 'web' "
+                       "must be a duration such as 30s, 6h or 1d (or seconds >= 1), not "
+                       "'often'"),
+    ("{every: 6h, kept: 3}", "compose/a.yaml:4:35: error: unknown key 'kept' in "
+                             "x-phoenix-backup of service 'web' (hint: did you mean 'keep'?)"),
+    ("{verify: sometimes}", "compose/a.yaml:4:32: error: x-phoenix-backup.verify of service "
+                            "'web' must be true or false, not 'sometimes'"),
+])
+def test_the_backup_policy_is_checked_too(make_stack, block, expected) -> None:
+    root = make_stack({"envs/dev.env": "K=3\n", "compose/a.yaml":
+                       f"services:\n  web:\n    image: 'w:1'\n    x-phoenix-backup: {block}\n"})
+    try:
+        build(load_environment(root, "dev", {}))
+        found = []
+    except ConfigurationError as exc:
+        found = [str(p) for p in exc.problems]
+    assert found == ([] if expected is None else [expected])

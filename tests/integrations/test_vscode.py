@@ -146,16 +146,16 @@ def test_the_committed_tasks_json_is_current_and_valid() -> None:
 def test_a_plugin_task_makes_the_file_stale_until_regenerated(phoenix_stack: Path) -> None:
     assert inv(phoenix_stack, "vscode.tasks").returncode == 0
     assert inv(phoenix_stack, "vscode.tasks", "--check").returncode == 0
-    (phoenix_stack / "tasks").mkdir()
-    (phoenix_stack / "tasks" / "db.py").write_text(
+    (phoenix_stack / "tasks").mkdir(exist_ok=True)
+    (phoenix_stack / "tasks" / "snap.py").write_text(
         "from invoke import task\n\n@task(help={'name': 'backup name'})\n"
         "def backup(c, name='nightly'):\n    '''Back up revenue-db.'''\n")
     stale = inv(phoenix_stack, "vscode.tasks", "--check")
     assert stale.returncode == 1
-    assert '+      "label": "phoenix: db.backup",' in stale.stderr
+    assert '+      "label": "phoenix: snap.backup",' in stale.stderr
     assert inv(phoenix_stack, "vscode.tasks").returncode == 0
     doc = json.loads((phoenix_stack / ".vscode/tasks.json").read_text())
     inputs = {i["id"]: i for i in doc["inputs"]}
-    assert inputs["db-backup-name"] == {"id": "db-backup-name", "type": "promptString",
+    assert inputs["snap-backup-name"] == {"id": "snap-backup-name", "type": "promptString",
                                         "description": "backup name", "default": "nightly"}
     shutil.rmtree(phoenix_stack / "tasks")

@@ -16,7 +16,7 @@ from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.podman import Result
 
 REPO = Path(__file__).resolve().parents[2]
-STACK_DIRS = ("compose", "templates", "envs", "images")
+STACK_DIRS = ("compose", "templates", "envs", "images", "tasks")
 BUSYBOX_IMAGE = "localhost/phoenix-test/busybox:1"
 
 

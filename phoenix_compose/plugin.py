@@ -1,0 +1,120 @@
+"""What a ``tasks/*.py`` plugin imports: the stable surface for writing project tasks.
+
+A plugin is an invoke module; its tasks become the collection named after the file
+(``tasks/db.py`` -> ``inv db.*``).  It reaches the stack only through this module and the
+podman seam (``phoenix_compose.runtime.podman`` and the argv builders of
+``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
+
+>>> from phoenix_compose.plugin import task, Context, boundary, open_env, say
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from invoke import Context, Exit, task
+
+from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
+from phoenix_compose.errors import (
+    BackupError,
+    CommandError,
+    ComposeRuntimeError,
+    ConfigurationError,
+    Loc,
+    PhoenixError,
+    Problem,
+    StateError,
+)
+from phoenix_compose.hooks import Emit, WatchJob, pre_deploy, watch_job
+from phoenix_compose.runtime import audit, podman, releases
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.stack import seconds
+from phoenix_compose.runtime.status import ServiceStatus
+
+__all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
+           "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
+           "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
+           "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
+           "seconds"]
+
+
+def located(path: Path | str, message: str, hint: str = "") -> ConfigurationError:
+    """An error about a file the user gave, printed ``FILE:1:1: error: MESSAGE``."""
+    return ConfigurationError([Problem(Loc(str(path), 1, 1), message, hint=hint)])
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the validated final config (``compose.yaml``), read-only."""
+
+    name: str
+    container: str
+    image: str | None
+    environment: dict[str, str] = field(default_factory=dict)
+    named_volumes: tuple[str, ...] = ()  # podman volume names (project-prefixed)
+    extensions: dict[str, Any] = field(default_factory=dict)  # its x-* keys
+    depends_on: tuple[str, ...] = ()
+
+
+class Env:
+    """One environment of the stack, validated: its services, their status, its releases,
+    its audit log, health-gated restarts.  Open it with :func:`open_env`."""
+
+    def __init__(self, manager: ComposeManager, production: bool) -> None:
+        self._manager = manager
+        self.root, self.name, self.production = manager.root, manager.env, production
+        self._stack = manager.stack()
+        self.project = self._stack.project
+
+    def services(self) -> dict[str, Service]:
+        out = {}
+        for name, spec in self._stack.services.items():
+            env = spec.raw.get("environment") or {}
+            volumes = [v.get("source") for v in spec.raw.get("volumes") or []
+                       if isinstance(v, dict) and v.get("type") == "volume" and v.get("source")]
+            out[name] = Service(
+                name, spec.container, spec.image,
+                {str(k): "" if v is None else str(v) for k, v in env.items()}
+                if isinstance(env, dict) else {},
+                tuple(f"{self.project}_{v}" for v in volumes),
+                {k: v for k, v in spec.raw.items() if str(k).startswith("x-")},
+                tuple(spec.depends_on))
+        return out
+
+    def status(self) -> dict[str, ServiceStatus]:
+        return {r.service: r for r in self._manager.get_service_status()}
+
+    def dependents(self, service: str) -> list[str]:
+        """Services that depend on ``service``, directly or not, in dependency order."""
+        chosen, out = {service}, []
+        for name in self._stack.order():
+            if name not in chosen and set(self._stack.services[name].depends_on) & chosen:
+                chosen.add(name)
+                out.append(name)
+        return out
+
+    def restart(self, services: Sequence[str], timeout: float = 300.0) -> None:
+        """Restart services and wait until they are healthy (``inv restart``)."""
+        self._manager.restart_services(list(services), timeout=timeout)
+
+    def release(self) -> int | None:
+        """The current (last healthy) release number, None before the first."""
+        return releases.current(self._manager.state)
+
+    def state_dir(self) -> Path:
+        """``.phoenix/<env>/``: generated state (a plugin may keep files under it)."""
+        return self._manager.state.path
+
+    def audited(self, action: str, args: dict[str, Any]) -> Iterator[None]:
+        """A context manager: one line in the env's audit log, with the outcome."""
+        return audit.audited(self._manager.state.audit_log, action, args)
+
+
+def open_env(root: Path, env: str) -> Env:
+    """Validate the env's config (located errors on failure) and open it."""
+    manager = ComposeManager(root, env)
+    outcome = manager.validate_compose_files()
+    return Env(manager, outcome.production)

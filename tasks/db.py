@@ -1,0 +1,445 @@
+"""``inv db.*``: backups of the stack's PostgreSQL database, verified restores, disaster
+recovery.  The project's first plugin (README, "Writing a plugin"): it uses only
+``phoenix_compose.plugin`` and the podman seam.
+
+- ``db.backup``: ``pg_dump --format=custom`` inside the running container, streamed to
+  ``backups/<env>/<UTC time>.dump`` (written as ``.partial``, fsynced, then renamed), with
+  a manifest ``<name>.json``: sha256, size, server version, rows per table, release, git.
+- ``db.restore FILE``: checksum first; restore into a new database on the same server,
+  row counts checked there, then swapped in for the live one in one transaction; the old
+  one is kept (``<db>_before_<time>``), never dropped; dependents restarted health-gated.
+- ``db.verify FILE``: restore into a throwaway PostgreSQL on an internal network, compare
+  the row counts with the manifest, remove it; a verified backup says so in its manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose.plugin import (
+    ENV_HELP,
+    BackupError,
+    Context,
+    Emit,
+    Env,
+    PhoenixError,
+    WatchJob,
+    boundary,
+    env_name,
+    located,
+    open_env,
+    podman,
+    pre_deploy,
+    say,
+    seconds,
+    stack_root,
+    task,
+    watch_job,
+)
+from phoenix_compose.runtime import argv
+
+BACKUP = "x-phoenix-backup"  # on the database service: {every, keep, verify}
+CHUNK = 1 << 20
+# one psql run: the server version, then "schema.table|rows" for every table (\gexec runs
+# the query each row of the first one spells)
+FACTS = ("SHOW server_version;\n"
+         "SELECT format('SELECT %L || ''|'' || count(*) FROM %I.%I', schemaname || '.' || "
+         "tablename, schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN "
+         "('pg_catalog', 'information_schema') ORDER BY 1 \\gexec\n")
+
+
+class Database:
+    """The database service of an env: its container, user and database name."""
+
+    def __init__(self, env: Env, service: str | None = None) -> None:
+        services = env.services()
+        name = service or next((n for n, s in services.items() if BACKUP in s.extensions),
+                               "revenue-db")
+        if name not in services:
+            raise BackupError(f"no database service '{name}' in env '{env.name}'",
+                             hint="name it with --service")
+        self.env, self.service = env, services[name]
+        self.user = self.service.environment.get("POSTGRES_USER", "postgres")
+        self.db = self.service.environment.get("POSTGRES_DB", self.user)
+        self.policy = self.service.extensions.get(BACKUP) or {}
+        self.folder = env.root / "backups" / env.name
+
+    def sql(self, statement: str, db: str | None = None, container: str | None = None
+            ) -> str:
+        command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d",
+                   db or self.db, "-Atc", statement]
+        return podman.run(argv.exec_(container or self.service.container, command),
+                          timeout=600).stdout.strip()
+
+    def facts(self, db: str | None = None, container: str | None = None
+              ) -> tuple[str, dict[str, int]]:
+        """The server version and the exact row count of every table, in one psql run."""
+        command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d",
+                   db or self.db, "-At", "-f", "-"]
+        lines = podman.run(argv.exec_(container or self.service.container, command,
+                                      interactive=True), input=FACTS,
+                           timeout=3600).stdout.splitlines()
+        rows = (line.rsplit("|", 1) for line in lines[1:] if "|" in line)
+        return (lines[0] if lines else ""), {table: int(count) for table, count in rows}
+
+    def counts(self, db: str | None = None, container: str | None = None) -> dict[str, int]:
+        return self.facts(db, container)[1]
+
+    def require_healthy(self) -> None:
+        row = self.env.status().get(self.service.name)
+        if row is None or row.status != "healthy":
+            raise BackupError(f"{self.service.name} is {row.status if row else 'missing'}: "
+                             "refusing to back up a database that is not healthy",
+                             hint=f"inv status --env {self.env.name}")
+
+
+# -- backup ------------------------------------------------------------------------------
+def take_backup(database: Database, keep: int | None = None, reason: str = "manual") -> Path:
+    """One backup; returns the dump's path.  Nothing carries the final name until whole."""
+    database.require_healthy()
+    folder = database.folder
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    dump, partial = folder / f"{name}.dump", folder / f".{name}.dump.partial"
+    mode = 0o600 if database.env.production else 0o640
+    try:
+        facts = ThreadPoolExecutor(1).submit(database.facts)  # counted while it dumps
+        digest = hashlib.sha256()
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+            def write(block: bytes) -> None:
+                digest.update(block)
+                out.write(block)
+
+            podman.transfer(argv.exec_(database.service.container, [
+                "pg_dump", "-U", database.user, "-d", database.db, "--format=custom"]),
+                sink=write)
+            out.flush()
+            os.fsync(out.fileno())
+            size = out.tell()
+        version, counts = facts.result()
+        manifest = {"file": dump.name, "sha256": digest.hexdigest(), "size": size,
+                    "server_version": version, "database": database.db, "tables": counts,
+                    "release": database.env.release(), "git": git_revision(database.env.root),
+                    "env": database.env.name, "reason": reason,
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        write_atomic(folder / f"{name}.json", json.dumps(manifest, indent=2) + "\n", mode)
+        os.replace(partial, dump)
+        fsync_dir(folder)
+    finally:
+        partial.unlink(missing_ok=True)
+    prune(folder, keep if keep is not None else database.policy.get("keep"))
+    return dump
+
+
+def checksum(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as stream:
+        while block := stream.read(CHUNK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def write_atomic(path: Path, text: str, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def git_revision(root: Path) -> str | None:
+    try:
+        return podman.run(argv.git_describe(), cwd=root, timeout=10).stdout.strip()
+    except Exception:  # noqa: BLE001 - not a git checkout: no revision to record
+        return None
+
+
+def backups(folder: Path) -> list[Path]:
+    """The complete backups, oldest first (a dump whose manifest is missing is not one)."""
+    return sorted(p for p in folder.glob("*.dump") if p.with_suffix(".json").is_file())
+
+
+def prune(folder: Path, keep: Any) -> list[Path]:
+    """Remove all but the newest ``keep`` backups (None: keep them all)."""
+    if keep is None:
+        return []
+    old = backups(folder)[:-int(keep)] if int(keep) > 0 else backups(folder)
+    for dump in old:
+        dump.unlink(missing_ok=True)
+        dump.with_suffix(".json").unlink(missing_ok=True)
+    return old
+
+
+# -- checks ------------------------------------------------------------------------------
+def manifest_of(dump: Path) -> dict[str, Any]:
+    """The manifest of a backup whose file is whole: checksum and size match, or a located
+    error before anything is touched."""
+    if not dump.is_file():
+        raise located(dump, "no such backup")
+    try:
+        manifest = json.loads(dump.with_suffix(".json").read_text())
+    except (OSError, ValueError) as exc:
+        raise located(dump, f"its manifest {dump.with_suffix('.json').name} is missing or "
+                            f"damaged ({getattr(exc, 'strerror', None) or exc})") from None
+    digest, size = checksum(dump)
+    if size != manifest.get("size"):
+        raise located(dump, f"truncated or grown: {size} bytes, the manifest says "
+                            f"{manifest.get('size')}; refusing it (nothing was touched)")
+    if digest != manifest.get("sha256"):
+        raise located(dump, f"checksum mismatch (sha256 {digest[:16]}..., the manifest says "
+                            f"{str(manifest.get('sha256'))[:16]}...): tampered or damaged; "
+                            "refusing it (nothing was touched)")
+    return manifest
+
+
+def compare_counts(expected: dict[str, int], found: dict[str, int], where: Path) -> None:
+    diff = {t: (expected.get(t), found.get(t)) for t in sorted(set(expected) | set(found))
+            if expected.get(t) != found.get(t)}
+    if diff:
+        text = ", ".join(f"{t}: manifest {a}, restored {b}" for t, a, b in
+                         ((t, *v) for t, v in diff.items()))
+        raise located(where, f"row counts differ from the manifest: {text}")
+
+
+def restore_into(database: Database, dump: Path, db: str, container: str | None = None
+                 ) -> None:
+    with open(dump, "rb") as stream:
+        podman.transfer(argv.exec_(container or database.service.container, [
+            "pg_restore", "-U", database.user, "-d", db, "--no-owner", "--exit-on-error"],
+            interactive=True), stdin=stream)
+
+
+# -- restore -----------------------------------------------------------------------------
+def restore_backup(database: Database, dump: Path, yes: bool) -> str:
+    """Restore ``dump`` in place of the live database; returns the old one's new name."""
+    manifest = manifest_of(dump)
+    env = database.env
+    if env.production and not yes:
+        raise BackupError(f"'{env.name}' is a production env: db.restore replaces its live "
+                         "database", hint="run again with --yes (a backup of the current "
+                         "state is taken first)")
+    if env.production:
+        say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
+    database.sql(f'CREATE DATABASE "{new}"', db="postgres")
+    try:
+        restore_into(database, dump, new)
+        compare_counts(manifest.get("tables") or {}, database.counts(new), dump)
+        swap(database, new, old)
+    except BaseException:
+        database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
+        raise
+    status = env.status()
+    users = [n for n in env.dependents(database.service.name)
+             if n in status and status[n].status in ("healthy", "unhealthy", "starting",
+                                                     "running")]
+    if users:  # they hold connections to a database that is gone: restart, health-gated
+        env.restart(users)
+    return old
+
+
+def swap(database: Database, new: str, old: str) -> None:
+    """The restored database takes the live one's name, in one transaction; no one can
+    connect to the live one meanwhile, and whoever was connected is disconnected."""
+    live = database.db
+    script = (f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS false;\n'
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+              f"datname = '{live}' AND pid <> pg_backend_pid();\n"
+              f'BEGIN;\nALTER DATABASE "{live}" RENAME TO "{old}";\n'
+              f'ALTER DATABASE "{new}" RENAME TO "{live}";\nCOMMIT;\n')
+    command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", database.user, "-d", "postgres",
+               "-At", "-f", "-"]
+    try:
+        podman.run(argv.exec_(database.service.container, command, interactive=True),
+                   input=script, timeout=600)
+    except BaseException:  # the rename did not happen: the live one takes connections again
+        database.sql(f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS true', db="postgres")
+        raise
+
+
+# -- verify ------------------------------------------------------------------------------
+def verify_dump(database: Database, dump: Path) -> dict[str, int]:
+    """Restore into a throwaway PostgreSQL (the service's image, an internal network) and
+    compare the row counts with the manifest; the throwaway is removed whatever happens."""
+    manifest = manifest_of(dump)
+    env, stamp = database.env, secrets.token_hex(4)
+    name, network = f"{env.project}_verify_{stamp}", f"{env.project}_verify_{stamp}"
+    labels = {"io.phoenix.verify": env.project}
+    with tempfile.TemporaryDirectory(prefix="phoenix-verify-") as tmp:
+        password = Path(tmp) / "password"
+        password.write_text(secrets.token_urlsafe(24))
+        password.chmod(0o644)  # read by the image's postgres user; the folder is private
+        podman.run(argv.network_create(network, labels))
+        try:
+            podman.run(argv.run_detached(
+                name, database.service.image or "", network=network, labels=labels,
+                environment={"POSTGRES_USER": database.user, "POSTGRES_DB": database.db,
+                             "POSTGRES_PASSWORD_FILE": "/run/secrets/password"},
+                mounts=[f"{password}:/run/secrets/password:ro"]), timeout=120)
+            wait_ready(database, name)
+            restore_into(database, dump, database.db, container=name)
+            found = database.counts(container=name)
+            compare_counts(manifest.get("tables") or {}, found, dump)
+        finally:
+            podman.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
+            podman.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
+    manifest["verified"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_atomic(dump.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n",
+                 0o600 if env.production else 0o640)
+    return found
+
+
+def wait_ready(database: Database, container: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = podman.run(argv.exec_(container, ["pg_isready", "-U", database.user, "-d",
+                                                  database.db]), ok_codes=range(256))
+        if ready.code == 0:
+            return
+        if time.monotonic() > deadline:
+            raise BackupError(f"the throwaway PostgreSQL {container} was not ready in "
+                             f"{timeout:g} s: {ready.stdout.strip() or ready.stderr.strip()}")
+        time.sleep(0.5)
+
+
+# -- scheduled, in the health watch ------------------------------------------------------
+class Schedule:
+    """``x-phoenix-backup: {every: 6h, keep: 28, verify: true}`` on the database service
+    makes ``inv health.watch`` back it up every ``every`` (and verify each backup when
+    ``verify``).  A backup that was due while nothing watched (the newest is older than
+    ``every``) is a ``backup_failed`` ("missed"), then taken at once; a failed one is a
+    ``backup_failed`` with the reason, and is tried again after ``every``."""
+
+    def __init__(self) -> None:
+        self.databases: dict[tuple[Path, str], Database | None] = {}
+        self.tried: dict[tuple[Path, str], float] = {}
+
+    def database(self, root: Path, env: str) -> Database | None:
+        key = (root, env)
+        if key not in self.databases:
+            try:
+                database: Database | None = Database(open_env(root, env))
+            except PhoenixError:  # no database service in this env: nothing to schedule
+                database = None
+            self.databases[key] = database if database and database.policy.get("every") \
+                else None
+        return self.databases[key]
+
+    def every(self, database: Database) -> float:
+        return seconds(database.policy["every"], 0.0) or 3600.0
+
+    def newest(self, database: Database) -> float:
+        done = backups(database.folder)
+        return done[-1].stat().st_mtime if done else 0.0
+
+    def due_in(self, root: Path, env: str) -> float | None:
+        database = self.database(root, env)
+        if database is None:
+            return None
+        last = max(self.newest(database), self.tried.get((root, env), 0.0))
+        return last + self.every(database) - time.time()
+
+    def run(self, root: Path, env: str, emit: Emit) -> None:
+        database = self.database(root, env)
+        assert database is not None
+        name, newest = database.service.name, self.newest(database)
+        if newest and (root, env) not in self.tried and \
+                time.time() - newest > self.every(database) * 1.5:
+            emit("backup_failed", name, reason="missed",
+                 error=f"the last backup is {int(time.time() - newest)} s old")
+        self.tried[(root, env)] = time.time()
+        try:
+            dump = take_backup(database, reason="scheduled")
+            emit("backup_taken", name, file=str(dump.relative_to(root)),
+                 size=dump.stat().st_size, at=time.time())
+            if database.policy.get("verify"):
+                found = verify_dump(database, dump)
+                emit("backup_verified", name, file=str(dump.relative_to(root)),
+                     rows=sum(found.values()))
+        except PhoenixError as exc:
+            emit("backup_failed", name, reason="failed", error=str(exc).splitlines()[0])
+
+
+SCHEDULE = Schedule()
+watch_job(WatchJob("db.backup", SCHEDULE.due_in, SCHEDULE.run))
+
+
+def before_deploy(root: Path, env: str, services: list[str]) -> dict[str, Any]:
+    """``inv up`` in a production env is about to recreate ``services``, which own named
+    volumes: back the database up first; the backup's name goes into the release."""
+    database = Database(open_env(root, env))
+    dump = take_backup(database, reason=f"pre-deploy ({', '.join(services)})")
+    return {"backup": str(dump.relative_to(root))}
+
+
+pre_deploy("db.backup", before_deploy)
+
+
+# -- the tasks ---------------------------------------------------------------------------
+def _database(c: Context, env: str | None, service: str | None) -> Database:
+    return Database(open_env(stack_root(c), env_name(c, env)), service)
+
+
+@task(help={"env": ENV_HELP, "keep": "keep only the newest N backups (default: x-phoenix-"
+            "backup.keep of the service, else all)", "service": "the database service "
+            "(default: the one with x-phoenix-backup, else revenue-db)"})
+def backup(c: Context, env: str | None = None, keep: int | None = None,
+           service: str | None = None) -> None:
+    """Back up the database (pg_dump, streamed) to backups/<env>/, with a manifest."""
+    with boundary():
+        database = _database(c, env, service)
+        with database.env.audited("db.backup", {"keep": keep}):
+            dump = take_backup(database, None if keep is None else int(keep))
+    say(f"{database.env.name}: backup {dump.relative_to(database.env.root)} "
+        f"({dump.stat().st_size} bytes)")
+
+
+@task(positional=["file"], help={"file": "the .dump to restore", "env": ENV_HELP,
+                                 "yes": "required on a production env",
+                                 "service": "the database service"})
+def restore(c: Context, file: str, env: str | None = None, yes: bool = False,
+            service: str | None = None) -> None:
+    """Restore a backup: checked, into a new database, then swapped in; the old kept."""
+    with boundary():
+        database = _database(c, env, service)
+        with database.env.audited("db.restore", {"file": file}):
+            old = restore_backup(database, Path(file), yes)
+    say(f"{database.env.name}: restored {file}; the previous database is kept as '{old}'")
+
+
+@task(name="verify", positional=["file"], help={"file": "the .dump to verify",
+                                               "env": ENV_HELP,
+                                               "service": "the database service"})
+def verify_backup(c: Context, file: str, env: str | None = None,
+                  service: str | None = None) -> None:
+    """Restore a backup into a throwaway PostgreSQL and compare row counts (verified)."""
+    with boundary():
+        database = _database(c, env, service)
+        with database.env.audited("db.verify", {"file": file}):
+            found = verify_dump(database, Path(file))
+    say(f"{file}: verified ({len(found)} tables, {sum(found.values())} rows, as the "
+        "manifest says)")

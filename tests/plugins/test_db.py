@@ -1,0 +1,260 @@
+"""The ``db`` plugin (tasks/db.py) on real podman and real PostgreSQL: the development
+env's revenue-db (its own project and volume), backed up, restored and verified through
+``inv`` as an operator types it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv, podman
+
+from support import REPO, STACK_DIRS, free_port, inv, remove_project
+
+pytestmark = pytest.mark.podman
+
+
+class Stack:
+    def __init__(self, root: Path, project: str) -> None:
+        self.root, self.project = root, project
+        self.env = {"COMPOSE_PROJECT_NAME": project, "PHOENIX_CORE_PORT": str(free_port()),
+                    "NCA_TOOLKIT_PORT": str(free_port())}
+        self.container = f"{project}_revenue-db_1"
+
+    def inv(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return inv(self.root, *args, env=self.env, timeout=timeout)
+
+    def sql(self, statement: str, db: str = "revenue") -> str:
+        return podman.run(argv.exec_(self.container, ["psql", "-X", "-v", "ON_ERROR_STOP=1",
+                                                      "-U", "phoenix", "-d", db, "-Atc",
+                                                      statement]), timeout=300).stdout.strip()
+
+    def rows(self) -> list[str]:
+        return self.sql("SELECT id || ':' || note FROM revenue ORDER BY id").splitlines()
+
+    def backups(self) -> list[Path]:
+        return sorted((self.root / "backups" / "development").glob("*.dump"))
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dbstack") / "phoenix"
+    import shutil
+
+    for name in STACK_DIRS:
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "tasks.py", root / "tasks.py")
+    stack = Stack(root, f"pt{uuid.uuid4().hex[:8]}")
+    up = stack.inv("up", "--env", "development", "--services", "revenue-db")
+    assert up.returncode == 0, up.stdout + up.stderr
+    stack.sql("CREATE TABLE revenue (id int PRIMARY KEY, note text); CREATE TABLE audit "
+              "(at timestamptz DEFAULT now()); INSERT INTO revenue SELECT g, 'row ' || g "
+              "FROM generate_series(1, 2000) g; INSERT INTO audit DEFAULT VALUES;")
+    yield stack
+    left = remove_project(stack.project)
+    assert not left, left
+
+
+def test_backup_writes_a_dump_and_a_manifest_and_keep_prunes(db) -> None:
+    first = db.inv("db.backup", "--env", "development")
+    assert first.returncode == 0, first.stderr
+    (dump,) = db.backups()
+    manifest = json.loads(dump.with_suffix(".json").read_text())
+    assert manifest["tables"] == {"public.audit": 1, "public.revenue": 2000}
+    assert manifest["size"] == dump.stat().st_size and len(manifest["sha256"]) == 64
+    assert manifest["server_version"].startswith("15.") and manifest["database"] == "revenue"
+    assert not list(dump.parent.glob(".*partial"))
+    for _ in range(2):
+        assert db.inv("db.backup", "--env", "development").returncode == 0
+    assert len(db.backups()) == 3
+    kept = db.inv("db.backup", "--env", "development", "--keep", "2")
+    assert kept.returncode == 0, kept.stderr
+    assert len(db.backups()) == 2 and dump not in db.backups()
+    assert not dump.with_suffix(".json").exists()
+
+
+def test_round_trip_every_row_back_after_down_volumes(db) -> None:
+    before = db.rows()
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    down = db.inv("down", "--env", "development", "--volumes")
+    assert down.returncode == 0, down.stderr
+    assert db.inv("up", "--env", "development", "--services", "revenue-db").returncode == 0
+    assert db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'revenue'") == "0"
+    restored = db.inv("db.restore", str(dump), "--env", "development")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert db.rows() == before  # by content
+    kept = restored.stdout.split("kept as '")[1].split("'")[0]
+    assert db.sql(f"SELECT count(*) FROM pg_database WHERE datname = '{kept}'") == "1"
+
+
+@pytest.mark.parametrize("damage", ["tamper", "truncate"])
+def test_a_damaged_backup_is_refused_with_the_live_db_untouched(db, damage) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    data = bytearray(dump.read_bytes())
+    if damage == "tamper":
+        data[len(data) // 2] ^= 0xFF
+    else:
+        del data[len(data) // 2:]
+    dump.write_bytes(bytes(data))
+    before, dbs = db.rows(), db.sql("SELECT string_agg(datname, ',') FROM pg_database")
+    refused = db.inv("db.restore", str(dump), "--env", "development")
+    assert refused.returncode == 1
+    reason = "checksum mismatch" if damage == "tamper" else "truncated or grown"
+    assert f"{dump}:1:1: error: " in refused.stderr and reason in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert db.rows() == before
+    assert db.sql("SELECT string_agg(datname, ',') FROM pg_database") == dbs
+    dump.unlink()
+    dump.with_suffix(".json").unlink()
+
+
+def test_a_restore_killed_halfway_leaves_the_live_db_as_it_was(db) -> None:
+    db.sql("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h FROM "
+           "generate_series(1, 300000) g")
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    db.sql("DROP TABLE bulk; UPDATE revenue SET note = note || ' (live)' WHERE id = 1")
+    before = db.rows()
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "db.restore", str(dump), "--env",
+                             "development"], cwd=db.root, env={**os.environ, **db.env},
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while "_restore_" not in db.sql("SELECT string_agg(datname, ',') FROM pg_database"):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the tool and its pg_restore, halfway
+    proc.wait(10)
+    assert db.rows() == before and db.rows()[0].endswith("(live)")
+    assert db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'bulk'") == "0"
+
+
+def test_production_refuses_a_restore_without_yes(db) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    refused = db.inv("db.restore", str(dump), "--env", "prod")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "error: 'prod' is a production env: db.restore replaces its live database" in \
+        refused.stderr and "hint: run again with --yes" in refused.stderr
+
+
+def test_verify_passes_on_a_good_backup_and_fails_when_the_counts_differ(db) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    good = db.inv("db.verify", str(dump), "--env", "development")
+    assert good.returncode == 0, good.stdout + good.stderr
+    manifest = json.loads(dump.with_suffix(".json").read_text())
+    assert "verified" in manifest
+    manifest["tables"]["public.revenue"] += 1
+    dump.with_suffix(".json").write_text(json.dumps(manifest))
+    bad = db.inv("db.verify", str(dump), "--env", "development")
+    assert bad.returncode == 1
+    assert "row counts differ from the manifest: public.revenue: manifest 2001, restored " \
+           "2000" in bad.stderr
+    left = podman.run(("podman", "ps", "-a", "-q", "--filter",
+                       f"label=io.phoenix.verify={db.project}")).stdout.split()
+    assert left == []  # the throwaway is gone
+
+
+def test_the_watcher_takes_scheduled_backups_verifies_them_and_keep_prunes(db) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    newest = db.backups()[-1]
+    os.utime(newest, (time.time() - 1000, time.time() - 1000))  # the watcher was away
+    services = db.root / "compose" / "10-services.yaml"
+    services.write_text(services.read_text().replace(
+        "x-phoenix-backup: {every: 6h, keep: 28, verify: true}",
+        "x-phoenix-backup: {every: 3s, keep: 2, verify: true}"))
+    watch = subprocess.Popen([sys.executable, "-m", "invoke", "health.watch", "--env",
+                              "development", "--json", "--interval", "1"], cwd=db.root,
+                             env={**os.environ, **db.env}, stdout=subprocess.PIPE, text=True)
+    events: list[dict] = []
+    import threading
+
+    threading.Thread(target=lambda: [events.append(json.loads(line)) for line in watch.stdout
+                                     if line.startswith("{")], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 90
+        while sum(e["type"] == "backup_taken" for e in events) < 2 or \
+                not any(e["type"] == "backup_verified" for e in events):
+            assert time.monotonic() < deadline, [(e["type"], e.get("error")) for e in events
+                                                 if e["type"] != "container_event"]
+            time.sleep(0.2)
+    finally:
+        watch.terminate()
+        watch.wait(15)
+    missed = [e for e in events if e["type"] == "backup_failed"]
+    assert missed and missed[0]["reason"] == "missed" and missed[0]["service"] == "revenue-db"
+    assert len(db.backups()) <= 2  # keep: 2
+    verified = json.loads(db.backups()[-1].with_suffix(".json").read_text())
+    assert verified["reason"] == "scheduled"
+
+
+def test_a_production_deploy_backs_the_database_up_before_recreating_it(db, monkeypatch
+                                                                          ) -> None:
+    from phoenix_compose.cli import load_plugins
+    from phoenix_compose.runtime import releases
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.startup import StartOptions
+
+    for key, value in db.env.items():
+        monkeypatch.setenv(key, value)
+    assert "db" in dict(load_plugins(db.root / "tasks"))  # registers its pre-deploy hook
+    services = db.root / "compose" / "10-services.yaml"
+    services.write_text(services.read_text().replace(
+        "      POSTGRES_DB: revenue\n", "      POSTGRES_DB: revenue\n      TZ: UTC\n", 1))
+    manager = ComposeManager(db.root, "development")
+    deployer = manager.deployer()
+    deployer.production = True  # the rule as a production env has it (dev images here)
+    stack = manager.stack()
+    plan = deployer.plan(stack, ["revenue-db"])
+    assert [s.change.value for s in plan.steps] == ["recreate"]
+    rows, before = db.rows(), db.backups()
+    deployer.apply(stack, plan, StartOptions(120, True, ()))
+    assert db.backups()[-1] not in before and db.rows() == rows  # taken; the data kept
+    backup = deployer.protected["db.backup"]["backup"]
+    assert backup == str(db.backups()[-1].relative_to(db.root))
+    assert "pre-deploy" in json.loads(db.backups()[-1].with_suffix(".json").read_text())[
+        "reason"]
+    releases.record(manager.state, stack, ["revenue-db"], podman.run,
+                    protected=deployer.protected)
+    assert releases.list_releases(manager.state)[-1].protected == {"db.backup": {
+        "backup": backup}}
+
+
+@pytest.mark.slow
+def test_a_1_gb_table_streams_to_the_backup_with_the_tool_under_100_mb(db) -> None:
+    db.sql("CREATE TABLE big AS SELECT g, md5(random()::text) || md5(random()::text) || "
+           "md5(random()::text) || md5(random()::text) || md5(random()::text) || "
+           "md5(random()::text) || md5(random()::text) || md5(random()::text) AS t "
+           "FROM generate_series(1, 3600000) g")
+    size = int(db.sql("SELECT pg_total_relation_size('big')"))
+    assert size >= 1 << 30, size
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "db.backup", "--env",
+                             "development"], cwd=db.root, env={**os.environ, **db.env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:  # the tool's own peak RSS (VmHWM), podman's not counted
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    assert peak < 100 * 1024, f"{peak} kB"
+    dump = db.backups()[-1]
+    manifest = json.loads(dump.with_suffix(".json").read_text())
+    assert manifest["tables"]["public.big"] == 3600000
+    assert dump.stat().st_size > 256 << 20  # random text: it really streamed ~0.5 GB
+    db.sql("DROP TABLE big")

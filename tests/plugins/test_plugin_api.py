@@ -1,0 +1,40 @@
+"""Plugins reach the stack only through ``phoenix_compose.plugin`` and the podman seam, and
+show up like built-in tasks (no podman needed)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+from phoenix_compose import plugin
+
+from support import REPO
+
+ALLOWED = {"phoenix_compose.plugin", "phoenix_compose.runtime.podman",
+           "phoenix_compose.runtime.argv", "phoenix_compose.runtime"}
+
+
+def test_the_projects_plugins_import_only_the_public_surface() -> None:
+    for path in sorted((REPO / "tasks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "phoenix_compose"):
+                assert node.module in ALLOWED, f"{path.name}: from {node.module} import ..."
+                if node.module == "phoenix_compose.runtime":
+                    assert {a.name for a in node.names} <= {"argv", "podman"}, path.name
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("phoenix_compose") for a in node.names)
+
+
+def test_every_name_the_plugin_surface_exports_exists() -> None:
+    assert all(hasattr(plugin, name) for name in plugin.__all__)
+
+
+def test_the_db_plugin_is_listed_and_in_the_vscode_tasks() -> None:
+    listing = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+    assert all(f"db.{t}" in listing for t in ("backup", "restore", "verify"))
+    tasks = json.loads((REPO / ".vscode" / "tasks.json").read_text())["tasks"]
+    assert {"phoenix: db.backup", "phoenix: db.verify"} <= {t["label"] for t in tasks}
