@@ -15,6 +15,7 @@ Reports, per mode (targets from the issue in brackets):
   ``restart_started`` [<= 1.5 s].
 
   python bench/watch.py [--services 100] [--interval 5] [--seconds 60] [--crashes 10]
+                        [--check-limit N]
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def crash_latencies(stack, restarts: dict[str, list[float]], crashes: int) -> li
 
 
 def run_mode(manager: ComposeManager, mode: str, interval: float, seconds: float,
-             crashes: int) -> dict[str, float]:
+             crashes: int, limit: int | None = None) -> dict[str, float]:
     stack = manager.stack()
     timed, bus = TimedRun(), EventBus()
     restarts: dict[str, list[float]] = {}
@@ -126,7 +127,8 @@ def run_mode(manager: ComposeManager, mode: str, interval: float, seconds: float
     stop, wake = threading.Event(), threading.Event()
     follower = _container_events(monitor, bus, wake)  # as `inv health.watch` wires it
     if mode == "spread":
-        target = lambda: monitor.run_forever(interval, stop, wake=wake)  # noqa: E731
+        target = lambda: monitor.run_forever(interval, stop, wake=wake,  # noqa: E731
+                                             check_limit=limit)
     else:  # the peer: every check inside every tick, all at once (up to 32)
         def target() -> None:
             while not stop.is_set():
@@ -160,6 +162,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--crashes", type=int, default=10)
+    parser.add_argument("--check-limit", type=int, default=None,
+                        help="checks at once in spread mode (default: the number of cores)")
     args = parser.parse_args()
     busybox.ensure_image(podman.run, IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,7 +172,8 @@ def main() -> None:
         manager = ComposeManager(root, "bench")
         manager.start_services(timeout=600)
         try:
-            ours = run_mode(manager, "spread", args.interval, args.seconds, args.crashes)
+            ours = run_mode(manager, "spread", args.interval, args.seconds, args.crashes,
+                            args.check_limit)
             peer = run_mode(manager, "burst", args.interval, args.seconds, args.crashes)
         finally:
             manager.stop_services(graceful=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -48,6 +49,7 @@ from phoenix_compose.plugin import (
 from phoenix_compose.runtime import argv
 
 BACKUP = "x-phoenix-backup"  # on the database service: {every, keep, verify}
+SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,49}")
 CHUNK = 1 << 20
 # one psql run: the server version, then "schema.table|rows" for every table (\gexec runs
 # the query each row of the first one spells)
@@ -70,6 +72,10 @@ class Database:
         self.env, self.service = env, services[name]
         self.user = self.service.environment.get("POSTGRES_USER", "postgres")
         self.db = self.service.environment.get("POSTGRES_DB", self.user)
+        for what, value in (("POSTGRES_USER", self.user), ("POSTGRES_DB", self.db)):
+            if not SQL_NAME.fullmatch(value):  # it is quoted into SQL: plain names only
+                raise BackupError(f"{what} of service '{name}' is {value!r}: db.* handles "
+                                  "plain names only (letters, digits, _ and -, at most 50)")
         self.policy = self.service.extensions.get(BACKUP) or {}
         self.folder = env.root / "backups" / env.name
 
@@ -95,9 +101,9 @@ class Database:
         return self.facts(db, container)[1]
 
     def require_healthy(self) -> None:
-        row = self.env.status().get(self.service.name)
-        if row is None or row.status != "healthy":
-            raise BackupError(f"{self.service.name} is {row.status if row else 'missing'}: "
+        health = self.env.health(self.service.name)
+        if health != "healthy":
+            raise BackupError(f"{self.service.name} is {health}: "
                              "refusing to back up a database that is not healthy",
                              hint=f"inv status --env {self.env.name}")
 
@@ -235,8 +241,9 @@ def restore_into(database: Database, dump: Path, db: str, container: str | None 
 # -- restore -----------------------------------------------------------------------------
 def restore_backup(database: Database, dump: Path, yes: bool) -> str:
     """Restore ``dump`` in place of the live database; returns the old one's new name."""
-    manifest = manifest_of(dump)
     env = database.env
+    status = ThreadPoolExecutor(1).submit(env.status)  # read-only: looked up meanwhile
+    manifest = manifest_of(dump)
     if env.production and not yes:
         raise BackupError(f"'{env.name}' is a production env: db.restore replaces its live "
                          "database", hint="run again with --yes (a backup of the current "
@@ -253,10 +260,9 @@ def restore_backup(database: Database, dump: Path, yes: bool) -> str:
     except BaseException:
         database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
         raise
-    status = env.status()
+    rows = status.result()
     users = [n for n in env.dependents(database.service.name)
-             if n in status and status[n].status in ("healthy", "unhealthy", "starting",
-                                                     "running")]
+             if n in rows and rows[n].status in ("healthy", "unhealthy", "starting", "running")]
     if users:  # they hold connections to a database that is gone: restart, health-gated
         env.restart(users)
     return old

@@ -133,3 +133,18 @@ def openbao(tmp_path: Path):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_hooks():
+    """Loading a plugin in-process (``build_namespace``, ``load_plugins``) registers its
+    hooks: every test leaves the registries as it found them, so no other test meets the
+    db plugin's pre-deploy backup or its watch job."""
+    from phoenix_compose import hooks
+
+    jobs, pre = dict(hooks.WATCH_JOBS), dict(hooks.PRE_DEPLOY)
+    yield
+    hooks.WATCH_JOBS.clear()
+    hooks.WATCH_JOBS.update(jobs)
+    hooks.PRE_DEPLOY.clear()
+    hooks.PRE_DEPLOY.update(pre)

@@ -11,6 +11,7 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, say, stack_root
 
 if TYPE_CHECKING:
     from phoenix_compose.runtime.plan import Plan
+    from phoenix_compose.statedir import StateDir
 
 ADDRESS_HELP = "HOST:PORT on 127.0.0.1 (default: PHOENIX_REGISTRY of the env, else " \
                "127.0.0.1:5000)"
@@ -138,11 +139,21 @@ def rollback(c: Context, env: str | None = None, to: int = 0, timeout: float = 3
     changed = [s.service for s in done.steps if s.change.value != "unchanged"]
     say(f"{m.env}: rolled back to release {number}"
         + (f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"))
+    for line in data_notes(m.state, number):
+        say(line)
+
+
+def data_notes(state: StateDir, number: int) -> list[str]:
+    """What a rollback to ``number`` did not bring back: the data.  Names the backup a
+    pre-deploy hook took just before the data moved past that release (never restored
+    by itself)."""
     from phoenix_compose.runtime import releases
 
-    # the backup taken just before the data moved past this release (db plugin, prod)
-    after = [r for r in releases.list_releases(m.state) if r.number > number and r.protected]
-    for hook, result in (after[0].protected or {}).items() if after else ():
+    later = releases.protected_after(state, number)
+    out = []
+    for hook, result in (later.protected or {}).items() if later else ():
         backup = result.get("backup") if isinstance(result, dict) else result
-        say(f"data: {hook} took {backup} before release {after[0].number}; the data was not "
-            f"rolled back (if it must be: inv db.restore {backup} --env {m.env} --yes)")
+        out.append(f"data: {hook} took {backup} before release {later.number}; the data was "
+                   f"not rolled back (if it must be: inv db.restore {backup} --env "
+                   f"{state.env} --yes)")
+    return out

@@ -73,6 +73,12 @@ def list_releases(state: StateDir) -> list[Release]:
     return out
 
 
+def protected_after(state: StateDir, number: int) -> Release | None:
+    """The first release after ``number`` whose deploy ran pre-deploy hooks (a backup of
+    the data as it was under ``number``), if any is kept."""
+    return next((r for r in list_releases(state) if r.number > number and r.protected), None)
+
+
 def current(state: StateDir) -> int | None:
     """The number of the release running now (None before the first one)."""
     try:

@@ -81,6 +81,19 @@ def test_backup_writes_a_dump_and_a_manifest_and_keep_prunes(db) -> None:
     assert not dump.with_suffix(".json").exists()
 
 
+def test_a_database_that_is_not_healthy_is_not_backed_up(db) -> None:
+    before = db.backups()
+    podman.run(("podman", "pause", "--", db.container))
+    try:
+        refused = db.inv("db.backup", "--env", "development")
+    finally:
+        podman.run(("podman", "unpause", "--", db.container))
+    assert refused.returncode == 1
+    assert "error: revenue-db is stopped: refusing to back up a database that is not " \
+           "healthy" in refused.stderr
+    assert db.backups() == before and not list(db.root.glob("backups/*/.*partial"))
+
+
 def test_round_trip_every_row_back_after_down_volumes(db) -> None:
     before = db.rows()
     assert db.inv("db.backup", "--env", "development").returncode == 0

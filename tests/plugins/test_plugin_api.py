@@ -38,3 +38,26 @@ def test_the_db_plugin_is_listed_and_in_the_vscode_tasks() -> None:
     assert all(f"db.{t}" in listing for t in ("backup", "restore", "verify"))
     tasks = json.loads((REPO / ".vscode" / "tasks.json").read_text())["tasks"]
     assert {"phoenix: db.backup", "phoenix: db.verify"} <= {t["label"] for t in tasks}
+
+
+class FakeEnv:
+    name, root = "dev", REPO
+
+    def __init__(self, environment: dict) -> None:
+        self.environment = environment
+
+    def services(self) -> dict:
+        return {"revenue-db": plugin.Service("revenue-db", "p_revenue-db_1", "pg:15",
+                                             self.environment)}
+
+
+def test_a_hostile_database_name_is_refused_before_any_sql() -> None:
+    import pytest
+
+    from phoenix_compose.cli import load_plugins
+
+    db = dict(load_plugins(REPO / "tasks"))["db"]
+    assert db.Database(FakeEnv({"POSTGRES_DB": "revenue"})).db == "revenue"
+    for hostile in ('x"; DROP DATABASE revenue; --', "a b", "", "x" * 51):
+        with pytest.raises(plugin.BackupError, match="plain names only"):
+            db.Database(FakeEnv({"POSTGRES_DB": hostile, "POSTGRES_USER": "phoenix"}))
