@@ -13,6 +13,7 @@ from phoenix_compose.cli import (
     ci,
     compose,
     config,
+    deploy,
     health,
     lifecycle,
     parsing,
@@ -49,6 +50,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     ns.add_collection(Collection("certs", secrets.certs_init))
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
+    ns.add_collection(Collection("deploy", deploy.kube))
     built_in = set(ns.collections) | set(ns.tasks)
     for name, module in load_plugins(root / "tasks") if plugins else ():
         if name in built_in:

@@ -1,0 +1,114 @@
+"""Kubernetes manifests from the validated final config (``compose.yaml``), the same model
+``up`` runs: a Deployment per stateless service (a StatefulSet with a volumeClaimTemplate
+per named volume for a service that owns one), a Service per service with ports, the rest
+of the environment in a ConfigMap, secrets as a projected secret volume at /run/secrets
+(never values), resources, probes from the healthcheck, and ``depends_on:
+service_healthy`` as an initContainer that waits for the dependency's Service.  What
+cannot be carried is returned as warnings (README has the table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoenix_compose.integrations.kubepod import (
+    SECRET_NAME,
+    Doc,
+    container_ports,
+    dns,
+    pod_spec,
+    volume,
+)
+from phoenix_compose.runtime.stack import ServiceSpec, Stack
+
+MANAGED = {"app.kubernetes.io/managed-by": "phoenix-compose"}
+
+
+def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
+    """Documents per service (file name -> documents) and the warnings."""
+    warnings: list[str] = []
+    out: dict[str, list[Doc]] = {}
+    for name in stack.order():
+        spec = stack.services[name]
+        if spec.profiles:
+            warnings.append(f"{name}: behind profile(s) {', '.join(spec.profiles)}: left out")
+            continue
+        if not spec.image:
+            warnings.append(f"{name}: no image (build-only): left out")
+            continue
+        out[f"{dns(name)}.yaml"] = _service_docs(stack, spec, env, warnings)
+    for key in ("networks",):
+        if stack.top.get(key):
+            warnings.append(f"{key}: Kubernetes networking is flat; the isolation of "
+                            f"{', '.join(stack.top[key])} is not carried (add NetworkPolicy)")
+    return out, warnings
+
+
+def labels(stack: Stack, name: str, env: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": dns(name), "app.kubernetes.io/part-of": dns(stack.project),
+            "app.kubernetes.io/instance": dns(f"{stack.project}-{name}"),
+            "phoenix-compose/env": dns(env), **MANAGED}
+
+
+def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]) -> list[Doc]:
+    raw, name = spec.raw, dns(spec.name)
+    meta = {"name": name, "labels": labels(stack, spec.name, env)}
+    claims = _claims(stack, spec)
+    pod = pod_spec(stack, spec, name, claims, warnings)
+    selector = {"matchLabels": {"app.kubernetes.io/instance":
+                                meta["labels"]["app.kubernetes.io/instance"]}}
+    replicas = int((raw.get("deploy") or {}).get("replicas", 1))
+    workload: Doc = {"apiVersion": "apps/v1", "kind": "StatefulSet" if claims else "Deployment",
+                     "metadata": meta, "spec": {"replicas": replicas, "selector": selector,
+                                                "template": {"metadata": {"labels": meta[
+                                                    "labels"]}, "spec": pod}}}
+    if claims:
+        workload["spec"]["serviceName"] = name
+        workload["spec"]["volumeClaimTemplates"] = [
+            {"metadata": {"name": claim}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                   "resources": {"requests": {"storage":
+                                                                              "1Gi"}}}}
+            for claim in claims]
+        warnings.append(f"{spec.name}: volume claim(s) {', '.join(claims)} request 1Gi each "
+                        "(edit for your cluster)")
+    docs = _config_map(spec, meta, warnings)
+    ports = container_ports(spec)
+    if ports:
+        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
+                     "spec": {"selector": selector["matchLabels"],
+                              "ports": [{"name": f"p{p}", "port": p, "targetPort": p}
+                                        for p in ports]}})
+    for key, why in (("x-phoenix-restart", "Kubernetes restarts with its own backoff"),
+                     ("x-phoenix-backup", "back up with the cluster's tools")):
+        if raw.get(key):
+            warnings.append(f"{spec.name}: {key} is not carried ({why})")
+    return [*docs, workload]
+
+
+def _config_map(spec: ServiceSpec, meta: Doc, warnings: list[str]) -> list[Doc]:
+    """The plain environment as a ConfigMap; what looks secret is only named (a Secret)."""
+    env_map = {k: v for k, v in _config_env(spec.raw).items() if not SECRET_NAME.search(k)}
+    if hidden := sorted(set(_config_env(spec.raw)) - set(env_map)):
+        warnings.append(f"{spec.name}: {', '.join(hidden)} look secret: read from the Secret "
+                        f"{meta['name']}-env (create it; values are never written here)")
+    return [{"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": f"{meta['name']}-env", "labels": meta["labels"]},
+             "data": env_map}] if env_map else []
+
+
+def _claims(stack: Stack, spec: ServiceSpec) -> dict[str, str]:
+    """Named volume (DNS name) -> mount path, for the volumes the stack declares."""
+    declared = stack.top.get("volumes") or {}
+    out = {}
+    for item in spec.raw.get("volumes") or []:
+        source, target = volume(item)
+        if source and source in declared:
+            out[dns(source)] = target
+    return out
+
+
+def _config_env(raw: dict[str, Any]) -> dict[str, str]:
+    env = raw.get("environment") or {}
+    return {str(k): "" if v is None else str(v) for k, v in env.items()} \
+        if isinstance(env, dict) else {}
+
+
