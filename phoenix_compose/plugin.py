@@ -31,6 +31,7 @@ from phoenix_compose.errors import (
 from phoenix_compose.hooks import Emit, WatchJob, pre_deploy, watch_job
 from phoenix_compose.runtime import audit, containers, podman, releases
 from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.plan import named_volumes
 from phoenix_compose.runtime.stack import seconds
 from phoenix_compose.runtime.status import ServiceStatus
 
@@ -73,13 +74,11 @@ class Env:
         out = {}
         for name, spec in self._stack.services.items():
             env = spec.raw.get("environment") or {}
-            volumes = [v.get("source") for v in spec.raw.get("volumes") or []
-                       if isinstance(v, dict) and v.get("type") == "volume" and v.get("source")]
             out[name] = Service(
                 name, spec.container, spec.image,
                 {str(k): "" if v is None else str(v) for k, v in env.items()}
                 if isinstance(env, dict) else {},
-                tuple(f"{self.project}_{v}" for v in volumes),
+                tuple(f"{self.project}_{v}" for v in named_volumes(self._stack, name)),
                 {k: v for k, v in spec.raw.items() if str(k).startswith("x-")},
                 tuple(spec.depends_on))
         return out

@@ -21,7 +21,7 @@ import re
 import secrets
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,7 @@ def take_backup(database: Database, keep: int | None = None, reason: str = "manu
     dump, partial = folder / f"{name}.dump", folder / f".{name}.dump.partial"
     mode = 0o600 if database.env.production else 0o640
     try:
-        facts = ThreadPoolExecutor(1).submit(database.facts)  # counted while it dumps
+        facts = background(database.facts)  # counted while it dumps
         digest = hashlib.sha256()
         with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
             def write(block: bytes) -> None:
@@ -144,6 +144,15 @@ def take_backup(database: Database, keep: int | None = None, reason: str = "manu
         partial.unlink(missing_ok=True)
     prune(folder, keep if keep is not None else database.policy.get("keep"))
     return dump
+
+
+def background(work: Any) -> Future:
+    """``work()`` in a thread of its own; its result (or error) from the future."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def checksum(path: Path) -> tuple[str, int]:
@@ -242,7 +251,7 @@ def restore_into(database: Database, dump: Path, db: str, container: str | None 
 def restore_backup(database: Database, dump: Path, yes: bool) -> str:
     """Restore ``dump`` in place of the live database; returns the old one's new name."""
     env = database.env
-    status = ThreadPoolExecutor(1).submit(env.status)  # read-only: looked up meanwhile
+    status = background(env.status)  # read-only: looked up meanwhile
     manifest = manifest_of(dump)
     if env.production and not yes:
         raise BackupError(f"'{env.name}' is a production env: db.restore replaces its live "

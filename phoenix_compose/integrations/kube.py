@@ -36,10 +36,9 @@ def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
             warnings.append(f"{name}: no image (build-only): left out")
             continue
         out[f"{dns(name)}.yaml"] = _service_docs(stack, spec, env, warnings)
-    for key in ("networks",):
-        if stack.top.get(key):
-            warnings.append(f"{key}: Kubernetes networking is flat; the isolation of "
-                            f"{', '.join(stack.top[key])} is not carried (add NetworkPolicy)")
+    if stack.top.get("networks"):
+        warnings.append("networks: Kubernetes networking is flat; the isolation of "
+                        f"{', '.join(stack.top['networks'])} is not carried (add NetworkPolicy)")
     return out, warnings
 
 

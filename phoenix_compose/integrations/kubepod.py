@@ -73,8 +73,8 @@ def probes(spec: ServiceSpec) -> Doc:
     if health is None or not test or test == ["NONE"]:
         return {}
     handler: Doc
-    command = test[1:] if isinstance(test, list) else ["CMD-SHELL", test][1:]
     shell = isinstance(test, str) or test[0] == "CMD-SHELL"
+    command = [test] if isinstance(test, str) else test[1:]
     line = " ".join(command)
     match = _HTTP.match(line) if shell else None
     if match:

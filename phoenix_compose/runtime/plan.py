@@ -84,7 +84,7 @@ def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applie
     for name in names:
         spec = stack.services[name]
         state = existing.get(spec.container)
-        volumes = _named_volumes(stack, name)
+        volumes = named_volumes(stack, name)
         if state is None:
             steps[name] = Step(name, Change.CREATE, spec.container, ("the container is missing",))
             continue
@@ -137,7 +137,8 @@ def _cascade(stack: Stack, names: Sequence[str], steps: dict[str, Step]) -> None
                 for dep in moved))
 
 
-def _named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
+def named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
+    """The stack's named volumes a service mounts (short or long form), as declared."""
     declared = stack.top.get("volumes") if isinstance(stack.top.get("volumes"), dict) else {}
     out = []
     for volume in stack.services[name].raw.get("volumes") or ():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 _CIRCUIT = {"closed": 0, "half-open": 1, "open": 2}
@@ -46,8 +47,6 @@ class WatchMetrics:
         self.server = started[0] if isinstance(started, tuple) else None
 
     def update(self, statuses: dict[str, Any]) -> None:
-        import time
-
         for service, at in self.last_backup.items():
             self.backup_age.labels(service).set(max(0.0, time.time() - at))
         for name, status in statuses.items():

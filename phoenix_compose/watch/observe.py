@@ -94,8 +94,11 @@ class Observer:
             if self._last is None:
                 self._last = containers.inspect(self.run, names)
             due = [st.name for st in self._last.values() if st.running and st.health]
-            self.results.update(zip(due, self.pool.map(self.check, due)))
+            checked = dict(zip(due, self.pool.map(self.check, due)))
+            with self._results_lock:
+                self.results.update(checked)
         states = self._last = containers.inspect(self.run, names)
+        self.oom.forget({st.id for st in states.values()})  # counters of gone containers
         with self._results_lock:
             results, self.results = self.results, {}
         return {s.name: self._observation(states.get(s.container), results.get(s.container))

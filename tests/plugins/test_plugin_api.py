@@ -61,3 +61,10 @@ def test_a_hostile_database_name_is_refused_before_any_sql() -> None:
     for hostile in ('x"; DROP DATABASE revenue; --', "a b", "", "x" * 51):
         with pytest.raises(plugin.BackupError, match="plain names only"):
             db.Database(FakeEnv({"POSTGRES_DB": hostile, "POSTGRES_USER": "phoenix"}))
+
+
+def test_a_service_names_the_named_volumes_it_mounts_in_either_compose_form() -> None:
+    services = plugin.open_env(REPO, "development").services()
+    assert services["revenue-db"].named_volumes == ("phoenix-development_revenue-db-data",)
+    assert services["phoenix-core"].named_volumes == ()
+    assert "x-phoenix-backup" in services["revenue-db"].extensions

@@ -28,3 +28,20 @@ def test_oom_cascade_drift_and_lag_metrics() -> None:
     assert 'phoenix_cascade_restarts_total{service="db"}' not in text
     assert "phoenix_drift_services 2.0" in text
     assert "phoenix_check_lag_seconds_count 1.0" in text
+
+
+def test_the_backup_age_grows_from_the_last_backup_taken() -> None:
+    import time
+
+    port = free_port()
+    metrics = WatchMetrics(port)
+    try:
+        metrics.on_event(make_event("backup_taken", "revenue-db", at=time.time() - 100))
+        metrics.update({})
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    finally:
+        metrics.close()
+    line = next(x for x in text.splitlines()
+                if x.startswith('phoenix_backup_age_seconds{service="revenue-db"}'))
+    assert 100 <= float(line.split()[-1]) < 110

@@ -78,3 +78,12 @@ def test_v2_reads_memory_events_and_memory_peak(tmp_path: Path) -> None:
 def test_an_unreadable_kernel_log_is_no_error(tmp_path: Path) -> None:
     oom = OomDetector(tmp_path, kmsg=tmp_path / "missing")
     assert oom.start() is False and oom.following is False
+
+
+def test_what_is_known_of_gone_containers_is_dropped(tmp_path: Path) -> None:
+    oom = OomDetector(tmp_path)
+    path = cgroup_v1(tmp_path, 0, 1000)
+    oom.sample(ID, path)
+    oom.forget({"other"})
+    cgroup_v1(tmp_path, 1, 2000)
+    assert oom.sample(ID, path) is None  # a fresh baseline, not a kill
