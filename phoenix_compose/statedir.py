@@ -70,5 +70,11 @@ class StateDir:
         return self.path / "applied.json"
 
     @property
+    def kube_play(self) -> Path:
+        """``inv deploy.kube-play``: the podman 4.3 variant of the manifests, and what was
+        made (``played.json``) so that ``--down`` removes exactly that."""
+        return self.path / "kube-play"
+
+    @property
     def default_project(self) -> str:
         return default_project_name(self.env)

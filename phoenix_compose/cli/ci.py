@@ -20,9 +20,19 @@ def test(c: Context, pytest_args: str = "") -> None:
 
 @task(help={"pytest_args": "extra arguments for the tests step"})
 def ci(c: Context, pytest_args: str = "") -> None:
-    """CI steps in order: validate all envs, VS Code tasks staleness, tests."""
+    """CI steps in order: validate all envs, VS Code tasks staleness, the Kubernetes and
+    Quadlet exports of every env, tests."""
+    import sys
+    from pathlib import Path
+
     from phoenix_compose.cli import CURRENT
-    from phoenix_compose.integrations.ci import run_pytest, run_steps, summary, validate_all
+    from phoenix_compose.integrations.ci import (
+        check_exports,
+        run_pytest,
+        run_steps,
+        summary,
+        validate_all,
+    )
     from phoenix_compose.integrations.vscode import render, sync, tasks_document
 
     root = stack_root(c)
@@ -31,7 +41,9 @@ def ci(c: Context, pytest_args: str = "") -> None:
         document = tasks_document(CURRENT["namespace"], root)
         sync(root / ".vscode" / "tasks.json", render(document), check=True)
 
+    program = str(Path(sys.executable).with_name("phoenix"))
     steps = [("validate", lambda: validate_all(root)), ("vscode-tasks", vscode_check),
+             ("exports", lambda: check_exports(root, program)),
              ("tests", lambda: run_pytest(root, shlex.split(pytest_args)))]
     with boundary():
         results = run_steps(steps)

@@ -10,8 +10,9 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, s
 
 
 @task(help={"env": ENV_HELP, "out": "output folder (default: deploy/kube/<env>)",
-            "check": "write nothing: fail when the folder's manifests are invalid "
-                     "(kubernetes-validate --strict, Kubernetes 1.25 and 1.37) or stale"})
+            "check": "write nothing: fail when the folder's manifests (or, without the "
+                     "folder, the generated ones) are invalid (kubernetes-validate --strict, "
+                     "Kubernetes 1.25 and 1.37) or stale"})
 def kube(c: Context, env: str | None = None, out: str | None = None,
          check: bool = False) -> None:
     """Kubernetes manifests (+ kustomization.yaml) of an env, validated; --check for CI."""
@@ -25,8 +26,10 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
     with boundary():
         files, warnings = generator.manifests(ComposeManager(root, name).stack(), name)
     texts = render(files)
-    found = [_located(folder, line) for line in problems(read_dir(folder) if check else texts)]
-    if check and read_dir(folder) != texts:
+    written = check and folder.is_dir()  # --check without the folder: the generated ones
+    found = [_located(folder, line) for line in problems(read_dir(folder) if written
+                                                         else texts)]
+    if written and read_dir(folder) != texts:
         found.append(f"{folder}: error: stale: run `inv deploy.kube --env {name}` and commit "
                      "the result")
     for line in found:
@@ -36,7 +39,8 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
     for text in warnings:
         err(f"warning: {text}")
     if check:
-        say(f"{name}: {folder} is current and valid on Kubernetes {', '.join(VERSIONS)}")
+        what = f"{folder} is current and" if written else "the generated manifests are"
+        say(f"{name}: {what} valid on Kubernetes {', '.join(VERSIONS)}")
         return
     write_files({folder / file: text for file, text in texts.items()})
     say(f"{name}: wrote {len(texts)} files to {folder} (valid on Kubernetes "
@@ -50,3 +54,153 @@ def _located(folder: Path, line: str) -> str:
     if not doc.isdigit():
         return f"{folder / file}:1:1: error: {rest.strip()}"
     return f"{folder / file}:{doc}:1: error: {message}"
+
+
+@task(name="kube-secrets",
+      help={"env": ENV_HELP,
+            "to": "kubectl (default: `kubectl apply -f -`, the documents on stdin) or podman "
+                  "(JSON-shaped podman secrets, what `podman kube play` reads)",
+            "context": "kubectl --context", "namespace": "kubectl --namespace"})
+def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
+                 context: str | None = None, namespace: str | None = None) -> None:
+    """The Secrets the manifests reference, from the env's secret store (never printed)."""
+    from phoenix_compose.integrations import kube as generator
+    from phoenix_compose.integrations import kubesecrets
+    from phoenix_compose.runtime import argv_deploy, podman
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.secrets import driver_for
+
+    root, name = stack_root(c), env_name(c, env)
+    if to not in ("kubectl", "podman"):
+        raise Exit(f"error: --to must be kubectl or podman, not {to!r}", code=2)
+    with boundary():
+        stack = ComposeManager(root, name).stack()
+        files, _ = generator.manifests(stack, name)
+        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
+        if to == "podman":
+            kubesecrets.to_podman(found, "", driver_for(root, name, podman.run), podman.run,
+                                  say)
+            return
+        podman.run(argv_deploy.kubectl_apply(context, namespace), timeout=120,
+                   input=kubesecrets.secret_docs(found, generator.MANAGED))
+    for secret, keys in sorted(found.items()):
+        say(f"Secret {secret}: {', '.join(sorted(keys))} (applied with kubectl)")
+
+
+@task(name="kube-play",
+      help={"env": ENV_HELP, "down": "take down what the last play made",
+            "volumes": "with --down: also remove the claims' volumes (their data)",
+            "port_offset": "add this to every published host port (to run beside `up`)",
+            "timeout": "seconds each service may take to become healthy (default 300)"})
+def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: bool = False,
+              port_offset: int = 0, timeout: float = 300) -> None:
+    """Run an env's manifests on this host with `podman kube play`, healthy, in order."""
+    from phoenix_compose.integrations import kube as generator
+    from phoenix_compose.integrations import kubesecrets
+    from phoenix_compose.integrations.kubeplay import Player
+    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.secrets import driver_for
+    from phoenix_compose.statedir import StateDir
+
+    root, name = stack_root(c), env_name(c, env)
+    with boundary():
+        stack = ComposeManager(root, name).stack()
+        player = Player(stack, StateDir(root, name).kube_play, podman.run, say)
+        kept = player.down(volumes=volumes and down)
+        if down:
+            say(f"{name}: kube play taken down" + (
+                f"; kept the volume(s) {', '.join(kept)} (add --volumes to remove them)"
+                if kept else ""))
+            return
+        files, warnings = generator.manifests(stack, name)
+        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
+        made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, podman.run),
+                                     podman.run, say)
+        played = player.play(files, made, offset=port_offset, timeout=timeout)
+    say(f"{name}: {len(played)} service(s) healthy under podman kube play; "
+        f"take them down with: inv deploy.kube-play --env {name} --down [--volumes]")
+
+
+@task(help={"env": ENV_HELP, "out": "output folder (default: deploy/quadlet/<env>)",
+            "podman_version": "the podman the units are for (default 5.4; at least 4.5): "
+                              "keys it lacks fall back to PodmanArgs= or are refused",
+            "check": "write nothing: fail when the folder's units (or, without the folder, "
+                     "the generated ones) fail the key check, quadlet -dryrun or "
+                     "systemd-analyze verify, or are stale",
+            "program": "the `phoenix` program the watcher unit runs (default: this one)"})
+def quadlet(c: Context, env: str | None = None, out: str | None = None,
+            podman_version: str | None = None, check: bool = False,
+            program: str | None = None) -> None:
+    """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
+    import sys
+
+    from phoenix_compose.fileio import write_files
+    from phoenix_compose.integrations.quadlet import Target, units
+    from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
+    root, name = stack_root(c), env_name(c, env)
+    folder = Path(out) if out else root / "deploy" / "quadlet" / name
+    version = podman_version or DEFAULT_VERSION
+    target = Target(root, program or str(Path(sys.executable).with_name("phoenix")), version)
+    with boundary():
+        try:
+            texts, warnings = units(ComposeManager(root, name).stack(), name, target)
+        except ValueError as exc:
+            raise Exit(f"error: --podman-version: {exc}", code=2) from None
+        written = check and folder.is_dir()
+        found = _unit_problems(folder, texts, version, written)
+    if written and found == [] and _read_units(folder) != texts:
+        found.append(f"{folder}: error: stale: run `inv deploy.quadlet --env {name}` again")
+    for line in found:
+        err(line)
+    if found:
+        raise Exit("" if check else f"{len(found)} problem(s); nothing written", code=1)
+    for text in warnings:
+        err(f"warning: {text}")
+    if check:
+        say(f"{name}: {'the units in ' + str(folder) if written else 'the generated units'} "
+            f"pass the podman {version} key check, quadlet -dryrun and systemd-analyze")
+        return
+    # the folder is all generated: a unit of a service since removed goes too
+    write_files({folder / file: text for file, text in texts.items()}, prune={folder: "*.*"})
+    say(f"{name}: wrote {len(texts)} units to {folder} (podman {version}); install them: "
+        f"cp {folder}/* /etc/containers/systemd/ (the .service to /etc/systemd/system/), "
+        "systemctl daemon-reload")
+
+
+def _read_units(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())
+            if p.is_file()}
+
+
+def _unit_problems(folder: Path, texts: dict[str, str], version: str,
+                   written: bool) -> list[str]:
+    """The folder's units (``written``) or the generated ones, checked; located in
+    the folder."""
+    from phoenix_compose.integrations.quadletcheck import check
+    from phoenix_compose.runtime import podman
+
+    found = check(_read_units(folder) if written else texts, version, podman.run)
+    return [line if line.startswith(("error", "systemd-analyze")) else f"{folder / line}"
+            for line in found]
+
+
+@task(name="check", help={"env": "one environment (default: every one, as CI does)"})
+def check_all(c: Context, env: str | None = None) -> None:
+    """CI and pre-commit: deploy.kube --check and deploy.quadlet --check of every env."""
+    import sys
+
+    from phoenix_compose.config.environment import list_environments
+    from phoenix_compose.integrations.ci import export_problems
+
+    root = stack_root(c)
+    names = [env] if env else list_environments(root)
+    with boundary():
+        found = export_problems(root, names, str(Path(sys.executable).with_name("phoenix")))
+    for line in found:
+        err(line)
+    if found:
+        raise Exit(code=1)
+    say(f"{', '.join(names)}: the Kubernetes manifests and Quadlet units are valid")

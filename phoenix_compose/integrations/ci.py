@@ -31,6 +31,40 @@ def validate_all(root: Path) -> None:
         raise StepFailed(f"invalid environment(s): {', '.join(n.split(':')[0] for n in failed)}")
 
 
+def export_problems(root: Path, envs: Sequence[str], program: str) -> list[str]:
+    """``deploy.kube --check`` and ``deploy.quadlet --check`` of each env: the committed
+    folder (``deploy/kube|quadlet/<env>``) when there is one, else what would be written."""
+    from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
+    from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
+    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
+    found: list[str] = []
+    for env in envs:
+        stack = ComposeManager(root, env).stack()
+        manifests = kubecheck.render(kube.manifests(stack, env)[0])
+        folder = root / "deploy" / "kube" / env
+        given = kubecheck.read_dir(folder) if folder.is_dir() else manifests
+        found += [f"{env}: kube: {line}" for line in kubecheck.problems(given)]
+        if given != manifests:
+            found.append(f"{env}: kube: {folder} is stale: inv deploy.kube --env {env}")
+        units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
+        found += [f"{env}: quadlet: {line}"
+                  for line in quadletcheck.check(units, DEFAULT_VERSION, podman.run)]
+    return found
+
+
+def check_exports(root: Path, program: str) -> None:
+    """The ``exports`` step of ``inv ci``: every problem printed, then one failure."""
+    from phoenix_compose.config.environment import list_environments
+
+    found = export_problems(root, list_environments(root), program)
+    for line in found:
+        print(line, file=sys.stderr, flush=True)
+    if found:
+        raise StepFailed(f"{len(found)} problem(s) in the Kubernetes or Quadlet exports")
+
+
 def run_pytest(root: Path, args: Sequence[str] = ()) -> None:
     code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=root)
     if code == 5:

@@ -8,6 +8,7 @@ cannot be carried is returned as warnings (README has the table)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from phoenix_compose.integrations.kubepod import (
@@ -25,6 +26,7 @@ MANAGED = {"app.kubernetes.io/managed-by": "phoenix-compose"}
 
 def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
     """Documents per service (file name -> documents) and the warnings."""
+    stack = literal_stack(stack)
     warnings: list[str] = []
     out: dict[str, list[Doc]] = {}
     for name in stack.order():
@@ -40,6 +42,24 @@ def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
         warnings.append("networks: Kubernetes networking is flat; the isolation of "
                         f"{', '.join(stack.top['networks'])} is not carried (add NetworkPolicy)")
     return out, warnings
+
+
+def literal(value: Any) -> Any:
+    """compose.yaml keeps a literal ``$`` as ``$$`` (podman-compose interpolates it again);
+    Kubernetes does not interpolate, so the value is written as the container sees it."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}
+    return value
+
+
+def literal_stack(stack: Stack) -> Stack:
+    return dataclasses.replace(stack, services={
+        name: dataclasses.replace(spec, raw=literal(spec.raw))
+        for name, spec in stack.services.items()})
 
 
 def labels(stack: Stack, name: str, env: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ SECRET_NAME = re.compile(r"^(?!.*_FILE$).*(PASSWORD|SECRET|TOKEN|PRIVATE|(^|_)KE
                          re.I)
 _HTTP = re.compile(r"^(?:wget|curl)\b.*?https?://(?:127\.0\.0\.1|localhost)(?::(\d+))?"
                    r"(/[^\s'\"]*)?")
+_SHELL = re.compile(r"[|&;<>()$`\\\"'*?\[\]#~=%{}\n]")
 _UNITS = {"b": "", "k": "Ki", "kb": "Ki", "m": "Mi", "mb": "Mi", "g": "Gi", "gb": "Gi"}
 
 
@@ -81,7 +82,7 @@ def probes(spec: ServiceSpec) -> Doc:
         handler = {"httpGet": {"path": match.group(2) or "/",
                                "port": int(match.group(1) or 80)}}
     else:
-        handler = {"exec": {"command": ["sh", "-c", line] if shell else list(command)}}
+        handler = {"exec": {"command": exec_argv(line) if shell else list(command)}}
     timing = {"periodSeconds": max(1, int(health.interval)),
               "timeoutSeconds": max(1, int(health.timeout)),
               "failureThreshold": max(1, health.retries)}
@@ -91,6 +92,15 @@ def probes(spec: ServiceSpec) -> Doc:
                                        + health.retries)}
     return {"startupProbe": {**handler, **startup}, "livenessProbe": {**handler, **timing},
             "readinessProbe": {**handler, **timing}}
+
+
+def exec_argv(line: str) -> list[str]:
+    """A shell test as an exec command: plain argv when it has no shell syntax (and no
+    ``|| exit 1``, which only maps the exit code), else ``sh -c LINE``."""
+    import shlex
+
+    plain = re.sub(r"\s*\|\|\s*exit\s+1\s*$", "", line)
+    return shlex.split(plain) if not _SHELL.search(plain) else ["sh", "-c", line]
 
 
 def grace(spec: ServiceSpec) -> int:

@@ -174,9 +174,10 @@ def info() -> Argv:
     return ("podman", "info", "--format", "json")
 
 
-def network_create(name: str, labels: Mapping[str, str] = ()) -> Argv:
-    """An internal network: no route out of it (a throwaway's, e.g. a restore check)."""
-    return ("podman", "network", "create", "--internal",
+def network_create(name: str, labels: Mapping[str, str] = (), internal: bool = True) -> Argv:
+    """An internal network (no route out of it: a throwaway's, e.g. a restore check) unless
+    ``internal`` is false."""
+    return ("podman", "network", "create", *(("--internal",) if internal else ()),
             *(a for k, v in dict(labels).items() for a in ("--label", f"{k}={v}")), "--", name)
 
 

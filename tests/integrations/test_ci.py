@@ -22,9 +22,10 @@ def test_ci_runs_every_step_in_order(phoenix_stack: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [x for x in lines if x.startswith("ci: ") and x.endswith("...")] == [
-        "ci: validate ...", "ci: vscode-tasks ...", "ci: tests ..."]
+        "ci: validate ...", "ci: vscode-tasks ...", "ci: exports ...", "ci: tests ..."]
     assert lines[-1].startswith("ci: validate ok (")
     assert "| vscode-tasks ok (" in lines[-1] and "| tests ok (" in lines[-1]
+    assert "| exports ok (" in lines[-1]
 
 
 def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
@@ -34,7 +35,8 @@ def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
     assert result.returncode == 1
     assert "compose/10-services.yaml:" in result.stderr  # the located problem itself
     assert result.stdout.splitlines()[-1].startswith("ci: validate FAILED (")
-    assert result.stdout.splitlines()[-1].endswith("| vscode-tasks skipped | tests skipped")
+    assert result.stdout.splitlines()[-1].endswith(
+        "| vscode-tasks skipped | exports skipped | tests skipped")
 
 
 def test_ci_catches_a_stale_tasks_file_and_failing_tests(phoenix_stack: Path) -> None:
@@ -45,6 +47,17 @@ def test_ci_catches_a_stale_tasks_file_and_failing_tests(phoenix_stack: Path) ->
     assert inv(root, "vscode.tasks").returncode == 0
     failing = inv(root, "ci")
     assert failing.returncode == 1 and "| tests FAILED (" in failing.stdout
+
+
+def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack: Path) -> None:
+    root = ci_stack(phoenix_stack)
+    assert inv(root, "deploy.kube", "--env", "development").returncode == 0
+    manifest = root / "deploy" / "kube" / "development" / "phoenix-core.yaml"
+    manifest.write_text(manifest.read_text().replace("replicas: 1", "replicas: one"))
+    result = inv(root, "ci")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "| exports FAILED (" in result.stdout and "Traceback" not in result.stderr
+    assert "development: kube: phoenix-core.yaml:" in result.stderr
 
 
 def test_the_example_workflow_is_a_valid_github_workflow() -> None:

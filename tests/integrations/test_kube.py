@@ -102,3 +102,11 @@ def test_names_and_quantities() -> None:
     assert dns("Phoenix_Core.v2") == "phoenix-core-v2" and len(dns("x" * 80)) == 63
     assert (quantity("64m"), quantity("1g"), quantity("0.5", cpu=True)) == (
         "64Mi", "1Gi", "500m")
+
+
+def test_a_literal_dollar_is_written_as_the_container_sees_it() -> None:
+    from phoenix_compose.integrations.kube import literal
+
+    # compose.yaml keeps compose's $$ (podman-compose interpolates again); Kubernetes not
+    assert literal({"A": "p$$w", "B": ["$${X}"], "C": 5}) == {"A": "p$w", "B": ["${X}"],
+                                                             "C": 5}

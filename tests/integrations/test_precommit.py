@@ -81,11 +81,13 @@ def test_the_console_script_uses_the_current_directory_as_stack_root(stack_repo:
     assert not (stack_repo / "tasks.py").exists()
 
 
-def test_the_hook_manifest_names_both_hooks() -> None:
+def test_the_hook_manifest_names_every_hook() -> None:
     import yaml
 
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"phoenix-config-validate", "phoenix-vscode-tasks"}
+    assert set(hooks) == {"phoenix-config-validate", "phoenix-vscode-tasks",
+                          "phoenix-deploy-check"}
+    assert hooks["phoenix-deploy-check"]["entry"] == "phoenix deploy.check"
     for hook in hooks.values():
         assert {"id", "name", "entry", "language"} <= set(hook)
         assert hook["pass_filenames"] is False

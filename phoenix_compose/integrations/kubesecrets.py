@@ -1,0 +1,121 @@
+"""The Secrets the manifests of :mod:`.kube` reference, made from the env's own secret
+store: a compose secret ``S`` is the Secret ``dns(S)`` with the key ``value`` (read from
+podman's store through a throwaway container with no network, or from its ``file:``), and
+the variables of a service that look secret are the Secret ``<service>-env``, from the
+validated config.  Values stay in memory and go on stdin only: to ``kubectl apply -f -``,
+or into podman as JSON-shaped secrets (what ``podman kube play`` reads, podman#16269)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from phoenix_compose.errors import ComposeRuntimeError
+from phoenix_compose.integrations.kube import literal
+from phoenix_compose.integrations.kubepod import SECRET_NAME, Doc, dns
+from phoenix_compose.runtime import argv, argv_deploy, busybox, containers
+from phoenix_compose.runtime.secrets import Driver
+from phoenix_compose.runtime.stack import Stack
+
+SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"  # the doctor's image: only /bin/busybox
+
+
+def referenced(files: Mapping[str, list[Doc]]) -> dict[str, set[str]]:
+    """Secret name -> the keys the manifests read from it."""
+    out: dict[str, set[str]] = {}
+    for docs in files.values():
+        for doc in docs:
+            pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers") or []:
+                for var in container.get("env") or []:
+                    ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref:
+                        out.setdefault(ref["name"], set()).add(ref["key"])
+            for volume in pod.get("volumes") or []:
+                for source in (volume.get("projected") or {}).get("sources") or []:
+                    if "secret" in source:
+                        out.setdefault(source["secret"]["name"], set()).update(
+                            item["key"] for item in source["secret"].get("items") or [])
+    return out
+
+
+def values(stack: Stack, root: Path, wanted: Mapping[str, set[str]],
+           run: containers.Runner) -> dict[str, dict[str, str]]:
+    """Secret name -> key -> value, for every Secret in ``wanted``; a missing one is an
+    error naming what to set (nothing is created then)."""
+    env_secrets = {f"{dns(name)}-env": _secret_env(literal(spec.raw))
+                   for name, spec in stack.services.items()}
+    declared = stack.top.get("secrets") if isinstance(stack.top.get("secrets"), dict) else {}
+    by_dns = {dns(name): (name, spec) for name, spec in declared.items()}
+    out: dict[str, dict[str, str]] = {}
+    for secret, keys in sorted(wanted.items()):
+        if secret in env_secrets:
+            out[secret] = {k: env_secrets[secret][k] for k in sorted(keys)
+                           if k in env_secrets[secret]}
+        elif secret in by_dns:
+            name, spec = by_dns[secret]
+            out[secret] = {"value": _compose_secret(name, spec or {}, root, run)}
+        else:
+            raise ComposeRuntimeError(f"the manifests reference the Secret {secret}, which "
+                                      "no service or compose secret provides")
+    return out
+
+
+def _secret_env(raw: dict[str, Any]) -> dict[str, str]:
+    env = raw.get("environment") if isinstance(raw.get("environment"), dict) else {}
+    return {str(k): "" if v is None else str(v) for k, v in env.items()
+            if SECRET_NAME.search(str(k))}
+
+
+def _compose_secret(name: str, spec: dict[str, Any], root: Path,
+                    run: containers.Runner) -> str:
+    if spec.get("file"):
+        return (root / str(spec["file"])).read_text(encoding="utf-8")
+    image = busybox.ensure_image(run, SMOKE_IMAGE, busybox.SMOKE)
+    # every exit code is an answer: a CommandError would carry stdout, which is the value
+    result = run(argv_deploy.read_secret(image, name), timeout=120, ok_codes=range(256))
+    if result.code:
+        raise ComposeRuntimeError(f"secret {name} could not be read from podman's store",
+                                  hint=f"is it set? inv secrets.list (podman said: "
+                                       f"{result.stderr.strip()[-200:]})")
+    return result.stdout
+
+
+def secret_docs(found: Mapping[str, Mapping[str, str]], labels: Mapping[str, str]) -> str:
+    """Kubernetes Secret documents (base64 ``data``), for ``kubectl apply -f -`` only."""
+    docs = [{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+             "metadata": {"name": name, "labels": dict(labels)},
+             "data": {k: _b64(v) for k, v in sorted(keys.items())}}
+            for name, keys in sorted(found.items())]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def podman_json(keys: Mapping[str, str]) -> str:
+    """The data of a podman secret ``podman kube play`` reads for ``secretKeyRef``."""
+    return json.dumps({k: _b64(v) for k, v in sorted(keys.items())})
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def to_podman(found: Mapping[str, Mapping[str, str]], prefix: str, driver: Driver,
+              run: containers.Runner, say: Callable[[str], None]) -> list[str]:
+    """Create (or replace) the JSON-shaped podman secret ``<prefix><name>`` of each, with
+    the env's own driver (``pass`` in production: encrypted at rest)."""
+    have = set(run(argv.secret_names(), timeout=60).stdout.split())
+    made = []
+    for name, keys in sorted(found.items()):
+        target = f"{prefix}{name}"
+        if target in have:
+            run(argv.secret_remove(target), timeout=60)
+        run(argv.secret_create(target, driver.name, driver.options), input=podman_json(keys),
+            timeout=120)
+        say(f"podman secret {target}: {', '.join(sorted(keys))}")
+        made.append(target)
+    return made

@@ -1,0 +1,125 @@
+"""The checks of ``inv deploy.quadlet``, by the real consumers: every key against the
+targeted podman's key list (:mod:`.quadletkeys`), the conversion by a real ``quadlet
+-dryrun`` (podman >= 5), and ``systemd-analyze verify`` of the services it generates and
+of the hand-written watcher unit.  systemd-analyze exits 0 on bad values, so its stderr is
+what is read.  Problems are ``FILE:LINE:COL: error: ...`` lines, on the unit we wrote."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from phoenix_compose.integrations.quadletkeys import entries
+from phoenix_compose.integrations.quadletkeys import problems as key_problems
+from phoenix_compose.runtime import argv_deploy, containers
+
+_SPLIT = re.compile(r"^---(.+?)---\n", re.M)
+_CONVERT = re.compile(r'converting "([^"]+)": (.*)$')
+_KEY = re.compile(r"key '(\w+)'")
+_VERIFY = re.compile(r"^(?:(/\S+?):(\d+): |([\w@.-]+\.service): )?(.*)$")
+SOURCE = re.compile(r"^SourcePath=.*/([^/\s]+)$", re.M)
+
+
+def quadlet_binary() -> str | None:
+    """``PHOENIX_QUADLET``; the one ``./dev setup`` fetched into the venv (Debian trixie's
+    podman 5.4); a podman >= 5 package's; or ``quadlet`` on PATH."""
+    here = Path(sys.executable).parent.parent / "libexec" / "quadlet"
+    for candidate in (os.environ.get("PHOENIX_QUADLET"), str(here),
+                      "/usr/libexec/podman/quadlet", shutil.which("quadlet")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def check(units: Mapping[str, str], version: str, run: containers.Runner) -> list[str]:
+    """Every problem of ``units`` (file name -> text); empty when they are good."""
+    found = key_problems(units, version)
+    if found:
+        return found  # quadlet would refuse the same keys: say it once, precisely
+    binary = quadlet_binary()
+    if binary is None:
+        return ["error: no quadlet binary to check the units with: ./dev setup fetches "
+                "Debian trixie's (or set PHOENIX_QUADLET=/path/to/quadlet)"]
+    services, found = dryrun(units, binary, run)
+    services.update({name: text for name, text in units.items()
+                     if name.endswith(".service")})
+    return found + verify(services, units, run)
+
+
+def dryrun(units: Mapping[str, str], binary: str,
+           run: containers.Runner) -> tuple[dict[str, str], list[str]]:
+    with tempfile.TemporaryDirectory(prefix="phoenix-quadlet-") as folder:
+        for name, text in units.items():
+            if not name.endswith(".service"):
+                (Path(folder) / name).write_text(text, encoding="utf-8")
+        result = run(argv_deploy.quadlet_dryrun(binary), env={"QUADLET_UNIT_DIRS": folder},
+                     ok_codes=(0, 1), timeout=60)
+    parts = _SPLIT.split(result.stdout)
+    services = {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    found = []
+    for line in result.stderr.splitlines():
+        match = _CONVERT.search(line)
+        if match:
+            file, message = match.groups()
+            found.append(f"{file}:{_line_of(units.get(file, ''), message)}:1: error: "
+                         f"quadlet: {message.split(' in /')[0]}")
+    for name in units:
+        if not name.endswith(".service") and _service_name(name) not in services and \
+                not any(f.startswith(f"{name}:") for f in found):
+            found.append(f"{name}:1:1: error: quadlet made no service of it")
+    return services, found
+
+
+def _service_name(unit: str) -> str:
+    stem, _, kind = unit.rpartition(".")
+    return f"{stem}.service" if kind == "container" else f"{stem}-{kind}.service"
+
+
+def _line_of(text: str, message: str) -> int:
+    key = _KEY.search(message)
+    if key:
+        for line, _group, name, _value in entries(text):
+            if name == key.group(1):
+                return line
+    return 1
+
+
+def _origin_line(generated: str, number: int, ours: str) -> int:
+    """The line of ``ours`` that made line ``number`` of the generated service (same key
+    and value), else 1."""
+    lines = generated.splitlines()
+    if not 0 < number <= len(lines) or "=" not in lines[number - 1]:
+        return 1
+    key, _, value = lines[number - 1].partition("=")
+    return next((line for line, _group, name, text in entries(ours)
+                 if name == key.strip() and text == value.strip()), 1)
+
+
+def verify(services: Mapping[str, str], units: Mapping[str, str],
+           run: containers.Runner) -> list[str]:
+    """``systemd-analyze verify`` of every service; its complaints on the unit we wrote
+    (the generated service's ``SourcePath``), with its own line in the generated text."""
+    with tempfile.TemporaryDirectory(prefix="phoenix-units-") as folder:
+        paths = []
+        for name, text in services.items():
+            (Path(folder) / name).write_text(text, encoding="utf-8")
+            paths.append(str(Path(folder) / name))
+        result = run(argv_deploy.systemd_verify(*paths), ok_codes=range(256), timeout=120)
+    found = []
+    for line in result.stderr.splitlines():
+        if not line.strip():
+            continue
+        path, number, unit, message = _VERIFY.match(line).groups()  # type: ignore[union-attr]
+        service = Path(path).name if path else re.sub(r"@[^.]*\.service$", "@.service",
+                                                      unit or "")
+        source = SOURCE.search(services.get(service, ""))
+        origin = source.group(1) if source and source.group(1) in units else service
+        at = _origin_line(services.get(service, ""), int(number or 0), units.get(origin, ""))
+        found.append(f"{origin or 'systemd-analyze'}:{at}:1: error: systemd-analyze: "
+                     f"{message}")
+    return found

@@ -1,0 +1,49 @@
+"""Command lines of the exports (``inv deploy.*``), beside :mod:`.argv`: ``podman kube``,
+the networks, volumes and secrets it makes, ``kubectl``, ``quadlet -dryrun`` and
+``systemd-analyze verify``.  Pure functions; ``--`` before every name."""
+
+from __future__ import annotations
+
+from phoenix_compose.runtime.argv import Argv
+
+
+def read_secret(image: str, name: str) -> Argv:
+    """A secret's value on stdout, from a throwaway container with no network (podman 4.3
+    has no ``secret inspect --showsecret``); for ``inv deploy.kube-secrets`` only."""
+    return ("podman", "run", "--rm", "--network", "none", "--secret", f"{name},target=value",
+            "--", image, "/bin/busybox", "cat", "/run/secrets/value")
+
+
+def kubectl_apply(context: str | None = None, namespace: str | None = None) -> Argv:
+    """``kubectl apply`` of the documents on stdin (Secrets: never in a file or argv)."""
+    return ("kubectl", *(("--context", context) if context else ()),
+            *(("--namespace", namespace) if namespace else ()), "apply", "-f", "-")
+
+
+def kube_play(file: str, network: str) -> Argv:
+    return ("podman", "kube", "play", "--network", network, "--", file)
+
+
+def kube_down(file: str) -> Argv:
+    return ("podman", "kube", "down", "--", file)
+
+
+def volume_remove(*names: str) -> Argv:
+    return ("podman", "volume", "rm", "--", *names)
+
+
+def network_exists(name: str) -> Argv:
+    return ("podman", "network", "exists", "--", name)
+
+
+def network_remove(name: str) -> Argv:
+    return ("podman", "network", "rm", "--", name)
+
+
+def quadlet_dryrun(binary: str) -> Argv:
+    """Quadlet's conversion without systemd (the unit folder in QUADLET_UNIT_DIRS)."""
+    return (binary, "-dryrun")
+
+
+def systemd_verify(*units: str) -> Argv:
+    return ("systemd-analyze", "verify", "--man=no", "--", *units)

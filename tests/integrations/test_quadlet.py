@@ -1,0 +1,158 @@
+"""Quadlet units from the validated config: golden files for a prod-shaped stack
+(ordering, health, secrets, limits carried across), the key check against each podman
+version's key list, a real ``quadlet -dryrun`` (Debian trixie's podman 5.4, fetched by
+./dev setup) and ``systemd-analyze verify``, whose stderr is read because it exits 0 on
+bad values.  Regenerate the golden files with UPDATE_GOLDEN=1."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, units
+from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
+from phoenix_compose.integrations.quadletkeys import has, keys_for, problems
+from phoenix_compose.runtime import podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+
+from support import REPO, inv
+
+HERE = Path(__file__).parent / "resources" / "quadlet"
+GOLDEN = HERE / "golden"
+TARGET = Target(Path("/srv/hydra"), "/opt/phoenix/bin/phoenix")
+
+
+def golden_units(version: str = "5.4") -> tuple[dict[str, str], list[str]]:
+    stack = ComposeManager(HERE / "stack", "golden").stack()
+    return units(stack, "golden", Target(TARGET.root, TARGET.program, version))
+
+
+def binary() -> str:
+    found = quadlet_binary()
+    if found is None:
+        pytest.fail("no quadlet binary: run ./dev setup (it fetches Debian trixie's)")
+    return found
+
+
+def test_the_golden_units_are_current() -> None:
+    files, warnings = golden_units()
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        GOLDEN.mkdir()
+        for name, text in files.items():
+            (GOLDEN / name).write_text(text, encoding="utf-8")
+    assert warnings == []
+    assert files == {p.name: p.read_text(encoding="utf-8") for p in GOLDEN.iterdir()}
+
+
+def test_ordering_health_secrets_and_limits_are_carried_across() -> None:
+    files, _ = golden_units()
+    app, db = files["hydra-app.container"], files["hydra-db.container"]
+    # ordering: after the database is healthy (Notify=healthy), restarted with it
+    assert "Requires=hydra-db.service\nAfter=hydra-db.service\nPartOf=hydra-db.service" in app
+    assert "Notify=healthy" in db and "HealthOnFailure=kill" in db
+    assert "HealthCmd=pg_isready -U postgres || exit 1" in db
+    assert "HealthStartPeriod=120s" in db and "HealthRetries=5" in db
+    # systemd's 90 s default would kill this start: 120 + 10 x 5 + 60
+    assert "TimeoutStartSec=230s" in db
+    assert "Secret=db_password,uid=999,gid=999,mode=0400" in db
+    assert "Volume=hydra-db-data.volume:/var/lib/postgresql/data" in db
+    assert "VolumeName=hydra_db-data" in files["hydra-db-data.volume"]  # compose's volume
+    assert "Internal=true" in files["hydra-backend.network"]
+    assert "Restart=always\nRestartSec=5s" in db
+    assert "StartLimitIntervalSec=900s\nStartLimitBurst=3" in db  # [Unit], not [Service]
+    assert db.index("StartLimitBurst") < db.index("[Service]")
+    assert "PodmanArgs=--memory=256m\nPodmanArgs=--cpus=0.5" in app  # no key in 5.4
+    assert "ExecStart=/opt/phoenix/bin/phoenix health.watch --env %i" in files[WATCH_UNIT]
+
+
+def test_keys_follow_the_targeted_podman_version() -> None:
+    assert not has("4.5", "Container", "NetworkAlias") and has("5.2", "Container",
+                                                               "NetworkAlias")
+    assert has("5.5", "Container", "Memory") and not has("5.4", "Container", "Memory")
+    assert keys_for("5.9") == keys_for("5.8")  # newer than the data: the newest known
+    files, warnings = golden_units("4.9")
+    assert "Notify=healthy" not in files["hydra-db.container"]
+    assert "PodmanArgs=--network-alias=db" in files["hydra-db.container"]
+    assert any("Notify=healthy (5.0)" in w for w in warnings)
+    assert problems(files, "4.9") == []
+    with pytest.raises(ValueError, match="4.5"):
+        golden_units("4.4")
+
+
+def test_a_key_the_version_lacks_is_refused_on_its_line() -> None:
+    files, _ = golden_units("5.4")
+    text = files["hydra-db.container"]
+    line = text.splitlines().index("Notify=healthy") + 1
+    assert f"hydra-db.container:{line}:1: error: Notify=healthy needs podman 5.0 or later " \
+        "(target: 4.9)" in problems({"hydra-db.container": text}, "4.9")
+    bad = text.replace("ReadOnly=", "ReadOnyl=") if "ReadOnly=" in text else \
+        text.replace("StopTimeout=", "StopTimeuot=")
+    (found,) = problems({"x.container": bad}, "5.4")
+    assert re.match(r"x\.container:\d+:1: error: \[Container\] StopTimeuot= is not a Quadlet "
+                    r"key of podman 5\.4", found)
+
+
+def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
+    files, _ = golden_units()
+    services, found = dryrun(files, binary(), podman.run)
+    assert found == []
+    app = services["hydra-app.service"]
+    # a literal $ (compose's $$) stays $$ for systemd; % is escaped; quoting survives
+    assert '--env "GREETING=hello \\"world\\" 100%% $$HOME"' in app
+    assert '--name "two words"' in app and "--sdnotify=healthy" in app
+    program = Path(REPO / ".venv" / "bin" / "phoenix")
+    real = Target(REPO, str(program if program.exists() else shutil.which("true")), "5.4")
+    stack = ComposeManager(HERE / "stack", "golden").stack()
+    assert check(units(stack, "golden", real)[0], "5.4", podman.run) == []
+
+
+def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
+    files, _ = golden_units()
+    real = {**files, WATCH_UNIT: files[WATCH_UNIT].replace("/opt/phoenix/bin/phoenix",
+                                                         shutil.which("true") or "/bin/true")}
+    bad = dict(real)
+    bad["hydra-app.container"] = real["hydra-app.container"].replace("Restart=no",
+                                                                     "Restart=sometimes")
+    found = check(bad, "5.4", podman.run)
+    line = bad["hydra-app.container"].splitlines().index("Restart=sometimes") + 1
+    assert len(found) == 1 and found[0].startswith(f"hydra-app.container:{line}:1: error: "
+                                                   "systemd-analyze: ")
+    assert "sometimes" in found[0]
+    missing = dict(real)
+    missing[WATCH_UNIT] = files[WATCH_UNIT]  # /opt/phoenix/bin/phoenix does not exist
+    found = check(missing, "5.4", podman.run)
+    assert len(found) == 1 and found[0].startswith(f"{WATCH_UNIT}:") and \
+        "not executable" in found[0]
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "prod"])
+def test_every_env_passes_the_check(env: str, tmp_path: Path) -> None:
+    done = inv(REPO, "deploy.quadlet", "--env", env, "--check", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pass the podman 5.4 key check, quadlet -dryrun and systemd-analyze" in done.stdout
+
+
+def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path) -> None:
+    out = tmp_path / "units"
+    wrote = inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), timeout=120)
+    assert wrote.returncode == 0, wrote.stderr
+    assert (out / "phoenix-prod-revenue-db.container").exists()
+    assert inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), "--check",
+               timeout=120).returncode == 0
+    unit = out / "phoenix-prod-phoenix-core.container"
+    unit.write_text(unit.read_text().replace("NoNewPrivileges=true", "NoNewPrivilege=true"))
+    bad = inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), "--check",
+              timeout=120)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    line = unit.read_text().splitlines().index("NoNewPrivilege=true") + 1
+    assert f"{unit}:{line}:1: error: [Container] NoNewPrivilege= is not a Quadlet key" in \
+        bad.stderr
+    refused = inv(REPO, "deploy.quadlet", "--env", "prod", "--podman-version", "4.3",
+                  "--out", str(tmp_path / "old"), timeout=120)
+    assert refused.returncode == 2 and "target 4.5 or later" in refused.stderr
+    assert not (tmp_path / "old").exists()
