@@ -10,7 +10,8 @@ podman seam (``phoenix_compose.runtime.podman`` and the argv builders of
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ class Env:
         """``.phoenix/<env>/``: generated state (a plugin may keep files under it)."""
         return self._manager.state.path
 
-    def audited(self, action: str, args: dict[str, Any]) -> Iterator[None]:
+    def audited(self, action: str, args: dict[str, Any]) -> AbstractContextManager[None]:
         """A context manager: one line in the env's audit log, with the outcome."""
         return audit.audited(self._manager.state.audit_log, action, args)
 

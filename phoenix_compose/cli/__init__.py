@@ -43,6 +43,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     ns.add_task(release.rollback)
     ns.add_collection(Collection.from_module(config, name="config"))
     ns.add_collection(Collection("images", lifecycle.build, release.promote))
+    ns.add_collection(Collection("schema", ci.schema_update))
     ns.add_collection(Collection("registry", release.registry_up, release.registry_down,
                                  release.registry_status))
     ns.add_collection(Collection("secrets", secrets.set_, secrets.list_, secrets.rm,

@@ -22,17 +22,8 @@ def test(c: Context, pytest_args: str = "") -> None:
 def ci(c: Context, pytest_args: str = "") -> None:
     """CI steps in order: validate all envs, VS Code tasks staleness, the Kubernetes and
     Quadlet exports of every env, tests."""
-    import sys
-    from pathlib import Path
-
     from phoenix_compose.cli import CURRENT
-    from phoenix_compose.integrations.ci import (
-        check_exports,
-        run_pytest,
-        run_steps,
-        summary,
-        validate_all,
-    )
+    from phoenix_compose.integrations import ci as pipeline
     from phoenix_compose.integrations.vscode import render, sync, tasks_document
 
     root = stack_root(c)
@@ -41,15 +32,41 @@ def ci(c: Context, pytest_args: str = "") -> None:
         document = tasks_document(CURRENT["namespace"], root)
         sync(root / ".vscode" / "tasks.json", render(document), check=True)
 
-    program = str(Path(sys.executable).with_name("phoenix"))
-    steps = [("validate", lambda: validate_all(root)), ("vscode-tasks", vscode_check),
-             ("exports", lambda: check_exports(root, program)),
-             ("tests", lambda: run_pytest(root, shlex.split(pytest_args)))]
+    steps = [("validate", lambda: pipeline.validate_all(root)), ("vscode-tasks", vscode_check),
+             ("exports", lambda: pipeline.check_exports(root)),
+             ("tests", lambda: pipeline.run_pytest(root, shlex.split(pytest_args)))]
     with boundary():
-        results = run_steps(steps)
-    say(summary(results, [name for name, _ in steps]))
+        results = pipeline.run_steps(steps)
+    say(pipeline.summary(results, [name for name, _ in steps]))
     if not all(r.ok for r in results) or len(results) < len(steps):
         raise Exit(code=1)
+
+
+@task(name="update")
+def schema_update(c: Context) -> None:
+    """Refresh the vendored compose-spec schema from check-jsonschema's copy (a dev task)."""
+    import datetime
+    import importlib.metadata
+    import importlib.util
+    from pathlib import Path
+
+    from jsonschema.exceptions import SchemaError
+
+    from phoenix_compose.config.schema import ORIGIN_FILE, update_schema
+
+    found = importlib.util.find_spec("check_jsonschema")
+    if found is None or found.origin is None:
+        raise Exit("error: check-jsonschema is not installed: pip install -e '.[test]' "
+                   "(it is a development dependency only)", code=1)
+    source = Path(found.origin).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
+    version = importlib.metadata.version("check-jsonschema")
+    with boundary():
+        try:
+            changed = update_schema(source, version, datetime.date.today().isoformat())
+        except (ValueError, SchemaError) as exc:
+            raise Exit(f"error: {source}: {str(exc).splitlines()[0]}", code=1) from None
+    say(f"compose-spec schema {'updated from' if changed else 'already current with'} "
+        f"check-jsonschema {version} ({ORIGIN_FILE})")
 
 
 ROOT_TASKS = [test, ci]

@@ -30,7 +30,7 @@ def _set_value(original: Any) -> Any:
             original(self, value, cast)
         except ValueError:
             kind = "a number" if self.kind in (int, float) else f"of type {self.kind.__name__}"
-            raise Exit(f"error: --{self.name.replace('_', '-')} must be {kind}, not "
+            raise Exit(f"error: --{str(self.name).replace('_', '-')} must be {kind}, not "
                        f"'{value}'", code=USAGE_ERROR) from None
     return set_value
 

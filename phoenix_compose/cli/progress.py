@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,7 +59,7 @@ def live() -> Iterator[Report]:
         yield report
 
 
-def table(rows: list[tuple[str, ...]]) -> str | None:
+def table(rows: Sequence[tuple[str, ...]]) -> str | None:
     """A table as rich renders it on a terminal (None off one: the caller prints plain)."""
     if not fancy() or not rows:
         return None

@@ -17,7 +17,7 @@ ADDRESS_HELP = "HOST:PORT on 127.0.0.1 (default: PHOENIX_REGISTRY of the env, el
                "127.0.0.1:5000)"
 
 
-def _registry(c: Context, env: str | None, address: str | None):  # type: ignore[no-untyped-def]
+def _registry(c: Context, env: str | None, address: str | None):
     from phoenix_compose.config.environment import load_environment
     from phoenix_compose.runtime.registry import DEFAULT_ADDRESS, Registry
 
@@ -150,8 +150,10 @@ def data_notes(state: StateDir, number: int) -> list[str]:
     from phoenix_compose.runtime import releases
 
     later = releases.protected_after(state, number)
+    if later is None:
+        return []
     out = []
-    for hook, result in (later.protected or {}).items() if later else ():
+    for hook, result in (later.protected or {}).items():
         backup = result.get("backup") if isinstance(result, dict) else result
         out.append(f"data: {hook} took {backup} before release {later.number}; the data was "
                    f"not rolled back (if it must be: inv db.restore {backup} --env "

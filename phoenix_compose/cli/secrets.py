@@ -14,7 +14,7 @@ from phoenix_compose.errors import ComposeRuntimeError
 NAME_HELP = "the secret's name as the stack declares it, without the env prefix"
 
 
-def _store(c: Context, env: str | None):  # type: ignore[no-untyped-def]
+def _store(c: Context, env: str | None):
     from phoenix_compose.cli.lifecycle import manager
     from phoenix_compose.runtime.secrets import SecretStore
 

@@ -7,13 +7,13 @@ Variables resolve as ``common.env`` < ``<env>.env`` < ``<env>.lock`` (written by
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phoenix_compose._upstream import env_bindings
 from phoenix_compose.config.files import link_problem, read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
@@ -213,13 +213,11 @@ def _masked(statement: str) -> str:
 def parse_env_file(
     text: str, rel: str, defined: dict[str, Var], process: Mapping[str, str]
 ) -> list[Problem]:
-    from dotenv.parser import parse_stream
-
     problems: list[Problem] = []
-    for binding in parse_stream(io.StringIO(text)):
-        loc = Loc(rel, binding.original.line, 1)
+    for binding in env_bindings(text):
+        loc = Loc(rel, binding.line, 1)
         if binding.error:
-            statement = _masked(binding.original.string.strip().splitlines()[0])
+            statement = _masked(binding.text.strip().splitlines()[0])
             problems.append(Problem(loc, f"cannot parse '{statement}': expected KEY=VALUE",
                                     hint="quote values that contain spaces or '#'"))
             continue
@@ -231,7 +229,7 @@ def parse_env_file(
                 defined[binding.key] = Var(process[binding.key], loc)
             continue
         value = binding.value
-        if not _SINGLE_QUOTED.match(binding.original.string):
+        if not _SINGLE_QUOTED.match(binding.text):
             def lookup(name: str) -> str | None:
                 if name in process:
                     return process[name]

@@ -54,9 +54,9 @@ def _resolve(services: dict[str, N], name: str, where: tuple[Path, Path], ctx: C
                                              f"'{ref}', which extends it back"))
         return node
     if ref not in base_services:
-        where = f" in {ctx.name_of(base_file)}" if ref_file is not None else ""
+        in_file = f" in {ctx.name_of(base_file)}" if ref_file is not None else ""
         ctx.problems.append(Problem(ext.loc, f"cannot extend service '{name}': service "
-                                             f"'{ref}' not found{where}"))
+                                             f"'{ref}' not found{in_file}"))
         return node
     base = _clone(_resolve(base_services, ref, base_where, ctx, chain + ((file, name),)))
     if not isinstance(base.value, dict):

@@ -10,6 +10,7 @@ from typing import Any
 
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.errors import Problem
+from phoenix_compose.shapes import as_dict
 
 RESTART = "x-phoenix-restart"
 ROTATE = "x-phoenix-rotate"
@@ -132,8 +133,8 @@ def drift_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
 def rotate_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
     """``secrets.NAME.x-phoenix-rotate``: ``service`` (one of the stack's) and ``command``
     (a non-empty list of strings), nothing else."""
-    services = model.get("services") if isinstance(model.get("services"), dict) else {}
-    secrets = model.get("secrets") if isinstance(model.get("secrets"), dict) else {}
+    services = as_dict(model.get("services"))
+    secrets = as_dict(model.get("secrets"))
     problems = []
     for name, secret in secrets.items():
         hook = secret.get(ROTATE) if isinstance(secret, dict) else None

@@ -36,7 +36,7 @@ def interpolate(text: str, lookup: Lookup) -> tuple[str, list[Finding]]:
     try:
         return _expand(text, 0, lookup, warnings), warnings
     except InterpolationFailed as failed:
-        return text, warnings + [failed.finding]
+        return text, warnings + [failed.finding]  # type: ignore[list-item]
 
 
 def _expand(text: str, base: int, lookup: Lookup, warnings: list[Finding]) -> str:

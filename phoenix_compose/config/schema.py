@@ -26,21 +26,49 @@ def unexpected_keys(message: str) -> list[str]:
     return re.findall(r"'([^']*)'", found.group(1)) if found else []
 
 
+SCHEMAS = FsPath(__file__).with_name("schemas")
+SCHEMA_FILE = SCHEMAS / "compose-spec.json"
+ORIGIN_FILE = SCHEMAS / "compose-spec.origin.json"
+
+
 @functools.lru_cache(maxsize=1)
 def compose_schema_validator() -> Any:
-    """The compose-spec schema vendored by check-jsonschema (Draft 2020-12).
+    """The compose-spec schema (Draft 2020-12), package data of ours: its origin and
+    version are in ``schemas/compose-spec.origin.json`` (``inv schema.update`` refreshes
+    it from check-jsonschema's vendored copy)."""
+    from jsonschema import Draft202012Validator
 
-    Read from the package data directly: importing ``check_jsonschema`` pulls in its CLI,
-    which costs more than the whole validation of a small stack.
-    """
-    import importlib.util
+    return Draft202012Validator(flatten_schema(json.loads(SCHEMA_FILE.read_text(
+        encoding="utf-8"))))
+
+
+def update_schema(source: FsPath, version: str, today: str) -> bool:
+    """Replace the vendored schema with ``source`` (check-jsonschema ``version``'s copy) when
+    it differs and still is a Draft 2020-12 compose schema; record where it came from.
+    Returns whether anything changed."""
+    import hashlib
 
     from jsonschema import Draft202012Validator
 
-    spec = importlib.util.find_spec("check_jsonschema")
-    assert spec is not None and spec.origin is not None, "check-jsonschema is not installed"
-    path = FsPath(spec.origin).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
-    return Draft202012Validator(flatten_schema(json.loads(path.read_text(encoding="utf-8"))))
+    text = source.read_text(encoding="utf-8")
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)  # SchemaError: a broken copy is refused
+    if schema.get("title") != "Compose Specification":
+        raise ValueError(f"{source} is not the compose-spec schema")
+    origin = {"file": SCHEMA_FILE.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+              "from": f"check-jsonschema {version}: "
+                      "check_jsonschema/builtin_schemas/vendor/compose-spec.json",
+              "upstream": "https://github.com/compose-spec/compose-spec "
+                          "(schema/compose-spec.json)",
+              "license": "Apache-2.0 (compose-spec.LICENSE)", "updated": today}
+    old = json.loads(ORIGIN_FILE.read_text(encoding="utf-8")) if ORIGIN_FILE.exists() else {}
+    if old.get("sha256") == origin["sha256"]:
+        return False
+    from phoenix_compose.fileio import write_files
+
+    write_files({SCHEMA_FILE: text, ORIGIN_FILE: json.dumps(origin, indent=1) + "\n"})
+    compose_schema_validator.cache_clear()
+    return True
 
 
 _PLAIN_PART = {"type", "description", "properties", "patternProperties"}

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from phoenix_compose._upstream import line_tracking_codegen
 from phoenix_compose.config.files import read
 from phoenix_compose.config.yamlsrc import Locator
 from phoenix_compose.errors import Loc, Problem, TemplateTimeout
@@ -172,38 +173,8 @@ def _environment(folder: Path) -> Any:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
         finalize=yaml_scalar)
     jenv.filters["yaml"] = to_yaml
-    jenv.code_generator_class = _line_tracking_codegen()
+    jenv.code_generator_class = line_tracking_codegen()
     return jenv
-
-
-def _line_tracking_codegen() -> type:
-    """A code generator that yields template text node by node.
-
-    Jinja folds consecutive text into one ``yield`` without line information; refusing the
-    folding gives every text node its own ``yield`` tagged with the node's line.
-    """
-    from jinja2 import nodes
-    from jinja2.compiler import CodeGenerator
-
-    class LineTrackingCodeGenerator(CodeGenerator):
-        def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
-            if isinstance(node, nodes.TemplateData):
-                raise nodes.Impossible()
-            return super()._output_child_to_const(node, frame, finalize)
-
-        def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
-            if isinstance(node, nodes.TemplateData):  # template text is never finalized
-                self.write("str(")
-                return
-            super()._output_child_pre(node, frame, finalize)
-
-        def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
-            if isinstance(node, nodes.TemplateData):
-                self.write(")")
-                return
-            super()._output_child_post(node, frame, finalize)
-
-    return LineTrackingCodeGenerator
 
 
 def _render_tracked(template: Any, context: dict[str, Any],

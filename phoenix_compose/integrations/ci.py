@@ -54,10 +54,12 @@ def export_problems(root: Path, envs: Sequence[str], program: str) -> list[str]:
     return found
 
 
-def check_exports(root: Path, program: str) -> None:
-    """The ``exports`` step of ``inv ci``: every problem printed, then one failure."""
+def check_exports(root: Path, program: str | None = None) -> None:
+    """The ``exports`` step of ``inv ci``: every problem printed, then one failure;
+    ``program``: what the watcher unit runs (default: the ``phoenix`` beside Python)."""
     from phoenix_compose.config.environment import list_environments
 
+    program = program or str(Path(sys.executable).with_name("phoenix"))
     found = export_problems(root, list_environments(root), program)
     for line in found:
         print(line, file=sys.stderr, flush=True)

@@ -70,7 +70,7 @@ def labels(stack: Stack, name: str, env: str) -> dict[str, str]:
 
 def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]) -> list[Doc]:
     raw, name = spec.raw, dns(spec.name)
-    meta = {"name": name, "labels": labels(stack, spec.name, env)}
+    meta: Doc = {"name": name, "labels": labels(stack, spec.name, env)}
     claims = _claims(stack, spec)
     pod = pod_spec(stack, spec, name, claims, warnings)
     selector = {"matchLabels": {"app.kubernetes.io/instance":

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
+from phoenix_compose.shapes import as_dict
 
 Doc = dict[str, Any]
 # names whose values look secret (a *_FILE variable only names a file: not one of them)
@@ -137,7 +138,7 @@ def pod_spec(stack: Stack, spec: ServiceSpec, name: str, claims: dict[str, str],
 
 def _environment(raw: dict[str, Any], name: str) -> Doc:
     """envFrom the ConfigMap ``<name>-env``; what looks secret from the Secret of that name."""
-    env = raw.get("environment") if isinstance(raw.get("environment"), dict) else {}
+    env = as_dict(raw.get("environment"))
     out: Doc = {}
     if any(not SECRET_NAME.search(str(k)) for k in env):
         out["envFrom"] = [{"configMapRef": {"name": f"{name}-env"}}]
@@ -166,9 +167,9 @@ def _mounts(stack: Stack, spec: ServiceSpec, claims: dict[str, str],
         mounts.append({"name": f"tmp{i}", "mountPath": path})
     items = []
     for ref in spec.raw.get("secrets") or []:
-        source = ref.get("source") if isinstance(ref, dict) else ref
-        target = (ref.get("target") if isinstance(ref, dict) else None) or source
-        items.append({"secret": {"name": dns(str(source)),
+        name = str(ref.get("source") if isinstance(ref, dict) else ref)
+        target = str((ref.get("target") if isinstance(ref, dict) else None) or name)
+        items.append({"secret": {"name": dns(name),
                                  "items": [{"key": "value", "path": str(target)}]}})
     if items:  # files at /run/secrets/<target>, as compose mounts them; values never here
         volumes.append({"name": "secrets", "projected": {"sources": items}})

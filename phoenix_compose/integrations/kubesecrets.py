@@ -21,6 +21,7 @@ from phoenix_compose.integrations.kubepod import SECRET_NAME, Doc, dns
 from phoenix_compose.runtime import argv, argv_deploy, busybox, containers
 from phoenix_compose.runtime.secrets import Driver
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 
 SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"  # the doctor's image: only /bin/busybox
 
@@ -50,7 +51,7 @@ def values(stack: Stack, root: Path, wanted: Mapping[str, set[str]],
     error naming what to set (nothing is created then)."""
     env_secrets = {f"{dns(name)}-env": _secret_env(literal(spec.raw))
                    for name, spec in stack.services.items()}
-    declared = stack.top.get("secrets") if isinstance(stack.top.get("secrets"), dict) else {}
+    declared = as_dict(stack.top.get("secrets"))
     by_dns = {dns(name): (name, spec) for name, spec in declared.items()}
     out: dict[str, dict[str, str]] = {}
     for secret, keys in sorted(wanted.items()):
@@ -67,7 +68,7 @@ def values(stack: Stack, root: Path, wanted: Mapping[str, set[str]],
 
 
 def _secret_env(raw: dict[str, Any]) -> dict[str, str]:
-    env = raw.get("environment") if isinstance(raw.get("environment"), dict) else {}
+    env = as_dict(raw.get("environment"))
     return {str(k): "" if v is None else str(v) for k, v in env.items()
             if SECRET_NAME.search(str(k))}
 

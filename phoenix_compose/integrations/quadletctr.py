@@ -10,6 +10,7 @@ from typing import Any
 from phoenix_compose.integrations.kubepod import SECRET_NAME, dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 Items = list[tuple[str, str]]
 _UNSAFE = re.compile(r"[\s\"'\\]")
@@ -106,7 +107,7 @@ def _volumes(stack: Stack, spec: ServiceSpec, root: Path, prefix: str,
 def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     """Plain variables as Environment=; one that looks secret is read from a podman secret
     (type=env), never written here."""
-    env = spec.raw.get("environment") if isinstance(spec.raw.get("environment"), dict) else {}
+    env = as_dict(spec.raw.get("environment"))
     items: Items = []
     for key, value in sorted(env.items()):
         if SECRET_NAME.search(str(key)):

@@ -174,21 +174,23 @@ def info() -> Argv:
     return ("podman", "info", "--format", "json")
 
 
-def network_create(name: str, labels: Mapping[str, str] = (), internal: bool = True) -> Argv:
+def network_create(name: str, labels: Mapping[str, str] | None = None,
+                   internal: bool = True) -> Argv:
     """An internal network (no route out of it: a throwaway's, e.g. a restore check) unless
     ``internal`` is false."""
     return ("podman", "network", "create", *(("--internal",) if internal else ()),
-            *(a for k, v in dict(labels).items() for a in ("--label", f"{k}={v}")), "--", name)
+            *(a for k, v in dict(labels or {}).items() for a in ("--label", f"{k}={v}")),
+            "--", name)
 
 
 def run_detached(name: str, image: str, *, network: str, environment: Mapping[str, str],
-                 mounts: Sequence[str] = (), labels: Mapping[str, str] = ()) -> Argv:
+                 mounts: Sequence[str] = (), labels: Mapping[str, str] | None = None) -> Argv:
     """A throwaway container in the background (``podman run -d``), on ``network`` only;
     ``mounts``: ``-v`` specs (``SRC:DST:ro``)."""
     return ("podman", "run", "--detach", "--name", name, "--network", network,
             *(a for k, v in environment.items() for a in ("--env", f"{k}={v}")),
             *(a for m in mounts for a in ("--volume", m)),
-            *(a for k, v in dict(labels).items() for a in ("--label", f"{k}={v}")),
+            *(a for k, v in dict(labels or {}).items() for a in ("--label", f"{k}={v}")),
             "--", image)
 
 

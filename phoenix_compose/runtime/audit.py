@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.fileio import append_jsonl, last_jsonl
+from phoenix_compose.shapes import as_dict, as_list
 
 
 def _user() -> str:
@@ -66,6 +67,6 @@ def removed_by_user(path: Path, services: list[str]) -> set[str]:
     record = last_jsonl(path)
     if record is None or record.get("action") != "rm" or record.get("result") != "ok":
         return set()
-    args = record.get("args") if isinstance(record.get("args"), dict) else {}
-    named = args.get("services") if isinstance(args.get("services"), list) else []
+    args = as_dict(record.get("args"))
+    named = as_list(args.get("services"))
     return {str(n) for n in named} or set(services)

@@ -54,7 +54,7 @@ def init_certs(store: SecretStore, services: Sequence[str] = TLS_SERVICES,
     return [store.set(name, value) for name, value in values.items()], ()
 
 
-def _ca(folder: Path):  # type: ignore[no-untyped-def]
+def _ca(folder: Path):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -80,7 +80,7 @@ def _ca(folder: Path):  # type: ignore[no-untyped-def]
     return key, cert
 
 
-def _issue(ca_key, ca_cert, service: str):  # type: ignore[no-untyped-def]
+def _issue(ca_key, ca_cert, service: str):
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -98,7 +98,7 @@ def _issue(ca_key, ca_cert, service: str):  # type: ignore[no-untyped-def]
     return key, cert
 
 
-def _builder(subject, issuer, public_key, days: int):  # type: ignore[no-untyped-def]
+def _builder(subject, issuer, public_key, days: int):
     from cryptography import x509
 
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -108,19 +108,19 @@ def _builder(subject, issuer, public_key, days: int):  # type: ignore[no-untyped
             .not_valid_after(now + datetime.timedelta(days=days)))
 
 
-def _sha256():  # type: ignore[no-untyped-def]
+def _sha256():
     from cryptography.hazmat.primitives import hashes
 
     return hashes.SHA256()
 
 
-def _pem(cert) -> str:  # type: ignore[no-untyped-def]
+def _pem(cert) -> str:
     from cryptography.hazmat.primitives import serialization
 
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _key_pem(key) -> str:  # type: ignore[no-untyped-def]
+def _key_pem(key) -> str:
     from cryptography.hazmat.primitives import serialization
 
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -18,6 +18,7 @@ from typing import Any
 
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 
 LIMIT = 200  # remembered configs per env; the oldest go first
 _MISSING = object()
@@ -41,7 +42,7 @@ class Fingerprint:
     def from_dict(cls, data: Any) -> Fingerprint | None:
         if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
             return None
-        files = data.get("files") if isinstance(data.get("files"), dict) else {}
+        files = as_dict(data.get("files"))
         return cls(data["config"], {str(k): str(v) for k, v in files.items()})
 
     def changes(self, new: Fingerprint) -> list[str]:
@@ -75,10 +76,10 @@ def fingerprint(stack: Stack, name: str) -> Fingerprint:
     svc = stack.services[name].raw
     files = {}
     for kind in ("secrets", "configs"):
-        defined = stack.top.get(kind) if isinstance(stack.top.get(kind), dict) else {}
+        defined = as_dict(stack.top.get(kind))
         for ref in svc.get(kind) or ():
             source = ref.get("source") if isinstance(ref, dict) else ref
-            entry = defined.get(source) if isinstance(defined.get(source), dict) else {}
+            entry = as_dict(defined.get(str(source)))
             if entry.get("file"):
                 files[f"{kind[:-1]} {source}"] = _digest(Path(str(entry["file"])))
     return Fingerprint(dict(svc), files)

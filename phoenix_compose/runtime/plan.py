@@ -20,6 +20,7 @@ from phoenix_compose._compat import StrEnum
 from phoenix_compose.runtime import containers
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 
 
 class Change(StrEnum):
@@ -139,7 +140,7 @@ def _cascade(stack: Stack, names: Sequence[str], steps: dict[str, Step]) -> None
 
 def named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
     """The stack's named volumes a service mounts (short or long form), as declared."""
-    declared = stack.top.get("volumes") if isinstance(stack.top.get("volumes"), dict) else {}
+    declared = as_dict(stack.top.get("volumes"))
     out = []
     for volume in stack.services[name].raw.get("volumes") or ():
         source = volume.get("source") if isinstance(volume, dict) else \

@@ -142,10 +142,11 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
     with _tracked(proc):
         err: list[bytes] = []
-        drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        assert (out := proc.stdout) and (errors := proc.stderr)  # both PIPE
+        drain = threading.Thread(target=lambda: err.append(errors.read()), daemon=True)
         drain.start()
         try:
-            while sink and (block := proc.stdout.read(1 << 20)):
+            while sink and (block := out.read(1 << 20)):
                 sink(block)
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

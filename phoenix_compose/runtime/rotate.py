@@ -15,7 +15,7 @@ No value is ever printed: a failing hook's output is shown with both values mask
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,7 @@ def _running_consumers(deployer: Deployer, store: SecretStore, targets: list[str
 
 
 def _store_all(deployer: Deployer, store: SecretStore,
-               hooks: dict[str, tuple[str, list[str]] | None], old: dict[str, str | None],
+               hooks: dict[str, tuple[str, list[str]] | None], old: Mapping[str, str | None],
                new: dict[str, str]) -> None:
     for name, value in new.items():
         hook = hooks.get(name)

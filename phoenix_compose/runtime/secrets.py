@@ -10,6 +10,7 @@ development, ``pass`` (GPG-encrypted at rest) by default in production.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from phoenix_compose.config.environment import load_environment
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 from phoenix_compose.statedir import FOLDER
 
 DRIVERS = ("file", "pass", "shell")
@@ -53,14 +55,14 @@ class SecretInfo:
 
 def external_secrets(stack: Stack) -> dict[str, list[str]]:
     """podman secret name -> the services that consume it, for every external secret."""
-    declared = stack.top.get("secrets") if isinstance(stack.top.get("secrets"), dict) else {}
+    declared = as_dict(stack.top.get("secrets"))
     names = [n for n, d in declared.items() if isinstance(d, dict) and d.get("external")]
     return {n: [s for s, spec in stack.services.items()
                 if n in _sources(spec.raw.get("secrets"))] for n in names}
 
 
 def _sources(refs: Any) -> list[str]:
-    return [r.get("source") if isinstance(r, dict) else r for r in refs or ()]
+    return [str(r.get("source")) if isinstance(r, dict) else str(r) for r in refs or ()]
 
 
 def secrets_prefix(root: Path, env: str) -> str:
@@ -126,7 +128,7 @@ class SecretStore:
                  timeout=120)
         return target
 
-    def existing(self) -> set[str]:
+    def existing(self) -> builtins.set[str]:  # `set` here is the method above
         return set(self.run(argv.secret_names(), timeout=60).stdout.split())
 
     def remove(self, name: str, force: bool = False) -> str:

@@ -111,7 +111,7 @@ def _plain(image: str) -> str:
 
 
 def _environment(declared: Any, env: list[str], image_env: Mapping[str, str]) -> list[Diff]:
-    actual = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    actual = {key: value for key, _, value in (e.partition("=") for e in env)}
     expected = {k: "" if v is None else str(v) for k, v in _mapping(declared).items()}
     diffs = []
     for key in sorted(set(expected) | set(actual)):
@@ -129,7 +129,8 @@ def _mapping(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     if isinstance(value, list):  # KEY=VALUE items
-        return dict(str(v).split("=", 1) if "=" in str(v) else (str(v), None) for v in value)
+        return {key: value if sep else None
+                for key, sep, value in (str(v).partition("=") for v in value)}
     return {}
 
 

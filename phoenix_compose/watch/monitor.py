@@ -31,6 +31,10 @@ from phoenix_compose.watch.schedule import CheckScheduler
 from phoenix_compose.watch.state import ServiceRecord, StateStore
 
 
+def _warner(warnings: list[tuple[str, str]], name: str) -> Callable[[str], None]:
+    return lambda text: warnings.append((name, text))
+
+
 class HealthMonitor:
     def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = podman.run,
                  bus: EventBus | None = None, clock: Callable[[], float] = time.time,
@@ -42,8 +46,7 @@ class HealthMonitor:
         self.store = StateStore(state)
         self.warnings: list[tuple[str, str]] = []  # shown once the watch starts
         self.policies = {n: RestartPolicy.from_config(
-            s.raw.get("x-phoenix-restart"), overrides,
-            lambda text, n=n: self.warnings.append((n, text)))
+            s.raw.get("x-phoenix-restart"), overrides, _warner(self.warnings, n))
             for n, s in stack.services.items()}
         self.last_status: dict[str, str] = {}
         self.pool = ThreadPoolExecutor(max_workers=max(4, min(len(stack.services) + 2, 32)),
@@ -137,8 +140,10 @@ class HealthMonitor:
 
     def _report_oom(self, name: str, obs: Observation) -> None:
         state = obs.state
-        key = state and (state.id, state.started_at)
-        if obs.oom is None or state is None or (not state.running and key in self._oom_reported):
+        if obs.oom is None or state is None:
+            return
+        key = (state.id, state.started_at)
+        if not state.running and key in self._oom_reported:
             return  # a stopped container's kill is reported once
         self._oom_reported.add(key)
         self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name].raw, obs))

@@ -55,6 +55,17 @@ def format_event(event: Event) -> str:
            f"{detail}".rstrip()
 
 
+def _woken_by(stop: threading.Event) -> threading.Event:
+    wake = threading.Event()
+
+    def stopped() -> None:
+        stop.wait()
+        wake.set()
+
+    threading.Thread(target=stopped, name="phoenix-stop", daemon=True).start()
+    return wake
+
+
 def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, once: bool = False,
           metrics_port: int | None = None, as_json: bool = False,
           overrides: Mapping[str, Any] | None = None,
@@ -70,9 +81,7 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
         monitor.metrics = WatchMetrics(metrics_port)
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
-    wake = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), wake.set()), name="phoenix-stop",
-                     daemon=True).start()  # a stop also ends the wait for the next tick
+    wake = _woken_by(stop)  # a stop also ends the wait for the next tick
     restore = _handle_signals(stop, wake)
     follower = None if once else _container_events(monitor, bus, wake)
 

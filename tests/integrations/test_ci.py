@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft7Validator
 
 from support import REPO, inv
 
@@ -60,14 +60,56 @@ def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack:
     assert "development: kube: phoenix-core.yaml:" in result.stderr
 
 
-def test_the_example_workflow_is_a_valid_github_workflow() -> None:
+def vendored_schema(name: str) -> dict:
+    """A CI schema vendored by check-jsonschema (a test dependency)."""
     spec = importlib.util.find_spec("check_jsonschema")
-    schema_path = Path(spec.origin).parent / "builtin_schemas" / "vendor" / \
-        "github-workflows.json"
-    schema = json.loads(schema_path.read_text())
-    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent / "builtin_schemas" / "vendor" / f"{name}.json"
+    return json.loads(path.read_text())
+
+
+def schema_errors(schema: dict, document: dict) -> list[str]:
+    from jsonschema.validators import validator_for
+
+    return [e.message for e in validator_for(schema)(schema).iter_errors(document)]
+
+
+def test_the_github_workflow_is_valid_and_meets_the_pipeline_rules() -> None:
+    text = (REPO / ".github" / "workflows" / "ci.yml").read_text()
+    workflow = yaml.safe_load(text)
     workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as true
-    assert [e.message for e in Draft7Validator(schema).iter_errors(workflow)] == []
-    steps = [s.get("run", "") for s in workflow["jobs"]["ci"]["steps"]]
-    assert any("config.validate --all" in s for s in steps)
-    assert any("vscode.tasks --check" in s for s in steps)
+    assert schema_errors(vendored_schema("github-workflows"), workflow) == []
+    assert workflow["on"] == {"push": {"branches": ["main"]}, "pull_request": None}
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    jobs = workflow["jobs"]
+    for job in jobs.values():
+        for step in job["steps"]:
+            if "uses" in step:  # pinned by commit, the version in a comment
+                assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step
+                assert re.search(re.escape(step["uses"]) + r"\s+# v\d", text), step
+                if "setup-python" in step["uses"]:
+                    assert step["with"]["cache"] == "pip"
+            # our tools never run as root (only apt does, through sudo)
+            assert not re.search(r"sudo\s+(\S*/)?(dev|\.venv|inv|phoenix|python)",
+                                 step.get("run", "")), step
+    runs = {name: " ".join(s.get("run", "") for s in job["steps"])
+            for name, job in jobs.items()}
+    for tool in ("ruff check", "mypy", "lint-imports", "pre-commit run --all-files"):
+        assert tool in runs["lint"]
+    assert jobs["fast"]["strategy"]["matrix"]["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert 'not podman and not slow' in runs["fast"]
+    assert "./dev setup" in runs["podman"] and '-m "podman or slow"' in runs["podman"]
+    assert 'test "$(id -u)" != 0' in runs["podman"]  # rootless
+    assert set(jobs["ci"]["needs"]) == {"lint", "fast", "podman"}
+    assert ".venv/bin/inv ci" in runs["ci"]
+
+
+def test_the_gitlab_example_is_valid_and_has_the_same_jobs() -> None:
+    pipeline = yaml.safe_load((REPO / ".gitlab-ci.yml").read_text())
+    assert schema_errors(vendored_schema("gitlab-ci"), pipeline) == []
+    assert {"lint", "fast", "podman", "ci"} <= set(pipeline)
+    assert pipeline["fast"]["parallel"]["matrix"] == [
+        {"PYTHON": ["3.10", "3.11", "3.12", "3.13"]}]
+    assert set(pipeline["ci"]["needs"]) == {"lint", "fast", "podman"}
+    assert "./dev setup" in pipeline["podman"]["script"]

@@ -1,0 +1,63 @@
+"""Every use of a library's non-public API, in one place, each with the reason no public
+API does it.  ``tests/test_upstream.py`` fails loudly, naming the library, when an upgrade
+changes any of them; pyproject.toml keeps each library below its next major.
+
+- python-dotenv (``dotenv.parser.parse_stream``): the public ``dotenv_values`` returns a
+  dict, without the line of each binding or the lines it could not parse, and our errors
+  are ``FILE:LINE:COL``.  python-dotenv's own ``main`` uses the same function.
+- Jinja2 (``jinja2.compiler.CodeGenerator._output_child_*``): Jinja folds consecutive
+  template text into one ``yield`` without line information; refusing the folding gives
+  every text node its own ``yield``, so each chunk of output maps to its template line
+  (``Template.get_corresponding_lineno`` then maps generated code to template lines).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnvBinding:
+    key: str | None  # None: a comment or a blank line
+    value: str | None  # None: a bare KEY (its value comes from the process)
+    line: int
+    text: str  # the statement as written
+    error: bool
+
+
+def env_bindings(text: str) -> Iterator[EnvBinding]:
+    """The statements of a .env file, as python-dotenv parses them, with their lines."""
+    from dotenv.parser import parse_stream
+
+    for binding in parse_stream(io.StringIO(text)):
+        yield EnvBinding(binding.key, binding.value, binding.original.line,
+                         binding.original.string, binding.error)
+
+
+def line_tracking_codegen() -> type:
+    """A Jinja code generator that yields template text node by node (see above)."""
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
+
+    class LineTrackingCodeGenerator(CodeGenerator):
+        def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
+            if isinstance(node, nodes.TemplateData):
+                raise nodes.Impossible()
+            return super()._output_child_to_const(node, frame, finalize)
+
+        def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
+            if isinstance(node, nodes.TemplateData):  # template text is never finalized
+                self.write("str(")
+                return
+            super()._output_child_pre(node, frame, finalize)
+
+        def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
+            if isinstance(node, nodes.TemplateData):
+                self.write(")")
+                return
+            super()._output_child_post(node, frame, finalize)
+
+    return LineTrackingCodeGenerator
