@@ -93,6 +93,12 @@ def test_the_wheel_runs_a_stack_only_repository(dist: Path, tmp_path: Path) -> N
     tasks = json.loads((repo / ".vscode" / "tasks.json").read_text())["tasks"]
     assert {t["command"] for t in tasks} == {"phoenix"}
     assert any(t["label"] == "phoenix: health.watch" for t in tasks)
+    # the two-line tasks.py of README, for people who prefer `inv`
+    (repo / "tasks.py").write_text("from pathlib import Path; from phoenix_compose.cli import "
+                                   "build_namespace\nns = build_namespace(Path(__file__)"
+                                   ".resolve().parent)\n")
+    listed = run(str(venv / "bin" / "inv"), "--list", cwd=repo).stdout
+    assert "config.validate" in listed and "health.watch" in listed
     # the engine outside the checkout: no module of it is read from this repository
     where = run(str(venv / "bin" / "python"), "-c",
                 "import phoenix_compose; print(phoenix_compose.__file__)", cwd=repo)

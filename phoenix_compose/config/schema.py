@@ -42,7 +42,8 @@ def compose_schema_validator() -> Any:
         encoding="utf-8"))))
 
 
-def update_schema(source: FsPath, version: str, today: str) -> bool:
+def update_schema(source: FsPath, version: str, today: str,
+                  folder: FsPath = SCHEMAS) -> bool:
     """Replace the vendored schema with ``source`` (check-jsonschema ``version``'s copy) when
     it differs and still is a Draft 2020-12 compose schema; record where it came from.
     Returns whether anything changed."""
@@ -55,18 +56,19 @@ def update_schema(source: FsPath, version: str, today: str) -> bool:
     Draft202012Validator.check_schema(schema)  # SchemaError: a broken copy is refused
     if schema.get("title") != "Compose Specification":
         raise ValueError(f"{source} is not the compose-spec schema")
+    schema_file, origin_file = folder / SCHEMA_FILE.name, folder / ORIGIN_FILE.name
     origin = {"file": SCHEMA_FILE.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
               "from": f"check-jsonschema {version}: "
                       "check_jsonschema/builtin_schemas/vendor/compose-spec.json",
               "upstream": "https://github.com/compose-spec/compose-spec "
                           "(schema/compose-spec.json)",
               "license": "Apache-2.0 (compose-spec.LICENSE)", "updated": today}
-    old = json.loads(ORIGIN_FILE.read_text(encoding="utf-8")) if ORIGIN_FILE.exists() else {}
+    old = json.loads(origin_file.read_text(encoding="utf-8")) if origin_file.exists() else {}
     if old.get("sha256") == origin["sha256"]:
         return False
     from phoenix_compose.fileio import write_files
 
-    write_files({SCHEMA_FILE: text, ORIGIN_FILE: json.dumps(origin, indent=1) + "\n"})
+    write_files({schema_file: text, origin_file: json.dumps(origin, indent=1) + "\n"})
     compose_schema_validator.cache_clear()
     return True
 

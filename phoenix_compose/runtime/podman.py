@@ -142,11 +142,11 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
     with _tracked(proc):
         err: list[bytes] = []
-        assert (out := proc.stdout) and (errors := proc.stderr)  # both PIPE
-        drain = threading.Thread(target=lambda: err.append(errors.read()), daemon=True)
+        drain = threading.Thread(target=lambda: err.append(proc.stderr.read()),  # type: ignore[union-attr]
+                                 daemon=True)  # stderr is a PIPE
         drain.start()
         try:
-            while sink and (block := out.read(1 << 20)):
+            while sink and (block := proc.stdout.read(1 << 20)):  # type: ignore[union-attr]
                 sink(block)
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
