@@ -13,7 +13,15 @@ from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, remove_project
 
 @pytest.fixture(autouse=True)
 def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests never write into the real .phoenix/, .vscode/ or the user's config."""
+    """Tests never write into the real .phoenix/, .vscode/ or the user's config.  Rootless
+    podman keeps its storage and storage.conf under the real home (XDG dirs), so a non-root
+    run points podman there: another HOME would be another, empty, image store."""
+    if os.geteuid() != 0:
+        real = Path.home()
+        monkeypatch.setenv("XDG_DATA_HOME", os.environ.get("XDG_DATA_HOME")
+                           or str(real / ".local" / "share"))
+        monkeypatch.setenv("XDG_CONFIG_HOME", os.environ.get("XDG_CONFIG_HOME")
+                           or str(real / ".config"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)

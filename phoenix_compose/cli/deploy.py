@@ -95,6 +95,8 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
 def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: bool = False,
               port_offset: int = 0, timeout: float = 300) -> None:
     """Run an env's manifests on this host with `podman kube play`, healthy, in order."""
+    import os
+
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations import kubesecrets
     from phoenix_compose.integrations.kubeplay import Player
@@ -117,7 +119,11 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
         found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
         made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, podman.run),
                                      podman.run, say)
-        played = player.play(files, made, offset=port_offset, timeout=timeout)
+        limits = not (os.geteuid() and not Path("/sys/fs/cgroup/cgroup.controllers").exists())
+        if not limits:
+            err("warning: rootless on cgroups v1: podman cannot set resource limits; "
+                "played without them")
+        played = player.play(files, made, offset=port_offset, timeout=timeout, limits=limits)
     say(f"{name}: {len(played)} service(s) healthy under podman kube play; "
         f"take them down with: inv deploy.kube-play --env {name} --down [--volumes]")
 

@@ -132,7 +132,9 @@ class Player:
         self.record = folder / "played.json"
 
     def play(self, files: Mapping[str, list[Doc]], secrets: list[str], offset: int = 0,
-             timeout: float = 300) -> list[Played]:
+             timeout: float = 300, limits: bool = True) -> list[Played]:
+        """``limits=False``: resources left out (rootless podman on cgroups v1 cannot set
+        them, and kube play fails where compose ignores them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         state: dict[str, Any] = {"network": self.network, "secrets": secrets, "files": [],
                                  "volumes": []}
@@ -146,6 +148,10 @@ class Player:
                 continue
             docs = variant(files[f"{dns(name)}.yaml"], self.stack.services[name],
                            self.stack.project, offset, aliases)
+            for doc in docs if not limits else ():
+                for c in ((doc.get("spec") or {}).get("template") or {}).get("spec", {}).get(
+                        "containers", []):
+                    c.pop("resources", None)
             played = self._play_one(name, docs, state, timeout)
             aliases[dns(name)] = played.address
             out.append(played)

@@ -70,7 +70,8 @@ def test_doctor_on_this_host_runs_a_real_container(busybox_image) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ok   podman ") and lines[1].startswith("ok   podman-compose ")
     assert any(line.startswith("info healthcheck timers") for line in lines)
-    assert lines[-1] == "ok   smoke container      a container ran and exited 0"
+    # rootless on cgroups v1, an `info rootless limits` line follows
+    assert "ok   smoke container      a container ran and exited 0" in lines
 
 
 def test_the_secret_drivers_say_which_work_and_why_not(monkeypatch, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from phoenix_compose.runtime.podman import Result
 REPO = Path(__file__).resolve().parents[2]
 STACK_DIRS = ("compose", "templates", "envs", "images", "tasks")
 BUSYBOX_IMAGE = "localhost/phoenix-test/busybox:1"
+# rootless podman on cgroups v1 has no memory or cpu controller: limits are not applied
+LIMITS_APPLY = os.geteuid() == 0 or Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
 def inv(root: Path, *args: str, env: dict[str, str] | None = None,

@@ -15,7 +15,7 @@ from phoenix_compose.cli.lifecycle import status_table, with_last_exits
 from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
-from support import REPO, inv
+from support import LIMITS_APPLY, REPO, inv
 from support.watching import is_type
 from support.webhooks import Receiver
 
@@ -54,6 +54,7 @@ def fault(project: str, service: str, name: str) -> None:
 
 @pytest.mark.skipif(not os.access("/dev/kmsg", os.R_OK),
                     reason="the kernel log is not readable here (podman 4.3 hides OOM kills)")
+@pytest.mark.skipif(not LIMITS_APPLY, reason="rootless on cgroups v1: no memory limit")
 def test_a_memory_hog_under_a_64m_limit_is_oom_killed_detected_and_restarted(
         make_stack, podman_project, busybox_image, up) -> None:
     hog = ('while [ ! -f /run/fault/hog ]; do sleep 0.2; done; '
