@@ -101,6 +101,7 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
     from phoenix_compose.integrations import kubesecrets
     from phoenix_compose.integrations.kubeplay import Player
     from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime.doctor import cgroups_v1
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.secrets import driver_for
     from phoenix_compose.statedir import StateDir
@@ -119,7 +120,7 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
         found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
         made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, podman.run),
                                      podman.run, say)
-        limits = not (os.geteuid() and not Path("/sys/fs/cgroup/cgroup.controllers").exists())
+        limits = os.geteuid() == 0 or not cgroups_v1()  # rootless v1: no container cgroup
         if not limits:
             err("warning: rootless on cgroups v1: podman cannot set resource limits; "
                 "played without them")
@@ -139,17 +140,16 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
             podman_version: str | None = None, check: bool = False,
             program: str | None = None) -> None:
     """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
-    import sys
 
     from phoenix_compose.fileio import write_files
-    from phoenix_compose.integrations.quadlet import Target, units
+    from phoenix_compose.integrations.quadlet import Target, default_program, units
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     root, name = stack_root(c), env_name(c, env)
     folder = Path(out) if out else root / "deploy" / "quadlet" / name
     version = podman_version or DEFAULT_VERSION
-    target = Target(root, program or str(Path(sys.executable).with_name("phoenix")), version)
+    target = Target(root, program or default_program(), version)
     with boundary():
         try:
             texts, warnings = units(ComposeManager(root, name).stack(), name, target)
@@ -196,7 +196,6 @@ def _unit_problems(folder: Path, texts: dict[str, str], version: str,
 @task(name="check", help={"env": "one environment (default: every one, as CI does)"})
 def check_all(c: Context, env: str | None = None) -> None:
     """CI and pre-commit: deploy.kube --check and deploy.quadlet --check of every env."""
-    import sys
 
     from phoenix_compose.config.environment import list_environments
     from phoenix_compose.integrations.ci import export_problems
@@ -204,7 +203,7 @@ def check_all(c: Context, env: str | None = None) -> None:
     root = stack_root(c)
     names = [env] if env else list_environments(root)
     with boundary():
-        found = export_problems(root, names, str(Path(sys.executable).with_name("phoenix")))
+        found = export_problems(root, names)
     for line in found:
         err(line)
     if found:

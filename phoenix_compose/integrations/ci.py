@@ -31,7 +31,7 @@ def validate_all(root: Path) -> None:
         raise StepFailed(f"invalid environment(s): {', '.join(n.split(':')[0] for n in failed)}")
 
 
-def export_problems(root: Path, envs: Sequence[str], program: str) -> list[str]:
+def export_problems(root: Path, envs: Sequence[str], program: str | None = None) -> list[str]:
     """``deploy.kube --check`` and ``deploy.quadlet --check`` of each env: the committed
     folder (``deploy/kube|quadlet/<env>``) when there is one, else what would be written."""
     from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
@@ -39,6 +39,7 @@ def export_problems(root: Path, envs: Sequence[str], program: str) -> list[str]:
     from phoenix_compose.runtime import podman
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
+    program = program or quadlet.default_program()
     found: list[str] = []
     for env in envs:
         stack = ComposeManager(root, env).stack()
@@ -58,8 +59,6 @@ def check_exports(root: Path, program: str | None = None) -> None:
     """The ``exports`` step of ``inv ci``: every problem printed, then one failure;
     ``program``: what the watcher unit runs (default: the ``phoenix`` beside Python)."""
     from phoenix_compose.config.environment import list_environments
-
-    program = program or str(Path(sys.executable).with_name("phoenix"))
     found = export_problems(root, list_environments(root), program)
     for line in found:
         print(line, file=sys.stderr, flush=True)

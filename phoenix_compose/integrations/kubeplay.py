@@ -40,13 +40,12 @@ from phoenix_compose.runtime.stack import ServiceSpec, Stack
 class Played:
     service: str
     container: str
-    healthy: bool
     address: str
     ports: tuple[str, ...]
 
 
 def variant(docs: list[Doc], spec: ServiceSpec, project: str, offset: int,
-            aliases: Mapping[str, str]) -> list[Doc]:
+            aliases: Mapping[str, str], limits: bool = True) -> list[Doc]:
     """One service's documents as podman 4.3 can play them (see the module's text)."""
     out: list[Doc] = []
     prefix = f"{dns(project)}-"
@@ -55,12 +54,12 @@ def variant(docs: list[Doc], spec: ServiceSpec, project: str, offset: int,
             doc["metadata"]["name"] = prefix + doc["metadata"]["name"]
             out.append(doc)
         elif doc["kind"] in ("Deployment", "StatefulSet"):
-            out += _workload(doc, spec, prefix, offset, aliases)
+            out += _workload(doc, spec, prefix, offset, aliases, limits)
     return out
 
 
 def _workload(doc: Doc, spec: ServiceSpec, prefix: str, offset: int,
-              aliases: Mapping[str, str]) -> list[Doc]:
+              aliases: Mapping[str, str], limits: bool) -> list[Doc]:
     pod = doc["spec"]["template"]["spec"]
     pod.pop("initContainers", None)
     if aliases:
@@ -81,6 +80,8 @@ def _workload(doc: Doc, spec: ServiceSpec, prefix: str, offset: int,
                                   "be played by podman 4.3; play an env without them")
     for container in pod["containers"]:
         _container(container, spec, prefix, offset)
+        if not limits:
+            container.pop("resources", None)
     doc.update(kind="Deployment")
     doc["metadata"]["name"] = prefix + doc["metadata"]["name"]
     return [*pvcs, doc]
@@ -147,11 +148,7 @@ class Player:
             if f"{dns(name)}.yaml" not in files:
                 continue
             docs = variant(files[f"{dns(name)}.yaml"], self.stack.services[name],
-                           self.stack.project, offset, aliases)
-            for doc in docs if not limits else ():
-                for c in ((doc.get("spec") or {}).get("template") or {}).get("spec", {}).get(
-                        "containers", []):
-                    c.pop("resources", None)
+                           self.stack.project, offset, aliases, limits)
             played = self._play_one(name, docs, state, timeout)
             aliases[dns(name)] = played.address
             out.append(played)
@@ -178,7 +175,7 @@ class Player:
             raise ComposeRuntimeError(f"{name} did not become healthy under podman kube "
                                       "play", hint=f"podman logs {container}; take it down "
                                                    "with --down")
-        return Played(name, container, healthy, self._address(container), ports)
+        return Played(name, container, self._address(container), ports)
 
     def _wait(self, container: str, workload: Doc, timeout: float) -> bool:
         """Drive the liveness probe with ``podman healthcheck run`` until it passes."""

@@ -23,8 +23,6 @@ from phoenix_compose.runtime.secrets import Driver
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
 
-SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"  # the doctor's image: only /bin/busybox
-
 
 def referenced(files: Mapping[str, list[Doc]]) -> dict[str, set[str]]:
     """Secret name -> the keys the manifests read from it."""
@@ -77,6 +75,8 @@ def _compose_secret(name: str, spec: dict[str, Any], root: Path,
                     run: containers.Runner) -> str:
     if spec.get("file"):
         return (root / str(spec["file"])).read_text(encoding="utf-8")
+    from phoenix_compose.runtime.doctor import SMOKE_IMAGE  # only /bin/busybox
+
     image = busybox.ensure_image(run, SMOKE_IMAGE, busybox.SMOKE)
     # every exit code is an answer: a CommandError would carry stdout, which is the value
     result = run(argv_deploy.read_secret(image, name), timeout=120, ok_codes=range(256))

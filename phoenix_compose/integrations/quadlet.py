@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.kubepod import dns, volume
-from phoenix_compose.integrations.quadletctr import container_section, service_networks
+from phoenix_compose.integrations.quadletctr import (
+    CONTROL,
+    container_section,
+    service_networks,
+)
 from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION, has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
@@ -67,10 +73,17 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
 
 
 def render(sections: Sequence[Section]) -> str:
+    """The unit text; a value with a line break or control character (one a key passes
+    on whole: an image, a path) is refused, since it would start a unit line of its own."""
     parts = [HEADER.rstrip("\n")]
     for name, items in sections:
         parts.append(f"\n[{name}]")
-        parts += [f"{key}={value}" for key, value in items]
+        for key, value in items:
+            if CONTROL.search(value):
+                raise ConfigurationError(f"error: [{name}] {key}= would hold a line break or "
+                                         "control character, which a unit file cannot; "
+                                         "nothing was written")
+            parts.append(f"{key}={value}")
     return "\n".join(parts) + "\n"
 
 
@@ -141,6 +154,11 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
                         f"{stack.project}_{vol}, so `inv up`'s data is not used")
     items.append(("Label", f"io.podman.compose.project={stack.project}"))
     return items
+
+
+def default_program() -> str:
+    """The ``phoenix`` program beside this Python (what the watcher unit runs)."""
+    return str(Path(sys.executable).with_name("phoenix"))
 
 
 def watch_unit(target: Target) -> str:

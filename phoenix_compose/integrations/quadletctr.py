@@ -13,7 +13,8 @@ from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
 
 Items = list[tuple[str, str]]
-_UNSAFE = re.compile(r"[\s\"'\\]")
+_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def word(text: Any) -> str:
@@ -21,7 +22,9 @@ def word(text: Any) -> str:
     ``%`` escaped, quoted when it has blanks or quotes."""
     value = raw_value(text)
     if not value or _UNSAFE.search(value):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        # a line break (or any control character) as a C escape: never a new unit line
+        return '"' + CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", quoted) + '"'
     return value
 
 
@@ -189,6 +192,8 @@ def _health(spec: ServiceSpec, version: str, warnings: list[str]) -> Items:
         return []
     command = test if isinstance(test, str) else \
         test[1] if test[0] == "CMD-SHELL" else json.dumps(test[1:])
+    if "\n" in command:  # a multi-line shell test, as an argv: JSON escapes the line breaks
+        command = json.dumps(["/bin/sh", "-c", command])
     items = [("HealthCmd", raw_value(command)), ("HealthInterval", _sec(health.interval)),
              ("HealthTimeout", _sec(health.timeout)), ("HealthRetries", str(health.retries)),
              ("HealthStartPeriod", _sec(health.start_period)), ("HealthOnFailure", "kill")]

@@ -203,11 +203,11 @@ def rootless_checks(user: str, fix: bool) -> tuple[list[Check], list[str]]:
         "" if b.fix else " (as root)")) for b in left]
     if not left:
         checks.append(Check("rootless", True, f"nothing blocks rootless podman for {user}"))
-    if user and _cgroups_v1():
+    if user and cgroups_v1():
         checks.append(Check("rootless limits", None, "cgroups v1: resource limits "
                             "(deploy.resources, mem_limit) are ignored rootless"))
     return checks, fixed
 
 
-def _cgroups_v1() -> bool:
+def cgroups_v1() -> bool:
     return not Path("/sys/fs/cgroup/cgroup.controllers").exists()

@@ -156,3 +156,40 @@ def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path) -> 
                   "--out", str(tmp_path / "old"), timeout=120)
     assert refused.returncode == 2 and "target 4.5 or later" in refused.stderr
     assert not (tmp_path / "old").exists()
+
+
+HOSTILE = r'''
+services:
+  app:
+    image: busybox:1
+    environment:
+      NOTE: "x\n[Service]\nExecStartPre=/bin/false"
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /a\ntest -f /b"]
+      interval: 5s
+'''
+
+
+def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=hostile\n",
+                       "compose/app.yaml": HOSTILE})
+    files, _ = units(ComposeManager(root, "t").stack(), "t", TARGET)
+    unit = files["hostile-app.container"]
+    assert "\nExecStartPre" not in unit and "\n[Service]\nExecStartPre" not in unit
+    assert 'Environment="NOTE=x\\x0a[Service]\\x0aExecStartPre=/bin/false"' in unit
+    assert 'HealthCmd=["/bin/sh", "-c", "test -f /a\\ntest -f /b"]' in unit
+    services, found = dryrun(files, binary(), podman.run)
+    lines = services["hostile-app.service"].splitlines()
+    assert found == [] and not any(line.startswith("ExecStartPre") for line in lines)
+    # systemd reads the C escape back into the line break, inside one --env argument
+    assert any(line.startswith("ExecStart=") and '--env "NOTE=x\\n[Service]' in line
+               for line in lines)
+    # a value Quadlet passes on whole (an image) cannot be escaped: refused, nothing written
+    (root / "compose" / "app.yaml").write_text(
+        HOSTILE.replace("image: busybox:1", 'image: "busybox:1\\n[Service]\\nExecStartPre=/x"'))
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    out = tmp_path / "units"
+    refused = inv(root, "deploy.quadlet", "--env", "t", "--out", str(out), timeout=120)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "[Container] Image= would hold a line break" in refused.stderr
+    assert not out.exists()
