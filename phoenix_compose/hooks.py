@@ -6,6 +6,7 @@ the runtime can call them without importing any plugin.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ PreDeploy = Callable[[Path, str, Sequence[str]], dict[str, Any]]
 owns a named volume) in a production env; what it returns is recorded in the release."""
 
 WATCH_JOBS: dict[str, WatchJob] = {}
+STOPPING = threading.Event()
+"""Set when the health watch stops: a long job should give up soon (raise); the watch
+waits a while for it, so its ``finally`` still removes what it made."""
 PRE_DEPLOY: dict[str, PreDeploy] = {}
 
 

@@ -29,7 +29,7 @@ from phoenix_compose.errors import (
     Problem,
     StateError,
 )
-from phoenix_compose.hooks import Emit, WatchJob, pre_deploy, watch_job
+from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
 from phoenix_compose.runtime import audit, containers, podman, releases
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.plan import named_volumes
@@ -40,7 +40,7 @@ __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
            "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
-           "seconds"]
+           "seconds", "STOPPING"]
 
 
 def located(path: Path | str, message: str, hint: str = "") -> ConfigurationError:

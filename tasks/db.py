@@ -28,6 +28,7 @@ from typing import Any
 
 from phoenix_compose.plugin import (
     ENV_HELP,
+    STOPPING,
     BackupError,
     Context,
     Emit,
@@ -335,6 +336,8 @@ def wait_ready(database: Database, container: str, timeout: float = 90) -> None:
                                                   database.db]), ok_codes=range(256))
         if ready.code == 0:
             return
+        if STOPPING.is_set():  # the watch is stopping: give up, the caller cleans up
+            raise BackupError(f"the health watch stopped while {container} was starting")
         if time.monotonic() > deadline:
             raise BackupError(f"the throwaway PostgreSQL {container} was not ready in "
                              f"{timeout:g} s: {ready.stdout.strip() or ready.stderr.strip()}")

@@ -15,14 +15,18 @@ from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, remove_project
 def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never write into the real .phoenix/, .vscode/ or the user's config.  Rootless
     podman keeps its storage and storage.conf under the real home (XDG dirs), so a non-root
-    run points podman there: another HOME would be another, empty, image store."""
+    run points podman there: another HOME would be another, empty, image store.  The
+    HOME must exist: without it rootless podman never cleans up an exited container, so
+    no ``died`` event comes and its state stays "stopped" (podman 4.3)."""
     if os.geteuid() != 0:
         real = Path.home()
         monkeypatch.setenv("XDG_DATA_HOME", os.environ.get("XDG_DATA_HOME")
                            or str(real / ".local" / "share"))
         monkeypatch.setenv("XDG_CONFIG_HOME", os.environ.get("XDG_CONFIG_HOME")
                            or str(real / ".config"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    home = tmp_path.with_name(tmp_path.name + "-home")  # beside the test's own folder
+    home.mkdir(exist_ok=True)  # rootless podman's exit cleanup (conmon -> podman container cleanup)
+    monkeypatch.setenv("HOME", str(home))  # does nothing when HOME does not exist
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)
     for name in list(os.environ):

@@ -19,8 +19,11 @@ NO_SUCH_IMAGE = ((125, r"image not known|no such image"),)
 NOT_RUNNING = ((125, r"not running|no such container|container state improper"),)
 
 
-def events(project: str) -> Argv:
-    return ("podman", "events", "--format", "json", "--filter",
+def events(project: str, since: float | None = None) -> Argv:
+    """The project's container events as JSON lines, from ``since`` (a Unix time: what
+    happens while podman is still starting up is not lost) and then as they come."""
+    start = ("--since", str(int(since))) if since is not None else ()
+    return ("podman", "events", *start, "--format", "json", "--filter",
             f"label={PROJECT_LABEL}={project}")
 
 
@@ -144,12 +147,11 @@ def remove_kind(kind: str, *ids: str) -> Argv:
     return ("podman", kind, "rm", "--force", "--", *ids)
 
 
-def labelled(kind: str, project: str) -> Argv:
+def labelled(kind: str, project: str, label: str = PROJECT_LABEL) -> Argv:
     """IDs of the project's containers, networks or volumes (``kind``: container, network,
-    volume), by podman-compose's project label."""
+    volume), by podman-compose's project label (or another ``label`` naming the project)."""
     listing = ("ps", "--all") if kind == "container" else (kind, "ls")
-    return ("podman", *listing, "--quiet", "--filter",
-            f"label={PROJECT_LABEL}={project}")
+    return ("podman", *listing, "--quiet", "--filter", f"label={label}={project}")
 
 
 def volume_ls(project: str) -> Argv:
@@ -201,6 +203,12 @@ def run_once(image: str, *command: str) -> Argv:
 
 def pull(image: str) -> Argv:
     return ("podman", "pull", "--quiet", "--", image)
+
+
+def mmdebstrap(suite: str, tarball: str, mirror: str, mode: str) -> Argv:
+    """A minimal Debian ``suite`` as a tarball (``mode``: root, or unshare when rootless)."""
+    return ("mmdebstrap", f"--mode={mode}", "--variant=minbase", "--quiet", "--", suite,
+            tarball, mirror)
 
 
 def import_tarball(tarball: str, image: str) -> Argv:

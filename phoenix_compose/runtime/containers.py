@@ -61,7 +61,10 @@ class ContainerState:
         if self.running:
             known = self.health in ServiceState._value2member_map_
             return ServiceState(self.health) if known else ServiceState.RUNNING
-        return ServiceState.EXITED if self.status == "exited" else ServiceState.STOPPED
+        # podman's "stopped" is an exit whose cleanup has not run yet (rootless podman
+        # skips it when HOME does not exist): for the service, that is exited too
+        return ServiceState.EXITED if self.status in ("exited", "stopped") \
+            else ServiceState.STOPPED
 
 
 def _time(text: str | None) -> datetime | None:

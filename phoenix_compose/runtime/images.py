@@ -1,8 +1,9 @@
 """``inv images.build``: build every service with a ``build:`` section, offline if need be.
 
 A base image that cannot be pulled (no registry here, nor in many air-gapped sites) is
-bootstrapped when it is a Debian image: debootstrap from the Debian archive the machine's
-apt already uses, then ``podman import``, cached under the same tag.
+bootstrapped when it is a Debian image: mmdebstrap from the Debian archive the machine's
+apt already uses (rootless too, in a user namespace), then ``podman import``, cached under
+the same tag.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from phoenix_compose.errors import ComposeRuntimeError, tail_lines
+from phoenix_compose.errors import CommandError, ComposeRuntimeError, tail_lines
 from phoenix_compose.runtime import argv
 from phoenix_compose.runtime.containers import Runner
 from phoenix_compose.runtime.stack import Stack
@@ -102,19 +103,20 @@ def apt_mirror() -> str:
 
 
 def bootstrap_debian(image: str, suite: str, *, run: Runner, report: Report) -> None:
-    if os.geteuid() != 0:
-        raise ComposeRuntimeError(
-            f"base image {image} must be bootstrapped with debootstrap, which needs root",
-            hint=f"run once as root: inv images.build, or `sudo debootstrap --variant=minbase "
-                 f"{suite} ROOTFS {apt_mirror()} && sudo tar -C ROOTFS -c . | "
-                 f"podman import - {image}`")
-    report("base", "bootstrapping", f"{image} from {apt_mirror()} (debootstrap)")
+    """mmdebstrap writes a minimal Debian as a tarball, as root or, rootless, in a user
+    namespace of the user's subordinate ids (``--mode=unshare``: no root, no sudo)."""
+    mode = "root" if os.geteuid() == 0 else "unshare"
+    report("base", "bootstrapping", f"{image} from {apt_mirror()} (mmdebstrap, {mode})")
     with tempfile.TemporaryDirectory(prefix="phoenix-rootfs-") as tmp:
-        rootfs, tarball = Path(tmp) / "rootfs", Path(tmp) / "rootfs.tar"
-        run(("debootstrap", "--variant=minbase", suite, str(rootfs), apt_mirror()),
-            timeout=1800)
-        run(("tar", "-C", str(rootfs), "-cf", str(tarball), "."), timeout=600)
-        run(argv.import_tarball(str(tarball), image), timeout=600)
+        tarball = str(Path(tmp) / "rootfs.tar")
+        try:
+            run(argv.mmdebstrap(suite, tarball, apt_mirror(), mode), timeout=1800)
+        except CommandError as exc:
+            raise ComposeRuntimeError(
+                f"base image {image} could not be bootstrapped: {exc}",
+                hint="./dev setup installs mmdebstrap; rootless, it needs subordinate ids "
+                     "(inv doctor names what is missing)") from None
+        run(argv.import_tarball(tarball, image), timeout=600)
     report("base", "bootstrapped", image)
 
 

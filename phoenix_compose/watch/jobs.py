@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from phoenix_compose.hooks import WATCH_JOBS, Emit, WatchJob
+from phoenix_compose.hooks import STOPPING, WATCH_JOBS, Emit, WatchJob
 
 
 def start_jobs(root: Path, env: str, emit: Emit, stop: threading.Event,
@@ -15,6 +15,7 @@ def start_jobs(root: Path, env: str, emit: Emit, stop: threading.Event,
     jobs = WATCH_JOBS if jobs is None else jobs
     if not jobs:
         return None
+    STOPPING.clear()
     thread = threading.Thread(target=_loop, args=(root, env, emit, stop, jobs),
                               name="phoenix-jobs", daemon=True)
     thread.start()
@@ -38,3 +39,12 @@ def _loop(root: Path, env: str, emit: Emit, stop: threading.Event,
             if due is not None:
                 waits.append(max(1.0, due))
         stop.wait(min(waits))
+
+
+def stop_jobs(thread: threading.Thread | None, grace_s: float) -> None:
+    """Tell a running job to give up, and wait up to ``grace_s`` for its cleanup."""
+    if thread is not None:
+        STOPPING.set()
+        thread.join(grace_s)
+        if not thread.is_alive():
+            STOPPING.clear()  # for a later watch or a plugin task in this process

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from phoenix_compose.errors import CommandError, StateError
-from phoenix_compose.watch.jobs import start_jobs
+from phoenix_compose.watch.jobs import start_jobs, stop_jobs
 from phoenix_compose.watch.schedule import CheckResult, CheckScheduler
 
 OnTick = Callable[[int, dict[str, Any]], None]
+JOB_GRACE_S = 60.0  # how long a stop waits for a running plugin job (its podman calls are
+#                     killed by a signal; its cleanup, e.g. a throwaway's removal, is not)
 
 
 def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = False,
@@ -28,9 +30,10 @@ def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = 
              services=sorted(monitor.stack.services), healing=monitor.heal)
     for service, text in monitor.warnings:
         bus.emit("watch_error", service, error=text)
+    jobs = None
     if not once:
         monitor.scheduler = _scheduler(monitor, interval, wake, check_limit)
-        start_jobs(monitor.state.root, monitor.state.env, bus.emit, stop)
+        jobs = start_jobs(monitor.state.root, monitor.state.env, bus.emit, stop)
     ticks = 0
     monitor.oom.start()
     try:
@@ -50,12 +53,17 @@ def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = 
             if wake is not stop:
                 wake.clear()
     finally:
-        monitor.stopping.set()
-        monitor.oom.stop()
-        if monitor.scheduler is not None:
-            monitor.scheduler.stop()
-        bus.emit("watch_stopped", None, ticks=ticks)
-        monitor.pool.shutdown(wait=False, cancel_futures=True)
+        _wind_down(monitor, jobs, ticks)
+
+
+def _wind_down(monitor: Any, jobs: threading.Thread | None, ticks: int) -> None:
+    monitor.stopping.set()
+    monitor.oom.stop()
+    if monitor.scheduler is not None:
+        monitor.scheduler.stop()
+    stop_jobs(jobs, JOB_GRACE_S)  # a job cut short still removes what it made
+    monitor.bus.emit("watch_stopped", None, ticks=ticks)
+    monitor.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _scheduler(monitor: Any, interval: float, wake: threading.Event,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,7 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             wake.set()
 
     try:
-        return podman.follow(argv.events(monitor.stack.project), on_line)
+        return podman.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
     except CommandError as exc:  # the loop still works without events
         bus.emit("watch_error", None, error=str(exc).splitlines()[0])
         return None

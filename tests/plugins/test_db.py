@@ -176,9 +176,15 @@ def test_verify_passes_on_a_good_backup_and_fails_when_the_counts_differ(db) -> 
     assert bad.returncode == 1
     assert "row counts differ from the manifest: public.revenue: manifest 2001, restored " \
            "2000" in bad.stderr
-    left = podman.run(("podman", "ps", "-a", "-q", "--filter",
-                       f"label=io.phoenix.verify={db.project}")).stdout.split()
-    assert left == []  # the throwaway is gone
+    assert verifying(db.project) == []  # the throwaway is gone
+
+
+def verifying(project: str) -> list[str]:
+    """The throwaway verify containers and networks of ``project`` that exist now."""
+    return [name for kind in (("ps", "-a", "--format", "{{.Names}}"),
+                              ("network", "ls", "--format", "{{.Name}}"))
+            for name in podman.run(("podman", *kind, "--filter",
+                                    f"label=io.phoenix.verify={project}")).stdout.split()]
 
 
 def test_the_watcher_takes_scheduled_backups_verifies_them_and_keep_prunes(db) -> None:
@@ -204,9 +210,14 @@ def test_the_watcher_takes_scheduled_backups_verifies_them_and_keep_prunes(db) -
             assert time.monotonic() < deadline, [(e["type"], e.get("error")) for e in events
                                                  if e["type"] != "container_event"]
             time.sleep(0.2)
+        while not verifying(db.project):  # stopped mid-verify, its throwaway still goes
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.1)
     finally:
         watch.terminate()
-        watch.wait(15)
+        watch.wait(75)
+    assert watch.returncode == 0
+    assert verifying(db.project) == []
     missed = [e for e in events if e["type"] == "backup_failed"]
     assert missed and missed[0]["reason"] == "missed" and missed[0]["service"] == "revenue-db"
     assert len(db.backups()) <= 2  # keep: 2

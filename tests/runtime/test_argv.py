@@ -65,6 +65,11 @@ def test_container_names_follow_podman_compose() -> None:
                             "label=io.podman.compose.project=p")),
     (argv_.events("p"), ("podman", "events", "--format", "json", "--filter",
                          "label=io.podman.compose.project=p")),
+    (argv_.events("p", since=1764334800.9), ("podman", "events", "--since", "1764334800",
+                                             "--format", "json", "--filter",
+                                             "label=io.podman.compose.project=p")),
+    (argv_.labelled("container", "p", "io.phoenix.verify"), (
+        "podman", "ps", "--all", "--quiet", "--filter", "label=io.phoenix.verify=p")),
     (argv_.events_since("c", 12.4), ("podman", "events", "--stream=false", "--since", "12",
                                      "--filter", "container=c", "--format", "{{.Status}}")),
     (argv_.version(), ("podman", "version", "--format", "json")),

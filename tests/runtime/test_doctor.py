@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import os
+import pwd
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,45 @@ def test_rootless_checks_name_a_missing_user_with_the_command() -> None:
     checks, fixed = doctor.rootless_checks("no-such-user-phx", fix=True)
     assert fixed == [] and [(c.name, c.ok, c.fix) for c in checks][0] == (
         "rootless: user", False, "useradd -m no-such-user-phx (as root)")
+
+
+@pytest.fixture
+def bare_user(tmp_path: Path):
+    """A throwaway user (root creates it) with no home directory and no subordinate ids."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a throwaway user needs root (CI runs as root)")
+    name, home = f"phx{uuid.uuid4().hex[:6]}", tmp_path / "home-of-user"
+    subprocess.run(["useradd", "-M", "-d", str(home), "--", name], check=True)
+    for kind in ("uid", "gid"):
+        for row in Path(f"/etc/sub{kind}").read_text().splitlines():
+            if row.split(":")[0] == name:
+                first, count = map(int, row.split(":")[1:])
+                subprocess.run(["usermod", f"--del-sub{kind}s",
+                                f"{first}-{first + count - 1}", "--", name], check=True)
+    yield name, home
+    subprocess.run(["userdel", "--", name], check=False, capture_output=True)
+
+
+def ranges(kind: str) -> dict[str, tuple[int, int]]:
+    rows = [r.split(":") for r in Path(f"/etc/sub{kind}").read_text().splitlines()]
+    return {r[0]: (int(r[1]), int(r[1]) + int(r[2])) for r in rows if len(r) == 3}
+
+
+def test_a_missing_home_and_subordinate_ids_are_named_then_fixed(bare_user) -> None:
+    name, home = bare_user
+    checks, _ = doctor.rootless_checks(name, fix=False)
+    found = {c.name: c for c in checks}
+    assert found["rootless: home"].ok is False and f"{home} is missing" in \
+        found["rootless: home"].detail
+    assert found["rootless: home"].fix.startswith(f"install -d -m 0700 -o {name} -g ")
+    assert re.fullmatch(rf"usermod --add-subuids (\d+-\d+) --add-subgids \1 -- {name}",
+                        found["rootless: subordinate ids"].fix)
+    checks, fixed = doctor.rootless_checks(name, fix=True)
+    assert {f.split(":")[0] for f in fixed} >= {"home", "subordinate ids"}
+    assert not {"rootless: home", "rootless: subordinate ids"} & {c.name for c in checks}
+    assert home.stat().st_uid == pwd.getpwnam(name).pw_uid and \
+        home.stat().st_mode & 0o777 == 0o700
+    for kind in ("uid", "gid"):  # a range of its own, overlapping no one's
+        mine, others = ranges(kind)[name], [r for u, r in ranges(kind).items() if u != name]
+        assert mine[1] - mine[0] == 65536
+        assert all(mine[1] <= start or end <= mine[0] for start, end in others)

@@ -72,3 +72,36 @@ def test_a_command_this_user_cannot_run_is_a_typed_error_not_a_traceback(tmp_pat
     with pytest.raises(CommandError) as info:
         run((str(script), "--version"))
     assert f"{script} cannot be run: Permission denied" in str(info.value)
+
+
+@pytest.mark.podman
+def test_events_from_a_time_include_what_happened_before_the_follower_started(
+        busybox_image, podman_project) -> None:
+    """The watcher follows events from its own start: a crash while ``podman events`` is
+    still starting up (seconds, on a loaded machine) is not lost."""
+    import json
+    import threading
+    import time
+
+    from phoenix_compose.runtime import argv
+
+    since = time.time()
+    name = f"{podman_project}_web_1"
+    podman.run(("podman", "run", "--name", name, "--label",
+                f"{argv.PROJECT_LABEL}={podman_project}", "--", busybox_image, "sh", "-c",
+                "exit 3"), ok_codes=(3,), timeout=60)  # died before anyone followed
+    lines: list[dict] = []
+    seen = threading.Event()
+
+    def on_line(line: str) -> None:
+        lines.append(json.loads(line))
+        if lines[-1]["Status"] == "died":
+            seen.set()
+
+    follower = podman.follow(argv.events(podman_project, since=since), on_line)
+    try:
+        assert seen.wait(20), lines
+    finally:
+        follower.stop()
+    died = [e for e in lines if e["Status"] == "died"]
+    assert died[0]["Name"] == name and died[0]["ContainerExitCode"] == 3

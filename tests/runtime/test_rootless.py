@@ -95,3 +95,29 @@ def test_the_development_stack_runs_rootless(user, phoenix_stack: Path) -> None:
     down = as_user(user, (*inv_user, "down", "--env", "development", "--volumes"),
                    check=False, **ports)
     assert down.returncode == 0, down.stderr
+
+
+BOOTSTRAP = """
+from phoenix_compose.runtime import podman
+from phoenix_compose.runtime.images import bootstrap_debian
+bootstrap_debian("localhost/phoenix-test/debian:bookworm", "bookworm", run=podman.run,
+                 report=lambda service, state, detail: print(state, detail))
+print(podman.run(("podman", "run", "--rm", "--network", "none", "--",
+                  "localhost/phoenix-test/debian:bookworm", "cat", "/etc/debian_version")
+                 ).stdout.strip())
+"""
+
+
+def test_a_debian_base_image_is_bootstrapped_rootless_without_root(user, phoenix_stack
+                                                                    ) -> None:
+    """Offline, a Debian base that cannot be pulled is bootstrapped by the user alone
+    (mmdebstrap in a user namespace of its subordinate ids), then runs."""
+    fixed = inv(phoenix_stack, "doctor", "--fix", "--user", user.pw_name, timeout=300)
+    assert f"nothing blocks rootless podman for {user.pw_name}" in fixed.stdout
+    done = as_user(user, ("/usr/bin/python3", "-c", BOOTSTRAP), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("bootstrapping localhost/phoenix-test/debian:bookworm from ")
+    assert lines[0].endswith("(mmdebstrap, unshare)")
+    assert lines[1] == "bootstrapped localhost/phoenix-test/debian:bookworm"
+    assert lines[-1].startswith("12.")  # bookworm

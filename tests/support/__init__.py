@@ -38,19 +38,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+LABELS = (podman_argv.PROJECT_LABEL, "io.phoenix.verify")
+
+
 def remove_project(project: str) -> list[str]:
-    """Remove every container, volume and network of a compose project, through the engine's
-    seam; returns what is still there afterwards (a cleanup that cannot fail silently)."""
-    ids = podman.run(podman_argv.labelled("container", project), timeout=60).stdout.split()
+    """Remove every container, volume and network of a compose project (and the db plugin's
+    throwaway verify ones), through the engine's seam; returns what is still there
+    afterwards (a cleanup that cannot fail silently)."""
+    def listed(kind: str) -> list[str]:
+        return [item for label in LABELS for item in podman.run(
+            podman_argv.labelled(kind, project, label), timeout=60).stdout.split()]
+
+    ids = listed("container")
     if ids:
         podman.run(podman_argv.remove(*ids, timeout=0), timeout=120)
     for kind in ("volume", "network"):
-        names = podman.run(podman_argv.labelled(kind, project), timeout=60).stdout.split()
+        names = listed(kind)
         if names:
             podman.run(podman_argv.remove_kind(kind, *names), timeout=60)
-    return [item for kind in ("container", "volume", "network")
-            for item in podman.run(podman_argv.labelled(kind, project), timeout=60)
-            .stdout.split()]
+    return [item for kind in ("container", "volume", "network") for item in listed(kind)]
 
 
 class FakeClock:

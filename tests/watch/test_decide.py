@@ -248,3 +248,12 @@ def test_a_cascade_restart_skips_the_backoff_but_counts_and_obeys_the_circuit() 
     verdict = charge(full, POLICY, 10.0, lambda: 0.5)
     assert verdict.action is Action.BLOCKED and verdict.record.circuit is Circuit.OPEN
     assert verdict.events == ({"type": "circuit_open"},)
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("exited", ServiceState.EXITED),
+    ("stopped", ServiceState.EXITED),  # exited, podman's cleanup not run yet (rootless)
+    ("created", ServiceState.STOPPED), ("paused", ServiceState.STOPPED),
+    ("running", ServiceState.UNHEALTHY)])
+def test_what_a_podman_state_means_for_the_service(status, expected) -> None:
+    assert container(status).service_state is expected

@@ -1,0 +1,31 @@
+"""A Debian base image that cannot be pulled is bootstrapped offline (mmdebstrap from the
+machine's own Debian archive), as whoever runs the suite: root here, a user in CI's
+rootless job.  (Rootless under a root run: tests/runtime/test_rootless.py.)"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from phoenix_compose.runtime import podman
+from phoenix_compose.runtime.images import bootstrap_debian
+
+pytestmark = [pytest.mark.podman, pytest.mark.slow]
+
+
+def test_a_debian_base_is_bootstrapped_and_runs() -> None:
+    image = f"localhost/phoenix-test/debian-{uuid.uuid4().hex[:8]}:bookworm"
+    reports: list[tuple[str, str, str]] = []
+    try:
+        bootstrap_debian(image, "bookworm", run=podman.run,
+                         report=lambda *report: reports.append(report))
+        version = podman.run(("podman", "run", "--rm", "--network", "none", "--", image,
+                              "cat", "/etc/debian_version")).stdout.strip()
+    finally:
+        podman.run(("podman", "rmi", "--ignore", "--", image))
+    assert version.startswith("12.")
+    mode = "root" if os.geteuid() == 0 else "unshare"
+    assert reports[0][1] == "bootstrapping" and reports[0][2].endswith(f"(mmdebstrap, {mode})")
+    assert reports[-1] == ("base", "bootstrapped", image)
