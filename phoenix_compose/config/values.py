@@ -1,11 +1,14 @@
 """Values the compose schema allows but podman rejects or misreads: container and project
 names (a name like ``--all`` must never reach a command line), port numbers and ranges (a
-range is checked by its bounds, never expanded), and bind addresses."""
+range is checked by its bounds, never expanded), bind addresses, and control characters
+(a line break in an image, a path or a name is never meant: it would start a line of its
+own in a unit file, a log or a terminal)."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from phoenix_compose.config.locator import Locator
@@ -15,6 +18,11 @@ from phoenix_compose.errors import Loc, Problem
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_PORT = 65535
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# service keys whose strings may hold line breaks: scripts, variables, labels, and the
+# build and logging sections (and extensions, which their own checks cover)
+FREE_TEXT = frozenset({"command", "entrypoint", "healthcheck", "environment", "labels",
+                       "annotations", "build", "logging", "develop"})
 
 
 def project_name_problem(name: str, where: Loc) -> Problem | None:
@@ -44,6 +52,7 @@ def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
                 loc, note = where.value(("services", name, "ports", i))
                 problems.append(Problem(loc, f"{problem} in port '{port}' of service "
                                              f"'{name}'{note}"))
+        problems += control_problems(name, svc, where)
     return problems
 
 
@@ -74,3 +83,34 @@ def port_problem(port: Any) -> str | None:
         except ValueError:
             return f"bind address '{ip}' is not an IP address"
     return None
+
+
+def control_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
+    """A control character in any string (or key) of the service outside ``FREE_TEXT``."""
+    problems = []
+    for path, text, is_key in _strings(("services", name), svc):
+        key = path[2]
+        if isinstance(key, str) and (key in FREE_TEXT or key.startswith("x-")):
+            continue
+        found = CONTROL.search(text)
+        if found:
+            loc, note = (where.at(path, key=True), "") if is_key else where.value(path)
+            shown = ".".join(repr(p) if CONTROL.search(str(p)) else str(p) for p in path[2:])
+            problems.append(Problem(loc, f"{shown} of service '{name}' holds a control "
+                                         f"character ({found.group()!r}){note}",
+                                    hint="a line break here is never meant: remove it"))
+    return problems
+
+
+def _strings(path: tuple[Any, ...], node: Any) -> Iterator[tuple[tuple[Any, ...], str, bool]]:
+    """Every string under ``node``, with its path and whether it is a mapping key."""
+    if isinstance(node, str):
+        yield path, node, False
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str):
+                yield (*path, key), key, True
+            yield from _strings((*path, key), value)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _strings((*path, i), value)

@@ -99,3 +99,41 @@ def test_hostile_input_leaves_the_previous_output_byte_for_byte(make_stack, text
     with pytest.raises(ConfigurationError):
         prepare(root, "dev", process={})
     assert first.compose_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    ('    image: "busybox:1\\n[Service]\\nExecStartPre=/x"\n',
+     "compose/a.yaml:3:13: error: image of service 'web' holds a control character ('\\n')"),
+    ('    image: busybox:1\n    volumes: ["./a\\tb:/data"]\n',
+     "compose/a.yaml:4:16: error: volumes.0 of service 'web' holds a control character "
+     "('\\t')"),
+    ('    image: busybox:1\n    hostname: "a\\nb"\n',
+     "compose/a.yaml:4:16: error: hostname of service 'web' holds a control character "
+     "('\\n')"),
+    ('    image: busybox:1\n    networks: {"front\\nend": {}}\nnetworks:\n  "front\\nend": {}\n',
+     "compose/a.yaml:4:16: error: networks.'front\\nend' of service 'web' holds a control "
+     "character ('\\n')"),
+])
+def test_a_line_break_in_an_image_path_or_name_is_a_located_error(make_stack, lines,
+                                                                  expected) -> None:
+    """Injection through a value: a line break would start a line of its own in a unit
+    file (Quadlet), a log or a terminal."""
+    out = problems(make_stack, "services:\n  web:\n" + lines, measure=False)
+    assert [p for p in out if p.startswith(expected)], out
+
+
+def test_a_line_break_in_a_script_a_variable_or_a_label_is_fine(make_stack) -> None:
+    assert problems(make_stack, (
+        "services:\n  web:\n    image: busybox:1\n"
+        '    command: ["sh", "-c", "echo a\\necho b"]\n'
+        '    environment: {NOTE: "two\\nlines"}\n'
+        '    labels: {note: "two\\nlines"}\n'
+        '    healthcheck: {test: ["CMD-SHELL", "true\\ntrue"]}\n'), measure=False) == []
+
+
+def test_a_line_break_from_an_env_file_is_located_on_its_line(make_stack) -> None:
+    root = make_stack({"envs/dev.env": 'TAG="busybox:1\\nExecStartPre=/x"\n',
+                       "compose/a.yaml": "services:\n  web:\n    image: ${TAG}\n"})
+    assert _build(root) == [
+        "envs/dev.env:1:1: error: image of service 'web' holds a control character ('\\n') "
+        "(used at compose/a.yaml:3:12) (hint: a line break here is never meant: remove it)"]

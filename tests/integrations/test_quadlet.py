@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, units
+from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, render, units
 from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
 from phoenix_compose.integrations.quadletkeys import has, keys_for, problems
 from phoenix_compose.runtime import podman
@@ -184,12 +185,16 @@ def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path)
     # systemd reads the C escape back into the line break, inside one --env argument
     assert any(line.startswith("ExecStart=") and '--env "NOTE=x\\n[Service]' in line
                for line in lines)
-    # a value Quadlet passes on whole (an image) cannot be escaped: refused, nothing written
+    # a value Quadlet passes on whole (an image) cannot be escaped: refused where it was
+    # written, by the config's validation, and nothing is written
     (root / "compose" / "app.yaml").write_text(
         HOSTILE.replace("image: busybox:1", 'image: "busybox:1\\n[Service]\\nExecStartPre=/x"'))
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     out = tmp_path / "units"
     refused = inv(root, "deploy.quadlet", "--env", "t", "--out", str(out), timeout=120)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
-    assert "[Container] Image= would hold a line break" in refused.stderr
+    assert "compose/app.yaml:4:13: error: image of service 'app' holds a control character " \
+           "('\\n')" in refused.stderr
     assert not out.exists()
+    with pytest.raises(ConfigurationError, match=r"\[Container\] Image= would hold a line"):
+        render([("Container", [("Image", "busybox:1\n[Service]")])])  # and, at render too
