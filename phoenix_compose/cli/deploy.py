@@ -156,9 +156,7 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         except ValueError as exc:
             raise Exit(f"error: --podman-version: {exc}", code=2) from None
         written = check and folder.is_dir()
-        found = _unit_problems(folder, texts, version, written)
-    if written and found == [] and _read_units(folder) != texts:
-        found.append(f"{folder}: error: stale: run `inv deploy.quadlet --env {name}` again")
+        found = _unit_problems(folder, texts, version, written, name)
     for line in found:
         err(line)
     if found:
@@ -176,21 +174,16 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         "systemctl daemon-reload")
 
 
-def _read_units(folder: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())
-            if p.is_file()}
-
-
-def _unit_problems(folder: Path, texts: dict[str, str], version: str,
-                   written: bool) -> list[str]:
-    """The folder's units (``written``) or the generated ones, checked; located in
-    the folder."""
-    from phoenix_compose.integrations.quadletcheck import check
+def _unit_problems(folder: Path, texts: dict[str, str], version: str, written: bool,
+                   env: str) -> list[str]:
+    """The units written in the folder (``written``), or else the generated ones."""
+    from phoenix_compose.integrations.quadletcheck import check, check_folder
     from phoenix_compose.runtime import podman
 
-    found = check(_read_units(folder) if written else texts, version, podman.run)
-    return [line if line.startswith(("error", "systemd-analyze")) else f"{folder / line}"
-            for line in found]
+    if written:
+        return check_folder(folder, texts, version, podman.run,
+                            f"inv deploy.quadlet --env {env}")
+    return check(texts, version, podman.run)
 
 
 @task(name="check", help={"env": "one environment (default: every one, as CI does)"})

@@ -50,8 +50,11 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None)
         if given != manifests:
             found.append(f"{env}: kube: {folder} is stale: inv deploy.kube --env {env}")
         units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
-        found += [f"{env}: quadlet: {line}"
-                  for line in quadletcheck.check(units, DEFAULT_VERSION, podman.run)]
+        folder = root / "deploy" / "quadlet" / env
+        found += [f"{env}: quadlet: {line}" for line in (
+            quadletcheck.check_folder(folder, units, DEFAULT_VERSION, podman.run,
+                                      f"inv deploy.quadlet --env {env}")
+            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, podman.run))]
     return found
 
 

@@ -51,6 +51,23 @@ def check(units: Mapping[str, str], version: str, run: containers.Runner) -> lis
     return found + verify(services, units, run)
 
 
+def read_units(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())
+            if p.is_file()}
+
+
+def check_folder(folder: Path, units: Mapping[str, str], version: str,
+                 run: containers.Runner, rerun: str) -> list[str]:
+    """The units written in ``folder`` (committed, or hand-edited) checked, problems
+    located in it, and compared with the ``units`` that would be written now (``rerun``:
+    the command that writes them again)."""
+    found = [line if line.startswith(("error", "systemd-analyze")) else f"{folder / line}"
+             for line in check(read_units(folder), version, run)]
+    if found == [] and read_units(folder) != dict(units):
+        found.append(f"{folder}: error: stale: run `{rerun}` again")
+    return found
+
+
 def dryrun(units: Mapping[str, str], binary: str,
            run: containers.Runner) -> tuple[dict[str, str], list[str]]:
     with tempfile.TemporaryDirectory(prefix="phoenix-quadlet-") as folder:

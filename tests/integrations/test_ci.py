@@ -60,6 +60,30 @@ def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack:
     assert "development: kube: phoenix-core.yaml:" in result.stderr
 
 
+def test_deploy_check_reads_committed_quadlet_units_and_finds_them_stale(
+        phoenix_stack: Path) -> None:
+    root = ci_stack(phoenix_stack)
+    assert inv(root, "deploy.quadlet", "--env", "development", timeout=120).returncode == 0
+    folder = root / "deploy" / "quadlet" / "development"
+    assert inv(root, "deploy.check", "--env", "development", timeout=120).returncode == 0
+    unit = folder / "phoenix-development-phoenix-core.container"
+    unit.write_text(unit.read_text().replace("\nImage=", "\nImage=x\nImag=", 1))
+    bad = inv(root, "deploy.check", "--env", "development", timeout=120)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    line = next(i for i, text in enumerate(unit.read_text().splitlines(), 1)
+                if text.startswith("Imag="))
+    assert f"development: quadlet: {unit}:{line}:1: error: [Container] Imag= is not a " \
+           "Quadlet key" in bad.stderr, bad.stderr
+    unit.write_text(unit.read_text().replace("Image=x\nImag=", "Image="))  # valid, but old
+    services = root / "compose" / "10-services.yaml"
+    services.write_text(services.read_text().replace("LOG_LEVEL: ${LOG_LEVEL:-info}",
+                                                     "LOG_LEVEL: trace"))
+    stale = inv(root, "deploy.check", "--env", "development", timeout=120)
+    assert stale.returncode == 1
+    assert f"development: quadlet: {folder}: error: stale: run `inv deploy.quadlet --env " \
+           "development` again" in stale.stderr, stale.stderr
+
+
 def vendored_schema(name: str) -> dict:
     """A CI schema vendored by check-jsonschema (a test dependency)."""
     spec = importlib.util.find_spec("check_jsonschema")
