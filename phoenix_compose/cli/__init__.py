@@ -52,7 +52,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     ns.add_collection(Collection.from_module(health, name="health"))
     ns.add_collection(Collection.from_module(vscode, name="vscode"))
     ns.add_collection(Collection("deploy", deploy.kube, deploy.kube_secrets, deploy.kube_play,
-                                 deploy.quadlet, deploy.check_all))
+                                 deploy.quadlet, deploy.quadlet_secrets, deploy.check_all))
     built_in = set(ns.collections) | set(ns.tasks)
     for name, module in load_plugins(root / "tasks") if plugins else ():
         if name in built_in:

@@ -174,6 +174,25 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         "systemctl daemon-reload")
 
 
+@task(name="quadlet-secrets", help={"env": ENV_HELP})
+def quadlet_secrets(c: Context, env: str | None = None) -> None:
+    """The podman secrets the units read for variables that look secret (never printed)."""
+    from phoenix_compose.integrations.kubesecrets import put_secrets
+    from phoenix_compose.integrations.quadletctr import secret_values
+    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.secrets import driver_for
+
+    root, name = stack_root(c), env_name(c, env)
+    with boundary():
+        found = secret_values(ComposeManager(root, name).stack())
+        made = put_secrets(found, driver_for(root, name, podman.run), podman.run)
+    for secret in made:
+        say(f"podman secret {secret}")
+    if not made:
+        say(f"{name}: no variable looks secret: the units read no podman secret")
+
+
 def _unit_problems(folder: Path, texts: dict[str, str], version: str, written: bool,
                    env: str) -> list[str]:
     """The units written in the folder (``written``), or else the generated ones."""

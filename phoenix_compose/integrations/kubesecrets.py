@@ -109,14 +109,18 @@ def to_podman(found: Mapping[str, Mapping[str, str]], prefix: str, driver: Drive
               run: containers.Runner, say: Callable[[str], None]) -> list[str]:
     """Create (or replace) the JSON-shaped podman secret ``<prefix><name>`` of each, with
     the env's own driver (``pass`` in production: encrypted at rest)."""
-    have = set(run(argv.secret_names(), timeout=60).stdout.split())
-    made = []
+    made = put_secrets({f"{prefix}{name}": podman_json(keys) for name, keys in found.items()},
+                       driver, run)
     for name, keys in sorted(found.items()):
-        target = f"{prefix}{name}"
-        if target in have:
-            run(argv.secret_remove(target), timeout=60)
-        run(argv.secret_create(target, driver.name, driver.options), input=podman_json(keys),
-            timeout=120)
-        say(f"podman secret {target}: {', '.join(sorted(keys))}")
-        made.append(target)
+        say(f"podman secret {prefix}{name}: {', '.join(sorted(keys))}")
     return made
+
+
+def put_secrets(data: Mapping[str, str], driver: Driver, run: containers.Runner) -> list[str]:
+    """Create (or replace) podman secret ``name`` holding ``data[name]``, given on stdin."""
+    have = set(run(argv.secret_names(), timeout=60).stdout.split())
+    for name, value in sorted(data.items()):
+        if name in have:
+            run(argv.secret_remove(name), timeout=60)
+        run(argv.secret_create(name, driver.name, driver.options), input=value, timeout=120)
+    return sorted(data)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import SECRET_NAME, dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
@@ -107,6 +108,19 @@ def _volumes(stack: Stack, spec: ServiceSpec, root: Path, prefix: str,
     return items
 
 
+def secret_name(stack: Stack, service: str, key: str) -> str:
+    return f"{dns(stack.project)}-{dns(service)}-{dns(key)}"
+
+
+def secret_values(stack: Stack) -> dict[str, str]:
+    """The podman secret of each variable that looks secret (``Secret=...,type=env`` in
+    the units) and its value as the container sees it (compose's ``$$`` is ``$``)."""
+    return {secret_name(stack, spec.name, str(key)): literal("" if value is None else str(value))
+            for spec in stack.services.values()
+            for key, value in as_dict(spec.raw.get("environment")).items()
+            if SECRET_NAME.search(str(key))}
+
+
 def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     """Plain variables as Environment=; one that looks secret is read from a podman secret
     (type=env), never written here."""
@@ -114,10 +128,10 @@ def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     items: Items = []
     for key, value in sorted(env.items()):
         if SECRET_NAME.search(str(key)):
-            name = f"{dns(stack.project)}-{dns(spec.name)}-{dns(str(key))}"
+            name = secret_name(stack, spec.name, str(key))
             items.append(("Secret", f"{name},type=env,target={key}"))
             warnings.append(f"{spec.name}: {key} looks secret: read from the podman secret "
-                            f"{name} (create it: podman secret create {name} -)")
+                            f"{name} (inv deploy.quadlet-secrets creates it)")
         else:
             items.append(("Environment", word(f"{key}={'' if value is None else value}")))
     return items

@@ -198,3 +198,30 @@ def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path)
     assert not out.exists()
     with pytest.raises(ConfigurationError, match=r"\[Container\] Image= would hold a line"):
         render([("Container", [("Image", "busybox:1\n[Service]")])])  # and, at render too
+
+
+@pytest.mark.podman
+def test_quadlet_secrets_creates_what_the_units_read_and_prints_no_value(
+        make_stack, podman_project, busybox_image) -> None:
+    from phoenix_compose.runtime import argv_deploy
+
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n"
+                                     "TOKEN=s3cr$$et-from-env\n",
+                       "compose/app.yaml": "services:\n  app:\n    image: busybox:1\n"
+                                           "    environment:\n      API_TOKEN: ${TOKEN}\n"
+                                           "      MODE: plain\n"})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    name = f"{podman_project}-app-api-token"
+    files, warnings = units(ComposeManager(root, "t").stack(), "t", TARGET)
+    assert f"Secret={name},type=env,target=API_TOKEN" in files[f"{podman_project}-app.container"]
+    assert any("inv deploy.quadlet-secrets creates it" in w for w in warnings)
+    try:
+        made = inv(root, "deploy.quadlet-secrets", "--env", "t", timeout=120)
+        assert made.returncode == 0, made.stderr
+        assert f"podman secret {name}" in made.stdout and "s3cr" not in made.stdout + made.stderr
+        again = inv(root, "deploy.quadlet-secrets", "--env", "t", timeout=120)  # replaced
+        assert again.returncode == 0, again.stderr
+        read = podman.run(argv_deploy.read_secret(busybox_image, name), timeout=60)
+        assert read.stdout == "s3cr$et-from-env"  # as the container sees it
+    finally:
+        podman.run(("podman", "secret", "rm", "--", name), ok_codes=(0, 1, 125))
