@@ -17,6 +17,7 @@ from phoenix_compose.watch.schedule import CheckResult, CheckScheduler
 OnTick = Callable[[int, dict[str, Any]], None]
 JOB_GRACE_S = 60.0  # how long a stop waits for a running plugin job (its podman calls are
 #                     killed by a signal; its cleanup, e.g. a throwaway's removal, is not)
+POOL_GRACE_S = 1.0  # how long a stop waits for the watcher's own work in flight
 
 
 def run_loop(monitor: Any, interval: float, stop: threading.Event, once: bool = False,
@@ -62,8 +63,13 @@ def _wind_down(monitor: Any, jobs: threading.Thread | None, ticks: int) -> None:
     if monitor.scheduler is not None:
         monitor.scheduler.stop()
     stop_jobs(jobs, JOB_GRACE_S)  # a job cut short still removes what it made
+    # work in flight (a drift check, a restart: their podman calls are killed by a signal)
+    # reports before watch_stopped, which stays the last event; never waited on for long
+    closer = threading.Thread(target=monitor.pool.shutdown, daemon=True,
+                              kwargs={"wait": True, "cancel_futures": True})
+    closer.start()
+    closer.join(POOL_GRACE_S)
     monitor.bus.emit("watch_stopped", None, ticks=ticks)
-    monitor.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _scheduler(monitor: Any, interval: float, wake: threading.Event,

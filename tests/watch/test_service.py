@@ -36,6 +36,31 @@ def test_podman_failing_or_hanging_never_crashes_the_watcher(tmp_path: Path) -> 
     assert events[-1]["ticks"] == 3
 
 
+def test_work_in_flight_reports_before_watch_stopped_which_stays_last(tmp_path) -> None:
+    import time
+
+    def quiet(argv, **kwargs):
+        raise CommandError(argv, None, reason="killed")
+
+    bus = EventBus()
+    events: list[dict] = []
+    bus.subscribe(events.append)
+    monitor = HealthMonitor(STACK, StateDir(tmp_path, "t"), run=quiet, bus=bus)
+    stop = threading.Event()
+
+    def late() -> None:  # e.g. a drift check whose podman call the stop killed
+        time.sleep(0.3)
+        bus.emit("watch_error", None, error="drift check: killed")
+
+    def on_tick(n: int, _statuses) -> None:
+        monitor.pool.submit(late)
+        stop.set()
+
+    monitor.run_forever(0.01, stop, on_tick=on_tick)
+    assert [e["type"] for e in events][-2:] == ["watch_error", "watch_stopped"]
+    assert events[-2]["error"] == "drift check: killed"
+
+
 def test_events_read_as_stable_lines() -> None:
     line = format_event({"type": "health_changed", "service": "db", "time":
                          "2026-11-27T07:00:01.123+00:00", "from": "healthy", "to": "unhealthy",
