@@ -61,9 +61,10 @@ def check_folder(folder: Path, units: Mapping[str, str], version: str,
     """The units written in ``folder`` (committed, or hand-edited) checked, problems
     located in it, and compared with the ``units`` that would be written now (``rerun``:
     the command that writes them again)."""
+    written = read_units(folder)
     found = [line if line.startswith(("error", "systemd-analyze")) else f"{folder / line}"
-             for line in check(read_units(folder), version, run)]
-    if found == [] and read_units(folder) != dict(units):
+             for line in check(written, version, run)]
+    if found == [] and written != dict(units):
         found.append(f"{folder}: error: stale: run `{rerun}` again")
     return found
 

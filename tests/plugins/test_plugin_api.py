@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from phoenix_compose import plugin
 
 from support import REPO
@@ -52,7 +54,6 @@ class FakeEnv:
 
 
 def test_a_hostile_database_name_is_refused_before_any_sql() -> None:
-    import pytest
 
     from phoenix_compose.cli import load_plugins
 
@@ -68,3 +69,26 @@ def test_a_service_names_the_named_volumes_it_mounts_in_either_compose_form() ->
     assert services["revenue-db"].named_volumes == ("phoenix-development_revenue-db-data",)
     assert services["phoenix-core"].named_volumes == ()
     assert "x-phoenix-backup" in services["revenue-db"].extensions
+
+
+@pytest.mark.podman
+def test_a_stopping_watch_makes_the_throwaway_database_wait_give_up(busybox_image) -> None:
+    """``db.verify`` waits up to 90 s for its throwaway PostgreSQL; a stopping watch (which
+    waits 60 s for jobs) must not outlast that: the wait gives up at once (not "not ready
+    in 90 s"), and its caller cleans up."""
+    import types
+    import uuid
+
+    from phoenix_compose.cli import load_plugins
+    from phoenix_compose.runtime import podman
+
+    db = dict(load_plugins(REPO / "tasks"))["db"]
+    name = f"pt{uuid.uuid4().hex[:8]}_verify"  # never ready: busybox has no pg_isready
+    podman.run(("podman", "run", "-d", "--name", name, "--", busybox_image, "sleep", "60"))
+    try:
+        plugin.STOPPING.set()
+        with pytest.raises(plugin.BackupError, match="the health watch stopped while"):
+            db.wait_ready(types.SimpleNamespace(user="phoenix", db="revenue"), name)
+    finally:
+        plugin.STOPPING.clear()
+        podman.run(("podman", "rm", "--force", "--time", "0", "--", name))

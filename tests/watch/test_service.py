@@ -16,6 +16,14 @@ STACK = Stack("p", Path("/x/compose.yaml"), {"db": ServiceSpec(
     "db", "p_db_1", "img:1", False, {}, Health())})
 
 
+def watched(tmp_path: Path, run) -> tuple[HealthMonitor, list[dict]]:
+    """A monitor of STACK on the seam ``run``, and the events its bus carries."""
+    bus = EventBus()
+    events: list[dict] = []
+    bus.subscribe(events.append)
+    return HealthMonitor(STACK, StateDir(tmp_path, "t"), run=run, bus=bus), events
+
+
 def test_podman_failing_or_hanging_never_crashes_the_watcher(tmp_path: Path) -> None:
     calls = []
 
@@ -23,10 +31,7 @@ def test_podman_failing_or_hanging_never_crashes_the_watcher(tmp_path: Path) -> 
         calls.append(argv)
         raise CommandError(argv, None, reason="timed out after 60 s")
 
-    bus = EventBus()
-    events: list[dict] = []
-    bus.subscribe(events.append)
-    monitor = HealthMonitor(STACK, StateDir(tmp_path, "t"), run=hanging, bus=bus)
+    monitor, events = watched(tmp_path, hanging)
     stop = threading.Event()
     monitor.run_forever(0.01, stop, on_tick=lambda n, _s: stop.set() if n == 3 else None)
     types = [e["type"] for e in events]
@@ -42,10 +47,8 @@ def test_work_in_flight_reports_before_watch_stopped_which_stays_last(tmp_path) 
     def quiet(argv, **kwargs):
         raise CommandError(argv, None, reason="killed")
 
-    bus = EventBus()
-    events: list[dict] = []
-    bus.subscribe(events.append)
-    monitor = HealthMonitor(STACK, StateDir(tmp_path, "t"), run=quiet, bus=bus)
+    monitor, events = watched(tmp_path, quiet)
+    bus = monitor.bus
     stop = threading.Event()
 
     def late() -> None:  # e.g. a drift check whose podman call the stop killed
