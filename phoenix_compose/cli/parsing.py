@@ -6,11 +6,18 @@ them):
   line, as command-line conventions want, instead of 1 or a ValueError traceback;
 - a number option's help shows ``=NUMBER`` (invoke shows nothing for a float);
 - a positional argument named in ``OPTIONAL_POSITIONALS`` may be left out (``inv logs``
-  means every service, as ``docker compose logs`` does).
+  means every service, as ``docker compose logs`` does), or given by its flag
+  (``logs --services web``);
+- a closed stdout (``phoenix --help | head -1``) ends the program quietly, never with a
+  BrokenPipeError traceback (invoke prints help and listings with ``print``);
+- ``TASK --help`` shows the task's help even when the task takes positional arguments
+  (invoke would take ``--help`` as their value: ``exec --help``, ``secrets.set --help``).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from invoke import Exit
@@ -21,6 +28,7 @@ from invoke.program import Program
 
 USAGE_ERROR = 2
 OPTIONAL_POSITIONALS = {"services"}
+HELP_FLAGS = ("--help", "-h")
 _PATCHED = "_phoenix_patched"
 
 
@@ -55,10 +63,12 @@ def _help_for(original: Any) -> Any:
     return help_for
 
 
-def _leave_out(machine: ParseMachine) -> None:
-    """An optional positional not given: the task's default ("", every service) applies."""
+def _leave_out(machine: ParseMachine, flag: str = "", every: bool = False) -> None:
+    """An optional positional not given: the task's default ("", every service) applies.
+    ``flag``: the token being handled, when it is the flag of that very argument (its value
+    comes next).  ``every``: all missing positionals (only their help is wanted)."""
     for arg in machine.context.missing_positional_args if machine.context else ():
-        if arg.name in OPTIONAL_POSITIONALS:
+        if (every or arg.name in OPTIONAL_POSITIONALS) and flag.lstrip("-") not in arg.names:
             arg.set_value(arg.default if arg.default is not None else "", cast=False)
 
 
@@ -71,10 +81,24 @@ def _complete(original: Any) -> Any:
 
 def _handle(original: Any) -> Any:
     def handle(self: ParseMachine, token: str) -> None:
-        if token.startswith("-") and token != "-":  # a flag, never an optional positional
-            _leave_out(self)
+        if token in HELP_FLAGS and self.context and token not in self.context.flags:
+            _leave_out(self, every=True)  # so that invoke sees its own --help
+        elif token.startswith("-") and token != "-":  # a flag, never an optional positional
+            _leave_out(self, token)
         original(self, token)
     return handle
+
+
+def _quiet_broken_pipe(original: Any) -> Any:
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, BrokenPipeError):
+            # The reader has gone: point stdout at /dev/null so that the interpreter's own
+            # flush at exit cannot raise again, and say nothing.
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            return
+        original(kind, value, tb)
+    return hook
 
 
 def install() -> None:
@@ -88,4 +112,5 @@ def install() -> None:
     ParseMachine.complete_context = _complete(  # type: ignore[method-assign]
         ParseMachine.complete_context)
     ParseMachine.handle = _handle(ParseMachine.handle)  # type: ignore[method-assign]
+    sys.excepthook = _quiet_broken_pipe(sys.excepthook)
     setattr(Argument, _PATCHED, True)

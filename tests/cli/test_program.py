@@ -64,3 +64,61 @@ def test_phoenix_finds_the_stack_upward_or_says_none_was_found(phoenix_stack: Pa
     assert lost.returncode == 2
     assert lost.stderr.strip() == (f"error: no stack found (looked for envs/ and compose/ "
                                    f"from {nowhere} upward)")
+
+
+def _every_task(root: Path) -> list[str]:
+    from phoenix_compose.cli import build_namespace
+
+    return sorted(build_namespace(root).task_names)
+
+
+def test_every_task_shows_its_help_even_with_positional_arguments(
+        phoenix_stack: Path, monkeypatch, capsys) -> None:
+    """``exec --help``, ``port --help``, ``secrets.set --help``... took ``--help`` as the
+    value of their positional argument."""
+    from invoke import Program
+
+    from phoenix_compose.cli import build_namespace
+
+    monkeypatch.chdir(phoenix_stack)
+    failed = {}
+    for name in _every_task(phoenix_stack):
+        program = Program(namespace=build_namespace(phoenix_stack), binary="phoenix")
+        try:
+            program.run(["phoenix", name, "--help"])
+        except SystemExit as exc:
+            code = exc.code
+        else:
+            code = 0
+        out = capsys.readouterr()
+        if code != 0 or not out.out.startswith(f"Usage: phoenix [--core-opts] {name} "):
+            failed[name] = (code, out.err.strip()[:200])
+    assert failed == {}
+
+
+def test_logs_takes_its_services_by_flag_too(phoenix_stack: Path) -> None:
+    from invoke import Program
+
+    from phoenix_compose.cli import build_namespace
+
+    program = Program(namespace=build_namespace(phoenix_stack), binary="phoenix")
+    program.create_config()
+    program.parse_core(["phoenix", "logs", "--services", "revenue-db", "--tail", "3"])
+    program.parse_collection()
+    program.parse_tasks()
+    call = program.tasks[0]
+    assert (call.name, call.args["services"].value, call.args["tail"].value) == \
+        ("logs", "revenue-db", 3)
+
+
+def test_a_closed_stdout_never_gives_a_traceback(phoenix_stack: Path) -> None:
+    for args in (["--help"], ["--list"], ["up", "--help"]):
+        proc = subprocess.Popen([sys.executable, "-m", "phoenix_compose.cli.program", *args],
+                                cwd=phoenix_stack, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line (`| head -0`)
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        assert "Traceback" not in err and "BrokenPipeError" not in err, err
