@@ -34,6 +34,7 @@ GROUPS: dict[str, Any] = {"up": {"kind": "build", "isDefault": True},
                           "images.build": "build", "test": {"kind": "test", "isDefault": True},
                           "ci": "test", "health.check": "test"}
 DEDICATED = {"logs", "health.watch", "config.watch"}
+BACKGROUND = ("health.watch", "config.watch")  # long-running: VS Code tracks them
 SERVICE_ARGS = {"service": "service", "services": "services"}
 ALIASES = {"wait-timeout", "lines"}  # second names for flags the task already has
 
@@ -131,10 +132,10 @@ def _task(spec: TaskSpec, inputs: _Inputs, command: tuple[str, str]) -> dict[str
         task["group"] = GROUPS[spec.name]
     if spec.name in DEDICATED:
         task["presentation"] = {"panel": "dedicated", "reveal": "always", "clear": True}
-    if spec.name == "health.watch":
-        task["isBackground"] = True  # it prints events, never FILE:LINE:COL problems
-        task["problemMatcher"] = []
-    if spec.name == "config.watch":  # each cycle is framed, so fixed problems clear
+    if spec.name in BACKGROUND:
+        # A background task needs begin/end patterns, or VS Code never learns that it has
+        # started (a dependent task would wait for ever).  Both watchers frame each cycle
+        # with these lines; config.watch prints FILE:LINE:COL problems between them.
         from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE
 
         task["isBackground"] = True

@@ -86,7 +86,11 @@ def test_problem_matchers_groups_panels_and_the_background_watch() -> None:
     assert tasks["phoenix: up"]["group"] == {"kind": "build", "isDefault": True}
     assert tasks["phoenix: logs"]["presentation"]["panel"] == "dedicated"
     watch = tasks["phoenix: health.watch"]
-    assert watch["isBackground"] is True and watch["problemMatcher"] == []  # nothing to feed
+    assert watch["isBackground"] is True
+    background = watch["problemMatcher"][0]["background"]  # VS Code learns it has started
+    assert re.match(background["beginsPattern"], "phoenix-watch: watching phoenix-dev (env dev)")
+    assert re.match(background["endsPattern"], "phoenix-watch: checked 3 services (3 ok); "
+                                               "Ctrl-C to stop")
     assert tasks["phoenix: up"]["windows"] == {
         "command": "${workspaceFolder}\\.venv\\Scripts\\inv.exe"}
 
