@@ -259,7 +259,9 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> int:
 
 
 class Follower:
-    """A long-running command whose output lines go to a callback until ``stop``."""
+    """A long-running command whose output lines, stdout and stderr alike and in the order
+    they come (``podman logs -f`` passes a container's stderr on as its own), go to a
+    callback until ``stop``."""
 
     def __init__(self, argv: Sequence[str], on_line: Callable[[str], None]) -> None:
         import sh
@@ -270,7 +272,7 @@ class Follower:
         except sh.CommandNotFound:
             raise CommandError(self.argv, None, reason=f"{argv[0]} is not installed") from None
         self.proc = command(*self.argv[1:], _tty_out=False, _ok_code=list(range(256)),
-                            _out=on_line, _bg=True, _bg_exc=False)
+                            _out=on_line, _err=on_line, _bg=True, _bg_exc=False)
 
     def stop(self) -> None:
         try:

@@ -105,3 +105,14 @@ def test_events_from_a_time_include_what_happened_before_the_follower_started(
         follower.stop()
     died = [e for e in lines if e["Status"] == "died"]
     assert died[0]["Name"] == name and died[0]["ContainerExitCode"] == 3
+
+
+def test_a_follower_passes_on_stderr_lines_too_in_the_order_they_come() -> None:
+    """``logs -f`` dropped everything a container wrote to stderr (podman logs -f passes it
+    on as its own stderr)."""
+    lines: list[str] = []
+    script = "echo one; echo two >&2; sleep 0.1; echo three >&2; sleep 0.1; echo four"
+    follower = podman.follow(["sh", "-c", script], lambda line: lines.append(line.rstrip()))
+    follower.proc.wait()
+    follower.stop()
+    assert lines == ["one", "two", "three", "four"]
