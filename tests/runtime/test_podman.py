@@ -111,7 +111,7 @@ def test_a_follower_passes_on_stderr_lines_too_in_the_order_they_come() -> None:
     """``logs -f`` dropped everything a container wrote to stderr (podman logs -f passes it
     on as its own stderr)."""
     lines: list[str] = []
-    script = "echo one; echo two >&2; sleep 0.1; echo three >&2; sleep 0.1; echo four"
+    script = "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three >&2; sleep 0.1; echo four"
     follower = podman.follow(["sh", "-c", script], lambda line: lines.append(line.rstrip()))
     follower.proc.wait()
     follower.stop()
