@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -220,3 +221,22 @@ def test_invoke_settings_reach_the_engine_as_operator_variables(monkeypatch, out
     assert os.environ["PHOENIX_TEMPLATE_TIMEOUT"] == "2"
     export_operator_settings({"passthrough": "C"})  # the process's own value wins
     assert os.environ["PHOENIX_PASSTHROUGH"] == "A,B"
+
+
+def test_the_console_script_widens_only_for_the_operator_never_for_the_stacks_invoke_yaml(
+        make_stack, outside) -> None:
+    root = stack(make_stack, f"include:\n  - {outside / 'other.yaml'}\n"
+                             "services: {web: {image: 'w:1'}}\n")
+    (root / "invoke.yaml").write_text(f"phoenix:\n  extra_roots: [{outside}]\n")
+    phoenix = [str(Path(sys.executable).parent / "phoenix"), "config.validate", "-e", "dev",
+               "--no-write"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    refused = subprocess.run(phoenix, cwd=root, capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("compose/a.yaml:2:5: error: ")
+    assert MARK not in refused.stdout + refused.stderr
+    allowed = subprocess.run(phoenix, cwd=root, capture_output=True, text=True, timeout=120,
+                             env={**env, "INVOKE_PHOENIX_EXTRA_ROOTS": str(outside)})
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "dev: valid"
