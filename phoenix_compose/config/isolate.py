@@ -13,6 +13,7 @@ travel as JSON: the parent never unpickles what a child wrote."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -56,10 +57,12 @@ def _inline(job: Callable[[], Any]) -> Result:
 def _child(jobs: Sequence[Callable[[], Any]], seconds: float, memory: int) -> list[Result]:
     """The results of one child: at least one (so the caller always progresses)."""
     read_fd, write_fd = os.pipe()
+    gc.freeze()  # the child's collections then skip (so do not copy) the parent's objects
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the child; coverage does not follow a fork)
         os.close(read_fd)
         _serve(jobs, write_fd, memory)
+    gc.unfreeze()
     os.close(write_fd)
     try:
         return _collect(_Frames(read_fd), len(jobs), seconds)
