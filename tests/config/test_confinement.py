@@ -266,3 +266,15 @@ def test_the_console_script_widens_only_for_the_operator_never_for_the_stacks_in
                              env={**env, "INVOKE_PHOENIX_EXTRA_ROOTS": str(outside)})
     assert allowed.returncode == 0, allowed.stderr
     assert allowed.stdout.strip() == "dev: valid"
+
+
+def test_a_result_cached_under_an_extra_root_is_not_reused_without_it(make_stack,
+                                                                      outside) -> None:
+    root = stack(make_stack, f"include:\n  - {outside / 'other.yaml'}\n"
+                             "services: {web: {image: 'w:1'}}\n")
+    assert prepare(root, "dev", process={"PHOENIX_EXTRA_ROOTS": str(outside)}).cached is False
+    assert prepare(root, "dev", process={"PHOENIX_EXTRA_ROOTS": str(outside)}).cached is True
+    with pytest.raises(ConfigurationError) as info:
+        prepare(root, "dev", process={})
+    assert [p.message.split(" is ")[1] for p in info.value.problems] == [
+        "outside the stack root; refusing to read it"]
