@@ -9,14 +9,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from invoke import Context, Exit
 
 from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError
 
 DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
-            "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3}
+            "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3,
+            "extra_roots": "", "passthrough": "", "template_timeout": ""}
 ENV_HELP = ("environment: the name of a file envs/<name>.env (default: development, or "
             "invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
 
@@ -27,7 +28,22 @@ def stack_root(c: Context) -> Path:
 
     phoenix = c.config.phoenix
     set_rotation(phoenix.get("log_max_bytes", 5_000_000), phoenix.get("log_keep", 3))
+    export_operator_settings(phoenix)
     return Path(phoenix.root).resolve()
+
+
+def export_operator_settings(phoenix: Any) -> None:
+    """The operator's invoke settings (``phoenix.extra_roots``, ``.passthrough``,
+    ``.template_timeout``) reach the engine as the process variables it reads them from; a
+    variable the operator set in the process itself wins.  Never from the stack's files."""
+    from phoenix_compose.config.operator import SETTINGS
+
+    for variable, key in SETTINGS.items():
+        value = phoenix.get(key)
+        if isinstance(value, (list, tuple)):
+            value = (os.pathsep if key == "extra_roots" else ",").join(map(str, value))
+        if value not in (None, "") and variable not in os.environ:
+            os.environ[variable] = str(value)
 
 
 def env_name(c: Context, env: str | None) -> str:

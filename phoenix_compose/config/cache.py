@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from phoenix_compose import __version__
+from phoenix_compose.config.files import Roots, regular_bytes
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -29,7 +30,7 @@ def input_key(env: str, files: Iterable[Path], root: Path) -> str:
     digest = hashlib.sha256(f"{_tool_stamp()}\0{env}\0".encode())
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        digest.update((regular_bytes(path) or b"\1not a regular file") + b"\0")
     return digest.hexdigest()
 
 
@@ -37,14 +38,17 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def is_fresh(cache_file: Path, key: str, root: Path, process: Mapping[str, str]) -> bool:
-    """Is the recorded run still valid?  A damaged cache file is simply stale."""
+def is_fresh(cache_file: Path, key: str, roots: Roots, process: Mapping[str, str]) -> bool:
+    """Is the recorded run still valid?  A damaged cache file is simply stale, and so is one
+    that names a file outside ``roots`` (the cache file is in the repository too: it must
+    not make us read what the run itself may not)."""
     try:
         entry = json.loads(cache_file.read_text(encoding="utf-8"))
         return isinstance(entry, dict) and entry.get("key") == key and \
             _vars_fresh(entry.get("vars", {}), process) and \
-            _files_fresh({root / rel: d for rel, d in entry.get("outputs", {}).items()}) and \
-            _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()})
+            _files_fresh({roots.root / rel: d for rel, d in entry.get("outputs", {}).items()},
+                         roots) and \
+            _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()}, roots)
     except (OSError, ValueError, TypeError, AttributeError):
         return False
 
@@ -59,8 +63,8 @@ def _vars_fresh(recorded: dict, process: Mapping[str, str]) -> bool:
     return True
 
 
-def _files_fresh(files: dict[Path, str]) -> bool:
-    return all(path.is_file() and file_digest(path) == digest
+def _files_fresh(files: dict[Path, str], roots: Roots) -> bool:
+    return all(roots.holds(path) and path.is_file() and file_digest(path) == digest
                for path, digest in files.items())
 
 

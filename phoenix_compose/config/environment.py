@@ -2,7 +2,8 @@
 
 An environment exists iff ``envs/<name>.env`` exists; ``envs/common.env`` is shared.
 Variables resolve as ``common.env`` < ``<env>.env`` < ``<env>.lock`` (written by
-``inv images.promote``: image digests) < the process environment.
+``inv images.promote``: image digests) < the process environment.  Operator settings
+(:mod:`.operator`) come from the process environment alone.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_compose._upstream import env_bindings
-from phoenix_compose.config.files import link_problem, read
+from phoenix_compose.config.files import Roots, link_problem, read
 from phoenix_compose.config.interpolate import interpolate
+from phoenix_compose.config.operator import NAMES, Operator, ignored
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
 from phoenix_compose.statedir import StateDir, default_project_name
 
@@ -109,6 +111,12 @@ class EnvironmentConfig:
     env_files: tuple[Path, ...]
     variables: Variables = field(compare=False)
     warnings: tuple[Problem, ...] = ()  # from the env files, e.g. a variable used but unset
+    operator: Operator = field(default=Operator(), compare=False)
+
+    @property
+    def roots(self) -> Roots:
+        """Where the engine may read: the stack root and the operator's extra roots."""
+        return Roots(self.stack.root, self.operator.extra_roots)
 
     @property
     def production(self) -> bool:
@@ -180,18 +188,20 @@ def load_environment(
     """Resolve ``env``'s variables and stack files; every bad env-file line is reported."""
     check_environment(root, env)
     process = os.environ if process is None else process
+    operator = Operator.of(process, root)
+    roots = Roots(root, operator.extra_roots)
     files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env",
                          root / "envs" / f"{env}.lock")  # the promoted images' digests
              if p.is_file() or p.is_symlink()]
     stack = stack_files(root)
     defined: dict[str, Var] = {}
-    problems = [p for p in (link_problem(root, path, stack.rel(path))
+    problems = [p for p in (link_problem(roots, path, stack.rel(path))
                             for path in (*files, *stack.compose_files, *stack.templates)) if p]
     broken = {p.loc.file for p in problems}
     for path in files:
         if stack.rel(path) in broken:
             continue
-        text, problem = read(path, stack.rel(path))
+        text, problem = read(path, stack.rel(path), roots=roots)
         if text is None:
             problems += [problem] if problem else []
             continue
@@ -199,7 +209,8 @@ def load_environment(
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     warnings = tuple(p for p in problems if p.severity != "error")
-    return EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings)
+    return EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings,
+                             operator)
 
 
 def _masked(statement: str) -> str:
@@ -221,8 +232,9 @@ def parse_env_file(
             problems.append(Problem(loc, f"cannot parse '{statement}': expected KEY=VALUE",
                                     hint="quote values that contain spaces or '#'"))
             continue
-        if binding.key is None:
-            continue  # comment or blank line
+        if binding.key is None or binding.key in NAMES:  # a comment, or not the repo's
+            problems += [ignored(binding.key, loc)] if binding.key else []
+            continue
         if binding.value is None:
             # A bare KEY takes its value from the process environment, as compose does.
             if binding.key in process:

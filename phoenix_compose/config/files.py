@@ -1,12 +1,45 @@
 """Reading the user's files safely: text that is not UTF-8, symlinks that dangle or point
-outside the stack root, and unreadable files are located problems, never tracebacks."""
+outside the stack root, files that are not regular files, and unreadable files are located
+problems, never tracebacks or hangs.
+
+One confinement rule covers every read of the engine: a file is read only when it
+resolves, after symlinks, inside the stack root or one of the extra roots that the operator
+named (``PHOENIX_EXTRA_ROOTS``, never a stack file).  Anything else is refused before it is
+opened, so nothing of it can reach a message."""
 
 from __future__ import annotations
 
 import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_compose.errors import Loc, Problem
+
+WIDEN_HINT = ("copy the file into the stack; or, as the operator, allow its folder with "
+              "PHOENIX_EXTRA_ROOTS or the invoke setting phoenix.extra_roots")
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Where the engine may read: the stack root, then the operator's extra roots."""
+
+    root: Path
+    extra: tuple[Path, ...] = ()
+
+    def holds(self, path: Path) -> bool:
+        """Does ``path`` resolve, after every symlink, inside one of the roots?"""
+        real = path.resolve()
+        return any(real.is_relative_to(r.resolve()) for r in (self.root, *self.extra))
+
+    def refusal(self, path: Path, name: str, where: Loc) -> Problem | None:
+        """The located problem of reading ``path`` (named ``name``), if it is outside."""
+        if self.holds(path):
+            return None
+        real = path.resolve()
+        shown = name if str(real) == name else f"{name} (which leads to {real})"
+        return Problem(where, f"{shown} is outside the stack root; refusing to read it",
+                       hint=WIDEN_HINT)
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
@@ -21,34 +54,49 @@ def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
                              hint="save the file as UTF-8")
 
 
-def read(path: Path, name: str, where: Loc | None = None) -> tuple[str | None, Problem | None]:
-    """A file's text, or a problem (at ``where``, default the file itself)."""
+def read(path: Path, name: str, where: Loc | None = None,
+         roots: Roots | None = None) -> tuple[str | None, Problem | None]:
+    """A file's text, or a problem (at ``where``, default the file itself).  With ``roots``,
+    a file outside them is refused unopened."""
+    where = where or Loc(name, 0, 0)
+    refused = roots.refusal(path, name, where) if roots is not None else None
+    if refused is not None:
+        return None, refused
     try:
-        data = path.read_bytes()
+        data = regular_bytes(path)
     except OSError as exc:
-        return None, Problem(where or Loc(name, 0, 0),
-                             f"cannot read {name}: {exc.strerror or exc}")
+        return None, Problem(where, f"cannot read {name}: {exc.strerror or exc}")
+    if data is None:
+        return None, Problem(where, f"cannot read {name}: not a regular file")
     return decode(data, name)
 
 
-def inside(root: Path, path: Path) -> bool:
+def regular_bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file; None for anything else.  Opened non-blocking, so a FIFO
+    or a device cannot hang the run before it is recognised."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
-def link_problem(root: Path, path: Path, name: str) -> Problem | None:
-    """A symlink that dangles, or points outside the stack root, is refused."""
+def inside(root: Path, path: Path) -> bool:
+    return Roots(root).holds(path)
+
+
+def link_problem(roots: Roots, path: Path, name: str) -> Problem | None:
+    """A symlink that dangles, or points outside the roots, is refused."""
     if not path.is_symlink():
         return None
     target = os.readlink(path)
     if not path.exists():
         return Problem(Loc(name, 0, 0), f"dangling symlink: {name} points to {target}, "
                                         "which does not exist")
-    if not inside(root, path):
+    if not roots.holds(path):
         return Problem(Loc(name, 0, 0), f"symlink {name} points outside the stack root "
-                                        f"({target}); refusing to read it",
-                       hint="copy the file into the stack instead")
+                                        f"({target}); refusing to read it", hint=WIDEN_HINT)
     return None

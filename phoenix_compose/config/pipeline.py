@@ -56,7 +56,8 @@ def build(cfg: EnvironmentConfig) -> Built:
         first = stack.compose_files[0] if stack.compose_files else None
         fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
         model, found = assemble(docs, _project_dir(cfg), fallback,
-                                production=cfg.production, lookup=cfg.variables.lookup)
+                                production=cfg.production, lookup=cfg.variables.lookup,
+                                roots=cfg.roots)
         problems += found
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
                                  or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
@@ -95,7 +96,7 @@ def _documents(cfg: EnvironmentConfig,
     from phoenix_compose.config.project import load_documents
 
     stack = cfg.stack
-    ctx = Context(cfg.variables.lookup, cfg.variables.origin, stack.rel)
+    ctx = Context(cfg.variables.lookup, cfg.variables.origin, stack.rel, roots=cfg.roots)
     sources = []
     for path in stack.compose_files:
         text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)
@@ -142,13 +143,13 @@ def _refuse_outside(root: Path, folders: tuple[Path, ...]) -> None:
 
 
 def _key(cfg: EnvironmentConfig) -> str:
-    """The cache key: the tool, the env, and every file of envs/, compose/ and templates/
-    the run can read (partials that templates include or import too)."""
+    """The cache key: the tool, the env, the operator's settings, and every file of envs/,
+    compose/ and templates/ the run can read (partials that templates include or import)."""
     folder = cfg.stack.root / "templates"
     partials = tuple(sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
                             and p not in cfg.stack.templates)) if folder.is_dir() else ()
-    return cache.input_key(cfg.name, cfg.env_files + cfg.stack.compose_files +
-                           cfg.stack.templates + partials, cfg.stack.root)
+    files = cfg.env_files + cfg.stack.compose_files + cfg.stack.templates + partials
+    return cache.input_key(f"{cfg.name}\0{cfg.operator.stamp()}", files, cfg.stack.root)
 
 
 def final_model(root: Path, env: str) -> dict[str, Any]:
@@ -159,7 +160,7 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
     cfg = load_environment(root, env)
     state = cfg.state
     key = _key(cfg)
-    if cache.is_fresh(state.cache_file, key, root, cfg.variables.process):
+    if cache.is_fresh(state.cache_file, key, cfg.roots, cfg.variables.process):
         return read_yaml(state.compose_file) or {}
     return build(cfg).model
 
@@ -168,7 +169,8 @@ def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
     """Validate ``env`` and write nothing: a fresh cache answers, else a pure build."""
     cfg = load_environment(root, env)
     state = cfg.state
-    if use_cache and cache.is_fresh(state.cache_file, _key(cfg), root, cfg.variables.process):
+    if use_cache and cache.is_fresh(state.cache_file, _key(cfg), cfg.roots,
+                                    cfg.variables.process):
         warnings = tuple(json.loads(state.cache_file.read_text(encoding="utf-8"))
                          .get("warnings", []))
         return Outcome(env, state.compose_file, cfg.project_name, cfg.production, True,
@@ -187,7 +189,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     state = cfg.state
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
-    if use_cache and cache.is_fresh(cache_file, key, root, cfg.variables.process):
+    if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
         warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
         return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from phoenix_compose.config import yamlsrc
 from phoenix_compose.config.extends import apply_extends
+from phoenix_compose.config.files import Roots
 from phoenix_compose.config.include import apply_include
 from phoenix_compose.config.interpolate import Lookup
 from phoenix_compose.config.loading import Context, parse
@@ -38,9 +39,10 @@ def load_documents(sources: Sequence[Source], project_dir: Path,
 
 def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validate: bool = True,
              production: bool = False, lookup: Lookup = lambda _name: None,
-             profiles: set[str] | None = None) -> tuple[dict[str, Any], list[Problem]]:
+             profiles: set[str] | None = None,
+             roots: Roots | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """Merge ``docs`` in order, resolve paths against ``project_dir`` and bare environment
-    keys with ``lookup``, validate the result."""
+    keys with ``lookup``, validate the result (the files it names must be in ``roots``)."""
     merged = merge_all(docs)
     if merged is None:
         return {}, []
@@ -51,7 +53,7 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []
     if validate:
         active = frozenset(p.strip() for p in (lookup("COMPOSE_PROFILES") or "").split(","))
-        problems += validate_model(model, locator, production, active - {""})
+        problems += validate_model(model, locator, production, active - {""}, roots)
     return model, problems
 
 

@@ -2,10 +2,11 @@
 (the same rule the production policy applies).
 
 Templates are untrusted input: they render in Jinja's ``ImmutableSandboxedEnvironment``
-(no attribute escapes to Python internals, no file or command access) under a wall-clock
-limit, and every ``{{ value }}`` is emitted as one YAML scalar, quoted when needed, so a
-value can never inject structure (like HTML autoescape).  Structure is emitted only on
-purpose, through the ``yaml`` filter (a safe dump).
+(no attribute escapes to Python internals, no file or command access), read partials only
+inside the stack root (:mod:`.partials`), and compile and render in a child process under
+a wall-clock limit and a memory cap (:mod:`.isolate`); every ``{{ value }}`` is emitted as
+one YAML scalar, quoted when needed, so a value can never inject structure (like HTML
+autoescape).  Structure is emitted only on purpose, through the ``yaml`` filter.
 
 Rendering records which template line produced each output line, so a problem found in
 the rendered YAML (or in the merged model) points back into the template the user wrote.
@@ -14,6 +15,7 @@ the rendered YAML (or in the merged model) points back into the template the use
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import signal
 import threading
@@ -25,7 +27,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from phoenix_compose._upstream import line_tracking_codegen
-from phoenix_compose.config.files import read
+from phoenix_compose.config.files import Roots, read
+from phoenix_compose.config.operator import TEMPLATE_TIMEOUT
 from phoenix_compose.config.yamlsrc import Locator
 from phoenix_compose.errors import Loc, Problem, TemplateTimeout
 
@@ -51,73 +54,105 @@ class Rendered:
 
 
 def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Problem]]:
-    """Render every overlay; all template errors are collected, located in the template."""
-    import jinja2
+    """Render every overlay; all template errors are collected, located in the template.
+    The templates compile and render in one child process (:mod:`.isolate`), so a constant
+    folded at compile time or a huge value is stopped too."""
+    from phoenix_compose.config.isolate import run_jobs
 
     stack = cfg.stack
     if not stack.templates:
         return [], []
-    jenv = _environment(stack.root / "templates")
-    rendered: list[Rendered] = []
-    problems: list[Problem] = []
     seconds, problem = _time_limit(cfg)
     if problem is not None:
         return [], [problem]
-    for path in stack.templates:
-        rel = stack.rel(path)
-        _text, unreadable = read(path, rel)
-        if unreadable is not None:
-            problems.append(unreadable)
+    jenv = _environment(stack.root / "templates", cfg.roots)  # imports Jinja before the fork
+    context = {"env": cfg.name, "production": cfg.production,
+               "vars": TemplateVariables(cfg.variables, cfg.operator.passthrough)}
+    jobs = [functools.partial(_render_one, jenv, cfg, path, context, seconds)
+            for path in stack.templates]
+    rendered: list[Rendered] = []
+    problems: list[Problem] = []
+    for path, result in zip(stack.templates, run_jobs(jobs, seconds, MEMORY_BYTES)):
+        if result.status != "ok":
+            problems.append(_stopped(stack.rel(path), result.status, seconds))
             continue
-        template = None
-        try:
-            template = jenv.get_template(path.name)
-            context = {"env": cfg.name, "vars": TemplateVariables(cfg.variables),
-                       "production": cfg.production}
-            text, line_map = _render_tracked(template, context,
-                                             time.monotonic() + seconds)
-        except jinja2.TemplateSyntaxError as exc:
-            problems.append(Problem(Loc(rel, exc.lineno or 1, 1),
-                                    f"template syntax error: {exc.message}"))
-            continue
-        except Exception as exc:  # an error raised while rendering: undefined, filters, ...
-            line = _template_line(template, exc.__traceback__) if template else 1
-            message, hint = _explain(exc, cfg.name)
-            problems.append(Problem(Loc(rel, line, 1), f"template error: {message}", hint=hint))
-            continue
-        rendered.append(Rendered(rel, path.name[: -len(".j2")], text, line_map))
+        done, found, used = result.value
+        cfg.variables.used.update(used)  # for the cache: the child's reads count too
+        rendered += [Rendered(done[0], done[1], done[2], tuple(done[3]))] if done else []
+        problems += [Problem(Loc(*p[:3]), *p[3:]) for p in found]
     return rendered, problems
 
 
+def _render_one(jenv: Any, cfg: EnvironmentConfig, path: Path, context: dict[str, Any],
+                seconds: float) -> tuple[list | None, list[list], list[str]]:
+    """One template, compiled and rendered (in the child): JSON-able (rendered, problems,
+    the variables it read)."""
+    import jinja2
+
+    rel = cfg.stack.rel(path)
+    _text, unreadable = read(path, rel, roots=cfg.roots)
+    problems = [unreadable] if unreadable is not None else []
+    done = None
+    template = None
+    deadline = time.monotonic() + seconds
+    message = f"rendering took longer than {seconds:.3g} s"
+    try:
+        with _alarm(deadline, message):
+            if not problems:
+                template = jenv.get_template(path.name)
+                text, line_map = _render_tracked(template, context, deadline, message)
+                done = [rel, path.name[: -len(".j2")], text, list(line_map)]
+    except jinja2.TemplateSyntaxError as exc:
+        problems.append(Problem(Loc(rel, exc.lineno or 1, 1),
+                                f"template syntax error: {exc.message}"))
+    except MemoryError:
+        raise  # the child reports it
+    except Exception as exc:  # an error raised while rendering: undefined, filters, ...
+        line = _template_line(template, exc.__traceback__) if template else 1
+        message, hint = _explain(exc, cfg.name)
+        problems.append(Problem(Loc(rel, line, 1), f"template error: {message}", hint=hint))
+    found = [[p.loc.file, p.loc.line, p.loc.col, p.message, p.severity, p.hint]
+             for p in problems]
+    return done, found, sorted(cfg.variables.used)
+
+
+def _stopped(rel: str, status: str, seconds: float) -> Problem:
+    """A template whose child was killed at the deadline, ran out of memory, or died."""
+    message = {"timeout": f"compiling and rendering took longer than {seconds:.3g} s",
+               "memory": f"it needs more than {MEMORY_BYTES >> 20} MB of memory"}
+    what = message.get(status, "the renderer died (out of memory?)")
+    return Problem(Loc(rel, 1, 1), f"template error: {what}; stopped",
+                   hint="simplify it" if status == "timeout" else "build smaller values")
+
+
 RENDER_SECONDS = 5.0  # wall-clock limit of one template, unless PHOENIX_TEMPLATE_TIMEOUT
-TIMEOUT_VARIABLE = "PHOENIX_TEMPLATE_TIMEOUT"
+MEMORY_BYTES = 512 << 20  # address space the templates may add to the process
+TIMEOUT_VARIABLE = TEMPLATE_TIMEOUT
 
 
 def _time_limit(cfg: EnvironmentConfig) -> tuple[float, Problem | None]:
-    text = cfg.variables.lookup(TIMEOUT_VARIABLE)
+    """The operator's limit (never the repository's: see :mod:`.operator`)."""
+    text = cfg.operator.template_timeout
     if text is None:
         return RENDER_SECONDS, None
     try:
         seconds = float(text)
-        if seconds > 0:
+        if 0 < seconds < float("inf"):
             return seconds, None
     except ValueError:
         pass
-    where = cfg.variables.origin(TIMEOUT_VARIABLE) or Loc("envs", 0, 0)
-    return 0.0, Problem(where, f"{TIMEOUT_VARIABLE} must be a positive number of seconds, "
-                               f"not '{text}'")
-PASSTHROUGH = "PHOENIX_PASSTHROUGH"  # process variables templates may read, comma-separated
+    return 0.0, Problem(Loc("<environment>", 0, 0), f"{TIMEOUT_VARIABLE} must be a positive "
+                                                    f"number of seconds, not '{text}'")
 
 
 class TemplateVariables(Mapping[str, str]):
     """What ``vars`` gives a template: the env files' variables (a process value still
-    overrides them), plus only the process variables named in ``PHOENIX_PASSTHROUGH``:
-    never the whole process environment."""
+    overrides them), plus only the process variables the operator named in
+    ``PHOENIX_PASSTHROUGH``: never the whole process environment."""
 
-    def __init__(self, variables: Any) -> None:
+    def __init__(self, variables: Any, passthrough: frozenset[str] = frozenset()) -> None:
         self._variables = variables
-        allowed = variables.lookup(PASSTHROUGH) or ""
-        self._passthrough = {n.strip() for n in allowed.split(",") if n.strip()}
+        self._passthrough = passthrough
 
     def _allowed(self, name: str) -> bool:
         return self._variables.declared(name) or name in self._passthrough
@@ -134,6 +169,8 @@ class TemplateVariables(Mapping[str, str]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@%+-]+$")  # emitted as is: no YAML indicator inside
 
 
@@ -164,12 +201,15 @@ def to_yaml(value: Any) -> YamlText:
                     .removesuffix("\n...").strip())
 
 
-def _environment(folder: Path) -> Any:
+def _environment(folder: Path, roots: Roots | None = None) -> Any:
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    from phoenix_compose.config.partials import confined_loader
+
     jenv = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined,
+        loader=confined_loader(folder, roots or Roots(folder)),
+        undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
         finalize=yaml_scalar)
     jenv.filters["yaml"] = to_yaml
@@ -177,21 +217,19 @@ def _environment(folder: Path) -> Any:
     return jenv
 
 
-def _render_tracked(template: Any, context: dict[str, Any],
-                    deadline: float) -> tuple[str, tuple[int, ...]]:
+def _render_tracked(template: Any, context: dict[str, Any], deadline: float,
+                    message: str = "rendering took too long") -> tuple[str, tuple[int, ...]]:
     """Render, noting the template line of the ``yield`` that produced each chunk; past the
-    deadline the render stops (checked between chunks, and by a timer in the main thread
-    for loops that yield nothing)."""
+    deadline the render stops (checked between chunks; the caller's ``_alarm`` stops loops
+    that yield nothing)."""
     gen = template.root_render_func(template.new_context(context))
     chunks: list[tuple[str, int]] = []
-    message = f"rendering took longer than {deadline - time.monotonic():.3g} s"
-    with _alarm(deadline, message):
-        for chunk in gen:
-            frame = gen.gi_frame
-            line = template.get_corresponding_lineno(frame.f_lineno) if frame else 1
-            chunks.append((chunk, line))
-            if time.monotonic() > deadline:
-                raise TemplateTimeout(message)
+    for chunk in gen:
+        frame = gen.gi_frame
+        line = template.get_corresponding_lineno(frame.f_lineno) if frame else 1
+        chunks.append((chunk, line))
+        if time.monotonic() > deadline:
+            raise TemplateTimeout(message)
     return "".join(c for c, _ in chunks), _line_map(chunks)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from phoenix_compose.config.extensions import drift_problems, extension_problems, rotate_problems
+from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.policy import production_problems
@@ -28,9 +29,11 @@ _DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"),
 
 
 def validate_model(model: dict[str, Any], where: Locator, production: bool,
-                   profiles: frozenset[str] = frozenset()) -> list[Problem]:
+                   profiles: frozenset[str] = frozenset(),
+                   roots: Roots | None = None) -> list[Problem]:
+    """``roots``: where the files a service names (env_file, build) must resolve."""
     problems = schema_problems(model, where)
-    problems += semantic_problems(model, where)
+    problems += semantic_problems(model, where, roots)
     if production:
         problems += production_problems(model, where, profiles)
     return problems
@@ -45,7 +48,8 @@ def _map(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+def semantic_problems(model: dict[str, Any], where: Locator,
+                      roots: Roots | None = None) -> list[Problem]:
     services = model.get("services") or {}
     if not isinstance(services, dict):
         return []
@@ -61,7 +65,8 @@ def semantic_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
         problems += _depends_problems(name, svc, services, where)
         problems += _duration_problems(base, svc, where)
         problems += _reference_problems(base, svc, model, where)
-        problems += _build_problems(base, svc, where)
+        problems += _build_problems(base, svc, where, roots)
+        problems += _env_file_problems(base, svc, where, roots)
     problems += _cycle_problems(services, where)
     problems += value_problems(services, where)
     problems += extension_problems(services, where)
@@ -130,13 +135,32 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
     return out
 
 
-def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
+def _env_file_problems(base: Path, svc: dict, where: Locator,
+                       roots: Roots | None) -> list[Problem]:
+    """podman-compose reads a service's env files into the container: only from inside."""
+    env_file = svc.get("env_file")
+    entries = env_file if isinstance(env_file, list) else [env_file] if env_file else []
+    out = []
+    for i, item in enumerate(entries):
+        name = item.get("path") if isinstance(item, dict) else item
+        path = base + ("env_file",) + ((i,) if isinstance(env_file, list) else ()) \
+            + (("path",) if isinstance(item, dict) else ())
+        refused = roots.refusal(FsPath(name), name, where.at(path)) \
+            if roots is not None and isinstance(name, str) else None
+        out += [refused] if refused else []
+    return out
+
+
+def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) -> list[Problem]:
     build = svc.get("build")
     context = build.get("context", ".") if isinstance(build, dict) else build
     if not isinstance(context, str) or "://" in context or context.startswith("git@"):
         return []
     path = base + ("build", "context") if isinstance(build, dict) else base + ("build",)
     folder = FsPath(context)
+    refused = roots.refusal(folder, context, where.at(path)) if roots is not None else None
+    if refused is not None:  # the build would send that folder to podman: never probe it
+        return [refused]
     if not folder.is_dir():
         return [Problem(where.at(path), f"build context {context} of service '{base[1]}' "
                         "does not exist", hint="build paths are relative to compose/")]
@@ -144,6 +168,10 @@ def _build_problems(base: Path, svc: dict, where: Locator) -> list[Problem]:
     if name is not None and not isinstance(name, str):
         return []  # the schema reports the wrong type
     candidates = [name] if name else ["Containerfile", "Dockerfile"]
+    refused = roots.refusal(folder / name, name, where.at(base + ("build", "dockerfile"))) \
+        if roots is not None and name else None
+    if refused is not None:
+        return [refused]
     if not any((folder / c).is_file() for c in candidates):
         return [Problem(where.at(path), f"no {' or '.join(candidates)} in build context "
                         f"{context} of service '{base[1]}'")]
