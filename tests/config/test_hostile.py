@@ -1,8 +1,9 @@
-"""Hostile YAML gets a located error, within 1 s and 200 MB, never a traceback."""
+"""Hostile YAML gets a located error, within 200 MB, never a traceback.  (How long it takes
+is a figure for bench/validate.py, not an assertion: a wall-clock bound fails on a busy
+machine.  Recursion limits and memory bounds are what these tests pin down.)"""
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import pytest
@@ -24,13 +25,11 @@ def _build(root) -> list[str]:
     return []
 
 
-def problems(make_stack, compose: str, seconds: float = 1.0, measure: bool = True) -> list[str]:
-    """The problems of a one-file stack; timed in one run and measured (tracemalloc, which
-    slows things down) in another."""
+def problems(make_stack, compose: str, measure: bool = True) -> list[str]:
+    """The problems of a one-file stack; its peak memory measured (tracemalloc, which slows
+    things down) in a second run."""
     root = make_stack({"envs/dev.env": "", "compose/a.yaml": compose})
-    started = time.monotonic()
     found = _build(root)
-    assert time.monotonic() - started < seconds
     if not measure:
         return found
     tracemalloc.start()
@@ -73,7 +72,7 @@ def test_a_merge_key_with_a_non_mapping_is_an_error(make_stack) -> None:
                    "not this value"]
 
 
-def test_a_1500_deep_dependency_chain_validates_quickly(make_stack) -> None:
+def test_a_1500_deep_dependency_chain_validates_without_recursion(make_stack) -> None:
     lines = ["services:\n"] + [
         f"  s{i}: {{image: 'w:1'" + (f", depends_on: [s{i - 1}]" if i else "") + "}\n"
         for i in range(1500)]
