@@ -26,11 +26,12 @@ class Context:
     chain: tuple[Path, ...] = ()  # the files including this one, for cycles
     cache: dict[Path, list[yamlsrc.N]] = field(default_factory=dict)  # per variables
     read: set[Path] = field(default_factory=set)  # every file read, for the cache key
+    secrets: set[str] = field(default_factory=set)  # from the env files includes read: masked
 
     def with_lookup(self, lookup: Lookup, chain: tuple[Path, ...]) -> Context:
         """A context for an included project: its own variables, the same problems."""
         return Context(lookup, lambda _name: None, self.name_of, self.problems, chain,
-                       read=self.read)
+                       read=self.read, secrets=self.secrets)
 
 
 def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:

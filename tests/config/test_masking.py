@@ -50,5 +50,7 @@ def test_an_error_that_quotes_a_value_never_prints_the_secret(make_stack) -> Non
     assert SECRET not in text and "invalid boolean: ********" in text
 
 
-def test_short_values_are_not_masked_everywhere() -> None:
-    assert Masker(["ab", "abcd"]).text("ab abcd") == f"ab {MASK}"
+def test_short_values_are_masked_only_as_a_whole_value_never_inside_text() -> None:
+    masker = Masker(["abcde", "abcdef"])
+    assert masker.text("abcde abcdef") == f"abcde {MASK}"
+    assert masker.text("abcde") == MASK
