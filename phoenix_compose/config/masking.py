@@ -24,13 +24,13 @@ from phoenix_compose.fileio import read_yaml
 # In free text a value is masked only as a whole token, and only from this length on.  A
 # substring replace of every occurrence masked ordinary words: with the password
 # `phoenix`, the image `phoenix/app` showed as `********/app`, so comparing `config.show`
-# with `config.show --images` told the password.  A token's characters are those of names,
-# paths, hosts and image references; a trailing `.` or `:` (end of a sentence, a label)
-# still ends it.  A shorter value is masked where it is a whole value, never inside text.
+# with `config.show --images` told the password.  A token is bounded by anything but the
+# characters of names, paths, hosts and image references (a `.` or `:` that ends a
+# sentence or starts a tag still bounds it: `w:TOKEN` is masked, `phoenix.example` not).
+# A shorter value is masked only where it is a whole value, never inside text.
 TEXT_MIN_LENGTH = 6
-_BEFORE = r"(?<![\w./:@-])"
+_BEFORE = r"(?<![\w./@-])"
 _AFTER = r"(?![\w/@-]|[.:][\w/])"
-PUBLIC_KEYS = frozenset({"image"})  # printed in clear by `config.show --images` anyway
 
 
 class Masker:
@@ -71,7 +71,7 @@ class Masker:
             return [self.tree(v) for v in value]
         if key and looks_secret(key) and is_plaintext_secret(key, value):
             return MASK
-        if not isinstance(value, str) or key in PUBLIC_KEYS:
+        if not isinstance(value, str):
             return value
         name, sep, rest = value.partition("=")
         if sep and not key and looks_secret(name) and is_plaintext_secret(name, rest):

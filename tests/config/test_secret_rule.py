@@ -88,10 +88,13 @@ def test_a_common_word_password_masks_no_image_or_url_and_show_and_images_agree(
               PASS_ON: ${DB_PASSWORD}
             labels: {note: 'the password is ${DB_PASSWORD}.'}
             command: [serve, --password, '${DB_PASSWORD}']
+          tagged:
+            image: local/tagged:${DB_PASSWORD}
         """})
     out = show(root, "dev", "json")
     images = show(root, "dev", part="images").split()
-    assert images == ["registry.example/phoenix/app:1"] and f'"{images[0]}"' in out
+    assert images == [f"local/tagged:{MASK}", "registry.example/phoenix/app:1"]
+    assert all(f'"{image}"' in out for image in images)  # the same mask in both
     assert '"https://phoenix.example.com/phoenix/v1"' in out
     assert f'"PASS_ON": "{MASK}"' in out and f'"the password is {MASK}."' in out
     assert f'"{MASK}"' in out.split('"command"')[1] and '"phoenix"' not in out

@@ -110,3 +110,29 @@ def test_a_literal_dollar_is_written_as_the_container_sees_it() -> None:
     # compose.yaml keeps compose's $$ (podman-compose interpolates again); Kubernetes not
     assert literal({"A": "p$$w", "B": ["$${X}"], "C": 5}) == {"A": "p$w", "B": ["${X}"],
                                                              "C": 5}
+
+
+SECRET_ENV = """
+    services:
+      app:
+        image: app:1
+        environment:
+          DB_PASSWD: hunter22
+          STRIPE_APIKEY: sk_live_1
+          DATABASE_URL: postgres://u:pg-s3cret@db/x
+          DB_PASSWD_FILE: /run/secrets/db_passwd
+          MODE: fast
+    """
+
+
+def test_every_secret_looking_name_and_a_url_password_is_a_secret_reference(make_stack) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=sec\n", "compose/a.yaml": SECRET_ENV})
+    files, warnings = manifests(ComposeManager(root, "t").stack(), "t")
+    text = "".join(render(files).values())
+    assert not any(v in text for v in ("hunter22", "sk_live_1", "pg-s3cret")), text
+    assert docs(files, "app", "ConfigMap")["data"] == {
+        "DB_PASSWD_FILE": "/run/secrets/db_passwd", "MODE": "fast"}
+    env = docs(files, "app", "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["DATABASE_URL", "DB_PASSWD", "STRIPE_APIKEY"]
+    assert all(e["valueFrom"]["secretKeyRef"]["name"] == "app-env" for e in env)
+    assert any("DATABASE_URL, DB_PASSWD, STRIPE_APIKEY look secret" in w for w in warnings)
