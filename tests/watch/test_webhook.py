@@ -3,6 +3,8 @@ URL refused before the watch starts."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from phoenix_compose.errors import ConfigurationError
@@ -131,3 +133,45 @@ def test_hooks_webhooks_and_the_log_all_get_the_same_masked_event(receiver, make
     assert posted["detail"] == f"auth failed for key {MASK}\n"
     assert "sk_live_s3cret" not in got.read_text() and MASK in got.read_text()
     assert "sk_live_s3cret" not in (tmp_path / "events.jsonl").read_text()
+
+
+@pytest.mark.podman
+def test_a_secret_a_health_check_echoes_reaches_the_webhook_and_hook_masked(
+        make_stack, podman_project, busybox_image, up, receiver, tmp_path) -> None:
+    """The real watch on real podman: the unhealthy check's output quotes the API key; the
+    webhook, the command hook, the terminal and events.jsonl all get it masked."""
+    from phoenix_compose.config.masking import MASK
+    from phoenix_compose.runtime import podman
+
+    check = "test ! -f /tmp/fail || { echo auth failed for key $$STRIPE_APIKEY; exit 1; }"
+    root = make_stack({
+        "envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\nSTRIPE_APIKEY=sk_live_s3cret\n",
+        "compose/app.yaml": f"""
+            services:
+              web:
+                image: {busybox_image}
+                command: ["sleep", "1d"]
+                stop_grace_period: 1s
+                environment: {{STRIPE_APIKEY: "${{STRIPE_APIKEY}}"}}
+                healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: 1s, retries: 1}}
+            """})
+    r = receiver()
+    got = tmp_path / "hook.json"
+    script = tmp_path / "hook.sh"
+    script.write_text(f"#!/bin/sh\ncat >> {got}\n")
+    script.chmod(0o755)
+    w = up(root, interval=1, heal=False,
+           hooks={"health_changed": [{"url": r.url}, [str(script)]]})
+    podman.run(("podman", "exec", f"{podman_project}_web_1", "touch", "/tmp/fail"))
+    seen = w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "unhealthy", 30)
+    assert seen["detail"].strip() == f"auth failed for key {MASK}"
+    posted = [e for e in r.wait(2) if e.get("to") == "unhealthy"]
+    assert posted and posted[0]["detail"].strip() == f"auth failed for key {MASK}", r.received
+    deadline = time.monotonic() + 10  # the command hook runs in the background
+    while "unhealthy" not in (got.read_text() if got.exists() else "") and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    hooked = got.read_text()
+    log = (root / ".phoenix" / "t" / "events.jsonl").read_text()
+    assert f"key {MASK}" in hooked and f"key {MASK}" in log
+    assert not any("sk_live_s3cret" in str(x) for x in (r.received, hooked, log, w.events))
