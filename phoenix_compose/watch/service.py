@@ -198,11 +198,16 @@ def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[]
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:
-    """One observation of every service, no healing, and the drift found: for CI steps."""
+    """One observation of every service, no healing, and the drift found: for CI steps
+    (a health check's output is masked, as the watch's events are)."""
+    from dataclasses import replace
+
     monitor = monitor_for(root, env, heal=False)
+    mask = masker_for(root, env).text
     try:
         records = monitor.store.read()
-        result = list(statuses(monitor.observe(), records).values())
+        result = [replace(s, error_message=mask(s.error_message)) if s.error_message else s
+                  for s in statuses(monitor.observe(), records).values()]
         expected = {n for n, s in monitor.stack.services.items()
                     if not s.profiles or (n in records and records[n].seen)}
         return result, detect(monitor.stack, monitor.run, Applied(monitor.state.applied),

@@ -136,14 +136,15 @@ def test_hooks_webhooks_and_the_log_all_get_the_same_masked_event(receiver, make
 
 
 @pytest.mark.podman
-def test_a_secret_a_health_check_echoes_reaches_the_webhook_and_hook_masked(
+def test_a_secret_a_health_check_echoes_reaches_hooks_and_health_check_masked(
         make_stack, podman_project, busybox_image, up, receiver, tmp_path) -> None:
     """The real watch on real podman: the unhealthy check's output quotes the API key; the
     webhook, the command hook, the terminal and events.jsonl all get it masked."""
     from phoenix_compose.config.masking import MASK
     from phoenix_compose.runtime import podman
+    from phoenix_compose.watch.service import check
 
-    check = "test ! -f /tmp/fail || { echo auth failed for key $$STRIPE_APIKEY; exit 1; }"
+    probe = "test ! -f /tmp/fail || { echo auth failed for key $$STRIPE_APIKEY; exit 1; }"
     root = make_stack({
         "envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\nSTRIPE_APIKEY=sk_live_s3cret\n",
         "compose/app.yaml": f"""
@@ -153,7 +154,7 @@ def test_a_secret_a_health_check_echoes_reaches_the_webhook_and_hook_masked(
                 command: ["sleep", "1d"]
                 stop_grace_period: 1s
                 environment: {{STRIPE_APIKEY: "${{STRIPE_APIKEY}}"}}
-                healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: 1s, retries: 1}}
+                healthcheck: {{test: ["CMD-SHELL", "{probe}"], interval: 1s, retries: 1}}
             """})
     r = receiver()
     got = tmp_path / "hook.json"
@@ -165,6 +166,9 @@ def test_a_secret_a_health_check_echoes_reaches_the_webhook_and_hook_masked(
     podman.run(("podman", "exec", f"{podman_project}_web_1", "touch", "/tmp/fail"))
     seen = w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "unhealthy", 30)
     assert seen["detail"].strip() == f"auth failed for key {MASK}"
+    (web,) = check(root, "t")[0]  # `inv health.check` prints the same output, masked too
+    assert web.error_message is not None
+    assert web.error_message.strip() == f"auth failed for key {MASK}"
     posted = [e for e in r.wait(2) if e.get("to") == "unhealthy"]
     assert posted and posted[0]["detail"].strip() == f"auth failed for key {MASK}", r.received
     deadline = time.monotonic() + 10  # the command hook runs in the background
