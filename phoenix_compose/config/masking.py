@@ -19,6 +19,7 @@ from phoenix_compose.config.secretnames import (
     mask_url_passwords,
     secret_values,
 )
+from phoenix_compose.errors import Problem
 from phoenix_compose.fileio import read_yaml
 
 # In free text a value is masked only as a whole token, and only from this length on.  A
@@ -111,6 +112,14 @@ def _env_file_secrets(model: Mapping[str, Any]) -> list[str]:
             continue
         pairs += [(b.key, b.value) for b in env_bindings(text) if b.key and b.value]
     return secret_values(pairs)
+
+
+def masked_problems(masker: Masker, problems: Iterable[Problem]) -> list[Problem]:
+    """No secret value in a message: problems may quote values (a cast that failed)."""
+    from dataclasses import replace
+
+    return [replace(p, message=masker.text(p.message), hint=masker.text(p.hint))
+            for p in problems]
 
 
 def mask_secrets(value: Any) -> Any:

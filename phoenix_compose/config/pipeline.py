@@ -72,13 +72,9 @@ def _masked(cfg: EnvironmentConfig, problems: list[Problem],
             secrets: set[str]) -> list[Problem]:
     """No secret value in a message: problems may quote values (a cast that failed), from
     the env files, the process (``GITHUB_TOKEN``) or the env files ``include`` reads."""
-    from dataclasses import replace
+    from phoenix_compose.config.masking import Masker, masked_problems
 
-    from phoenix_compose.config.masking import Masker
-
-    masker = Masker.of(cfg.variables, extra=secrets)
-    return [replace(p, message=masker.text(p.message), hint=masker.text(p.hint))
-            for p in problems]
+    return masked_problems(Masker.of(cfg.variables, extra=secrets), problems)
 
 
 def _project_dir(cfg: EnvironmentConfig) -> Path:
