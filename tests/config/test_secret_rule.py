@@ -82,9 +82,10 @@ def test_a_common_word_password_masks_no_image_or_url_and_show_and_images_agree(
     root = make_stack({"envs/dev.env": "DB_PASSWORD=phoenix\n", "compose/a.yaml": """
         services:
           web:
-            image: registry.example/phoenix/app:1
+            image: phoenix/app:1
             environment:
               API: https://phoenix.example.com/phoenix/v1
+              DB_URL: postgres://phoenix@db:5432/app
               PASS_ON: ${DB_PASSWORD}
             labels: {note: 'the password is ${DB_PASSWORD}.'}
             command: [serve, --password, '${DB_PASSWORD}']
@@ -93,9 +94,10 @@ def test_a_common_word_password_masks_no_image_or_url_and_show_and_images_agree(
         """})
     out = show(root, "dev", "json")
     images = show(root, "dev", part="images").split()
-    assert images == [f"local/tagged:{MASK}", "registry.example/phoenix/app:1"]
+    assert images == [f"local/tagged:{MASK}", "phoenix/app:1"]
     assert all(f'"{image}"' in out for image in images)  # the same mask in both
     assert '"https://phoenix.example.com/phoenix/v1"' in out
+    assert '"postgres://phoenix@db:5432/app"' in out
     assert f'"PASS_ON": "{MASK}"' in out and f'"the password is {MASK}."' in out
     assert f'"{MASK}"' in out.split('"command"')[1] and '"phoenix"' not in out
 
