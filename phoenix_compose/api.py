@@ -65,8 +65,11 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
             sources.append((text, plain_locator(_name_of(path)), path))
     base = Path(project_dir) if project_dir is not None else paths[0].resolve().parent
     docs = load_documents(sources, base.resolve(), ctx)
-    raise_errors(ctx.problems)
+    from phoenix_compose.config.masking import Masker, masked_problems
+
+    masker = Masker.of(variables, extra=ctx.secrets)  # no secret value in a message
+    raise_errors(masked_problems(masker, ctx.problems))
     model, found = assemble(docs, base.resolve(), Loc(_name_of(paths[0]), 1, 1), validate=validate,
                             lookup=variables.get, profiles=set(profiles))
-    raise_errors(found)
+    raise_errors(masked_problems(masker, found))
     return model

@@ -80,3 +80,18 @@ def test_load_project_reports_yaml_and_interpolation_errors(tmp_path: Path) -> N
     with pytest.raises(api.ConfigurationError) as info:
         api.load_project([broken], {})
     assert info.value.problems[0].file == str(broken)
+
+
+def test_load_project_masks_the_secrets_it_was_given_in_its_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", """
+        services:
+          web:
+            image: w
+            privileged: ${API_TOKEN}
+            read_only: ${DATABASE_URL}
+        """)
+    with pytest.raises(api.ConfigurationError) as info:
+        api.load_project([path], {"API_TOKEN": "tok-s3cret-1", "DATABASE_URL": "pg://u:pw@h/x"})
+    text = str(info.value)
+    assert "tok-s3cret-1" not in text and ":pw@" not in text, text
+    assert "invalid boolean: ********" in text and "pg://u:********@h/x" in text

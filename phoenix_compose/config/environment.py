@@ -215,10 +215,11 @@ def load_environment(
 
 def _masked(statement: str) -> str:
     """An env-file line for a message: the value of a secret-looking name is hidden."""
-    from phoenix_compose.config.policy import SECRET_KEY
+    from phoenix_compose.config.secretnames import MASK, is_plaintext_secret
 
-    name, sep, _value = statement.partition("=")
-    return f"{name}={'*' * 8}" if sep and SECRET_KEY.search(name.strip()) else statement
+    name, sep, value = statement.partition("=")
+    bare = re.sub(r"^export\s+", "", name.strip())
+    return f"{name}={MASK}" if sep and is_plaintext_secret(bare, value.strip()) else statement
 
 
 def parse_env_file(

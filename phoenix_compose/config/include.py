@@ -76,6 +76,7 @@ def _lookup(env_files: N | None, folder: Path, ctx: Context) -> Any:
     """The variables, plus the include's own env files; the outer ones win (compose-go
     merges them that way: the process and the stack's env files come first)."""
     from phoenix_compose.config.environment import Var, parse_env_file
+    from phoenix_compose.config.secretnames import secret_values
 
     values: dict[str, Var] = {}
     for node in (env_files.value if env_files and isinstance(env_files.value, list)
@@ -84,6 +85,7 @@ def _lookup(env_files: N | None, folder: Path, ctx: Context) -> Any:
         text = read_text(path, node.loc, ctx)
         if text is not None:
             ctx.problems += parse_env_file(text, ctx.name_of(path), values, {})
+    ctx.secrets.update(secret_values((k, v.value) for k, v in values.items()))
     outer = ctx.lookup
 
     def lookup(name: str) -> str | None:

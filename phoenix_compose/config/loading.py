@@ -28,11 +28,12 @@ class Context:
     cache: dict[Path, list[yamlsrc.N]] = field(default_factory=dict)  # per variables
     read: set[Path] = field(default_factory=set)  # every file read, for the cache key
     roots: Roots | None = None  # where files may be read from; None: anywhere (the API)
+    secrets: set[str] = field(default_factory=set)  # from the env files includes read: masked
 
     def with_lookup(self, lookup: Lookup, chain: tuple[Path, ...]) -> Context:
         """A context for an included project: its own variables, the same problems."""
         return Context(lookup, lambda _name: None, self.name_of, self.problems, chain,
-                       read=self.read, roots=self.roots)
+                       read=self.read, roots=self.roots, secrets=self.secrets)
 
 
 def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:

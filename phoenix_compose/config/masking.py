@@ -1,7 +1,9 @@
-"""Secrets never printed: values are masked by key name (``*PASSWORD*``, ``*TOKEN*``, ...),
-inside URLs (``scheme://user:PASSWORD@host``, even when the password holds an ``@``), and
-by value: the value of every secret-looking variable and the content of every secret
-file, wherever it appears (config.show, error messages, events)."""
+"""Secrets never printed.  What is masked is what *came from* a secret, by the one rule of
+:mod:`.secretnames`: the values under secret-looking keys, the password of every URL with
+userinfo (even when it holds an ``@``), and the known secret values (of secret-looking
+variables, process ones included, of the env files ``include`` reads, of services'
+``env_file`` and of secret files) where they stand as a whole value, or as a whole token
+in free text (config.show, error messages, events, hooks, the audit log)."""
 
 from __future__ import annotations
 
@@ -10,43 +12,57 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.policy import SECRET_KEY
+from phoenix_compose.config.secretnames import (
+    MASK,
+    is_plaintext_secret,
+    looks_secret,
+    mask_url_passwords,
+    secret_values,
+)
+from phoenix_compose.errors import Problem
 from phoenix_compose.fileio import read_yaml
 
-MASK = "********"
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|"
-                         r"CREDENTIAL|_KEY$|^KEY$|AUTH", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^/:@\s]*:)[^/\s]*@")
-MIN_LENGTH = 4  # shorter values would mask ordinary words
+# In free text a value is masked only as a whole token, and only from this length on.  A
+# substring replace of every occurrence masked ordinary words: with the password
+# `phoenix`, the image `phoenix/app` showed as `********/app`, so comparing `config.show`
+# with `config.show --images` told the password.  A token is bounded by anything but the
+# characters of names, paths, hosts and image references (a `.` or `:` that ends a
+# sentence or starts a tag still bounds it: `w:TOKEN` is masked, `phoenix.example` not).
+# A shorter value is masked only where it is a whole value, never inside text.
+TEXT_MIN_LENGTH = 6
+_BEFORE = r"(?<![\w./@-])"
+_AFTER = r"(?![\w/@-]|[.:][\w/])"
 
 
 class Masker:
     def __init__(self, values: Iterable[str] = ()) -> None:
-        found = {v for v in values if len(v) >= MIN_LENGTH}
-        self.values = sorted(found, key=len, reverse=True)
+        self.values = frozenset(v for v in values if v and v.strip())
+        long = sorted((v for v in self.values if len(v) >= TEXT_MIN_LENGTH),
+                      key=len, reverse=True)
+        self._tokens = re.compile(_BEFORE + "(?:" + "|".join(map(re.escape, long)) + ")" +
+                                  _AFTER) if long else None
 
     @classmethod
     def of(cls, variables: Mapping[str, str], model: Mapping[str, Any] | None = None,
-           names: Iterable[str] | None = None) -> Masker:
-        """Secret-looking variables (``names`` restricts which are read) and the content
-        of the model's secret files."""
-        values = [variables[n] for n in (names if names is not None else variables)
-                  if SECRET_NAME.search(n) and variables.get(n)]
-        secrets = (model or {}).get("secrets") or {}
-        for secret in secrets.values() if isinstance(secrets, dict) else ():
-            path = Path(str(secret.get("file"))) if isinstance(secret, dict) and \
-                secret.get("file") else None
-            if path is not None and path.is_file():
-                try:
-                    values.append(path.read_text(encoding="utf-8").strip())
-                except (OSError, UnicodeDecodeError):
-                    continue
+           names: Iterable[str] | None = None, extra: Iterable[str] = ()) -> Masker:
+        """Secret-looking variables (``names`` restricts which are read; else every one,
+        the process's included), the content of the model's secret files and the secrets
+        of its services' ``env_file``; ``extra``: more known secret values."""
+        pairs: list[tuple[str, str]] = [(n, variables.get(n) or "") for n in (
+            names if names is not None else variables)]
+        if names is None:
+            pairs += list(getattr(variables, "process", {}).items())
+        values = [*secret_values(pairs), *extra]
+        if model:
+            values += _file_secrets(model) + _env_file_secrets(model)
         return cls(values)
 
     def text(self, text: str) -> str:
-        for value in self.values:
-            text = text.replace(value, MASK)
-        return _URL_PASSWORD.sub(rf"\1{MASK}@", text)
+        """Free text: a whole secret value, URL passwords and secret tokens masked."""
+        if text.strip() in self.values:
+            return MASK
+        text = mask_url_passwords(text, MASK)
+        return self._tokens.sub(MASK, text) if self._tokens is not None else text
 
     def tree(self, value: Any, key: str = "") -> Any:
         """A copy of ``value`` with secrets masked by key, in URLs and by value."""
@@ -54,13 +70,56 @@ class Masker:
             return {k: self.tree(v, str(k)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.tree(v) for v in value]
-        if key and SECRET_KEY.search(key) and not key.upper().endswith("_FILE") and value:
+        if key and looks_secret(key) and is_plaintext_secret(key, value):
             return MASK
-        if isinstance(value, str) and "=" in value and not key:
-            name, _, rest = value.partition("=")
-            if SECRET_KEY.search(name) and not name.upper().endswith("_FILE") and rest:
-                return f"{name}={MASK}"
-        return self.text(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        name, sep, rest = value.partition("=")
+        if sep and not key and looks_secret(name) and is_plaintext_secret(name, rest):
+            return f"{name}={MASK}"  # a list-form environment entry
+        return self.text(value)
+
+
+def _file_secrets(model: Mapping[str, Any]) -> list[str]:
+    values = []
+    secrets = model.get("secrets") or {}
+    for secret in secrets.values() if isinstance(secrets, dict) else ():
+        path = Path(str(secret.get("file"))) if isinstance(secret, dict) and \
+            secret.get("file") else None
+        if path is not None and path.is_file():
+            try:
+                values.append(path.read_text(encoding="utf-8").strip())
+            except (OSError, UnicodeDecodeError):
+                continue
+    return values
+
+
+def _env_file_secrets(model: Mapping[str, Any]) -> list[str]:
+    """The secrets in the services' ``env_file`` files (the final model's paths)."""
+    from phoenix_compose._upstream import env_bindings
+
+    services = model.get("services") or {}
+    paths: list[str] = []
+    for svc in services.values() if isinstance(services, dict) else ():
+        found = svc.get("env_file") if isinstance(svc, dict) else None
+        for item in found if isinstance(found, list) else [found] if found else []:
+            paths.append(str(item.get("path") if isinstance(item, dict) else item))
+    pairs: list[tuple[str, str]] = []
+    for path in map(Path, paths):
+        try:
+            text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        except (OSError, UnicodeDecodeError):
+            continue
+        pairs += [(b.key, b.value) for b in env_bindings(text) if b.key and b.value]
+    return secret_values(pairs)
+
+
+def masked_problems(masker: Masker, problems: Iterable[Problem]) -> list[Problem]:
+    """No secret value in a message: problems may quote values (a cast that failed)."""
+    from dataclasses import replace
+
+    return [replace(p, message=masker.text(p.message), hint=masker.text(p.hint))
+            for p in problems]
 
 
 def mask_secrets(value: Any) -> Any:

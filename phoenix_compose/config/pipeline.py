@@ -49,7 +49,7 @@ def build(cfg: EnvironmentConfig) -> Built:
 
     stack = cfg.stack
     rendered, problems = render_templates(cfg)
-    docs, found, inputs = _documents(cfg, rendered)
+    docs, found, inputs, secrets = _documents(cfg, rendered)
     problems += found
     model: dict[str, Any] = {}
     if not has_errors(problems):
@@ -62,24 +62,20 @@ def build(cfg: EnvironmentConfig) -> Built:
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
                                  or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
                                         1, 1))
-    warnings = raise_errors(_masked(cfg, problems + ([named] if named else [])))
+    warnings = raise_errors(_masked(cfg, problems + ([named] if named else []), secrets))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
                  inputs)
 
 
-def _masked(cfg: EnvironmentConfig, problems: list[Problem]) -> list[Problem]:
-    """No secret value in a message: problems may quote values (a cast that failed)."""
-    from dataclasses import replace
+def _masked(cfg: EnvironmentConfig, problems: list[Problem],
+            secrets: set[str]) -> list[Problem]:
+    """No secret value in a message: problems may quote values (a cast that failed), from
+    the env files, the process (``GITHUB_TOKEN``) or the env files ``include`` reads."""
+    from phoenix_compose.config.masking import Masker, masked_problems
 
-    from phoenix_compose.config.masking import Masker
-
-    masker = Masker.of(cfg.variables)
-    if not masker.values:
-        return problems
-    return [replace(p, message=masker.text(p.message), hint=masker.text(p.hint))
-            for p in problems]
+    return masked_problems(Masker.of(cfg.variables, extra=secrets), problems)
 
 
 def _project_dir(cfg: EnvironmentConfig) -> Path:
@@ -89,7 +85,8 @@ def _project_dir(cfg: EnvironmentConfig) -> Path:
 
 
 def _documents(cfg: EnvironmentConfig,
-               rendered: list[Any]) -> tuple[list[Any], list[Problem], tuple[Path, ...]]:
+               rendered: list[Any]) -> tuple[list[Any], list[Problem], tuple[Path, ...],
+                                             set[str]]:
     """The located documents of the compose files and the rendered overlays (an overlay
     counts as a file of the project directory, for its include and extends paths)."""
     from phoenix_compose.config.loading import Context, read_text
@@ -108,7 +105,7 @@ def _documents(cfg: EnvironmentConfig,
     if not stack.compose_files and not rendered:
         ctx.problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
                                     hint="add compose/*.yaml or templates/*.yaml.j2"))
-    return docs, ctx.problems + list(cfg.warnings), tuple(sorted(ctx.read))
+    return docs, ctx.problems + list(cfg.warnings), tuple(sorted(ctx.read)), ctx.secrets
 
 
 START_INTERVAL = "x-phoenix-start-interval"

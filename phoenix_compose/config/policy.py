@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.secretnames import is_plaintext_secret, looks_secret, url_passwords
 from phoenix_compose.errors import Problem
-
-SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|^KEY$", re.IGNORECASE)
 
 
 def _map(value: Any) -> dict[Any, Any]:
@@ -167,12 +166,18 @@ def _internal_port_rules(model: dict[str, Any], where: Locator) -> list[Problem]
 
 
 def _secret_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
-    out = []
+    """No secret in plain text (the one rule of :mod:`.secretnames`): neither a value under
+    a secret-looking name nor a URL with a password, in a mapping or a list environment."""
     env = svc.get("environment")
-    for key, value in (env.items() if isinstance(env, dict) else ()):
-        if SECRET_KEY.search(key) and not key.upper().endswith("_FILE") and value:
-            out.append(_problem(where, ("services", name, "environment", key),
-                                f"plaintext secret '{key}' in the environment of service "
-                                f"'{name}'", key=True,
-                                hint=f"use a compose secret and {key}_FILE=/run/secrets/..."))
+    items = env.items() if isinstance(env, dict) else ()
+    out = []
+    for key, value in items:
+        if not is_plaintext_secret(str(key), value):
+            continue
+        what = f"plaintext secret '{key}'" if looks_secret(str(key)) else \
+            f"a password in the URL of '{key}'"
+        out.append(_problem(where, ("services", name, "environment", key),
+                            f"{what} in the environment of service '{name}'",
+                            key=not url_passwords(str(value)),
+                            hint=f"use a compose secret and {key}_FILE=/run/secrets/..."))
     return out

@@ -23,10 +23,12 @@ def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     services = model.get("services") or {}
     if part == "services":
         return "".join(f"{name}\n" for name in services)
-    if part == "images":
-        images = {s.get("image") or f"{outcome.project_name}_{n}" for n, s in services.items()}
+    masker = Masker.of(load_environment(root, env).variables, model)
+    if part == "images":  # masked as the full output masks them: comparing tells nothing
+        images = {masker.text(str(s.get("image") or f"{outcome.project_name}_{n}"))
+                  for n, s in services.items()}
         return "".join(f"{image}\n" for image in sorted(images))
-    masked = Masker.of(load_environment(root, env).variables, model).tree(model)
+    masked = masker.tree(model)
     if fmt == "json":
         return json.dumps(masked, indent=2) + "\n"
     if fmt != "yaml":

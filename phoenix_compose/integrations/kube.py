@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.integrations.kubepod import (
-    SECRET_NAME,
     Doc,
     container_ports,
     dns,
@@ -105,7 +105,7 @@ def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]
 
 def _config_map(spec: ServiceSpec, meta: Doc, warnings: list[str]) -> list[Doc]:
     """The plain environment as a ConfigMap; what looks secret is only named (a Secret)."""
-    env_map = {k: v for k, v in _config_env(spec.raw).items() if not SECRET_NAME.search(k)}
+    env_map = {k: v for k, v in _config_env(spec.raw).items() if not is_plaintext_secret(k, v)}
     if hidden := sorted(set(_config_env(spec.raw)) - set(env_map)):
         warnings.append(f"{spec.name}: {', '.join(hidden)} look secret: read from the Secret "
                         f"{meta['name']}-env (create it; values are never written here)")

@@ -7,13 +7,11 @@ import math
 import re
 from typing import Any
 
+from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
 from phoenix_compose.shapes import as_dict
 
 Doc = dict[str, Any]
-# names whose values look secret (a *_FILE variable only names a file: not one of them)
-SECRET_NAME = re.compile(r"^(?!.*_FILE$).*(PASSWORD|SECRET|TOKEN|PRIVATE|(^|_)KEY($|_))",
-                         re.I)
 _HTTP = re.compile(r"^(?:wget|curl)\b.*?https?://(?:127\.0\.0\.1|localhost)(?::(\d+))?"
                    r"(/[^\s'\"]*)?")
 _SHELL = re.compile(r"[|&;<>()$`\\\"'*?\[\]#~=%{}\n]")
@@ -140,9 +138,9 @@ def _environment(raw: dict[str, Any], name: str) -> Doc:
     """envFrom the ConfigMap ``<name>-env``; what looks secret from the Secret of that name."""
     env = as_dict(raw.get("environment"))
     out: Doc = {}
-    if any(not SECRET_NAME.search(str(k)) for k in env):
+    if any(not is_plaintext_secret(str(k), v) for k, v in env.items()):
         out["envFrom"] = [{"configMapRef": {"name": f"{name}-env"}}]
-    if hidden := sorted(str(k) for k in env if SECRET_NAME.search(str(k))):
+    if hidden := sorted(str(k) for k, v in env.items() if is_plaintext_secret(str(k), v)):
         out["env"] = [{"name": k, "valueFrom": {"secretKeyRef": {"name": f"{name}-env",
                                                                   "key": k}}} for k in hidden]
     return out

@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.integrations.kube import literal
-from phoenix_compose.integrations.kubepod import SECRET_NAME, Doc, dns
+from phoenix_compose.integrations.kubepod import Doc, dns
 from phoenix_compose.runtime import argv, argv_deploy, busybox, containers
 from phoenix_compose.runtime.secrets import Driver
 from phoenix_compose.runtime.stack import Stack
@@ -68,7 +69,7 @@ def values(stack: Stack, root: Path, wanted: Mapping[str, set[str]],
 def _secret_env(raw: dict[str, Any]) -> dict[str, str]:
     env = as_dict(raw.get("environment"))
     return {str(k): "" if v is None else str(v) for k, v in env.items()
-            if SECRET_NAME.search(str(k))}
+            if is_plaintext_secret(str(k), v)}
 
 
 def _compose_secret(name: str, spec: dict[str, Any], root: Path,

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.integrations.kube import literal
-from phoenix_compose.integrations.kubepod import SECRET_NAME, dns, grace, volume
+from phoenix_compose.integrations.kubepod import dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
@@ -118,7 +119,7 @@ def secret_values(stack: Stack) -> dict[str, str]:
     return {secret_name(stack, spec.name, str(key)): literal("" if value is None else str(value))
             for spec in stack.services.values()
             for key, value in as_dict(spec.raw.get("environment")).items()
-            if SECRET_NAME.search(str(key))}
+            if is_plaintext_secret(str(key), value)}
 
 
 def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
@@ -127,7 +128,7 @@ def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     env = as_dict(spec.raw.get("environment"))
     items: Items = []
     for key, value in sorted(env.items()):
-        if SECRET_NAME.search(str(key)):
+        if is_plaintext_secret(str(key), value):
             name = secret_name(stack, spec.name, str(key))
             items.append(("Secret", f"{name},type=env,target={key}"))
             warnings.append(f"{spec.name}: {key} looks secret: read from the podman secret "

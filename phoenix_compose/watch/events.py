@@ -28,9 +28,13 @@ def make_event(type_: str, service: str | None = None, **fields: Any) -> Event:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    """``mask`` (e.g. a Masker's ``tree``) is applied once per event, before any subscriber:
+    the log, the terminal, command hooks and webhooks all get the same masked copy."""
+
+    def __init__(self, mask: Callable[[Event], Event] | None = None) -> None:
         self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []
         self._lock = threading.Lock()
+        self.mask = mask
 
     def subscribe(self, callback: Subscriber, types: Iterable[str] | None = None) -> None:
         with self._lock:
@@ -39,6 +43,8 @@ class EventBus:
     def publish(self, event: Event) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
+        if self.mask is not None:
+            event = self.mask(event)
         for callback, types in subscribers:
             if types is not None and event["type"] not in types:
                 continue

@@ -46,7 +46,8 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
         events.emit("up_progress", service, state=state, detail=detail)
 
     manager = ComposeManager(root, env, report=progress)
-    bus.subscribe(EventLog(manager.state.events_log, masker_for(root, env).tree))
+    bus.mask = masker_for(root, env).tree  # the log and the terminal get the masked copy
+    bus.subscribe(EventLog(manager.state.events_log))
     bus.subscribe((lambda e: out(json.dumps(e))) if as_json else
                   (lambda e: out(_line(e))))
     stop = stop or threading.Event()

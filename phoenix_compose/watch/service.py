@@ -74,6 +74,7 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
           out: Print = print, stop: threading.Event | None = None) -> None:
     bus = EventBus()
     monitor = monitor_for(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
+    bus.mask = masker_for(root, env).tree  # after monitor_for: it writes the final config
     _subscribe_outputs(monitor, bus, as_json, out)
     runner = _hooks(root, bus, hooks, hook_timeout)
     if metrics_port is not None:
@@ -108,10 +109,8 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
 
 def _subscribe_outputs(monitor: HealthMonitor, bus: EventBus, as_json: bool,
                        out: Print) -> None:
-    mask = masker_for(monitor.state.root, monitor.state.env).tree
-    log = EventLog(monitor.state.events_log, mask)
-    show = (lambda e: out(json.dumps(mask(e)))) if as_json else \
-        (lambda e: out(format_event(mask(e))))
+    log = EventLog(monitor.state.events_log)  # the bus masks every event
+    show = (lambda e: out(json.dumps(e))) if as_json else (lambda e: out(format_event(e)))
     bus.subscribe(lambda e: None if _quiet(e) else log(e))
     bus.subscribe(lambda e: None if _quiet(e) else show(e))
 
@@ -123,12 +122,12 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
     from phoenix_compose.watch.webhook import check_url
 
     for event_type, entries in hooks.items():
-        for hook in entries if isinstance(entries, (list, tuple)) else [entries]:
+        for i, hook in enumerate(entries if isinstance(entries, (list, tuple)) else [entries]):
             try:
                 if isinstance(hook, Mapping):
                     check_url(hook.get("url"))
             except ValueError as exc:
-                raise ConfigurationError(f"phoenix.hooks.{event_type}: {exc}",
+                raise ConfigurationError(f"phoenix.hooks.{event_type}[{i}].url: {exc}",
                                          hint="e.g. {url: 'https://alerts.example/hook', "
                                               "retries: 2, timeout: 5}") from None
 
@@ -199,11 +198,16 @@ def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[]
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:
-    """One observation of every service, no healing, and the drift found: for CI steps."""
+    """One observation of every service, no healing, and the drift found: for CI steps
+    (a health check's output is masked, as the watch's events are)."""
+    from dataclasses import replace
+
     monitor = monitor_for(root, env, heal=False)
+    mask = masker_for(root, env).text
     try:
         records = monitor.store.read()
-        result = list(statuses(monitor.observe(), records).values())
+        result = [replace(s, error_message=mask(s.error_message)) if s.error_message else s
+                  for s in statuses(monitor.observe(), records).values()]
         expected = {n for n, s in monitor.stack.services.items()
                     if not s.profiles or (n in records and records[n].seen)}
         return result, detect(monitor.stack, monitor.run, Applied(monitor.state.applied),

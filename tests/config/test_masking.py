@@ -50,5 +50,22 @@ def test_an_error_that_quotes_a_value_never_prints_the_secret(make_stack) -> Non
     assert SECRET not in text and "invalid boolean: ********" in text
 
 
-def test_short_values_are_not_masked_everywhere() -> None:
-    assert Masker(["ab", "abcd"]).text("ab abcd") == f"ab {MASK}"
+def test_short_values_are_masked_only_as_a_whole_value_never_inside_text() -> None:
+    masker = Masker(["abcde", "abcdef"])
+    assert masker.text("abcde abcdef") == f"abcde {MASK}"
+    assert masker.text("abcde") == MASK
+
+
+def test_the_secrets_of_a_services_env_file_are_masked_in_what_the_watch_prints(
+        make_stack) -> None:
+    """podman-compose reads a service's env_file at run time; its secret values may come
+    back in a health check's output, an error or an event."""
+    from phoenix_compose.config.masking import masker_for
+
+    root = stack(make_stack, "services:\n  web:\n    image: 'w:1'\n"
+                             "    env_file: [../web.env]\n", "")
+    (root / "web.env").write_text("API_TOKEN=env-file-s3cret\nMODE=plain-value\n")
+    prepare(root, "dev", process={})
+    masker = masker_for(root, "dev")
+    assert masker.text("token env-file-s3cret refused, mode plain-value") == \
+        f"token {MASK} refused, mode plain-value"

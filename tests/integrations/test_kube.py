@@ -123,3 +123,29 @@ def test_a_missing_kubernetes_validate_is_named_with_its_extra(monkeypatch) -> N
     with pytest.raises(IntegrationError) as caught:
         kubecheck.problems({"a.yaml": "kind: ConfigMap\n"})
     assert caught.value.hint == "pip install 'phoenix-compose[kube]'"
+
+
+SECRET_ENV = """
+    services:
+      app:
+        image: app:1
+        environment:
+          DB_PASSWD: hunter22
+          STRIPE_APIKEY: sk_live_1
+          DATABASE_URL: postgres://u:pg-s3cret@db/x
+          DB_PASSWD_FILE: /run/secrets/db_passwd
+          MODE: fast
+    """
+
+
+def test_every_secret_looking_name_and_a_url_password_is_a_secret_reference(make_stack) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=sec\n", "compose/a.yaml": SECRET_ENV})
+    files, warnings = manifests(ComposeManager(root, "t").stack(), "t")
+    text = "".join(render(files).values())
+    assert not any(v in text for v in ("hunter22", "sk_live_1", "pg-s3cret")), text
+    assert docs(files, "app", "ConfigMap")["data"] == {
+        "DB_PASSWD_FILE": "/run/secrets/db_passwd", "MODE": "fast"}
+    env = docs(files, "app", "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["DATABASE_URL", "DB_PASSWD", "STRIPE_APIKEY"]
+    assert all(e["valueFrom"]["secretKeyRef"]["name"] == "app-env" for e in env)
+    assert any("DATABASE_URL, DB_PASSWD, STRIPE_APIKEY look secret" in w for w in warnings)

@@ -225,3 +225,32 @@ def test_quadlet_secrets_creates_what_the_units_read_and_prints_no_value(
         assert read.stdout == "s3cr$et-from-env"  # as the container sees it
     finally:
         podman.run(("podman", "secret", "rm", "--", name), ok_codes=(0, 1, 125))
+
+
+def test_every_secret_looking_name_and_a_url_password_becomes_a_secret_line(make_stack) -> None:
+    from phoenix_compose.integrations.quadletctr import secret_values
+
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=sec\n", "compose/a.yaml": """
+        services:
+          app:
+            image: app:1
+            environment:
+              DB_PASSWD: hunter22
+              STRIPE_APIKEY: sk_live_1
+              DATABASE_URL: postgres://u:pg-s3cret@db/x
+              DB_PASSWD_FILE: /run/secrets/db_passwd
+              MODE: fast
+        """})
+    stack = ComposeManager(root, "t").stack()
+    files, _ = units(stack, "t", TARGET)
+    unit = files["sec-app.container"]
+    assert not any(v in unit for v in ("hunter22", "sk_live_1", "pg-s3cret")), unit
+    assert [line for line in unit.splitlines() if line.startswith(("Environment=", "Secret="))] \
+        == ["Secret=sec-app-database-url,type=env,target=DATABASE_URL",
+            "Secret=sec-app-db-passwd,type=env,target=DB_PASSWD",
+            "Environment=DB_PASSWD_FILE=/run/secrets/db_passwd",
+            "Environment=MODE=fast",
+            "Secret=sec-app-stripe-apikey,type=env,target=STRIPE_APIKEY"]
+    assert secret_values(stack) == {"sec-app-database-url": "postgres://u:pg-s3cret@db/x",
+                                    "sec-app-db-passwd": "hunter22",
+                                    "sec-app-stripe-apikey": "sk_live_1"}

@@ -133,3 +133,28 @@ def test_services_removed_by_rm_are_known_until_the_next_action(tmp_path: Path) 
     with audited(log, "up", {}):
         pass
     assert removed_by_user(log, ["a", "b"]) == set()
+
+
+def test_the_audit_line_keeps_the_secrets_prefix_and_masks_only_secrets(make_stack) -> None:
+    """PHOENIX_SECRETS_PREFIX names where secrets live, it is not one: masking its value
+    turned `acmeblue_db_password` into `********_db_password` in the audit log."""
+    from phoenix_compose.errors import ConfigurationError
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.podman import Result
+
+    root = make_stack({"envs/t.env": "PHOENIX_SECRETS_PREFIX=acmeblue\n",
+                       "compose/a.yaml": """
+                           secrets: {acmeblue_db_password: {external: true}}
+                           services:
+                             web:
+                               image: w:1
+                               secrets: [acmeblue_db_password]
+                           """})
+
+    def no_secrets(argv, **kwargs):
+        return Result(tuple(argv), 0, "" if "secret" in argv else "[]", "")
+
+    with pytest.raises(ConfigurationError, match="missing from podman"):
+        ComposeManager(root, "t", run=no_secrets).start_services()
+    (record,) = read(root / ".phoenix" / "t" / "audit.jsonl")
+    assert "acmeblue_db_password (used by web)" in record["error"], record
