@@ -7,11 +7,16 @@ differently must still merge entry by entry.
   (``KEY=VALUE`` items; a bare ``KEY`` has the value None);
 - ``build: PATH``: ``{context: PATH}``; ``networks: [a, b]``: ``{a: null, b: null}``;
 - ``extra_hosts``: a list of ``host:ip`` (a mapping may give several IPs for one host);
-- ``depends_on``: the long form, with ``condition`` and ``required`` defaults.
+- ``depends_on``: the long form, with ``condition`` and ``required`` defaults;
+- the values that compose-go keeps as strings (``environment``, ``labels``, ``sysctls``,
+  ``build.args``, ``logging.options``, ``driver_opts``, ``group_add``, ``expose`` ...):
+  strings, as Go's ``fmt.Sprint`` writes them (``true``, ``8``, ``1e+06``), so that
+  ``KC_HTTP_ENABLED: true`` reaches the container as ``true``, not Python's ``True``.
 """
 
 from __future__ import annotations
 
+from phoenix_compose.config.yaml12 import go_string
 from phoenix_compose.config.yamlsrc import N
 
 _KEYED = ("environment", "labels", "sysctls", "annotations")
@@ -27,6 +32,12 @@ def normalize(doc: N) -> N:
     for service in services.value.values():
         if isinstance(service.value, dict):
             normalize_service(service.value)
+    for section in ("networks", "volumes", "secrets", "configs"):
+        top = doc.value.get(section)
+        for entry in top.value.values() if top is not None and isinstance(top.value, dict) \
+                else ():
+            if isinstance(entry.value, dict):
+                _strings(entry.value, _TOP_STRINGS)
     return doc
 
 
@@ -51,6 +62,7 @@ def normalize_service(svc: dict[str, N]) -> None:
         svc["extra_hosts"] = _hosts(svc["extra_hosts"])
     if "depends_on" in svc:
         svc["depends_on"] = _depends_long(svc["depends_on"])
+    _strings(svc, _SERVICE_STRINGS)
 
 
 def _to_mapping(node: N) -> N:
@@ -58,7 +70,7 @@ def _to_mapping(node: N) -> N:
         return node
     out: dict[str, N] = {}
     for item in node.value:
-        name, has, value = str(item.value).partition("=")
+        name, has, value = str(go_string(item.value)).partition("=")
         entry = N(value if has else None, item.loc, kloc=item.loc)
         entry.via = item.via
         out[name] = entry
@@ -77,7 +89,7 @@ def _hosts(node: N) -> N:
         for host, ips in sorted(node.value.items()):
             for ip in sorted(ips.value if isinstance(ips.value, list) else [ips],
                              key=lambda n: str(n.value)):
-                items.append(N(f"{host}:{ip.value}", ip.loc, kloc=ips.kloc))
+                items.append(N(f"{host}:{go_string(ip.value)}", ip.loc, kloc=ips.kloc))
     else:
         return node
     return N(items, node.loc, node.kloc, node.tag)
@@ -93,3 +105,41 @@ def _depends_long(node: N) -> N:
                 dep.value.setdefault("condition", N("service_started", dep.loc, dep.kloc))
                 dep.value.setdefault("required", N(True, dep.loc, dep.kloc))
     return node
+
+
+
+# Where compose-go decodes values into strings (its ``MappingWithEquals``, ``Labels``,
+# ``Mapping``, ``Options`` and string lists), and what a null becomes there: environment
+# and build args keep it (a variable passed through from the host), the others make it "".
+KEEP, EMPTY = "keep", "empty"
+_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("environment",), KEEP), (("build", "args"), KEEP),
+    (("labels",), EMPTY), (("annotations",), EMPTY), (("sysctls",), EMPTY),
+    (("build", "labels"), EMPTY), (("build", "additional_contexts"), EMPTY),
+    (("deploy", "labels"), EMPTY), (("logging", "options"), EMPTY),
+    (("networks", "*", "driver_opts"), EMPTY), (("group_add",), KEEP), (("expose",), KEEP),
+)
+_TOP_STRINGS = ((("labels",), EMPTY), (("driver_opts",), EMPTY))
+
+
+def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...], str], ...]) -> None:
+    """Every scalar of the mappings and lists at the paths of ``table`` as a string."""
+    for path, null in table:
+        for container in _at(start, path):
+            items = container.value.values() if isinstance(container.value, dict) else \
+                container.value if isinstance(container.value, list) else ()
+            for item in items:
+                if item.value is None and null == EMPTY:
+                    item.value = ""
+                elif not isinstance(item.value, (dict, list)):
+                    item.value = go_string(item.value)
+
+
+def _at(start: dict[str, N], path: tuple[str, ...]) -> list[N]:
+    """The nodes at ``path`` below ``start`` (``*``: every value of a mapping)."""
+    level = [start]
+    for part in path[:-1]:
+        level = [n.value for d in level
+                 for n in (d.values() if part == "*" else [d[part]] if part in d else [])
+                 if isinstance(n.value, dict)]
+    return [d[path[-1]] for d in level if path[-1] in d]
