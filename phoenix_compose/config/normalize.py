@@ -108,30 +108,38 @@ def _depends_long(node: N) -> N:
 
 
 
+
 # Where compose-go decodes values into strings (its ``MappingWithEquals``, ``Labels``,
-# ``Mapping``, ``Options`` and string lists), and what a null becomes there: environment
-# and build args keep it (a variable passed through from the host), the others make it "".
-KEEP, EMPTY = "keep", "empty"
-_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("environment",), KEEP), (("build", "args"), KEEP),
-    (("labels",), EMPTY), (("annotations",), EMPTY), (("sysctls",), EMPTY),
-    (("build", "labels"), EMPTY), (("build", "additional_contexts"), EMPTY),
-    (("deploy", "labels"), EMPTY), (("logging", "options"), EMPTY),
-    (("networks", "*", "driver_opts"), EMPTY), (("group_add",), KEEP), (("expose",), KEEP),
+# ``Mapping``, ``Options`` and string lists), which values become strings there (only what
+# the schema allows, so the verdict does not change), and what a null becomes:
+# environment and build args keep it (a variable passed through from the host), labels and
+# the like make it "", and where the schema refuses a null it is left for the schema.
+_ANY, _ENV, _NUMBER, _NUMBER_OR_NULL = (
+    ((bool, int, float), True), ((bool, int, float), False), ((int, float), False),
+    ((int, float), True))
+_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], tuple[tuple[type, ...], bool]], ...] = (
+    (("environment",), _ENV), (("build", "args"), _ENV),
+    (("labels",), _ANY), (("annotations",), _ANY), (("sysctls",), _ANY),
+    (("build", "labels"), _ANY), (("build", "additional_contexts"), _ANY),
+    (("deploy", "labels"), _ANY), (("logging", "options"), _NUMBER_OR_NULL),
+    (("networks", "*", "driver_opts"), _NUMBER), (("group_add",), _NUMBER),
+    (("expose",), _NUMBER),
 )
-_TOP_STRINGS = ((("labels",), EMPTY), (("driver_opts",), EMPTY))
+_TOP_STRINGS = ((("labels",), _ANY), (("driver_opts",), _NUMBER))
 
 
-def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...], str], ...]) -> None:
-    """Every scalar of the mappings and lists at the paths of ``table`` as a string."""
-    for path, null in table:
+def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...],
+                                                       tuple[tuple[type, ...], bool]], ...]
+             ) -> None:
+    """The scalars of the mappings and lists at the paths of ``table`` as strings."""
+    for path, (kinds, null_is_empty) in table:
         for container in _at(start, path):
             items = container.value.values() if isinstance(container.value, dict) else \
                 container.value if isinstance(container.value, list) else ()
             for item in items:
-                if item.value is None and null == EMPTY:
+                if item.value is None and null_is_empty:
                     item.value = ""
-                elif not isinstance(item.value, (dict, list)):
+                elif isinstance(item.value, kinds):
                     item.value = go_string(item.value)
 
 
