@@ -37,6 +37,8 @@ def normalize(doc: N) -> N:
         for entry in top.value.values() if top is not None and isinstance(top.value, dict) \
                 else ():
             if isinstance(entry.value, dict):
+                if "labels" in entry.value:
+                    entry.value["labels"] = _to_mapping(entry.value["labels"])
                 _strings(entry.value, _TOP_STRINGS)
     return doc
 
@@ -114,10 +116,10 @@ def _depends_long(node: N) -> N:
 # the schema allows, so the verdict does not change), and what a null becomes:
 # environment and build args keep it (a variable passed through from the host), labels and
 # the like make it "", and where the schema refuses a null it is left for the schema.
-_ANY, _ENV, _NUMBER, _NUMBER_OR_NULL = (
-    ((bool, int, float), True), ((bool, int, float), False), ((int, float), False),
-    ((int, float), True))
-_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], tuple[tuple[type, ...], bool]], ...] = (
+Kind = tuple[bool, bool]  # (booleans too, a null becomes "")
+_ANY, _ENV, _NUMBER, _NUMBER_OR_NULL = (True, True), (True, False), (False, False), \
+    (False, True)
+_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], Kind], ...] = (
     (("environment",), _ENV), (("build", "args"), _ENV),
     (("labels",), _ANY), (("annotations",), _ANY), (("sysctls",), _ANY),
     (("build", "labels"), _ANY), (("build", "additional_contexts"), _ANY),
@@ -128,18 +130,17 @@ _SERVICE_STRINGS: tuple[tuple[tuple[str, ...], tuple[tuple[type, ...], bool]], .
 _TOP_STRINGS = ((("labels",), _ANY), (("driver_opts",), _NUMBER))
 
 
-def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...],
-                                                       tuple[tuple[type, ...], bool]], ...]
-             ) -> None:
+def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...], Kind], ...]) -> None:
     """The scalars of the mappings and lists at the paths of ``table`` as strings."""
-    for path, (kinds, null_is_empty) in table:
+    for path, (bools, null_is_empty) in table:
         for container in _at(start, path):
             items = container.value.values() if isinstance(container.value, dict) else \
                 container.value if isinstance(container.value, list) else ()
             for item in items:
                 if item.value is None and null_is_empty:
                     item.value = ""
-                elif isinstance(item.value, kinds):
+                elif isinstance(item.value, (int, float)) and (
+                        bools or not isinstance(item.value, bool)):
                     item.value = go_string(item.value)
 
 

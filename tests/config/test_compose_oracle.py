@@ -201,8 +201,12 @@ def test_merge_keys_anchors_reset_and_override_merge_as_in_docker_compose(make_s
     "      <<: *a\n      <<: {B: 1}\n",
     "services:\n  s:\n    image: alpine\n    environment:\n      A: !!bool yes\n",
     "services:\n  s:\n    image: alpine\n    environment:\n      A: !!int 1.5\n",
+    "services:\n  s:\n    image: alpine\n    networks: [n]\n"
+    "networks:\n  n:\n    driver_opts: {flag: true}\n",
+    "services:\n  s:\n    image: alpine\n    logging:\n      options: {flag: false}\n",
 ], ids=["date-value", "timestamp-in-command", "datetime-label", "int-key", "bool-key",
-        "null-key", "two-merge-keys", "bool-tag-on-yes", "int-tag-on-float"])
+        "null-key", "two-merge-keys", "bool-tag-on-yes", "int-tag-on-float",
+        "bool-driver-option", "bool-logging-option"])
 def test_what_docker_compose_rejects_is_a_located_error(make_stack, text: str) -> None:
     assert not theirs(make_stack, {"a.yaml": text}).ok
     with pytest.raises(ConfigurationError) as info:
