@@ -135,3 +135,15 @@ def test_the_yaml_filter_quotes_strings_the_loader_would_read_as_something_else(
 ])
 def test_go_string_writes_values_as_go_fmt_sprint(data, expected) -> None:
     assert go_string(data) == expected
+
+
+def test_a_date_where_compose_wants_a_string_is_located_with_a_hint(tmp_path) -> None:
+    from phoenix_compose.api import load_project
+
+    file = tmp_path / "a.yaml"
+    file.write_text("services:\n  s:\n    image: alpine\n    command: [echo, 2001-12-14]\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_project([file], {}, validate=True)
+    (problem,) = info.value.problems
+    assert (problem.loc.line, problem.loc.col) == (4, 21)
+    assert problem.hint == "an unquoted date is a timestamp to docker compose: quote it"
