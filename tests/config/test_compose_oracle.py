@@ -121,10 +121,20 @@ STRINGS = """
         extra_hosts: {db: 10.0.0.9}
         networks:
           n: {driver_opts: {mtu: 1400}}
+        volumes: ["data:/data"]
+        secrets: [key]
     networks:
       n:
         driver_opts: {mtu: 1500, flag: "on"}
         labels: {a: 1, b: ~, c: true}
+    volumes:
+      data:
+        driver_opts: {size: 10}
+        labels: [a=1, b]
+    secrets:
+      key:
+        file: ./Dockerfile
+        labels: {a: 1, b: ~}
     """
 SERVICE_FIELDS = [("environment",), ("labels",), ("annotations",), ("sysctls",),
                   ("build", "args"), ("build", "labels"), ("deploy", "labels"),
@@ -144,11 +154,13 @@ def test_values_containers_read_are_the_strings_docker_compose_writes(make_stack
     assert _get(mine["services"]["s"], path) == _get(docker["services"]["s"], path)
 
 
-def test_network_labels_driver_opts_and_extra_hosts_are_strings_as_in_docker_compose(
+def test_top_level_labels_driver_opts_and_extra_hosts_are_strings_as_in_docker_compose(
         make_stack) -> None:
     mine, docker = both(make_stack, STRINGS)
-    for key in ("labels", "driver_opts"):
-        assert mine["networks"]["n"][key] == docker["networks"]["n"][key]
+    for section, name, key in (("networks", "n", "labels"), ("networks", "n", "driver_opts"),
+                               ("volumes", "data", "labels"), ("volumes", "data", "driver_opts"),
+                               ("secrets", "key", "labels")):
+        assert mine[section][name][key] == docker[section][name][key]
     hosts = [h.replace(":", "=", 1) for h in mine["services"]["s"]["extra_hosts"]]
     assert hosts == docker["services"]["s"]["extra_hosts"]
 
