@@ -225,3 +225,15 @@ def test_what_docker_compose_rejects_is_a_located_error(make_stack, text: str) -
         ours(make_stack, {"a.yaml": text})
     assert all(p.loc.file == "compose/a.yaml" and p.loc.line > 1
                for p in info.value.problems)
+
+
+def test_an_identical_service_from_an_include_is_accepted_as_by_docker_compose(
+        make_stack) -> None:
+    service = "{web: {image: w, labels: [a=1, b=true], environment: {A: 1, B: yes}}}\n"
+    text = f"include: [../parts/same.yaml]\nservices: {service}"
+    root = make_stack({"parts/same.yaml": f"services: {service}", "oracle/a.yaml": text})
+    verdict = compose_config([root / "oracle" / "a.yaml"], root / "oracle")
+    assert verdict.ok, verdict.error
+    mine = ours(make_stack, {"a.yaml": text})["services"]["web"]
+    want = verdict.model["services"]["web"]
+    assert (mine["labels"], mine["environment"]) == (want["labels"], want["environment"])
