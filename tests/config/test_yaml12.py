@@ -147,3 +147,16 @@ def test_a_date_where_compose_wants_a_string_is_located_with_a_hint(tmp_path) ->
     (problem,) = info.value.problems
     assert (problem.loc.line, problem.loc.col) == (4, 21)
     assert problem.hint == "an unquoted date is a timestamp to docker compose: quote it"
+
+
+def test_unquoted_port_pairs_validate_and_publish_the_ports_written(tmp_path) -> None:
+    """Issue 25: ``[2222:22]`` was refused as "container port 133342" and ``25:25`` was
+    silently port 1525 (base-60 numbers of YAML 1.1)."""
+    from phoenix_compose.api import load_project
+
+    file = tmp_path / "compose.yaml"
+    file.write_text("services:\n  ssh:\n    image: alpine\n    ports: [2222:22]\n"
+                    "  mail:\n    image: alpine\n    ports:\n      - 25:25\n")
+    model = load_project([file], {}, validate=True)
+    assert model["services"]["ssh"]["ports"] == ["2222:22"]
+    assert model["services"]["mail"]["ports"] == ["25:25"]
