@@ -109,8 +109,6 @@ def _depends_long(node: N) -> N:
     return node
 
 
-
-
 # Where compose-go decodes values into strings (its ``MappingWithEquals``, ``Labels``,
 # ``Mapping``, ``Options`` and string lists), which values become strings there (only what
 # the schema allows, so the verdict does not change), and what a null becomes:
