@@ -14,6 +14,7 @@ from typing import Any
 from phoenix_compose.config.extends import apply_extends
 from phoenix_compose.config.loading import Context, load_file, read_text
 from phoenix_compose.config.merge import merge_all, resolve_bare_environment, resolve_paths
+from phoenix_compose.config.normalize import normalize
 from phoenix_compose.config.yamlsrc import N, flatten
 from phoenix_compose.errors import Problem
 
@@ -96,7 +97,7 @@ def _lookup(env_files: N | None, folder: Path, ctx: Context) -> Any:
 
 
 def _import(doc: N, imported: N, ctx: Context) -> None:
-    target = doc.value
+    target = normalize(doc).value  # spelled as the merged import, to compare them
     for section in RESOURCES:
         source = imported.value.get(section) if isinstance(imported.value, dict) else None
         if source is None or not isinstance(source.value, dict):

@@ -7,11 +7,16 @@ differently must still merge entry by entry.
   (``KEY=VALUE`` items; a bare ``KEY`` has the value None);
 - ``build: PATH``: ``{context: PATH}``; ``networks: [a, b]``: ``{a: null, b: null}``;
 - ``extra_hosts``: a list of ``host:ip`` (a mapping may give several IPs for one host);
-- ``depends_on``: the long form, with ``condition`` and ``required`` defaults.
+- ``depends_on``: the long form, with ``condition`` and ``required`` defaults;
+- the values that compose-go keeps as strings (``environment``, ``labels``, ``sysctls``,
+  ``build.args``, ``logging.options``, ``driver_opts``, ``group_add``, ``expose`` ...):
+  strings, as Go's ``fmt.Sprint`` writes them (``true``, ``8``, ``1e+06``), so that
+  ``KC_HTTP_ENABLED: true`` reaches the container as ``true``, not Python's ``True``.
 """
 
 from __future__ import annotations
 
+from phoenix_compose.config.yaml12 import go_string
 from phoenix_compose.config.yamlsrc import N
 
 _KEYED = ("environment", "labels", "sysctls", "annotations")
@@ -27,6 +32,14 @@ def normalize(doc: N) -> N:
     for service in services.value.values():
         if isinstance(service.value, dict):
             normalize_service(service.value)
+    for section in ("networks", "volumes", "secrets", "configs"):
+        top = doc.value.get(section)
+        for entry in top.value.values() if top is not None and isinstance(top.value, dict) \
+                else ():
+            if isinstance(entry.value, dict):
+                if "labels" in entry.value:
+                    entry.value["labels"] = _to_mapping(entry.value["labels"])
+                _strings(entry.value, _TOP_STRINGS)
     return doc
 
 
@@ -51,6 +64,7 @@ def normalize_service(svc: dict[str, N]) -> None:
         svc["extra_hosts"] = _hosts(svc["extra_hosts"])
     if "depends_on" in svc:
         svc["depends_on"] = _depends_long(svc["depends_on"])
+    _strings(svc, _SERVICE_STRINGS)
 
 
 def _to_mapping(node: N) -> N:
@@ -58,7 +72,7 @@ def _to_mapping(node: N) -> N:
         return node
     out: dict[str, N] = {}
     for item in node.value:
-        name, has, value = str(item.value).partition("=")
+        name, has, value = str(go_string(item.value)).partition("=")
         entry = N(value if has else None, item.loc, kloc=item.loc)
         entry.via = item.via
         out[name] = entry
@@ -77,7 +91,7 @@ def _hosts(node: N) -> N:
         for host, ips in sorted(node.value.items()):
             for ip in sorted(ips.value if isinstance(ips.value, list) else [ips],
                              key=lambda n: str(n.value)):
-                items.append(N(f"{host}:{ip.value}", ip.loc, kloc=ips.kloc))
+                items.append(N(f"{host}:{go_string(ip.value)}", ip.loc, kloc=ips.kloc))
     else:
         return node
     return N(items, node.loc, node.kloc, node.tag)
@@ -93,3 +107,46 @@ def _depends_long(node: N) -> N:
                 dep.value.setdefault("condition", N("service_started", dep.loc, dep.kloc))
                 dep.value.setdefault("required", N(True, dep.loc, dep.kloc))
     return node
+
+
+# Where compose-go decodes values into strings (its ``MappingWithEquals``, ``Labels``,
+# ``Mapping``, ``Options`` and string lists), which values become strings there (only what
+# the schema allows, so the verdict does not change), and what a null becomes:
+# environment and build args keep it (a variable passed through from the host), labels and
+# the like make it "", and where the schema refuses a null it is left for the schema.
+Kind = tuple[bool, bool]  # (booleans too, a null becomes "")
+_ANY, _ENV, _NUMBER, _NUMBER_OR_NULL = (True, True), (True, False), (False, False), \
+    (False, True)
+_SERVICE_STRINGS: tuple[tuple[tuple[str, ...], Kind], ...] = (
+    (("environment",), _ENV), (("build", "args"), _ENV),
+    (("labels",), _ANY), (("annotations",), _ANY), (("sysctls",), _ANY),
+    (("build", "labels"), _ANY), (("build", "additional_contexts"), _ANY),
+    (("deploy", "labels"), _ANY), (("logging", "options"), _NUMBER_OR_NULL),
+    (("networks", "*", "driver_opts"), _NUMBER), (("group_add",), _NUMBER),
+    (("expose",), _NUMBER),
+)
+_TOP_STRINGS = ((("labels",), _ANY), (("driver_opts",), _NUMBER))
+
+
+def _strings(start: dict[str, N], table: tuple[tuple[tuple[str, ...], Kind], ...]) -> None:
+    """The scalars of the mappings and lists at the paths of ``table`` as strings."""
+    for path, (bools, null_is_empty) in table:
+        for container in _at(start, path):
+            items = container.value.values() if isinstance(container.value, dict) else \
+                container.value if isinstance(container.value, list) else ()
+            for item in items:
+                if item.value is None and null_is_empty:
+                    item.value = ""
+                elif isinstance(item.value, (int, float)) and (
+                        bools or not isinstance(item.value, bool)):
+                    item.value = go_string(item.value)
+
+
+def _at(start: dict[str, N], path: tuple[str, ...]) -> list[N]:
+    """The nodes at ``path`` below ``start`` (``*``: every value of a mapping)."""
+    level = [start]
+    for part in path[:-1]:
+        level = [n.value for d in level
+                 for n in (d.values() if part == "*" else [d[part]] if part in d else [])
+                 if isinstance(n.value, dict)]
+    return [d[path[-1]] for d in level if path[-1] in d]

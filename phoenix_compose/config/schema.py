@@ -8,6 +8,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -153,7 +154,10 @@ def _schema_problem(error: Any, where: Locator) -> list[Problem]:
     else:
         message = f"{name} is invalid: {error.validator} {json.dumps(error.validator_value)}"
     loc, note = where.value(path)
-    return [Problem(loc, message + note)]
+    dated = isinstance(error.instance, date)  # go-yaml's timestamps, as docker compose reads
+    return [Problem(loc, message + note,
+                    hint="an unquoted date is a timestamp to docker compose: quote it"
+                    if dated else "")]
 
 
 def _as_list(value: Any) -> list[str]:

@@ -194,11 +194,14 @@ def yaml_scalar(value: Any) -> str:
 
 
 def to_yaml(value: Any) -> YamlText:
-    """The ``yaml`` filter: a value as YAML flow text (a safe dump)."""
+    """The ``yaml`` filter: a value as YAML flow text (a safe dump) that the compose loader
+    reads back as the same value (``"0o10"`` and ``"1e3"`` stay strings, quoted)."""
     import yaml
 
-    return YamlText(yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
-                    .removesuffix("\n...").strip())
+    from phoenix_compose.config.yaml12 import Dumper
+
+    return YamlText(yaml.dump(value, Dumper=Dumper, default_flow_style=True, width=10**6)
+                    .strip().removesuffix("\n...").strip())
 
 
 def _environment(folder: Path, roots: Roots | None = None) -> Any:

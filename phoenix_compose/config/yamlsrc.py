@@ -14,14 +14,16 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from phoenix_compose.config import yaml12
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 Path = tuple[Any, ...]
 Locator = Callable[[int, int], Loc]
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = SafeConstructor()
-_MERGE_TAG = "tag:yaml.org,2002:merge"
+_CORE = (yaml12.NULL, yaml12.BOOL, yaml12.INT, yaml12.FLOAT, yaml12.STR, yaml12.TIMESTAMP)
+_KINDS = {yaml12.NULL: "null", yaml12.BOOL: "a boolean", yaml12.INT: "a number",
+          yaml12.FLOAT: "a number", yaml12.TIMESTAMP: "a date"}  # keys compose refuses
 RESET, OVERRIDE = "!reset", "!override"
 
 
@@ -61,12 +63,13 @@ def load_all(text: str, locate: Locator) -> list[N]:
     """Parse every YAML document of a file into located nodes (empty documents are left
     out); raises ConfigurationError when invalid.
 
+    Scalars are read as docker compose reads them (YAML 1.2, see :mod:`.yaml12`).
     Hostile documents are refused with a located error, never a traceback: an anchor that
     contains itself, aliases that expand past ``MAX_VALUES`` values, nesting past
     ``MAX_DEPTH``.
     """
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=yaml12.Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = locate(mark.line, mark.column) if mark else locate(0, 0)
@@ -122,17 +125,28 @@ class _Builder:
             return N(value, loc, tag=tag)
         if tag or node.tag not in SafeConstructor.yaml_constructors:
             return N(None if tag == RESET else node.value, loc, tag=tag)
-        return N(SafeConstructor.yaml_constructors[node.tag](_constructor, node), loc)
+        if node.tag not in _CORE:  # !!binary, !!set and the like
+            return N(SafeConstructor.yaml_constructors[node.tag](_constructor, node), loc)
+        try:
+            return N(yaml12.construct(node.tag, node.value), loc)
+        except ValueError as exc:
+            self.problems.append(Problem(loc, str(exc)))
+            return N(node.value, loc)
 
     def _mapping(self, node: yaml.MappingNode) -> dict:
         out: dict[str, N] = {}
         merged: dict[str, N] = {}
+        merge_at: Loc | None = None
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
+            kloc = self.locate(key_node.start_mark.line, key_node.start_mark.column)
+            if key_node.tag == yaml12.MERGE:
+                if merge_at is not None:
+                    self.problems.append(Problem(kloc, f"duplicate key '<<' (first at "
+                                                       f"{merge_at})"))
+                merge_at = merge_at or kloc
                 self._merge_key(key_node, value_node, merged)
                 continue
-            kloc = self.locate(key_node.start_mark.line, key_node.start_mark.column)
-            key = str(key_node.value)
+            key = self._key(key_node, kloc)
             if key in out:
                 self.problems.append(Problem(kloc, f"duplicate key '{key}' "
                                                    f"(first at {out[key].kloc})"))
@@ -143,6 +157,20 @@ class _Builder:
         for k, v in merged.items():
             out.setdefault(k, v)
         return out
+
+    def _key(self, key_node: yaml.Node, kloc: Loc) -> str:
+        """A mapping key: docker compose takes strings only (``010:`` is the number 8,
+        ``true:`` a boolean, ``~:`` null), so any other key is an error."""
+        if not isinstance(key_node, yaml.ScalarNode):
+            kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+            self.problems.append(Problem(kloc, f"a mapping key must be a string, not a {kind}"))
+            return f"<{kloc}>"
+        text = str(key_node.value)
+        if key_node.tag in _KINDS:
+            self.problems.append(Problem(kloc, f"non-string key '{text}': docker compose reads "
+                                               f"it as {_KINDS[key_node.tag]}",
+                                         hint=f"quote it: '{text}'"))
+        return text
 
     def _merge_key(self, key_node: yaml.Node, value_node: yaml.Node,
                    merged: dict[str, N]) -> None:

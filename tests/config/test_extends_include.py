@@ -197,6 +197,14 @@ def test_a_conflicting_include_is_an_error_and_an_identical_one_is_not(testdata)
         "web": {"image": "w"}}
 
 
+def test_an_identical_include_with_numbers_and_list_forms_is_not_a_conflict(testdata) -> None:
+    service = "{web: {image: w, labels: [a=1, b=true], environment: {A: 1, B: yes}}}"
+    write(testdata, "same.yaml", f"services: {service}\n")
+    assert services(testdata, f"include: [same.yaml]\nservices: {service}\n") == {
+        "web": {"image": "w", "labels": {"a": "1", "b": "true"},
+                "environment": {"A": "1", "B": "yes"}}}
+
+
 def test_an_include_cycle_is_a_located_error(testdata) -> None:
     write(testdata, "a.yaml", "include: [b.yaml]\nservices: {a: {image: a}}\n")
     write(testdata, "b.yaml", "include: [a.yaml]\nservices: {b: {image: b}}\n")

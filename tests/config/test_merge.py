@@ -26,11 +26,14 @@ def test_mappings_merge_recursively_and_scalars_are_replaced() -> None:
     assert out == {"image": "b", "healthcheck": {"interval": "1s", "retries": 5}}
 
 
-@pytest.mark.parametrize("key", ["environment", "labels", "sysctls"])
-def test_keyed_sections_merge_per_key_in_list_or_map_form(key: str) -> None:
+@pytest.mark.parametrize(("key", "bare"), [("environment", None), ("labels", ""),
+                                           ("sysctls", "")])
+def test_keyed_sections_merge_per_key_in_list_or_map_form(key: str, bare: str | None) -> None:
     out = svc(f"services: {{s: {{{key}: [A=1, B=2, C]}}}}",
               f"services: {{s: {{{key}: {{B: 3, D: 4}}}}}}")
-    assert out[key] == {"A": "1", "B": 3, "C": None, "D": 4}
+    # values are strings, as compose-go decodes them; a bare key is a pass-through
+    # variable in environment and an empty label or sysctl
+    assert out[key] == {"A": "1", "B": "3", "C": bare, "D": "4"}
 
 
 def test_extra_hosts_accept_colon_and_equals_forms() -> None:
@@ -44,7 +47,7 @@ def test_extra_hosts_accept_colon_and_equals_forms() -> None:
 def test_build_args_merge_per_key() -> None:
     out = svc("services: {s: {build: {context: ., args: [A=1]}}}",
               "services: {s: {build: {args: {B: 2}}}}")
-    assert out["build"]["args"] == {"A": "1", "B": 2}
+    assert out["build"]["args"] == {"A": "1", "B": "2"}
 
 
 @pytest.mark.parametrize(("key", "first", "second", "expected"), [
@@ -112,7 +115,7 @@ def test_reset_removes_a_value_and_override_replaces_it() -> None:
               "services: {s: {ports: !reset [], environment: !override {C: 3}, "
               "labels: !reset null}}")
     assert "ports" not in out and "labels" not in out
-    assert out["environment"] == {"C": 3}
+    assert out["environment"] == {"C": "3"}
 
 
 def test_reset_of_a_whole_service() -> None:

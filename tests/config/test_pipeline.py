@@ -216,3 +216,37 @@ def test_passwords_inside_urls_are_masked() -> None:
     assert mask_secrets({"URL": "postgres://u:pw@db:5432/x", "OTHER": "http://host/a:b@c"}) == {
         "URL": f"postgres://u:{MASK}@db:5432/x", "OTHER": "http://host/a:b@c"}
     assert mask_secrets(["API_TOKEN=abc", "PLAIN=abc"]) == [f"API_TOKEN={MASK}", "PLAIN=abc"]
+
+
+def test_environment_and_labels_reach_podman_compose_as_the_strings_docker_compose_writes(
+        make_stack) -> None:
+    from podman_compose import norm_as_list
+
+    root = make_stack({
+        "envs/dev.env": "",
+        "compose/a.yaml": """
+            services:
+              kc:
+                image: quay.io/keycloak/keycloak:26.0
+                environment: {KC_HTTP_ENABLED: true, KC_HTTP_PORT: 8080, RATIO: 0.5,
+                              BIG: 1e6, MODE: 0o640, ANSWER: yes, AT: 12:30}
+                labels: {traefik.enable: true, empty: ~}
+                sysctls: {net.ipv4.tcp_syncookies: false}
+                build: {context: ., args: {DEBUG: false}}
+            """,
+        "compose/Dockerfile": "FROM scratch\n",
+        "templates/10-more.yaml.j2": """
+            services:
+              kc:
+                environment:
+                  KC_HEALTH_ENABLED: {{ true }}
+            """,
+    })
+    model = yaml.safe_load(prepare(root, "dev", process={}).compose_file.read_text())
+    kc = model["services"]["kc"]
+    assert norm_as_list(kc["environment"]) == [  # the podman run -e values
+        "ANSWER=yes", "AT=12:30", "BIG=1e+06", "KC_HEALTH_ENABLED=true", "KC_HTTP_ENABLED=true",
+        "KC_HTTP_PORT=8080", "MODE=416", "RATIO=0.5"]
+    assert kc["labels"] == {"empty": "", "traefik.enable": "true"}
+    assert kc["sysctls"] == {"net.ipv4.tcp_syncookies": "false"}
+    assert kc["build"]["args"] == {"DEBUG": "false"}
