@@ -6,6 +6,7 @@ layer calls ``sys.exit``.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class Problem:
         return self.loc.col
 
     def __str__(self) -> str:
+        """One line, whatever the message quotes: the VS Code matcher reads it line by line."""
         text = f"{self.loc}: {self.severity}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        return shown(f"{text} (hint: {self.hint})" if self.hint else text)
 
 
 class PhoenixError(Exception):
@@ -62,7 +64,7 @@ class PhoenixError(Exception):
 
     def __str__(self) -> str:
         text = super().__str__()
-        return f"{text}\nhint: {self.hint}" if self.hint else text
+        return shown(f"{text}\nhint: {self.hint}" if self.hint else text, keep="\n")
 
 
 class ConfigurationError(PhoenixError):
@@ -79,7 +81,7 @@ class ConfigurationError(PhoenixError):
             super().__init__("\n".join(str(p) for p in self.problems), hint)
 
     def __str__(self) -> str:
-        return Exception.__str__(self)
+        return shown(Exception.__str__(self), keep="\n")
 
 
 class UnknownEnvironmentError(ConfigurationError):
@@ -196,6 +198,20 @@ def tail_lines(text: str, count: int = TAIL_LINES) -> str:
     """The last ``count`` non-blank lines of ``text``, indented for a message."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join("  " + line for line in lines[-count:])
+
+
+# C0 and C1 controls, DEL, and the Unicode line separators and bidi overrides: each can
+# rewrite what a terminal shows (``\r``, ANSI escapes) or split a one-line message
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str, keep: str = "") -> str:
+    """``text`` for a terminal or a log: every control character but those in ``keep``
+    written as its escape (``\\r``, ``\\x1b``), so that a value quoted in a message (a
+    variable's ``${VAR:?message}``, a command's output) cannot move the cursor, colour the
+    screen or start a line of its own."""
+    return _HIDDEN.sub(lambda m: m.group() if m.group() in keep else
+                       repr(m.group())[1:-1], text)
 
 
 def printable(argv: Sequence[str]) -> str:

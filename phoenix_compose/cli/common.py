@@ -13,7 +13,7 @@ from typing import TextIO
 
 from invoke import Context, Exit
 
-from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError
+from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError, shown
 
 DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
             "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3}
@@ -64,7 +64,8 @@ def say(text: object = "", end: str = "\n") -> None:
 
 
 def err(text: str) -> None:
-    _write(sys.stderr, text, "\n")
+    """A message on stderr: its control characters escaped (line breaks and tabs kept)."""
+    _write(sys.stderr, shown(text, keep="\n\t"), "\n")
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from phoenix_compose.integrations.kubepod import dns, volume
 from phoenix_compose.integrations.quadletctr import (
     CONTROL,
     container_section,
+    raw_value,
     service_networks,
 )
 from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION, has, parse
@@ -72,23 +73,38 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
     return out, warnings
 
 
-def render(sections: Sequence[Section]) -> str:
-    """The unit text; a value with a line break or control character (one a key passes
-    on whole: an image, a path) is refused, since it would start a unit line of its own."""
+def render(sections: Sequence[Section], specifiers: bool = False) -> str:
+    """The unit text.  A value that cannot be written as it is refused, and nothing is
+    written: a line break or control character (in a key Quadlet passes on whole: an image,
+    a path) would start a unit line of its own, a trailing backslash would join the next
+    line to it (``Tmpfs=/tmp\\`` swallows ``DropCapability=ALL``), and a lone ``%`` is a
+    systemd specifier: config values reach here with ``%`` doubled (:func:`raw_value`), so
+    one that is not is a value we forgot to escape.  ``specifiers``: the hand-written
+    watcher unit, whose ``%i`` is meant."""
     parts = [HEADER.rstrip("\n")]
     for name, items in sections:
         parts.append(f"\n[{name}]")
         for key, value in items:
-            if CONTROL.search(value):
-                raise ConfigurationError(f"error: [{name}] {key}= would hold a line break or "
-                                         "control character, which a unit file cannot; "
-                                         "nothing was written")
+            why = _unwritable(value, specifiers)
+            if why:
+                raise ConfigurationError(f"error: [{name}] {key}= would hold {why}; nothing "
+                                         "was written")
             parts.append(f"{key}={value}")
     return "\n".join(parts) + "\n"
 
 
+def _unwritable(value: str, specifiers: bool) -> str:
+    if CONTROL.search(value):
+        return "a line break or control character, which a unit file cannot"
+    if value.endswith("\\"):
+        return "a trailing backslash, which would join the next unit line to it"
+    if not specifiers and "%" in value.replace("%%", ""):
+        return "an unescaped '%' (a systemd specifier)"
+    return ""
+
+
 def _unit_keys(stack: Stack, spec: ServiceSpec, env: str, prefix: str) -> list[tuple[str, str]]:
-    items = [("Description", f"{stack.project} ({env}): {spec.name}")]
+    items = [("Description", raw_value(f"{stack.project} ({env}): {spec.name}"))]
     raw_deps = as_dict(spec.raw.get("depends_on"))
     for dep in spec.depends_on:
         if dep not in stack.services or stack.services[dep].profiles:
@@ -131,14 +147,14 @@ def _network(stack: Stack, net: str, target: Target, warnings: list[str]) -> lis
     spec = (stack.top.get("networks") or {}).get(net) or {}
     items: list[tuple[str, str]] = []
     if has(target.version, "Network", "NetworkName"):
-        items.append(("NetworkName", str(spec.get("name") or f"{stack.project}_{net}")))
+        items.append(("NetworkName", raw_value(spec.get("name") or f"{stack.project}_{net}")))
     else:
         warnings.append(f"network {net}: podman {target.version} has no NetworkName=: it is "
                         f"named systemd-{dns(stack.project)}-{dns(net)}, not compose's name")
     if spec.get("internal"):
         items.append(("Internal", "true"))
     if spec.get("driver") and spec["driver"] != "bridge":
-        items.append(("Driver", str(spec["driver"])))
+        items.append(("Driver", raw_value(spec["driver"])))
     items.append(("Label", f"io.podman.compose.project={stack.project}"))
     return items
 
@@ -147,7 +163,7 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
     spec = (stack.top.get("volumes") or {}).get(vol) or {}
     items: list[tuple[str, str]] = []
     if has(target.version, "Volume", "VolumeName"):
-        items.append(("VolumeName", str(spec.get("name") or f"{stack.project}_{vol}")))
+        items.append(("VolumeName", raw_value(spec.get("name") or f"{stack.project}_{vol}")))
     else:
         warnings.append(f"volume {vol}: podman {target.version} has no VolumeName=: it is "
                         f"named systemd-{dns(stack.project)}-{dns(vol)}, not compose's "
@@ -169,7 +185,7 @@ def watch_unit(target: Target) -> str:
         ("Service", [("Type", "simple"), ("WorkingDirectory", quote_path(target.root)),
                      ("ExecStart", f"{quote_path(target.program)} health.watch --env %i"),
                      ("Restart", "on-failure"), ("RestartSec", "5s")]),
-        ("Install", [("WantedBy", "default.target")])])
+        ("Install", [("WantedBy", "default.target")])], specifiers=True)
 
 
 def quote_path(path: Any) -> str:
