@@ -89,13 +89,16 @@ class UnknownEnvironmentError(ConfigurationError):
 
 
 class ComposeRuntimeError(PhoenixError):
-    """podman or podman-compose failed, or a service did not come up."""
+    """An action on the stack failed: podman or podman-compose did (see
+    :class:`CommandError`), or what it needs is missing or in the way."""
 
-    hint = "run `inv doctor` to check the podman installation"
+    hint = "`inv status` shows what runs now; fix the cause above and try again"
 
 
 class HealthCheckError(PhoenixError):
     """A service stayed unhealthy or never became healthy in time."""
+
+    hint = "`inv logs SERVICE` shows why it is not healthy; `inv status` shows what runs"
 
 
 class StateError(PhoenixError):
@@ -107,9 +110,13 @@ class StateError(PhoenixError):
 class BackupError(PhoenixError):
     """A backup, restore or verification refused or failed; the live data is untouched."""
 
+    hint = "the live database is untouched: fix the cause above and run the db task again"
+
 
 class IntegrationError(PhoenixError):
     """VS Code, pre-commit or event-hook integration failed."""
+
+    hint = "fix the integration named above (its file, or the hook in phoenix.hooks)"
 
 
 class InterpolationFailed(Exception):
@@ -138,6 +145,8 @@ class Interrupted(KeyboardInterrupt):
 class LockedError(ComposeRuntimeError):
     """Another ``up``/``down``/``restart`` holds the environment's lock."""
 
+    hint = "wait for the other run to finish, then try again"
+
 
 class CommandError(ComposeRuntimeError):
     """A command failed: not found, timed out, or exited with a code nobody accepted.
@@ -155,7 +164,7 @@ class CommandError(ComposeRuntimeError):
         detail = reason or f"exit code {code}"
         tail = tail_lines(stderr or stdout)
         message = f"`{printable(argv)}` failed: {detail}" + (f"\n{tail}" if tail else "")
-        super().__init__(message)
+        super().__init__(message, hint=next_step(self.argv))
 
 
 class StartupError(HealthCheckError):
@@ -190,8 +199,30 @@ class RolledBack(PhoenixError):
 class StepFailed(PhoenixError):
     """One step of `inv ci` failed."""
 
+    hint = "the step's own output above says what failed; fix it and run `inv ci` again"
+
 
 TAIL_LINES = 15
+DOCTOR = "run `inv doctor` to check the podman installation"
+# What to do when a program fails: the doctor checks podman, and only podman
+NEXT_STEPS = {
+    "podman": DOCTOR, "podman-compose": DOCTOR,
+    "git": "run it yourself in the stack root: is git installed and the stack a checkout?",
+    "gpg": "run it yourself: the pass secrets driver keeps its GnuPG home under .phoenix/",
+    "gpgconf": "run it yourself: the pass secrets driver keeps its GnuPG home under .phoenix/",
+    "pass": "run it yourself: the pass secrets driver keeps its store under .phoenix/",
+    "bao": "check that OpenBao answers with this BAO_ADDR and BAO_TOKEN: `bao status`",
+    "kubectl": "check kubectl's context and that the cluster answers: `kubectl cluster-info`",
+    "quadlet": "run `inv deploy.quadlet --check` to see the units' problems located",
+    "systemd-analyze": "run `inv deploy.quadlet --check` to see the units' problems located",
+}
+
+
+def next_step(argv: Sequence[str]) -> str:
+    """The hint of a failed command, by its program."""
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    return NEXT_STEPS.get(program, f"run the command above yourself to see why {program} "
+                                   "failed" if program else "")
 
 
 def tail_lines(text: str, count: int = TAIL_LINES) -> str:

@@ -65,7 +65,14 @@ def say(text: object = "", end: str = "\n") -> None:
 
 def err(text: str) -> None:
     """A message on stderr: its control characters escaped (line breaks and tabs kept)."""
-    _write(sys.stderr, shown(text, keep="\n\t"), "\n")
+    _write(sys.stderr, for_program(shown(text, keep="\n\t")), "\n")
+
+
+def for_program(text: str) -> str:
+    """Hints name tasks as `inv TASK`; run as the ``phoenix`` program (a repository with
+    no tasks.py), the same task is `phoenix TASK`."""
+    return text.replace("`inv ", "`phoenix ") if Path(sys.argv[0]).name == "phoenix" \
+        else text
 
 
 @contextmanager
