@@ -185,15 +185,15 @@ class RolledBack(PhoenixError):
     that CI can tell a failed deploy that was undone from a plain failure (1)."""
 
     exit_code = 3
+    hint = ("fix the problem and run `inv up` again; `--no-rollback` leaves a failed deploy "
+            "in place for inspection")
 
     def __init__(self, cause: BaseException, release: int, changed: Sequence[str]) -> None:
         self.release = release
         lines = [line for line in str(cause).splitlines()
                  if not line.startswith(("left running:", "nothing was started", "hint:"))]
         undone = f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"
-        super().__init__("\n".join(lines) + f"\nrolled back to release {release}{undone}",
-                         hint="fix the problem and run `inv up` again; `--no-rollback` "
-                              "leaves a failed deploy in place for inspection")
+        super().__init__("\n".join(lines) + f"\nrolled back to release {release}{undone}")
 
 
 class StepFailed(PhoenixError):

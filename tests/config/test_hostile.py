@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.pipeline import build, prepare
 from phoenix_compose.errors import ConfigurationError
+
+from support import REPO, inv
 
 LAUGHS = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
@@ -236,3 +242,30 @@ def test_a_nul_byte_from_a_template_is_located_in_the_template(make_stack) -> No
     out = _env_problems(root, "dev")
     assert len(out) == 1 and out[0].startswith("templates/b.yaml.j2:3:")
     assert "'\\x00'" in out[0]
+
+
+def test_control_characters_of_a_required_variable_message_never_reach_the_terminal(
+        make_stack) -> None:
+    """``${VAR:?message}`` with \\r and an ANSI escape displayed ``dev: valid`` over the
+    error, and split the one-line ``FILE:LINE:COL`` format the VS Code matcher reads."""
+    root = make_stack({"envs/dev.env": "",
+                       "compose/a.yaml": 'services:\n  app:\n'
+                                         '    image: "${NOPE:?\\e[2K\\rdev: valid\\nx}"\n'})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    done = inv(root, "config.validate", "--env", "dev")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", done.stderr + done.stdout)
+    assert done.stderr.splitlines() == [
+        "compose/a.yaml:3:13: error: required variable NOPE is missing a value: "
+        "\\x1b[2K\\rdev: valid\\nx",
+        "hint: fix the files named above, then run `inv config.validate` again"]
+
+
+def test_the_phoenix_program_names_its_own_tasks_in_hints(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml": "services:\n  app: {}\n"})
+    phoenix = Path(sys.executable).with_name("phoenix")
+    done = subprocess.run([str(phoenix), "config.validate", "--env", "dev"], cwd=root,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == \
+        "hint: fix the files named above, then run `phoenix config.validate` again"
