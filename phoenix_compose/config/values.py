@@ -23,6 +23,7 @@ CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_PORT = 65535
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+BACKSLASH_HINT = "it would join the next line to it in a unit file: remove it"
 NUL_HINT = "no command line, file or environment variable can carry a NUL byte: remove it"
 # service keys whose strings may hold line breaks (but no NUL): scripts, variables, labels,
 # and the build and logging sections (and extensions, which their own checks cover)
@@ -131,13 +132,17 @@ def port_problem(port: Any) -> str | None:
 
 
 def control_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
-    """A control character in any string (or key) of the service outside ``FREE_TEXT``,
-    and a NUL byte in any string at all."""
+    """A control character or a trailing backslash in any string (or key) of the service
+    outside ``FREE_TEXT``, and a NUL byte in any string at all."""
     problems = []
     for path, text, is_key in _strings(("services", name), svc):
         key = path[2]
         free = isinstance(key, str) and (key in FREE_TEXT or key.startswith("x-"))
         found = re.search("\x00", text) if free else CONTROL.search(text)
+        if not found and not free and not is_key and text.endswith("\\"):
+            loc, note = where.value(path)
+            problems.append(Problem(loc, f"{'.'.join(map(str, path[2:]))} of service '{name}' "
+                                         f"ends in a backslash{note}", hint=BACKSLASH_HINT))
         if found:
             loc, note = (where.at(path, key=True), "") if is_key else where.value(path)
             shown = ".".join(repr(p) if CONTROL.search(str(p)) else str(p) for p in path[2:])

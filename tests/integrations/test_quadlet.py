@@ -244,10 +244,15 @@ def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> N
     root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=hostile\n",
                        "compose/app.yaml": BACKSLASHES.replace("cap_drop", "tmpfs: ['/tmp\\\\']\n"
                                                                "    cap_drop")})
+    with pytest.raises(ConfigurationError) as info:  # refused where it was written
+        units(ComposeManager(root, "t").stack(), "t", TARGET)
+    assert [str(p) for p in info.value.problems] == [
+        "compose/app.yaml:4:14: error: tmpfs.0 of service 'app' ends in a backslash (hint: it "
+        "would join the next line to it in a unit file: remove it)"]
     with pytest.raises(ConfigurationError, match=r"\[Container\] Tmpfs= would hold a trailing "
                                                  r"backslash, which would join the next unit "
                                                  r"line to it; nothing was written"):
-        units(ComposeManager(root, "t").stack(), "t", TARGET)
+        render([("Container", [("Tmpfs", "/tmp\\"), ("DropCapability", "ALL")])])
     # where the value can be quoted (words: Environment, Exec) it is, and the next
     # line survives the real quadlet
     (root / "compose" / "app.yaml").write_text(BACKSLASHES)
