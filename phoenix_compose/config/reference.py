@@ -4,8 +4,8 @@ docker, podman and the registries parse: ``[domain[:port]/]path[:tag][@digest]``
 An image is a positional argument of the ``podman run``/``create`` that podman-compose and
 Quadlet build, after the options and without ``--``: a value such as
 ``--mount=type=bind,source=/,target=/h`` would be read as an option there.  The grammar
-lets no reference start with anything but a letter or digit, so checking it is what keeps
-an image from becoming a flag.
+lets a reference start only with a letter, a digit or an IPv6 host's ``[``, so checking it
+is what keeps an image from becoming a flag (or a line: it has no blank or control).
 """
 
 from __future__ import annotations
