@@ -33,8 +33,12 @@ def env_bindings(text: str) -> Iterator[EnvBinding]:
     from dotenv.parser import parse_stream
 
     for binding in parse_stream(io.StringIO(text)):
-        yield EnvBinding(binding.key, binding.value, binding.original.line,
-                         binding.original.string, binding.error)
+        # python-dotenv counts the blank lines before a statement as part of it: its line
+        # is where the statement itself starts
+        string = binding.original.string
+        blank = string[:len(string) - len(string.lstrip())].count("\n")
+        yield EnvBinding(binding.key, binding.value, binding.original.line + blank,
+                         string, binding.error)
 
 
 def line_tracking_codegen() -> type:

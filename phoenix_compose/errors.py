@@ -6,6 +6,7 @@ layer calls ``sys.exit``.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class Problem:
         return self.loc.col
 
     def __str__(self) -> str:
+        """One line, whatever the message quotes: the VS Code matcher reads it line by line."""
         text = f"{self.loc}: {self.severity}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        return shown(f"{text} (hint: {self.hint})" if self.hint else text)
 
 
 class PhoenixError(Exception):
@@ -62,7 +64,7 @@ class PhoenixError(Exception):
 
     def __str__(self) -> str:
         text = super().__str__()
-        return f"{text}\nhint: {self.hint}" if self.hint else text
+        return shown(f"{text}\nhint: {self.hint}" if self.hint else text, keep="\n")
 
 
 class ConfigurationError(PhoenixError):
@@ -79,7 +81,7 @@ class ConfigurationError(PhoenixError):
             super().__init__("\n".join(str(p) for p in self.problems), hint)
 
     def __str__(self) -> str:
-        return Exception.__str__(self)
+        return shown(Exception.__str__(self), keep="\n")
 
 
 class UnknownEnvironmentError(ConfigurationError):
@@ -87,13 +89,16 @@ class UnknownEnvironmentError(ConfigurationError):
 
 
 class ComposeRuntimeError(PhoenixError):
-    """podman or podman-compose failed, or a service did not come up."""
+    """An action on the stack failed: podman or podman-compose did (see
+    :class:`CommandError`), or what it needs is missing or in the way."""
 
-    hint = "run `inv doctor` to check the podman installation"
+    hint = "`inv status` shows what runs now; fix the cause above and try again"
 
 
 class HealthCheckError(PhoenixError):
     """A service stayed unhealthy or never became healthy in time."""
+
+    hint = "`inv logs SERVICE` shows why it is not healthy; `inv status` shows what runs"
 
 
 class StateError(PhoenixError):
@@ -105,9 +110,13 @@ class StateError(PhoenixError):
 class BackupError(PhoenixError):
     """A backup, restore or verification refused or failed; the live data is untouched."""
 
+    hint = "the live database is untouched: fix the cause above and run the db task again"
+
 
 class IntegrationError(PhoenixError):
     """VS Code, pre-commit or event-hook integration failed."""
+
+    hint = "fix the integration named above (its file, or the hook in phoenix.hooks)"
 
 
 class InterpolationFailed(Exception):
@@ -136,6 +145,8 @@ class Interrupted(KeyboardInterrupt):
 class LockedError(ComposeRuntimeError):
     """Another ``up``/``down``/``restart`` holds the environment's lock."""
 
+    hint = "wait for the other run to finish, then try again"
+
 
 class CommandError(ComposeRuntimeError):
     """A command failed: not found, timed out, or exited with a code nobody accepted.
@@ -153,7 +164,7 @@ class CommandError(ComposeRuntimeError):
         detail = reason or f"exit code {code}"
         tail = tail_lines(stderr or stdout)
         message = f"`{printable(argv)}` failed: {detail}" + (f"\n{tail}" if tail else "")
-        super().__init__(message)
+        super().__init__(message, hint=next_step(self.argv))
 
 
 class StartupError(HealthCheckError):
@@ -174,28 +185,64 @@ class RolledBack(PhoenixError):
     that CI can tell a failed deploy that was undone from a plain failure (1)."""
 
     exit_code = 3
+    hint = ("fix the problem and run `inv up` again; `--no-rollback` leaves a failed deploy "
+            "in place for inspection")
 
     def __init__(self, cause: BaseException, release: int, changed: Sequence[str]) -> None:
         self.release = release
         lines = [line for line in str(cause).splitlines()
                  if not line.startswith(("left running:", "nothing was started", "hint:"))]
         undone = f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"
-        super().__init__("\n".join(lines) + f"\nrolled back to release {release}{undone}",
-                         hint="fix the problem and run `inv up` again; `--no-rollback` "
-                              "leaves a failed deploy in place for inspection")
+        super().__init__("\n".join(lines) + f"\nrolled back to release {release}{undone}")
 
 
 class StepFailed(PhoenixError):
     """One step of `inv ci` failed."""
 
+    hint = "the step's own output above says what failed; fix it and run `inv ci` again"
+
 
 TAIL_LINES = 15
+DOCTOR = "run `inv doctor` to check the podman installation"
+# What to do when a program fails: the doctor checks podman, and only podman
+NEXT_STEPS = {
+    "podman": DOCTOR, "podman-compose": DOCTOR,
+    "git": "run it yourself in the stack root: is git installed and the stack a checkout?",
+    "gpg": "run it yourself: the pass secrets driver keeps its GnuPG home under .phoenix/",
+    "gpgconf": "run it yourself: the pass secrets driver keeps its GnuPG home under .phoenix/",
+    "pass": "run it yourself: the pass secrets driver keeps its store under .phoenix/",
+    "bao": "check that OpenBao answers with this BAO_ADDR and BAO_TOKEN: `bao status`",
+    "kubectl": "check kubectl's context and that the cluster answers: `kubectl cluster-info`",
+    "quadlet": "run `inv deploy.quadlet --check` to see the units' problems located",
+    "systemd-analyze": "run `inv deploy.quadlet --check` to see the units' problems located",
+}
+
+
+def next_step(argv: Sequence[str]) -> str:
+    """The hint of a failed command, by its program."""
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    return NEXT_STEPS.get(program, f"run the command above yourself to see why {program} "
+                                   "failed" if program else "")
 
 
 def tail_lines(text: str, count: int = TAIL_LINES) -> str:
     """The last ``count`` non-blank lines of ``text``, indented for a message."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join("  " + line for line in lines[-count:])
+
+
+# C0 and C1 controls, DEL, and the Unicode line separators and bidi overrides: each can
+# rewrite what a terminal shows (``\r``, ANSI escapes) or split a one-line message
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str, keep: str = "") -> str:
+    """``text`` for a terminal or a log: every control character but those in ``keep``
+    written as its escape (``\\r``, ``\\x1b``), so that a value quoted in a message (a
+    variable's ``${VAR:?message}``, a command's output) cannot move the cursor, colour the
+    screen or start a line of its own."""
+    return _HIDDEN.sub(lambda m: m.group() if m.group() in keep else
+                       repr(m.group())[1:-1], text)
 
 
 def printable(argv: Sequence[str]) -> str:

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from invoke import Context, Exit
 
-from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError
+from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError, shown
 
 DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
             "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3,
@@ -80,7 +80,15 @@ def say(text: object = "", end: str = "\n") -> None:
 
 
 def err(text: str) -> None:
-    _write(sys.stderr, text, "\n")
+    """A message on stderr: its control characters escaped (line breaks and tabs kept)."""
+    _write(sys.stderr, for_program(shown(text, keep="\n\t")), "\n")
+
+
+def for_program(text: str) -> str:
+    """Hints name tasks as `inv TASK`; run as the ``phoenix`` program (a repository with
+    no tasks.py), the same task is `phoenix TASK`."""
+    return text.replace("`inv ", "`phoenix ") if Path(sys.argv[0]).name == "phoenix" \
+        else text
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.policy import production_problems
 from phoenix_compose.config.schema import dotted, schema_problems
-from phoenix_compose.config.values import port_range, value_problems
+from phoenix_compose.config.values import model_value_problems, port_range, value_problems
 from phoenix_compose.config.yamlsrc import Path
 from phoenix_compose.errors import Problem
 
@@ -68,7 +68,7 @@ def semantic_problems(model: dict[str, Any], where: Locator,
         problems += _build_problems(base, svc, where, roots)
         problems += _env_file_problems(base, svc, where, roots)
     problems += _cycle_problems(services, where)
-    problems += value_problems(services, where)
+    problems += value_problems(services, where) + model_value_problems(model, where)
     problems += extension_problems(services, where)
     problems += rotate_problems(model, where) + drift_problems(model, where)
     problems += _port_problems(services, where)

@@ -1,8 +1,11 @@
 """Values the compose schema allows but podman rejects or misreads: container and project
-names (a name like ``--all`` must never reach a command line), port numbers and ranges (a
+names (a name like ``--all`` must never reach a command line), images (the reference
+grammar: podman-compose and Quadlet put the image after the options, without ``--``),
+the names of networks and volumes (also positional there), port numbers and ranges (a
 range is checked by its bounds, never expanded), bind addresses, and control characters
 (a line break in an image, a path or a name is never meant: it would start a line of its
-own in a unit file, a log or a terminal)."""
+own in a unit file, a log or a terminal; a NUL byte is refused everywhere, free text
+included, since no command line, file name or environment can carry one)."""
 
 from __future__ import annotations
 
@@ -13,14 +16,17 @@ from typing import Any
 
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
+from phoenix_compose.config.reference import reference_problem
 from phoenix_compose.errors import Loc, Problem
 
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_PORT = 65535
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# service keys whose strings may hold line breaks: scripts, variables, labels, and the
-# build and logging sections (and extensions, which their own checks cover)
+BACKSLASH_HINT = "it would join the next line to it in a unit file: remove it"
+NUL_HINT = "no command line, file or environment variable can carry a NUL byte: remove it"
+# service keys whose strings may hold line breaks (but no NUL): scripts, variables, labels,
+# and the build and logging sections (and extensions, which their own checks cover)
 FREE_TEXT = frozenset({"command", "entrypoint", "healthcheck", "environment", "labels",
                        "annotations", "build", "logging", "develop"})
 
@@ -53,6 +59,46 @@ def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
                 problems.append(Problem(loc, f"{problem} in port '{port}' of service "
                                              f"'{name}'{note}"))
         problems += control_problems(name, svc, where)
+        problems += image_problems(name, svc, where)
+    return problems
+
+
+def image_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
+    image = svc.get("image")
+    if not isinstance(image, str) or CONTROL.search(image):
+        return []  # the schema reports a wrong type, control_problems a control character
+    why = reference_problem(image)
+    if why is None:
+        return []
+    loc, note = where.value(("services", name, "image"))
+    return [Problem(loc, f"invalid image '{image}' of service '{name}': {why}{note}",
+                    hint="write a reference such as docker.io/library/postgres:16 or "
+                         "registry.example:5000/team/app@sha256:<64 hex digits>")]
+
+
+def model_value_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    """Outside the services: the names podman gets for networks and volumes, and a NUL
+    byte anywhere (the services' own strings are checked by :func:`control_problems`)."""
+    problems: list[Problem] = []
+    for section in ("networks", "volumes"):
+        declared = model.get(section)
+        for key, spec in declared.items() if isinstance(declared, dict) else ():
+            spec = spec if isinstance(spec, dict) else {}
+            named = spec.get("name") if isinstance(spec.get("name"), str) else \
+                key if spec.get("external") is True else None
+            if isinstance(named, str) and not CONTAINER_NAME.match(named):
+                path = (section, key, "name") if "name" in spec else (section, key)
+                loc, note = where.value(path) if "name" in spec else (
+                    where.at(path, key=True), "")
+                problems.append(Problem(loc, f"invalid {section[:-1]} name '{named}'{note}",
+                                        hint="use letters, digits, '_', '.' and '-', "
+                                             "starting with a letter or digit"))
+    for path, text, is_key in _strings((), model):
+        if path[0] != "services" and "\x00" in text:
+            loc, note = (where.at(path, key=True), "") if is_key else where.value(path)
+            shown = ".".join(str(p).replace("\x00", "\\x00") for p in path)
+            problems.append(Problem(loc, f"{shown} holds a NUL byte{note}",
+                                    hint=NUL_HINT))
     return problems
 
 
@@ -86,19 +132,24 @@ def port_problem(port: Any) -> str | None:
 
 
 def control_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
-    """A control character in any string (or key) of the service outside ``FREE_TEXT``."""
+    """A control character or a trailing backslash in any string (or key) of the service
+    outside ``FREE_TEXT``, and a NUL byte in any string at all."""
     problems = []
     for path, text, is_key in _strings(("services", name), svc):
         key = path[2]
-        if isinstance(key, str) and (key in FREE_TEXT or key.startswith("x-")):
-            continue
-        found = CONTROL.search(text)
+        free = isinstance(key, str) and (key in FREE_TEXT or key.startswith("x-"))
+        found = re.search("\x00", text) if free else CONTROL.search(text)
+        if not found and not free and not is_key and text.endswith("\\"):
+            loc, note = where.value(path)
+            problems.append(Problem(loc, f"{'.'.join(map(str, path[2:]))} of service '{name}' "
+                                         f"ends in a backslash{note}", hint=BACKSLASH_HINT))
         if found:
             loc, note = (where.at(path, key=True), "") if is_key else where.value(path)
             shown = ".".join(repr(p) if CONTROL.search(str(p)) else str(p) for p in path[2:])
             problems.append(Problem(loc, f"{shown} of service '{name}' holds a control "
                                          f"character ({found.group()!r}){note}",
-                                    hint="a line break here is never meant: remove it"))
+                                    hint=NUL_HINT if found.group() == "\x00" else
+                                    "a line break here is never meant: remove it"))
     return problems
 
 

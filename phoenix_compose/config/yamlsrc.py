@@ -74,6 +74,12 @@ def load_all(text: str, locate: Locator) -> list[N]:
         mark = exc.problem_mark or exc.context_mark
         where = locate(mark.line, mark.column) if mark else locate(0, 0)
         raise ConfigurationError([Problem(where, f"invalid YAML: {exc.problem or exc}")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character or NUL byte in the text
+        before = text[:exc.position]
+        where = locate(before.count("\n"), exc.position - (before.rfind("\n") + 1))
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        raise ConfigurationError([Problem(where, f"invalid YAML: the control character "
+                                                 f"{char!r} is not allowed here")]) from None
     docs = []
     for node in nodes:
         if node is None:

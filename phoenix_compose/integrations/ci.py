@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from phoenix_compose.errors import PhoenixError, StepFailed
+from phoenix_compose.errors import PhoenixError, StepFailed, shown
 
 Step = tuple[str, Callable[[], None]]
 
@@ -64,7 +64,7 @@ def check_exports(root: Path, program: str | None = None) -> None:
     from phoenix_compose.config.environment import list_environments
     found = export_problems(root, list_environments(root), program)
     for line in found:
-        print(line, file=sys.stderr, flush=True)
+        print(shown(line, keep="\n"), file=sys.stderr, flush=True)
     if found:
         raise StepFailed(f"{len(found)} problem(s) in the Kubernetes or Quadlet exports")
 

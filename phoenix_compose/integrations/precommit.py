@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from phoenix_compose.config.pipeline import check, prepare
-from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.errors import ConfigurationError, shown
 
 Print = Callable[[str], None]
 
 
 def _stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(shown(text, keep="\n"), file=sys.stderr, flush=True)
 
 
 def validate_envs(root: Path, names: Sequence[str], *, use_cache: bool = True,
@@ -36,11 +36,11 @@ def validate_envs(root: Path, names: Sequence[str], *, use_cache: bool = True,
             if not collect:
                 raise
             err(str(exc))
-            failed.append(f"{name}: {len(exc.problems) or 1} error(s)")
+            failed.append(shown(f"{name}: {len(exc.problems) or 1} error(s)"))
             continue
         for warning in outcome.warnings:
             err(warning)
         note = " (cached)" if outcome.cached else ""
         target = f" -> {outcome.compose_file.relative_to(root)}" if write else ""
-        out(f"{name}: valid{note}{target}")
+        out(shown(f"{name}: valid{note}{target}"))
     return failed

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.reference import reference_problem
 from phoenix_compose.config.secretnames import is_plaintext_secret
+from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
@@ -36,11 +38,23 @@ def raw_value(text: Any) -> str:
     return str(text).replace("%", "%%")
 
 
+def image_value(image: Any) -> str:
+    """Quadlet puts ``Image=`` after ``podman run``'s options, without ``--``: anything but
+    an image reference could be read as an option (``--privileged``).  The config's
+    validation refuses it first, where it was written; this keeps the unit from ever
+    holding one."""
+    why = reference_problem(str(image))
+    if why:
+        raise ConfigurationError(f"error: [Container] Image={str(image)!r} is not an image "
+                                 f"reference ({why}); nothing was written")
+    return raw_value(image)
+
+
 def container_section(stack: Stack, spec: ServiceSpec, root: Path, version: str, prefix: str,
                       warnings: list[str]) -> Items:
     raw = spec.raw
     items: Items = [("ContainerName", stack.container_of(spec.name)),
-                    ("Image", raw_value(spec.image))]
+                    ("Image", image_value(spec.image))]
     args: list[str] = []  # PodmanArgs: only options with no key in this version
     for key, value in (("io.podman.compose.project", stack.project),
                        ("io.podman.compose.service", spec.name),
@@ -75,7 +89,7 @@ def service_networks(spec: ServiceSpec) -> list[str]:
 def _network(spec: ServiceSpec, version: str, prefix: str, args: list[str]) -> Items:
     items = [("Network", f"{prefix}{dns(n)}.network") for n in service_networks(spec)]
     if has(version, "Container", "NetworkAlias"):  # the service name, as compose gives it
-        items.append(("NetworkAlias", spec.name))
+        items.append(("NetworkAlias", raw_value(spec.name)))
     else:
         args.append(f"--network-alias={spec.name}")
     return items
@@ -130,7 +144,7 @@ def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     for key, value in sorted(env.items()):
         if is_plaintext_secret(str(key), value):
             name = secret_name(stack, spec.name, str(key))
-            items.append(("Secret", f"{name},type=env,target={key}"))
+            items.append(("Secret", raw_value(f"{name},type=env,target={key}")))
             warnings.append(f"{spec.name}: {key} looks secret: read from the podman secret "
                             f"{name} (inv deploy.quadlet-secrets creates it)")
         else:

@@ -105,7 +105,7 @@ def _communicate(argv: Argv, input: str | None, timeout: float | None,
                                 cwd=cwd or workdir())
     except FileNotFoundError:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed or not on PATH "
-                                             "(run ./dev setup, or `inv doctor`)") from None
+                                             "(run ./dev setup)") from None
     except OSError as exc:  # not executable by this user, a bad interpreter line, ...
         raise CommandError(argv, None, reason=f"{executable(argv[0])} cannot be run: "
                                              f"{exc.strerror or exc}") from None

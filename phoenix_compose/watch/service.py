@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.masking import masker_for
-from phoenix_compose.errors import CommandError, ConfigurationError
+from phoenix_compose.errors import CommandError, ConfigurationError, shown
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -52,8 +52,9 @@ def format_event(event: Event) -> str:
     elif event["type"] == "watch_started":
         detail = f"{len(event['services'])} services every {event['interval_s']:g} s" + (
             "" if event["healing"] else " (no restarts)")
-    return f"{event['time'][11:19]} {event['type']:<17} {event['service'] or '':<18} " \
-           f"{detail}".rstrip()
+    # a health check's output is the container's: its escapes never reach the terminal
+    return shown(f"{event['time'][11:19]} {event['type']:<17} {event['service'] or '':<18} "
+                 f"{detail}".rstrip())
 
 
 def _woken_by(stop: threading.Event) -> threading.Event:

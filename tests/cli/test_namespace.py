@@ -54,9 +54,9 @@ def test_invalid_config_prints_located_errors_and_exits_1(phoenix_stack: Path) -
     result = inv(phoenix_stack, "config.validate", "--env", "prod")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[0].startswith(
-        "envs/prod.lock:4:1: error: production policy: image "
-        "'ghcr.io/phoenix-hydra/phoenix-core:latest'")
+    assert result.stderr.splitlines()[0].startswith(  # a lock file holds digest pins only
+        "envs/prod.lock:4:1: error: 'PHOENIX_CORE_IMAGE=ghcr.io/phoenix-hydra/phoenix-core:"
+        "latest' is not an image pin")
     assert not (phoenix_stack / ".phoenix/prod/compose.yaml").exists()
 
 

@@ -78,3 +78,43 @@ def test_used_variables_are_tracked_for_the_cache(make_stack) -> None:
     assert sorted(snap) == ["A", "B", "C"]
     assert snap["A"][0] == "file" and snap["B"][0] == "process" and snap["C"] == [None, None]
     assert "secret" not in str(snap)
+
+
+PIN = "127.0.0.1:5000/phoenix/app@sha256:" + "0123456789abcdef" * 4
+
+
+def test_a_lock_file_pins_images_above_the_env_file(make_stack) -> None:
+    root = make_stack({"envs/prod.env": "APP_IMAGE=app:1\n",
+                       "envs/prod.lock": f"# Written by `inv images.promote`\n\nAPP_IMAGE={PIN}\n"})
+    variables = load_environment(root, "prod", {}).variables
+    assert variables["APP_IMAGE"] == PIN
+    assert variables.origin("APP_IMAGE") == Loc("envs/prod.lock", 3, 1)
+
+
+def test_a_lock_file_cannot_turn_production_off_or_set_anything_but_image_pins(
+        make_stack) -> None:
+    """It is described as image pins only: it could set PHOENIX_PRODUCTION=false."""
+    root = make_stack({"envs/staging.env": "PHOENIX_PRODUCTION=true\n",
+                       "envs/staging.lock": f"APP_IMAGE={PIN}\nPHOENIX_PRODUCTION=false\n"
+                                            "DB_IMAGE=postgres:16\nDB_PASSWORD=hunter2\n"
+                                            "X_IMAGE=${APP_IMAGE}\nnot a line\n"})
+    with pytest.raises(ConfigurationError) as info:
+        load_environment(root, "staging", {})
+    tail = ("' is not an image pin (NAME_IMAGE=<image>@sha256:<64 hex digits>), the only line "
+            "a lock file may hold (hint: variables go in the env file; regenerate the lock "
+            "with `inv images.promote`)")
+    assert [str(p) for p in info.value.problems] == [
+        f"envs/staging.lock:2:1: error: 'PHOENIX_PRODUCTION=false{tail}",
+        f"envs/staging.lock:3:1: error: 'DB_IMAGE=postgres:16{tail}",
+        f"envs/staging.lock:4:1: error: 'DB_PASSWORD=********{tail}",
+        f"envs/staging.lock:5:1: error: 'X_IMAGE=${{APP_IMAGE}}{tail}",
+        f"envs/staging.lock:6:1: error: 'not a line{tail}"]
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_line_after_blank_lines_is_located_on_its_own_line(make_stack) -> None:
+    """python-dotenv counts the blank lines before a statement as part of it."""
+    root = make_stack({"envs/dev.env": "A=1\n\n\nB=${MISSING:?is required}\n"})
+    with pytest.raises(ConfigurationError) as info:
+        load_environment(root, "dev", {})
+    assert [p.loc for p in info.value.problems] == [Loc("envs/dev.env", 4, 1)]

@@ -33,7 +33,7 @@ def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
     (root / "envs" / "staging.lock").write_text("NCA_TOOLKIT_IMAGE=\n")
     result = inv(root, "ci")
     assert result.returncode == 1
-    assert "compose/10-services.yaml:" in result.stderr  # the located problem itself
+    assert "envs/staging.lock:1:1: error: " in result.stderr  # the located problem itself
     assert result.stdout.splitlines()[-1].startswith("ci: validate FAILED (")
     assert result.stdout.splitlines()[-1].endswith(
         "| vscode-tasks skipped | exports skipped | tests skipped")

@@ -57,8 +57,8 @@ def test_the_hooks_pass_a_valid_stack_and_locate_errors_in_a_broken_one(
     broken = try_repo(stack_repo, "phoenix-config-validate")
     assert broken.returncode == 1
     assert "Failed" in broken.stdout
-    assert "envs/prod.lock:4:1: error: production policy: image " \
-           "'ghcr.io/phoenix-hydra/phoenix-core:latest'" in broken.stdout
+    assert "envs/prod.lock:4:1: error: 'PHOENIX_CORE_IMAGE=ghcr.io/phoenix-hydra/phoenix-core:" \
+           "latest' is not an image pin" in broken.stdout  # a lock file holds digest pins
 
     stale = try_repo(stack_repo, "phoenix-vscode-tasks")
     assert stale.returncode == 1

@@ -16,6 +16,7 @@ import pytest
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, render, units
 from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
+from phoenix_compose.integrations.quadletctr import image_value
 from phoenix_compose.integrations.quadletkeys import has, keys_for, problems
 from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -254,3 +255,68 @@ def test_every_secret_looking_name_and_a_url_password_becomes_a_secret_line(make
     assert secret_values(stack) == {"sec-app-database-url": "postgres://u:pg-s3cret@db/x",
                                     "sec-app-db-passwd": "hunter22",
                                     "sec-app-stripe-apikey": "sk_live_1"}
+
+
+BACKSLASHES = r'''
+services:
+  app:
+    image: busybox:1
+    cap_drop: [ALL]
+    command: ["echo", "x\\"]
+    environment: {NOTE: "x\\", "A%nTOKEN": "s"}
+'''
+
+
+def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> None:
+    """``Tmpfs=/tmp\\`` joined ``DropCapability=ALL`` to it: the capability was silently
+    kept, and quadlet -dryrun and systemd-analyze verify both passed."""
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=hostile\n",
+                       "compose/app.yaml": BACKSLASHES.replace("cap_drop", "tmpfs: ['/tmp\\\\']\n"
+                                                               "    cap_drop")})
+    with pytest.raises(ConfigurationError) as info:  # refused where it was written
+        units(ComposeManager(root, "t").stack(), "t", TARGET)
+    assert [str(p) for p in info.value.problems] == [
+        "compose/app.yaml:4:14: error: tmpfs.0 of service 'app' ends in a backslash (hint: it "
+        "would join the next line to it in a unit file: remove it)"]
+    with pytest.raises(ConfigurationError, match=r"\[Container\] Tmpfs= would hold a trailing "
+                                                 r"backslash, which would join the next unit "
+                                                 r"line to it; nothing was written"):
+        render([("Container", [("Tmpfs", "/tmp\\"), ("DropCapability", "ALL")])])
+    # where the value can be quoted (words: Environment, Exec) it is, and the next
+    # line survives the real quadlet
+    (root / "compose" / "app.yaml").write_text(BACKSLASHES)
+    files, _ = units(ComposeManager(root, "t").stack(), "t", TARGET)
+    unit = files["hostile-app.container"]
+    assert 'Environment="NOTE=x\\\\"\nDropCapability=ALL\n' in unit
+    services, found = dryrun(files, binary(), podman.run)
+    assert found == []
+    start = next(line for line in services["hostile-app.service"].splitlines()
+                 if line.startswith("ExecStart="))
+    assert "--cap-drop all" in start and '--env "NOTE=x\\\\"' in start
+    assert start.endswith('busybox:1 echo "x\\\\"')
+
+
+def test_a_percent_in_any_key_is_escaped_so_systemd_never_expands_it(make_stack) -> None:
+    """systemd expands ``%n`` in the generated service: an env named ``q%n`` changed the
+    description, and a variable named ``A%nTOKEN`` became another secret target."""
+    root = make_stack({"envs/q%n.env": "COMPOSE_PROJECT_NAME=hostile\n",
+                       "compose/app.yaml": BACKSLASHES})
+    files, _ = units(ComposeManager(root, "q%n").stack(), "q%n", TARGET)
+    unit = files["hostile-app.container"]
+    assert "Description=hostile (q%%n): app\n" in unit
+    assert "Secret=hostile-app-a-ntoken,type=env,target=A%%nTOKEN\n" in unit
+    services, found = dryrun(files, binary(), podman.run)
+    assert found == [] and "target=A%%nTOKEN busybox:1" in services["hostile-app.service"]
+    # a value that reaches the writer unescaped is refused, not expanded
+    with pytest.raises(ConfigurationError, match=r"\[Unit\] Description= would hold an "
+                                                 r"unescaped '%' \(a systemd specifier\)"):
+        render([("Unit", [("Description", "a %n")])])
+
+
+@pytest.mark.parametrize("image", ["--privileged",
+                                   "--mount=type=bind,source=/,target=/h@sha256:" + "a" * 64])
+def test_an_image_that_is_an_option_never_reaches_a_unit(image: str) -> None:
+    """Quadlet writes Image= after podman run's options, without ``--``."""
+    with pytest.raises(ConfigurationError, match="is not an image reference"):
+        image_value(image)
+    assert image_value("127.0.0.1:5000/phoenix/app@sha256:" + "a" * 64).endswith("a" * 64)

@@ -98,6 +98,12 @@ def test_recreate_starts_the_named_services_without_their_dependencies() -> None
     lambda name: argv_.inspect(name), lambda name: argv_.logs(name, 5),
     lambda name: argv_.healthcheck_run(name), lambda name: argv_.create(F, "p", [name]),
     lambda name: argv_.image_exists(name), lambda name: argv_.pull(name),
+    lambda name: argv_.run_once(name, "true"), lambda name: argv_.untag(name),
+    lambda name: argv_.run_detached("n", name, network="x", environment={}),
+    lambda name: argv_.tag(name, "t:1"), lambda name: argv_.push(name, "/d"),
+    lambda name: argv_.save(name, "/t.tar"), lambda name: argv_.image_id(name),
+    lambda name: argv_.network_create(name), lambda name: argv_.secret_create(name, "file", {}),
+    lambda name: argv_.build("t:1", name), lambda name: argv_.recreate(F, "p", [name]),
 ])
 def test_a_name_can_never_be_read_as_an_option(build) -> None:
     line = build("--all")

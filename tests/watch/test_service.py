@@ -72,6 +72,14 @@ def test_events_read_as_stable_lines() -> None:
                    "(connection refused)"
 
 
+def test_a_health_check_output_cannot_drive_the_terminal() -> None:
+    line = format_event({"type": "health_changed", "service": "db", "time":
+                         "2026-11-27T07:00:01.123+00:00", "from": "healthy", "to": "unhealthy",
+                         "detail": "\x1b[2Adb healthy\x07"})
+    assert line == "07:00:01 health_changed    db                 healthy -> unhealthy " \
+                   "(\\x1b[2Adb healthy\\x07)"
+
+
 def test_a_broken_subscriber_does_not_stop_the_bus(capsys) -> None:
     bus = EventBus()
     got: list[dict] = []
