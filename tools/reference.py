@@ -31,12 +31,14 @@ def _task(name: str, task) -> list[str]:
     summary = (task.__doc__ or "").strip().split("\n\n")[0]  # the first paragraph
     lines = [f"## `{name}`", "", _cell(summary) or "(no description)", ""]
     args = [a for a in task.get_arguments() if not (a.attr_name or a.name).startswith("_")]
+    helps = getattr(task, "phoenix_help", {})  # invoke pops help when it parses: the copy
     if args:
         lines += ["| flag | default | what it does |", "|---|---|---|"]
         for arg in args:
             default = "switch" if arg.kind is bool else (
                 "" if arg.default in (None, "") else f"`{arg.default}`")
-            lines.append(f"| `{_flag(arg)}` | {default} | {_cell(arg.help or '')} |")
+            text = helps.get(arg.name) or helps.get(arg.attr_name) or arg.help or ""
+            lines.append(f"| `{_flag(arg)}` | {default} | {_cell(text)} |")
         lines.append("")
     return lines
 
