@@ -37,7 +37,8 @@ def _task(name: str, task) -> list[str]:
         for arg in args:
             default = "switch" if arg.kind is bool else (
                 "" if arg.default in (None, "") else f"`{arg.default}`")
-            text = helps.get(arg.name) or helps.get(arg.attr_name) or arg.help or ""
+            keys = (arg.name, str(arg.name).rstrip("_"), *arg.names)
+            text = next((helps[k] for k in keys if k in helps), arg.help or "")
             lines.append(f"| `{_flag(arg)}` | {default} | {_cell(text)} |")
         lines.append("")
     return lines
