@@ -60,6 +60,31 @@ def trusted_manifest(root: Path, env: str, dump: Path, *, outside: bool = False
         raise located(dump, f"is outside backups/{env}/ of this stack; refusing it (nothing "
                             "was touched)", hint="restore a backup of backups/<env>/, or name "
                                                  "this file explicitly with --outside --yes")
+    manifest = _read_manifest(dump)
+    json_file = dump.with_suffix(".json")
+    if not stackkey.verify(root, _signed_bytes(manifest), manifest.get(MAC)):
+        raise located(json_file, "not signed with this stack's key (written by hand, "
+                                 "edited, or made by another stack); refusing it (nothing "
+                                 "was touched)",
+                      hint=f"a backup of this stack made on another host needs that host's "
+                           f"key, copied to {stackkey.key_path(root)}; or, if you vouch for "
+                           f"it, sign it: inv db.trust {dump} --yes")
+    _check_content(dump, manifest)
+    return manifest
+
+
+def vouch(root: Path, dump: Path) -> dict[str, Any]:
+    """Sign the manifest of ``dump`` with this stack's key once its bytes match it: the
+    operator vouches for a backup made before manifests were signed, or by a host whose
+    key is lost.  Returns the signed manifest."""
+    manifest = _read_manifest(dump)
+    _check_content(dump, manifest)
+    json_file = dump.with_suffix(".json")
+    write_manifest(root, json_file, manifest, json_file.stat().st_mode & 0o777)
+    return manifest
+
+
+def _read_manifest(dump: Path) -> dict[str, Any]:
     if not dump.is_file():
         raise located(dump, "no such backup")
     json_file = dump.with_suffix(".json")
@@ -70,13 +95,6 @@ def trusted_manifest(root: Path, env: str, dump: Path, *, outside: bool = False
     except (OSError, ValueError) as exc:
         raise located(dump, f"its manifest {json_file.name} is missing or damaged "
                             f"({getattr(exc, 'strerror', None) or exc})") from None
-    if not stackkey.verify(root, _signed_bytes(manifest), manifest.get(MAC)):
-        raise located(json_file, "not signed with this stack's key (written by hand, "
-                                 "edited, or made by another stack); refusing it (nothing "
-                                 "was touched)",
-                      hint=f"a backup of this stack made on another host needs that host's "
-                           f"key, copied to {stackkey.key_path(root)}")
-    _check_content(dump, manifest)
     return manifest
 
 

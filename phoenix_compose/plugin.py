@@ -19,7 +19,14 @@ from typing import Any
 from invoke import Context, Exit, task
 
 from phoenix_compose.backups import complete as complete_backups
-from phoenix_compose.backups import fsync_dir, located, prune, trusted_manifest, write_manifest
+from phoenix_compose.backups import (
+    fsync_dir,
+    located,
+    prune,
+    trusted_manifest,
+    vouch,
+    write_manifest,
+)
 from phoenix_compose.cli.common import (
     ENV_HELP,
     boundary,
@@ -49,7 +56,7 @@ __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
            "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
            "seconds", "STOPPING", "stop_signals", "trusted_manifest", "write_manifest",
-           "complete_backups", "prune", "fsync_dir"]
+           "complete_backups", "prune", "fsync_dir", "vouch"]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ recovery.  The project's first plugin (README, "Writing a plugin"): it uses only
   counts checked there, then swapped in for the live one in one transaction; the old
   one is kept (``<db>_before_<time>``), never dropped; dependents restarted health-gated.
   The partial copy is dropped on an error or a signal, or by the next restore.
+- ``db.trust FILE --yes``: sign the manifest of a backup this stack did not sign (made
+  before manifests were signed, or on a host whose key is lost): the operator vouches.
 - ``db.verify FILE``: restore into a throwaway PostgreSQL on an internal network, compare
   the row counts with the manifest, remove it; a verified backup says so in its manifest.
 """
@@ -52,6 +54,7 @@ from phoenix_compose.plugin import (
     stop_signals,
     task,
     trusted_manifest,
+    vouch,
     watch_job,
     write_manifest,
 )
@@ -461,3 +464,20 @@ def verify_backup(c: Context, file: str, env: str | None = None,
             found = verify_dump(database, Path(file))
     say(f"{file}: verified ({len(found)} tables, {sum(found.values())} rows, as the "
         "manifest says)")
+
+
+@task(name="trust", positional=["file"], help={"file": "the .dump whose manifest to sign",
+                                              "env": ENV_HELP, "yes": "required: you vouch "
+                                              "for this backup"})
+def trust_backup(c: Context, file: str, env: str | None = None, yes: bool = False) -> None:
+    """Sign a backup's manifest with this stack's key (made before signing, or elsewhere)."""
+    with boundary():
+        if not yes:
+            raise BackupError(f"db.trust signs {file} as if this stack had made it, so that "
+                              "db.restore accepts it", hint="only for a backup you know the "
+                              "origin of: run again with --yes")
+        opened = open_env(stack_root(c), env_name(c, env))
+        with opened.audited("db.trust", {"file": file}):
+            manifest = vouch(opened.root, Path(file))
+    say(f"{file}: signed with this stack's key ({manifest.get('size')} bytes, sha256 "
+        f"{str(manifest.get('sha256'))[:16]}...)")

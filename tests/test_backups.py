@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.backups import trusted_manifest, write_manifest
+from phoenix_compose.backups import trusted_manifest, vouch, write_manifest
 from phoenix_compose.errors import ConfigurationError
+
+from support import inv
 
 DATA = b"PGDMP pretend dump"
 
@@ -91,3 +93,26 @@ def test_a_symlink_in_backups_env_to_a_file_elsewhere_is_outside(root, tmp_path)
     link.symlink_to(real)
     (root / "backups" / "dev" / "b.json").symlink_to(real.with_suffix(".json"))
     assert "is outside backups/dev/" in refusal(root, link)
+
+
+def test_an_operator_can_vouch_for_an_unsigned_backup_whose_bytes_match(root) -> None:
+    dump = backup(root, root / "backups" / "dev", sign=False)
+    vouch(root, dump)
+    assert trusted_manifest(root, "dev", dump)["size"] == len(DATA)
+    other = backup(root, root / "backups" / "dev", "c", sign=False)
+    other.write_bytes(DATA.upper())
+    with pytest.raises(ConfigurationError, match="checksum mismatch"):
+        vouch(root, other)  # nothing is signed that does not match its manifest
+    assert "not signed" in refusal(root, other)
+
+
+def test_db_trust_needs_yes_then_signs(phoenix_stack: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(phoenix_stack.parent / "state"))
+    dump = backup(phoenix_stack, phoenix_stack / "backups" / "development", sign=False)
+    refused = inv(phoenix_stack, "db.trust", str(dump))
+    assert refused.returncode == 1 and "hint: only for a backup you know the origin of: " \
+                                       "run again with --yes" in refused.stderr
+    done = inv(phoenix_stack, "db.trust", str(dump), "--yes")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{dump}: signed with this stack's key")
+    assert trusted_manifest(phoenix_stack, "development", dump)["size"] == len(DATA)
