@@ -219,7 +219,8 @@ def hand_over(database: Database, db: str) -> None:
     restored data gave its database are reset before a superuser connects to it."""
     database.script(f'ALTER DATABASE "{db}" RESET ALL;\n'
                     f'ALTER DATABASE "{db}" OWNER TO "{database.user}";\n')
-    database.script(f'REASSIGN OWNED BY {RESTORER} TO "{database.user}";\n', db=db)
+    database.script(f'REASSIGN OWNED BY {RESTORER} TO "{database.user}";\n'
+                    f"DROP OWNED BY {RESTORER};\n", db=db)  # and its privileges there
 
 
 def clean_leftovers(database: Database) -> list[str]:

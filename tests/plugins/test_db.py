@@ -475,3 +475,5 @@ def test_the_restored_database_is_the_stack_users_again(db) -> None:
                   ) == "phoenix"
     assert db.sql("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE "
                   "rolname = 'phoenix_restore'") == "f"
+    assert db.sql("SELECT has_table_privilege('phoenix_restore', 'public.revenue', 'SELECT')"
+                  ) == "f"  # nothing of the live data is the restore role's any more
