@@ -41,6 +41,10 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
     """Push every image ``source`` runs by default and write ``envs/<target>.lock``."""
     stack = ComposeManager(root, source, run=run).stack()
     address = str(env_address(load_environment(root, target)))
+    if address.startswith("["):
+        raise ComposeRuntimeError(f"podman cannot name an image on {address}: its image "
+                                  "references take no bracketed IPv6 host",
+                                  hint="promote through 127.0.0.1:PORT or localhost:PORT")
     registry = Registry(root, address)
     if not registry.answers():
         raise ComposeRuntimeError(f"no registry answers at {address}",

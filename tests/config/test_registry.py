@@ -12,7 +12,7 @@ import yaml
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.pipeline import build
 from phoenix_compose.config.registry import Address, parse_address
-from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
 from phoenix_compose.runtime.registry import Registry, config_text, registries_text
 
 from support import REPO, inv
@@ -102,3 +102,13 @@ def test_the_files_are_built_from_data(tmp_path: Path) -> None:
     assert config["version"] == "0.1"
     assert tomllib.loads(registries_text(address)) == {
         "registry": [{"location": "[::1]:5000", "insecure": True}]}
+
+
+def test_promotion_through_an_ipv6_registry_is_refused_clearly(make_stack) -> None:
+    from phoenix_compose.runtime.promote import promote
+
+    root = stack(make_stack, "[::1]:5000")
+    (root / "envs" / "staging.env").write_text("")
+    with pytest.raises(ComposeRuntimeError, match=r"podman cannot name an image on \[::1\]"):
+        promote(root, "development", "staging", run=None, report=None)  # type: ignore[arg-type]
+    assert not (root / "envs" / "staging.lock").exists()
