@@ -18,15 +18,30 @@ from typing import Any
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
+from phoenix_compose.backups import complete as complete_backups
+from phoenix_compose.backups import (
+    fsync_dir,
+    located,
+    prune,
+    trusted_manifest,
+    vouch,
+    write_manifest,
+)
+from phoenix_compose.cli.common import (
+    ENV_HELP,
+    boundary,
+    env_name,
+    err,
+    say,
+    stack_root,
+    stop_signals,
+)
 from phoenix_compose.errors import (
     BackupError,
     CommandError,
     ComposeRuntimeError,
     ConfigurationError,
-    Loc,
     PhoenixError,
-    Problem,
     StateError,
 )
 from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
@@ -40,12 +55,8 @@ __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
            "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
-           "seconds", "STOPPING"]
-
-
-def located(path: Path | str, message: str, hint: str = "") -> ConfigurationError:
-    """An error about a file the user gave, printed ``FILE:1:1: error: MESSAGE``."""
-    return ConfigurationError([Problem(Loc(str(path), 1, 1), message, hint=hint)])
+           "seconds", "STOPPING", "stop_signals", "trusted_manifest", "write_manifest",
+           "complete_backups", "prune", "fsync_dir", "vouch"]
 
 
 @dataclass(frozen=True)
@@ -119,9 +130,16 @@ class Env:
         """A context manager: one line in the env's audit log, with the outcome."""
         return audit.audited(self._manager.state.audit_log, action, args)
 
+    def administering(self, action: str, args: dict[str, Any]
+                      ) -> AbstractContextManager[None]:
+        """The env lock (no ``up``, ``down`` or other action meanwhile) and one audit line,
+        as ``inv up`` holds them: for a plugin action that changes what runs."""
+        return self._manager.administering(action, args)
 
-def open_env(root: Path, env: str) -> Env:
-    """Validate the env's config (located errors on failure) and open it."""
-    manager = ComposeManager(root, env)
+
+def open_env(root: Path, env: str, lock_wait: float = 10.0) -> Env:
+    """Validate the env's config (located errors on failure) and open it; ``lock_wait``:
+    how long ``Env.administering`` waits for the env lock."""
+    manager = ComposeManager(root, env, lock_wait=lock_wait)
     outcome = manager.validate_compose_files()
     return Env(manager, outcome.production)

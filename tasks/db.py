@@ -5,9 +5,14 @@ recovery.  The project's first plugin (README, "Writing a plugin"): it uses only
 - ``db.backup``: ``pg_dump --format=custom`` inside the running container, streamed to
   ``backups/<env>/<UTC time>.dump`` (written as ``.partial``, fsynced, then renamed), with
   a manifest ``<name>.json``: sha256, size, server version, rows per table, release, git.
-- ``db.restore FILE``: checksum first; restore into a new database on the same server,
-  row counts checked there, then swapped in for the live one in one transaction; the old
+- ``db.restore FILE``: only a backup of ``backups/<env>/`` (else ``--outside --yes``)
+  whose manifest is signed with the stack's key, checksum checked; restored under the
+  env lock, as a role that is no superuser, into a new database on the same server, row
+  counts checked there, then swapped in for the live one in one transaction; the old
   one is kept (``<db>_before_<time>``), never dropped; dependents restarted health-gated.
+  The partial copy is dropped on an error or a signal, or by the next restore.
+- ``db.trust FILE --yes``: sign the manifest of a backup this stack did not sign (made
+  before manifests were signed, or on a host whose key is lost): the operator vouches.
 - ``db.verify FILE``: restore into a throwaway PostgreSQL on an internal network, compare
   the row counts with the manifest, remove it; a verified backup says so in its manifest.
 """
@@ -15,7 +20,6 @@ recovery.  The project's first plugin (README, "Writing a plugin"): it uses only
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -36,22 +40,29 @@ from phoenix_compose.plugin import (
     PhoenixError,
     WatchJob,
     boundary,
+    complete_backups,
     env_name,
+    fsync_dir,
     located,
     open_env,
     podman,
     pre_deploy,
+    prune,
     say,
     seconds,
     stack_root,
+    stop_signals,
     task,
+    trusted_manifest,
+    vouch,
     watch_job,
+    write_manifest,
 )
 from phoenix_compose.runtime import argv
 
 BACKUP = "x-phoenix-backup"  # on the database service: {every, keep, verify}
 SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,49}")
-CHUNK = 1 << 20
+RESTORER = "phoenix_restore"  # a restore's role: no superuser, it owns only the new copy
 # one psql run: the server version, then "schema.table|rows" for every table (\gexec runs
 # the query each row of the first one spells)
 FACTS = ("SHOW server_version;\n"
@@ -87,19 +98,24 @@ class Database:
         return podman.run(argv.exec_(container or self.service.container, command),
                           timeout=600).stdout.strip()
 
-    def facts(self, db: str | None = None, container: str | None = None
-              ) -> tuple[str, dict[str, int]]:
+    def script(self, text: str, db: str = "postgres", container: str | None = None,
+               user: str | None = None, timeout: float = 600) -> str:
+        """Run the psql script ``text`` (on stdin), statement by statement."""
+        command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", user or self.user, "-d", db,
+                   "-At", "-f", "-"]
+        return podman.run(argv.exec_(container or self.service.container, command,
+                                     interactive=True), input=text, timeout=timeout).stdout
+
+    def facts(self, db: str | None = None, container: str | None = None,
+              user: str | None = None) -> tuple[str, dict[str, int]]:
         """The server version and the exact row count of every table, in one psql run."""
-        command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d",
-                   db or self.db, "-At", "-f", "-"]
-        lines = podman.run(argv.exec_(container or self.service.container, command,
-                                      interactive=True), input=FACTS,
-                           timeout=3600).stdout.splitlines()
+        lines = self.script(FACTS, db or self.db, container, user, 3600).splitlines()
         rows = (line.rsplit("|", 1) for line in lines[1:] if "|" in line)
         return (lines[0] if lines else ""), {table: int(count) for table, count in rows}
 
-    def counts(self, db: str | None = None, container: str | None = None) -> dict[str, int]:
-        return self.facts(db, container)[1]
+    def counts(self, db: str | None = None, container: str | None = None,
+               user: str | None = None) -> dict[str, int]:
+        return self.facts(db, container, user)[1]
 
     def require_healthy(self) -> None:
         health = self.env.health(self.service.name)
@@ -138,7 +154,7 @@ def take_backup(database: Database, keep: int | None = None, reason: str = "manu
                     "release": database.env.release(), "git": git_revision(database.env.root),
                     "env": database.env.name, "reason": reason,
                     "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        write_atomic(folder / f"{name}.json", json.dumps(manifest, indent=2) + "\n", mode)
+        write_manifest(database.env.root, folder / f"{name}.json", manifest, mode)
         os.replace(partial, dump)
         fsync_dir(folder)
     finally:
@@ -156,36 +172,6 @@ def background(work: Any) -> Future:
         pool.shutdown(wait=False)
 
 
-def checksum(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as stream:
-        while block := stream.read(CHUNK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
-def write_atomic(path: Path, text: str, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with open(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def git_revision(root: Path) -> str | None:
     try:
         return podman.run(argv.git_describe(), cwd=root, timeout=10).stdout.strip()
@@ -193,44 +179,7 @@ def git_revision(root: Path) -> str | None:
         return None
 
 
-def backups(folder: Path) -> list[Path]:
-    """The complete backups, oldest first (a dump whose manifest is missing is not one)."""
-    return sorted(p for p in folder.glob("*.dump") if p.with_suffix(".json").is_file())
-
-
-def prune(folder: Path, keep: Any) -> list[Path]:
-    """Remove all but the newest ``keep`` backups (None: keep them all)."""
-    if keep is None:
-        return []
-    old = backups(folder)[:-int(keep)] if int(keep) > 0 else backups(folder)
-    for dump in old:
-        dump.unlink(missing_ok=True)
-        dump.with_suffix(".json").unlink(missing_ok=True)
-    return old
-
-
 # -- checks ------------------------------------------------------------------------------
-def manifest_of(dump: Path) -> dict[str, Any]:
-    """The manifest of a backup whose file is whole: checksum and size match, or a located
-    error before anything is touched."""
-    if not dump.is_file():
-        raise located(dump, "no such backup")
-    try:
-        manifest = json.loads(dump.with_suffix(".json").read_text())
-    except (OSError, ValueError) as exc:
-        raise located(dump, f"its manifest {dump.with_suffix('.json').name} is missing or "
-                            f"damaged ({getattr(exc, 'strerror', None) or exc})") from None
-    digest, size = checksum(dump)
-    if size != manifest.get("size"):
-        raise located(dump, f"truncated or grown: {size} bytes, the manifest says "
-                            f"{manifest.get('size')}; refusing it (nothing was touched)")
-    if digest != manifest.get("sha256"):
-        raise located(dump, f"checksum mismatch (sha256 {digest[:16]}..., the manifest says "
-                            f"{str(manifest.get('sha256'))[:16]}...): tampered or damaged; "
-                            "refusing it (nothing was touched)")
-    return manifest
-
-
 def compare_counts(expected: dict[str, int], found: dict[str, int], where: Path) -> None:
     diff = {t: (expected.get(t), found.get(t)) for t in sorted(set(expected) | set(found))
             if expected.get(t) != found.get(t)}
@@ -242,40 +191,89 @@ def compare_counts(expected: dict[str, int], found: dict[str, int], where: Path)
 
 def restore_into(database: Database, dump: Path, db: str, container: str | None = None
                  ) -> None:
+    """pg_restore ``dump`` into ``db`` (made by ``create_owned``) as the restore role: a
+    session that is no superuser, so the dump cannot run ``COPY ... TO PROGRAM``, nor
+    become another role (it is a member of none)."""
     with open(dump, "rb") as stream:
         podman.transfer(argv.exec_(container or database.service.container, [
-            "pg_restore", "-U", database.user, "-d", db, "--no-owner", "--exit-on-error"],
+            "pg_restore", "-U", RESTORER, "-d", db, "--no-owner", "--exit-on-error"],
             interactive=True), stdin=stream)
 
 
+def create_owned(database: Database, db: str, container: str | None = None) -> None:
+    """The restore role (made once; every privilege and membership it may have gained
+    taken away again) and a new, empty database ``db`` that it owns."""
+    database.script(
+        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+        f"'{RESTORER}') THEN CREATE ROLE {RESTORER}; END IF; END$$;\n"
+        f"ALTER ROLE {RESTORER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+        "NOBYPASSRLS;\n"
+        "DO $$DECLARE r record; BEGIN FOR r IN SELECT roleid::regrole AS granted FROM "
+        f"pg_auth_members WHERE member = '{RESTORER}'::regrole LOOP EXECUTE "
+        f"format('REVOKE %s FROM {RESTORER}', r.granted); END LOOP; END$$;\n"
+        f'CREATE DATABASE "{db}" OWNER {RESTORER};\n', container=container)
+
+
+def hand_over(database: Database, db: str) -> None:
+    """The checked copy becomes the stack user's, as the live one was; the settings the
+    restored data gave its database are reset before a superuser connects to it."""
+    database.script(f'ALTER DATABASE "{db}" RESET ALL;\n'
+                    f'ALTER DATABASE "{db}" OWNER TO "{database.user}";\n')
+    database.script(f'REASSIGN OWNED BY {RESTORER} TO "{database.user}";\n'
+                    f"DROP OWNED BY {RESTORER};\n", db=db)  # and its privileges there
+
+
+def clean_leftovers(database: Database) -> list[str]:
+    """What a restore that was killed left (run under the env lock, so none is under
+    way): its partial copies, dropped; the live database, open to connections again."""
+    live = database.db
+    found = database.sql("SELECT datname FROM pg_database WHERE datname ~ "
+                         f"'^{re.escape(live)}_restore_[0-9]{{14}}$'", db="postgres").split()
+    for name in found:
+        database.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', db="postgres")
+    if database.sql(f"SELECT count(*) FROM pg_database WHERE datname = '{live}' AND NOT "
+                    "datallowconn", db="postgres") != "0":
+        database.sql(f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS true', db="postgres")
+        found.append(f"{live} (closed to connections)")
+    return found
+
+
 # -- restore -----------------------------------------------------------------------------
-def restore_backup(database: Database, dump: Path, yes: bool) -> str:
-    """Restore ``dump`` in place of the live database; returns the old one's new name."""
+def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = False
+                   ) -> tuple[str, list[str]]:
+    """Restore ``dump`` in place of the live database; returns the old one's new name and
+    the running services that depend on it: they hold connections to a database that is
+    gone, and are restarted (health-gated) once the env lock is released (a restart takes
+    it)."""
     env = database.env
+    if outside and not yes:
+        raise BackupError("--outside restores a file from anywhere: confirm with --yes")
     status = background(env.status)  # read-only: looked up meanwhile
-    manifest = manifest_of(dump)
+    manifest = trusted_manifest(env.root, env.name, dump, outside=outside)
     if env.production and not yes:
         raise BackupError(f"'{env.name}' is a production env: db.restore replaces its live "
                          "database", hint="run again with --yes (a backup of the current "
                          "state is taken first)")
+    left = clean_leftovers(database)
+    if left:
+        say(f"removed what an interrupted restore left: {', '.join(left)}")
     if env.production:
         say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
     new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
-    database.sql(f'CREATE DATABASE "{new}"', db="postgres")
+    create_owned(database, new)
     try:
         restore_into(database, dump, new)
-        compare_counts(manifest.get("tables") or {}, database.counts(new), dump)
+        compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER), dump)
+        hand_over(database, new)
         swap(database, new, old)
-    except BaseException:
+    except BaseException:  # an error, Ctrl-C or SIGTERM: the partial copy goes
         database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
         raise
     rows = status.result()
-    users = [n for n in env.dependents(database.service.name)
-             if n in rows and rows[n].status in ("healthy", "unhealthy", "starting", "running")]
-    if users:  # they hold connections to a database that is gone: restart, health-gated
-        env.restart(users)
-    return old
+    return old, [n for n in env.dependents(database.service.name)
+                 if n in rows and rows[n].status in ("healthy", "unhealthy", "starting",
+                                                     "running")]
 
 
 def swap(database: Database, new: str, old: str) -> None:
@@ -287,11 +285,8 @@ def swap(database: Database, new: str, old: str) -> None:
               f"datname = '{live}' AND pid <> pg_backend_pid();\n"
               f'BEGIN;\nALTER DATABASE "{live}" RENAME TO "{old}";\n'
               f'ALTER DATABASE "{new}" RENAME TO "{live}";\nCOMMIT;\n')
-    command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", database.user, "-d", "postgres",
-               "-At", "-f", "-"]
     try:
-        podman.run(argv.exec_(database.service.container, command, interactive=True),
-                   input=script, timeout=600)
+        database.script(script)
     except BaseException:  # the rename did not happen: the live one takes connections again
         database.sql(f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS true', db="postgres")
         raise
@@ -300,8 +295,10 @@ def swap(database: Database, new: str, old: str) -> None:
 # -- verify ------------------------------------------------------------------------------
 def verify_dump(database: Database, dump: Path) -> dict[str, int]:
     """Restore into a throwaway PostgreSQL (the service's image, an internal network) and
-    compare the row counts with the manifest; the throwaway is removed whatever happens."""
-    manifest = manifest_of(dump)
+    compare the row counts with the manifest; the throwaway is removed whatever happens.
+    The backup must be signed by this stack, wherever it lies; it is restored as the
+    restore role, into a database that role owns."""
+    manifest = trusted_manifest(database.env.root, database.env.name, dump, outside=True)
     env, stamp = database.env, secrets.token_hex(4)
     name, network = f"{env.project}_verify_{stamp}", f"{env.project}_verify_{stamp}"
     labels = {"io.phoenix.verify": env.project}
@@ -317,15 +314,17 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
                              "POSTGRES_PASSWORD_FILE": "/run/secrets/password"},
                 mounts=[f"{password}:/run/secrets/password:ro"]), timeout=120)
             wait_ready(database, name)
-            restore_into(database, dump, database.db, container=name)
-            found = database.counts(container=name)
+            copy = f"{database.db}_verify"
+            create_owned(database, copy, container=name)
+            restore_into(database, dump, copy, container=name)
+            found = database.counts(copy, container=name, user=RESTORER)
             compare_counts(manifest.get("tables") or {}, found, dump)
         finally:
             podman.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
             podman.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
     manifest["verified"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_atomic(dump.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n",
-                 0o600 if env.production else 0o640)
+    write_manifest(env.root, dump.with_suffix(".json"), manifest,
+                   0o600 if env.production else 0o640)
     return found
 
 
@@ -371,7 +370,7 @@ class Schedule:
         return seconds(database.policy["every"], 0.0) or 3600.0
 
     def newest(self, database: Database) -> float:
-        done = backups(database.folder)
+        done = complete_backups(database.folder)
         return done[-1].stat().st_mtime if done else 0.0
 
     def due_in(self, root: Path, env: str) -> float | None:
@@ -419,7 +418,8 @@ pre_deploy("db.backup", before_deploy)
 
 # -- the tasks ---------------------------------------------------------------------------
 def _database(c: Context, env: str | None, service: str | None) -> Database:
-    return Database(open_env(stack_root(c), env_name(c, env)), service)
+    return Database(open_env(stack_root(c), env_name(c, env),
+                             float(c.config.phoenix.lock_wait)), service)
 
 
 @task(help={"env": ENV_HELP, "keep": "keep only the newest N backups (default: x-phoenix-"
@@ -430,22 +430,26 @@ def backup(c: Context, env: str | None = None, keep: int | None = None,
     """Back up the database (pg_dump, streamed) to backups/<env>/, with a manifest."""
     with boundary():
         database = _database(c, env, service)
-        with database.env.audited("db.backup", {"keep": keep}):
+        with database.env.administering("db.backup", {"keep": keep}):
             dump = take_backup(database, None if keep is None else int(keep))
     say(f"{database.env.name}: backup {dump.relative_to(database.env.root)} "
         f"({dump.stat().st_size} bytes)")
 
 
-@task(positional=["file"], help={"file": "the .dump to restore", "env": ENV_HELP,
-                                 "yes": "required on a production env",
-                                 "service": "the database service"})
+@task(positional=["file"], help={"file": "the .dump to restore (of backups/<env>/)",
+                                 "env": ENV_HELP, "yes": "required on a production env, "
+                                 "and with --outside", "service": "the database service",
+                                 "outside": "FILE may lie outside backups/<env>/ (its "
+                                            "manifest must still be signed by this stack)"})
 def restore(c: Context, file: str, env: str | None = None, yes: bool = False,
-            service: str | None = None) -> None:
-    """Restore a backup: checked, into a new database, then swapped in; the old kept."""
-    with boundary():
+            service: str | None = None, outside: bool = False) -> None:
+    """Restore a signed backup: checked, into a new database, then swapped in; old kept."""
+    with stop_signals(), boundary():
         database = _database(c, env, service)
-        with database.env.audited("db.restore", {"file": file}):
-            old = restore_backup(database, Path(file), yes)
+        with database.env.administering("db.restore", {"file": file, "outside": outside}):
+            old, users = restore_backup(database, Path(file), yes, outside)
+        if users:
+            database.env.restart(users)
     say(f"{database.env.name}: restored {file}; the previous database is kept as '{old}'")
 
 
@@ -461,3 +465,20 @@ def verify_backup(c: Context, file: str, env: str | None = None,
             found = verify_dump(database, Path(file))
     say(f"{file}: verified ({len(found)} tables, {sum(found.values())} rows, as the "
         "manifest says)")
+
+
+@task(name="trust", positional=["file"], help={"file": "the .dump whose manifest to sign",
+                                              "env": ENV_HELP, "yes": "required: you vouch "
+                                              "for this backup"})
+def trust_backup(c: Context, file: str, env: str | None = None, yes: bool = False) -> None:
+    """Sign a backup's manifest with this stack's key (made before signing, or elsewhere)."""
+    with boundary():
+        if not yes:
+            raise BackupError(f"db.trust signs {file} as if this stack had made it, so that "
+                              "db.restore accepts it", hint="only for a backup you know the "
+                              "origin of: run again with --yes")
+        opened = open_env(stack_root(c), env_name(c, env))
+        with opened.audited("db.trust", {"file": file}):
+            manifest = vouch(opened.root, Path(file))
+    say(f"{file}: signed with this stack's key ({manifest.get('size')} bytes, sha256 "
+        f"{str(manifest.get('sha256'))[:16]}...)")

@@ -13,18 +13,19 @@ if TYPE_CHECKING:
     from phoenix_compose.runtime.plan import Plan
     from phoenix_compose.statedir import StateDir
 
-ADDRESS_HELP = "HOST:PORT on 127.0.0.1 (default: PHOENIX_REGISTRY of the env, else " \
-               "127.0.0.1:5000)"
+ADDRESS_HELP = "HOST:PORT on a loopback address (default: PHOENIX_REGISTRY of the env, " \
+               "else 127.0.0.1:5000)"
 
 
 def _registry(c: Context, env: str | None, address: str | None):
     from phoenix_compose.config.environment import load_environment
-    from phoenix_compose.runtime.registry import DEFAULT_ADDRESS, Registry
+    from phoenix_compose.config.registry import env_address
+    from phoenix_compose.runtime.registry import Registry
 
     root = stack_root(c)
     if not address:
-        variables = load_environment(root, env or c.config.phoenix.env).variables
-        address = variables.lookup("PHOENIX_REGISTRY") or DEFAULT_ADDRESS
+        cfg = load_environment(root, env or c.config.phoenix.env)
+        address = str(env_address(cfg))
     return Registry(root, address)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from phoenix_compose.config import cache, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
+from phoenix_compose.config.registry import address_problem, env_fallback
 from phoenix_compose.config.values import project_name_problem
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
@@ -62,7 +63,9 @@ def build(cfg: EnvironmentConfig) -> Built:
     named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
                                  or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
                                         1, 1))
-    warnings = raise_errors(_masked(cfg, problems + ([named] if named else []), secrets))
+    registry = address_problem(cfg.variables, env_fallback(cfg))
+    warnings = raise_errors(_masked(cfg, problems + [p for p in (named, registry) if p],
+                                    secrets))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,

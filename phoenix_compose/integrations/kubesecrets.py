@@ -20,6 +20,7 @@ from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import Doc, dns
 from phoenix_compose.runtime import argv, argv_deploy, busybox, containers
+from phoenix_compose.runtime.secret_swap import check_value, replace_secret
 from phoenix_compose.runtime.secrets import Driver
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
@@ -121,7 +122,7 @@ def put_secrets(data: Mapping[str, str], driver: Driver, run: containers.Runner)
     """Create (or replace) podman secret ``name`` holding ``data[name]``, given on stdin."""
     have = set(run(argv.secret_names(), timeout=60).stdout.split())
     for name, value in sorted(data.items()):
-        if name in have:
-            run(argv.secret_remove(name), timeout=60)
-        run(argv.secret_create(name, driver.name, driver.options), input=value, timeout=120)
+        check_value(name, value)
+    for name, value in sorted(data.items()):
+        replace_secret(run, name, value, have, driver=driver.name, options=driver.options)
     return sorted(data)

@@ -126,6 +126,7 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
     its registry (a local plain-HTTP one through its registries.conf).  A digest the
     registry does not have stops the start before any container is created.  ``present``:
     the images known to be here already (not asked of podman again)."""
+    from phoenix_compose.config.registry import is_local
     from phoenix_compose.runtime.registry import Registry
 
     pulled = []
@@ -138,7 +139,7 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
         if present is None and run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
             continue
         host = image.split("/", 1)[0]
-        local = host.startswith("127.0.0.1:")  # our plain-HTTP registry: its own conf
+        local = is_local(host)  # our plain-HTTP registry on loopback: its own conf
         report(name, "pulling", image)
         try:
             run(argv.pull(image), env=Registry(root, host).env() if local else None,

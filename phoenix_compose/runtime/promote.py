@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.registry import env_address
 from phoenix_compose.errors import CommandError, ComposeRuntimeError
 from phoenix_compose.fileio import write_files
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.images import image_tag
 from phoenix_compose.runtime.lifecycle import ComposeManager
-from phoenix_compose.runtime.registry import DEFAULT_ADDRESS, Registry
+from phoenix_compose.runtime.registry import Registry
 from phoenix_compose.runtime.startup import Report
 
 
@@ -39,8 +40,11 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
             run: containers.Runner = podman.run, report: Report) -> list[Promoted]:
     """Push every image ``source`` runs by default and write ``envs/<target>.lock``."""
     stack = ComposeManager(root, source, run=run).stack()
-    address = load_environment(root, target).variables.lookup("PHOENIX_REGISTRY") \
-        or DEFAULT_ADDRESS
+    address = str(env_address(load_environment(root, target)))
+    if address.startswith("["):
+        raise ComposeRuntimeError(f"podman cannot name an image on {address}: its image "
+                                  "references take no bracketed IPv6 host",
+                                  hint="promote through 127.0.0.1:PORT or localhost:PORT")
     registry = Registry(root, address)
     if not registry.answers():
         raise ComposeRuntimeError(f"no registry answers at {address}",

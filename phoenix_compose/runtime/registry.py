@@ -1,11 +1,12 @@
 """A real local registry as a component of the stack: Debian's ``docker-registry``
-(distribution 2.8) run as a plain process on 127.0.0.1, storing under
+(distribution 2.8) run as a plain process on a loopback address, storing under
 ``.phoenix/registry/``, with a pid file and a log.  Podman reaches it over plain HTTP
 through a per-process ``CONTAINERS_REGISTRIES_CONF`` that marks only this address
 insecure; the host's registries configuration is never changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -14,35 +15,50 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from phoenix_compose.errors import ComposeRuntimeError
+import yaml
+
+from phoenix_compose.config.registry import DEFAULT_ADDRESS, Address, parse_address
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
 from phoenix_compose.fileio import write_files
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.statedir import FOLDER
 
-DEFAULT_ADDRESS = "127.0.0.1:5000"
 
-CONFIG = """version: 0.1
-log:
-  level: info
-  fields: {{service: phoenix-registry}}
-storage:
-  filesystem: {{rootdirectory: {data}}}
-  delete: {{enabled: true}}
-http:
-  addr: {address}
-  headers: {{X-Content-Type-Options: [nosniff]}}
-"""
-REGISTRIES = """# Written by phoenix-compose: only this registry is reached over plain HTTP.
-[[registry]]
-location = "{address}"
-insecure = true
-"""
+def config_text(data: Path, address: Address) -> str:
+    """The registry's own config, as YAML from data (no value is spliced into YAML text)."""
+    return yaml.safe_dump({
+        "version": "0.1",
+        "log": {"level": "info", "fields": {"service": "phoenix-registry"}},
+        "storage": {"filesystem": {"rootdirectory": str(data)}, "delete": {"enabled": True}},
+        "http": {"addr": str(address), "headers": {"X-Content-Type-Options": ["nosniff"]}},
+    }, sort_keys=False)
+
+
+def registries_text(address: Address) -> str:
+    """podman's registries.conf: only this registry is reached over plain HTTP.  The
+    location is a TOML basic string (JSON's escaping is TOML's); the address is already a
+    strict HOST:PORT, so this is belt and braces."""
+    return ("# Written by phoenix-compose: only this registry is reached over plain HTTP.\n"
+            f"[[registry]]\nlocation = {json.dumps(str(address))}\ninsecure = true\n")
 
 
 @dataclass(frozen=True)
 class Registry:
     root: Path  # the stack root
     address: str = DEFAULT_ADDRESS
+
+    def __post_init__(self) -> None:
+        """A bad address (from ``--address``) is refused before any file is written."""
+        try:
+            parsed = parse_address(self.address)
+        except ValueError as exc:
+            raise ConfigurationError(f"error: the registry address: {exc}",
+                                     hint=f"e.g. --address {DEFAULT_ADDRESS}") from None
+        object.__setattr__(self, "address", str(parsed))
+
+    @property
+    def parsed(self) -> Address:
+        return parse_address(self.address)
 
     @property
     def folder(self) -> Path:
@@ -63,21 +79,17 @@ class Registry:
     def env(self) -> dict[str, str]:
         """The environment podman needs to push to and pull from this registry (its
         registries.conf is written when missing: a registry this stack did not start)."""
-        write_files({self.registries_conf: REGISTRIES.format(address=self.address)})
+        write_files({self.registries_conf: registries_text(self.parsed)})
         return {"CONTAINERS_REGISTRIES_CONF": str(self.registries_conf)}
 
     def up(self, wait: float = 15.0) -> int:
         """Start it unless it runs; returns its pid once it answers."""
-        if not self.address.startswith("127.0.0.1:"):
-            raise ComposeRuntimeError(f"the local registry listens on 127.0.0.1 only, not "
-                                      f"{self.address}", hint="set PHOENIX_REGISTRY to "
-                                                              "127.0.0.1:PORT")
         running = self.pid()
         if running and self.answers():
             return running
         config = self.folder / "config.yml"
-        write_files({config: CONFIG.format(data=self.folder / "data", address=self.address),
-                     self.registries_conf: REGISTRIES.format(address=self.address)})
+        write_files({config: config_text(self.folder / "data", self.parsed),
+                     self.registries_conf: registries_text(self.parsed)})
         pid = podman.spawn(argv.registry_serve(str(config)), self.log)
         write_files({self.pid_file: f"{pid}\n"})
         deadline = time.monotonic() + wait

@@ -6,8 +6,9 @@
 2. the secret's ``x-phoenix-rotate`` hook, if it declares one (``service`` and
    ``command``), runs in that service's container with the old and the new value on stdin,
    one per line (the database password: ``ALTER ROLE``), so the stack stays consistent;
-3. the new value is stored and every running consumer is recreated (a restart keeps the
-   old value), in dependency order, health-gated;
+3. the new value is stored (the old one stays until podman holds the new one; a value
+   podman cannot store is refused before the hook runs) and every running consumer is
+   recreated (a restart keeps the old value), in dependency order, health-gated;
 4. when that fails: the hook runs back (new -> old), the old value is stored again, the
    consumers are recreated again, and the error says it rolled back.
 No value is ever printed: a failing hook's output is shown with both values masked.
@@ -23,6 +24,7 @@ from phoenix_compose.errors import ComposeRuntimeError, PhoenixError, tail_lines
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.deploy import Deployer
 from phoenix_compose.runtime.plan import Change, Plan, Step
+from phoenix_compose.runtime.secret_swap import check_value
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import StartOptions
@@ -47,6 +49,8 @@ def rotate_many(deployer: Deployer, store: SecretStore, values: dict[str, str],
     """Several secrets at once (a certificate and its key): one recreation of the union of
     their consumers, and one rollback of all of them when it fails."""
     label = ", ".join(values)
+    for name, value in values.items():  # before any hook changes what the value guards
+        check_value(name, value)
     stack = store.stack
     targets = {name: store.resolve(name) for name in values}
     running, states = _running_consumers(deployer, store, list(targets.values()), label)
@@ -102,7 +106,12 @@ def _store_all(deployer: Deployer, store: SecretStore,
         hook = hooks.get(name)
         if hook:
             run_hook(deployer.run, store.stack, hook, old[name] or "", value)
-        store.set(name, value)
+        try:
+            store.set(name, value)  # the secret keeps its value when this fails
+        except PhoenixError:
+            if hook:  # so what it guards goes back to that value too
+                run_hook(deployer.run, store.stack, hook, value, old[name] or "")
+            raise
 
 
 def current_value(run: containers.Runner, stack: Stack, target: str,

@@ -24,6 +24,7 @@ from typing import Any
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem
 from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime.secret_swap import check_value, replace_secret
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
 from phoenix_compose.statedir import FOLDER
@@ -115,17 +116,12 @@ class SecretStore:
         return podman_name.removeprefix(f"{self.prefix}_")
 
     def set(self, name: str, value: str) -> str:
-        """Store ``value`` (replacing an older one: podman 4.3 has no --replace)."""
-        if not value:
-            raise ComposeRuntimeError(f"refusing an empty value for secret '{name}'",
-                                      hint="pipe the value in: printf %s VALUE | inv "
-                                           "secrets.set NAME")
+        """Store ``value``, replacing an older one only once the new one exists."""
+        check_value(name, value)
         target = self.resolve(name)
         driver = driver_for(self.root, self.env, self.run)
-        if target in self.existing():
-            self.run(argv.secret_remove(target), timeout=60)
-        self.run(argv.secret_create(target, driver.name, driver.options), input=value,
-                 timeout=120)
+        replace_secret(self.run, target, value, self.existing(), driver=driver.name,
+                       options=driver.options)
         return target
 
     def existing(self) -> builtins.set[str]:  # `set` here is the method above

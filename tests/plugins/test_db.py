@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,8 @@ class Stack:
     def __init__(self, root: Path, project: str) -> None:
         self.root, self.project = root, project
         self.env = {"COMPOSE_PROJECT_NAME": project, "PHOENIX_CORE_PORT": str(free_port()),
-                    "NCA_TOOLKIT_PORT": str(free_port())}
+                    "NCA_TOOLKIT_PORT": str(free_port()),
+                    "XDG_STATE_HOME": str(root.parent / "state")}  # the stack key's home
         self.container = f"{project}_revenue-db_1"
 
     def inv(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -47,8 +49,6 @@ class Stack:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     root = tmp_path_factory.mktemp("dbstack") / "phoenix"
-    import shutil
-
     for name in STACK_DIRS:
         shutil.copytree(REPO / name, root / name)
     shutil.copy(REPO / "tasks.py", root / "tasks.py")
@@ -133,6 +133,25 @@ def test_a_damaged_backup_is_refused_with_the_live_db_untouched(db, damage) -> N
     dump.with_suffix(".json").unlink()
 
 
+def restoring(db) -> list[str]:
+    """The partial copies a restore is making (or a killed one left)."""
+    return db.sql("SELECT datname FROM pg_database WHERE datname LIKE 'revenue_restore_%'",
+                  db="postgres").split()
+
+
+def start_restore(db, dump: Path) -> subprocess.Popen:
+    """`inv db.restore` in its own session, once its partial copy exists."""
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "db.restore", str(dump), "--env",
+                             "development"], cwd=db.root, env={**os.environ, **db.env},
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not restoring(db):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    return proc
+
+
 def test_a_restore_killed_halfway_leaves_the_live_db_as_it_was(db) -> None:
     db.sql("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h FROM "
            "generate_series(1, 300000) g")
@@ -140,23 +159,40 @@ def test_a_restore_killed_halfway_leaves_the_live_db_as_it_was(db) -> None:
     dump = db.backups()[-1]
     db.sql("DROP TABLE bulk; UPDATE revenue SET note = note || ' (live)' WHERE id = 1")
     before = db.rows()
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "db.restore", str(dump), "--env",
-                             "development"], cwd=db.root, env={**os.environ, **db.env},
-                            start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while "_restore_" not in db.sql("SELECT string_agg(datname, ',') FROM pg_database"):
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.05)
+    proc = start_restore(db, dump)
     os.killpg(proc.pid, signal.SIGKILL)  # the tool and its pg_restore, halfway
     proc.wait(10)
     assert db.rows() == before and db.rows()[0].endswith("(live)")
     assert db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'bulk'") == "0"
+    (left,) = restoring(db)  # nothing could clean up after a SIGKILL...
+    again = db.inv("db.restore", str(dump), "--env", "development")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"removed what an interrupted restore left: {left}" in again.stdout
+    assert restoring(db) == []  # ...so the next run did
+    assert db.sql("SELECT count(*) FROM bulk") == "300000"
+    db.sql("DROP TABLE bulk")
+
+
+def test_sigterm_during_a_restore_drops_its_partial_copy(db) -> None:
+    db.sql("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h FROM "
+           "generate_series(1, 300000) g")
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    db.sql("DROP TABLE bulk")
+    before = db.rows()
+    proc = start_restore(db, db.backups()[-1])
+    proc.send_signal(signal.SIGTERM)  # the tool only, as a service manager stops it
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out + err
+    assert "interrupted" in err and "Traceback" not in err
+    assert restoring(db) == [] and db.rows() == before
 
 
 def test_production_refuses_a_restore_without_yes(db) -> None:
     assert db.inv("db.backup", "--env", "development").returncode == 0
-    dump = db.backups()[-1]
+    dump = db.root / "backups" / "prod" / db.backups()[-1].name
+    dump.parent.mkdir()
+    for suffix in (".dump", ".json"):
+        shutil.copy(db.backups()[-1].with_suffix(suffix), dump.with_suffix(suffix))
     refused = db.inv("db.restore", str(dump), "--env", "prod")
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "error: 'prod' is a production env: db.restore replaces its live database" in \
@@ -171,7 +207,7 @@ def test_verify_passes_on_a_good_backup_and_fails_when_the_counts_differ(db) -> 
     manifest = json.loads(dump.with_suffix(".json").read_text())
     assert "verified" in manifest
     manifest["tables"]["public.revenue"] += 1
-    dump.with_suffix(".json").write_text(json.dumps(manifest))
+    signed(db, dump, manifest)  # a manifest the stack signed, whose counts are wrong
     bad = db.inv("db.verify", str(dump), "--env", "development")
     assert bad.returncode == 1
     assert "row counts differ from the manifest: public.revenue: manifest 2001, restored " \
@@ -284,3 +320,160 @@ def test_a_1_gb_table_streams_to_the_backup_with_the_tool_under_100_mb(db) -> No
     assert manifest["tables"]["public.big"] == 3600000
     assert dump.stat().st_size > 256 << 20  # random text: it really streamed ~0.5 GB
     db.sql("DROP TABLE big")
+
+
+def signed(db, dump: Path, manifest: dict) -> None:
+    """Write ``manifest`` for ``dump``, signed with the stack's key (as a backup is)."""
+    from phoenix_compose.backups import write_manifest
+
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = db.env["XDG_STATE_HOME"]
+    try:
+        write_manifest(db.root, dump.with_suffix(".json"), manifest, 0o640)
+    finally:
+        if saved is None:
+            del os.environ["XDG_STATE_HOME"]
+        else:
+            os.environ["XDG_STATE_HOME"] = saved
+
+
+def crafted_dump(db, sql: str) -> Path:
+    """A custom-format dump whose one comment entry is replaced by ``sql`` (same length:
+    the archive stays well-formed), under backups/development/, with a manifest whose
+    sha256 and size match: what anyone who can write a file can make."""
+    import hashlib
+
+    db.sql("CREATE DATABASE craft", db="postgres")
+    try:
+        db.sql("CREATE TABLE t (id int); COMMENT ON TABLE t IS '" + "A" * 150 + "'", db="craft")
+        chunks: list[bytes] = []
+        podman.transfer(argv.exec_(db.container, ["pg_dump", "-U", "phoenix", "-d", "craft",
+                                                  "--format=custom"]), sink=chunks.append)
+    finally:
+        db.sql("DROP DATABASE craft", db="postgres")
+    data = b"".join(chunks)
+    start = data.index(b"COMMENT ON TABLE public.t IS '")
+    end = data.index(b"';\n", start) + 3
+    evil = sql.encode().ljust(end - start - 1) + b"\n"
+    assert len(evil) == end - start
+    data = data[:start] + evil + data[end:]
+    dump = db.root / "backups" / "development" / f"crafted{uuid.uuid4().hex[:6]}.dump"
+    dump.write_bytes(data)
+    manifest = {"file": dump.name, "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data), "tables": {"public.t": 0}, "database": "revenue"}
+    dump.with_suffix(".json").write_text(json.dumps(manifest))
+    return dump
+
+
+def pwned(db) -> bool:
+    return podman.run(argv.exec_(db.container, ["ls", "/tmp/pwned"]), ok_codes=(0, 1, 2)
+                      ).code == 0
+
+
+def databases(db) -> str:
+    return db.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database",
+                  db="postgres")
+
+
+@pytest.mark.parametrize("sql", ["COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';",
+                                 "SET ROLE phoenix; COPY (SELECT 1) TO PROGRAM "
+                                 "'touch /tmp/pwned';",
+                                 "RESET ROLE; COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';"])
+def test_a_crafted_dump_never_runs_a_program_in_the_database_container(db, sql) -> None:
+    dump = crafted_dump(db, sql)
+    try:
+        refused_without_running_it(db, dump)
+    finally:
+        dump.unlink()
+        dump.with_suffix(".json").unlink()
+
+
+def refused_without_running_it(db, dump: Path) -> None:
+    before, dbs = db.rows(), databases(db)
+    unsigned = db.inv("db.restore", str(dump), "--env", "development")
+    assert unsigned.returncode == 1  # its manifest is not the stack's: refused at once
+    assert f"{dump.with_suffix('.json')}:1:1: error: not signed with this stack's key" in \
+        unsigned.stderr
+    signed(db, dump, json.loads(dump.with_suffix(".json").read_text()))
+    trusted = db.inv("db.restore", str(dump), "--env", "development")  # if it were signed
+    assert trusted.returncode == 1, trusted.stdout + trusted.stderr
+    assert "pg_restore" in trusted.stderr and "Traceback" not in trusted.stderr
+    assert not pwned(db)  # restored as a role that is no superuser: COPY TO PROGRAM failed
+    assert "must be superuser or have privileges of the pg_execute_server_program" in \
+        trusted.stderr or "permission denied to set role" in trusted.stderr
+    assert db.rows() == before and databases(db) == dbs  # the live one untouched, no copy
+
+
+@pytest.mark.parametrize("damage", ["wrong", "missing"])
+def test_a_manifest_without_the_stacks_hmac_is_refused(db, damage) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    dump = db.backups()[-1]
+    manifest = json.loads(dump.with_suffix(".json").read_text())
+    assert len(manifest["hmac"]) == 64
+    if damage == "wrong":
+        manifest["hmac"] = "0" * 64
+    else:
+        del manifest["hmac"]  # hand-written: sha256 and size right, no key
+    dump.with_suffix(".json").write_text(json.dumps(manifest))
+    before, dbs = db.rows(), databases(db)
+    for task in ("db.restore", "db.verify"):
+        refused = db.inv(task, str(dump), "--env", "development")
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"{dump.with_suffix('.json')}:1:1: error: not "
+                                         "signed with this stack's key")
+    assert db.rows() == before and databases(db) == dbs
+    assert verifying(db.project) == []
+    dump.unlink()
+    dump.with_suffix(".json").unlink()
+
+
+def test_a_dump_outside_backups_env_needs_outside_and_yes(db, tmp_path) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    good = db.backups()[-1]
+    elsewhere = tmp_path / "elsewhere.dump"
+    for suffix in (".dump", ".json"):
+        shutil.copy(good.with_suffix(suffix), elsewhere.with_suffix(suffix))
+    link = good.parent / "linked.dump"  # inside by name, outside once resolved
+    link.symlink_to(elsewhere)
+    link.with_suffix(".json").symlink_to(elsewhere.with_suffix(".json"))
+    before, dbs = db.rows(), databases(db)
+    for path in (elsewhere, link):
+        refused = db.inv("db.restore", str(path), "--env", "development")
+        assert refused.returncode == 1
+        assert f"{path}:1:1: error: is outside backups/development/ of this stack" in \
+            refused.stderr and "--outside --yes" in refused.stderr
+    unconfirmed = db.inv("db.restore", str(elsewhere), "--env", "development", "--outside")
+    assert unconfirmed.returncode == 1
+    assert "--outside restores a file from anywhere: confirm with --yes" in unconfirmed.stderr
+    assert db.rows() == before and databases(db) == dbs
+    done = db.inv("db.restore", str(elsewhere), "--env", "development", "--outside", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert db.rows() == before  # the same data, now from there
+    link.unlink()
+    link.with_suffix(".json").unlink()
+
+
+def test_a_restore_waits_for_the_env_lock(db) -> None:
+    from phoenix_compose.runtime.locks import env_lock
+    from phoenix_compose.statedir import StateDir
+
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    with env_lock(StateDir(db.root, "development").lock_file, "up"):  # an `up` under way
+        busy = inv(db.root, "db.restore", str(db.backups()[-1]), "--env", "development",
+                   env={**db.env, "INVOKE_PHOENIX_LOCK_WAIT": "0.2"})
+    assert busy.returncode == 1
+    assert "environment 'development' is busy: `inv up`" in busy.stderr
+    assert restoring(db) == []
+
+
+def test_the_restored_database_is_the_stack_users_again(db) -> None:
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    assert db.inv("db.restore", str(db.backups()[-1]), "--env", "development").returncode == 0
+    assert db.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                  "'revenue'") == "phoenix"
+    assert db.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+                  ) == "phoenix"
+    assert db.sql("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE "
+                  "rolname = 'phoenix_restore'") == "f"
+    assert db.sql("SELECT has_table_privilege('phoenix_restore', 'public.revenue', 'SELECT')"
+                  ) == "f"  # nothing of the live data is the restore role's any more

@@ -103,7 +103,8 @@ def test_the_registry_tasks_start_and_stop_a_real_process(stack: Path) -> None:
     assert down.stdout.strip() == "registry: stopped"
     assert not Registry(stack, address).answers()
     refused = inv(stack, "registry.up", "--address", "0.0.0.0:5999")
-    assert refused.returncode == 1 and "listens on 127.0.0.1 only" in refused.stderr
+    assert refused.returncode == 1 and "error: the registry address: the host of " \
+        "'0.0.0.0:5999' is not a loopback address" in refused.stderr
 
 
 def test_up_pulls_a_pinned_image_and_a_missing_digest_creates_nothing(
