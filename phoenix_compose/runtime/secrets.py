@@ -208,9 +208,10 @@ def vault_driver(lookup: Callable[[str], str | None], env: str) -> Driver:
     """podman's ``shell`` driver through our script, in front of an OpenBao / Vault KV v2
     (``VAULT_ADDR``, the token in ``VAULT_TOKEN_FILE``; ``PHOENIX_VAULT_MOUNT``, default
     ``secret``).  The settings are part of the driver's commands, which podman keeps with
-    the secret and runs again at each container creation."""
+    the secret and runs again at each container creation.  The program is the operator's
+    choice (``PHOENIX_VAULT_CLI`` in the process environment), never the repository's."""
     settings = {"VAULT_ADDR": lookup("VAULT_ADDR"), "VAULT_TOKEN_FILE": lookup("VAULT_TOKEN_FILE"),
-                "VAULT_CLI": lookup("PHOENIX_VAULT_CLI") or vault_cli(),
+                "VAULT_CLI": os.environ.get("PHOENIX_VAULT_CLI") or vault_cli(),
                 "VAULT_MOUNT": lookup("PHOENIX_VAULT_MOUNT") or "secret"}
     lacking = [k for k, v in settings.items() if not v]
     if lacking:

@@ -230,3 +230,18 @@ def test_a_missing_driver_is_named_with_what_to_install(stack, podman_project,
     assert done.returncode == 1
     assert "the pass secrets driver needs `pass`, which is not installed" in done.stderr
     assert "apt-get install pass gnupg" in done.stderr
+
+
+def test_the_vault_program_is_the_operators_choice_never_the_repositorys(monkeypatch) -> None:
+    """An env file naming PHOENIX_VAULT_CLI would have podman run that program at every
+    container creation: only the process environment (the operator) may name it."""
+    from phoenix_compose.runtime.secrets import vault_cli, vault_driver
+
+    repo = {"VAULT_ADDR": "http://127.0.0.1:8200", "VAULT_TOKEN_FILE": "/t",
+            "PHOENIX_VAULT_CLI": "/tmp/evil"}
+    monkeypatch.delenv("PHOENIX_VAULT_CLI", raising=False)
+    driver = vault_driver(repo.get, "dev")
+    assert all("/tmp/evil" not in command for command in driver.options.values())
+    assert all(f"VAULT_CLI={vault_cli()} " in command for command in driver.options.values())
+    monkeypatch.setenv("PHOENIX_VAULT_CLI", "/opt/bao")
+    assert "VAULT_CLI=/opt/bao " in vault_driver(repo.get, "dev").options["lookup"]
