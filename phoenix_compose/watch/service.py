@@ -8,6 +8,7 @@ returns within about a second (the loop waits on an event, not a sleep).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -178,24 +179,47 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
 
 
 def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
-    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread)."""
+    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread).
+
+    A signal handler may run between any two bytecodes of the main thread, also inside
+    ``Event.set`` or while a lock is held: one that took a lock itself deadlocked on two
+    close signals.  So the handler does nothing; the interpreter's C-level handler writes
+    the signal number to a wakeup pipe (``signal.set_wakeup_fd``, async-signal-safe), and a
+    thread reading that pipe sets the events and kills a hanging podman call."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)  # set_wakeup_fd needs it: a full pipe never blocks
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(*_: object) -> None:
-        stop.set()
-        wake.set()
-        podman.terminate_all()  # a hanging podman call must not delay the stop
-
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    reader = threading.Thread(target=_read_signals, args=(read_fd, stop, wake),
+                              name="phoenix-signals", daemon=True)
+    reader.start()
     for sig in previous:
-        signal.signal(sig, handler)
+        signal.signal(sig, _noted)
 
     def restore() -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(write_fd)  # the reader sees the end of the pipe and returns
+        reader.join(5)
+        os.close(read_fd)
 
     return restore
+
+
+def _noted(_signum: int, _frame: object) -> None:
+    """The Python-level handler: nothing (the wakeup pipe carries the signal)."""
+
+
+def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event) -> None:
+    stops = {signal.SIGINT, signal.SIGTERM}
+    while data := os.read(read_fd, 64):
+        if stops.intersection(data):
+            stop.set()
+            wake.set()
+            podman.terminate_all()  # a hanging podman call must not delay the stop
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:

@@ -198,3 +198,28 @@ def test_help_text_snapshots(phoenix_stack, task) -> None:
     result = inv(phoenix_stack, task, "--help", env={"COLUMNS": "100"})
     snapshot = Path(__file__).parent / "resources" / f"help-{task}.txt"
     assert result.stdout == snapshot.read_text()
+
+
+def test_two_close_stop_signals_end_the_watcher_every_time(phoenix_stack, tmp_path) -> None:
+    """SIGTERM and SIGINT back to back, 6 times: 2 of 6 such bursts hung when the handler
+    set an Event itself (not reentrant).  The timeout is a hang guard, not a measure."""
+    from phoenix_compose.config.pipeline import prepare
+
+    prepare(phoenix_stack, "development")
+    env = hanging_podman(tmp_path)
+    for burst in range(6):
+        (tmp_path / "called").unlink(missing_ok=True)
+        proc = start(phoenix_stack, "health.watch", "--interval", "1", env=env)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "called").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGTERM):
+            proc.send_signal(sig)
+        try:
+            _out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"burst {burst + 1}: the watcher hung after two close signals")
+        assert proc.returncode == 0 and "Traceback" not in err, (burst, err)
