@@ -39,8 +39,10 @@ def _digest(text: str) -> str:
 
 def is_fresh(cache_file: Path, key: str, root: Path, process: Mapping[str, str]) -> bool:
     """Is the recorded run still valid?  A damaged cache file is simply stale."""
+    from phoenix_compose.fileio import read_bytes
+
     try:
-        entry = json.loads(cache_file.read_text(encoding="utf-8"))
+        entry = json.loads(read_bytes(cache_file).decode("utf-8"))  # never through a link
         return isinstance(entry, dict) and entry.get("key") == key and \
             _vars_fresh(entry.get("vars", {}), process) and \
             _files_fresh({root / rel: d for rel, d in entry.get("outputs", {}).items()}) and \

@@ -141,6 +141,20 @@ def _refuse_outside(root: Path, folders: tuple[Path, ...]) -> None:
                 hint=f"remove the symlink: rm {rel}")])
 
 
+def _sealed(cfg: EnvironmentConfig, text: str) -> dict[Path, str]:
+    """The last valid file's MAC under the stack key (outside the stack), for ``down`` with
+    a broken config.  Without a usable key (no writable home) there is none, and such a
+    ``down`` removes by the env's project label instead."""
+    from phoenix_compose import stackkey
+    from phoenix_compose.statedir import LAST_VALID
+
+    try:
+        mac = stackkey.seal(cfg.stack.root, LAST_VALID, cfg.name.encode(), text.encode())
+    except OSError:
+        return {}
+    return {cfg.state.compose_seal: mac + "\n"}
+
+
 def _key(cfg: EnvironmentConfig) -> str:
     """The cache key: the tool, the env, and every file of envs/, compose/ and templates/
     the run can read (partials that templates include or import too)."""
@@ -195,7 +209,8 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     except ConfigurationError:
         cache.invalidate(cache_file)
         raise
-    files = {**built.overlays, compose_file: built.compose_text}
+    files = {**built.overlays, compose_file: built.compose_text,
+             **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
         write_files(files, prune={state.overlays: "*.yaml"})

@@ -127,8 +127,7 @@ class Deployer:
     def rollback(self, number: int | None, timeout: float) -> tuple[int, Plan]:
         """Bring back release ``number`` (default: the one before the current one)."""
         release = releases.find(self.state, number)
-        stack = load_stack(releases.compose_file(self.state, release.number), None,
-                           self.state.default_project)
+        stack = self.verified(release.number)
         names = [n for n in stack.order() if n in release.images]
         stack = self._as_recorded(stack, release)
         ids = self.prepare(stack, names)
@@ -137,6 +136,23 @@ class Deployer:
         self.apply(stack, plan, StartOptions(timeout, True, profiles), protect=False)
         releases.set_current(self.state, release.number)
         return release.number, plan
+
+    def verified(self, number: int) -> Stack:
+        """Release ``number``, only if its MAC matches and it passes ``config.validate``'s
+        checks now (the production policy in production), under the env's own project."""
+        from phoenix_compose.config.environment import load_environment
+        from phoenix_compose.config.project import raise_errors
+        from phoenix_compose.config.recorded import recorded_problems
+
+        cfg = load_environment(self.state.root, self.state.env)
+        path = releases.compose_file(self.state, number)
+        text = releases.verified_text(self.state, number)
+        active = frozenset(p.strip() for p in (cfg.variables.lookup("COMPOSE_PROFILES")
+                                               or "").split(",")) - {""}
+        raise_errors(recorded_problems(text, str(path.relative_to(self.state.root)),
+                                       cfg.project_name, cfg.production or self.production,
+                                       active))
+        return load_stack(path, cfg.project_name)
 
     def _as_recorded(self, stack: Stack, release: releases.Release) -> Stack:
         """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new

@@ -77,7 +77,7 @@ def test_down_works_when_phoenix_cannot_be_written(make_stack, monkeypatch, caps
 
     monkeypatch.setattr(fileio, "write_files", read_only)
     monkeypatch.setattr("phoenix_compose.runtime.audit.append_jsonl", read_only)
-    monkeypatch.setattr("phoenix_compose.runtime.locks.os.open", read_only)
+    monkeypatch.setattr("phoenix_compose.runtime.locks.open_nofollow", read_only)
     (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:2'}}\n")  # changed
     ComposeManager(root, "t", run=fake).stop_services()
     assert any(c[0] == "podman-compose" and "down" in c for c in fake.calls)
