@@ -160,3 +160,19 @@ def clean_hooks():
     hooks.WATCH_JOBS.update(jobs)
     hooks.PRE_DEPLOY.clear()
     hooks.PRE_DEPLOY.update(pre)
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path):
+    """A real 64 KiB tmpfs for ENOSPC (root only: `mount -t tmpfs`); unmounted afterwards."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                                            str(mount)], capture_output=True).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)

@@ -106,27 +106,16 @@ def test_a_file_that_is_a_symlink_is_replaced_never_written_through(tmp_path: Pa
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path):
-    """A real 64 KiB tmpfs, filled up (root only: `mount -t tmpfs`)."""
-    import os
-    import subprocess
-
-    mount = tmp_path / "full"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
-                                            str(mount)], capture_output=True).returncode:
-        pytest.skip("needs root to mount a tiny tmpfs")
-    try:
-        (mount / ".phoenix" / "t").mkdir(parents=True)
-        (mount / ".phoenix" / "t" / "audit.jsonl").write_text('{"action": "up"}\n')
-        with open(mount / "filler", "wb") as filler:
-            try:
-                filler.write(b"x" * (1 << 20))
-            except OSError:
-                pass
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
+def full_disk(tiny_tmpfs: Path) -> Path:
+    """A real 64 KiB tmpfs holding ``.phoenix/t/audit.jsonl``, filled up."""
+    (tiny_tmpfs / ".phoenix" / "t").mkdir(parents=True)
+    (tiny_tmpfs / ".phoenix" / "t" / "audit.jsonl").write_text('{"action": "up"}\n')
+    with open(tiny_tmpfs / "filler", "wb") as filler:
+        try:
+            filler.write(b"x" * (1 << 20))
+        except OSError:
+            pass
+    return tiny_tmpfs
 
 
 def test_a_full_disk_is_an_oserror_and_leaves_no_half_file_or_line(full_disk: Path) -> None:

@@ -108,3 +108,83 @@ def test_event_and_audit_logs_rotate_by_size(tmp_path: Path, monkeypatch) -> Non
     assert all(p.stat().st_size <= 200 for p in tmp_path.iterdir())
     last = [json.loads(line)["n"] for line in log.read_text().splitlines()]
     assert last[-1] == 29
+
+
+GOOD = {"envs/t.env": "COMPOSE_PROJECT_NAME=mine\n",
+        "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"}
+
+
+def _broken_after_valid(make_stack) -> Path:
+    """A stack with a last valid .phoenix/t/compose.yaml, whose config is now broken."""
+    root = make_stack(GOOD)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()
+    (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:1', nope: 1}}\n")
+    return root
+
+
+def test_down_with_a_broken_config_uses_the_intact_last_valid_file(make_stack) -> None:
+    root = _broken_after_valid(make_stack)
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    downs = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(downs) == 1 and downs[0][downs[0].index("-p") + 1] == "mine"
+
+
+def test_down_never_takes_another_projects_name_from_an_edited_last_valid_file(
+        make_stack, capsys) -> None:
+    root = _broken_after_valid(make_stack)
+    last = root / ".phoenix" / "t" / "compose.yaml"
+    last.write_text(last.read_text().replace("name: mine", "name: theirs"))
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any("theirs" in " ".join(c) for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls  # the env's own project
+    assert "warning: .phoenix/t/compose.yaml:1:1: error: the last valid file does not match " \
+           "its MAC" in capsys.readouterr().err
+
+
+def test_down_refuses_a_last_valid_file_without_a_mac_as_older_versions_wrote_it(
+        make_stack) -> None:
+    root = _broken_after_valid(make_stack)
+    (root / ".phoenix" / "t" / "compose.yaml.mac").unlink()
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any(c[0] == "podman-compose" for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls
+
+
+def test_a_symlinked_phoenix_folder_is_refused_before_the_first_write_and_down_still_runs(
+        make_stack, tmp_path: Path, capsys) -> None:
+    import os
+
+    from phoenix_compose.errors import StateError
+
+    root = make_stack(GOOD)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    os.symlink(outside, root / ".phoenix")
+    fake = FakePodman({})
+    with pytest.raises(StateError, match=r"environment 't' cannot keep its state: .*/\.phoenix "
+                                         "is a symbolic link; refusing to follow it"):
+        ComposeManager(root, "t", run=fake).start_services()
+    assert fake.calls == [] and list(outside.iterdir()) == []
+    ComposeManager(root, "t", run=fake).stop_services()  # `down` always works
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls
+    assert list(outside.iterdir()) == []
+    assert "`down` goes on without its lock and audit line" in capsys.readouterr().err
+
+
+def test_a_symlinked_env_folder_inside_the_stack_is_refused_too(make_stack) -> None:
+    import os
+
+    from phoenix_compose.errors import StateError
+
+    root = make_stack(GOOD)
+    (root / ".phoenix" / "other").mkdir(parents=True)
+    os.symlink(root / ".phoenix" / "other", root / ".phoenix" / "t")
+    with pytest.raises(StateError, match=r"\.phoenix/t is a symbolic link"):
+        ComposeManager(root, "t", run=FakePodman({})).restart_services()
+    assert list((root / ".phoenix" / "other").iterdir()) == []
