@@ -69,6 +69,12 @@ class StateDir:
         return self.path / "health-state.lock"
 
     @property
+    def children(self) -> Path:
+        """The podman children of the running administrative action (pid, start time,
+        command): what a killed run left is reaped by the next one."""
+        return self.path / "children.json"
+
+    @property
     def releases(self) -> Path:
         """One folder per healthy ``up``: ``releases/<n>/`` (compose.yaml, release.json)."""
         return self.path / "releases"

@@ -25,7 +25,7 @@ from phoenix_compose.errors import (
     Problem,
     StateError,
 )
-from phoenix_compose.runtime import argv, containers, podman, releases
+from phoenix_compose.runtime import argv, children, containers, podman, releases
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.locks import env_lock
@@ -75,7 +75,7 @@ class ComposeManager:
         check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
                 audited(self.state.audit_log, action, args,
-                        masker_for(self.root, self.env).text):
+                        masker_for(self.root, self.env).text), children.watched(self.state):
             yield
 
     # -- lifecycle -------------------------------------------------------------------------

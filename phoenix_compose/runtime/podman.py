@@ -16,7 +16,6 @@ import functools
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import CommandError
+from phoenix_compose.runtime.procs import kill_tree
 
 Argv = tuple[str, ...]
 
@@ -93,12 +93,12 @@ def workdir() -> str:
 def _communicate(argv: Argv, input: str | None, timeout: float | None,
                  env: Mapping[str, str] | None = None,
                  cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run in a session of its own (so we can kill podman-compose and its podman), tracked
-    for ``terminate_all``; the child never outlives the call, even on an interrupt."""
+    """Run in our own process group (see ``_kill``), tracked for ``terminate_all``; the
+    child never outlives the call, even on an interrupt."""
     try:
         proc = subprocess.Popen([executable(argv[0]), *argv[1:]], text=True,
                                 encoding="utf-8", errors="replace", stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True,
+                                stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if input is not None
                                 else subprocess.DEVNULL,
                                 env={**os.environ, **env} if env else None,
@@ -137,7 +137,7 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
         proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=subprocess.PIPE
                                 if sink else (stdout or subprocess.DEVNULL),
                                 stdin=stdin or subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True, cwd=workdir())
+                                cwd=workdir())
     except FileNotFoundError:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
     with _tracked(proc):
@@ -168,24 +168,40 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
 
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
+WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (children.json)
 
 
 @contextlib.contextmanager
 def _tracked(proc: subprocess.Popen) -> Iterator[None]:
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
+    _notify()
     try:
         yield
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(proc)
+        _notify()
+
+
+def _notify() -> None:
+    for watcher in list(WATCHERS):
+        with contextlib.suppress(Exception):  # a record of children never fails a command
+            watcher()
+
+
+def running() -> list[tuple[int, Argv]]:
+    """The children running now: pid and command line."""
+    with _RUNNING_LOCK:
+        return sorted((proc.pid, tuple(str(a) for a in proc.args))  # type: ignore[union-attr]
+                      for proc in _RUNNING)
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """Kill the child and its process group (podman-compose runs podman below it)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    """Kill the child and what it started (podman-compose runs podman below it); children
+    share our process group, so the tree is found in /proc (see runtime.procs: why)."""
+    kill_tree(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
         proc.kill()
 
 
