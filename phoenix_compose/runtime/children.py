@@ -30,9 +30,9 @@ def _warn(text: str) -> None:
 
 
 @contextmanager
-def watched(state: StateDir, grace: float = GRACE) -> Iterator[None]:
+def watched(state: StateDir, grace: float | None = None) -> Iterator[None]:
     """Reap what a killed run left, then record this action's children while it runs."""
-    reap(state, grace)
+    reap(state, GRACE if grace is None else grace)
     with recorded(state):
         yield
 
