@@ -198,8 +198,7 @@ def running() -> list[tuple[int, Argv]]:
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """Kill the child and what it started (podman-compose runs podman below it); children
-    share our process group, so the tree is found in /proc (see runtime.procs: why)."""
+    """Kill the child and the tree below it, found in /proc (runtime.procs says why)."""
     kill_tree(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
@@ -227,7 +226,8 @@ def spawn(argv: Sequence[str], log: Path) -> int:
     returns its pid.  It outlives this process by design: stop it by pid."""
     argv = tuple(argv)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC  # no link
+    with os.fdopen(os.open(log, flags, 0o640), "ab") as out:
         try:
             proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.fileio import write_files
+from phoenix_compose.fileio import read_bytes, write_files
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.statedir import FOLDER
 
@@ -107,10 +107,21 @@ class Registry:
     def pid(self) -> int | None:
         """The pid of a live registry process of ours, else None."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid = int(read_bytes(self.pid_file).decode().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid) and self._serves(pid) else None
+
+    def _serves(self, pid: int) -> bool:
+        """Is ``pid`` the registry serving this folder's config?  A pid file can be planted
+        (a repository shipping .phoenix/registry/): `registry.down` must never signal
+        another process."""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                args = handle.read().decode(errors="replace").split("\0")[:-1]
+        except OSError:
+            return False
+        return args[1:] == list(argv.registry_serve(str(self.folder / "config.yml"))[1:])
 
     def answers(self) -> bool:
         try:

@@ -287,3 +287,18 @@ def test_rollback_runs_a_recorded_release_but_never_an_edited_one(make_stack, po
     back = inv(root, "rollback", "--env", "t", "--to", "1")
     assert back.returncode == 0, back.stderr
     assert "rolled back to release 1 (recreated: web)" in back.stdout
+
+
+def test_a_linked_ca_key_is_never_truncated_or_read(tmp_path: Path) -> None:
+    import os
+
+    from phoenix_compose.runtime.certs import _ca
+
+    victim = tmp_path / "precious"
+    victim.write_text("keep me\n")
+    folder = tmp_path / ".phoenix" / "secrets" / "t"
+    folder.mkdir(parents=True)
+    os.symlink(victim, folder / "ca.key")
+    with pytest.raises(OSError, match="is a symbolic link"):
+        _ca(folder)
+    assert victim.read_text() == "keep me\n"
