@@ -23,7 +23,13 @@ _FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def key_file(root: Path) -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    base = os.environ.get("XDG_STATE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".local" / "state")
+        except RuntimeError:  # no HOME and no passwd entry
+            raise OSError(errno.ENOENT, "no home folder for the stack key (set "
+                                        "XDG_STATE_HOME)") from None
     identity = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()
     return Path(base) / "phoenix-compose" / "keys" / identity
 

@@ -27,6 +27,7 @@ def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path.with_name(tmp_path.name + "-home")  # beside the test's own folder
     home.mkdir(exist_ok=True)  # rootless podman's exit cleanup (conmon -> podman container cleanup)
     monkeypatch.setenv("HOME", str(home))  # does nothing when HOME does not exist
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)  # stack keys: under this HOME
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)
     for name in list(os.environ):

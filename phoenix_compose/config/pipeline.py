@@ -7,7 +7,6 @@ cache, builds, and only when everything is valid writes the overlays and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,13 +177,20 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
     return build(cfg).model
 
 
+def _cached(cache_file: Path) -> dict[str, Any]:
+    """The cache entry (read never through a link; ``is_fresh`` read it just before)."""
+    from phoenix_compose.fileio import read_json
+
+    entry = read_json(cache_file)
+    return entry if isinstance(entry, dict) else {}
+
+
 def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
     """Validate ``env`` and write nothing: a fresh cache answers, else a pure build."""
     cfg = load_environment(root, env)
     state = cfg.state
     if use_cache and cache.is_fresh(state.cache_file, _key(cfg), root, cfg.variables.process):
-        warnings = tuple(json.loads(state.cache_file.read_text(encoding="utf-8"))
-                         .get("warnings", []))
+        warnings = tuple(_cached(state.cache_file).get("warnings", []))
         return Outcome(env, state.compose_file, cfg.project_name, cfg.production, True,
                        warnings)
     built = build(cfg)
@@ -202,7 +208,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, root, cfg.variables.process):
-        warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
+        warnings = tuple(_cached(cache_file).get("warnings", []))
         return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
     try:
         built = build(cfg)

@@ -188,3 +188,31 @@ def test_a_symlinked_env_folder_inside_the_stack_is_refused_too(make_stack) -> N
     with pytest.raises(StateError, match=r"\.phoenix/t is a symbolic link"):
         ComposeManager(root, "t", run=FakePodman({})).restart_services()
     assert list((root / ".phoenix" / "other").iterdir()) == []
+
+
+def test_on_a_full_disk_up_refuses_cleanly_and_down_still_works(tiny_tmpfs: Path,
+                                                                 capsys) -> None:
+    """A real full .phoenix/ (a 64 KiB tmpfs): `up` of a changed config is a clear error
+    before any podman call; `down` runs from the (sealed) last valid file."""
+    from phoenix_compose.errors import StateError
+
+    root = tiny_tmpfs / "stack"
+    for rel, text in GOOD.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()
+    (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:2'}}\n# "
+                                             + "x" * 2000 + "\n")
+    with open(tiny_tmpfs / "filler", "wb") as filler:
+        try:
+            filler.write(b"x" * (1 << 20))
+        except OSError:
+            pass
+    fake = FakePodman({})
+    with pytest.raises(StateError, match="cannot write .phoenix/t: No space left on device"):
+        ComposeManager(root, "t", run=fake).start_services()
+    assert fake.calls == []
+    ComposeManager(root, "t", run=fake).stop_services()
+    downs = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(downs) == 1 and downs[0][downs[0].index("-p") + 1] == "mine"
+    assert "Traceback" not in capsys.readouterr().err
