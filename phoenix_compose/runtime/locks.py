@@ -16,6 +16,7 @@ from pathlib import Path
 
 from phoenix_compose.errors import LockedError
 from phoenix_compose.fileio import open_nofollow, read_bytes
+from phoenix_compose.runtime import stopping
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def _acquire(fd: int, path: Path, action: str, wait: float, poll: float) -> None
                     f"environment '{path.parent.name}' is busy: {holder}",
                     hint=f"wait for it to finish (waited {wait:g} s), then run "
                          f"`inv {action}` again") from None
-            time.sleep(poll)
+            stopping.pause(poll)  # a stop signal ends the wait
 
 
 def _held_by(path: Path) -> str:

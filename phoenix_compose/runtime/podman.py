@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime.procs import kill_tree
+from phoenix_compose.runtime import stopping
+from phoenix_compose.runtime.procs import kill_tree, workdir
 
 Argv = tuple[str, ...]
 
@@ -69,25 +69,15 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     ``sh`` serves the streaming calls (``stream``).
     """
     argv = tuple(argv)
+    stopping.check()  # a stop signal was noted: no podman call starts, none goes on
     result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
+    stopping.check()
     if result.code < 0:
         raise CommandError(argv, None, result.stdout, result.stderr,
                            reason=f"killed by signal {-result.code}")
     if result.code not in tuple(ok_codes) and not tolerated(result, tolerate):
         raise CommandError(argv, result.code, result.stdout, result.stderr)
     return result
-
-
-def workdir() -> str:
-    """Where podman runs: conmon 2.1.6 (here, with podman 4.3) writes an empty ``oom`` file
-    into its working directory when a container is OOM-killed, so never the user's own
-    (their repository).  A private directory per user under the temp dir."""
-    path = Path(tempfile.gettempdir()) / f"phoenix-podman-{os.getuid()}"
-    try:
-        path.mkdir(mode=0o700, exist_ok=True)
-    except OSError:
-        return tempfile.gettempdir()
-    return str(path)
 
 
 def _communicate(argv: Argv, input: str | None, timeout: float | None,
@@ -175,6 +165,8 @@ WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (chi
 def _tracked(proc: subprocess.Popen) -> Iterator[None]:
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
+    if stopping.STOP.is_set():  # noted after this call's check: terminate_all missed it
+        _kill(proc)
     _notify()
     try:
         yield

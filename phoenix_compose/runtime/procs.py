@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
+from pathlib import Path
 
 
 def descendants(pid: int) -> list[int]:
@@ -47,3 +49,15 @@ def kill_tree(pid: int) -> None:
     for each in [pid, *descendants(pid)]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(each, signal.SIGKILL)
+
+
+def workdir() -> str:
+    """Where podman runs: conmon 2.1.6 (here, with podman 4.3) writes an empty ``oom`` file
+    into its working directory when a container is OOM-killed, so never the user's own
+    (their repository).  A private directory per user under the temp dir."""
+    path = Path(tempfile.gettempdir()) / f"phoenix-podman-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return tempfile.gettempdir()
+    return str(path)

@@ -228,3 +228,31 @@ def test_two_close_stop_signals_end_the_watcher_every_time(make_stack, tmp_path)
             proc.communicate()
             pytest.fail(f"burst {burst + 1}: the watcher hung after two close signals")
         assert proc.returncode == 0 and "Traceback" not in err, (burst, err)
+
+
+def test_a_burst_of_stop_signals_during_up_always_ends_it_cleanly(make_stack, tmp_path) -> None:
+    """SIGTERM, SIGTERM, SIGINT back to back, 6 times: when the handler raised in the main
+    thread, a second signal landed inside the cleanup (a traceback, "release unlocked
+    lock", exit 1) or hung `inv up`.  The timeout is a hang guard, not a measure."""
+    root = make_stack({"envs/development.env": "COMPOSE_PROJECT_NAME=bursts\n",
+                       "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    env = hanging_podman(tmp_path)
+    for burst in range(6):
+        (tmp_path / "called").unlink(missing_ok=True)
+        proc = start(root, "up", env=env)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "called").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGINT):
+            proc.send_signal(sig)
+        try:
+            _out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"burst {burst + 1}: `inv up` hung after a burst of stop signals")
+        assert proc.returncode == 143, (burst, err)  # the first signal decides
+        assert "Traceback" not in err and "interrupted; left running:" in err, (burst, err)
+        assert not is_held(StateDir(root, "development").lock_file)
