@@ -16,7 +16,13 @@ import yaml
 
 from phoenix_compose import hooks
 from phoenix_compose.config.policy import pinned_by_digest
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
+from phoenix_compose.errors import (
+    ComposeRuntimeError,
+    ConfigurationError,
+    PhoenixError,
+    RolledBack,
+    StateError,
+)
 from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import argv, containers, releases
 from phoenix_compose.runtime.audit import audited
@@ -174,7 +180,11 @@ class Deployer:
         for name, image_id in moved.items():
             model["services"][name]["image"] = image_id
         path = stack.compose_file.with_name("rollback.yaml")
-        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        try:
+            write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        except OSError as exc:
+            raise StateError(f"cannot write {path.relative_to(self.state.root)}: "
+                             f"{exc.strerror or exc}") from None
         return load_stack(path, stack.project)
 
 

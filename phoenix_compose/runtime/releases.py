@@ -165,7 +165,11 @@ def current(state: StateDir) -> int | None:
 
 
 def set_current(state: StateDir, number: int) -> None:
-    write_files({state.releases / "current": f"{number}\n"})
+    try:
+        write_files({state.releases / "current": f"{number}\n"})
+    except OSError as exc:  # the rollback is done: say so, never a traceback
+        raise StateError(f"release {number} runs, but {state.releases.relative_to(state.root)}"
+                         f"/current could not be updated: {exc.strerror or exc}") from None
 
 
 def find(state: StateDir, number: int | None) -> Release:

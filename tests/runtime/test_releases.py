@@ -302,3 +302,19 @@ def test_a_linked_ca_key_is_never_truncated_or_read(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="is a symbolic link"):
         _ca(folder)
     assert victim.read_text() == "keep me\n"
+
+
+def test_a_rollback_that_cannot_mark_its_release_current_says_so(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    import errno
+
+    from phoenix_compose.errors import StateError
+    from phoenix_compose.runtime import releases
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(releases, "write_files", read_only)
+    with pytest.raises(StateError, match="release 2 runs, but .phoenix/t/releases/current "
+                                         "could not be updated: Read-only file system"):
+        releases.set_current(StateDir(tmp_path, "t"), 2)
