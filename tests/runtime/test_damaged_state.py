@@ -216,3 +216,16 @@ def test_on_a_full_disk_up_refuses_cleanly_and_down_still_works(tiny_tmpfs: Path
     downs = [c for c in fake.calls if c[0] == "podman-compose"]
     assert len(downs) == 1 and downs[0][downs[0].index("-p") + 1] == "mine"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_down_refuses_a_sealed_last_valid_file_of_another_project(make_stack, capsys) -> None:
+    """Sealed, but for a project that is no longer the env's: its name is not used."""
+    root = _broken_after_valid(make_stack)
+    (root / "envs" / "t.env").write_text("COMPOSE_PROJECT_NAME=renamed\n")
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any(c[0] == "podman-compose" for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=renamed") in fake.calls
+    assert "warning: .phoenix/t/compose.yaml:1:7: error: this file names project 'mine', but " \
+           "the environment's project is 'renamed'" in capsys.readouterr().err
