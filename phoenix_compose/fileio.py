@@ -3,16 +3,79 @@ JSON-lines appends and reads.
 
 A failed run never leaves a half-written file, and a run that fails before ``apply``
 leaves every previous output byte-for-byte as it was.
+
+State files (under ``.phoenix/``) are never opened through a symbolic link: every open
+here uses ``O_NOFOLLOW``, and the folders from ``.phoenix`` down to the file must be real
+directories.  A repository can ship a ``.phoenix`` (or ``.phoenix/<env>/audit.jsonl``)
+that links elsewhere; writing through it would truncate or append to whatever it names.
+Such a link is an ``OSError`` (ELOOP) with a message that says so, which the callers
+already turn into a clear error, or a warning where the action must go on (``down``).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+STATE_FOLDER = ".phoenix"  # statedir.FOLDER (fileio stays below statedir)
+NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _link(path: Path, name: str) -> OSError:
+    return OSError(errno.ELOOP, f"{name} is a symbolic link; refusing to follow it (it "
+                                "should be generated here: remove the link)", str(path))
+
+
+def check_folders(path: Path) -> None:
+    """The folders of ``path`` from ``.phoenix`` down are real directories (or do not exist
+    yet): a symlink among them is an OSError (ELOOP)."""
+    parts = path.parts
+    if STATE_FOLDER not in parts[:-1]:
+        return
+    for end in range(parts.index(STATE_FOLDER) + 1, len(parts)):
+        folder = Path(*parts[:end])
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            return  # created below, as a real directory, by mkdir
+        if stat.S_ISLNK(mode):
+            raise _link(folder, str(folder))
+        if not stat.S_ISDIR(mode):
+            raise OSError(errno.ENOTDIR, f"{folder} is not a directory", str(folder))
+
+
+def open_nofollow(path: Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` that never follows a symlink, at ``path`` or in its ``.phoenix``
+    folders; a write (``O_CREAT``) creates the missing folders first."""
+    check_folders(path)
+    if flags & os.O_CREAT:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return os.open(path, flags | NOFOLLOW, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link(path, "it") from None
+        raise
+
+
+def read_bytes(path: Path) -> bytes:
+    """A state file's bytes, never through a symlink."""
+    fd = open_nofollow(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def _unchanged(path: Path, data: bytes) -> bool:
+    try:
+        return read_bytes(path) == data
+    except OSError:  # missing, or a symlink: replaced by the rename (never written through)
+        return False
 
 
 def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) -> list[Path]:
@@ -24,7 +87,8 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) ->
     try:
         for path, text in files.items():
             data = text.encode("utf-8")
-            if path.is_file() and path.read_bytes() == data:
+            check_folders(path)
+            if _unchanged(path, data):
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -40,6 +104,7 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) ->
     for path, tmp in staged:
         os.replace(tmp, path)
     for folder, pattern in (prune or {}).items():
+        check_folders(folder / pattern)
         for stale in folder.glob(pattern) if folder.is_dir() else ():
             if stale not in files:
                 stale.unlink()
@@ -76,18 +141,25 @@ def rotate(path: Path, keep: int) -> None:
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """One write of one line with O_APPEND: concurrent writers never interleave a line.
     Past ``ROTATION``'s size the file is rotated first."""
+    check_folders(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
     rotation = ROTATION[0]
     try:
-        size = path.stat().st_size
+        size = path.lstat().st_size
     except FileNotFoundError:
         size = 0
     if rotation.max_bytes and size and size + len(line) > rotation.max_bytes:
         rotate(path, rotation.keep)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
-        os.write(fd, line)
+        start = os.fstat(fd).st_size
+        try:
+            if os.write(fd, line) != len(line):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        except OSError:
+            os.ftruncate(fd, start)  # a full disk: no half line for the next reader
+            raise
     finally:
         os.close(fd)
 
@@ -98,13 +170,13 @@ def read_yaml(path: Path) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    return yaml.load(read_bytes(path).decode("utf-8"), Loader=loader)  # noqa: S506
 
 
 def read_json(path: Path) -> Any:
     """The JSON in ``path``, or None when it is missing or not JSON."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_bytes(path).decode("utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -112,8 +184,8 @@ def read_json(path: Path) -> Any:
 def last_jsonl(path: Path, window: int = 4096) -> dict[str, Any] | None:
     """The last record of a JSON-lines file (reads only its tail), or None."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - window))
+        with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - window))
             last = handle.read().decode("utf-8", "replace").strip().splitlines()[-1]
         record = json.loads(last)
     except (OSError, ValueError, IndexError):

@@ -1,13 +1,16 @@
-"""The per-stack key: a secret kept outside the repository, for HMACs over files the stack
-keeps (backup manifests, recorded releases), so that whoever can write the repository
-cannot forge one that we would then trust.
+"""The per-stack key: a secret kept outside the repository, for HMACs over what the stack
+records and later trusts again: backup manifests (``db.restore``), each release
+(``rollback``) and the last valid ``compose.yaml`` (``down`` with a broken config).  Whoever
+can write the repository or ``.phoenix/`` (a repository that ships one, another user of a
+shared checkout) but not the operator's home cannot forge one that we would then trust.
 
 It lives at ``$XDG_STATE_HOME/phoenix-compose/keys/<sha256 of the stack root's real
 path>`` (``XDG_STATE_HOME`` defaults to ``~/.local/state``): 32 random bytes, mode 0600 in
-a 0700 folder, made on first use.  Two first uses at once agree on one key (it is made
-under a temporary name and linked into place, which fails for the second).  A key file
-that is a symlink, is not the user's own, can be read by others, or is not 32 bytes is
-refused.  Moving a stack to another host needs this file too (copy it, 0600).
+a 0700 folder, made on first use, never opened through a symlink.  Two first uses at once
+agree on one key (it is made under a temporary name and linked into place, which fails for
+the second).  A key file that is a symlink, is not the user's own, can be read by others,
+or is not 32 bytes is refused.  Moving a stack to another host needs this file too (copy
+it, 0600); moving the stack folder means a new key, so what the old one sealed is refused.
 
 >>> mac = sign(root, b"data")
 >>> verify(root, b"data", mac)
@@ -31,19 +34,29 @@ KEY_BYTES = 32
 
 def key_path(root: Path) -> Path:
     """Where the key of the stack at ``root`` is kept (it may not exist yet)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    state = os.environ.get("XDG_STATE_HOME")
+    if not state:
+        try:
+            state = str(Path.home() / ".local" / "state")
+        except RuntimeError:  # no HOME and no passwd entry
+            raise StateError("no home folder for the stack key",
+                             hint="set XDG_STATE_HOME (or HOME)") from None
     digest = hashlib.sha256(os.path.realpath(root).encode("utf-8", "surrogateescape"))
     return Path(state) / "phoenix-compose" / "keys" / digest.hexdigest()
 
 
-def stack_key(root: Path) -> bytes:
-    """The key of the stack at ``root``, made on first use; StateError when it cannot be
-    made or is not safe to use."""
+key_file = key_path
+
+
+def stack_key(root: Path, create: bool = True) -> bytes:
+    """The key of the stack at ``root``, made on first use (unless ``create`` is false:
+    FileNotFoundError); StateError when it cannot be made or is not safe to use."""
     path = key_path(root)
     try:
         return _read(path)
     except FileNotFoundError:
-        pass
+        if not create:
+            raise
     try:
         _make(path)
         return _read(path)
@@ -108,3 +121,29 @@ def _make(path: Path) -> None:
             pass
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _message(domain: str, parts: tuple[bytes, ...]) -> bytes:
+    """Each part length-prefixed: no two different part lists give the same bytes."""
+    out = domain.encode() + b"\0"
+    for part in parts:
+        out += len(part).to_bytes(8, "big") + part
+    return out
+
+
+def seal(root: Path, domain: str, *parts: bytes) -> str:
+    """HMAC-SHA256 of ``parts`` in ``domain`` under the stack's key (made when missing)."""
+    return hmac.new(stack_key(root), _message(domain, parts), hashlib.sha256).hexdigest()
+
+
+def is_sealed(root: Path, mac: object, domain: str, *parts: bytes) -> bool:
+    """Does ``mac`` seal ``parts``?  No key (never sealed here) is a no; an unsafe or
+    unreadable key is a StateError."""
+    if not isinstance(mac, str):
+        return False
+    try:
+        key = stack_key(root, create=False)
+    except FileNotFoundError:
+        return False
+    expected = hmac.new(key, _message(domain, parts), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, mac)

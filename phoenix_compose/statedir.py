@@ -12,6 +12,9 @@ from pathlib import Path
 FOLDER = ".phoenix"
 
 
+LAST_VALID = "phoenix-last-valid/1"  # the seal's domain (see stackkey)
+
+
 def default_project_name(env: str) -> str:
     """The compose project of an env that sets no ``COMPOSE_PROJECT_NAME``."""
     return f"phoenix-{env}"
@@ -30,6 +33,12 @@ class StateDir:
     def compose_file(self) -> Path:
         """The single validated file podman-compose receives."""
         return self.path / "compose.yaml"
+
+    @property
+    def compose_seal(self) -> Path:
+        """The MAC of ``compose_file`` under the stack key: ``down`` with a broken config
+        uses the last valid file only when it matches."""
+        return self.path / "compose.yaml.mac"
 
     @property
     def overlays(self) -> Path:
@@ -60,6 +69,12 @@ class StateDir:
         return self.path / "health-state.lock"
 
     @property
+    def children(self) -> Path:
+        """The podman children of the running administrative action (pid, start time,
+        command): what a killed run left is reaped by the next one."""
+        return self.path / "children.json"
+
+    @property
     def releases(self) -> Path:
         """One folder per healthy ``up``: ``releases/<n>/`` (compose.yaml, release.json)."""
         return self.path / "releases"
@@ -74,6 +89,18 @@ class StateDir:
         """``inv deploy.kube-play``: the podman 4.3 variant of the manifests, and what was
         made (``played.json``) so that ``--down`` removes exactly that."""
         return self.path / "kube-play"
+
+    def unusable(self) -> str | None:
+        """Why ``.phoenix/<env>/`` must not hold state (a symlink, or a file, among its
+        folders), or None.  Checked before the first write: a repository can ship a
+        ``.phoenix`` that links elsewhere."""
+        from phoenix_compose.fileio import check_folders
+
+        try:
+            check_folders(self.lock_file)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
 
     @property
     def default_project(self) -> str:

@@ -27,6 +27,7 @@ def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path.with_name(tmp_path.name + "-home")  # beside the test's own folder
     home.mkdir(exist_ok=True)  # rootless podman's exit cleanup (conmon -> podman container cleanup)
     monkeypatch.setenv("HOME", str(home))  # does nothing when HOME does not exist
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)  # stack keys: under this HOME
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)
     for name in list(os.environ):
@@ -160,3 +161,19 @@ def clean_hooks():
     hooks.WATCH_JOBS.update(jobs)
     hooks.PRE_DEPLOY.clear()
     hooks.PRE_DEPLOY.update(pre)
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path):
+    """A real 64 KiB tmpfs for ENOSPC (root only: `mount -t tmpfs`); unmounted afterwards."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                                            str(mount)], capture_output=True).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)

@@ -48,3 +48,84 @@ def test_prune_removes_stale_files_only(tmp_path: Path) -> None:
     write_files({keep: "k", stale: "s"})
     write_files({keep: "k"}, prune={tmp_path / "o": "*.yaml"})
     assert keep.exists() and not stale.exists()
+
+
+def _planted(tmp_path: Path) -> tuple[Path, Path]:
+    """A file outside the stack that a planted symlink names, and the stack's state folder."""
+    victim = tmp_path / "outside" / "script.sh"
+    victim.parent.mkdir()
+    victim.write_text("#!/bin/sh\necho precious\n")
+    state = tmp_path / "stack" / ".phoenix" / "t"
+    state.mkdir(parents=True)
+    return victim, state
+
+
+def test_a_log_that_is_a_symlink_is_never_appended_through(tmp_path: Path) -> None:
+    import errno
+    import os
+
+    victim, state = _planted(tmp_path)
+    for name in ("audit.jsonl", "events.jsonl"):
+        os.symlink(victim, state / name)
+        with pytest.raises(OSError, match="is a symbolic link; refusing to follow it") as info:
+            output.append_jsonl(state / name, {"action": "up"})
+        assert info.value.errno == errno.ELOOP
+    assert victim.read_text() == "#!/bin/sh\necho precious\n"
+    assert output.last_jsonl(state / "audit.jsonl") is None  # nor read through
+
+
+def test_a_symlinked_state_folder_is_refused_for_writes_and_reads(tmp_path: Path) -> None:
+    import os
+
+    victim, state = _planted(tmp_path)
+    elsewhere = victim.parent
+    (elsewhere / "cache.json").write_text('{"key": "theirs"}')
+    for link in (state.parent, state):  # .phoenix itself, and .phoenix/<env>
+        os.rename(link, link.with_name(link.name + ".real"))
+        os.symlink(elsewhere, link)
+        with pytest.raises(OSError, match=f"{link} is a symbolic link"):
+            write_files({state / "cache.json": "{}"})
+        with pytest.raises(OSError, match="is a symbolic link"):
+            output.append_jsonl(state / "audit.jsonl", {"a": 1})
+        assert output.read_json(state / "cache.json") is None
+        os.unlink(link)
+        os.rename(link.with_name(link.name + ".real"), link)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["cache.json", "script.sh"]
+    assert (elsewhere / "cache.json").read_text() == '{"key": "theirs"}'
+
+
+def test_a_file_that_is_a_symlink_is_replaced_never_written_through(tmp_path: Path) -> None:
+    import os
+
+    victim, state = _planted(tmp_path)
+    os.symlink(victim, state / "applied.json")
+    write_files({state / "applied.json": "{}\n"})
+    assert not (state / "applied.json").is_symlink()
+    assert (state / "applied.json").read_text() == "{}\n"
+    assert victim.read_text() == "#!/bin/sh\necho precious\n"
+
+
+@pytest.fixture
+def full_disk(tiny_tmpfs: Path) -> Path:
+    """A real 64 KiB tmpfs holding ``.phoenix/t/audit.jsonl``, filled up."""
+    (tiny_tmpfs / ".phoenix" / "t").mkdir(parents=True)
+    (tiny_tmpfs / ".phoenix" / "t" / "audit.jsonl").write_text('{"action": "up"}\n')
+    with open(tiny_tmpfs / "filler", "wb") as filler:
+        try:
+            filler.write(b"x" * (1 << 20))
+        except OSError:
+            pass
+    return tiny_tmpfs
+
+
+def test_a_full_disk_is_an_oserror_and_leaves_no_half_file_or_line(full_disk: Path) -> None:
+    import errno
+
+    state = full_disk / ".phoenix" / "t"
+    with pytest.raises(OSError) as info:
+        write_files({state / "cache.json": "x" * 10000})
+    assert info.value.errno == errno.ENOSPC
+    with pytest.raises(OSError):
+        output.append_jsonl(state / "audit.jsonl", {"action": "down", "pad": "x" * 10000})
+    assert sorted(p.name for p in state.iterdir()) == ["audit.jsonl"]
+    assert (state / "audit.jsonl").read_text() == '{"action": "up"}\n'

@@ -19,3 +19,21 @@ def test_the_generated_layout_has_one_owner() -> None:
 def test_the_default_project_is_named_after_the_env() -> None:
     assert StateDir(Path("/s"), "dev").default_project == default_project_name("dev") == \
         "phoenix-dev"
+
+
+def test_a_state_folder_that_is_a_link_or_a_file_is_unusable(tmp_path: Path) -> None:
+    import os
+
+    state = StateDir(tmp_path, "dev")
+    assert state.unusable() is None  # missing: made as real folders on first write
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / ".phoenix")
+    assert state.unusable() == f"{tmp_path}/.phoenix is a symbolic link; refusing to follow " \
+                               "it (it should be generated here: remove the link)"
+    os.unlink(tmp_path / ".phoenix")
+    (tmp_path / ".phoenix").mkdir()
+    (tmp_path / ".phoenix" / "dev").write_text("")
+    assert state.unusable() == f"{tmp_path}/.phoenix/dev is not a directory"
+    (tmp_path / ".phoenix" / "dev").unlink()
+    state.path.mkdir()
+    assert state.unusable() is None

@@ -93,28 +93,24 @@ def for_program(text: str) -> str:
 
 @contextmanager
 def stop_signals(left_running: Callable[[], list[str]] = list) -> Iterator[None]:
-    """An administrative action (up, down, restart, stop): SIGTERM is handled like Ctrl-C
-    (the engine kills the podman child, audits the action as interrupted and releases the
-    env lock); then what is left running is printed and the exit code is 130 (SIGINT) or
-    143 (SIGTERM)."""
-    main = threading.current_thread() is threading.main_thread()
+    """An administrative action (up, down, restart, stop): SIGINT and SIGTERM are noted by
+    a thread (runtime.stopping: no handler raises at an arbitrary point), which kills the
+    podman children; the action stops at its next podman call or pause, audited as
+    interrupted, the env lock released.  Then what is left running is printed and the exit
+    code is 130 (SIGINT) or 143 (SIGTERM); more signals meanwhile change nothing."""
+    from phoenix_compose.runtime import podman, stopping
 
-    def handler(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler) if main else None
+    restore = stopping.noted(podman.terminate_all)
     try:
         yield
     except KeyboardInterrupt as exc:
-        from phoenix_compose.runtime import podman
-
         podman.terminate_all()
         code = 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+        stopping.clear()  # asking what is left running is a podman call too
         err(f"interrupted; left running: {_bounded(left_running)}")
         raise Exit(code=code) from None
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 @contextmanager

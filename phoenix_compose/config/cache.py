@@ -42,8 +42,10 @@ def is_fresh(cache_file: Path, key: str, roots: Roots, process: Mapping[str, str
     """Is the recorded run still valid?  A damaged cache file is simply stale, and so is one
     that names a file outside ``roots`` (the cache file is in the repository too: it must
     not make us read what the run itself may not)."""
+    from phoenix_compose.fileio import read_bytes
+
     try:
-        entry = json.loads(cache_file.read_text(encoding="utf-8"))
+        entry = json.loads(read_bytes(cache_file).decode("utf-8"))  # never through a link
         return isinstance(entry, dict) and entry.get("key") == key and \
             _vars_fresh(entry.get("vars", {}), process) and \
             _files_fresh({roots.root / rel: d for rel, d in entry.get("outputs", {}).items()},

@@ -7,7 +7,6 @@ cache, builds, and only when everything is valid writes the overlays and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +141,20 @@ def _refuse_outside(root: Path, folders: tuple[Path, ...]) -> None:
                 hint=f"remove the symlink: rm {rel}")])
 
 
+def _sealed(cfg: EnvironmentConfig, text: str) -> dict[Path, str]:
+    """The last valid file's MAC under the stack key (outside the stack), for ``down`` with
+    a broken config.  Without a usable key (no writable home) there is none, and such a
+    ``down`` removes by the env's project label instead."""
+    from phoenix_compose import stackkey
+    from phoenix_compose.statedir import LAST_VALID
+
+    try:
+        mac = stackkey.seal(cfg.stack.root, LAST_VALID, cfg.name.encode(), text.encode())
+    except (OSError, StateError):
+        return {}
+    return {cfg.state.compose_seal: mac + "\n"}
+
+
 def _key(cfg: EnvironmentConfig) -> str:
     """The cache key: the tool, the env, the operator's settings, and every file of envs/,
     compose/ and templates/ the run can read (partials that templates include or import)."""
@@ -165,14 +178,21 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
     return build(cfg).model
 
 
+def _cached(cache_file: Path) -> dict[str, Any]:
+    """The cache entry (read never through a link; ``is_fresh`` read it just before)."""
+    from phoenix_compose.fileio import read_json
+
+    entry = read_json(cache_file)
+    return entry if isinstance(entry, dict) else {}
+
+
 def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
     """Validate ``env`` and write nothing: a fresh cache answers, else a pure build."""
     cfg = load_environment(root, env)
     state = cfg.state
     if use_cache and cache.is_fresh(state.cache_file, _key(cfg), cfg.roots,
                                     cfg.variables.process):
-        warnings = tuple(json.loads(state.cache_file.read_text(encoding="utf-8"))
-                         .get("warnings", []))
+        warnings = tuple(_cached(state.cache_file).get("warnings", []))
         return Outcome(env, state.compose_file, cfg.project_name, cfg.production, True,
                        warnings)
     built = build(cfg)
@@ -190,14 +210,15 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
-        warnings = tuple(json.loads(cache_file.read_text(encoding="utf-8")).get("warnings", []))
+        warnings = tuple(_cached(cache_file).get("warnings", []))
         return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
     try:
         built = build(cfg)
     except ConfigurationError:
         cache.invalidate(cache_file)
         raise
-    files = {**built.overlays, compose_file: built.compose_text}
+    files = {**built.overlays, compose_file: built.compose_text,
+             **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
         write_files(files, prune={state.overlays: "*.yaml"})

@@ -13,7 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from phoenix_compose.errors import ComposeRuntimeError
+from phoenix_compose.errors import ComposeRuntimeError, StateError
+from phoenix_compose.fileio import check_folders, open_nofollow, read_bytes, write_files
 from phoenix_compose.runtime.deploy import Deployer
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.statedir import FOLDER
@@ -40,7 +41,11 @@ def init_certs(store: SecretStore, services: Sequence[str] = TLS_SERVICES,
         raise ComposeRuntimeError(
             f"TLS secrets exist already: {', '.join(sorted(present))}",
             hint="renew them with --force (the services using them are recreated)")
-    ca_key, ca_cert = _ca(store.root / FOLDER / "secrets" / store.env)
+    try:
+        ca_key, ca_cert = _ca(store.root / FOLDER / "secrets" / store.env)
+    except OSError as exc:  # a linked, read-only or full .phoenix/secrets/
+        raise StateError(f"cannot keep the CA in {FOLDER}/secrets/{store.env}: "
+                         f"{exc.strerror or exc}") from None
     values = {"tls_ca_crt": _pem(ca_cert)}
     for service in services:
         key, cert = _issue(ca_key, ca_cert, service)
@@ -60,9 +65,10 @@ def _ca(folder: Path):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key_file, cert_file = folder / "ca.key", folder / "ca.crt"
-    if key_file.is_file() and cert_file.is_file():
-        return (serialization.load_pem_private_key(key_file.read_bytes(), None),
-                x509.load_pem_x509_certificate(cert_file.read_bytes()))
+    check_folders(key_file)  # .phoenix/secrets/<env>: real folders, never a link
+    if key_file.is_file() and cert_file.is_file():  # read without following a link
+        return (serialization.load_pem_private_key(read_bytes(key_file), None),
+                x509.load_pem_x509_certificate(read_bytes(cert_file)))
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME,
                                          f"phoenix-compose {folder.name} CA")])
@@ -73,10 +79,10 @@ def _ca(folder: Path):
             .sign(key, _sha256()))
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_nofollow(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(_key_pem(key))
-    cert_file.write_text(_pem(cert))
+    write_files({cert_file: _pem(cert)})
     return key, cert
 
 

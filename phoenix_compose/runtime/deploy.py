@@ -16,7 +16,13 @@ import yaml
 
 from phoenix_compose import hooks
 from phoenix_compose.config.policy import pinned_by_digest
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
+from phoenix_compose.errors import (
+    ComposeRuntimeError,
+    ConfigurationError,
+    PhoenixError,
+    RolledBack,
+    StateError,
+)
 from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import argv, containers, releases
 from phoenix_compose.runtime.audit import audited
@@ -127,8 +133,7 @@ class Deployer:
     def rollback(self, number: int | None, timeout: float) -> tuple[int, Plan]:
         """Bring back release ``number`` (default: the one before the current one)."""
         release = releases.find(self.state, number)
-        stack = load_stack(releases.compose_file(self.state, release.number), None,
-                           self.state.default_project)
+        stack = self.verified(release.number)
         names = [n for n in stack.order() if n in release.images]
         stack = self._as_recorded(stack, release)
         ids = self.prepare(stack, names)
@@ -137,6 +142,23 @@ class Deployer:
         self.apply(stack, plan, StartOptions(timeout, True, profiles), protect=False)
         releases.set_current(self.state, release.number)
         return release.number, plan
+
+    def verified(self, number: int) -> Stack:
+        """Release ``number``, only if its MAC matches and it passes ``config.validate``'s
+        checks now (the production policy in production), under the env's own project."""
+        from phoenix_compose.config.environment import load_environment
+        from phoenix_compose.config.project import raise_errors
+        from phoenix_compose.config.recorded import recorded_problems
+
+        cfg = load_environment(self.state.root, self.state.env)
+        path = releases.compose_file(self.state, number)
+        text = releases.verified_text(self.state, number)
+        active = frozenset(p.strip() for p in (cfg.variables.lookup("COMPOSE_PROFILES")
+                                               or "").split(",")) - {""}
+        raise_errors(recorded_problems(text, str(path.relative_to(self.state.root)),
+                                       cfg.project_name, cfg.production or self.production,
+                                       active))
+        return load_stack(path, cfg.project_name)
 
     def _as_recorded(self, stack: Stack, release: releases.Release) -> Stack:
         """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
@@ -158,7 +180,11 @@ class Deployer:
         for name, image_id in moved.items():
             model["services"][name]["image"] = image_id
         path = stack.compose_file.with_name("rollback.yaml")
-        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        try:
+            write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        except OSError as exc:
+            raise StateError(f"cannot write {path.relative_to(self.state.root)}: "
+                             f"{exc.strerror or exc}") from None
         return load_stack(path, stack.project)
 
 

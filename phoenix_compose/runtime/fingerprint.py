@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,4 +111,9 @@ class Applied:
                 self.entries[config_hash] = print_.as_dict()
         for old in list(self.entries)[:-LIMIT]:
             del self.entries[old]
-        write_files({self.path: json.dumps(self.entries, sort_keys=False, default=str) + "\n"})
+        try:
+            write_files({self.path: json.dumps(self.entries, sort_keys=False, default=str)
+                         + "\n"})
+        except OSError as exc:  # a full disk must not fail a deploy that worked
+            print(f"warning: {self.path} not written ({exc.strerror or exc}): the next "
+                  "plan may recreate these containers", file=sys.stderr)

@@ -8,6 +8,7 @@ and ``restart`` holds the env lock and appends one audit line.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +19,13 @@ from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
     ConfigurationError,
+    Loc,
     LockedError,
     PhoenixError,
+    Problem,
     StateError,
 )
-from phoenix_compose.runtime import argv, containers, podman, releases
+from phoenix_compose.runtime import argv, children, containers, podman, releases
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.locks import env_lock
@@ -64,14 +67,15 @@ class ComposeManager:
         except (ConfigurationError, StateError):
             if not self.state.compose_file.is_file():
                 raise
-            return load_stack(self.state.compose_file, None, self.state.default_project)
+            return last_valid(self.root, self.env)
 
     @contextmanager
     def administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
         """The env lock and one audit line around an action that changes the stack."""
+        check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
                 audited(self.state.audit_log, action, args,
-                        masker_for(self.root, self.env).text):
+                        masker_for(self.root, self.env).text), children.watched(self.state):
             yield
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -126,8 +130,7 @@ class ComposeManager:
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False, project: str | None = None) -> None:
-        """``down``; works with a broken config: from the last valid file, else by the
-        project label (``project`` when the env file cannot tell it)."""
+        """``down``, also with a broken config: see ``current_stack`` and ``remove_by_label``."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
@@ -135,9 +138,9 @@ class ComposeManager:
                     hint="add --yes to confirm that its data may be destroyed")
             try:
                 stack = self.current_stack()
-            except (ConfigurationError, StateError):
+            except (ConfigurationError, StateError) as exc:
                 remove_by_label(self.run, self.report, project or project_name(self.root, self.env),
-                                volumes)
+                                volumes, why=str(exc))
                 return
             every_profile = _profiles_of(stack, list(stack.services))
             self.run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
@@ -189,13 +192,32 @@ class ComposeManager:
             return True
 
 
+def check_state(state: StateDir, action: str) -> None:
+    """``.phoenix`` (and ``.phoenix/<env>``) before the first write: never a symlink.
+    ``down`` must always work: it warns and goes on (unlocked, unaudited)."""
+    why = state.unusable()
+    if why is None:
+        return
+    if action == "down":
+        print(f"warning: {why}; `down` goes on without its lock and audit line",
+              file=sys.stderr)
+        return
+    raise StateError(f"environment '{state.env}' cannot keep its state: {why}",
+                     hint="remove the symbolic link named above; phoenix makes .phoenix/ "
+                          "itself")
+
+
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
     return sorted({p for n in names for p in stack.services[n].profiles})
 
 
 def remove_by_label(run: containers.Runner, report: Report, project: str,
-                    volumes: bool) -> None:
-    """`down` without a usable compose file: remove what carries the project's label."""
+                    volumes: bool, why: str = "") -> None:
+    """`down` without a usable compose file (the config is broken and there is no last
+    valid file, or it was refused: ``why``): remove what carries the project's label
+    (``project`` when the env file cannot tell it)."""
+    if why:
+        print(f"warning: {why}", file=sys.stderr)
     report("*", "config invalid", f"removing project {project} by label")
     kinds = ("container", "network") + (("volume",) if volumes else ())
     for kind in kinds:
@@ -206,6 +228,40 @@ def remove_by_label(run: containers.Runner, report: Report, project: str,
             run(argv.remove(*ids), timeout=600)
         else:
             run(argv.remove_kind(kind, *ids), timeout=120)
+
+
+def last_valid(root: Path, env: str) -> Stack:
+    """The last valid ``.phoenix/<env>/compose.yaml``, for ``down``, status and the watcher
+    when the config is broken: only if its MAC matches (phoenix wrote it as it is) and it
+    names the env's own project (its ``name:`` is never trusted alone)."""
+    from phoenix_compose import stackkey
+    from phoenix_compose.config.project import raise_errors
+    from phoenix_compose.config.recorded import located_model, project_problem
+    from phoenix_compose.fileio import read_bytes
+    from phoenix_compose.statedir import LAST_VALID
+
+    state = StateDir(root, env)
+    loc = Loc(str(state.compose_file.relative_to(root)), 1, 1)
+    try:
+        text = read_bytes(state.compose_file).decode("utf-8")
+        mac = read_bytes(state.compose_seal).decode().strip() \
+            if state.compose_seal.exists() else None
+        sealed = stackkey.is_sealed(root, mac, LAST_VALID, env.encode(), text.encode())
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{loc}: error: the last valid file cannot be read: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not sealed:
+        raise ConfigurationError([Problem(loc, "the last valid file does not match its MAC "
+                                               "(edited, or written by an older phoenix); "
+                                               "refusing to use it")])
+    model, where, problems = located_model(text, loc.file)
+    try:
+        project = load_environment(root, env).project_name
+    except ConfigurationError:  # the MAC says phoenix wrote this name for this env
+        project = str(model.get("name") or "")
+    named = project_problem(model, where, project)
+    raise_errors(problems + ([named] if named else []))
+    return load_stack(state.compose_file, project)
 
 
 def project_name(root: Path, env: str) -> str:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from phoenix_compose.errors import LockedError
+from phoenix_compose.fileio import open_nofollow, read_bytes
+from phoenix_compose.runtime import stopping
 
 
 @contextmanager
@@ -22,24 +24,31 @@ def env_lock(path: Path, action: str, wait: float = 10.0,
              poll: float = 0.1) -> Iterator[None]:
     """Hold the lock file ``path`` (``StateDir.lock_file``) for ``inv <action>``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:  # read-only or full: `down` must still work, unlocked
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)  # never truncates through a link
+    except OSError as exc:  # read-only, full, or a symlink: `down` must still work, unlocked
         print(f"warning: cannot take the lock {path} ({exc.strerror or exc}); going on "
               "without it", file=sys.stderr)
         yield
         return
     try:
         _acquire(fd, path, action, wait, poll)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"`inv {action}` (pid {os.getpid()})\n".encode())
+        _holder(fd, f"`inv {action}` (pid {os.getpid()})\n")
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)
+            _holder(fd, "")
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _holder(fd: int, line: str) -> None:
+    """The holder line is for messages only: a full disk must not fail the action."""
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, line.encode())
+    except OSError:
+        pass
 
 
 def _acquire(fd: int, path: Path, action: str, wait: float, poll: float) -> None:
@@ -50,23 +59,31 @@ def _acquire(fd: int, path: Path, action: str, wait: float, poll: float) -> None
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                holder = path.read_text(encoding="utf-8").strip() or "another process"
+                holder = _held_by(path)
                 raise LockedError(
                     f"environment '{path.parent.name}' is busy: {holder}",
                     hint=f"wait for it to finish (waited {wait:g} s), then run "
                          f"`inv {action}` again") from None
-            time.sleep(poll)
+            stopping.pause(poll)  # a stop signal ends the wait
+
+
+def _held_by(path: Path) -> str:
+    try:
+        return read_bytes(path).decode("utf-8", "replace").strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def is_held(path: Path) -> bool:
     """Does some process hold the lock now?  (Probes with a shared, non-blocking lock.)"""
     try:
-        with open(path, "rb") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    except FileNotFoundError:
+        fd = open_nofollow(path, os.O_RDONLY)
+    except OSError:  # missing, or not ours to open (a symlink): nobody holds our lock
         return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
     return False

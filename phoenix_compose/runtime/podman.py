@@ -16,10 +16,8 @@ import functools
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import CommandError
+from phoenix_compose.runtime import stopping
+from phoenix_compose.runtime.procs import kill_tree, workdir
 
 Argv = tuple[str, ...]
 
@@ -69,7 +69,9 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     ``sh`` serves the streaming calls (``stream``).
     """
     argv = tuple(argv)
+    stopping.check()  # a stop signal was noted: no podman call starts, none goes on
     result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
+    stopping.check()
     if result.code < 0:
         raise CommandError(argv, None, result.stdout, result.stderr,
                            reason=f"killed by signal {-result.code}")
@@ -78,27 +80,15 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     return result
 
 
-def workdir() -> str:
-    """Where podman runs: conmon 2.1.6 (here, with podman 4.3) writes an empty ``oom`` file
-    into its working directory when a container is OOM-killed, so never the user's own
-    (their repository).  A private directory per user under the temp dir."""
-    path = Path(tempfile.gettempdir()) / f"phoenix-podman-{os.getuid()}"
-    try:
-        path.mkdir(mode=0o700, exist_ok=True)
-    except OSError:
-        return tempfile.gettempdir()
-    return str(path)
-
-
 def _communicate(argv: Argv, input: str | None, timeout: float | None,
                  env: Mapping[str, str] | None = None,
                  cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run in a session of its own (so we can kill podman-compose and its podman), tracked
-    for ``terminate_all``; the child never outlives the call, even on an interrupt."""
+    """Run in our own process group (see ``_kill``), tracked for ``terminate_all``; the
+    child never outlives the call, even on an interrupt."""
     try:
         proc = subprocess.Popen([executable(argv[0]), *argv[1:]], text=True,
                                 encoding="utf-8", errors="replace", stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True,
+                                stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if input is not None
                                 else subprocess.DEVNULL,
                                 env={**os.environ, **env} if env else None,
@@ -137,7 +127,7 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
         proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=subprocess.PIPE
                                 if sink else (stdout or subprocess.DEVNULL),
                                 stdin=stdin or subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True, cwd=workdir())
+                                cwd=workdir())
     except FileNotFoundError:
         raise CommandError(argv, None, reason=f"{argv[0]} is not installed") from None
     with _tracked(proc):
@@ -168,24 +158,41 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
 
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
+WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (children.json)
 
 
 @contextlib.contextmanager
 def _tracked(proc: subprocess.Popen) -> Iterator[None]:
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
+    if stopping.STOP.is_set():  # noted after this call's check: terminate_all missed it
+        _kill(proc)
+    _notify()
     try:
         yield
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(proc)
+        _notify()
+
+
+def _notify() -> None:
+    for watcher in list(WATCHERS):
+        with contextlib.suppress(Exception):  # a record of children never fails a command
+            watcher()
+
+
+def running() -> list[tuple[int, Argv]]:
+    """The children running now: pid and command line."""
+    with _RUNNING_LOCK:
+        return sorted((proc.pid, tuple(str(a) for a in proc.args))  # type: ignore[union-attr]
+                      for proc in _RUNNING)
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """Kill the child and its process group (podman-compose runs podman below it)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    """Kill the child and the tree below it, found in /proc (runtime.procs says why)."""
+    kill_tree(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
         proc.kill()
 
 
@@ -211,7 +218,8 @@ def spawn(argv: Sequence[str], log: Path) -> int:
     returns its pid.  It outlives this process by design: stop it by pid."""
     argv = tuple(argv)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC  # no link
+    with os.fdopen(os.open(log, flags, 0o640), "ab") as out:
         try:
             proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

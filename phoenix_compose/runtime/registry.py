@@ -19,7 +19,7 @@ import yaml
 
 from phoenix_compose.config.registry import DEFAULT_ADDRESS, Address, parse_address
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
-from phoenix_compose.fileio import write_files
+from phoenix_compose.fileio import read_bytes, write_files
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.statedir import FOLDER
 
@@ -119,10 +119,21 @@ class Registry:
     def pid(self) -> int | None:
         """The pid of a live registry process of ours, else None."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid = int(read_bytes(self.pid_file).decode().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid) and self._serves(pid) else None
+
+    def _serves(self, pid: int) -> bool:
+        """Is ``pid`` the registry serving this folder's config?  A pid file can be planted
+        (a repository shipping .phoenix/registry/): `registry.down` must never signal
+        another process."""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                args = handle.read().decode(errors="replace").split("\0")[:-1]
+        except OSError:
+            return False
+        return args[1:] == list(argv.registry_serve(str(self.folder / "config.yml"))[1:])
 
     def answers(self) -> bool:
         try:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.environment import load_environment
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem, StateError
+from phoenix_compose.fileio import check_folders
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.secret_swap import check_value, replace_secret
 from phoenix_compose.runtime.stack import Stack
@@ -172,6 +173,11 @@ def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
     home = Path(cfg.variables.lookup("PHOENIX_SECRETS_GNUPGHOME")
                 or root / FOLDER / "secrets" / "gnupg")
     store = root / FOLDER / "secrets" / "pass"
+    try:
+        check_folders(store / "gpg-id")  # never through a linked .phoenix/secrets
+    except OSError as exc:
+        raise StateError(f"cannot keep secrets in {store.relative_to(root)}: "
+                         f"{exc.strerror}") from None
     store.mkdir(parents=True, exist_ok=True)
     os.chmod(store, 0o700)
     return Driver("pass", {"root": str(store), "key": gpg_key(home, env, run),

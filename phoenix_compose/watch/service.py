@@ -8,6 +8,8 @@ returns within about a second (the loop waits on an event, not a sleep).
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import threading
 import time
@@ -85,7 +87,7 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
     wake = _woken_by(stop)  # a stop also ends the wait for the next tick
-    restore = _handle_signals(stop, wake)
+    restore = _handle_signals(stop, wake, monitor.stopping)
     follower = None if once else _container_events(monitor, bus, wake)
 
     def on_tick(count: int, statuses: dict[str, HealthStatus]) -> None:
@@ -177,25 +179,60 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
         return None
 
 
-def _handle_signals(stop: threading.Event, wake: threading.Event) -> Callable[[], None]:
-    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread)."""
+def _handle_signals(stop: threading.Event, wake: threading.Event,
+                    wound_down: threading.Event | None = None) -> Callable[[], None]:
+    """SIGINT and SIGTERM end the loop cleanly (only possible from the main thread).
+
+    A signal handler may run between any two bytecodes of the main thread, also inside
+    ``Event.set`` or while a lock is held: one that took a lock itself deadlocked on two
+    close signals.  So the handler does nothing; the interpreter's C-level handler writes
+    the signal number to a wakeup pipe (``signal.set_wakeup_fd``, async-signal-safe), and a
+    thread reading that pipe sets the events and kills a hanging podman call, and any call
+    started after the stop until the loop has ended (``wound_down``: a tick goes on until
+    it looks at ``stop``; plugin jobs' cleanup comes after, and is left alone)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)  # set_wakeup_fd needs it: a full pipe never blocks
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(*_: object) -> None:
-        stop.set()
-        wake.set()
-        podman.terminate_all()  # a hanging podman call must not delay the stop
-
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    reader = threading.Thread(target=_read_signals,
+                              args=(read_fd, stop, wake, wound_down or threading.Event()),
+                              name="phoenix-signals", daemon=True)
+    reader.start()
     for sig in previous:
-        signal.signal(sig, handler)
+        signal.signal(sig, _noted)
 
     def restore() -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(write_fd)  # the reader sees the end of the pipe and returns
+        reader.join(5)
+        os.close(read_fd)
 
     return restore
+
+
+def _noted(_signum: int, _frame: object) -> None:
+    """The Python-level handler: nothing (the wakeup pipe carries the signal)."""
+
+
+def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
+                  wound_down: threading.Event) -> None:
+    stops = {signal.SIGINT, signal.SIGTERM}
+    while True:
+        stopping = stop.is_set() and not wound_down.is_set()
+        if not select.select([read_fd], [], [], 0.1 if stopping else None)[0]:
+            podman.terminate_all()  # started after the stop, before the loop looked at it
+            continue
+        data = os.read(read_fd, 64)
+        if not data:
+            return
+        if stops.intersection(data):
+            stop.set()
+            wake.set()
+            podman.terminate_all()  # a hanging podman call must not delay the stop
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from phoenix_compose.errors import StateError
-from phoenix_compose.fileio import read_json, write_files
+from phoenix_compose.fileio import open_nofollow, read_json, write_files
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.restart_policy import Circuit
 
@@ -73,9 +74,8 @@ class StateStore:
 
     @contextmanager
     def update(self) -> Iterator[dict[str, ServiceRecord]]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.lock_path, "w")  # noqa: SIM115 - closed below
+        try:  # never "w": that truncated whatever a planted symlink named
+            lock = os.fdopen(open_nofollow(self.lock_path, os.O_RDWR | os.O_CREAT), "rb")
         except OSError as exc:
             raise StateError(f"cannot write {self.lock_path}: {exc.strerror or exc}") from None
         with lock:

@@ -77,7 +77,7 @@ def test_down_works_when_phoenix_cannot_be_written(make_stack, monkeypatch, caps
 
     monkeypatch.setattr(fileio, "write_files", read_only)
     monkeypatch.setattr("phoenix_compose.runtime.audit.append_jsonl", read_only)
-    monkeypatch.setattr("phoenix_compose.runtime.locks.os.open", read_only)
+    monkeypatch.setattr("phoenix_compose.runtime.locks.open_nofollow", read_only)
     (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:2'}}\n")  # changed
     ComposeManager(root, "t", run=fake).stop_services()
     assert any(c[0] == "podman-compose" and "down" in c for c in fake.calls)
@@ -108,3 +108,124 @@ def test_event_and_audit_logs_rotate_by_size(tmp_path: Path, monkeypatch) -> Non
     assert all(p.stat().st_size <= 200 for p in tmp_path.iterdir())
     last = [json.loads(line)["n"] for line in log.read_text().splitlines()]
     assert last[-1] == 29
+
+
+GOOD = {"envs/t.env": "COMPOSE_PROJECT_NAME=mine\n",
+        "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"}
+
+
+def _broken_after_valid(make_stack) -> Path:
+    """A stack with a last valid .phoenix/t/compose.yaml, whose config is now broken."""
+    root = make_stack(GOOD)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()
+    (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:1', nope: 1}}\n")
+    return root
+
+
+def test_down_with_a_broken_config_uses_the_intact_last_valid_file(make_stack) -> None:
+    root = _broken_after_valid(make_stack)
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    downs = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(downs) == 1 and downs[0][downs[0].index("-p") + 1] == "mine"
+
+
+def test_down_never_takes_another_projects_name_from_an_edited_last_valid_file(
+        make_stack, capsys) -> None:
+    root = _broken_after_valid(make_stack)
+    last = root / ".phoenix" / "t" / "compose.yaml"
+    last.write_text(last.read_text().replace("name: mine", "name: theirs"))
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any("theirs" in " ".join(c) for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls  # the env's own project
+    assert "warning: .phoenix/t/compose.yaml:1:1: error: the last valid file does not match " \
+           "its MAC" in capsys.readouterr().err
+
+
+def test_down_refuses_a_last_valid_file_without_a_mac_as_older_versions_wrote_it(
+        make_stack) -> None:
+    root = _broken_after_valid(make_stack)
+    (root / ".phoenix" / "t" / "compose.yaml.mac").unlink()
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any(c[0] == "podman-compose" for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls
+
+
+def test_a_symlinked_phoenix_folder_is_refused_before_the_first_write_and_down_still_runs(
+        make_stack, tmp_path: Path, capsys) -> None:
+    import os
+
+    from phoenix_compose.errors import StateError
+
+    root = make_stack(GOOD)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    os.symlink(outside, root / ".phoenix")
+    fake = FakePodman({})
+    with pytest.raises(StateError, match=r"environment 't' cannot keep its state: .*/\.phoenix "
+                                         "is a symbolic link; refusing to follow it"):
+        ComposeManager(root, "t", run=fake).start_services()
+    assert fake.calls == [] and list(outside.iterdir()) == []
+    ComposeManager(root, "t", run=fake).stop_services()  # `down` always works
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=mine") in fake.calls
+    assert list(outside.iterdir()) == []
+    assert "`down` goes on without its lock and audit line" in capsys.readouterr().err
+
+
+def test_a_symlinked_env_folder_inside_the_stack_is_refused_too(make_stack) -> None:
+    import os
+
+    from phoenix_compose.errors import StateError
+
+    root = make_stack(GOOD)
+    (root / ".phoenix" / "other").mkdir(parents=True)
+    os.symlink(root / ".phoenix" / "other", root / ".phoenix" / "t")
+    with pytest.raises(StateError, match=r"\.phoenix/t is a symbolic link"):
+        ComposeManager(root, "t", run=FakePodman({})).restart_services()
+    assert list((root / ".phoenix" / "other").iterdir()) == []
+
+
+def test_on_a_full_disk_up_refuses_cleanly_and_down_still_works(tiny_tmpfs: Path,
+                                                                 capsys) -> None:
+    """A real full .phoenix/ (a 64 KiB tmpfs): `up` of a changed config is a clear error
+    before any podman call; `down` runs from the (sealed) last valid file."""
+    from phoenix_compose.errors import StateError
+
+    root = tiny_tmpfs / "stack"
+    for rel, text in GOOD.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()
+    (root / "compose" / "a.yaml").write_text("services: {web: {image: 'w:2'}}\n# "
+                                             + "x" * 2000 + "\n")
+    with open(tiny_tmpfs / "filler", "wb") as filler:
+        try:
+            filler.write(b"x" * (1 << 20))
+        except OSError:
+            pass
+    fake = FakePodman({})
+    with pytest.raises(StateError, match="cannot write .phoenix/t: No space left on device"):
+        ComposeManager(root, "t", run=fake).start_services()
+    assert fake.calls == []
+    ComposeManager(root, "t", run=fake).stop_services()
+    downs = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(downs) == 1 and downs[0][downs[0].index("-p") + 1] == "mine"
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_down_refuses_a_sealed_last_valid_file_of_another_project(make_stack, capsys) -> None:
+    """Sealed, but for a project that is no longer the env's: its name is not used."""
+    root = _broken_after_valid(make_stack)
+    (root / "envs" / "t.env").write_text("COMPOSE_PROJECT_NAME=renamed\n")
+    fake = FakePodman({})
+    ComposeManager(root, "t", run=fake).stop_services()
+    assert not any(c[0] == "podman-compose" for c in fake.calls)
+    assert ("podman", "ps", "--all", "--quiet", "--filter",
+            "label=io.podman.compose.project=renamed") in fake.calls
+    assert "warning: .phoenix/t/compose.yaml:1:7: error: this file names project 'mine', but " \
+           "the environment's project is 'renamed'" in capsys.readouterr().err

@@ -158,3 +158,55 @@ def test_the_audit_line_keeps_the_secrets_prefix_and_masks_only_secrets(make_sta
         ComposeManager(root, "t", run=no_secrets).start_services()
     (record,) = read(root / ".phoenix" / "t" / "audit.jsonl")
     assert "acmeblue_db_password (used by web)" in record["error"], record
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "outside.sh"
+    victim.write_text("#!/bin/sh\necho precious\n")
+    return victim
+
+
+def test_a_lock_file_that_is_a_symlink_is_not_truncated(tmp_path: Path, capsys) -> None:
+    import os
+
+    victim = _victim(tmp_path)
+    path = tmp_path / ".phoenix" / "dev" / "lock"
+    path.parent.mkdir(parents=True)
+    os.symlink(victim, path)
+    with env_lock(path, "down"):
+        pass  # `down` goes on, unlocked
+    assert victim.read_text() == "#!/bin/sh\necho precious\n"
+    assert "cannot take the lock" in capsys.readouterr().err
+    assert not is_held(path)
+
+
+def test_an_audit_log_that_is_a_symlink_gets_no_line_and_the_action_a_warning(
+        tmp_path: Path, capsys) -> None:
+    import os
+
+    victim = _victim(tmp_path)
+    log = tmp_path / ".phoenix" / "dev" / "audit.jsonl"
+    log.parent.mkdir(parents=True)
+    os.symlink(victim, log)
+    with audited(log, "down", {}):
+        pass
+    assert victim.read_text() == "#!/bin/sh\necho precious\n"
+    assert "audit line not written" in capsys.readouterr().err
+    assert not taken_down(log)
+
+
+def test_the_watchers_state_lock_that_is_a_symlink_is_refused_untouched(tmp_path) -> None:
+    import os
+
+    from phoenix_compose.errors import StateError
+    from phoenix_compose.statedir import StateDir
+    from phoenix_compose.watch.state import StateStore
+
+    victim = _victim(tmp_path)
+    state = StateDir(tmp_path, "dev")
+    state.path.mkdir(parents=True)
+    os.symlink(victim, state.health_lock)
+    with pytest.raises(StateError, match="health-state.lock: it is a symbolic link"):
+        with StateStore(state).update():
+            pass
+    assert victim.read_text() == "#!/bin/sh\necho precious\n"

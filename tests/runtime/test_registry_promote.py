@@ -130,3 +130,21 @@ def test_up_pulls_a_pinned_image_and_a_missing_digest_creates_nothing(
         ComposeManager(stack, "staging").start_services(timeout=60)
     assert "no container was created" in info.value.hint
     assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+
+
+def test_a_planted_registry_pid_file_never_gets_another_process_signalled(tmp_path) -> None:
+    """A repository can ship .phoenix/registry/registry.pid naming any pid: `registry.down`
+    signals only the registry serving this folder's config."""
+    import subprocess
+
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        planted = Registry(tmp_path / "stack")
+        planted.folder.mkdir(parents=True)
+        planted.pid_file.write_text(f"{other.pid}\n")
+        assert planted.pid() is None
+        assert planted.down() is False
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

@@ -93,3 +93,31 @@ def test_a_broken_subscriber_does_not_stop_the_bus(capsys) -> None:
     bus.emit("y")
     assert [(e["type"], e["service"], e["n"]) for e in got] == [("x", "svc", 1)]
     assert "boom" in capsys.readouterr().err
+
+
+def test_the_watchers_signal_handler_takes_no_lock_and_a_signal_still_stops_it() -> None:
+    """A handler runs between any two bytecodes of the main thread, e.g. inside the
+    ``Event.set`` of a first signal: one that takes that lock again deadlocks (two close
+    signals hung ``health.watch``).  Here the main thread holds the events' locks while the
+    handler runs; it must return, and a real signal must still stop the loop."""
+    import os
+    import signal
+
+    from phoenix_compose.watch.service import _handle_signals
+
+    stop, wake = threading.Event(), threading.Event()
+    restore = _handle_signals(stop, wake)
+    try:
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with stop._cond, wake._cond:  # type: ignore[attr-defined]  # as if inside set()
+            called = threading.Thread(target=handler, args=(signal.SIGTERM, None), daemon=True)
+            called.start()
+            called.join(10)  # a hang guard only
+            assert not called.is_alive(), "the signal handler blocked on a lock"
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.wait(10) and wake.wait(10)
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

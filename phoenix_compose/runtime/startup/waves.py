@@ -17,7 +17,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, containers, podman, stopping
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
 from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
@@ -39,7 +39,7 @@ class StartOptions:
 @dataclass(frozen=True)
 class Clock:
     now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = stopping.pause  # wakes for a stop signal
 
 
 def _pool() -> Executor:
