@@ -183,11 +183,26 @@ def read_json(path: Path) -> Any:
 
 def last_jsonl(path: Path, window: int = 4096) -> dict[str, Any] | None:
     """The last record of a JSON-lines file (reads only its tail), or None."""
+    records = tail_jsonl(path, window)
+    return records[-1] if records else None
+
+
+def tail_jsonl(path: Path, window: int = 65536) -> list[dict[str, Any]]:
+    """The whole records in the last ``window`` bytes of a JSON-lines file, oldest first
+    (a line cut by the window, or one that is not a JSON object, is left out)."""
     try:
         with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as handle:
-            handle.seek(max(0, os.fstat(handle.fileno()).st_size - window))
-            last = handle.read().decode("utf-8", "replace").strip().splitlines()[-1]
-        record = json.loads(last)
-    except (OSError, ValueError, IndexError):
-        return None
-    return record if isinstance(record, dict) else None
+            start = max(0, os.fstat(handle.fileno()).st_size - window)
+            handle.seek(start)
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines[1:] if start else lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.fileio import append_jsonl, last_jsonl
+from phoenix_compose.fileio import append_jsonl, last_jsonl, tail_jsonl
 from phoenix_compose.shapes import as_dict, as_list
 
 
@@ -70,3 +70,25 @@ def removed_by_user(path: Path, services: list[str]) -> set[str]:
     args = as_dict(record.get("args"))
     named = as_list(args.get("services"))
     return {str(n) for n in named} or set(services)
+
+
+STOPPING = ("stop", "down", "rm", "kill", "pause")  # our actions that stop a container
+
+
+def stopped_by_us(path: Path, service: str, since: datetime) -> bool:
+    """Did one of our actions that stop containers (``stop``, ``down``, ``rm``...) name
+    ``service`` (or every service) at or after ``since`` (the container's last start)?
+    podman 4.3 logs no event for ``podman stop``, so our own record is the evidence that a
+    stop we made was meant; the watcher then leaves the container alone."""
+    floor = since.replace(microsecond=0)  # audit times have whole seconds
+    for record in reversed(tail_jsonl(path)):
+        try:
+            when = datetime.fromisoformat(str(record.get("time")))
+        except ValueError:
+            continue
+        if when < floor:
+            return False  # older records are before this run of the container
+        named = as_list(as_dict(record.get("args")).get("services"))
+        if record.get("action") in STOPPING and (not named or service in map(str, named)):
+            return True
+    return False

@@ -53,6 +53,8 @@ class HealthMonitor:
                                        thread_name_prefix="phoenix-watch")
         self.oom = OomDetector()
         self.observer = Observer(stack, run, self.pool, oom=self.oom)
+        self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
+            state.audit_log, service, since)
         self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
         self.restarts: dict[str, Future] = {}
         self.metrics: Any = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,7 +24,7 @@ from phoenix_compose.watch.oom import OomDetector, OomKill
 from phoenix_compose.watch.restart_policy import Circuit
 from phoenix_compose.watch.schedule import CheckResult
 
-_STOP_CODES = (0, 128 + 2, 128 + 9, 128 + 15)  # exit, SIGINT, SIGKILL, SIGTERM
+SETTLE_POLLS, SETTLE_STEP_S = 10, 0.1  # how long podman may take to log the exit cleanup
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ class Observer:
         self.pool = pool
         self.check_timeout = check_timeout
         self._user_stops: dict[tuple[str, Any], bool] = {}
+        # our own record of the stops we made (runtime.audit.stopped_by_us), by service
+        self.stopped_by_us: Callable[[str, datetime], bool] = lambda _s, _t: False
+        self.sleep: Callable[[float], None] = time.sleep
         self.oom = oom or OomDetector()
         self._oom_kills: dict[tuple[str, Any], OomKill | None] = {}
         self._timeouts = {s.container: s.health.timeout for s in stack.services.values()
@@ -153,21 +156,41 @@ class Observer:
         return self._oom_kills[key]
 
     def deliberate(self, state: ContainerState) -> bool:
-        """Was this exit meant?  podman 4.3 does not expose "stopped by user" and does not
-        always log a ``stop`` event, so: an exit code that a stop or kill causes (0, or
-        SIGINT, SIGKILL, SIGTERM) unless the kernel's OOM killer did it, or a stop/kill
-        event since the container's last start.  Any other exit is a crash."""
+        """Was this exit meant?  Only when we made the stop (``stop``, ``down``, ``rm``...:
+        our audit record names the service since the container's last start), or podman
+        logged one: a ``stop`` or ``kill`` event, or, podman 4.3 logging no ``stop`` event,
+        the second ``cleanup`` after ``died`` that only ``podman stop`` makes (the stop
+        command cleans up after conmon's own exit cleanup; measured, see README).  An exit
+        code alone is no evidence: a main process killed from the host (137) is a crash."""
         if state.status == "created":
             return False
-        if state.exit_code in _STOP_CODES:
-            return True
         key = (state.name, state.started_at)
         if key not in self._user_stops:
-            since = state.started_at.timestamp() if state.started_at else 0
-            result = self.run(argv.events_since(state.name, since), timeout=30)
-            self._user_stops[key] = bool({"stop", "kill"} & set(result.stdout.split()))
+            service = next((s.name for s in self.stack.services.values()
+                            if s.container == state.name), state.name)
+            self._user_stops[key] = bool(
+                state.started_at and self.stopped_by_us(service, state.started_at)) or \
+                self._podman_stopped(state)
         return self._user_stops[key]
 
+    def _podman_stopped(self, state: ContainerState) -> bool:
+        """podman's own evidence of a stop since the container's last start.  Its exit
+        cleanup comes a moment after ``died``: wait for it (at most about a second)."""
+        since = state.started_at.timestamp() if state.started_at else 0
+        seen_cleanup = False
+        for _ in range(SETTLE_POLLS):
+            statuses = self.run(argv.events_since(state.name, since), timeout=30).stdout.split()
+            if {"stop", "kill"} & set(statuses):
+                return True
+            after = statuses[len(statuses) - statuses[::-1].index("died"):] \
+                if "died" in statuses else []
+            if after.count("cleanup") >= 2:
+                return True
+            if seen_cleanup:  # one cleanup, and a moment later still one: conmon's alone
+                return False
+            seen_cleanup = "cleanup" in after
+            self.sleep(SETTLE_STEP_S)
+        return False
 
 def statuses(observed: Mapping[str, Observation], records: Mapping[str, Any]
              ) -> dict[str, HealthStatus]:
