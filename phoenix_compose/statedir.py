@@ -1,4 +1,4 @@
-"""StateDir: the one owner of ``.phoenix/<env>/`` and of an environment's default project name.
+"""StateDir: the one owner of ``.phoenix/<env>/``.
 
 Nothing else spells out the generated layout: the final compose file and its overlays, the
 validation cache, the env lock, the audit and event logs, and the watcher's state.
@@ -10,11 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FOLDER = ".phoenix"
-
-
-def default_project_name(env: str) -> str:
-    """The compose project of an env that sets no ``COMPOSE_PROJECT_NAME``."""
-    return f"phoenix-{env}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,3 @@ class StateDir:
         """``inv deploy.kube-play``: the podman 4.3 variant of the manifests, and what was
         made (``played.json``) so that ``--down`` removes exactly that."""
         return self.path / "kube-play"
-
-    @property
-    def default_project(self) -> str:
-        return default_project_name(self.env)

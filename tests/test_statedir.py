@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoenix_compose.statedir import StateDir, default_project_name
+from phoenix_compose.statedir import StateDir
 
 
 def test_the_generated_layout_has_one_owner() -> None:
@@ -15,7 +15,3 @@ def test_the_generated_layout_has_one_owner() -> None:
         "health-state.json", "health-state.lock"]
     assert all(p.parent == state.path for p in (state.compose_file, state.audit_log))
 
-
-def test_the_default_project_is_named_after_the_env() -> None:
-    assert StateDir(Path("/s"), "dev").default_project == default_project_name("dev") == \
-        "phoenix-dev"

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from phoenix_compose._upstream import env_bindings
+from phoenix_compose.config import identity
 from phoenix_compose.config.files import link_problem, read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
-from phoenix_compose.statedir import StateDir, default_project_name
+from phoenix_compose.statedir import StateDir
 
 COMMON = "common"
 DEFAULT_ENV = "development"
@@ -39,6 +41,7 @@ class Variables(Mapping[str, str]):
         self._defined = dict(defined)
         self._process = process
         self.used: set[str] = set()
+        self._defaults: dict[str, Callable[[], str]] = {}  # for a name nothing sets
 
     @property
     def process(self) -> Mapping[str, str]:
@@ -52,7 +55,15 @@ class Variables(Mapping[str, str]):
 
     def lookup(self, name: str) -> str | None:
         var = self.var(name)
-        return None if var is None else var.value
+        if var is None:
+            default = self._defaults.get(name)
+            return None if default is None else default()
+        return var.value
+
+    def set_default(self, name: str, value: Callable[[], str]) -> None:
+        """What ``name`` interpolates to when nothing sets it (``COMPOSE_PROJECT_NAME``:
+        the project's name, as compose does)."""
+        self._defaults[name] = value
 
     def declared(self, name: str) -> bool:
         """Does an env file name ``name`` (with a value, or bare)?"""
@@ -116,7 +127,27 @@ class EnvironmentConfig:
 
     @property
     def project_name(self) -> str:
-        return self.variables.lookup("COMPOSE_PROJECT_NAME") or default_project_name(self.name)
+        return self.project.value
+
+    @cached_property
+    def project(self) -> identity.ProjectName:
+        """COMPOSE_PROJECT_NAME, else the compose files' ``name:``, else the folder's name
+        (see :mod:`.identity`)."""
+        var = self.variables.var(identity.PROJECT_VARIABLE)
+
+        def lookup(name: str) -> str | None:
+            found = self.variables.var(name)
+            return None if found is None else found.value
+
+        files = [(p, self.stack.rel(p)) for p in self.stack.compose_files]
+        return identity.resolve(self.stack.root, self.name,
+                                None if var is None else (var.value, var.loc),
+                                identity.top_level_name(files, lookup))
+
+    @property
+    def owner(self) -> str:
+        """The owner label phoenix writes on what this env creates."""
+        return identity.owner_id(self.stack.root, self.name)
 
     @property
     def state(self) -> StateDir:
@@ -199,7 +230,9 @@ def load_environment(
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     warnings = tuple(p for p in problems if p.severity != "error")
-    return EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings)
+    cfg = EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings)
+    cfg.variables.set_default(identity.PROJECT_VARIABLE, lambda: cfg.project_name)
+    return cfg
 
 
 def _masked(statement: str) -> str:

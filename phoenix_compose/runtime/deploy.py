@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import yaml
 
 from phoenix_compose import hooks
+from phoenix_compose.config.identity import folder_default
 from phoenix_compose.config.policy import pinned_by_digest
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, PhoenixError, RolledBack
 from phoenix_compose.fileio import read_yaml, write_files
@@ -128,7 +129,7 @@ class Deployer:
         """Bring back release ``number`` (default: the one before the current one)."""
         release = releases.find(self.state, number)
         stack = load_stack(releases.compose_file(self.state, release.number), None,
-                           self.state.default_project)
+                           folder_default(self.state.root, self.state.env))
         names = [n for n in stack.order() if n in release.images]
         stack = self._as_recorded(stack, release)
         ids = self.prepare(stack, names)

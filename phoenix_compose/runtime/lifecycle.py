@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.identity import folder_default
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
@@ -64,7 +65,7 @@ class ComposeManager:
         except (ConfigurationError, StateError):
             if not self.state.compose_file.is_file():
                 raise
-            return load_stack(self.state.compose_file, None, self.state.default_project)
+            return load_stack(self.state.compose_file, None, folder_default(self.root, self.env))
 
     @contextmanager
     def administering(self, action: str, args: dict[str, Any]) -> Iterator[None]:
