@@ -137,6 +137,10 @@ class LockedError(ComposeRuntimeError):
     """Another ``up``/``down``/``restart`` holds the environment's lock."""
 
 
+class OwnershipError(ComposeRuntimeError):
+    """What an action would touch belongs to another stack root: nothing was changed."""
+
+
 class CommandError(ComposeRuntimeError):
     """A command failed: not found, timed out, or exited with a code nobody accepted.
 
