@@ -258,11 +258,15 @@ def secret_inspect(*names: str) -> Argv:
     return ("podman", "secret", "inspect", "--", *names)
 
 
-def secret_create(name: str, driver: str, options: Mapping[str, str]) -> Argv:
-    """Create secret ``name`` from stdin (``-``) with ``driver`` and its options."""
+def secret_create(name: str, driver: str, options: Mapping[str, str],
+                  labels: Mapping[str, str] | None = None) -> Argv:
+    """Create secret ``name`` from stdin (``-``) with ``driver`` and its options (and
+    ``labels``: podman 4.3 has ``--label`` on secrets, though no label filter to list them)."""
     opts = ",".join(f"{k}={v}" for k, v in sorted(options.items()))
     return ("podman", "secret", "create", "--driver", driver,
-            *(("--driver-opts", opts) if opts else ()), "--", name, "-")
+            *(("--driver-opts", opts) if opts else ()),
+            *(a for k, v in dict(labels or {}).items() for a in ("--label", f"{k}={v}")),
+            "--", name, "-")
 
 
 def secret_remove(*names: str) -> Argv:

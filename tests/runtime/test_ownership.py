@@ -152,3 +152,32 @@ def test_up_refuses_a_container_name_another_project_holds(make_stack) -> None:
 
     with pytest.raises(OwnershipError, match=r"shared \(stack root /other\)"):
         ComposeManager(root, "t", run=run).start_services(timeout=5)
+
+
+@pytest.mark.podman
+def test_a_secret_another_checkout_set_is_neither_replaced_nor_removed(
+        tmp_path, podman_project, busybox_image) -> None:
+    from phoenix_compose.runtime.secrets import SecretStore
+
+    roots = []
+    for parent in ("a", "b"):
+        root = checkout(tmp_path / parent, podman_project, busybox_image)
+        (root / "envs" / "t.env").write_text(f"PHOENIX_SECRETS_PREFIX={podman_project}\n")
+        (root / "compose" / "secrets.yaml").write_text(
+            f"secrets:\n  {podman_project}_token: {{external: true}}\n")
+        roots.append(root)
+    a, b = (SecretStore(r, "t", ComposeManager(r, "t").stack()) for r in roots)
+    name = f"{podman_project}_token"
+    try:
+        assert a.set("token", "from-a") == name
+        labels = json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["Spec"]["Labels"]
+        assert labels == {"io.podman.compose.project": podman_project,
+                          OWNER_LABEL: owner_id(roots[0], "t")}
+        created = json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["ID"]
+        for attempt in (lambda: b.set("token", "from-b"), lambda: b.remove("token")):
+            with pytest.raises(OwnershipError, match="set by another stack root"):
+                attempt()
+        assert json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["ID"] == created
+        assert a.set("token", "again") == name  # its own owner replaces it
+    finally:
+        podman.run(argv.secret_remove(name), tolerate=((125, "no such secret"),))
