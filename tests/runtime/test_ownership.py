@@ -181,3 +181,39 @@ def test_a_secret_another_checkout_set_is_neither_replaced_nor_removed(
         assert a.set("token", "again") == name  # its own owner replaces it
     finally:
         podman.run(argv.secret_remove(name), tolerate=((125, "no such secret"),))
+
+
+@pytest.mark.podman
+def test_a_stack_only_repository_gets_its_folders_project_not_another_checkouts(
+        tmp_path, podman_project, busybox_image) -> None:
+    """Every env used to default to ``phoenix-<env>``: `phoenix plan` in a fresh stack-only
+    repository planned to remove the containers of another checkout's running stack."""
+    import os
+    import subprocess
+    import sys
+
+    from support import remove_project
+
+    env, theirs = podman_project, f"phoenix-{podman_project}"
+    other = checkout(tmp_path / "other", theirs, busybox_image)
+    (other / "envs" / f"{env}.env").write_text(f"COMPOSE_PROJECT_NAME={theirs}\n")
+    fresh = tmp_path / "Fresh.Stack"
+    (fresh / "envs").mkdir(parents=True)
+    (fresh / "envs" / f"{env}.env").write_text("")
+    (fresh / "compose").mkdir()
+    (fresh / "compose" / "app.yaml").write_text(
+        f"services:\n  web:\n    image: {busybox_image}\n    command: [sleep, '1d']\n")
+    try:
+        ComposeManager(other, env).start_services(timeout=60)
+        running = containers_of(theirs)
+        plan = subprocess.run([sys.executable, "-m", "phoenix_compose.cli.program", "plan",
+                               "--env", env], cwd=fresh, capture_output=True, text=True,
+                              timeout=120, env={**os.environ,
+                                                "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert plan.returncode == 2, plan.stdout + plan.stderr  # something to do: create
+        assert f"(project freshstack-{env})" in plan.stdout
+        assert "remove" not in plan.stdout and "warning" not in plan.stdout
+        assert containers_of(theirs) == running
+    finally:
+        ComposeManager(other, env).stop_services(volumes=True)
+        assert remove_project(theirs) == []
