@@ -178,7 +178,10 @@ class ComposeManager:
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
                            ) -> list[ServiceStatus]:
-        return service_status(self.run, self.current_stack(), states)
+        stack = self.current_stack()  # another stack root's containers are not our status
+        if states is None:
+            states = ownership.owned_containers(self.run, Owner.of(self.state, stack.project))[0]
+        return service_status(self.run, stack, states)
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:

@@ -16,6 +16,7 @@ from phoenix_compose.errors import OwnershipError
 from phoenix_compose.runtime import argv, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.plan import Change
+from phoenix_compose.watch.service import monitor_for
 
 from support import FakePodman
 
@@ -29,7 +30,7 @@ services:
     volumes: [data:/data]
   worker:
     image: {image}
-    command: [sleep, '1d']
+    command: [sh, -c, 'trap "exit 3" USR1; sleep 1d & wait']  # USR1: a crash
     stop_grace_period: 1s
 volumes:
   data:
@@ -81,11 +82,22 @@ def test_two_checkouts_with_one_project_name_never_touch_each_other(
         b.start_services(timeout=60)
     with pytest.raises(OwnershipError, match="refusing to create containers"):
         b.rollback(1, timeout=60)
+    assert [r.state for r in b.get_service_status()] == ["missing", "missing"]
+    assert [r.state for r in a.get_service_status()] == ["running", "running"]
     b.stop_services(volumes=True)  # takes down only what is b's: nothing
     assert containers_of(podman_project) == running
     assert volumes_of(podman_project) == [f"{podman_project}_data"]
 
     assert not a.plan().changes and a.plan().warnings == []  # a sees nothing foreign
+    worker = f"{podman_project}_worker_1"  # a's worker crashes: b's watcher never heals it
+    podman.run(("podman", "kill", "--signal", "USR1", "--", worker), timeout=60)
+    podman.run(("podman", "wait", "--", worker), timeout=60)
+    watcher = monitor_for(b.root, "t")
+    try:
+        assert watcher.tick() == {} and watcher.restarts == {}
+    finally:
+        watcher.pool.shutdown()
+    assert containers_of(podman_project)[worker] == (running[worker][0], "exited")
     a.stop_services()
     assert containers_of(podman_project) == {}
 
