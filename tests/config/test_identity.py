@@ -105,9 +105,10 @@ def test_every_service_network_and_volume_it_creates_carries_the_owner(make_stac
     root = make_stack({"envs/dev.env": "", "compose/a.yaml": """
         services:
           web: {image: 'w:1', labels: ['io.phoenix.owner=spoofed', 'keep=1'], volumes: [data:/d]}
-          db: {image: 'd:1', networks: [back]}
+          db: {image: 'd:1', networks: [back, side]}
         networks:
           back: {labels: {tier: back}}
+          side: {labels: ['tier=side', 'io.phoenix.owner=spoofed']}
           outside: {external: true}
         volumes:
           data:
@@ -118,6 +119,7 @@ def test_every_service_network_and_volume_it_creates_carries_the_owner(make_stac
     assert model["services"]["web"]["labels"] == {"keep": "1", OWNER_LABEL: owner}
     assert model["services"]["db"]["labels"] == {OWNER_LABEL: owner}
     assert model["networks"]["back"]["labels"] == {"tier": "back", OWNER_LABEL: owner}
+    assert model["networks"]["side"]["labels"] == ["tier=side", f"{OWNER_LABEL}={owner}"]
     assert model["networks"]["default"]["labels"] == {OWNER_LABEL: owner}  # web's
     assert model["volumes"]["data"]["labels"] == {OWNER_LABEL: owner}
     assert "labels" not in model["networks"]["outside"]
