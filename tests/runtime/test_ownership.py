@@ -229,3 +229,27 @@ def test_a_stack_only_repository_gets_its_folders_project_not_another_checkouts(
     finally:
         ComposeManager(other, env).stop_services(volumes=True)
         assert remove_project(theirs) == []
+
+
+def test_down_with_a_broken_config_removes_only_what_is_ours(make_stack) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=p\nBROKEN='\n",
+                       "compose/a.yaml": "services: {web: {image: 'w:1'}}\n"})
+    ours = owner_id(root, "t")
+    host = Host([state("p_web_1", owner=ours),
+                 state("p_web_2", working_dir=str(root.resolve() / ".phoenix" / "t")),
+                 state("p_theirs_1", owner="0" * 64, working_dir="/elsewhere/.phoenix/t")])
+    listed = {"network": [{"name": "p_default", "labels": {OWNER_LABEL: ours}},
+                          {"name": "p_old", "labels": {}},
+                          {"name": "p_other", "labels": {OWNER_LABEL: "0" * 64}}]}
+
+    def run(argv, *args, **kwargs):
+        argv = tuple(argv)
+        if argv[1:3] == ("network", "ls"):
+            host.calls.append(argv)
+            return podman.Result(argv, 0, json.dumps(listed["network"]), "")
+        return host(argv, *args, **kwargs)
+
+    ComposeManager(root, "t", run=run).stop_services(project="p")
+    removed = [c for c in host.calls if c[:2] == ("podman", "rm") or c[2:3] == ("rm",)]
+    assert [c[c.index("--") + 1:] for c in removed] == [("p_web_1", "p_web_2"),
+                                                        ("p_default",)]
