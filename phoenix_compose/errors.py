@@ -148,6 +148,10 @@ class LockedError(ComposeRuntimeError):
     hint = "wait for the other run to finish, then try again"
 
 
+class OwnershipError(ComposeRuntimeError):
+    """What an action would touch belongs to another stack root: nothing was changed."""
+
+
 class CommandError(ComposeRuntimeError):
     """A command failed: not found, timed out, or exited with a code nobody accepted.
 

@@ -27,7 +27,10 @@ class WatchJob:
 
 PreDeploy = Callable[[Path, str, Sequence[str]], dict[str, Any]]
 """``before(root, env, services)``: called before ``inv up`` recreates ``services`` (each
-owns a named volume) in a production env; what it returns is recorded in the release."""
+owns a named volume) in a production env; what it returns is recorded in the release.  A
+hook acts only on services whose own configuration asks for it (an ``x-*`` key): on a stack
+without one it does nothing and returns an empty dict, which is neither recorded nor
+reported."""
 
 WATCH_JOBS: dict[str, WatchJob] = {}
 STOPPING = threading.Event()

@@ -1,4 +1,4 @@
-"""StateDir: the one owner of ``.phoenix/<env>/`` and of an environment's default project name.
+"""StateDir: the one owner of ``.phoenix/<env>/``.
 
 Nothing else spells out the generated layout: the final compose file and its overlays, the
 validation cache, the env lock, the audit and event logs, and the watcher's state.
@@ -13,11 +13,6 @@ FOLDER = ".phoenix"
 
 
 LAST_VALID = "phoenix-last-valid/1"  # the seal's domain (see stackkey)
-
-
-def default_project_name(env: str) -> str:
-    """The compose project of an env that sets no ``COMPOSE_PROJECT_NAME``."""
-    return f"phoenix-{env}"
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,3 @@ class StateDir:
         except OSError as exc:
             return exc.strerror or str(exc)
         return None
-
-    @property
-    def default_project(self) -> str:
-        return default_project_name(self.env)

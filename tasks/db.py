@@ -343,6 +343,12 @@ def wait_ready(database: Database, container: str, timeout: float = 90) -> None:
         time.sleep(0.5)
 
 
+def configured(env: Env) -> bool:
+    """Does a service of ``env`` ask for backups (``x-phoenix-backup``)?  The hooks act
+    only then; a stack without one is left alone (no ``revenue-db`` is assumed)."""
+    return any(BACKUP in s.extensions for s in env.services().values())
+
+
 # -- scheduled, in the health watch ------------------------------------------------------
 class Schedule:
     """``x-phoenix-backup: {every: 6h, keep: 28, verify: true}`` on the database service
@@ -359,7 +365,8 @@ class Schedule:
         key = (root, env)
         if key not in self.databases:
             try:
-                database: Database | None = Database(open_env(root, env))
+                opened = open_env(root, env)
+                database: Database | None = Database(opened) if configured(opened) else None
             except PhoenixError:  # no database service in this env: nothing to schedule
                 database = None
             self.databases[key] = database if database and database.policy.get("every") \
@@ -407,8 +414,13 @@ watch_job(WatchJob("db.backup", SCHEDULE.due_in, SCHEDULE.run))
 
 def before_deploy(root: Path, env: str, services: list[str]) -> dict[str, Any]:
     """``inv up`` in a production env is about to recreate ``services``, which own named
-    volumes: back the database up first; the backup's name goes into the release."""
-    database = Database(open_env(root, env))
+    volumes: back the database up first; the backup's name goes into the release.  Only a
+    database service that asks for backups (``x-phoenix-backup``) is one: a stack without
+    it has nothing to protect here, and this does nothing."""
+    opened = open_env(root, env)
+    if not configured(opened):
+        return {}
+    database = Database(opened)
     dump = take_backup(database, reason=f"pre-deploy ({', '.join(services)})")
     return {"backup": str(dump.relative_to(root))}
 

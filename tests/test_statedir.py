@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoenix_compose.statedir import StateDir, default_project_name
+from phoenix_compose.statedir import StateDir
 
 
 def test_the_generated_layout_has_one_owner() -> None:
@@ -15,10 +15,6 @@ def test_the_generated_layout_has_one_owner() -> None:
         "health-state.json", "health-state.lock"]
     assert all(p.parent == state.path for p in (state.compose_file, state.audit_log))
 
-
-def test_the_default_project_is_named_after_the_env() -> None:
-    assert StateDir(Path("/s"), "dev").default_project == default_project_name("dev") == \
-        "phoenix-dev"
 
 
 def test_a_state_folder_that_is_a_link_or_a_file_is_unusable(tmp_path: Path) -> None:

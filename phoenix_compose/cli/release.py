@@ -105,6 +105,7 @@ def plan_text(env: str, plan: Plan) -> str:
             notes.append(f"keeps named volume(s) {', '.join(step.volumes)}")
         lines.append(f"  {step.change.value:<9}  {step.service:<{width}}  "
                      + ("; ".join(notes) or "-"))
+    lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
 

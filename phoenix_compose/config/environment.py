@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from phoenix_compose._upstream import env_bindings
+from phoenix_compose.config import envlines, identity
 from phoenix_compose.config.files import Roots, link_problem, read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.config.operator import NAMES, Operator, ignored
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
-from phoenix_compose.statedir import StateDir, default_project_name
+from phoenix_compose.statedir import StateDir
 
 COMMON = "common"
 DEFAULT_ENV = "development"
@@ -41,6 +43,7 @@ class Variables(Mapping[str, str]):
         self._defined = dict(defined)
         self._process = process
         self.used: set[str] = set()
+        self._defaults: dict[str, Callable[[], str]] = {}  # for a name nothing sets
 
     @property
     def process(self) -> Mapping[str, str]:
@@ -54,7 +57,15 @@ class Variables(Mapping[str, str]):
 
     def lookup(self, name: str) -> str | None:
         var = self.var(name)
-        return None if var is None else var.value
+        if var is None:
+            default = self._defaults.get(name)
+            return None if default is None else default()
+        return var.value
+
+    def set_default(self, name: str, value: Callable[[], str]) -> None:
+        """What ``name`` interpolates to when nothing sets it (``COMPOSE_PROJECT_NAME``:
+        the project's name, as compose does)."""
+        self._defaults[name] = value
 
     def declared(self, name: str) -> bool:
         """Does an env file name ``name`` (with a value, or bare)?"""
@@ -124,7 +135,27 @@ class EnvironmentConfig:
 
     @property
     def project_name(self) -> str:
-        return self.variables.lookup("COMPOSE_PROJECT_NAME") or default_project_name(self.name)
+        return self.project.value
+
+    @cached_property
+    def project(self) -> identity.ProjectName:
+        """COMPOSE_PROJECT_NAME, else the compose files' ``name:``, else the folder's name
+        (see :mod:`.identity`)."""
+        var = self.variables.var(identity.PROJECT_VARIABLE)
+
+        def lookup(name: str) -> str | None:
+            found = self.variables.var(name)
+            return None if found is None else found.value
+
+        files = [(p, self.stack.rel(p)) for p in self.stack.compose_files]
+        return identity.resolve(self.stack.root, self.name,
+                                None if var is None else (var.value, var.loc),
+                                identity.top_level_name(files, lookup))
+
+    @property
+    def owner(self) -> str:
+        """The owner label phoenix writes on what this env creates."""
+        return identity.owner_id(self.stack.root, self.name)
 
     @property
     def state(self) -> StateDir:
@@ -205,55 +236,15 @@ def load_environment(
         if text is None:
             problems += [problem] if problem else []
             continue
-        found = file_problems(text, stack.rel(path), lock=path.suffix == ".lock")
+        found = envlines.file_problems(text, stack.rel(path), lock=path.suffix == ".lock")
         problems += found or parse_env_file(text, stack.rel(path), defined, process)
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     warnings = tuple(p for p in problems if p.severity != "error")
-    return EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings,
-                             operator)
-
-
-_PIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_IMAGE")
-
-
-def file_problems(text: str, rel: str, lock: bool) -> list[Problem]:
-    """A NUL byte, which no variable can carry, on any line; and in ``envs/<env>.lock``
-    (written by ``inv images.promote``, read above the env file) anything but an image
-    pin: it would otherwise be a quiet place to set PHOENIX_PRODUCTION=false."""
-    problems = [Problem(Loc(rel, n, line.index("\x00") + 1), "a NUL byte, which no "
-                        "variable can carry", hint="remove it")
-                for n, line in enumerate(text.split("\n"), 1) if "\x00" in line]
-    return problems or (_lock_problems(text, rel) if lock else [])
-
-
-def _lock_problems(text: str, rel: str) -> list[Problem]:
-    """Every line of a lock file that is not ``NAME_IMAGE=<reference>@sha256:<hex>``."""
-    from phoenix_compose.config.reference import digest_pin
-
-    problems = []
-    for binding in env_bindings(text):
-        if binding.key is None and not binding.error:
-            continue  # comment or blank line
-        if binding.key and _PIN_NAME.fullmatch(binding.key) and binding.value is not None \
-                and digest_pin(binding.value):
-            continue
-        statement = _masked((binding.text.strip().splitlines() or [""])[0])
-        problems.append(Problem(Loc(rel, binding.line, 1), f"'{statement}' is not an image "
-                                "pin (NAME_IMAGE=<image>@sha256:<64 hex digits>), the only "
-                                "line a lock file may hold",
-                                hint="variables go in the env file; regenerate the lock with "
-                                     "`inv images.promote`"))
-    return problems
-
-
-def _masked(statement: str) -> str:
-    """An env-file line for a message: the value of a secret-looking name is hidden."""
-    from phoenix_compose.config.secretnames import MASK, is_plaintext_secret
-
-    name, sep, value = statement.partition("=")
-    bare = re.sub(r"^export\s+", "", name.strip())
-    return f"{name}={MASK}" if sep and is_plaintext_secret(bare, value.strip()) else statement
+    cfg = EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings,
+                            operator)
+    cfg.variables.set_default(identity.PROJECT_VARIABLE, lambda: cfg.project_name)
+    return cfg
 
 
 def parse_env_file(
@@ -263,7 +254,7 @@ def parse_env_file(
     for binding in env_bindings(text):
         loc = Loc(rel, binding.line, 1)
         if binding.error:
-            statement = _masked(binding.text.strip().splitlines()[0])
+            statement = envlines.masked(binding.text.strip().splitlines()[0])
             problems.append(Problem(loc, f"cannot parse '{statement}': expected KEY=VALUE",
                                     hint="quote values that contain spaces or '#'"))
             continue

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config import cache, yamlsrc
+from phoenix_compose.config import cache, identity, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.registry import address_problem, env_fallback
-from phoenix_compose.config.values import project_name_problem
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
 
@@ -59,13 +58,13 @@ def build(cfg: EnvironmentConfig) -> Built:
                                 production=cfg.production, lookup=cfg.variables.lookup,
                                 roots=cfg.roots)
         problems += found
-    named = project_name_problem(cfg.project_name, cfg.variables.origin("COMPOSE_PROJECT_NAME")
-                                 or Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
-                                        1, 1))
+    named = cfg.project.problem(Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
+                                    1, 1))
     registry = address_problem(cfg.variables, env_fallback(cfg))
     warnings = raise_errors(_masked(cfg, problems + [p for p in (named, registry) if p],
                                     secrets))
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
+    identity.label_owned(model, cfg.owner)
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
                  inputs)
@@ -162,7 +161,8 @@ def _key(cfg: EnvironmentConfig) -> str:
     partials = tuple(sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
                             and p not in cfg.stack.templates)) if folder.is_dir() else ()
     files = cfg.env_files + cfg.stack.compose_files + cfg.stack.templates + partials
-    return cache.input_key(f"{cfg.name}\0{cfg.operator.stamp()}", files, cfg.stack.root)
+    return cache.input_key(f"{cfg.name}\0{cfg.operator.stamp()}\0{cfg.owner}", files,
+                           cfg.stack.root)
 
 
 def final_model(root: Path, env: str) -> dict[str, Any]:

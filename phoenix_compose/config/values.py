@@ -17,10 +17,9 @@ from typing import Any
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.reference import reference_problem
-from phoenix_compose.errors import Loc, Problem
+from phoenix_compose.errors import Problem
 
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_PORT = 65535
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 BACKSLASH_HINT = "it would join the next line to it in a unit file: remove it"
@@ -29,14 +28,6 @@ NUL_HINT = "no command line, file or environment variable can carry a NUL byte: 
 # and the build and logging sections (and extensions, which their own checks cover)
 FREE_TEXT = frozenset({"command", "entrypoint", "healthcheck", "environment", "labels",
                        "annotations", "build", "logging", "develop"})
-
-
-def project_name_problem(name: str, where: Loc) -> Problem | None:
-    if PROJECT_NAME.match(name):
-        return None
-    return Problem(where, f"invalid project name '{name}': it must be lowercase letters, "
-                          "digits, '-' and '_', starting with a letter or digit",
-                   hint="set COMPOSE_PROJECT_NAME to such a name")
 
 
 def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from phoenix_compose._compat import StrEnum
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, podman
 
 Runner = Callable[..., podman.Result]
 CONFIG_HASH_LABEL = "io.podman.compose.config-hash"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 
 class ServiceState(StrEnum):
@@ -50,6 +52,8 @@ class ContainerState:
     id: str = ""
     cgroup_path: str = ""  # under each cgroup v1 controller, or under the v2 root
     memory_limit: int = 0  # bytes; 0: none
+    owner: str = ""  # phoenix's owner label (see config.identity); "" when made before it
+    working_dir: str = ""  # podman-compose's: the folder of the compose file it was made from
 
     @property
     def running(self) -> bool:
@@ -108,6 +112,8 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             id=str(item.get("Id") or ""),
             cgroup_path=str(state.get("CgroupPath") or ""),
             memory_limit=int((item.get("HostConfig") or {}).get("Memory") or 0),
+            owner=labels.get(OWNER_LABEL, ""),
+            working_dir=labels.get(WORKING_DIR_LABEL, ""),
         )
     return out
 

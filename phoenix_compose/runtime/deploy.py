@@ -24,7 +24,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.fileio import read_yaml, write_files
-from phoenix_compose.runtime import argv, containers, releases
+from phoenix_compose.runtime import argv, containers, ownership, releases
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.images import pull_pinned
@@ -60,7 +60,8 @@ class Deployer:
         """The plan for ``names``; ``ids``: the local image ids (asked of podman if None)."""
         if ids is None:
             ids = local_ids(self.run, images_of(stack, names))
-        return make_plan(stack, names, self.run, Applied(self.state.applied), ids)
+        return make_plan(stack, names, self.run, Applied(self.state.applied), ids,
+                         ownership.Owner.of(self.state, stack.project))
 
     def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
                 production: bool = False) -> dict[str, str]:
@@ -85,6 +86,10 @@ class Deployer:
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
               ) -> list[Progress]:
+        if plan.changes:  # never over another stack root's containers, networks or volumes
+            ownership.refuse_foreign(plan.project, plan.foreign, "create containers")
+            ownership.refuse_held(self.run, [s.container for s in plan.named(Change.CREATE)],
+                                  ownership.Owner.of(self.state, stack.project))
         starting = [s.service for s in plan.steps if s.change.starts]
         for step in plan.named(Change.RECREATE, Change.RESTART, Change.REMOVE):
             kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] if step.volumes else []
@@ -113,13 +118,16 @@ class Deployer:
     def protect(self, owners: Sequence[str]) -> None:
         """Before a production env recreates (or removes) services that own named volumes,
         the registered pre-deploy hooks run (the db plugin backs the database up); their
-        results go into the release.  A hook that fails stops the deploy: nothing was
-        touched yet."""
+        results go into the release (a hook that finds nothing to protect returns nothing
+        and is not mentioned).  A hook that fails stops the deploy: nothing was touched
+        yet."""
         if not (self.production and owners):
             return
         for name, hook in hooks.PRE_DEPLOY.items():
-            self.report("*", "protecting", f"{name} before recreating {', '.join(owners)}")
-            self.protected[name] = hook(self.state.root, self.state.env, list(owners))
+            result = hook(self.state.root, self.state.env, list(owners))
+            if result:  # empty: nothing in this stack asks for it (it did nothing)
+                self.protected[name] = result
+                self.report("*", "protected", f"{name} before recreating {', '.join(owners)}")
 
     def remember(self, stack: Stack, names: Sequence[str]) -> None:
         """Store what the containers just made were made from (by their config label)."""

@@ -19,16 +19,17 @@ from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
     ConfigurationError,
-    Loc,
     LockedError,
+    OwnershipError,
     PhoenixError,
-    Problem,
     StateError,
 )
-from phoenix_compose.runtime import argv, children, containers, podman, releases
+from phoenix_compose.runtime import argv, children, containers, ownership, podman, releases
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.deploy import Deployer, recover
+from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
+from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.plan import Plan
 from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
@@ -104,14 +105,15 @@ class ComposeManager:
                 self.applied = plan
                 done = deployer.apply(stack, plan, StartOptions(
                     timeout, wait, tuple(_profiles_of(stack, names))))
-            except (ConfigurationError, LockedError):
+            except (ConfigurationError, LockedError, OwnershipError):
                 raise
             except PhoenixError as exc:
                 if not rollback:
                     raise
                 self._recover(exc, timeout, args)
             if wait and (plan.changes or releases.current(self.state) is None):
-                running = sorted(self._running(stack), key=stack.order().index)  # healthy
+                running = sorted(running_services(self.run, stack),  # healthy
+                                 key=stack.order().index)
                 args["release"] = releases.record(self.state, stack, running, self.run,
                                                   protected=deployer.protected)
             return done
@@ -130,7 +132,7 @@ class ComposeManager:
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
                       confirmed: bool = False, project: str | None = None) -> None:
-        """``down``, also with a broken config: see ``current_stack`` and ``remove_by_label``."""
+        """``down``, also with a broken config: see ``current_stack`` and ``remove_owned``."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
@@ -139,12 +141,12 @@ class ComposeManager:
             try:
                 stack = self.current_stack()
             except (ConfigurationError, StateError) as exc:
-                remove_by_label(self.run, self.report, project or project_name(self.root, self.env),
-                                volumes, why=str(exc))
+                print(f"warning: {exc}", file=sys.stderr)
+                owner = Owner.of(self.state, project or project_name(self.root, self.env))
+                remove_owned(self.run, self.report, owner, volumes, "config invalid")
                 return
-            every_profile = _profiles_of(stack, list(stack.services))
-            self.run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
-                               None if graceful else 0), timeout=600)
+            take_down(self.run, self.report, stack, Owner.of(self.state, stack.project),
+                      volumes, graceful)
 
     def restart_services(self, services: Sequence[str] = (), *,
                          timeout: float = 300.0) -> list[Progress]:
@@ -152,7 +154,8 @@ class ComposeManager:
             stack = self.stack()
             selected = stack.select(services)  # an unknown name is an error
             names = [n for n in selected if n in services] if services else selected
-            running = self._running(stack)
+            ownership.guard(self.run, self.state, stack, "restart services")
+            running = running_services(self.run, stack)
             self.run(argv.stop(*[stack.services[n].container for n in names]),
                      tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
             done = self.startup(stack, names, timeout).execute()
@@ -164,17 +167,12 @@ class ComposeManager:
         return Startup(stack, names, run=self.run, report=self.report, options=options,
                        clock=self.clock)
 
-    def _running(self, stack: Stack) -> set[str]:
-        by_container = {s.container: n for n, s in stack.services.items()}
-        states = containers.inspect(self.run, list(by_container))
-        return {by_container[c] for c, state in states.items() if state.running}
-
     def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
                             timeout: float) -> list[Progress]:
         """podman-compose recreates the running dependents of a recreated service (podman
         links them as container dependencies) but, with --no-start, leaves them stopped:
         start again what was running before."""
-        lost = sorted((running - set(names)) - self._running(stack))
+        lost = sorted((running - set(names)) - running_services(self.run, stack))
         if not lost:
             return []
         return self.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
@@ -182,7 +180,10 @@ class ComposeManager:
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
                            ) -> list[ServiceStatus]:
-        return service_status(self.run, self.current_stack(), states)
+        stack = self.current_stack()  # another stack root's containers are not our status
+        if states is None:
+            states = ownership.owned_containers(self.run, Owner.of(self.state, stack.project))[0]
+        return service_status(self.run, stack, states)
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:
@@ -207,61 +208,52 @@ def check_state(state: StateDir, action: str) -> None:
                           "itself")
 
 
+def running_services(run: containers.Runner, stack: Stack) -> set[str]:
+    by_container = {s.container: n for n, s in stack.services.items()}
+    states = containers.inspect(run, list(by_container))
+    return {by_container[c] for c, state in states.items() if state.running}
+
+
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
     return sorted({p for n in names for p in stack.services[n].profiles})
 
 
-def remove_by_label(run: containers.Runner, report: Report, project: str,
-                    volumes: bool, why: str = "") -> None:
-    """`down` without a usable compose file (the config is broken and there is no last
-    valid file, or it was refused: ``why``): remove what carries the project's label
-    (``project`` when the env file cannot tell it)."""
-    if why:
-        print(f"warning: {why}", file=sys.stderr)
-    report("*", "config invalid", f"removing project {project} by label")
-    kinds = ("container", "network") + (("volume",) if volumes else ())
-    for kind in kinds:
-        ids = run(argv.labelled(kind, project), timeout=60).stdout.split()
-        if not ids:
-            continue
-        if kind == "container":
-            run(argv.remove(*ids), timeout=600)
-        else:
-            run(argv.remove_kind(kind, *ids), timeout=120)
+def take_down(run: containers.Runner, report: Report, stack: Stack, owner: Owner,
+              volumes: bool, graceful: bool) -> None:
+    """podman-compose's ``down`` when all that the project and the stack's container names
+    hold is ours; else (another stack root uses the project or a name) only what carries
+    our owner label goes, and the rest is named and left alone."""
+    _ours, foreign = ownership.owned_containers(run, owner)
+    held = containers.inspect(run, [s.container for s in stack.services.values()])
+    foreign += [ownership.Foreign("container", n, ownership.whose(s.owner, s.working_dir))
+                for n, s in held.items()
+                if not owner.owns_container(s) and n not in {f.name for f in foreign}]
+    foreign += ownership.foreign_resources(run, owner)
+    if foreign:
+        report("*", "leaving alone", ownership.summary(stack.project, foreign))
+        remove_owned(run, report, owner, volumes, "by owner", unknown=False)
+        return
+    every_profile = _profiles_of(stack, list(stack.services))
+    run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
+                  None if graceful else 0), timeout=600)
 
 
-def last_valid(root: Path, env: str) -> Stack:
-    """The last valid ``.phoenix/<env>/compose.yaml``, for ``down``, status and the watcher
-    when the config is broken: only if its MAC matches (phoenix wrote it as it is) and it
-    names the env's own project (its ``name:`` is never trusted alone)."""
-    from phoenix_compose import stackkey
-    from phoenix_compose.config.project import raise_errors
-    from phoenix_compose.config.recorded import located_model, project_problem
-    from phoenix_compose.fileio import read_bytes
-    from phoenix_compose.statedir import LAST_VALID
-
-    state = StateDir(root, env)
-    loc = Loc(str(state.compose_file.relative_to(root)), 1, 1)
-    try:
-        text = read_bytes(state.compose_file).decode("utf-8")
-        mac = read_bytes(state.compose_seal).decode().strip() \
-            if state.compose_seal.exists() else None
-        sealed = stackkey.is_sealed(root, mac, LAST_VALID, env.encode(), text.encode())
-    except (OSError, ValueError) as exc:
-        raise StateError(f"{loc}: error: the last valid file cannot be read: "
-                         f"{getattr(exc, 'strerror', None) or exc}") from None
-    if not sealed:
-        raise ConfigurationError([Problem(loc, "the last valid file does not match its MAC "
-                                               "(edited, or written by an older phoenix); "
-                                               "refusing to use it")])
-    model, where, problems = located_model(text, loc.file)
-    try:
-        project = load_environment(root, env).project_name
-    except ConfigurationError:  # the MAC says phoenix wrote this name for this env
-        project = str(model.get("name") or "")
-    named = project_problem(model, where, project)
-    raise_errors(problems + ([named] if named else []))
-    return load_stack(state.compose_file, project)
+def remove_owned(run: containers.Runner, report: Report, owner: Owner, volumes: bool,
+                 why: str, unknown: bool | None = None) -> None:
+    """`down` without podman-compose (no usable compose file, or another owner in the
+    project): remove our containers, then our networks (and volumes); ``unknown``: also
+    those made before owner labels (by default, when no other owner is in the project)."""
+    report("*", why, f"removing project {owner.project} by its labels")
+    ours, foreign = ownership.owned_containers(run, owner)
+    if unknown is None:
+        unknown = not (foreign or ownership.foreign_resources(run, owner))
+    if ours:
+        run(argv.remove(*list(ours)), timeout=600)
+    kinds = ("network",) + (("volume",) if volumes else ())
+    for kind, found in ownership.resources(run, owner, kinds).items():
+        names = sorted(n for n, mine in found.items() if mine or (unknown and mine is None))
+        if names:
+            run(argv.remove_kind(kind, *names), timeout=120)
 
 
 def project_name(root: Path, env: str) -> str:

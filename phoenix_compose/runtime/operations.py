@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, containers, ownership, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
@@ -22,9 +22,10 @@ def stop(m: ComposeManager, services: Sequence[str] = (), timeout: int = 10) -> 
     a stop's exit code and leaves them alone.  Returns the services stopped."""
     with m.administering("stop", {"services": list(services)}):
         stack = m.current_stack()
-        names = named(stack, services)
-        m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
-              tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
+        names = list(ownership.mine(m.run, m.state, stack, named(stack, services)))
+        if names:  # another stack root's container of the same name is not ours to stop
+            m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
+                  tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
         return names
 
 
@@ -34,9 +35,8 @@ def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False
     with m.administering("rm", {"services": list(services), "stop": stop_first}):
         stack = m.current_stack()
         names = named(stack, services)
-        states = containers.inspect(m.run, [stack.services[n].container for n in names])
-        chosen = [n for n in names if stack.services[n].container in states
-                  and (stop_first or not states[stack.services[n].container].running)]
+        states = ownership.mine(m.run, m.state, stack, names)  # never another root's
+        chosen = [n for n in names if n in states and (stop_first or not states[n].running)]
         victims = [stack.services[n].container for n in chosen]
         if victims and stop_first:
             m.run(argv.stop(*victims), tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
@@ -50,6 +50,7 @@ def start(m: ComposeManager, services: Sequence[str] = (),
     """Start the named services (default: all) again, in order and health-gated."""
     with m.administering("start", {"services": list(services), "timeout": timeout}):
         stack = m.stack()
+        ownership.guard(m.run, m.state, stack, "start services")
         return m.startup(stack, named(stack, services), timeout).execute()
 
 

@@ -8,6 +8,9 @@
   restarted and its ``depends_on`` entry says ``restart: true`` (compose-spec);
 - **unchanged**: nothing to do;
 - **remove**: a container of the project whose service is no longer in the config.
+
+Only our own containers are planned (:mod:`.ownership`): what another stack root made in
+the same project is listed in ``foreign`` and left alone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phoenix_compose._compat import StrEnum
-from phoenix_compose.runtime import containers
+from phoenix_compose.runtime import containers, ownership
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
@@ -60,6 +63,7 @@ class Plan:
     steps: tuple[Step, ...] = ()
     existing: Mapping[str, containers.ContainerState] = field(default_factory=dict,
                                                                repr=False)
+    foreign: tuple[ownership.Foreign, ...] = ()  # the project's, another owner's: untouched
 
     @property
     def changes(self) -> bool:
@@ -71,16 +75,28 @@ class Plan:
     def summary(self) -> dict[str, str]:
         return {s.service: str(s.change) for s in self.steps}
 
+    @property
+    def warnings(self) -> list[str]:
+        if not self.foreign:
+            return []
+        return [f"{ownership.summary(self.project, self.foreign)}: leaving them alone"]
+
     def as_dict(self) -> dict[str, Any]:
         return {"project": self.project, "changes": self.changes,
-                "services": [s.as_dict() for s in self.steps]}
+                "services": [s.as_dict() for s in self.steps],
+                "foreign": [f.as_dict() for f in self.foreign], "warnings": self.warnings}
 
 
 def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applied: Applied,
-              image_ids: Mapping[str, str]) -> Plan:
+              image_ids: Mapping[str, str], owner: ownership.Owner | None = None) -> Plan:
     """The plan for ``names`` (in dependency order); ``image_ids``: image -> its id here
-    (an image absent from it is not here yet: pulled or built by ``up``)."""
+    (an image absent from it is not here yet: pulled or built by ``up``); ``owner``: only
+    its containers are planned."""
     existing = containers.project_containers(run, stack.project)
+    foreign: list[ownership.Foreign] = []
+    if owner is not None:
+        existing, foreign = ownership.split(existing, owner)
+        foreign += ownership.foreign_resources(run, owner)
     steps: dict[str, Step] = {}
     for name in names:
         spec = stack.services[name]
@@ -106,7 +122,8 @@ def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applie
     orphans = [Step(state.service or state.name, Change.REMOVE, state.name,
                     ("the service is no longer in the config",))
                for state in existing.values() if state.service not in stack.services]
-    return Plan(stack.project, tuple(steps[n] for n in names) + tuple(orphans), existing)
+    return Plan(stack.project, tuple(steps[n] for n in names) + tuple(orphans), existing,
+                tuple(foreign))
 
 
 def _image_reasons(image: str | None, state: containers.ContainerState,

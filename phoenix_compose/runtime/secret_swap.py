@@ -27,13 +27,14 @@ def check_value(name: str, value: str) -> None:
 
 
 def replace_secret(run: containers.Runner, name: str, value: str, have: Collection[str], *,
-                   driver: str, options: Mapping[str, str]) -> None:
+                   driver: str, options: Mapping[str, str],
+                   labels: Mapping[str, str] | None = None) -> None:
     """Create podman secret ``name``, or replace it so that the old value stays until the
     new one exists (podman 4.3 has no ``secret create --replace``, nor a rename): the new
     value is stored under a temporary name first; only when podman took it is the old
     secret removed and the value stored under its own name; then the temporary goes."""
     def create(secret: str) -> None:
-        run(argv.secret_create(secret, driver, options), input=value, timeout=120)
+        run(argv.secret_create(secret, driver, options, labels), input=value, timeout=120)
 
     if name not in have:
         create(name)

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.environment import load_environment
-from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, Problem, StateError
+from phoenix_compose.config.identity import OWNER_LABEL, owner_id
+from phoenix_compose.errors import (
+    ComposeRuntimeError,
+    ConfigurationError,
+    OwnershipError,
+    Problem,
+    StateError,
+)
 from phoenix_compose.fileio import check_folders
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.secret_swap import check_value, replace_secret
@@ -121,15 +128,39 @@ class SecretStore:
         check_value(name, value)
         target = self.resolve(name)
         driver = driver_for(self.root, self.env, self.run)
-        replace_secret(self.run, target, value, self.existing(), driver=driver.name,
-                       options=driver.options)
+        have = self.existing()
+        if target in have:
+            self.refuse_foreign(target, "replace")
+        replace_secret(self.run, target, value, have, driver=driver.name,
+                       options=driver.options, labels=self.labels)
         return target
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """What a secret phoenix creates carries: the project and the owner (the stack
+        root and env, see config.identity)."""
+        return {argv.PROJECT_LABEL: self.stack.project,
+                OWNER_LABEL: owner_id(self.root, self.env)}
+
+    def refuse_foreign(self, target: str, action: str) -> None:
+        """A secret that another stack root set (its owner label says so) is not ours to
+        replace or remove; one made before owner labels tells nothing and is ours."""
+        found = json.loads(self.run(argv.secret_inspect(target), tolerate=(
+            (125, "no such secret"),), timeout=60).stdout or "[]")
+        owner = ((found[0].get("Spec") or {}).get("Labels") or {}).get(OWNER_LABEL, "") \
+            if found else ""
+        if owner and owner != owner_id(self.root, self.env):
+            raise OwnershipError(
+                f"secret '{target}' was set by another stack root (owner {owner[:12]}); "
+                f"refusing to {action} it", hint="set PHOENIX_SECRETS_PREFIX in "
+                "envs/<env>.env so that this stack's secrets have names of their own")
 
     def existing(self) -> builtins.set[str]:  # `set` here is the method above
         return set(self.run(argv.secret_names(), timeout=60).stdout.split())
 
     def remove(self, name: str, force: bool = False) -> str:
         target = self.resolve(name)
+        self.refuse_foreign(target, "remove")
         users = self.declared.get(target, [])
         states = containers.inspect(self.run, [self.stack.services[s].container
                                                for s in users])

@@ -14,8 +14,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
+from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
 
 Diff = dict[str, Any]  # {"field": ..., "name"?: ..., "expected"?: ..., "actual"?: ...}
@@ -35,8 +37,10 @@ def interval(stack: Stack) -> float:
 
 
 def detect(stack: Stack, run: containers.Runner, applied: Applied,
-           expected_running: Callable[[str], bool]) -> dict[str, list[Diff]]:
-    """Every drifting service (or orphan container, by its name) with its diffs."""
+           expected_running: Callable[[str], bool], owner: Owner | None = None
+           ) -> dict[str, list[Diff]]:
+    """Every drifting service (or orphan container, by its name) with its diffs; a
+    container of another stack root (``owner`` tells) is neither."""
     names: list[str] = []
     for label in (argv.PROJECT_LABEL, "com.docker.compose.project"):  # made by hand: either
         listing = json.loads(run(argv.ps(stack.project, label), timeout=60).stdout or "[]")
@@ -44,7 +48,8 @@ def detect(stack: Stack, run: containers.Runner, applied: Applied,
                   if n not in names]
     raw = json.loads(run(argv.inspect(*names), tolerate=argv.NO_SUCH_CONTAINER,
                          timeout=60).stdout or "[]") if names else []
-    by_name = {item.get("Name", "").lstrip("/"): item for item in raw}
+    by_name = {item.get("Name", "").lstrip("/"): item for item in raw
+               if owner is None or not _foreign(owner, item)}
     image_env = _image_env(run, {item.get("Image", "") for item in raw})
     out: dict[str, list[Diff]] = {}
     for name, spec in stack.services.items():
@@ -63,6 +68,12 @@ def detect(stack: Stack, run: containers.Runner, applied: Applied,
         out[f"orphan:{container}"] = [{"field": "orphan", "actual": container,
                                        "service": service or None}]
     return out
+
+
+def _foreign(owner: Owner, item: Mapping[str, Any]) -> bool:
+    labels = (item.get("Config") or {}).get("Labels") or {}
+    return owner.owns(labels.get(OWNER_LABEL, ""),
+                      labels.get(containers.WORKING_DIR_LABEL, "")) is False
 
 
 def compare(stack: Stack, name: str, item: Mapping[str, Any], image_env: Mapping[str, str],
@@ -189,8 +200,9 @@ class DriftWatch:
     when it goes away, and every check ends with a quiet ``drift_checked``."""
 
     def __init__(self, stack: Stack, run: containers.Runner, applied_path: Any,
-                 emit: Callable[..., Any]) -> None:
+                 emit: Callable[..., Any], owner: Owner | None = None) -> None:
         self.stack, self.run, self.applied_path, self.emit = stack, run, applied_path, emit
+        self.owner = owner
         self.every = interval(stack)
         self.last_at: float | None = None
         self.known: dict[str, list[Diff]] = {}
@@ -205,7 +217,8 @@ class DriftWatch:
 
     def check(self, expected_running: Callable[[str], bool]) -> dict[str, list[Diff]]:
         try:
-            found = detect(self.stack, self.run, Applied(self.applied_path), expected_running)
+            found = detect(self.stack, self.run, Applied(self.applied_path), expected_running,
+                           self.owner)
         except Exception as exc:  # noqa: BLE001 - podman failing: reported, tried again later
             self.emit("watch_error", None, error=f"drift check: {str(exc).splitlines()[0]}")
             return {}

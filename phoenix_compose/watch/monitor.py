@@ -15,7 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from phoenix_compose.runtime import argv, audit, containers, locks, podman
+from phoenix_compose.runtime import argv, audit, containers, locks, ownership, podman
+from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack, seconds
 from phoenix_compose.runtime.status import memory_limit
 from phoenix_compose.statedir import StateDir
@@ -52,7 +53,8 @@ class HealthMonitor:
         self.pool = ThreadPoolExecutor(max_workers=max(4, min(len(stack.services) + 2, 32)),
                                        thread_name_prefix="phoenix-watch")
         self.oom = OomDetector()
-        self.observer = Observer(stack, run, self.pool, oom=self.oom)
+        self.owner = Owner.of(state, stack.project)
+        self.observer = Observer(stack, run, self.pool, oom=self.oom, owner=self.owner)
         self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
             state.audit_log, service, since)
         self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
@@ -62,7 +64,7 @@ class HealthMonitor:
         self.cascade = Cascader(stack, run, self.bus, self.store, self.policies, clock, rand,
                                 self.stopping)
         self._oom_reported: set[tuple[str, Any]] = set()
-        self.drift = DriftWatch(stack, run, state.applied, self.bus.emit)
+        self.drift = DriftWatch(stack, run, state.applied, self.bus.emit, self.owner)
 
     def observe(self) -> dict[str, Observation]:
         return self.observer.observe({n for n, r in self.store.read().items() if r.seen})
@@ -109,6 +111,11 @@ class HealthMonitor:
             grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
             self._launch([name], argv.restart(spec.container, timeout=grace), observed[name])
         recreate = due[Action.RECREATE]
+        if recreate and (foreign := ownership.owned_containers(self.run, self.owner)[1]):
+            # podman-compose up would tear down the other root's containers of the project
+            self.bus.emit("watch_error", None, error=f"not recreating {', '.join(recreate)}: "
+                          f"{ownership.summary(self.stack.project, foreign)}")
+            recreate = []
         if recreate:
             profiles = sorted({p for n in recreate for p in self.stack.services[n].profiles})
             command = argv.recreate(self.stack.compose_file, self.stack.project, recreate,

@@ -19,6 +19,7 @@ from typing import Any
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.containers import ContainerState, ServiceState
+from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.watch.oom import OomDetector, OomKill
 from phoenix_compose.watch.restart_policy import Circuit
@@ -70,8 +71,10 @@ class HealthStatus:
 
 class Observer:
     def __init__(self, stack: Stack, run: containers.Runner, pool: Executor,
-                 check_timeout: float = 60.0, oom: OomDetector | None = None) -> None:
+                 check_timeout: float = 60.0, oom: OomDetector | None = None,
+                 owner: Owner | None = None) -> None:
         self.stack = stack
+        self.owner = owner  # a container of the stack's name that is not its is left alone
         self.run = run
         self.pool = pool
         self.check_timeout = check_timeout
@@ -84,6 +87,7 @@ class Observer:
         self._timeouts = {s.container: s.health.timeout for s in stack.services.values()
                           if s.health is not None}
         self._last: dict[str, ContainerState] | None = None
+        self.foreign: set[str] = set()  # container names another stack root holds
         self.results: dict[str, CheckResult] = {}  # container -> its latest check
         self._results_lock = threading.Lock()
 
@@ -95,18 +99,25 @@ class Observer:
         names = [s.container for s in self.stack.services.values()]
         if run_checks:
             if self._last is None:
-                self._last = containers.inspect(self.run, names)
+                self._last = self._inspect(names)
             due = [st.name for st in self._last.values() if st.running and st.health]
             checked = dict(zip(due, self.pool.map(self.check, due)))
             with self._results_lock:
                 self.results.update(checked)
-        states = self._last = containers.inspect(self.run, names)
+        states = self._last = self._inspect(names)
         self.oom.forget({st.id for st in states.values()})  # counters of gone containers
         with self._results_lock:
             results, self.results = self.results, {}
         return {s.name: self._observation(states.get(s.container), results.get(s.container))
-                for s in self.stack.services.values()
-                if s.container in states or not s.profiles or s.name in seen}
+                for s in self.stack.services.values() if s.container not in self.foreign
+                and (s.container in states or not s.profiles or s.name in seen)}
+
+    def _inspect(self, names: list[str]) -> dict[str, ContainerState]:
+        """Our containers; one of another stack root is not observed, so never healed."""
+        states = containers.inspect(self.run, names)
+        if self.owner is not None:
+            self.foreign = {n for n, s in states.items() if not self.owner.owns_container(s)}
+        return {n: s for n, s in states.items() if n not in self.foreign}
 
     def checked(self) -> list[str]:
         """Containers the last look found running with a healthcheck."""

@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.errors import CommandError, ConfigurationError, shown
 from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.drift import Diff, detect
@@ -162,10 +164,12 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             raw = json.loads(line)
         except ValueError:
             return
-        status = raw.get("Status", "")
-        if status not in FORWARDED:
+        status, attributes = raw.get("Status", ""), raw.get("Attributes") or {}
+        if status not in FORWARDED or monitor.owner.owns(
+                attributes.get(OWNER_LABEL, ""),
+                attributes.get(WORKING_DIR_LABEL, "")) is False:  # another stack root's
             return
-        service = (raw.get("Attributes") or {}).get("com.docker.compose.service")
+        service = attributes.get("com.docker.compose.service")
         bus.emit("container_event", service, status=status, container=raw.get("Name"),
                  exit_code=raw.get("ContainerExitCode"),
                  health=raw.get("HealthStatus") or None)
@@ -249,7 +253,7 @@ def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff
         expected = {n for n, s in monitor.stack.services.items()
                     if not s.profiles or (n in records and records[n].seen)}
         return result, detect(monitor.stack, monitor.run, Applied(monitor.state.applied),
-                              lambda n: n in expected)
+                              lambda n: n in expected, monitor.owner)
     finally:
         monitor.pool.shutdown(wait=False)
 

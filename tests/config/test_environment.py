@@ -64,9 +64,9 @@ def test_production_is_prod_or_the_flag(make_stack, name, text, production) -> N
     assert load_environment(root, name, {}).production is production
 
 
-def test_project_name_defaults_to_phoenix_env(make_stack) -> None:
+def test_project_name_defaults_to_the_folder_and_env(make_stack) -> None:
     root = make_stack({"envs/dev.env": "", "envs/qa.env": "COMPOSE_PROJECT_NAME=custom\n"})
-    assert load_environment(root, "dev", {}).project_name == "phoenix-dev"
+    assert load_environment(root, "dev", {}).project_name == "stack-dev"
     assert load_environment(root, "qa", {}).project_name == "custom"
 
 

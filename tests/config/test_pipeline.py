@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from phoenix_compose.config.environment import list_environments
+from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.config.masking import MASK
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.config.show import show
@@ -43,14 +44,14 @@ def test_prepare_writes_the_overlays_and_one_final_compose_file(make_stack) -> N
     root = make_stack(STACK)
     outcome = prepare(root, "dev", process={})
     assert outcome.compose_file == root / ".phoenix/dev/compose.yaml"
-    assert not outcome.cached and outcome.project_name == "phoenix-dev"
+    assert not outcome.cached and outcome.project_name == "stack-dev"
     assert (root / ".phoenix/dev/overlays/10-env.yaml").read_text() == \
         "services:\n  web:\n    labels:\n      env: dev\n"
     model = yaml.safe_load(outcome.compose_file.read_text())
-    assert model["name"] == "phoenix-dev"
+    assert model["name"] == "stack-dev"
     web = model["services"]["web"]
     assert web["image"] == "registry.example/web:1.0"
-    assert web["labels"] == {"env": "dev"}
+    assert web["labels"] == {"env": "dev", OWNER_LABEL: owner_id(root, "dev")}
     assert web["volumes"] == [f"{root / 'compose' / 'static'}:/static:ro"]
 
 

@@ -6,8 +6,15 @@ import pytest
 
 from phoenix_compose.config import templates
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.pipeline import build
 from phoenix_compose.errors import ConfigurationError
+
+
+def _own(labels: dict) -> dict:
+    """The labels the files wrote: the owner label phoenix adds is there, and left out."""
+    assert OWNER_LABEL in labels
+    return {k: v for k, v in labels.items() if k != OWNER_LABEL}
 
 
 def render(make_stack, template: str, env_text: str = "", process=None):
@@ -39,7 +46,7 @@ def test_a_value_cannot_inject_structure(make_stack) -> None:
 
 def test_structure_is_emitted_only_through_the_yaml_filter(make_stack) -> None:
     built = render(make_stack, "services:\n  web:\n    labels: {{ {'a': 'x: y'} | yaml }}\n")
-    assert built.model["services"]["web"]["labels"] == {"a": "x: y"}
+    assert _own(built.model["services"]["web"]["labels"]) == {"a": "x: y"}
 
 
 def test_a_template_that_runs_too_long_is_a_located_error(make_stack) -> None:
@@ -53,16 +60,16 @@ def test_a_template_that_runs_too_long_is_a_located_error(make_stack) -> None:
 def test_templates_see_only_declared_or_passed_through_process_variables(make_stack) -> None:
     template = "services:\n  web:\n    labels: {k: {{ vars.HOST_SECRET | default('none') }}}\n"
     built = render(make_stack, template, process={"HOST_SECRET": "leak"})
-    assert built.model["services"]["web"]["labels"] == {"k": "none"}
+    assert _own(built.model["services"]["web"]["labels"]) == {"k": "none"}
     built = render(make_stack, template,
                    process={"PHOENIX_PASSTHROUGH": "HOST_SECRET,OTHER", "HOST_SECRET": "visible"})
-    assert built.model["services"]["web"]["labels"] == {"k": "visible"}
+    assert _own(built.model["services"]["web"]["labels"]) == {"k": "visible"}
 
 
 def test_a_process_value_still_overrides_a_declared_variable(make_stack) -> None:
     template = "services:\n  web:\n    labels: {k: {{ vars.MODE }}}\n"
     built = render(make_stack, template, env_text="MODE=file\n", process={"MODE": "shell"})
-    assert built.model["services"]["web"]["labels"] == {"k": "shell"}
+    assert _own(built.model["services"]["web"]["labels"]) == {"k": "shell"}
 
 
 def test_the_time_limit_defaults_to_5_s_and_must_be_a_number(make_stack) -> None:

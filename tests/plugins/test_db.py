@@ -477,3 +477,40 @@ def test_the_restored_database_is_the_stack_users_again(db) -> None:
                   "rolname = 'phoenix_restore'") == "f"
     assert db.sql("SELECT has_table_privilege('phoenix_restore', 'public.revenue', 'SELECT')"
                   ) == "f"  # nothing of the live data is the restore role's any more
+
+
+def test_a_production_stack_without_a_database_deploys_and_backs_nothing_up(
+        make_stack, podman_project, busybox_image) -> None:
+    """The db plugin's pre-deploy hook acts only where a service asks for backups
+    (x-phoenix-backup): a production `up` that recreates a volume owner of a stack without
+    one used to fail ("no database service 'revenue-db'") and roll back (exit 3)."""
+    import shutil
+
+    digest = podman.run(("podman", "image", "inspect", "--format", "{{.Digest}}", "--",
+                         busybox_image)).stdout.strip()
+    image = f"{busybox_image.rsplit(':', 1)[0]}@{digest}"  # production runs digests only
+    root = make_stack({"envs/prod.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": f"""
+                           services:
+                             web:
+                               image: {image}
+                               command: [sleep, '1d']
+                               stop_grace_period: 1s
+                               volumes: [data:/data]
+                           volumes:
+                             data:
+                           """})
+    shutil.copytree(REPO / "tasks", root / "tasks")  # the db plugin, registering its hooks
+    shutil.copy(REPO / "tasks.py", root / "tasks.py")
+    first = inv(root, "up", "--env", "prod", timeout=180)
+    assert first.returncode == 0, first.stdout + first.stderr
+    compose = root / "compose" / "app.yaml"
+    compose.write_text(compose.read_text().replace("'1d'", "'2d'"))  # recreates web
+    second = inv(root, "up", "--env", "prod", timeout=180)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "revenue-db" not in second.stdout + second.stderr
+    assert "db.backup" not in second.stdout + second.stderr  # silently: not even named
+    assert not (root / "backups").exists()
+    found = json.loads(inv(root, "releases", "--env", "prod", "--json").stdout)
+    assert [(r["number"], r["current"], r["protected"]) for r in found] == [
+        (1, False, None), (2, True, None)]

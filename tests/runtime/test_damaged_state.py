@@ -94,7 +94,7 @@ def test_down_with_a_broken_env_and_no_last_file_refuses_to_guess(make_stack) ->
     assert "--project NAME" in info.value.hint
     assert not any("ps" in c or "rm" in c for c in fake.calls)
     ComposeManager(root, "t", run=fake).stop_services(project="mine")
-    assert ("podman", "ps", "--all", "--quiet", "--filter",
+    assert ("podman", "ps", "--all", "--format", "json", "--filter",
             "label=io.podman.compose.project=mine") in fake.calls
 
 
