@@ -47,7 +47,26 @@ def ours(make_stack, files: dict[str, str]) -> dict[str, Any]:
     root = make_stack({"envs/dev.env": "", **{f"compose/{k}": v for k, v in files.items()}})
     for name in ("Dockerfile",):
         (root / "compose" / name).write_text("FROM scratch\n", encoding="utf-8")
-    return yaml.safe_load(build(load_environment(root, "dev", {})).compose_text)
+    return _without_owner(yaml.safe_load(build(load_environment(root, "dev", {})).compose_text))
+
+
+def _without_owner(model: Any) -> Any:
+    """Our final file less the one thing we add on purpose: the owner label (issue 23),
+    which docker compose knows nothing of, on services, networks and volumes, and the
+    implicit ``default`` network declared only to carry it."""
+    if isinstance(model, dict):
+        out = {k: _without_owner(v) for k, v in model.items() if k != "io.phoenix.owner"}
+        if "labels" in out and out["labels"] == {}:
+            del out["labels"]
+        networks = out.get("networks")
+        if isinstance(networks, dict) and networks.get("default") == {}:
+            del out["networks"]["default"]
+            if not out["networks"]:
+                del out["networks"]
+        return out
+    if isinstance(model, list):
+        return [_without_owner(v) for v in model]
+    return model
 
 
 def theirs(make_stack, files: dict[str, str]) -> Any:
