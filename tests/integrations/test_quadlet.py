@@ -36,7 +36,8 @@ def golden_units(version: str = "5.4") -> tuple[dict[str, str], list[str]]:
 def binary() -> str:
     found = quadlet_binary()
     if found is None:
-        pytest.fail("no quadlet binary: run ./dev setup (it fetches Debian trixie's)")
+        pytest.fail("no quadlet binary: run ./dev setup (it fetches Debian trixie's); "
+                    "a test that calls this is marked quadlet")
     return found
 
 
@@ -99,6 +100,7 @@ def test_a_key_the_version_lacks_is_refused_on_its_line() -> None:
                     r"key of podman 5\.4", found)
 
 
+@pytest.mark.quadlet
 def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     files, _ = golden_units()
     services, found = dryrun(files, binary(), podman.run)
@@ -113,6 +115,7 @@ def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     assert check(units(stack, "golden", real)[0], "5.4", podman.run) == []
 
 
+@pytest.mark.quadlet
 def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
     files, _ = golden_units()
     real = {**files, WATCH_UNIT: files[WATCH_UNIT].replace("/opt/phoenix/bin/phoenix",
@@ -132,6 +135,7 @@ def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
         "not executable" in found[0]
 
 
+@pytest.mark.quadlet
 @pytest.mark.parametrize("env", ["development", "staging", "prod"])
 def test_every_env_passes_the_check(env: str, tmp_path: Path) -> None:
     done = inv(REPO, "deploy.quadlet", "--env", env, "--check", timeout=120)
@@ -139,6 +143,7 @@ def test_every_env_passes_the_check(env: str, tmp_path: Path) -> None:
     assert "pass the podman 5.4 key check, quadlet -dryrun and systemd-analyze" in done.stdout
 
 
+@pytest.mark.quadlet
 def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path) -> None:
     out = tmp_path / "units"
     wrote = inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), timeout=120)
@@ -172,6 +177,7 @@ services:
 '''
 
 
+@pytest.mark.quadlet
 def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path) -> None:
     root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=hostile\n",
                        "compose/app.yaml": HOSTILE})
@@ -267,6 +273,7 @@ services:
 '''
 
 
+@pytest.mark.quadlet
 def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> None:
     """``Tmpfs=/tmp\\`` joined ``DropCapability=ALL`` to it: the capability was silently
     kept, and quadlet -dryrun and systemd-analyze verify both passed."""
@@ -296,6 +303,7 @@ def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> N
     assert start.endswith('busybox:1 echo "x\\\\"')
 
 
+@pytest.mark.quadlet
 def test_a_percent_in_any_key_is_escaped_so_systemd_never_expands_it(make_stack) -> None:
     """systemd expands ``%n`` in the generated service: an env named ``q%n`` changed the
     description, and a variable named ``A%nTOKEN`` became another secret target."""
