@@ -33,6 +33,24 @@ class Ticks:
                                      f"{more} ticks in {timeout} s")
 
 
+def count_ticks(monkeypatch) -> Ticks:
+    """Counts every HealthMonitor's finished ticks from now on (the watcher decides once
+    per tick): ``monkeypatch`` undoes it after the test."""
+    from phoenix_compose.watch.monitor import HealthMonitor
+
+    counter = Ticks()
+    original = HealthMonitor.tick
+
+    def tick(self: HealthMonitor):
+        try:
+            return original(self)
+        finally:
+            counter.bump()
+
+    monkeypatch.setattr(HealthMonitor, "tick", tick)
+    return counter
+
+
 class Watcher:
     def __init__(self, root: Path, env: str = "t", ticks: Ticks | None = None,
                  **kwargs) -> None:

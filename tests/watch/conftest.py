@@ -7,25 +7,14 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.runtime.lifecycle import ComposeManager
-from phoenix_compose.watch.monitor import HealthMonitor
 
-from support.watching import Ticks, Watcher
+from support.watching import Ticks, Watcher, count_ticks
 
 
 @pytest.fixture
 def ticks(monkeypatch) -> Ticks:
     """Counts every HealthMonitor's finished ticks (the watcher decides once per tick)."""
-    counter = Ticks()
-    original = HealthMonitor.tick
-
-    def tick(self: HealthMonitor):
-        try:
-            return original(self)
-        finally:
-            counter.bump()
-
-    monkeypatch.setattr(HealthMonitor, "tick", tick)
-    return counter
+    return count_ticks(monkeypatch)
 
 
 @pytest.fixture
