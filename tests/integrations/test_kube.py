@@ -81,7 +81,7 @@ def test_a_mutated_manifest_fails_the_check(mutate, expected) -> None:
     files, _ = generated("development")
     for doc in files["phoenix-core.yaml"]:
         mutate(doc)
-    found = problems(render(files))
+    found = problems(render({"phoenix-core.yaml": files["phoenix-core.yaml"]}))  # the one
     assert found and all(f.startswith("phoenix-core.yaml:") for f in found)
     assert any(expected in f for f in found), found
 
