@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from phoenix_compose.cli import program
+
 from support import tree
 
 
 def phoenix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "phoenix_compose.cli.program", *args],
-                          cwd=root, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    """``phoenix ARGS`` in ``root``: the program's own ``main`` in this process (its
+    parsing, plugins and exit codes, without a Python start-up)."""
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            program.main(["phoenix", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 PLUGIN = ("from pathlib import Path\nfrom invoke import task\n"
