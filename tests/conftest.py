@@ -31,7 +31,7 @@ def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)
     for name in list(os.environ):
-        if name.startswith(("PHOENIX_", "COMPOSE_")):
+        if name.startswith(("PHOENIX_", "COMPOSE_")) and name not in needs.HOST_TOOLS:
             monkeypatch.delenv(name)
 
 

@@ -12,6 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 Verdict = tuple[Literal["skip", "fail"], str]
+# where the host's tools are: kept in every test's environment (the guard clears the rest of
+# PHOENIX_*), so that a test sees the same quadlet its marker was checked against
+HOST_TOOLS = ("PHOENIX_QUADLET",)
 
 
 def _quadlet_missing() -> str | None:
