@@ -12,7 +12,7 @@ from phoenix_compose.watch.service import watch
 
 
 class Ticks:
-    """Counts the watcher's finished ticks (the ``ticks`` fixture wraps HealthMonitor.tick):
+    """Counts the watcher's finished ticks (``count_ticks`` wraps HealthMonitor.tick):
     "nothing happened for three ticks" instead of "for three seconds"."""
 
     def __init__(self) -> None:
