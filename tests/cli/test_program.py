@@ -121,11 +121,14 @@ def test_logs_takes_its_services_by_flag_too(phoenix_stack: Path) -> None:
 
 
 def test_a_closed_stdout_never_gives_a_traceback(phoenix_stack: Path) -> None:
+    # stdout buffered, as in a user's shell: PYTHONUNBUFFERED (set on some hosts) made the
+    # output fail at once, inside the program; buffered, it fails in the flush at exit
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     for args in (["--help"], ["--list"], ["up", "--help"]):
         proc = subprocess.Popen([sys.executable, "-m", "phoenix_compose.cli.program", *args],
                                 cwd=phoenix_stack, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE,
-                                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                                env={**env, "PYTHONPATH": os.pathsep.join(sys.path)})
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()  # the reader is gone before the first line (`| head -0`)
         err = proc.stderr.read().decode()
