@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,7 +119,8 @@ def test_status_json_into_a_closed_pipe_is_no_traceback(stack: Path) -> None:
 
     proc = subprocess.Popen([sys.executable, "-m", "invoke", "status", "--env", "t", "--json"],
                             cwd=stack, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env={k: v for k, v in os.environ.items()
+                                            if k != "PYTHONUNBUFFERED"})  # as in a shell
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head`: nobody reads
     assert proc.wait(timeout=60) == 0
