@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import textwrap
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, remove_project
+from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, needs, remove_project
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +32,7 @@ def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)
     for name in list(os.environ):
-        if name.startswith(("PHOENIX_", "COMPOSE_")):
+        if name.startswith(("PHOENIX_", "COMPOSE_")) and name not in needs.HOST_TOOLS:
             monkeypatch.delenv(name)
 
 
@@ -65,15 +66,24 @@ def phoenix_stack(tmp_path: Path) -> Path:
     return root
 
 
-# -- real podman ---------------------------------------------------------------------------
-def pytest_collection_modifyitems(config, items):
-    """Tests of podman behaviour need podman: CI installs it (./dev test).  They fail, not
-    skip, when it is missing, unless PHOENIX_SKIP_PODMAN=1 says to leave them out."""
-    if os.environ.get("PHOENIX_SKIP_PODMAN") == "1":
-        skip = pytest.mark.skip(reason="PHOENIX_SKIP_PODMAN=1")
-        for item in items:
-            if "podman" in item.keywords:
-                item.add_marker(skip)
+# -- what a test needs from the host (support/needs.py) ------------------------------------
+@functools.cache
+def _missing(need: str) -> str | None:
+    return needs.NEEDS[need]()  # asked once, at the first test that needs it
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``podman``, ``quadlet`` or ``root`` skips on a host without it, or
+    fails there when ``PHOENIX_REQUIRE`` names it (CI: ``./dev test``)."""
+    try:
+        found = needs.verdict((m.name for m in item.iter_markers()), os.environ, _missing)
+    except ValueError as exc:  # PHOENIX_REQUIRE names an unknown need
+        pytest.fail(str(exc), pytrace=False)
+    if found is not None:
+        kind, why = found
+        if kind == "fail":
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
 
 
 @pytest.fixture(scope="session")

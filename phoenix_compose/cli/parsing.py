@@ -9,13 +9,15 @@ them):
   means every service, as ``docker compose logs`` does), or given by its flag
   (``logs --services web``);
 - a closed stdout (``phoenix --help | head -1``) ends the program quietly, never with a
-  BrokenPipeError traceback (invoke prints help and listings with ``print``);
+  BrokenPipeError traceback (invoke prints help and listings with ``print``), nor with
+  one from the flush at exit (a short output is still in the buffer then);
 - ``TASK --help`` shows the task's help even when the task takes positional arguments
   (invoke would take ``--help`` as their value: ``exec --help``, ``secrets.set --help``).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from typing import Any
@@ -101,6 +103,20 @@ def _quiet_broken_pipe(original: Any) -> Any:
     return hook
 
 
+def _flush_at_exit() -> None:
+    """A short output waits in stdout's buffer until the interpreter's own flush at exit,
+    which, the reader gone, prints "Exception ignored ... BrokenPipeError": flush it here
+    first (atexit runs before that flush), pointing stdout at /dev/null when it fails."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no stdout, or already closed: nothing to flush
+        pass
+
+
 def install() -> None:
     """Apply the fixes once (idempotent)."""
     if getattr(Argument, _PATCHED, False):
@@ -113,4 +129,5 @@ def install() -> None:
         ParseMachine.complete_context)
     ParseMachine.handle = _handle(ParseMachine.handle)  # type: ignore[method-assign]
     sys.excepthook = _quiet_broken_pipe(sys.excepthook)
+    atexit.register(_flush_at_exit)
     setattr(Argument, _PATCHED, True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from support import inv
+from support.watching import Ticks, count_ticks
 
 pytestmark = pytest.mark.podman
 
@@ -65,8 +66,9 @@ def test_port_names_the_published_address(stack: Path) -> None:
 
 
 @contextmanager
-def watching(stack: Path) -> Iterator[list[str]]:
-    """The health watch running on ``stack`` (0.5 s ticks); yields its JSON event lines."""
+def watching(stack: Path, ticks: Ticks) -> Iterator[list[str]]:
+    """The health watch running on ``stack`` (0.5 s ticks); yields its JSON event lines
+    once it has looked at the stack once."""
     from phoenix_compose.watch.service import watch
 
     stop_watch = threading.Event()
@@ -75,18 +77,20 @@ def watching(stack: Path) -> Iterator[list[str]]:
         interval=0.5, as_json=True, out=events.append, stop=stop_watch), daemon=True)
     watcher.start()
     try:
-        time.sleep(1.5)
+        ticks.wait(1)
         yield events
     finally:
         stop_watch.set()
         watcher.join(10)
 
 
-def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path) -> None:
-    with watching(stack) as events:
+def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path,
+                                                                    monkeypatch) -> None:
+    ticks = count_ticks(monkeypatch)
+    with watching(stack, ticks) as events:
         stopped = inv(stack, "stop", "--env", "t", "--services", "web-frontend")
         assert stopped.returncode == 0 and "stopped web-frontend" in stopped.stdout
-        time.sleep(3)  # several ticks
+        ticks.wait(4)  # four looks at it stopped, and no restart
         assert not [e for e in events if '"restart_started"' in e]
         rows = {r["service"]: r["status"] for r in
                 json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
@@ -115,7 +119,8 @@ def test_status_json_into_a_closed_pipe_is_no_traceback(stack: Path) -> None:
 
     proc = subprocess.Popen([sys.executable, "-m", "invoke", "status", "--env", "t", "--json"],
                             cwd=stack, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env={k: v for k, v in os.environ.items()
+                                            if k != "PYTHONUNBUFFERED"})  # as in a shell
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head`: nobody reads
     assert proc.wait(timeout=60) == 0
@@ -133,11 +138,12 @@ def test_rm_removes_only_stopped_containers_and_never_volumes(stack: Path) -> No
     assert rows == {"db": "running", "web-frontend": "missing"}  # nothing else went
 
 
-def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path) -> None:
-    with watching(stack) as events:
+def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path, monkeypatch) -> None:
+    ticks = count_ticks(monkeypatch)
+    with watching(stack, ticks) as events:
         assert inv(stack, "stop", "--env", "t", "--services", "web-frontend").returncode == 0
         assert inv(stack, "rm", "--env", "t", "--services", "web-frontend").returncode == 0
-        time.sleep(3)  # several ticks
+        ticks.wait(4)  # four looks at it missing, and no recreation
     assert not [e for e in events if '"restart_started"' in e]
     rows = {r["service"]: r["status"] for r in
             json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}

@@ -1,12 +1,28 @@
-"""The invoke layer, run as a user runs it: ``inv`` in a subprocess."""
+"""The invoke layer, run as a user runs it: ``inv`` in a subprocess where the process
+matters (finding tasks.py, plugins, the stack root, exit codes), else invoke's own program
+in this process (the same parsing, namespace and exit codes, without a Python start-up)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
+from invoke import Program
+
+from phoenix_compose.cli import build_namespace
 
 from support import REPO, inv
+
+
+def inv_here(root: Path, capsys, *args: str) -> tuple[int, str, str]:
+    """``inv ARGS`` in this process, on the namespace tasks.py builds: (code, out, err)."""
+    try:
+        Program(namespace=build_namespace(root)).run(["inv", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_inv_list_shows_built_in_and_plugin_tasks(phoenix_stack: Path) -> None:
@@ -31,18 +47,18 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(phoenix_stack: Pat
     assert "plugin not loaded: SyntaxError" in result.stderr
 
 
-def test_envs_lists_environments_and_marks_production(phoenix_stack: Path) -> None:
-    result = inv(phoenix_stack, "envs")
-    assert result.stdout.split("\n")[:3] == ["development", "prod  (production)", "staging"]
+def test_envs_lists_environments_and_marks_production(phoenix_stack: Path, capsys) -> None:
+    _, out, _ = inv_here(phoenix_stack, capsys, "envs")
+    assert out.split("\n")[:3] == ["development", "prod  (production)", "staging"]
 
 
-def test_validate_all_environments(phoenix_stack: Path) -> None:
-    result = inv(phoenix_stack, "config.validate", "--all")
-    assert result.returncode == 0, result.stderr
-    assert "prod: valid -> .phoenix/prod/compose.yaml" in result.stdout
+def test_validate_all_environments(phoenix_stack: Path, capsys) -> None:
+    code, out, err = inv_here(phoenix_stack, capsys, "config.validate", "--all")
+    assert code == 0, err
+    assert "prod: valid -> .phoenix/prod/compose.yaml" in out
     assert (phoenix_stack / ".phoenix/staging/compose.yaml").is_file()
-    again = inv(phoenix_stack, "config.validate", "--env", "prod")
-    assert again.stdout.strip() == "prod: valid (cached) -> .phoenix/prod/compose.yaml"
+    _, again, _ = inv_here(phoenix_stack, capsys, "config.validate", "--env", "prod")
+    assert again.strip() == "prod: valid (cached) -> .phoenix/prod/compose.yaml"
 
 
 def test_invalid_config_prints_located_errors_and_exits_1(phoenix_stack: Path) -> None:
@@ -60,33 +76,32 @@ def test_invalid_config_prints_located_errors_and_exits_1(phoenix_stack: Path) -
     assert not (phoenix_stack / ".phoenix/prod/compose.yaml").exists()
 
 
-def test_validate_all_reports_every_broken_environment(phoenix_stack: Path) -> None:
+def test_validate_all_reports_every_broken_environment(phoenix_stack: Path, capsys) -> None:
     (phoenix_stack / "envs/staging.env").write_text("oops not valid\n")
-    result = inv(phoenix_stack, "config.validate", "--all")
-    assert result.returncode == 1
-    assert "envs/staging.env:1:1: error: cannot parse 'oops not valid'" in result.stderr
-    assert "development: valid" in result.stdout and "prod: valid" in result.stdout
-    assert "invalid: staging: 1 error(s)" in result.stderr
+    code, out, err = inv_here(phoenix_stack, capsys, "config.validate", "--all")
+    assert code == 1
+    assert "envs/staging.env:1:1: error: cannot parse 'oops not valid'" in err
+    assert "development: valid" in out and "prod: valid" in out
+    assert "invalid: staging: 1 error(s)" in err
 
 
-def test_an_unknown_env_lists_the_valid_ones(phoenix_stack: Path) -> None:
-    result = inv(phoenix_stack, "config.validate", "--env", "qa")
-    assert result.returncode == 1
-    assert "unknown environment 'qa'; valid environments: development, prod, staging" \
-        in result.stderr
-    assert "Traceback" not in result.stderr
+def test_an_unknown_env_lists_the_valid_ones(phoenix_stack: Path, capsys) -> None:
+    code, _, err = inv_here(phoenix_stack, capsys, "config.validate", "--env", "qa")
+    assert code == 1
+    assert "unknown environment 'qa'; valid environments: development, prod, staging" in err
 
 
-def test_show_prints_the_final_config_masked(phoenix_stack: Path) -> None:
-    result = inv(phoenix_stack, "config.show", "--env", "development", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    assert "phoenix-dev-only" not in result.stdout
-    assert '"POSTGRES_PASSWORD": "********"' in result.stdout
+def test_show_prints_the_final_config_masked(phoenix_stack: Path, capsys) -> None:
+    code, out, err = inv_here(phoenix_stack, capsys, "config.show", "--env", "development",
+                              "--format", "json")
+    assert code == 0, err
+    assert "phoenix-dev-only" not in out
+    assert '"POSTGRES_PASSWORD": "********"' in out
 
 
-def test_render_writes_overlays(phoenix_stack: Path) -> None:
-    result = inv(phoenix_stack, "config.render", "--env", "staging")
-    assert result.returncode == 0, result.stderr
+def test_render_writes_overlays(phoenix_stack: Path, capsys) -> None:
+    code, _, err = inv_here(phoenix_stack, capsys, "config.render", "--env", "staging")
+    assert code == 0, err
     overlay = phoenix_stack / ".phoenix/staging/overlays/10-credentials.yaml"
     assert yaml.safe_load(overlay.read_text())["secrets"]
 

@@ -5,18 +5,21 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from support import REPO, inv
 
 
-def ci_stack(phoenix_stack: Path, test_body: str = "assert True") -> Path:
+def ci_stack(phoenix_stack: Path, test_body: str = "assert True", tasks_json: bool = True) -> Path:
     (phoenix_stack / "tests").mkdir()
     (phoenix_stack / "tests" / "test_smoke.py").write_text(f"def test_smoke():\n    {test_body}\n")
-    assert inv(phoenix_stack, "vscode.tasks").returncode == 0
+    if tasks_json:
+        assert inv(phoenix_stack, "vscode.tasks").returncode == 0
     return phoenix_stack
 
 
+@pytest.mark.slow  # `inv ci` runs pytest itself
 def test_ci_runs_every_step_in_order(phoenix_stack: Path) -> None:
     result = inv(ci_stack(phoenix_stack), "ci")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -29,7 +32,7 @@ def test_ci_runs_every_step_in_order(phoenix_stack: Path) -> None:
 
 
 def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
-    root = ci_stack(phoenix_stack)
+    root = ci_stack(phoenix_stack, tasks_json=False)  # never reached: validate fails first
     (root / "envs" / "staging.lock").write_text("NCA_TOOLKIT_IMAGE=\n")
     result = inv(root, "ci")
     assert result.returncode == 1
@@ -39,6 +42,7 @@ def test_ci_stops_at_the_first_failing_step(phoenix_stack: Path) -> None:
         "| vscode-tasks skipped | exports skipped | tests skipped")
 
 
+@pytest.mark.slow  # `inv ci` runs pytest itself
 def test_ci_catches_a_stale_tasks_file_and_failing_tests(phoenix_stack: Path) -> None:
     root = ci_stack(phoenix_stack, "assert 1 == 2")
     (root / ".vscode" / "tasks.json").write_text("{}\n")
@@ -49,6 +53,7 @@ def test_ci_catches_a_stale_tasks_file_and_failing_tests(phoenix_stack: Path) ->
     assert failing.returncode == 1 and "| tests FAILED (" in failing.stdout
 
 
+@pytest.mark.slow  # the whole pipeline: deploy.kube, then `inv ci`
 def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack: Path) -> None:
     root = ci_stack(phoenix_stack)
     assert inv(root, "deploy.kube", "--env", "development").returncode == 0
@@ -60,6 +65,8 @@ def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack:
     assert "development: kube: phoenix-core.yaml:" in result.stderr
 
 
+@pytest.mark.quadlet
+@pytest.mark.slow  # the whole CLI four times: deploy.quadlet, deploy.check x3
 def test_deploy_check_reads_committed_quadlet_units_and_finds_them_stale(
         phoenix_stack: Path) -> None:
     root = ci_stack(phoenix_stack)

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from invoke import Exit
 
+from phoenix_compose.cli import deploy
 from phoenix_compose.integrations.kube import manifests
 from phoenix_compose.integrations.kubecheck import problems, render
 from phoenix_compose.integrations.kubepod import dns, quantity
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
-from support import REPO, inv
+from support import REPO, mock_context
 
 
 def generated(env: str) -> tuple[dict[str, list[dict]], list[str]]:
@@ -79,23 +81,33 @@ def test_a_mutated_manifest_fails_the_check(mutate, expected) -> None:
     files, _ = generated("development")
     for doc in files["phoenix-core.yaml"]:
         mutate(doc)
-    found = problems(render(files))
+    found = problems(render({"phoenix-core.yaml": files["phoenix-core.yaml"]}))  # the one
     assert found and all(f.startswith("phoenix-core.yaml:") for f in found)
     assert any(expected in f for f in found), found
 
 
-def test_deploy_kube_writes_then_check_catches_an_edit(phoenix_stack: Path) -> None:
-    wrote = inv(phoenix_stack, "deploy.kube", "--env", "development")
-    assert wrote.returncode == 0, wrote.stderr
+def deploy_kube(root: Path, capsys, **flags) -> tuple[int, str]:
+    """``inv deploy.kube`` in-process: (exit code, stderr)."""
+    try:
+        deploy.kube(mock_context(root), **flags)
+        code = 0
+    except Exit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def test_deploy_kube_writes_then_check_catches_an_edit(phoenix_stack: Path, capsys) -> None:
+    code, err = deploy_kube(phoenix_stack, capsys, env="development")
+    assert code == 0, err
     folder = phoenix_stack / "deploy" / "kube" / "development"
     assert (folder / "kustomization.yaml").is_file()
-    assert inv(phoenix_stack, "deploy.kube", "--env", "development", "--check").returncode == 0
+    assert deploy_kube(phoenix_stack, capsys, env="development", check=True)[0] == 0
     text = (folder / "revenue-db.yaml").read_text()
     (folder / "revenue-db.yaml").write_text(text.replace("replicas: 1", "replicas: one"))
-    bad = inv(phoenix_stack, "deploy.kube", "--env", "development", "--check")
-    assert bad.returncode == 1
-    assert "revenue-db.yaml:" in bad.stderr and "'one' is not of type 'integer'" in bad.stderr
-    assert "stale" in bad.stderr and "Traceback" not in bad.stderr
+    code, err = deploy_kube(phoenix_stack, capsys, env="development", check=True)
+    assert code == 1
+    assert "revenue-db.yaml:" in err and "'one' is not of type 'integer'" in err
+    assert "stale" in err
 
 
 def test_names_and_quantities() -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+from invoke import Exit
 
+from phoenix_compose.cli import deploy
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, render, units
 from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
@@ -21,7 +24,7 @@ from phoenix_compose.integrations.quadletkeys import has, keys_for, problems
 from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
-from support import REPO, inv
+from support import REPO, inv, mock_context
 
 HERE = Path(__file__).parent / "resources" / "quadlet"
 GOLDEN = HERE / "golden"
@@ -36,7 +39,8 @@ def golden_units(version: str = "5.4") -> tuple[dict[str, str], list[str]]:
 def binary() -> str:
     found = quadlet_binary()
     if found is None:
-        pytest.fail("no quadlet binary: run ./dev setup (it fetches Debian trixie's)")
+        pytest.fail("no quadlet binary: run ./dev setup (it fetches Debian trixie's); "
+                    "a test that calls this is marked quadlet")
     return found
 
 
@@ -99,6 +103,7 @@ def test_a_key_the_version_lacks_is_refused_on_its_line() -> None:
                     r"key of podman 5\.4", found)
 
 
+@pytest.mark.quadlet
 def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     files, _ = golden_units()
     services, found = dryrun(files, binary(), podman.run)
@@ -113,6 +118,7 @@ def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     assert check(units(stack, "golden", real)[0], "5.4", podman.run) == []
 
 
+@pytest.mark.quadlet
 def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
     files, _ = golden_units()
     real = {**files, WATCH_UNIT: files[WATCH_UNIT].replace("/opt/phoenix/bin/phoenix",
@@ -132,31 +138,42 @@ def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
         "not executable" in found[0]
 
 
+def deploy_quadlet(root: Path, capsys, **flags) -> tuple[int, str, str]:
+    """``inv deploy.quadlet`` in-process: (exit code, stdout, stderr)."""
+    try:
+        deploy.quadlet(mock_context(root), **flags)
+        code = 0
+    except Exit as exc:
+        code = exc.code
+        print(exc.message or "", file=sys.stderr)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.quadlet
 @pytest.mark.parametrize("env", ["development", "staging", "prod"])
-def test_every_env_passes_the_check(env: str, tmp_path: Path) -> None:
-    done = inv(REPO, "deploy.quadlet", "--env", env, "--check", timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "pass the podman 5.4 key check, quadlet -dryrun and systemd-analyze" in done.stdout
+def test_every_env_passes_the_check(env: str, capsys) -> None:
+    code, out, err = deploy_quadlet(REPO, capsys, env=env, check=True)
+    assert code == 0, err
+    assert "pass the podman 5.4 key check, quadlet -dryrun and systemd-analyze" in out
 
 
-def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path) -> None:
+@pytest.mark.quadlet
+def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path, capsys) -> None:
     out = tmp_path / "units"
-    wrote = inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), timeout=120)
-    assert wrote.returncode == 0, wrote.stderr
+    code, _, err = deploy_quadlet(REPO, capsys, env="prod", out=str(out))
+    assert code == 0, err
     assert (out / "phoenix-prod-revenue-db.container").exists()
-    assert inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), "--check",
-               timeout=120).returncode == 0
+    assert deploy_quadlet(REPO, capsys, env="prod", out=str(out), check=True)[0] == 0
     unit = out / "phoenix-prod-phoenix-core.container"
     unit.write_text(unit.read_text().replace("NoNewPrivileges=true", "NoNewPrivilege=true"))
-    bad = inv(REPO, "deploy.quadlet", "--env", "prod", "--out", str(out), "--check",
-              timeout=120)
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    code, _, err = deploy_quadlet(REPO, capsys, env="prod", out=str(out), check=True)
+    assert code == 1
     line = unit.read_text().splitlines().index("NoNewPrivilege=true") + 1
-    assert f"{unit}:{line}:1: error: [Container] NoNewPrivilege= is not a Quadlet key" in \
-        bad.stderr
-    refused = inv(REPO, "deploy.quadlet", "--env", "prod", "--podman-version", "4.3",
-                  "--out", str(tmp_path / "old"), timeout=120)
-    assert refused.returncode == 2 and "target 4.5 or later" in refused.stderr
+    assert f"{unit}:{line}:1: error: [Container] NoNewPrivilege= is not a Quadlet key" in err
+    code, _, err = deploy_quadlet(REPO, capsys, env="prod", podman_version="4.3",
+                                  out=str(tmp_path / "old"))
+    assert code == 2 and "target 4.5 or later" in err
     assert not (tmp_path / "old").exists()
 
 
@@ -172,7 +189,9 @@ services:
 '''
 
 
-def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path) -> None:
+@pytest.mark.quadlet
+def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path,
+                                                          capsys) -> None:
     root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=hostile\n",
                        "compose/app.yaml": HOSTILE})
     files, _ = units(ComposeManager(root, "t").stack(), "t", TARGET)
@@ -190,12 +209,11 @@ def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path)
     # written, by the config's validation, and nothing is written
     (root / "compose" / "app.yaml").write_text(
         HOSTILE.replace("image: busybox:1", 'image: "busybox:1\\n[Service]\\nExecStartPre=/x"'))
-    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     out = tmp_path / "units"
-    refused = inv(root, "deploy.quadlet", "--env", "t", "--out", str(out), timeout=120)
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    code, _, err = deploy_quadlet(root, capsys, env="t", out=str(out))
+    assert code == 1, err
     assert "compose/app.yaml:4:13: error: image of service 'app' holds a control character " \
-           "('\\n')" in refused.stderr
+           "('\\n')" in err
     assert not out.exists()
     with pytest.raises(ConfigurationError, match=r"\[Container\] Image= would hold a line"):
         render([("Container", [("Image", "busybox:1\n[Service]")])])  # and, at render too
@@ -267,6 +285,7 @@ services:
 '''
 
 
+@pytest.mark.quadlet
 def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> None:
     """``Tmpfs=/tmp\\`` joined ``DropCapability=ALL`` to it: the capability was silently
     kept, and quadlet -dryrun and systemd-analyze verify both passed."""
@@ -296,6 +315,7 @@ def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> N
     assert start.endswith('busybox:1 echo "x\\\\"')
 
 
+@pytest.mark.quadlet
 def test_a_percent_in_any_key_is_escaped_so_systemd_never_expands_it(make_stack) -> None:
     """systemd expands ``%n`` in the generated service: an env named ``q%n`` changed the
     description, and a variable named ``A%nTOKEN`` became another secret target."""

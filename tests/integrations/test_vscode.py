@@ -18,7 +18,7 @@ from phoenix_compose.integrations.vscode import (
     sync,
 )
 
-from support import REPO, inv
+from support import REPO, inv, mock_context
 
 SCHEMA = json.loads((Path(__file__).parent / "resources" / "vscode-tasks.schema.json")
                     .read_text())
@@ -147,17 +147,33 @@ def test_the_committed_tasks_json_is_current_and_valid() -> None:
             "phoenix: ci", "phoenix: test", "phoenix: vscode.tasks"} <= labels
 
 
-def test_a_plugin_task_makes_the_file_stale_until_regenerated(phoenix_stack: Path) -> None:
-    assert inv(phoenix_stack, "vscode.tasks").returncode == 0
-    assert inv(phoenix_stack, "vscode.tasks", "--check").returncode == 0
+def vscode_tasks(root: Path, capsys, check: bool = False) -> tuple[int, str]:
+    """``inv vscode.tasks`` in-process, its plugins loaded anew: (exit code, stderr)."""
+    from invoke import Exit
+
+    from phoenix_compose.cli import build_namespace, vscode
+
+    build_namespace(root)
+    try:
+        vscode.tasks(mock_context(root), check=check)
+        code = 0
+    except Exit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def test_a_plugin_task_makes_the_file_stale_until_regenerated(phoenix_stack: Path,
+                                                              capsys) -> None:
+    assert vscode_tasks(phoenix_stack, capsys)[0] == 0
+    assert vscode_tasks(phoenix_stack, capsys, check=True)[0] == 0
     (phoenix_stack / "tasks").mkdir(exist_ok=True)
     (phoenix_stack / "tasks" / "snap.py").write_text(
         "from invoke import task\n\n@task(help={'name': 'backup name'})\n"
         "def backup(c, name='nightly'):\n    '''Back up revenue-db.'''\n")
-    stale = inv(phoenix_stack, "vscode.tasks", "--check")
-    assert stale.returncode == 1
-    assert '+      "label": "phoenix: snap.backup",' in stale.stderr
-    assert inv(phoenix_stack, "vscode.tasks").returncode == 0
+    code, err = vscode_tasks(phoenix_stack, capsys, check=True)
+    assert code == 1
+    assert '+      "label": "phoenix: snap.backup",' in err
+    assert vscode_tasks(phoenix_stack, capsys)[0] == 0
     doc = json.loads((phoenix_stack / ".vscode/tasks.json").read_text())
     inputs = {i["id"]: i for i in doc["inputs"]}
     assert inputs["snap-backup-name"] == {"id": "snap-backup-name", "type": "promptString",

@@ -6,24 +6,31 @@ import json
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from phoenix_compose.errors import LockedError
+from phoenix_compose.runtime import locks
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.locks import env_lock, is_held
 
+from support import FakeClock
 
-def test_the_lock_names_its_holder_and_a_second_taker_fails_after_waiting(tmp_path) -> None:
+
+def test_the_lock_names_its_holder_and_a_second_taker_fails_after_waiting(
+        tmp_path, monkeypatch) -> None:
+    clock = FakeClock()  # the taker's waiting moves only this clock
+    monkeypatch.setattr(locks, "time", SimpleNamespace(monotonic=clock, sleep=clock.sleep))
     path = tmp_path / ".phoenix" / "dev" / "lock"
     with env_lock(path, "up"):
         assert is_held(path)
         assert "`inv up` (pid" in path.read_text()
-        started = time.monotonic()
-        with pytest.raises(LockedError, match="environment 'dev' is busy: `inv up`"):
+        with pytest.raises(LockedError, match="environment 'dev' is busy: `inv up`") as info:
             with env_lock(path, "down", wait=0.3, poll=0.05):
                 pass
-        assert 0.3 <= time.monotonic() - started < 2
+        assert 0.3 <= clock.now < 0.3 + 0.05  # the whole wait, and not a poll more
+        assert "waited 0.3 s" in str(info.value.hint)
     assert not is_held(path) and path.read_text() == ""
 
 

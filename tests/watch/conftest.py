@@ -8,17 +8,23 @@ import pytest
 
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
-from support.watching import Watcher
+from support.watching import Ticks, Watcher, count_ticks
 
 
 @pytest.fixture
-def up(podman_project):
+def ticks(monkeypatch) -> Ticks:
+    """Counts every HealthMonitor's finished ticks (the watcher decides once per tick)."""
+    return count_ticks(monkeypatch)
+
+
+@pytest.fixture
+def up(podman_project, ticks):
     """``up(root, **watch_kwargs)``: start the stack, watch it, wait for a healthy report."""
     watchers: list[Watcher] = []
 
     def start(root: Path, **kwargs) -> Watcher:
         ComposeManager(root, "t").start_services(timeout=60)
-        watcher = Watcher(root, **kwargs)
+        watcher = Watcher(root, ticks=ticks, **kwargs)
         watchers.append(watcher)
         watcher.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "healthy", 20)
         return watcher

@@ -77,3 +77,24 @@ def test_the_interval_defaults_to_60_and_0_turns_it_off() -> None:
     assert interval(stack()) == 60
     assert interval(stack(top={"x-phoenix-drift-interval": 0})) == 0
     assert interval(stack(top={"x-phoenix-drift-interval": "5"})) == 5
+
+
+def test_drift_is_checked_once_per_interval_on_the_watchers_clock(monkeypatch) -> None:
+    """What the real-podman test's "within one interval" stands for, on a fake clock: a
+    change is seen by the next check, and checks come every interval, no later."""
+    from phoenix_compose.watch import drift
+
+    from support import SyncExecutor
+
+    found: list[dict] = [{}, {"web": [{"field": "environment"}]}, {}]
+    monkeypatch.setattr(drift, "detect", lambda *args: found.pop(0))
+    events: list[tuple[str, object]] = []
+    watch = drift.DriftWatch(stack(top={"x-phoenix-drift-interval": 2}), run=None,
+                             applied_path=Path("/nonexistent"),
+                             emit=lambda kind, service, **_: events.append((kind, service)))
+    for now in (0.0, 1.0, 1.9, 2.0, 3.5, 4.0, 5.9):
+        watch.maybe(SyncExecutor(), now, lambda name: True)
+    assert events == [("drift_checked", None),  # at 0
+                      ("drift_detected", "web"), ("drift_checked", None),  # at 2
+                      ("drift_resolved", "web"), ("drift_checked", None)]  # at 4
+    assert found == []  # three checks, not one more
