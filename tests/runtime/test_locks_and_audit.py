@@ -22,6 +22,7 @@ def test_the_lock_names_its_holder_and_a_second_taker_fails_after_waiting(
         tmp_path, monkeypatch) -> None:
     clock = FakeClock()  # the taker's waiting moves only this clock
     monkeypatch.setattr(locks, "time", SimpleNamespace(monotonic=clock, sleep=clock.sleep))
+    monkeypatch.setattr(locks.stopping, "pause", clock.sleep)  # the wait between polls
     path = tmp_path / ".phoenix" / "dev" / "lock"
     with env_lock(path, "up"):
         assert is_held(path)
