@@ -137,16 +137,24 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
 
 def _env_file_problems(base: Path, svc: dict, where: Locator,
                        roots: Roots | None) -> list[Problem]:
-    """podman-compose reads a service's env files into the container: only from inside."""
+    """A service's env files: only from inside (podman-compose reads them into the
+    container), and each must exist unless it says ``required: false``, as in docker
+    compose (else ``up`` would fail inside podman-compose)."""
     env_file = svc.get("env_file")
     entries = env_file if isinstance(env_file, list) else [env_file] if env_file else []
     out = []
     for i, item in enumerate(entries):
         name = item.get("path") if isinstance(item, dict) else item
+        if not isinstance(name, str):
+            continue  # the schema reports it
         path = base + ("env_file",) + ((i,) if isinstance(env_file, list) else ()) \
             + (("path",) if isinstance(item, dict) else ())
-        refused = roots.refusal(FsPath(name), name, where.at(path)) \
-            if roots is not None and isinstance(name, str) else None
+        refused = roots.refusal(FsPath(name), name, where.at(path)) if roots else None
+        optional = isinstance(item, dict) and item.get("required") is False
+        if refused is None and not optional and not FsPath(name).is_file():
+            why = "is not a file" if FsPath(name).exists() else "does not exist"
+            refused = Problem(where.at(path), f"env file {name} of service '{base[1]}' {why}",
+                              hint="create it, or write `{path: ..., required: false}`")
         out += [refused] if refused else []
     return out
 
@@ -167,6 +175,11 @@ def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) 
     name = build.get("dockerfile") if isinstance(build, dict) else None
     if name is not None and not isinstance(name, str):
         return []  # the schema reports the wrong type
+    if isinstance(build, dict) and build.get("dockerfile_inline") is not None:
+        return [] if name is None else [Problem(
+            where.at(base + ("build", "dockerfile_inline"), key=True),
+            f"service '{base[1]}' sets both build.dockerfile and build.dockerfile_inline",
+            hint="keep one of them")]
     candidates = [name] if name else ["Containerfile", "Dockerfile"]
     refused = roots.refusal(folder / name, name, where.at(base + ("build", "dockerfile"))) \
         if roots is not None and name else None

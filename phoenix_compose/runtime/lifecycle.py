@@ -81,7 +81,7 @@ class ComposeManager:
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
         stack = self.stack()
-        return self.deployer().plan(stack, stack.select(services, profiles))
+        return self.deployer().plan(stack, _select(self, stack, services, profiles))
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
                        timeout: float = 300.0, build: bool = False,
@@ -91,7 +91,7 @@ class ComposeManager:
                                 "build": build, "profiles": list(profiles)}
         with self.administering("up", args):
             stack = self.stack()
-            names = stack.select(services, profiles)
+            names = _select(self, stack, services, profiles)
             deployer = self.deployer()
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
@@ -187,6 +187,21 @@ class ComposeManager:
             return load_environment(self.root, self.env).production
         except ConfigurationError:  # a broken env file: be strict
             return True
+
+
+def _select(manager: ComposeManager, stack: Stack, services: Sequence[str],
+            profiles: Sequence[str]) -> list[str]:
+    return stack.select(services, profiles or env_profiles(manager.root, manager.env))
+
+
+def env_profiles(root: Path, env: str) -> tuple[str, ...]:
+    """``COMPOSE_PROFILES`` (the env files or the process), as docker compose reads it
+    when no ``--profile`` is given."""
+    try:
+        text = load_environment(root, env).variables.lookup("COMPOSE_PROFILES")
+    except ConfigurationError:
+        return ()
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:

@@ -77,3 +77,10 @@ def test_the_interval_defaults_to_60_and_0_turns_it_off() -> None:
     assert interval(stack()) == 60
     assert interval(stack(top={"x-phoenix-drift-interval": 0})) == 0
     assert interval(stack(top={"x-phoenix-drift-interval": "5"})) == 5
+
+
+def test_a_pass_through_variable_is_no_drift_whether_the_host_had_it_or_not() -> None:
+    raw = {**RAW, "environment": {**RAW["environment"], "HOST_VAR": None}}
+    assert diffs(container(), raw) == []
+    env = container()["Config"]["Env"] + ["HOST_VAR=from-host"]
+    assert diffs(container(Config={"Env": env, "Labels": {"team": "core"}}), raw) == []
