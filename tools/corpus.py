@@ -12,6 +12,7 @@ Re-running it rewrites the corpus from the same commits.  The projects are liste
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,18 +23,15 @@ import yaml
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "config" / "resources" / "corpus"
 AWESOME = ["angular", "apache-php", "aspnet-mssql", "django", "elasticsearch-logstash-kibana",
-           "fastapi", "flask-redis", "flask", "gitea-postgres", "minecraft",
-           "nextcloud-postgres", "nextcloud-redis-mariadb", "nginx-aspnet-mysql",
-           "nginx-flask-mongo", "nginx-flask-mysql", "nginx-golang-mysql",
-           "nginx-golang-postgres", "nginx-golang", "nginx-nodejs-redis", "nginx-wsgi-flask",
-           "pihole-cloudflared-DoH", "plex", "portainer", "postgresql-pgadmin",
-           "prometheus-grafana", "react-express-mongodb", "react-express-mysql",
-           "react-java-mysql", "react-nginx", "react-rust-postgres", "sparkjava-mysql",
-           "sparkjava", "spring-postgres", "traefik-golang", "vuejs", "wireguard",
-           "wordpress-mysql"]
+           "gitea-postgres", "minecraft", "nextcloud-redis-mariadb", "nginx-aspnet-mysql",
+           "nginx-flask-mongo", "nginx-flask-mysql", "nginx-golang-postgres",
+           "nginx-nodejs-redis", "nginx-wsgi-flask", "pihole-cloudflared-DoH", "plex",
+           "portainer", "postgresql-pgadmin", "prometheus-grafana", "react-express-mongodb",
+           "react-java-mysql", "react-rust-postgres", "spring-postgres", "traefik-golang",
+           "wireguard", "wordpress-mysql"]
 NEXTCLOUD = [f".examples/docker-compose/{a}/{b}/{c}/compose.yaml"
              for a in ("insecure", "with-nginx-proxy") for b in ("mariadb", "postgres")
-             for c in ("apache", "fpm")]
+             for c in ("apache", "fpm") if (a, c) != ("insecure", "fpm")]
 TEMPORAL = ["docker-compose.yml", "docker-compose-cass-es.yml", "docker-compose-multirole.yaml",
             "docker-compose-mysql-es.yml", "docker-compose-mysql.yml",
             "docker-compose-postgres-opensearch.yml", "docker-compose-postgres.yml",
@@ -42,6 +40,19 @@ JITSI = ["etherpad.yml", "grafana.yml", "jibri.yml", "jigasi.yml", "log-analyser
          "prometheus.yml", "rtcstats.yml", "transcriber.yml", "whiteboard.yml"]
 MAILCOW_OVERRIDES = ["BUILD_FLAGS", "EXTERNAL_DNS", "EXTERNAL_MYSQL_SOCKET", "HAPROXY",
                      "PROMETHEUS_EXPORTER"]
+OTEL = ["compose.yaml", "compose.full.yaml", "compose.observability.yaml",
+        "compose.profiling.yaml", "compose.tests.yaml", "compose.agent.yaml"]
+E2E = ["build-dependencies/compose.yaml", "build-test/compose.yaml",
+       "build-test/multi-args/compose.yaml",
+       "build-test/platforms/compose-service-platform-not-in-build-platforms.yaml",
+       "build-test/ssh/compose.yaml", "cascade/compose.yaml", "config_hash/compose.yaml",
+       "dotenv/development/compose.yaml", "env_file/compose.yaml", "nested/compose.yaml",
+       "network-test/compose.yaml", "project-volume-bind-test/docker-compose.yml",
+       "publish/oci/compose.yaml", "restart-test/compose-depends-on.yaml",
+       "simple-build-test/compose-interpolate.yaml", "ups-deps-stop/compose.yaml",
+       "volume-test/compose.yaml", "watch/compose.yaml", "watch/include.yaml",
+       "watch/rebuild-deps.yaml", "watch/with-external-network.yaml",
+       "wrong-composefile/compose.yaml"]
 # (repository, licence (SPDX), projects: [files loaded together], variables file or None)
 PROJECTS: list[tuple[str, str, list[list[str]], str | None]] = [
     ("docker/awesome-compose", "CC0-1.0",
@@ -65,6 +76,12 @@ PROJECTS: list[tuple[str, str, list[list[str]], str | None]] = [
       ["docker-compose.yml", "docker-compose.without-nginx.yml"]], "env.example"),
     ("docker-mailserver/docker-mailserver", "MIT",
      [["compose.yaml"], ["test/config/oauth2/compose.yaml"]], None),
+    ("open-telemetry/opentelemetry-demo", "Apache-2.0",
+     [[f] for f in OTEL] + [["compose.yaml", "compose.extras.yaml"]], None),
+    ("appwrite/appwrite", "BSD-3-Clause",
+     [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.override.yml"],
+      ["docker-compose.separate.yml"], ["tests/resources/docker/docker-compose.yml"]], None),
+    ("docker/compose", "Apache-2.0", [[f"pkg/e2e/fixtures/{f}"] for f in E2E], None),
 ]
 # too large to clone: read file by file (repository, licence, commit, {path: local file})
 EXTRA = [
@@ -81,13 +98,23 @@ def git(repo: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def needed(text: str, folder: PurePosixPath) -> set[PurePosixPath]:
-    """The files one compose file needs besides itself (as repository paths)."""
+def needed(text: str, folder: PurePosixPath,
+           variables: dict[str, str]) -> set[PurePosixPath]:
+    """The files one compose file needs besides itself (as repository paths); ``${VAR}``
+    and ``${VAR:-default}`` are filled in from the project's ``.env``."""
+    text = re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}",
+                  lambda m: variables.get(m.group(1)) or m.group(2) or m.group(0), text)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError:
         return set()
     out = {folder / ".env"}
+    includes = doc.get("include") if isinstance(doc, dict) else None
+    for item in includes if isinstance(includes, list) else ():
+        paths = item.get("path") if isinstance(item, dict) else item
+        for path in paths if isinstance(paths, list) else [paths]:
+            if isinstance(path, str) and "$" not in path:
+                out.add(folder / path)
     services = doc.get("services") if isinstance(doc, dict) else None
     for svc in (services or {}).values() if isinstance(services, dict) else ():
         if not isinstance(svc, dict):
@@ -104,6 +131,12 @@ def needed(text: str, folder: PurePosixPath) -> set[PurePosixPath]:
     return out
 
 
+def dotenv(src: Path, folder: PurePosixPath) -> dict[str, str]:
+    text = (git(src, "show", f"HEAD:{folder / '.env'}") or b"").decode("utf-8", "replace")
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {k.strip(): v.strip().strip("'\"") for k, v in pairs}
+
+
 def _build_files(build: Any, folder: PurePosixPath) -> set[PurePosixPath]:
     if build is None:
         return set()
@@ -111,9 +144,8 @@ def _build_files(build: Any, folder: PurePosixPath) -> set[PurePosixPath]:
     context = spec.get("context", ".")
     if not isinstance(context, str) or "://" in context or "$" in context:
         return set()
-    names = [spec["dockerfile"]] if isinstance(spec.get("dockerfile"), str) else \
-        ["Dockerfile", "Containerfile"]
-    return {folder / context / n for n in names}
+    named = [spec["dockerfile"]] if isinstance(spec.get("dockerfile"), str) else []
+    return {folder / context / n for n in named + ["Dockerfile", "Containerfile"]}
 
 
 def clean(path: PurePosixPath) -> PurePosixPath:
@@ -148,8 +180,8 @@ def collect(mirrors: Path, extra: Path) -> list[dict[str, Any]]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 if path.suffix in (".yml", ".yaml"):  # its paths are the project's
-                    todo += [(n, path.parent) for n in
-                             needed(data.decode("utf-8", "replace"), folder)]
+                    todo += [(n, path.parent) for n in needed(
+                        data.decode("utf-8", "replace"), folder, dotenv(src, base))]
             manifest.append({"repo": repo, "commit": commit, "licence": licence,
                              "files": files, "variables": variables,
                              "support": sorted(str(p) for p in copied)})

@@ -175,6 +175,11 @@ def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) 
     name = build.get("dockerfile") if isinstance(build, dict) else None
     if name is not None and not isinstance(name, str):
         return []  # the schema reports the wrong type
+    platforms = build.get("platforms") if isinstance(build, dict) else None
+    if platforms and svc.get("platform") is not None and svc["platform"] not in platforms:
+        return [Problem(where.at(base + ("platform",)), f"platform {svc['platform']} of service "
+                        f"'{base[1]}' is not one of its build.platforms",
+                        hint="add it to build.platforms, or build for one of them")]
     if isinstance(build, dict) and build.get("dockerfile_inline") is not None:
         return [] if name is None else [Problem(
             where.at(base + ("build", "dockerfile_inline"), key=True),

@@ -351,3 +351,14 @@ def test_an_identical_service_included_twice_is_accepted_as_by_docker_compose(
             encoding="utf-8")
     mine, docker = both(tmp_path / "main", "include: [../a.yaml, ../b.yaml]\nservices: {}\n")
     assert sorted(mine["services"]) == sorted(docker["services"]) == ["a", "b", "db"]
+
+
+def test_a_platform_outside_the_build_platforms_is_refused_as_by_docker_compose(
+        tmp_path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n", encoding="utf-8")
+    problems, error = refused(tmp_path, "services:\n  web:\n    platform: linux/riscv64\n"
+                                        "    build:\n      context: .\n"
+                                        "      platforms: [linux/amd64]\n")
+    assert "MUST include service.platform" in error
+    assert [(p.loc.line, p.message) for p in problems] == [
+        (3, "platform linux/riscv64 of service 'web' is not one of its build.platforms")]

@@ -49,7 +49,16 @@ MANIFEST = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))
 
 # Each deliberate difference: project -> (what differs, why).  "verdict": we reject what
 # docker compose accepts (or the reverse); "model": both accept, the services differ.
-DIFFERENCES: dict[str, tuple[str, str]] = {}
+DIFFERENCES: dict[str, tuple[str, str]] = {
+    "appwrite/appwrite:tests/resources/docker/docker-compose.yml": (
+        "verdict", "stricter: a build context must hold its Dockerfile (or the named one) at "
+                   "validate time; docker compose finds out when it builds, and this "
+                   "repository has none there"),
+    "docker/compose:pkg/e2e/fixtures/build-test/ssh/compose.yaml": (
+        "verdict", "compose-go: `config --format json` fails on a build.ssh key given as "
+                   "id=path (types.SSHKey cannot be written as JSON); the file is valid and "
+                   "the YAML output prints it"),
+}
 
 
 def ident(entry: dict[str, Any]) -> str:
@@ -188,7 +197,7 @@ def outcomes() -> dict[str, Outcome]:
         return dict(zip((ident(e) for e in MANIFEST), pool.map(run, MANIFEST)))
 
 
-@pytest.mark.parametrize("name", [ident(e) for e in MANIFEST])
+@pytest.mark.parametrize("name", [ident(e) for e in MANIFEST], ids=str)
 def test_each_corpus_project_is_read_as_docker_compose_reads_it(outcomes, name) -> None:
     outcome = outcomes[name]
     agrees = outcome.ours == outcome.theirs and outcome.equal is not False
