@@ -155,8 +155,22 @@ def _env_file_problems(base: Path, svc: dict, where: Locator,
             why = "is not a file" if FsPath(name).exists() else "does not exist"
             refused = Problem(where.at(path), f"env file {name} of service '{base[1]}' {why}",
                               hint="create it, or write `{path: ..., required: false}`")
-        out += [refused] if refused else []
+        out += [refused] if refused else _env_file_lines(name)
     return out
+
+
+def _env_file_lines(name: str) -> list[Problem]:
+    """The lines of a service's env file that docker compose cannot read (located in it):
+    podman-compose would read them differently, or fail at ``up``."""
+    from phoenix_compose.config.environment import parse_env_file
+    from phoenix_compose.config.files import read
+
+    if not FsPath(name).is_file():
+        return []  # optional and absent
+    text, problem = read(FsPath(name), name)
+    if text is None:
+        return [problem] if problem else []
+    return [p for p in parse_env_file(text, name, {}, {}) if p.severity == "error"]
 
 
 def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) -> list[Problem]:

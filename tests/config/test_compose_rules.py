@@ -362,3 +362,14 @@ def test_a_platform_outside_the_build_platforms_is_refused_as_by_docker_compose(
     assert "MUST include service.platform" in error
     assert [(p.loc.line, p.message) for p in problems] == [
         (3, "platform linux/riscv64 of service 'web' is not one of its build.platforms")]
+
+
+@pytest.mark.parametrize(("text", "line"), [("A=1\nthis is bad\n", 2),
+                                            ('A=1\nB="unterminated\n', 2)])
+def test_an_env_file_line_docker_compose_cannot_read_is_located_in_the_env_file(
+        tmp_path, text, line) -> None:
+    (tmp_path / "web.env").write_text(text, encoding="utf-8")
+    problems, error = refused(tmp_path, "services:\n  web:\n    image: alpine\n"
+                                        "    env_file: web.env\n")
+    assert "failed to read" in error
+    assert [(p.loc.file, p.loc.line) for p in problems] == [(str(tmp_path / "web.env"), line)]
