@@ -20,7 +20,19 @@ long forms, we may keep in the short forms podman-compose reads):
 - ``ports`` as (host ip, container port, published port, protocol), ranges expanded into
   single ports as docker compose expands them, in any order;
 - ``volumes`` as (type, source, target, read-only), targets cleaned as paths;
-- ``depends_on`` as {service: (condition, required, restart)}.
+- ``depends_on`` as {service: (condition, required, restart)};
+- the names of its networks (``default`` when it names none and has no ``network_mode``),
+  the sources of its secrets and configs;
+- ``command`` and ``entrypoint``, a string split into shell words as docker compose does;
+- as written: ``labels``, ``restart``, ``container_name``, ``user``, ``working_dir``,
+  ``cap_add``/``cap_drop``, ``profiles``, ``network_mode``, ``hostname``, ``tmpfs``,
+  ``devices``, ``logging``, ``ulimits``, ``expose``, ``init``, ``privileged``, ``sysctls``,
+  ``dns``, ``read_only``, ``stdin_open``, ``tty``, ``pid``, ``ipc``, ``security_opt``,
+  ``platform`` (an empty or false value counts as absent: docker compose leaves it out).
+Not compared: spellings that are ours by design (podman-compose reads the short forms):
+long-form ``secrets``/``configs`` targets and modes, ``healthcheck.test`` as a string,
+``deploy`` and ``shm_size`` as docker compose's byte counts, durations as Go writes them
+(``1m0s``), ``extra_hosts`` as ``host:ip``, and the ``build`` defaults it fills in.
 docker compose's ``$$`` (how it writes a ``$``) is read back as ``$``.
 """
 
@@ -29,6 +41,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,8 +160,26 @@ def view(model: dict[str, Any], variables: dict[str, str], *, ours: bool) -> dic
             "depends_on": {dep: (cfg.get("condition"), bool(cfg.get("required", True)),
                                  bool(cfg.get("restart")))
                            for dep, cfg in (svc.get("depends_on") or {}).items()},
+            "networks": sorted(svc.get("networks") or ([] if "network_mode" in svc or not ours
+                                                        else ["default"])),
+            **{key: sorted(r["source"] if isinstance(r, dict) else r for r in svc.get(key) or ())
+               for key in ("secrets", "configs")},
+            **{key: _words(svc.get(key)) for key in ("command", "entrypoint")},
+            **{key: svc.get(key) or None for key in AS_WRITTEN},  # docker omits empties
         }
     return out
+
+
+# the attributes both write alike (as strings, lists and mappings of strings)
+AS_WRITTEN = ("labels", "restart", "container_name", "user", "working_dir", "cap_add",
+              "cap_drop", "profiles", "network_mode", "hostname", "tmpfs", "devices",
+              "logging", "ulimits", "expose", "init", "privileged", "sysctls", "dns",
+              "read_only", "stdin_open", "tty", "pid", "ipc", "security_opt", "platform")
+
+
+def _words(value: Any) -> Any:
+    """A string command is split as docker compose splits it (shell words)."""
+    return shlex.split(value) if isinstance(value, str) else value
 
 
 def _env_files(env_file: Any, variables: dict[str, str]) -> dict[str, str | None]:
