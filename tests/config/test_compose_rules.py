@@ -373,3 +373,17 @@ def test_an_env_file_line_docker_compose_cannot_read_is_located_in_the_env_file(
                                         "    env_file: web.env\n")
     assert "failed to read" in error
     assert [(p.loc.file, p.loc.line) for p in problems] == [(str(tmp_path / "web.env"), line)]
+
+
+def test_a_service_included_twice_in_two_spellings_is_one_service_here_but_not_in_docker(
+        tmp_path) -> None:
+    """A deliberate difference: docker compose compares included resources as written
+    (``environment: [A=1]`` and ``{A: 1}`` conflict); we compare what they mean."""
+    (tmp_path / "a.yaml").write_text("services: {db: {image: pg, environment: [A=1]}}\n",
+                                     encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("services: {db: {image: pg, environment: {A: 1}}}\n",
+                                     encoding="utf-8")
+    files = write(tmp_path / "main", ("include: [../a.yaml, ../b.yaml]\nservices: {}\n",))
+    assert "conflicts with imported resource" in compose_config(files, tmp_path / "main").error
+    assert api.load_project(files, {}, validate=True)["services"]["db"]["environment"] == \
+        {"A": "1"}
