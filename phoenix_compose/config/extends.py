@@ -64,7 +64,7 @@ def _resolve(services: dict[str, N], name: str, where: tuple[Path, Path], ctx: C
     if not isinstance(base.value, dict):
         return node
     if ref_file is not None:
-        resolve_service_paths(base.value, base_where[1])
+        resolve_service_paths(base.value, base_where[1], defaults=False)
     normalize_service(base.value)
     normalize_service(node.value)
     merged = merge(base, node, ("services", name))

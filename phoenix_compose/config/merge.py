@@ -220,14 +220,18 @@ def resolve_paths(doc: N, project_dir: FsPath) -> None:
             resolve_service_paths(service.value, project_dir)
 
 
-def resolve_service_paths(svc: dict[str, N], project_dir: FsPath) -> None:
-    """One service's relative host paths made absolute (in place)."""
+def resolve_service_paths(svc: dict[str, N], project_dir: FsPath, *,
+                          defaults: bool = True) -> None:
+    """One service's relative host paths made absolute (in place).  ``defaults``: a build
+    without a context gets the project directory; not for the base of an ``extends`` from
+    another file (compose-go loads it with SkipDefaultValues: the extending project's
+    directory is the default, filled in after the merge)."""
     build = svc.get("build")
     if build is not None and isinstance(build.value, dict):
-        if "context" not in build.value:  # the spec's default: the project directory
+        if "context" not in build.value and defaults:
             build.value["context"] = N(".", build.loc, kloc=build.kloc)
-        target = build.value["context"]
-        if not _is_remote(str(target.value)):
+        target = build.value.get("context")
+        if target is not None and not _is_remote(str(target.value)):
             _absolute(target, project_dir)
     env_file = svc.get("env_file")
     if env_file is not None:

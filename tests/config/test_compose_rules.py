@@ -387,3 +387,20 @@ def test_a_service_included_twice_in_two_spellings_is_one_service_here_but_not_i
     assert "conflicts with imported resource" in compose_config(files, tmp_path / "main").error
     assert api.load_project(files, {}, validate=True)["services"]["db"]["environment"] == \
         {"A": "1"}
+
+
+def test_a_build_without_a_context_extended_from_another_file_is_the_project_directory(
+        tmp_path) -> None:
+    """compose-go loads an extended file without defaults: the context left out there is
+    the extending project's directory; an included project's is its own."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "base.yaml").write_text("services:\n  base:\n    build: "
+                                                "{dockerfile: D}\n", encoding="utf-8")
+    (tmp_path / "D").write_text("FROM alpine\n", encoding="utf-8")
+    (tmp_path / "sub" / "D").write_text("FROM alpine\n", encoding="utf-8")
+    mine, docker = both(tmp_path, "services:\n  web:\n    extends: {file: sub/base.yaml, "
+                                  "service: base}\n",
+                        "include: [sub/base.yaml]\n")
+    for name, folder in (("web", tmp_path), ("base", tmp_path / "sub")):
+        assert mine["services"][name]["build"]["context"] == \
+            docker["services"][name]["build"]["context"] == str(folder)
