@@ -233,6 +233,9 @@ def resolve_service_paths(svc: dict[str, N], project_dir: FsPath, *,
         target = build.value.get("context")
         if target is not None and not _is_remote(str(target.value)):
             _absolute(target, project_dir)
+    label_file = svc.get("label_file")
+    for item in label_file.value if label_file and isinstance(label_file.value, list) else ():
+        _absolute(item, project_dir)
     env_file = svc.get("env_file")
     if env_file is not None:
         for item in env_file.value if isinstance(env_file.value, list) else [env_file]:

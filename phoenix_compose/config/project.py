@@ -52,12 +52,19 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
     implicit = add_implicit_dependencies(merged)
     model, where = yamlsrc.flatten(merged)
     locator = Locator(where, fallback)
+    defined = _names(model)
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []
     if validate:
         problems += implicit
         active = frozenset(p.strip() for p in (lookup("COMPOSE_PROFILES") or "").split(","))
-        problems += validate_model(model, locator, production, active - {""}, roots)
+        left_out = frozenset(defined - _names(model))
+        problems += validate_model(model, locator, production, active - {""}, roots, left_out)
     return model, problems
+
+
+def _names(model: dict[str, Any]) -> set[str]:
+    services = model.get("services")
+    return set(services) if isinstance(services, dict) else set()
 
 
 def apply_profiles(model: dict[str, Any], where: Locator, active: set[str]) -> list[Problem]:

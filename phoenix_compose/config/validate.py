@@ -12,6 +12,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
+from phoenix_compose.config.consistency import consistency_problems
 from phoenix_compose.config.extensions import drift_problems, extension_problems, rotate_problems
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
@@ -30,10 +31,12 @@ _DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"),
 
 def validate_model(model: dict[str, Any], where: Locator, production: bool,
                    profiles: frozenset[str] = frozenset(),
-                   roots: Roots | None = None) -> list[Problem]:
-    """``roots``: where the files a service names (env_file, build) must resolve."""
+                   roots: Roots | None = None,
+                   disabled: frozenset[str] = frozenset()) -> list[Problem]:
+    """``roots``: where the files a service names (env_file, build) must resolve;
+    ``disabled``: services the profiles left out (an optional dependency may name one)."""
     problems = schema_problems(model, where)
-    problems += semantic_problems(model, where, roots)
+    problems += semantic_problems(model, where, roots, disabled)
     if production:
         problems += production_problems(model, where, profiles)
     return problems
@@ -48,8 +51,8 @@ def _map(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(model: dict[str, Any], where: Locator,
-                      roots: Roots | None = None) -> list[Problem]:
+def semantic_problems(model: dict[str, Any], where: Locator, roots: Roots | None = None,
+                      disabled: frozenset[str] = frozenset()) -> list[Problem]:
     services = model.get("services") or {}
     if not isinstance(services, dict):
         return []
@@ -62,11 +65,13 @@ def semantic_problems(model: dict[str, Any], where: Locator,
             problems.append(Problem(where.at(base, key=True),
                                     f"service '{name}' has neither an image nor a build",
                                     hint="add `image:` or a `build:` section"))
-        problems += _depends_problems(name, svc, services, where)
+        problems += _depends_problems(name, svc, {**dict.fromkeys(disabled), **services},
+                                      where)
         problems += _duration_problems(base, svc, where)
         problems += _reference_problems(base, svc, model, where)
         problems += _build_problems(base, svc, where, roots)
         problems += _env_file_problems(base, svc, where, roots)
+        problems += consistency_problems(name, svc, services, where)
     problems += _cycle_problems(services, where)
     problems += value_problems(services, where) + model_value_problems(model, where)
     problems += extension_problems(services, where)

@@ -404,3 +404,54 @@ def test_a_build_without_a_context_extended_from_another_file_is_the_project_dir
     for name, folder in (("web", tmp_path), ("base", tmp_path / "sub")):
         assert mine["services"][name]["build"]["context"] == \
             docker["services"][name]["build"]["context"] == str(folder)
+
+
+# -- compose-go's consistency rules (loader/validate.go) ---------------------------------
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("services:\n  a:\n    image: x\n    network_mode: 'service:b'\n    networks: [n]\n"
+     "  b: {image: x}\nnetworks: {n: {}}\n", 5, "service 'a' sets both network_mode and "
+                                               "networks"),
+    ("services:\n  a:\n    image: x\n    healthcheck:\n      test: [echo, hi]\n", 5,
+     "healthcheck.test of service 'a' must start with CMD, CMD-SHELL or NONE"),
+    ("services:\n  a:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n", 4,
+     "service 'a' sets scale 2 and deploy.replicas 3"),
+    ("services:\n  a:\n    image: x\n    deploy:\n      replicas: -1\n", 5,
+     "deploy.replicas of service 'a' is negative (-1)"),
+    ("services:\n  a:\n    image: x\n    container_name: c1\n    deploy: {replicas: 2}\n", 4,
+     "service 'a' runs 2 containers, which cannot share one container_name"),
+    ("services:\n  a:\n    image: x\n    cpus: 1\n"
+     "    deploy: {resources: {limits: {cpus: '2'}}}\n", 4,
+     "service 'a' sets cpus 1 and deploy.resources.limits.cpus 2"),
+    ("services:\n  a:\n    image: x\n    mem_limit: 1g\n"
+     "    deploy: {resources: {limits: {memory: 2g}}}\n", 4,
+     "service 'a' sets mem_limit 1g and deploy.resources.limits.memory 2g"),
+    ("services:\n  a:\n    image: x\n    develop:\n      watch:\n"
+     "        - {path: ., action: sync}\n", 6,
+     "develop.watch rule of service 'a' needs a target for action sync"),
+    ("services:\n  a:\n    build:\n      context: .\n      additional_contexts:\n"
+     "        b: 'service:b'\n  b: {image: x}\n", 6,
+     "additional context b of service 'a' names service 'b', which is not built"),
+])
+def test_what_docker_compose_finds_inconsistent_is_a_located_error(tmp_path, text, line,
+                                                                   message) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n", encoding="utf-8")
+    problems, _ = refused(tmp_path, text)
+    assert [(p.loc.line, p.message) for p in problems] == [(line, message)]
+
+
+def test_equal_limits_set_twice_and_a_missing_label_file_as_in_docker_compose(
+        tmp_path) -> None:
+    mine, _ = both(tmp_path, "services:\n  a:\n    image: x\n    mem_limit: 1024m\n"
+                             "    deploy: {resources: {limits: {memory: 1g}}}\n")
+    assert mine["services"]["a"]["mem_limit"] == "1024m"
+    problems, error = refused(tmp_path / "labels", "services:\n  a:\n    image: x\n"
+                                                   "    label_file: l.txt\n")
+    assert "label file" in error and [p.loc.line for p in problems] == [4]
+
+
+def test_an_optional_dependency_on_a_service_the_profiles_leave_out_is_fine(tmp_path) -> None:
+    mine, docker = both(tmp_path, "services:\n  a:\n    image: x\n    depends_on:\n"
+                                  "      b: {condition: service_started, required: false}\n"
+                                  "  b: {image: x, profiles: [p]}\n")
+    assert sorted(mine["services"]) == sorted(docker["services"]) == ["a"]

@@ -129,7 +129,7 @@ def _unescaped(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("$$", "$")
     if isinstance(value, dict):
-        return {k: _unescaped(v) for k, v in value.items()}
+        return {_unescaped(k): _unescaped(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unescaped(v) for v in value]
     return value
