@@ -22,11 +22,12 @@ long forms, we may keep in the short forms podman-compose reads):
 - ``volumes`` as (type, source, target, read-only), targets cleaned as paths;
 - ``depends_on`` as {service: (condition, required, restart)};
 - the names of its networks (``default`` when it names none and has no ``network_mode``),
-  the sources of its secrets and configs;
+  the sources of its secrets and configs; ``devices`` as (host path, container path,
+  permissions);
 - ``command`` and ``entrypoint``, a string split into shell words as docker compose does;
 - as written: ``labels``, ``restart``, ``container_name``, ``user``, ``working_dir``,
   ``cap_add``/``cap_drop``, ``profiles``, ``network_mode``, ``hostname``, ``tmpfs``,
-  ``devices``, ``logging``, ``ulimits``, ``expose``, ``init``, ``privileged``, ``sysctls``,
+  ``logging``, ``ulimits``, ``expose``, ``init``, ``privileged``, ``sysctls``,
   ``dns``, ``read_only``, ``stdin_open``, ``tty``, ``pid``, ``ipc``, ``security_opt``,
   ``platform`` (an empty or false value counts as absent: docker compose leaves it out).
 Not compared: spellings that are ours by design (podman-compose reads the short forms):
@@ -165,6 +166,7 @@ def view(model: dict[str, Any], variables: dict[str, str], *, ours: bool) -> dic
             **{key: sorted(r["source"] if isinstance(r, dict) else r for r in svc.get(key) or ())
                for key in ("secrets", "configs")},
             **{key: _words(svc.get(key)) for key in ("command", "entrypoint")},
+            "devices": sorted(_device(d) for d in svc.get("devices") or ()),
             **{key: svc.get(key) or None for key in AS_WRITTEN},  # docker omits empties
         }
     return out
@@ -172,9 +174,19 @@ def view(model: dict[str, Any], variables: dict[str, str], *, ours: bool) -> dic
 
 # the attributes both write alike (as strings, lists and mappings of strings)
 AS_WRITTEN = ("labels", "restart", "container_name", "user", "working_dir", "cap_add",
-              "cap_drop", "profiles", "network_mode", "hostname", "tmpfs", "devices",
+              "cap_drop", "profiles", "network_mode", "hostname", "tmpfs",
               "logging", "ulimits", "expose", "init", "privileged", "sysctls", "dns",
               "read_only", "stdin_open", "tty", "pid", "ipc", "security_opt", "platform")
+
+
+def _device(item: Any) -> tuple[str, str, str]:
+    """(host path, container path, permissions) of ``src[:dst[:perms]]`` or the long form."""
+    if isinstance(item, dict):
+        return (str(item.get("source")), str(item.get("target") or item.get("source")),
+                str(item.get("permissions") or "rwm"))
+    parts = str(item).split(":")
+    return (parts[0], parts[1] if len(parts) > 1 else parts[0],
+            parts[2] if len(parts) > 2 else "rwm")
 
 
 def _words(value: Any) -> Any:
