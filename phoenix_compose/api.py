@@ -65,13 +65,13 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
         raise ConfigurationError([Problem(Loc("<files>", 0, 0), "no compose files given")])
     base = Path(os.path.abspath(project_dir if project_dir is not None else
                                 os.path.dirname(os.path.abspath(paths[0]))))
-    lookup = _with_project_name(variables, base)
-    ctx = Context(lookup, lambda _name: None, _name_of)
+    ctx = Context(variables.get, lambda _name: None, _name_of)
     sources = []
     for path in paths:
         text = read_text(path, Loc(_name_of(path), 0, 0), ctx)
         if text is not None:
             sources.append((text, plain_locator(_name_of(path)), path))
+    lookup = ctx.lookup = _with_project_name(variables, base, sources)
     docs = load_documents(sources, base, ctx)
     from phoenix_compose.config.masking import Masker, masked_problems
 
@@ -95,12 +95,37 @@ def compose_file_variable(variables: Mapping[str, str]) -> list[Path]:
         else []
 
 
-def _with_project_name(variables: Mapping[str, str], base: Path) -> Any:
-    name = variables.get("COMPOSE_PROJECT_NAME") or normalize_project_name(base.name)
+def _with_project_name(variables: Mapping[str, str], base: Path,
+                       sources: list[Any]) -> Any:
+    """The variables plus ``COMPOSE_PROJECT_NAME`` as compose-go sets it: the variable,
+    else the last top-level ``name:`` of the files (interpolated), else the project
+    directory's name, both normalised.  Worked out when first used: it reads the files."""
+    found: list[str] = []
 
     def lookup(key: str) -> str | None:
-        return name if key == "COMPOSE_PROJECT_NAME" else variables.get(key)
+        if key != "COMPOSE_PROJECT_NAME":
+            return variables.get(key)
+        if not found:
+            found.append(variables.get(key) or normalize_project_name(
+                _declared_name(sources, variables) or base.name))
+        return found[0]
     return lookup
+
+
+def _declared_name(sources: list[Any], variables: Mapping[str, str]) -> str:
+    from phoenix_compose.config.yamlsrc import load_all
+
+    found = ""
+    for text, locate, _path in sources:
+        try:
+            docs = load_all(text, locate)
+        except ConfigurationError:
+            continue  # reported when the file is loaded
+        for doc in docs:
+            node = doc.value.get("name") if isinstance(doc.value, dict) else None
+            if node is not None and isinstance(node.value, str) and node.value:
+                found = _interpolate(node.value, variables.get)[0]
+    return found
 
 
 def normalize_project_name(text: str) -> str:

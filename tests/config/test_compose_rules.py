@@ -455,3 +455,10 @@ def test_an_optional_dependency_on_a_service_the_profiles_leave_out_is_fine(tmp_
                                   "      b: {condition: service_started, required: false}\n"
                                   "  b: {image: x, profiles: [p]}\n")
     assert sorted(mine["services"]) == sorted(docker["services"]) == ["a"]
+
+
+def test_compose_project_name_is_the_files_name_when_the_variable_is_unset(tmp_path) -> None:
+    named = "name: ${STACK:-Shop_1}\n" + PROJECT_NAME
+    mine, docker = both(tmp_path / "folder", named, "name: ''\n")
+    assert mine["services"]["web"]["command"] == docker["services"]["web"]["command"] == \
+        ["echo", "shop_1"]
