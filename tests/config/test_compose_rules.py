@@ -462,3 +462,27 @@ def test_compose_project_name_is_the_files_name_when_the_variable_is_unset(tmp_p
     mine, docker = both(tmp_path / "folder", named, "name: ''\n")
     assert mine["services"]["web"]["command"] == docker["services"]["web"]["command"] == \
         ["echo", "shop_1"]
+
+
+@pytest.mark.parametrize(("line", "dotted"), [
+    ("depends_on: [b, b]", "depends_on"), ("volumes_from: [b, b]", "volumes_from"),
+    ("security_opt: [a, a]", "security_opt"), ("group_add: [a, a]", "group_add"),
+    ("extra_hosts: ['a=1.1.1.1', 'a=1.1.1.1']", "extra_hosts"),
+])
+def test_an_item_repeated_in_one_file_is_refused_as_by_docker_compose(tmp_path, line,
+                                                                     dotted) -> None:
+    problems, error = refused(tmp_path, f"services:\n  a:\n    image: x\n    {line}\n"
+                                        "  b: {image: x}\n")
+    assert "are equal" in error or "must be a mapping" in error
+    assert [(p.loc.line, p.message) for p in problems] == [
+        (4, f"services.a.{dotted} lists the same item twice (items 0 and 1)")]
+
+
+def test_an_item_repeated_across_files_or_where_docker_allows_it_is_fine(tmp_path) -> None:
+    mine, docker = both(tmp_path, "services: {a: {image: x, cap_add: [NET_ADMIN], "
+                                  "environment: [A=1, A=1], depends_on: [b]}, b: {image: x}}",
+                        "services: {a: {cap_add: [NET_ADMIN], environment: [A=1], "
+                        "depends_on: [b]}}")
+    for key in ("cap_add", "environment"):
+        assert mine["services"]["a"][key] == docker["services"]["a"][key]
+    assert list(mine["services"]["a"]["depends_on"]) == ["b"]
