@@ -7,7 +7,9 @@ included and extended files), its licence, and MANIFEST.json naming each file's 
     python tools/corpus.py MIRRORS_DIR [EXTRA_DIR]
 
 Re-running it rewrites the corpus from the same commits.  The projects are listed below;
-``EXTRA_DIR`` holds the files of repositories too large to clone (read one by one)."""
+``EXTRA_DIR`` holds the files of repositories too large to clone (read one by one, named
+as ``EXTRA`` says, with ``<owner>__<repo>.LICENSE``); without it, the corpus's own copies
+of those files are kept."""
 
 from __future__ import annotations
 
@@ -201,14 +203,27 @@ def collect(mirrors: Path, extra: Path) -> list[dict[str, Any]]:
     return manifest
 
 
+def _kept_extra(folder: Path) -> Path:
+    """Without EXTRA_DIR: the corpus's own copies of the EXTRA files, kept aside."""
+    for repo, _licence, _commit, files in EXTRA:
+        slug = repo.replace("/", "__")
+        for path, local in files.items():
+            shutil.copy(OUT / slug / path, folder / local)
+        shutil.copy(OUT / slug / "LICENSE.origin", folder / f"{slug}.LICENSE")
+    return folder
+
+
 def main() -> None:
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
-    extra = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(".")
-    manifest = collect(Path(sys.argv[1]), extra)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = Path(sys.argv[2]) if len(sys.argv) > 2 else _kept_extra(Path(tmp))
+        if OUT.exists():
+            shutil.rmtree(OUT)
+        OUT.mkdir(parents=True)
+        manifest = collect(Path(sys.argv[1]), extra)
     for entry in manifest:
-        entry["support"] = [s for s in entry["support"] if s not in entry["files"]]
+        entry["support"] = [f for f in entry["support"] if f not in entry["files"]]
     (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 
 
