@@ -4,7 +4,9 @@ and licence; ``tools/corpus.py`` rebuilds it), our verdict (``api.load_project``
 ``validate=True``) must be docker compose's (``docker-compose config --format json``), and
 where both accept, the services must be equal as compared below.  A project may differ
 only as ``DIFFERENCES`` says, and each difference listed there must still be there: a new
-disagreement, or one that went away, fails.
+disagreement, or one that went away, fails.  ``DELIBERATE`` lists the rules where we
+depart from docker compose on purpose, each with a small file that shows it (and fails
+when it no longer does).
 
 Both tools get the same variables: the project folder's ``.env`` (docker compose reads it
 itself), the project's variables file of the manifest (an ``env.example``), ``PWD`` set to
@@ -73,6 +75,34 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
                    "id=path (types.SSHKey cannot be written as JSON); the file is valid and "
                    "the YAML output prints it"),
 }
+
+
+# The deliberate differences as rules, each a small file both tools read here: (name,
+# files, who accepts: "ours" or "theirs" or "both" when the models differ, why).
+DELIBERATE: list[tuple[str, dict[str, str], str, str]] = [
+    ("uppercase-image", {"compose.yaml": "services: {a: {image: MyApp}}\n"}, "theirs",
+     "stricter: podman (and docker pull) refuse an uppercase repository; we say so at "
+     "validate time"),
+    ("host-port-twice", {"compose.yaml": "services: {a: {image: x, ports: ['80:80']}, "
+                                         "b: {image: x, ports: ['80:80']}}\n"}, "theirs",
+     "stricter: the second container could never start; we name both places"),
+    ("no-dockerfile", {"compose.yaml": "services: {a: {build: .}}\n"}, "theirs",
+     "stricter: the build context must hold its Dockerfile when we validate; docker compose "
+     "finds out when it builds"),
+    ("trailing-backslash", {"compose.yaml": "services: {a: {image: x, tmpfs: ['/t\\\\']}}\n"},
+     "theirs", "stricter: a value that ends in a backslash would join the next line of a "
+               "Quadlet unit; control characters outside free text likewise"),
+    ("include-two-spellings", {
+        "a.yaml": "services: {db: {image: pg, environment: [A=1]}}\n",
+        "b.yaml": "services: {db: {image: pg, environment: {A: 1}}}\n",
+        "compose.yaml": "include: [a.yaml, b.yaml]\nservices: {}\n"}, "ours",
+     "compose-go compares included resources as written; we compare what they mean, so "
+     "the same service spelt two ways is one service"),
+    ("one-letter-volume", {"compose.yaml": "services: {a: {image: x, volumes: ['v:/data']}}\n"
+                                           "volumes: {v: {}}\n"}, "both",
+     "compose-go reads `v:/data` as a Windows drive path (an anonymous volume at `v:/data`); "
+     "we read the named volume `v` the spec describes"),
+]
 
 
 def ident(entry: dict[str, Any]) -> str:
@@ -276,3 +306,19 @@ def test_the_agreement_figures(outcomes, capsys) -> None:
               f"{len(both)} both-accepted ({100 * equal / max(len(both), 1):.0f}%)")
     kinds = [kind for kind, _ in DIFFERENCES.values()]
     assert (verdicts, equal) == (total - kinds.count("verdict"), len(both) - kinds.count("model"))
+
+
+@pytest.mark.parametrize(("files", "accepts"), [(f, a) for _, f, a, _ in DELIBERATE],
+                         ids=[n for n, *_ in DELIBERATE])
+def test_each_deliberate_difference_is_still_one(tmp_path, files, accepts) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    verdict = compose_config([tmp_path / "compose.yaml"], tmp_path, {"HOME": str(tmp_path)})
+    try:
+        model = api.load_project([tmp_path / "compose.yaml"], {}, validate=True)
+    except ConfigurationError:
+        model = None
+    assert (model is not None, verdict.ok) == {"ours": (True, False), "theirs": (False, True),
+                                               "both": (True, True)}[accepts]
+    if model is not None and verdict.ok:
+        assert view(model, {}, ours=True) != view(_unescaped(verdict.model), {}, ours=False)
