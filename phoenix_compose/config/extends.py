@@ -5,6 +5,7 @@ paths resolved against that file's folder; chains are followed and cycles are er
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from phoenix_compose.config.loading import Context, load_file
@@ -42,11 +43,12 @@ def _resolve(services: dict[str, N], name: str, where: tuple[Path, Path], ctx: C
     file, workdir = where
     base_services, base_where = services, where
     if ref_file is not None:
-        path = (workdir / str(ref_file.value)).resolve()
+        named = Path(os.path.normpath(workdir / str(ref_file.value)))
+        path = named.resolve()
         docs = load_file(path, ref_file.loc, ctx)
         if docs is None:
             return node
-        base_where = (path, path.parent)
+        base_where = (path, named.parent)  # as named: a symlink's own folder
         base_services = _services(docs[-1]) if docs else {}
     base_file = base_where[0]
     if (base_file, ref) in chain or (base_file, ref) == (file, name):
@@ -62,7 +64,7 @@ def _resolve(services: dict[str, N], name: str, where: tuple[Path, Path], ctx: C
     if not isinstance(base.value, dict):
         return node
     if ref_file is not None:
-        resolve_service_paths(base.value, base_where[1])
+        resolve_service_paths(base.value, base_where[1], defaults=False)
     normalize_service(base.value)
     normalize_service(node.value)
     merged = merge(base, node, ("services", name))

@@ -8,6 +8,7 @@ error (identical definitions are fine).  Include cycles are errors."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,15 @@ def _load_entry(entry: N, folder: Path, ctx: Context) -> N | None:
     paths, options = _paths(entry, ctx)
     if not paths:
         return None
-    files = [(folder / str(p.value)).resolve() for p in paths]
+    named = [Path(os.path.normpath(folder / str(p.value))) for p in paths]  # as named
+    files = [f.resolve() for f in named]
     if files[0] in ctx.chain:
         chain = " -> ".join(ctx.name_of(f) for f in (*ctx.chain, files[0]))
         ctx.problems.append(Problem(paths[0].loc, f"include cycle: {chain}"))
         return None
     project = options.get("project_directory")
-    project_dir = (folder / str(project.value)).resolve() if project else files[0].parent
+    project_dir = Path(os.path.normpath(folder / str(project.value))) if project else \
+        named[0].parent  # a symlinked file's paths are relative to the link's folder
     sub = ctx.with_lookup(_lookup(options.get("env_file"), folder, ctx), (*ctx.chain, files[0]))
     docs = []
     for path, node in zip(files, paths):

@@ -13,6 +13,7 @@ from phoenix_compose.config import yamlsrc
 from phoenix_compose.config.files import Roots, read
 from phoenix_compose.config.interpolate import Lookup, interpolate_tree
 from phoenix_compose.config.typecast import cast_tree
+from phoenix_compose.config.unique import duplicate_problems
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 Origin = Callable[[str], Loc | None]
@@ -51,6 +52,7 @@ def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:
             continue
         ctx.problems += interpolate_tree(doc, ctx.lookup, ctx.origin)
         ctx.problems += cast_tree(doc)
+        ctx.problems += duplicate_problems(doc)  # as written, before the merge hides them
         docs.append(doc)
     return docs
 

@@ -11,6 +11,7 @@ value and ``!override`` replaces it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
@@ -37,6 +38,13 @@ def merge_all(docs: list[N]) -> N | None:
 def merge(base: N, over: N, path: Path) -> N:
     if over.tag == OVERRIDE:
         return _clean(over)
+    special = _SPECIAL.get(_shape(path))
+    if special is not None and isinstance(base.value, type(over.value)):
+        return special(base, over, path)
+    return _merge_plain(base, over, path)
+
+
+def _merge_plain(base: N, over: N, path: Path) -> N:
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         merged = dict(base.value)
         for key, value in over.value.items():
@@ -52,6 +60,43 @@ def merge(base: N, over: N, path: Path) -> N:
             return _clean(over)
         return N(base.value + _clean(over).value, base.loc, base.kloc)
     return _clean(over)
+
+
+def _logging(base: N, over: N, path: Path) -> N:
+    """Options merge only when both name the same driver, or one names none
+    (compose-go's mergeLogging): another driver's options mean nothing to this one."""
+    mine, theirs = base.value.get("driver"), over.value.get("driver")
+    if mine is None or theirs is None or mine.value == theirs.value:
+        return _merge_plain(base, over, path)
+    return _clean(over)
+
+
+def _ipam_config(base: N, over: N, path: Path) -> N:
+    """``ipam.config`` entries merge by subnet: an override entry for a subnet the base
+    has is merged into it; the override's list is the result (compose-go's
+    mergeIPAMConfig, without its aliasing of one base entry into several results)."""
+    by_subnet = {_subnet(n): n for n in base.value if isinstance(n.value, dict)}
+    out = []
+    for entry in over.value:
+        same = by_subnet.get(_subnet(entry)) if isinstance(entry.value, dict) else None
+        out.append(_merge_plain(same, entry, path) if same is not None else _clean(entry))
+    return N(out, base.loc, base.kloc)
+
+
+def _subnet(node: N) -> object:
+    subnet = node.value.get("subnet") if isinstance(node.value, dict) else None
+    return subnet.value if subnet is not None else None
+
+
+_SPECIAL: dict[tuple[Any, ...], Callable[[N, N, Path], N]] = {
+    ("services", "*", "logging"): _logging,
+    ("networks", "*", "ipam", "config"): _ipam_config,
+}
+
+
+def _shape(path: Path) -> tuple[Any, ...]:
+    """``("services", "web", "logging")`` -> ``("services", "*", "logging")``."""
+    return (path[0], "*", *path[2:]) if len(path) >= 2 else tuple(path)
 
 
 def _clean(node: N) -> N:
@@ -80,6 +125,12 @@ def _enforce_unique(doc: N) -> None:
             node = service.value.get(key)
             if node is not None and isinstance(node.value, list):
                 node.value = _dedupe(node.value, index)
+        networks = service.value.get("networks")
+        for net in networks.value.values() if networks is not None and \
+                isinstance(networks.value, dict) else ():
+            aliases = net.value.get("aliases") if isinstance(net.value, dict) else None
+            if aliases is not None and isinstance(aliases.value, list):
+                aliases.value = _dedupe(aliases.value, _identity)  # a set, as in compose
 
 
 def _dedupe(items: list[N], index: Callable[[Any], Any]) -> list[N]:
@@ -169,15 +220,22 @@ def resolve_paths(doc: N, project_dir: FsPath) -> None:
             resolve_service_paths(service.value, project_dir)
 
 
-def resolve_service_paths(svc: dict[str, N], project_dir: FsPath) -> None:
-    """One service's relative host paths made absolute (in place)."""
+def resolve_service_paths(svc: dict[str, N], project_dir: FsPath, *,
+                          defaults: bool = True) -> None:
+    """One service's relative host paths made absolute (in place).  ``defaults``: a build
+    without a context gets the project directory; not for the base of an ``extends`` from
+    another file (compose-go loads it with SkipDefaultValues: the extending project's
+    directory is the default, filled in after the merge)."""
     build = svc.get("build")
     if build is not None and isinstance(build.value, dict):
-        if "context" not in build.value:  # the spec's default: the project directory
+        if "context" not in build.value and defaults:
             build.value["context"] = N(".", build.loc, kloc=build.kloc)
-        target = build.value["context"]
-        if not _is_remote(str(target.value)):
+        target = build.value.get("context")
+        if target is not None and not _is_remote(str(target.value)):
             _absolute(target, project_dir)
+    label_file = svc.get("label_file")
+    for item in label_file.value if label_file and isinstance(label_file.value, list) else ():
+        _absolute(item, project_dir)
     env_file = svc.get("env_file")
     if env_file is not None:
         for item in env_file.value if isinstance(env_file.value, list) else [env_file]:
@@ -209,22 +267,32 @@ def _absolute(node: N, project_dir: FsPath) -> None:
 
 
 def _join(project_dir: FsPath, text: str) -> str:
+    """``text`` against ``project_dir``, cleaned as Go's ``filepath.Join`` cleans it: a
+    symlink on the way stays as named, as in docker compose."""
     path = FsPath(text).expanduser()
-    return str(path if path.is_absolute() else (project_dir / path).resolve())
+    return str(path) if path.is_absolute() else os.path.normpath(project_dir / path)
 
 
 def resolve_bare_environment(doc: N, lookup: Callable[[str], str | None]) -> None:
     """``environment: [FOO]`` takes FOO from the variables, as docker compose does; an unset
-    one is left out of the container's environment."""
+    one stays a pass-through (null: podman-compose hands on the host's value, if any), as
+    docker compose prints it.  A bare build arg that is unset is left out, as there."""
     services = doc.value.get("services") if isinstance(doc.value, dict) else None
     for svc in services.value.values() if services and isinstance(services.value, dict) \
             else ():
-        env = svc.value.get("environment") if isinstance(svc.value, dict) else None
-        if env is None or not isinstance(env.value, dict):
+        if not isinstance(svc.value, dict):
             continue
-        for name in [k for k, v in env.value.items() if v.value is None]:
-            value = lookup(name)
-            if value is None:
-                del env.value[name]
-            else:
-                env.value[name].value = value
+        build = svc.value.get("build")
+        args = build.value.get("args") if build and isinstance(build.value, dict) else None
+        for mapping, keep in ((svc.value.get("environment"), True), (args, False)):
+            if mapping is not None and isinstance(mapping.value, dict):
+                _fill_bare(mapping.value, lookup, keep)
+
+
+def _fill_bare(mapping: dict[str, N], lookup: Callable[[str], str | None], keep: bool) -> None:
+    for name in [k for k, v in mapping.items() if v.value is None]:
+        value = lookup(name)
+        if value is not None:
+            mapping[name].value = value
+        elif not keep:
+            del mapping[name]

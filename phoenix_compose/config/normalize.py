@@ -6,6 +6,7 @@ differently must still merge entry by entry.
   ``build.labels``, ``build.additional_contexts``, ``deploy.labels``: mappings
   (``KEY=VALUE`` items; a bare ``KEY`` has the value None);
 - ``build: PATH``: ``{context: PATH}``; ``networks: [a, b]``: ``{a: null, b: null}``;
+- ``env_file``, ``tmpfs``, ``dns``, ``dns_search``: lists;
 - ``extra_hosts``: a list of ``host:ip`` (a mapping may give several IPs for one host);
 - ``depends_on``: the long form, with ``condition`` and ``required`` defaults;
 - the values that compose-go keeps as strings (``environment``, ``labels``, ``sysctls``,
@@ -20,6 +21,9 @@ from phoenix_compose.config.yaml12 import go_string
 from phoenix_compose.config.yamlsrc import N
 
 _KEYED = ("environment", "labels", "sysctls", "annotations")
+# a string (or one long-form entry) or a list: a list of one, so that it merges as a list
+# (compose-go's mergeToSequence)
+_STRING_OR_LIST = ("env_file", "label_file", "tmpfs", "dns", "dns_search")
 _KEYED_NESTED = (("build", "args"), ("build", "labels"), ("build", "additional_contexts"),
                  ("deploy", "labels"))
 
@@ -62,9 +66,18 @@ def normalize_service(svc: dict[str, N]) -> None:
                             node.loc, node.kloc, node.tag)
     if "extra_hosts" in svc:
         svc["extra_hosts"] = _hosts(svc["extra_hosts"])
+    _lists(svc)
     if "depends_on" in svc:
         svc["depends_on"] = _depends_long(svc["depends_on"])
     _strings(svc, _SERVICE_STRINGS)
+
+
+def _lists(svc: dict[str, N]) -> None:
+    for key in _STRING_OR_LIST:
+        node = svc.get(key)
+        if node is not None and isinstance(node.value, str):
+            svc[key] = N([N(node.value, node.loc, kloc=node.loc)], node.loc, node.kloc,
+                         node.tag)
 
 
 def _to_mapping(node: N) -> N:

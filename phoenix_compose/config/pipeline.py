@@ -7,7 +7,7 @@ cache, builds, and only when everything is valid writes the overlays and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ def build(cfg: EnvironmentConfig) -> Built:
         first = stack.compose_files[0] if stack.compose_files else None
         fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
         model, found = assemble(docs, _project_dir(cfg), fallback,
-                                production=cfg.production, lookup=cfg.variables.lookup,
+                                production=cfg.production, lookup=lookup(cfg),
                                 roots=cfg.roots)
         problems += found
     named = cfg.project.problem(Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
@@ -79,6 +79,18 @@ def _masked(cfg: EnvironmentConfig, problems: list[Problem],
     return masked_problems(Masker.of(cfg.variables, extra=secrets), problems)
 
 
+BUILT_IN = "COMPOSE_PROJECT_NAME"
+
+
+def lookup(cfg: EnvironmentConfig) -> Callable[[str], str | None]:
+    """The variables of ``cfg`` plus the one docker compose defines for interpolation
+    (compose-go's ``projectName`` sets it): ``COMPOSE_PROJECT_NAME``, the project's name
+    however it was chosen."""
+    def find(name: str) -> str | None:
+        return cfg.project_name if name == BUILT_IN else cfg.variables.lookup(name)
+    return find
+
+
 def _project_dir(cfg: EnvironmentConfig) -> Path:
     """compose/ (the folder of the first compose file): relative paths resolve against it."""
     files = cfg.stack.compose_files
@@ -94,7 +106,7 @@ def _documents(cfg: EnvironmentConfig,
     from phoenix_compose.config.project import load_documents
 
     stack = cfg.stack
-    ctx = Context(cfg.variables.lookup, cfg.variables.origin, stack.rel, roots=cfg.roots)
+    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots)
     sources = []
     for path in stack.compose_files:
         text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)

@@ -12,6 +12,7 @@ from typing import Any
 from phoenix_compose.config import yamlsrc
 from phoenix_compose.config.extends import apply_extends
 from phoenix_compose.config.files import Roots
+from phoenix_compose.config.implicit import add_implicit_dependencies
 from phoenix_compose.config.include import apply_include
 from phoenix_compose.config.interpolate import Lookup
 from phoenix_compose.config.loading import Context, parse
@@ -48,13 +49,22 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
         return {}, []
     resolve_paths(merged, project_dir)
     resolve_bare_environment(merged, lookup)
+    implicit = add_implicit_dependencies(merged)
     model, where = yamlsrc.flatten(merged)
     locator = Locator(where, fallback)
+    defined = _names(model)
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []
     if validate:
+        problems += implicit
         active = frozenset(p.strip() for p in (lookup("COMPOSE_PROFILES") or "").split(","))
-        problems += validate_model(model, locator, production, active - {""}, roots)
+        left_out = frozenset(defined - _names(model))
+        problems += validate_model(model, locator, production, active - {""}, roots, left_out)
     return model, problems
+
+
+def _names(model: dict[str, Any]) -> set[str]:
+    services = model.get("services")
+    return set(services) if isinstance(services, dict) else set()
 
 
 def apply_profiles(model: dict[str, Any], where: Locator, active: set[str]) -> list[Problem]:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
+from phoenix_compose.config.consistency import consistency_problems
 from phoenix_compose.config.extensions import drift_problems, extension_problems, rotate_problems
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
@@ -30,10 +31,12 @@ _DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"),
 
 def validate_model(model: dict[str, Any], where: Locator, production: bool,
                    profiles: frozenset[str] = frozenset(),
-                   roots: Roots | None = None) -> list[Problem]:
-    """``roots``: where the files a service names (env_file, build) must resolve."""
+                   roots: Roots | None = None,
+                   disabled: frozenset[str] = frozenset()) -> list[Problem]:
+    """``roots``: where the files a service names (env_file, build) must resolve;
+    ``disabled``: services the profiles left out (an optional dependency may name one)."""
     problems = schema_problems(model, where)
-    problems += semantic_problems(model, where, roots)
+    problems += semantic_problems(model, where, roots, disabled)
     if production:
         problems += production_problems(model, where, profiles)
     return problems
@@ -48,8 +51,8 @@ def _map(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(model: dict[str, Any], where: Locator,
-                      roots: Roots | None = None) -> list[Problem]:
+def semantic_problems(model: dict[str, Any], where: Locator, roots: Roots | None = None,
+                      disabled: frozenset[str] = frozenset()) -> list[Problem]:
     services = model.get("services") or {}
     if not isinstance(services, dict):
         return []
@@ -62,11 +65,13 @@ def semantic_problems(model: dict[str, Any], where: Locator,
             problems.append(Problem(where.at(base, key=True),
                                     f"service '{name}' has neither an image nor a build",
                                     hint="add `image:` or a `build:` section"))
-        problems += _depends_problems(name, svc, services, where)
+        problems += _depends_problems(name, svc, {**dict.fromkeys(disabled), **services},
+                                      where)
         problems += _duration_problems(base, svc, where)
         problems += _reference_problems(base, svc, model, where)
         problems += _build_problems(base, svc, where, roots)
         problems += _env_file_problems(base, svc, where, roots)
+        problems += consistency_problems(name, svc, services, where)
     problems += _cycle_problems(services, where)
     problems += value_problems(services, where) + model_value_problems(model, where)
     problems += extension_problems(services, where)
@@ -137,18 +142,40 @@ def _reference_problems(base: Path, svc: dict, model: dict, where: Locator) -> l
 
 def _env_file_problems(base: Path, svc: dict, where: Locator,
                        roots: Roots | None) -> list[Problem]:
-    """podman-compose reads a service's env files into the container: only from inside."""
+    """A service's env files: only from inside (podman-compose reads them into the
+    container), and each must exist unless it says ``required: false``, as in docker
+    compose (else ``up`` would fail inside podman-compose)."""
     env_file = svc.get("env_file")
     entries = env_file if isinstance(env_file, list) else [env_file] if env_file else []
     out = []
     for i, item in enumerate(entries):
         name = item.get("path") if isinstance(item, dict) else item
+        if not isinstance(name, str):
+            continue  # the schema reports it
         path = base + ("env_file",) + ((i,) if isinstance(env_file, list) else ()) \
             + (("path",) if isinstance(item, dict) else ())
-        refused = roots.refusal(FsPath(name), name, where.at(path)) \
-            if roots is not None and isinstance(name, str) else None
-        out += [refused] if refused else []
+        refused = roots.refusal(FsPath(name), name, where.at(path)) if roots else None
+        optional = isinstance(item, dict) and item.get("required") is False
+        if refused is None and not optional and not FsPath(name).is_file():
+            why = "is not a file" if FsPath(name).exists() else "does not exist"
+            refused = Problem(where.at(path), f"env file {name} of service '{base[1]}' {why}",
+                              hint="create it, or write `{path: ..., required: false}`")
+        out += [refused] if refused else _env_file_lines(name)
     return out
+
+
+def _env_file_lines(name: str) -> list[Problem]:
+    """The lines of a service's env file that docker compose cannot read (located in it):
+    podman-compose would read them differently, or fail at ``up``."""
+    from phoenix_compose.config.environment import parse_env_file
+    from phoenix_compose.config.files import read
+
+    if not FsPath(name).is_file():
+        return []  # optional and absent
+    text, problem = read(FsPath(name), name)
+    if text is None:
+        return [problem] if problem else []
+    return [p for p in parse_env_file(text, name, {}, {}) if p.severity == "error"]
 
 
 def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) -> list[Problem]:
@@ -167,6 +194,16 @@ def _build_problems(base: Path, svc: dict, where: Locator, roots: Roots | None) 
     name = build.get("dockerfile") if isinstance(build, dict) else None
     if name is not None and not isinstance(name, str):
         return []  # the schema reports the wrong type
+    platforms = build.get("platforms") if isinstance(build, dict) else None
+    if platforms and svc.get("platform") is not None and svc["platform"] not in platforms:
+        return [Problem(where.at(base + ("platform",)), f"platform {svc['platform']} of service "
+                        f"'{base[1]}' is not one of its build.platforms",
+                        hint="add it to build.platforms, or build for one of them")]
+    if isinstance(build, dict) and build.get("dockerfile_inline") is not None:
+        return [] if name is None else [Problem(
+            where.at(base + ("build", "dockerfile_inline"), key=True),
+            f"service '{base[1]}' sets both build.dockerfile and build.dockerfile_inline",
+            hint="keep one of them")]
     candidates = [name] if name else ["Containerfile", "Dockerfile"]
     refused = roots.refusal(folder / name, name, where.at(base + ("build", "dockerfile"))) \
         if roots is not None and name else None

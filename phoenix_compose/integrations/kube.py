@@ -127,7 +127,7 @@ def _claims(stack: Stack, spec: ServiceSpec) -> dict[str, str]:
 
 def _config_env(raw: dict[str, Any]) -> dict[str, str]:
     env = raw.get("environment") or {}
-    return {str(k): "" if v is None else str(v) for k, v in env.items()} \
-        if isinstance(env, dict) else {}
+    return {str(k): str(v) for k, v in env.items() if v is not None} \
+        if isinstance(env, dict) else {}  # None: a pass-through the host did not set
 
 

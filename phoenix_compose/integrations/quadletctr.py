@@ -142,13 +142,15 @@ def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     env = as_dict(spec.raw.get("environment"))
     items: Items = []
     for key, value in sorted(env.items()):
+        if value is None:
+            continue  # a pass-through the host did not set: a unit has no host to ask
         if is_plaintext_secret(str(key), value):
             name = secret_name(stack, spec.name, str(key))
             items.append(("Secret", raw_value(f"{name},type=env,target={key}")))
             warnings.append(f"{spec.name}: {key} looks secret: read from the podman secret "
                             f"{name} (inv deploy.quadlet-secrets creates it)")
         else:
-            items.append(("Environment", word(f"{key}={'' if value is None else value}")))
+            items.append(("Environment", word(f"{key}={value}")))
     return items
 
 

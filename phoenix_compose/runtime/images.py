@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError, ComposeRuntimeError, tail_lines
@@ -44,22 +45,36 @@ def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runne
         if not spec.build:
             continue
         build = spec.raw["build"]
-        context = build if isinstance(build, str) else build.get("context", ".")
-        dockerfile = None if isinstance(build, str) else build.get("dockerfile")
-        args = {} if isinstance(build, str) else (build.get("args") or {})
-        containerfile = _containerfile(Path(context), dockerfile)
-        for base in _FROM.findall(containerfile.read_text(encoding="utf-8")):
-            ensure_base_image(base, run=run, report=report)
+        build = {"context": build} if isinstance(build, str) else build
+        context = build.get("context", ".")
+        args = build.get("args") or {}
         tag = image_tag(stack, name)
         if tag in built:
             continue
-        report(name, "building", tag)
-        run(argv.build(tag, str(context), str(containerfile),
-                       [(k, "" if v is None else str(v)) for k, v in sorted(args.items())],
-                       no_cache), timeout=1800)
+        with _containerfile_of(Path(context), build) as containerfile:
+            for base in _FROM.findall(containerfile.read_text(encoding="utf-8")):
+                ensure_base_image(base, run=run, report=report)
+            report(name, "building", tag)
+            run(argv.build(tag, str(context), str(containerfile),
+                           [(k, "" if v is None else str(v)) for k, v in sorted(args.items())],
+                           no_cache), timeout=1800)
         report(name, "built", tag)
         built.append(tag)
     return built
+
+
+@contextmanager
+def _containerfile_of(context: Path, build: dict) -> Iterator[Path]:
+    """The Containerfile to build with: ``build.dockerfile_inline`` written to a temporary
+    file for the build's length (as podman-compose does), else the context's file."""
+    inline = build.get("dockerfile_inline")
+    if inline is None:
+        yield _containerfile(context, build.get("dockerfile"))
+        return
+    with tempfile.TemporaryDirectory(prefix="phoenix-inline-") as tmp:
+        path = Path(tmp) / "Containerfile"
+        path.write_text(str(inline), encoding="utf-8")
+        yield path
 
 
 def _containerfile(context: Path, name: str | None) -> Path:

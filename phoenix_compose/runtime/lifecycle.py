@@ -86,7 +86,7 @@ class ComposeManager:
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
         stack = self.stack()
-        return self.deployer().plan(stack, stack.select(services, profiles))
+        return self.deployer().plan(stack, _select(self, stack, services, profiles))
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
                        timeout: float = 300.0, build: bool = False,
@@ -96,7 +96,7 @@ class ComposeManager:
                                 "build": build, "profiles": list(profiles)}
         with self.administering("up", args):
             stack = self.stack()
-            names = stack.select(services, profiles)
+            names = _select(self, stack, services, profiles)
             deployer = self.deployer()
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
@@ -212,6 +212,21 @@ def running_services(run: containers.Runner, stack: Stack) -> set[str]:
     by_container = {s.container: n for n, s in stack.services.items()}
     states = containers.inspect(run, list(by_container))
     return {by_container[c] for c, state in states.items() if state.running}
+
+
+def _select(manager: ComposeManager, stack: Stack, services: Sequence[str],
+            profiles: Sequence[str]) -> list[str]:
+    return stack.select(services, profiles or env_profiles(manager.root, manager.env))
+
+
+def env_profiles(root: Path, env: str) -> tuple[str, ...]:
+    """``COMPOSE_PROFILES`` (the env files or the process), as docker compose reads it
+    when no ``--profile`` is given."""
+    try:
+        text = load_environment(root, env).variables.lookup("COMPOSE_PROFILES")
+    except ConfigurationError:
+        return ()
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:

@@ -122,10 +122,12 @@ def _plain(image: str) -> str:
 
 
 def _environment(declared: Any, env: list[str], image_env: Mapping[str, str]) -> list[Diff]:
+    declared = _mapping(declared)
+    passed = {k for k, v in declared.items() if v is None}  # the host's, if it has one
     actual = {key: value for key, _, value in (e.partition("=") for e in env)}
-    expected = {k: "" if v is None else str(v) for k, v in _mapping(declared).items()}
+    expected = {k: str(v) for k, v in declared.items() if v is not None}
     diffs = []
-    for key in sorted(set(expected) | set(actual)):
+    for key in sorted((set(expected) | set(actual)) - passed):
         if key not in actual:
             diffs.append({"field": "environment", "name": key, "change": "removed"})
         elif key not in expected:

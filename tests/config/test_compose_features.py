@@ -69,10 +69,11 @@ def test_devices_are_keyed_by_their_container_path(tmp_path) -> None:
     assert svc["devices"] == ["/dev/b:/dev/x:r", "/dev/c"]
 
 
-def test_bare_environment_keys_come_from_the_variables(tmp_path) -> None:
+def test_bare_environment_keys_come_from_the_variables_and_unset_ones_pass_through(
+        tmp_path) -> None:
     svc = web(tmp_path, "services: {web: {image: w, environment: [FOO, UNSET, X=1]}}",
               variables={"FOO": "from-env"})
-    assert svc["environment"] == {"FOO": "from-env", "X": "1"}
+    assert svc["environment"] == {"FOO": "from-env", "UNSET": None, "X": "1"}
 
 
 def test_bare_keys_come_from_the_env_files_in_the_pipeline(make_stack) -> None:

@@ -161,3 +161,12 @@ def test_every_secret_looking_name_and_a_url_password_is_a_secret_reference(make
     assert [e["name"] for e in env] == ["DATABASE_URL", "DB_PASSWD", "STRIPE_APIKEY"]
     assert all(e["valueFrom"]["secretKeyRef"]["name"] == "app-env" for e in env)
     assert any("DATABASE_URL, DB_PASSWD, STRIPE_APIKEY look secret" in w for w in warnings)
+
+
+def test_a_pass_through_variable_the_host_did_not_set_is_not_in_the_config_map(
+        make_stack) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=pass\nFROM_ENV=1\n",
+                       "compose/a.yaml": "services:\n  app:\n    image: app:1\n"
+                                         "    environment: [FROM_ENV, NOT_SET, MODE=fast]\n"})
+    files, _ = manifests(ComposeManager(root, "t").stack(), "t")
+    assert docs(files, "app", "ConfigMap")["data"] == {"FROM_ENV": "1", "MODE": "fast"}

@@ -340,3 +340,14 @@ def test_an_image_that_is_an_option_never_reaches_a_unit(image: str) -> None:
     with pytest.raises(ConfigurationError, match="is not an image reference"):
         image_value(image)
     assert image_value("127.0.0.1:5000/phoenix/app@sha256:" + "a" * 64).endswith("a" * 64)
+
+
+def test_a_pass_through_variable_the_host_did_not_set_is_no_environment_line(
+        make_stack) -> None:
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=pass\nFROM_ENV=1\n",
+                       "compose/a.yaml": "services:\n  app:\n    image: app:1\n"
+                                         "    environment: [FROM_ENV, NOT_SET, MODE=fast]\n"})
+    files, _ = units(ComposeManager(root, "t").stack(), "t", TARGET)
+    lines = [line for line in files["pass-app.container"].splitlines()
+             if line.startswith("Environment=")]
+    assert lines == ["Environment=FROM_ENV=1", "Environment=MODE=fast"]

@@ -29,3 +29,30 @@ def test_a_debian_base_is_bootstrapped_and_runs() -> None:
     mode = "root" if os.geteuid() == 0 else "unshare"
     assert reports[0][1] == "bootstrapping" and reports[0][2].endswith(f"(mmdebstrap, {mode})")
     assert reports[-1] == ("base", "bootstrapped", image)
+
+
+def test_a_dockerfile_inline_is_built_from_a_file_that_does_not_outlive_the_build(
+        make_stack, busybox_image) -> None:
+    from phoenix_compose.runtime.images import build_images
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
+    image = f"localhost/phoenix-test/inline-{uuid.uuid4().hex[:8]}:1"
+    root = make_stack({"envs/t.env": "", "compose/a.yaml": f"""
+        services:
+          app:
+            image: {image}
+            build:
+              dockerfile_inline: |
+                FROM {busybox_image}
+                RUN echo inline > /made
+        """})
+    tmp = set(os.listdir("/tmp"))
+    try:
+        built = build_images(ComposeManager(root, "t").stack(), run=podman.run,
+                             report=lambda *_: None)
+        made = podman.run(("podman", "run", "--rm", "--network", "none", "--", image,
+                           "cat", "/made")).stdout.strip()
+    finally:
+        podman.run(("podman", "rmi", "--ignore", "--", image))
+    assert (built, made) == ([image], "inline")
+    assert not [n for n in set(os.listdir("/tmp")) - tmp if n.startswith("phoenix-inline-")]

@@ -403,3 +403,28 @@ def test_down_works_even_when_the_config_is_broken(make_stack, podman_project,
     assert json.loads(podman.run(argv.volume_ls(podman_project)).stdout) != []  # kept
     m.stop_services(volumes=True)
     assert json.loads(podman.run(argv.volume_ls(podman_project)).stdout) == []
+
+
+def test_volumes_from_and_network_mode_service_start_their_service_first(
+        make_stack, podman_project, busybox_image) -> None:
+    """Implicit dependencies, as docker compose has them: by name, ``app`` would start
+    before ``zfiles``, whose container its volumes and network come from."""
+    root = stack(make_stack, podman_project, f"""
+        services:
+          zfiles:
+            image: {busybox_image}
+            command: ["sh", "-c", "echo shared > /data/note; exec sleep 1000"]
+            volumes: [/data]
+          app:
+            image: {busybox_image}
+            command: ["sh", "-c", "cat /data/note; exec sleep 1000"]
+            volumes_from: [zfiles]
+            network_mode: "service:zfiles"
+            env_file: [{{path: ../optional.env, required: false}}]
+        """)
+    m, events = manager(root)
+    done = {p.spec.name: p for p in m.start_services(timeout=60)}
+    assert done["zfiles"].state == "running" and done["app"].state == "running"
+    assert [e[:2] for e in events] == [("zfiles", "running"), ("app", "running")]
+    app = inspect(f"{podman_project}_app_1")
+    assert app["HostConfig"]["NetworkMode"].startswith("container:")

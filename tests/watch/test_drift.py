@@ -98,3 +98,10 @@ def test_drift_is_checked_once_per_interval_on_the_watchers_clock(monkeypatch) -
                       ("drift_detected", "web"), ("drift_checked", None),  # at 2
                       ("drift_resolved", "web"), ("drift_checked", None)]  # at 4
     assert found == []  # three checks, not one more
+
+
+def test_a_pass_through_variable_is_no_drift_whether_the_host_had_it_or_not() -> None:
+    raw = {**RAW, "environment": {**RAW["environment"], "HOST_VAR": None}}
+    assert diffs(container(), raw) == []
+    env = container()["Config"]["Env"] + ["HOST_VAR=from-host"]
+    assert diffs(container(Config={"Env": env, "Labels": {"team": "core"}}), raw) == []
