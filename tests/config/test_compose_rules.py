@@ -194,7 +194,7 @@ def test_compose_project_name_interpolates_as_in_docker_compose(tmp_path) -> Non
 def test_compose_project_name_is_the_envs_project_in_the_pipeline(make_stack) -> None:
     root = make_stack({"envs/dev.env": "", "envs/named.env": "COMPOSE_PROJECT_NAME=shop\n",
                        "compose/a.yaml": PROJECT_NAME})
-    for env, want in (("dev", "phoenix-dev"), ("named", "shop")):
+    for env, want in (("dev", "stack-dev"), ("named", "shop")):  # stack/: the folder
         model = build(load_environment(root, env, {})).model
         assert model["services"]["web"]["command"] == ["echo", want]
 
