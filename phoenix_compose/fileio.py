@@ -57,11 +57,17 @@ def open_nofollow(path: Path, flags: int, mode: int = 0o644) -> int:
     if flags & os.O_CREAT:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return os.open(path, flags | NOFOLLOW, mode)
+        fd = os.open(path, flags | NOFOLLOW | os.O_NONBLOCK, mode)  # a FIFO must not block
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _link(path, "it") from None
         raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device: never state
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file; refusing it (it should be "
+                                    "generated here: remove it)", str(path))
+    os.set_blocking(fd, True)
+    return fd
 
 
 def read_bytes(path: Path) -> bytes:

@@ -56,6 +56,12 @@ class StateDir:
         return self.path / "events.jsonl"
 
     @property
+    def stops_log(self) -> Path:
+        """Each stop we are about to make (written before podman is asked): the watcher's
+        evidence that the exit it then sees was meant."""
+        return self.path / "stops.jsonl"
+
+    @property
     def health_state(self) -> Path:
         return self.path / "health-state.json"
 

@@ -129,3 +129,20 @@ def test_a_full_disk_is_an_oserror_and_leaves_no_half_file_or_line(full_disk: Pa
         output.append_jsonl(state / "audit.jsonl", {"action": "down", "pad": "x" * 10000})
     assert sorted(p.name for p in state.iterdir()) == ["audit.jsonl"]
     assert (state / "audit.jsonl").read_text() == '{"action": "up"}\n'
+
+
+def test_a_fifo_planted_as_state_is_refused_and_never_waited_on(tmp_path) -> None:
+    """A repository can ship `.phoenix/<env>/cache.json` as a FIFO: reading it used to block
+    the pre-commit hook until it was killed."""
+    import os
+
+    import pytest
+
+    from phoenix_compose.fileio import read_bytes, tail_jsonl
+
+    fifo = tmp_path / ".phoenix" / "dev" / "cache.json"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_bytes(fifo)
+    assert tail_jsonl(fifo) == []

@@ -46,12 +46,33 @@ def is_fresh(cache_file: Path, key: str, roots: Roots, process: Mapping[str, str
 
     try:
         entry = json.loads(read_bytes(cache_file).decode("utf-8"))  # never through a link
-        return isinstance(entry, dict) and entry.get("key") == key and \
+        return isinstance(entry, dict) and _sealed(roots.root, entry) and \
+            entry.get("key") == key and \
             _vars_fresh(entry.get("vars", {}), process) and \
             _files_fresh({roots.root / rel: d for rel, d in entry.get("outputs", {}).items()},
                          roots) and \
             _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()}, roots)
     except (OSError, ValueError, TypeError, AttributeError):
+        return False
+
+
+SEAL_DOMAIN = "phoenix-cache/1"
+
+
+def _canonical(entry: dict) -> bytes:
+    return json.dumps({k: v for k, v in entry.items() if k != "mac"}, sort_keys=True).encode()
+
+
+def _sealed(root: Path, entry: dict) -> bool:
+    """The cache is in the repository's folder too: a `.phoenix/` shipped with it (or
+    edited) could say "valid" of anything, and `up` would run its compose.yaml.  Only an
+    entry sealed with the stack key (kept outside the repository) is trusted."""
+    from phoenix_compose import stackkey
+    from phoenix_compose.errors import StateError
+
+    try:
+        return stackkey.is_sealed(root, entry.get("mac"), SEAL_DOMAIN, _canonical(entry))
+    except (OSError, StateError):
         return False
 
 
@@ -77,6 +98,8 @@ def file_digest(path: Path) -> str:
 def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str],
            root: Path, warnings: tuple[str, ...] = (), inputs: tuple[Path, ...] = ()) -> None:
     """``inputs``: files the run read that the key does not cover (include and extends)."""
+    from phoenix_compose import stackkey
+    from phoenix_compose.errors import StateError
     from phoenix_compose.fileio import write_files
 
     entry = {
@@ -86,6 +109,10 @@ def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str]
         "inputs": {str(p): file_digest(p) for p in inputs if p.is_file()},
         "warnings": list(warnings),
     }
+    try:
+        entry["mac"] = stackkey.seal(root, SEAL_DOMAIN, _canonical(entry))
+    except (OSError, StateError):
+        pass  # no usable key (no home): the entry is never fresh, every run validates
     write_files({cache_file: json.dumps(entry, indent=1, sort_keys=True) + "\n"})
 
 

@@ -29,7 +29,11 @@ from phoenix_compose.fileio import read_yaml
 # characters of names, paths, hosts and image references (a `.` or `:` that ends a
 # sentence or starts a tag still bounds it: `w:TOKEN` is masked, `phoenix.example` not).
 # A shorter value is masked only where it is a whole value, never inside text.
+# A long value (a token, a generated password) is masked wherever it appears, glued to
+# other text too (`${GITHUB_TOKEN}:80` quoted in a port error): at this length an ordinary
+# word or name that happens to hold it is not a risk worth a leak.
 TEXT_MIN_LENGTH = 6
+SUBSTRING_MIN_LENGTH = 12
 _BEFORE = r"(?<![\w./@-])"
 _AFTER = r"(?![\w/@-]|[.:][\w/])"
 
@@ -37,10 +41,13 @@ _AFTER = r"(?![\w/@-]|[.:][\w/])"
 class Masker:
     def __init__(self, values: Iterable[str] = ()) -> None:
         self.values = frozenset(v for v in values if v and v.strip())
-        long = sorted((v for v in self.values if len(v) >= TEXT_MIN_LENGTH),
-                      key=len, reverse=True)
-        self._tokens = re.compile(_BEFORE + "(?:" + "|".join(map(re.escape, long)) + ")" +
-                                  _AFTER) if long else None
+        ordered = sorted(self.values, key=len, reverse=True)
+        tokens = [v for v in ordered if TEXT_MIN_LENGTH <= len(v) < SUBSTRING_MIN_LENGTH]
+        anywhere = [v for v in ordered if len(v) >= SUBSTRING_MIN_LENGTH]
+        parts = ["|".join(map(re.escape, anywhere))] if anywhere else []
+        if tokens:
+            parts.append(_BEFORE + "(?:" + "|".join(map(re.escape, tokens)) + ")" + _AFTER)
+        self._tokens = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
 
     @classmethod
     def of(cls, variables: Mapping[str, str], model: Mapping[str, Any] | None = None,

@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,23 +72,28 @@ def removed_by_user(path: Path, services: list[str]) -> set[str]:
     return {str(n) for n in named} or set(services)
 
 
-STOPPING = ("stop", "down", "rm", "kill", "pause")  # our actions that stop a container
+def stopping(path: Path, services: Sequence[str]) -> None:
+    """Note, before podman is asked, that we are stopping ``services``: the watcher may see
+    the exit before the action (and its audit line) ends.  A record that cannot be written
+    costs a warning: the watcher may then restart what we stopped, never lose data."""
+    record = {"time": datetime.now(timezone.utc).isoformat(), "services": list(services)}
+    try:
+        append_jsonl(path, record)
+    except OSError as exc:
+        print(f"warning: stop not noted in {path}: {exc.strerror or exc}", file=sys.stderr)
 
 
 def stopped_by_us(path: Path, service: str, since: datetime) -> bool:
-    """Did one of our actions that stop containers (``stop``, ``down``, ``rm``...) name
-    ``service`` (or every service) at or after ``since`` (the container's last start)?
-    podman 4.3 logs no event for ``podman stop``, so our own record is the evidence that a
-    stop we made was meant; the watcher then leaves the container alone."""
-    floor = since.replace(microsecond=0)  # audit times have whole seconds
+    """Did we stop ``service`` at or after ``since`` (the container's last start)?  podman
+    4.3 logs no event for every ``podman stop``, so our own note (``stopping``) is the
+    evidence that a stop we made was meant; the watcher then leaves the container alone."""
     for record in reversed(tail_jsonl(path)):
         try:
             when = datetime.fromisoformat(str(record.get("time")))
         except ValueError:
             continue
-        if when < floor:
-            return False  # older records are before this run of the container
-        named = as_list(as_dict(record.get("args")).get("services"))
-        if record.get("action") in STOPPING and (not named or service in map(str, named)):
+        if when < since:
+            return False  # older notes are from before this run of the container
+        if service in map(str, as_list(record.get("services"))):
             return True
     return False

@@ -24,7 +24,15 @@ from phoenix_compose.errors import (
     PhoenixError,
     StateError,
 )
-from phoenix_compose.runtime import argv, children, containers, ownership, podman, releases
+from phoenix_compose.runtime import (
+    argv,
+    audit,
+    children,
+    containers,
+    ownership,
+    podman,
+    releases,
+)
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.lastvalid import last_valid
@@ -156,6 +164,7 @@ class ComposeManager:
             names = [n for n in selected if n in services] if services else selected
             ownership.guard(self.run, self.state, stack, "restart services")
             running = running_services(self.run, stack)
+            audit.stopping(self.state.stops_log, names)
             self.run(argv.stop(*[stack.services[n].container for n in names]),
                      tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
             done = self.startup(stack, names, timeout).execute()

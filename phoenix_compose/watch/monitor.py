@@ -56,7 +56,7 @@ class HealthMonitor:
         self.owner = Owner.of(state, stack.project)
         self.observer = Observer(stack, run, self.pool, oom=self.oom, owner=self.owner)
         self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
-            state.audit_log, service, since)
+            state.stops_log, service, since)
         self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
         self.restarts: dict[str, Future] = {}
         self.metrics: Any = None

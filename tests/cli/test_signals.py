@@ -253,6 +253,8 @@ def test_a_burst_of_stop_signals_during_up_always_ends_it_cleanly(make_stack, tm
             proc.kill()
             proc.communicate()
             pytest.fail(f"burst {burst + 1}: `inv up` hung after a burst of stop signals")
-        assert proc.returncode == 143, (burst, err)  # the first signal decides
+        # the first signal delivered decides; when all are pending at once the kernel
+        # delivers the lower-numbered SIGINT first, so either is a clean end
+        assert proc.returncode in (130, 143), (burst, err)
         assert "Traceback" not in err and "interrupted; left running:" in err, (burst, err)
         assert not is_held(StateDir(root, "development").lock_file)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phoenix_compose.config.environment import list_environments
+from phoenix_compose.config.environment import list_environments, load_environment
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.config.masking import MASK
 from phoenix_compose.config.pipeline import prepare
@@ -252,3 +252,21 @@ def test_environment_and_labels_reach_podman_compose_as_the_strings_docker_compo
         {"empty": "", "traefik.enable": "true"}
     assert kc["sysctls"] == {"net.ipv4.tcp_syncookies": "false"}
     assert kc["build"]["args"] == {"DEBUG": "false"}
+
+
+def test_a_planted_cache_never_vouches_for_a_config(make_stack) -> None:
+    """A repository can ship `.phoenix/<env>/cache.json`: one written by hand for an invalid
+    config made `config.validate --no-write` say "valid (cached)", and `up` run it."""
+    import json
+
+    from phoenix_compose.config.pipeline import _key, check
+    from phoenix_compose.errors import ConfigurationError
+
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml":
+                       "services: {web: {image: '--privileged', privileged: true}}\n"})
+    cfg = load_environment(root, "dev", {})
+    cfg.state.path.mkdir(parents=True)
+    cfg.state.cache_file.write_text(json.dumps(
+        {"key": _key(cfg), "vars": {}, "outputs": {}, "inputs": {}, "warnings": []}))
+    with pytest.raises(ConfigurationError, match="not an image reference"):
+        check(root, "dev")

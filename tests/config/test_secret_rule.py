@@ -135,3 +135,20 @@ def test_an_env_file_line_that_cannot_be_parsed_is_quoted_with_its_secret_masked
     text = str(info.value)
     assert f"envs/dev.env:1:1: error: cannot parse '{line.split('=')[0]}={MASK}'" in text
     assert "unterminated" not in text and ":pw@" not in text
+
+
+def test_a_long_secret_glued_to_other_text_is_masked_in_errors(make_stack) -> None:
+    """`${GITHUB_TOKEN}:80` in a port, or `x${GITHUB_TOKEN}` in a number: the message
+    quotes the whole value, and the token was printed in clear beside its neighbours."""
+    from phoenix_compose.config.environment import load_environment
+    from phoenix_compose.config.pipeline import build
+    from phoenix_compose.errors import ConfigurationError
+
+    token = "ghp_" + "A1b2C3d4" * 4
+    for field in ("ports: ['${GITHUB_TOKEN}:80']", "cpus: 'x${GITHUB_TOKEN}'"):
+        root = make_stack({"envs/dev.env": "", "compose/a.yaml": (
+            f"services:\n  web:\n    image: w:1\n    {field}\n")})
+        with pytest.raises(ConfigurationError) as caught:
+            build(load_environment(root, "dev", {"GITHUB_TOKEN": token}))
+        text = str(caught.value)
+        assert token[:12] not in text and "********" in text, text

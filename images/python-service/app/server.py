@@ -47,7 +47,8 @@ def check_http(url):
 
 def dependencies():
     results = {}
-    for target in filter(None, (t.strip() for t in os.environ.get("HEALTH_DEPENDS", "").split(","))):
+    wanted = os.environ.get("HEALTH_DEPENDS", "").split(",")
+    for target in filter(None, (t.strip() for t in wanted)):
         parsed = urlparse(target)
         try:
             if parsed.scheme == "postgres":
