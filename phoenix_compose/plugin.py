@@ -50,13 +50,14 @@ from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.plan import named_volumes
 from phoenix_compose.runtime.stack import seconds
 from phoenix_compose.runtime.status import ServiceStatus
+from phoenix_compose.runtime.stopping import cleaning
 
 __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
            "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
            "seconds", "STOPPING", "stop_signals", "trusted_manifest", "write_manifest",
-           "complete_backups", "prune", "fsync_dir", "vouch"]
+           "complete_backups", "prune", "fsync_dir", "vouch", "cleaning"]
 
 
 @dataclass(frozen=True)

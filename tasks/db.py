@@ -40,6 +40,7 @@ from phoenix_compose.plugin import (
     PhoenixError,
     WatchJob,
     boundary,
+    cleaning,
     complete_backups,
     env_name,
     fsync_dir,
@@ -268,7 +269,8 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
         hand_over(database, new)
         swap(database, new, old)
     except BaseException:  # an error, Ctrl-C or SIGTERM: the partial copy goes
-        database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
+        with cleaning():  # podman may run although a stop was noted
+            database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
         raise
     rows = status.result()
     return old, [n for n in env.dependents(database.service.name)

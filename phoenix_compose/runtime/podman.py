@@ -123,6 +123,7 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
     whole, so a dump of any size costs no memory here.  stderr is captured; a failure
     raises CommandError like ``run``."""
     argv = tuple(argv)
+    stopping.check()  # as in ``run``: no call starts after a stop, none fails "by itself"
     try:
         proc = subprocess.Popen([executable(argv[0]), *argv[1:]], stdout=subprocess.PIPE
                                 if sink else (stdout or subprocess.DEVNULL),
@@ -148,6 +149,7 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
             proc.wait()
             raise
         drain.join(10)
+    stopping.check()  # killed because a stop was noted: that stop is the answer
     stderr = b"".join(err).decode("utf-8", "replace")
     if proc.returncode != 0:
         raise CommandError(argv, proc.returncode, "", stderr,
@@ -165,7 +167,7 @@ WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (chi
 def _tracked(proc: subprocess.Popen) -> Iterator[None]:
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
-    if stopping.STOP.is_set():  # noted after this call's check: terminate_all missed it
+    if stopping.STOP.is_set() and not stopping.is_cleaning():  # noted after the check
         _kill(proc)
     _notify()
     try:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from phoenix_compose.errors import Interrupted
 
 STOP = threading.Event()
+_CLEANING = threading.local()  # this thread is cleaning up after a stop: podman may run
 _SIGNAL = [0]  # the first stop signal noted
 STOPS = (signal.SIGINT, signal.SIGTERM)
 
@@ -30,9 +32,27 @@ def note(signum: int) -> None:
     STOP.set()
 
 
+@contextmanager
+def cleaning() -> Iterator[None]:
+    """Cleanup after a stop (dropping a half-made copy, say) still runs podman: within
+    this block a noted stop raises nothing.  A further signal still kills the running
+    podman call (the operator insists)."""
+    before = getattr(_CLEANING, "on", False)
+    _CLEANING.on = True
+    try:
+        yield
+    finally:
+        _CLEANING.on = before
+
+
+def is_cleaning() -> bool:
+    return bool(getattr(_CLEANING, "on", False))
+
+
 def check() -> None:
-    """Raise Interrupted (exit 128 + the signal) once a stop was noted."""
-    if STOP.is_set():
+    """Raise Interrupted (exit 128 + the signal) once a stop was noted (not while the
+    thread is ``cleaning``)."""
+    if STOP.is_set() and not getattr(_CLEANING, "on", False):
         raise Interrupted(_SIGNAL[0] or signal.SIGINT)
 
 

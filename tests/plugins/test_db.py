@@ -358,6 +358,7 @@ def crafted_dump(db, sql: str) -> Path:
     assert len(evil) == end - start
     data = data[:start] + evil + data[end:]
     dump = db.root / "backups" / "development" / f"crafted{uuid.uuid4().hex[:6]}.dump"
+    dump.parent.mkdir(parents=True, exist_ok=True)
     dump.write_bytes(data)
     manifest = {"file": dump.name, "sha256": hashlib.sha256(data).hexdigest(),
                 "size": len(data), "tables": {"public.t": 0}, "database": "revenue"}
