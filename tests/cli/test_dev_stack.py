@@ -13,7 +13,10 @@ from support import free_port, inv
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 
 
-# a fault to inject: one failed check (it removes its own marker), then healthy again
+# a fault to inject: one failed check (it removes its own marker), then healthy again.  Its
+# start period leaves PostgreSQL the time to start on a busy machine (a 2 s budget did not);
+# the fault is injected once it is over (podman counts no failure within it).
+START_PERIOD_S = 10
 FAULT = """services:
   revenue-db:
     healthcheck:
@@ -24,7 +27,8 @@ FAULT = """services:
           pg_isready -h 127.0.0.1 -U phoenix -d revenue
       interval: 2s
       retries: 1
-      start_period: 0s
+      start_period: 10s
+      start_interval: 1s
 """
 
 
@@ -77,6 +81,7 @@ def assert_cascade(root: Path, project: str, env: dict[str, str]) -> None:
     import sys
     import threading
     import time
+    from datetime import datetime, timedelta, timezone
 
     from phoenix_compose.runtime import argv, podman
 
@@ -91,6 +96,11 @@ def assert_cascade(root: Path, project: str, env: dict[str, str]) -> None:
         while not any(e["type"] == "health_changed" for e in events):
             assert time.monotonic() < deadline, events
             time.sleep(0.1)
+        started = podman.run(("podman", "inspect", "--format", "{{.State.StartedAt}}", "--",
+                              f"{project}_revenue-db_1")).stdout.strip()
+        since = datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+        while datetime.now(timezone.utc) - since < timedelta(seconds=START_PERIOD_S + 1):
+            time.sleep(0.2)  # until the start period is over: then a failure counts
         podman.run(argv.exec_(f"{project}_revenue-db_1", ["touch", "/tmp/fail"], tty=False))
         deadline = time.monotonic() + 120
         while not any(e["type"] == "cascade_finished" for e in events):
