@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.files import Roots
 from phoenix_compose.config.secretnames import (
     MASK,
     is_plaintext_secret,
@@ -51,17 +52,19 @@ class Masker:
 
     @classmethod
     def of(cls, variables: Mapping[str, str], model: Mapping[str, Any] | None = None,
-           names: Iterable[str] | None = None, extra: Iterable[str] = ()) -> Masker:
+           names: Iterable[str] | None = None, extra: Iterable[str] = (),
+           roots: Roots | None = None) -> Masker:
         """Secret-looking variables (``names`` restricts which are read; else every one,
         the process's included), the content of the model's secret files and the secrets
-        of its services' ``env_file``; ``extra``: more known secret values."""
+        of its services' ``env_file``; ``extra``: more known secret values.  ``roots``:
+        files outside them are never read, not even to mask what they hold."""
         pairs: list[tuple[str, str]] = [(n, variables.get(n) or "") for n in (
             names if names is not None else variables)]
         if names is None:
             pairs += list(getattr(variables, "process", {}).items())
         values = [*secret_values(pairs), *extra]
         if model:
-            values += _file_secrets(model) + _env_file_secrets(model)
+            values += _file_secrets(model, roots) + _env_file_secrets(model, roots)
         return cls(values)
 
     def text(self, text: str) -> str:
@@ -87,13 +90,17 @@ class Masker:
         return self.text(value)
 
 
-def _file_secrets(model: Mapping[str, Any]) -> list[str]:
+def _readable(path: Path, roots: Roots | None) -> bool:
+    return path.is_file() and (roots is None or roots.holds(path))
+
+
+def _file_secrets(model: Mapping[str, Any], roots: Roots | None = None) -> list[str]:
     values = []
     secrets = model.get("secrets") or {}
     for secret in secrets.values() if isinstance(secrets, dict) else ():
         path = Path(str(secret.get("file"))) if isinstance(secret, dict) and \
             secret.get("file") else None
-        if path is not None and path.is_file():
+        if path is not None and _readable(path, roots):
             try:
                 values.append(path.read_text(encoding="utf-8").strip())
             except (OSError, UnicodeDecodeError):
@@ -101,7 +108,7 @@ def _file_secrets(model: Mapping[str, Any]) -> list[str]:
     return values
 
 
-def _env_file_secrets(model: Mapping[str, Any]) -> list[str]:
+def _env_file_secrets(model: Mapping[str, Any], roots: Roots | None = None) -> list[str]:
     """The secrets in the services' ``env_file`` files (the final model's paths)."""
     from phoenix_compose._upstream import env_bindings
 
@@ -114,7 +121,7 @@ def _env_file_secrets(model: Mapping[str, Any]) -> list[str]:
     pairs: list[tuple[str, str]] = []
     for path in map(Path, paths):
         try:
-            text = path.read_text(encoding="utf-8") if path.is_file() else ""
+            text = path.read_text(encoding="utf-8") if _readable(path, roots) else ""
         except (OSError, UnicodeDecodeError):
             continue
         pairs += [(b.key, b.value) for b in env_bindings(text) if b.key and b.value]
@@ -152,4 +159,5 @@ def masker_for(root: Path, env: str) -> Masker:
             model = read_yaml(cfg.state.compose_file)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             model = None
-    return Masker.of(cfg.variables, model if isinstance(model, dict) else None)
+    return Masker.of(cfg.variables, model if isinstance(model, dict) else None,
+                     roots=cfg.roots)

@@ -115,7 +115,7 @@ def _documents(cfg: EnvironmentConfig,
     project_dir = _project_dir(cfg)
     sources += [(r.text, r.locator(), project_dir / r.name) for r in rendered]
     docs = load_documents(sources, project_dir, ctx)
-    if not stack.compose_files and not rendered:
+    if not stack.compose_files and not stack.templates:  # (a failed template is its own error)
         ctx.problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
                                     hint="add compose/*.yaml or templates/*.yaml.j2"))
     return docs, ctx.problems + list(cfg.warnings), tuple(sorted(ctx.read)), ctx.secrets

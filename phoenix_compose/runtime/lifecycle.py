@@ -164,9 +164,7 @@ class ComposeManager:
             names = [n for n in selected if n in services] if services else selected
             ownership.guard(self.run, self.state, stack, "restart services")
             running = running_services(self.run, stack)
-            audit.stopping(self.state.stops_log, names)
-            self.run(argv.stop(*[stack.services[n].container for n in names]),
-                     tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
+            stop_noted(self.run, self.state, stack, names)
             done = self.startup(stack, names, timeout).execute()
             return done + self._restore_dependents(stack, names, running, timeout)
 
@@ -215,6 +213,14 @@ def check_state(state: StateDir, action: str) -> None:
     raise StateError(f"environment '{state.env}' cannot keep its state: {why}",
                      hint="remove the symbolic link named above; phoenix makes .phoenix/ "
                           "itself")
+
+
+def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
+               names: Sequence[str]) -> None:
+    """Stop ``names``, noted first (the watcher must not take it for a crash)."""
+    audit.stopping(state.stops_log, names)
+    run(argv.stop(*[stack.services[n].container for n in names]),
+        tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
 
 
 def running_services(run: containers.Runner, stack: Stack) -> set[str]:

@@ -117,11 +117,9 @@ def _communicate(argv: Argv, input: str | None, timeout: float | None,
 def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
              sink: Callable[[bytes], None] | None = None,
              timeout: float | None = None) -> Result:
-    """Run ``argv`` with its output going straight to the binary file ``stdout`` (or, in
-    1 MiB chunks, to ``sink``: e.g. hashed and written as it comes), or its input coming
-    straight from the binary file ``stdin`` (``podman exec -i``).  Nothing is buffered
-    whole, so a dump of any size costs no memory here.  stderr is captured; a failure
-    raises CommandError like ``run``."""
+    """Run ``argv``, its output straight to the binary file ``stdout`` (or, in 1 MiB chunks,
+    to ``sink``) or its input from the binary file ``stdin``: nothing is buffered whole, so
+    a dump of any size costs no memory.  stderr is captured; failures are as ``run``'s."""
     argv = tuple(argv)
     stopping.check()  # as in ``run``: no call starts after a stop, none fails "by itself"
     try:

@@ -69,3 +69,29 @@ def test_the_secrets_of_a_services_env_file_are_masked_in_what_the_watch_prints(
     masker = masker_for(root, "dev")
     assert masker.text("token env-file-s3cret refused, mode plain-value") == \
         f"token {MASK} refused, mode plain-value"
+
+
+def test_secret_files_outside_the_stack_root_are_never_read_to_mask(make_stack, tmp_path,
+                                                                    monkeypatch) -> None:
+    """The masker read every secret `file:` and `env_file` the final model names, wherever
+    it pointed: a read outside the stack root (the confinement rule allows none)."""
+    from pathlib import Path
+
+    from phoenix_compose.config.show import show
+
+    outside = tmp_path / "outside-secret"
+    outside.write_text("OUTSIDE-VALUE\n")
+    root = make_stack({"envs/dev.env": "", "inside-secret": "INSIDE-VALUE-123\n",
+                       "compose/a.yaml": f"""
+                           secrets:
+                             a: {{file: {outside}}}
+                             b: {{file: ../inside-secret}}
+                           services: {{web: {{image: 'w:1', secrets: [a, b]}}}}
+                           """})
+    read: list[str] = []
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: read.append(str(self))
+                        or real(self, *a, **k))
+    show(root, "dev")
+    assert str(outside) not in read
+    assert str(root / "inside-secret") in read  # inside: read, to mask its value
