@@ -256,8 +256,17 @@ def test_metrics_are_served_on_loopback_labelled_by_service(
     inject(podman_project)
     w.wait_for(is_type("restart_succeeded"), 20)
     ticks.wait(2)  # each tick updates the gauges
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            return reply.read().decode()
+
+    text = scrape()
+    for _ in range(50):  # the counter follows the event through the bus: on a busy
+        if 'phoenix_restarts_total{result="succeeded",service="web"}' in text:  # machine,
+            break  # a moment later
+        ticks.wait(1)
+        text = scrape()
     assert 'phoenix_health_checks_total{service="web",status="healthy"}' in text
     assert 'phoenix_restarts_total{result="succeeded",service="web"} 1.0' in text
     assert 'phoenix_circuit_state{service="web"} 0.0' in text
