@@ -13,7 +13,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime import argv, audit, containers
 from phoenix_compose.runtime.stack import Stack, seconds
 from phoenix_compose.watch.decide import Action, charge
 from phoenix_compose.watch.events import EventBus
@@ -100,6 +100,7 @@ class Cascader:
                       restart_count=verdict.record.restart_count,
                       circuit=verdict.record.circuit, next_allowed_in_s=0.0)
         grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
+        audit.stopping(self.store.stops_log, [name])  # our restart stops it: meant
         try:
             self.run(argv.restart(spec.container, timeout=grace), timeout=120)
         except CommandError as exc:

@@ -191,7 +191,7 @@ class Observer:
         seen_cleanup = False
         for _ in range(SETTLE_POLLS):
             statuses = self.run(argv.events_since(state.name, since), timeout=30).stdout.split()
-            if {"stop", "kill"} & set(statuses):
+            if {"stop", "kill", "restart"} & set(statuses):  # podman restart: a stop too
                 return True
             after = statuses[len(statuses) - statuses[::-1].index("died"):] \
                 if "died" in statuses else []

@@ -63,6 +63,7 @@ class StateStore:
     def __init__(self, state: StateDir) -> None:
         self.path = state.health_state
         self.lock_path = state.health_lock
+        self.stops_log = state.stops_log  # where the watcher notes the restarts it makes
 
     def read(self) -> dict[str, ServiceRecord]:
         """The records; a missing, truncated or wrong-shaped file reads as no records."""

@@ -49,6 +49,7 @@ def _exited(code: int) -> SimpleNamespace:
     ("start kill died cleanup", True),       # podman kill
     ("start stop died cleanup", True),       # a podman that logs its stops
     ("start died cleanup start died cleanup", False),  # a restart, then a crash
+    ("start restart died cleanup", True),    # podman restart (the watcher's own)
 ])
 def test_only_podmans_evidence_or_our_record_makes_an_exit_deliberate(events, meant) -> None:
     observer, _calls, _sleeps = _observer(events)
