@@ -213,20 +213,9 @@ def test_two_close_stop_signals_end_the_watcher_every_time(make_stack, tmp_path)
     prepare(root, "development")
     env = hanging_podman(tmp_path)
     for burst in range(6):
-        (tmp_path / "called").unlink(missing_ok=True)
-        proc = start(root, "health.watch", "--interval", "1", env=env)
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "called").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGTERM):
-            proc.send_signal(sig)
-        try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"burst {burst + 1}: the watcher hung after two close signals")
+        proc, err = _burst(root, tmp_path, env, ("health.watch", "--interval", "1"),
+                           (signal.SIGTERM, signal.SIGINT, signal.SIGTERM),
+                           f"burst {burst + 1}: the watcher hung after two close signals")
         assert proc.returncode == 0 and "Traceback" not in err, (burst, err)
 
 
@@ -239,22 +228,31 @@ def test_a_burst_of_stop_signals_during_up_always_ends_it_cleanly(make_stack, tm
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     env = hanging_podman(tmp_path)
     for burst in range(6):
-        (tmp_path / "called").unlink(missing_ok=True)
-        proc = start(root, "up", env=env)
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "called").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)
-        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGINT):
-            proc.send_signal(sig)
-        try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"burst {burst + 1}: `inv up` hung after a burst of stop signals")
+        proc, err = _burst(root, tmp_path, env, ("up",),
+                           (signal.SIGTERM, signal.SIGTERM, signal.SIGINT),
+                           f"burst {burst + 1}: `inv up` hung after a burst of stop signals")
         # the first signal delivered decides; when all are pending at once the kernel
         # delivers the lower-numbered SIGINT first, so either is a clean end
         assert proc.returncode in (130, 143), (burst, err)
         assert "Traceback" not in err and "interrupted; left running:" in err, (burst, err)
         assert not is_held(StateDir(root, "development").lock_file)
+
+
+def _burst(root, tmp_path, env, task, signals, hung: str):
+    """Start ``inv TASK``, wait until it is inside the hanging podman, send ``signals`` at
+    once; the process and its stderr (``hung``: the failure if it never ends)."""
+    (tmp_path / "called").unlink(missing_ok=True)
+    proc = start(root, *task, env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "called").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    for sig in signals:
+        proc.send_signal(sig)
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(hung)
+    return proc, err
