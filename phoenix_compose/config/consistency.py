@@ -5,7 +5,8 @@ error: ``network_mode`` with ``networks``; a ``healthcheck.test`` list that is n
 ``mem_limit``, ``pids_limit`` and their ``deploy.resources.limits``) set to different
 values; a negative count; a ``container_name`` on a service that runs more than once; a
 ``develop.watch`` rule without its ``target``; an ``additional_contexts`` entry naming a
-service that does not exist or is not built; a ``label_file`` that does not exist."""
+service that does not exist or is not built; a ``label_file`` that does not exist.  A
+``label_file`` or an ``additional_contexts`` folder outside the stack root is refused unprobed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
+from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.errors import Problem
 
@@ -24,11 +26,12 @@ _LIMITS = (("cpus", "cpus", float), ("mem_limit", "memory", "bytes"),
 
 
 def consistency_problems(name: str, svc: dict[str, Any], services: dict[str, Any],
-                         where: Locator) -> list[Problem]:
+                         where: Locator, roots: Roots | None = None) -> list[Problem]:
     base = ("services", name)
     out = _exclusive(base, svc, where) + _counts(base, svc, where)
     out += _limits(base, svc, where) + _watch(base, svc, where)
-    out += _contexts(base, svc, services, where) + _label_files(base, svc, where)
+    out += _contexts(base, svc, services, where, roots)
+    out += _label_files(base, svc, where, roots)
     return out
 
 
@@ -120,10 +123,13 @@ def _watch(base: tuple[Any, ...], svc: dict[str, Any], where: Locator) -> list[P
 
 
 def _contexts(base: tuple[Any, ...], svc: dict[str, Any], services: dict[str, Any],
-              where: Locator) -> list[Problem]:
+              where: Locator, roots: Roots | None) -> list[Problem]:
     extra = _deploy({"deploy": svc.get("build")}, "additional_contexts")
     out = []
     for key, value in extra.items() if isinstance(extra, dict) else ():
+        at = where.at(base + ("build", "additional_contexts", key))
+        if isinstance(value, str) and roots is not None and FsPath(value).is_absolute():
+            out += [p for p in [roots.refusal(FsPath(value), value, at)] if p]
         if not (isinstance(value, str) and value.startswith("service:")):
             continue
         other = services.get(value[len("service:"):])
@@ -135,12 +141,16 @@ def _contexts(base: tuple[Any, ...], svc: dict[str, Any], services: dict[str, An
     return out
 
 
-def _label_files(base: tuple[Any, ...], svc: dict[str, Any], where: Locator) -> list[Problem]:
+def _label_files(base: tuple[Any, ...], svc: dict[str, Any], where: Locator,
+                 roots: Roots | None) -> list[Problem]:
     files = svc.get("label_file")
     out = []
     for i, name in enumerate(files if isinstance(files, list) else [files] if files else []):
-        if isinstance(name, str) and not FsPath(name).is_file():
-            out.append(_at(where, base + ("label_file",) + ((i,) if isinstance(files, list)
-                                                            else ()),
-                           f"label file {name} of service '{base[1]}' does not exist"))
+        at = where.at(base + ("label_file",) + ((i,) if isinstance(files, list) else ()))
+        refused = roots.refusal(FsPath(name), name, at) if roots and isinstance(name, str) \
+            else None
+        if refused is not None:  # never probed: not even whether it exists
+            out.append(refused)
+        elif isinstance(name, str) and not FsPath(name).is_file():
+            out.append(Problem(at, f"label file {name} of service '{base[1]}' does not exist"))
     return out

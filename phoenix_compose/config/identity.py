@@ -72,7 +72,8 @@ class ProjectName:
         return Problem(self.loc or fallback, f"invalid project name '{self.value}': it must "
                                              "be lowercase letters, digits, '-' and '_', "
                                              "starting with a letter or digit",
-                       hint="set COMPOSE_PROJECT_NAME to such a name")
+                       hint="write such a name here" if self.source == "name:" else
+                       "set COMPOSE_PROJECT_NAME to such a name")
 
 
 Lookup = Callable[[str], "str | None"]
@@ -84,8 +85,8 @@ def resolve(root: Path, env: str, explicit: tuple[str, Loc | None] | None,
     files' top-level ``name:`` (interpolated) and where."""
     if explicit is not None and explicit[0]:
         return ProjectName(explicit[0], PROJECT_VARIABLE, explicit[1])
-    if named is not None and (value := normalize(named[0])):
-        return ProjectName(value, "name:", named[1])
+    if named is not None:  # one that normalises to nothing is an error there, as in compose
+        return ProjectName(normalize(named[0]) or named[0], "name:", named[1])
     return ProjectName(folder_default(root, env), "folder")
 
 

@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.bare import resolve_bare_environment
 from phoenix_compose.config.extends import apply_extends
 from phoenix_compose.config.loading import Context, load_file, read_text
-from phoenix_compose.config.merge import merge_all, resolve_bare_environment, resolve_paths
+from phoenix_compose.config.merge import merge_all, resolve_paths
 from phoenix_compose.config.normalize import normalize
 from phoenix_compose.config.yamlsrc import N, flatten
 from phoenix_compose.errors import Problem

@@ -228,11 +228,7 @@ def resolve_service_paths(svc: dict[str, N], project_dir: FsPath, *,
     directory is the default, filled in after the merge)."""
     build = svc.get("build")
     if build is not None and isinstance(build.value, dict):
-        if "context" not in build.value and defaults:
-            build.value["context"] = N(".", build.loc, kloc=build.kloc)
-        target = build.value.get("context")
-        if target is not None and not _is_remote(str(target.value)):
-            _absolute(target, project_dir)
+        _resolve_build(build, project_dir, defaults)
     label_file = svc.get("label_file")
     for item in label_file.value if label_file and isinstance(label_file.value, list) else ():
         _absolute(item, project_dir)
@@ -245,6 +241,18 @@ def resolve_service_paths(svc: dict[str, N], project_dir: FsPath, *,
     volumes = svc.get("volumes")
     for item in volumes.value if volumes and isinstance(volumes.value, list) else ():
         _resolve_volume(item, project_dir)
+
+
+def _resolve_build(build: N, project_dir: FsPath, defaults: bool) -> None:
+    if "context" not in build.value and defaults:
+        build.value["context"] = N(".", build.loc, kloc=build.kloc)
+    target = build.value.get("context")
+    if target is not None and not _is_remote(str(target.value)):
+        _absolute(target, project_dir)
+    extra = build.value.get("additional_contexts")
+    for item in extra.value.values() if extra and isinstance(extra.value, dict) else ():
+        if not (_is_remote(str(item.value)) or str(item.value).startswith("service:")):
+            _absolute(item, project_dir)  # as compose-go: from the project directory
 
 
 def _resolve_volume(item: N, project_dir: FsPath) -> None:
@@ -271,28 +279,3 @@ def _join(project_dir: FsPath, text: str) -> str:
     symlink on the way stays as named, as in docker compose."""
     path = FsPath(text).expanduser()
     return str(path) if path.is_absolute() else os.path.normpath(project_dir / path)
-
-
-def resolve_bare_environment(doc: N, lookup: Callable[[str], str | None]) -> None:
-    """``environment: [FOO]`` takes FOO from the variables, as docker compose does; an unset
-    one stays a pass-through (null: podman-compose hands on the host's value, if any), as
-    docker compose prints it.  A bare build arg that is unset is left out, as there."""
-    services = doc.value.get("services") if isinstance(doc.value, dict) else None
-    for svc in services.value.values() if services and isinstance(services.value, dict) \
-            else ():
-        if not isinstance(svc.value, dict):
-            continue
-        build = svc.value.get("build")
-        args = build.value.get("args") if build and isinstance(build.value, dict) else None
-        for mapping, keep in ((svc.value.get("environment"), True), (args, False)):
-            if mapping is not None and isinstance(mapping.value, dict):
-                _fill_bare(mapping.value, lookup, keep)
-
-
-def _fill_bare(mapping: dict[str, N], lookup: Callable[[str], str | None], keep: bool) -> None:
-    for name in [k for k, v in mapping.items() if v.value is None]:
-        value = lookup(name)
-        if value is not None:
-            mapping[name].value = value
-        elif not keep:
-            del mapping[name]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config import yamlsrc
+from phoenix_compose.config.bare import resolve_bare_environment
 from phoenix_compose.config.extends import apply_extends
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.implicit import add_implicit_dependencies
@@ -17,7 +18,7 @@ from phoenix_compose.config.include import apply_include
 from phoenix_compose.config.interpolate import Lookup
 from phoenix_compose.config.loading import Context, parse
 from phoenix_compose.config.locator import Locator
-from phoenix_compose.config.merge import merge_all, resolve_bare_environment, resolve_paths
+from phoenix_compose.config.merge import merge_all, resolve_paths
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 

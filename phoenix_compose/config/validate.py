@@ -71,7 +71,7 @@ def semantic_problems(model: dict[str, Any], where: Locator, roots: Roots | None
         problems += _reference_problems(base, svc, model, where)
         problems += _build_problems(base, svc, where, roots)
         problems += _env_file_problems(base, svc, where, roots)
-        problems += consistency_problems(name, svc, services, where)
+        problems += consistency_problems(name, svc, services, where, roots)
     problems += _cycle_problems(services, where)
     problems += value_problems(services, where) + model_value_problems(model, where)
     problems += extension_problems(services, where)

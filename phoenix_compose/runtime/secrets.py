@@ -4,8 +4,8 @@ The stack declares them ``external: true``; a staging or prod key is scoped by i
 (``prod_revenue_db_password``: podman-compose needs the key to be the podman secret's name),
 and users name them without the prefix (``inv secrets.set revenue_db_password --env
 prod``).  Values travel on stdin only, never in a command line, and are never printed.
-The driver is per env (``PHOENIX_SECRETS_DRIVER``): ``file`` (podman's default) for
-development, ``pass`` (GPG-encrypted at rest) by default in production.
+The driver is the operator's choice (``PHOENIX_SECRETS_DRIVER``, config.operator): ``file``
+(podman's default) for development, ``pass`` (GPG-encrypted at rest) by default in production.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any
 
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
+from phoenix_compose.config.operator import secrets_setting
 from phoenix_compose.errors import (
     ComposeRuntimeError,
     ConfigurationError,
     OwnershipError,
-    Problem,
     StateError,
 )
 from phoenix_compose.fileio import check_folders
@@ -189,19 +189,20 @@ class SecretStore:
 
 
 def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
+    """The driver the operator chose (``PHOENIX_SECRETS_DRIVER`` in the process or
+    ``phoenix.secrets_driver``), else ``pass`` for production and ``file`` otherwise."""
     cfg = load_environment(root, env)
-    name = cfg.variables.lookup("PHOENIX_SECRETS_DRIVER") or ("pass" if cfg.production
-                                                              else "file")
+    name = secrets_setting("PHOENIX_SECRETS_DRIVER") or ("pass" if cfg.production else "file")
     if name == "file":
         return Driver("file")
     if name == "shell":
-        return vault_driver(cfg.variables.lookup, env)
+        return vault_driver(secrets_setting, env)
     if name != "pass":
-        message = f"PHOENIX_SECRETS_DRIVER={name} of environment '{env}' is not one of " \
-                  f"{', '.join(DRIVERS)}"
-        loc = cfg.variables.origin("PHOENIX_SECRETS_DRIVER")  # None: set by the process
-        raise ConfigurationError([Problem(loc, message)] if loc else f"error: {message}")
-    home = Path(cfg.variables.lookup("PHOENIX_SECRETS_GNUPGHOME")
+        raise ConfigurationError(
+            f"error: PHOENIX_SECRETS_DRIVER={name} (for environment '{env}') is not one of "
+            f"{', '.join(DRIVERS)}", hint="it is an operator setting: the process "
+            "environment, or phoenix.secrets_driver in the invoke config")
+    home = Path(secrets_setting("PHOENIX_SECRETS_GNUPGHOME")
                 or root / FOLDER / "secrets" / "gnupg")
     store = root / FOLDER / "secrets" / "pass"
     try:
@@ -255,8 +256,9 @@ def vault_driver(lookup: Callable[[str], str | None], env: str) -> Driver:
         raise ConfigurationError(
             f"error: the shell (OpenBao/Vault) secrets driver of environment '{env}' needs "
             f"{', '.join(lacking)}",
-            hint="set VAULT_ADDR and VAULT_TOKEN_FILE in envs/<env>.env; the CLI comes with "
-                 "`pip install 'phoenix-compose[vault]'` (./dev setup installs it)")
+            hint="set VAULT_ADDR and VAULT_TOKEN_FILE in the environment of the process "
+                 "that runs phoenix (operator settings, never the stack's env files); the "
+                 "CLI comes with `pip install 'phoenix-compose[vault]'` (./dev setup installs it)")
     bad = [k for k, v in settings.items() if re.search(r"[\s,'\"$`\\;|&<>]", str(v))]
     if bad:
         raise ConfigurationError(f"error: {', '.join(bad)} must not contain spaces, commas, "

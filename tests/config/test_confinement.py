@@ -170,6 +170,26 @@ def test_a_build_context_or_containerfile_outside_is_refused_unprobed(
     assert opened == []
 
 
+def test_a_label_file_or_additional_context_outside_is_refused_unprobed(
+        make_stack, outside, opened) -> None:
+    """Whether the file exists is not told either: both get the same refusal."""
+    root = stack(make_stack, "services:\n  a:\n    image: 'a:1'\n    label_file:\n"
+                             f"      - {outside / 'secret.env'}\n"
+                             f"      - {outside / 'nothing-here.env'}\n"
+                             "  b:\n    build:\n      context: .\n"
+                             "      additional_contexts:\n"
+                             "        up: ../../outside/ctx\n"
+                             f"        abs: {outside}\n"
+                             "        img: docker-image://alpine:3\n",
+                 {"compose/Containerfile": "FROM scratch\n"})
+    out = errors(root)
+    assert [line.split(": error: ")[0] for line in out] == [
+        "compose/a.yaml:5:9", "compose/a.yaml:6:9", "compose/a.yaml:11:13",
+        "compose/a.yaml:12:14"]
+    assert all("is outside the stack root; refusing to read it" in line for line in out)
+    assert "does not exist" not in "".join(out) and opened == []
+
+
 def test_an_operator_extra_root_allows_reading_there_and_only_the_operator_can_name_it(
         make_stack, outside) -> None:
     compose = f"include:\n  - {outside / 'other.yaml'}\nservices: {{web: {{image: 'w:1'}}}}\n"

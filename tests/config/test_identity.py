@@ -80,6 +80,16 @@ def test_an_invalid_compose_project_name_is_not_normalised_but_refused(make_stac
                                       "'My Stack'")
 
 
+def test_a_top_level_name_that_normalises_to_nothing_is_refused_at_its_line(
+        make_stack) -> None:
+    """docker compose: "project name must not be empty"; never another folder's name."""
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml": 'name: "---"\n' + SERVICE})
+    with pytest.raises(ConfigurationError) as info:
+        prepare(root, "dev", process={})
+    assert str(info.value).startswith("compose/a.yaml:1:8: error: invalid project name '---'")
+    assert "(hint: write such a name here)" in str(info.value)
+
+
 def test_a_folder_whose_name_normalises_to_nothing_asks_for_a_name(tmp_path) -> None:
     root = tmp_path / "___"
     (root / "envs").mkdir(parents=True)

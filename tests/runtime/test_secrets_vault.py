@@ -19,14 +19,16 @@ VALUE = "from-openbao-" + "7c1e"
 
 
 def test_secrets_live_in_openbao_and_reach_the_container(make_stack, podman_project,
-                                                         busybox_image, openbao) -> None:
+                                                         busybox_image, openbao,
+                                                         monkeypatch) -> None:
     env = podman_project
     digest = hashlib.sha256(VALUE.encode()).hexdigest()
+    # the operator's settings (the process environment), never the stack's env files
+    monkeypatch.setenv("PHOENIX_SECRETS_DRIVER", "shell")
+    monkeypatch.setenv("VAULT_ADDR", openbao["addr"])
+    monkeypatch.setenv("VAULT_TOKEN_FILE", str(openbao["token_file"]))
     root = make_stack({
-        f"envs/{env}.env": f"COMPOSE_PROJECT_NAME={podman_project}\n"
-                           "PHOENIX_SECRETS_DRIVER=shell\n"
-                           f"VAULT_ADDR={openbao['addr']}\n"
-                           f"VAULT_TOKEN_FILE={openbao['token_file']}\n",
+        f"envs/{env}.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
         "compose/app.yaml": f"""
             services:
               app:
@@ -68,9 +70,13 @@ def test_secrets_live_in_openbao_and_reach_the_container(make_stack, podman_proj
             podman.run(argv.secret_remove(f"{env}_token"), ok_codes=(0, 125))
 
 
-def test_the_shell_driver_needs_its_address_and_token_file(make_stack, podman_project) -> None:
+def test_the_shell_driver_needs_its_address_and_token_file(make_stack, podman_project,
+                                                           monkeypatch) -> None:
     env = podman_project
-    root = make_stack({f"envs/{env}.env": "PHOENIX_SECRETS_DRIVER=shell\n",
+    monkeypatch.setenv("PHOENIX_SECRETS_DRIVER", "shell")
+    for name in ("VAULT_ADDR", "VAULT_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    root = make_stack({f"envs/{env}.env": "VAULT_ADDR=http://127.0.0.1:1\n",
                        "compose/app.yaml": f"services: {{app: {{image: x:1, secrets: "
                                            f"[{env}_token]}}}}\nsecrets: {{{env}_token: "
                                            "{external: true}}\n"})
