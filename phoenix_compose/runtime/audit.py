@@ -72,7 +72,7 @@ def removed_by_user(path: Path, services: list[str]) -> set[str]:
     return {str(n) for n in named} or set(services)
 
 
-def stopping(path: Path, services: Sequence[str]) -> None:
+def note_stops(path: Path, services: Sequence[str]) -> None:
     """Note, before podman is asked, that we are stopping ``services``: the watcher may see
     the exit before the action (and its audit line) ends.  A record that cannot be written
     costs a warning: the watcher may then restart what we stopped, never lose data."""
@@ -85,7 +85,7 @@ def stopping(path: Path, services: Sequence[str]) -> None:
 
 def stopped_by_us(path: Path, service: str, since: datetime) -> bool:
     """Did we stop ``service`` at or after ``since`` (the container's last start)?  podman
-    4.3 logs no event for every ``podman stop``, so our own note (``stopping``) is the
+    4.3 logs no event for every ``podman stop``, so our own note (``note_stops``) is the
     evidence that a stop we made was meant; the watcher then leaves the container alone."""
     for record in reversed(tail_jsonl(path)):
         try:

@@ -218,7 +218,7 @@ def check_state(state: StateDir, action: str) -> None:
 def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
                names: Sequence[str]) -> None:
     """Stop ``names``, noted first (the watcher must not take it for a crash)."""
-    audit.stopping(state.stops_log, names)
+    audit.note_stops(state.stops_log, names)
     run(argv.stop(*[stack.services[n].container for n in names]),
         tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
 

@@ -24,7 +24,7 @@ def stop(m: ComposeManager, services: Sequence[str] = (), timeout: int = 10) -> 
         stack = m.current_stack()
         names = list(ownership.mine(m.run, m.state, stack, named(stack, services)))
         if names:  # another stack root's container of the same name is not ours to stop
-            audit.stopping(m.state.stops_log, names)
+            audit.note_stops(m.state.stops_log, names)
             m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
                   tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
         return names
@@ -40,7 +40,7 @@ def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False
         chosen = [n for n in names if n in states and (stop_first or not states[n].running)]
         victims = [stack.services[n].container for n in chosen]
         if victims and stop_first:
-            audit.stopping(m.state.stops_log, chosen)
+            audit.note_stops(m.state.stops_log, chosen)
             m.run(argv.stop(*victims), tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
         if victims:
             m.run(argv.remove_stopped(*victims), timeout=300)

@@ -74,20 +74,36 @@ def _nothing(_signum: int, _frame: object) -> None:
 def noted(on_stop: Callable[[], object]) -> Callable[[], None]:
     """Until the returned ``restore``: SIGINT and SIGTERM are noted (``on_stop`` runs in
     the reading thread, e.g. to kill the running podman calls).  Main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)  # set_wakeup_fd needs it: a full pipe never blocks
-    previous = {sig: signal.getsignal(sig) for sig in STOPS}
-    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-
-    def read() -> None:
+    def read(read_fd: int) -> None:
         while data := os.read(read_fd, 64):
             for signum in (n for n in data if n in STOPS):  # in the order they came
                 note(signum)
                 on_stop()
 
-    reader = threading.Thread(target=read, name="phoenix-signals", daemon=True)
+    restore = on_signals(read)
+    if restore is None:
+        return lambda: None
+
+    def restored() -> None:
+        restore()
+        clear()
+
+    return restored
+
+
+def on_signals(read: Callable[[int], None]) -> Callable[[], None] | None:
+    """Until the returned ``restore``: SIGINT and SIGTERM do nothing at the Python level;
+    the interpreter writes their numbers to a wakeup pipe (async-signal-safe), and
+    ``read(fd)`` reads that pipe in a thread until it ends.  ``None`` outside the main
+    thread (only it may set signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)  # set_wakeup_fd needs it: a full pipe never blocks
+    previous = {sig: signal.getsignal(sig) for sig in STOPS}
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    reader = threading.Thread(target=read, args=(read_fd,), name="phoenix-signals",
+                              daemon=True)
     reader.start()
     for sig in STOPS:
         signal.signal(sig, _nothing)
@@ -99,6 +115,5 @@ def noted(on_stop: Callable[[], object]) -> Callable[[], None]:
         os.close(write_fd)  # the reader sees the end of the pipe and returns
         reader.join(5)
         os.close(read_fd)
-        clear()
 
     return restore

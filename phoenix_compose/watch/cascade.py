@@ -100,7 +100,7 @@ class Cascader:
                       restart_count=verdict.record.restart_count,
                       circuit=verdict.record.circuit, next_allowed_in_s=0.0)
         grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
-        audit.stopping(self.store.stops_log, [name])  # our restart stops it: meant
+        audit.note_stops(self.store.stops_log, [name])  # our restart stops it: meant
         try:
             self.run(argv.restart(spec.container, timeout=grace), timeout=120)
         except CommandError as exc:

@@ -109,7 +109,7 @@ class HealthMonitor:
         for name in due[Action.RESTART]:
             spec = self.stack.services[name]
             grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
-            audit.stopping(self.state.stops_log, [name])  # our restart stops it: meant
+            audit.note_stops(self.state.stops_log, [name])  # our restart stops it: meant
             self._launch([name], argv.restart(spec.container, timeout=grace), observed[name])
         recreate = due[Action.RECREATE]
         if recreate and (foreign := ownership.owned_containers(self.run, self.owner)[1]):

@@ -20,7 +20,7 @@ from typing import Any
 from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.errors import CommandError, ConfigurationError, shown
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, podman, stopping
 from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -194,40 +194,17 @@ def _handle_signals(stop: threading.Event, wake: threading.Event,
     thread reading that pipe sets the events and kills a hanging podman call, and any call
     started after the stop until the loop has ended (``wound_down``: a tick goes on until
     it looks at ``stop``; plugin jobs' cleanup comes after, and is left alone)."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)  # set_wakeup_fd needs it: a full pipe never blocks
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    reader = threading.Thread(target=_read_signals,
-                              args=(read_fd, stop, wake, wound_down or threading.Event()),
-                              name="phoenix-signals", daemon=True)
-    reader.start()
-    for sig in previous:
-        signal.signal(sig, _noted)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        signal.set_wakeup_fd(previous_fd)
-        os.close(write_fd)  # the reader sees the end of the pipe and returns
-        reader.join(5)
-        os.close(read_fd)
-
-    return restore
-
-
-def _noted(_signum: int, _frame: object) -> None:
-    """The Python-level handler: nothing (the wakeup pipe carries the signal)."""
+    restore = stopping.on_signals(
+        lambda fd: _read_signals(fd, stop, wake, wound_down or threading.Event()))
+    return restore or (lambda: None)
 
 
 def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
                   wound_down: threading.Event) -> None:
     stops = {signal.SIGINT, signal.SIGTERM}
     while True:
-        stopping = stop.is_set() and not wound_down.is_set()
-        if not select.select([read_fd], [], [], 0.1 if stopping else None)[0]:
+        winding = stop.is_set() and not wound_down.is_set()
+        if not select.select([read_fd], [], [], 0.1 if winding else None)[0]:
             podman.terminate_all()  # started after the stop, before the loop looked at it
             continue
         data = os.read(read_fd, 64)
