@@ -129,3 +129,14 @@ def test_a_short_secret_is_not_looked_for_in_other_values(make_stack, capsys,
     root = make(make_stack, "    command: [app, --retries, '${RETRY_KEY}']\n")
     code, out = export("kube", root, capsys)
     assert code == 1 and "holds the secret variable RETRY_KEY" in out, out
+
+
+@pytest.mark.quadlet  # deploy.check also runs quadlet -dryrun on the units
+def test_deploy_check_and_ci_report_the_same_located_error(make_stack) -> None:
+    from phoenix_compose.integrations.ci import export_problems
+
+    root = make(make_stack, SHAPES[0][0])
+    found = export_problems(root, ["t"])
+    assert any(line.startswith("compose/a.yaml:4:31: error: services.app.command[2] holds "
+                               "the secret variable DB_PASSWD") for line in found), found
+    assert not any(PASSWD in line for line in found) and not (root / "deploy").exists()
