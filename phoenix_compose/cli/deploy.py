@@ -16,6 +16,7 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, s
 def kube(c: Context, env: str | None = None, out: str | None = None,
          check: bool = False) -> None:
     """Kubernetes manifests (+ kustomization.yaml) of an env, validated; --check for CI."""
+    from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations.kubecheck import VERSIONS, problems, read_dir, render
@@ -24,7 +25,9 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
     root, name = stack_root(c), env_name(c, env)
     folder = Path(out) if out else root / "deploy" / "kube" / name
     with boundary():
-        files, warnings = generator.manifests(ComposeManager(root, name).stack(), name)
+        stack = ComposeManager(root, name).stack()
+        refuse_secret_values(root, name)
+        files, warnings = generator.manifests(stack, name)
     texts = render(files)
     written = check and folder.is_dir()  # --check without the folder: the generated ones
     found = [_located(folder, line) for line in problems(read_dir(folder) if written
@@ -140,7 +143,7 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
             podman_version: str | None = None, check: bool = False,
             program: str | None = None) -> None:
     """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
-
+    from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations.quadlet import Target, default_program, units
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
@@ -151,8 +154,10 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
     version = podman_version or DEFAULT_VERSION
     target = Target(root, program or default_program(), version)
     with boundary():
+        stack = ComposeManager(root, name).stack()
+        refuse_secret_values(root, name)
         try:
-            texts, warnings = units(ComposeManager(root, name).stack(), name, target)
+            texts, warnings = units(stack, name, target)
         except ValueError as exc:
             raise Exit(f"error: --podman-version: {exc}", code=2) from None
         written = check and folder.is_dir()

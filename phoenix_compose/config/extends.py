@@ -92,5 +92,5 @@ def _clone(node: N) -> N:
     else:
         value = node.value
     copy = N(value, node.loc, node.kloc, node.tag)
-    copy.via = node.via
+    copy.via, copy.uses = node.via, node.uses
     return copy

@@ -136,12 +136,34 @@ def interpolate_tree(tree: N, lookup: Lookup, origin: Callable[[str], Loc | None
     for _path, node in walk_scalars(tree):
         if not isinstance(node.value, str) or "$" not in node.value:
             continue
-        value, findings = interpolate(node.value, lookup)
+        seen: dict[str, str] = {}
+        value, findings = interpolate(node.value, _recording(lookup, seen))
         for f in findings:
             problems.append(Problem(scalar_column(node, f.offset), f.message, f.severity))
         if not any(f.severity == "error" for f in findings):
             whole = _WHOLE_VAR.fullmatch(node.value)
             if whole:  # the value is one variable: problems with it point at its definition
                 node.via = origin(whole.group(1) or whole.group(2))
+            node.uses = _uses(node, seen, value)
             node.value = value
     return problems
+
+
+def _recording(lookup: Lookup, seen: dict[str, str]) -> Lookup:
+    def find(name: str) -> str | None:
+        value = lookup(name)
+        if value:
+            seen.setdefault(name, value)
+        return value
+    return find
+
+
+def _uses(node: N, seen: dict[str, str], result: str) -> tuple[tuple[str, Loc], ...]:
+    """The variables whose value the interpolated ``result`` holds, each at its ``$`` (the
+    secret rule asks which secret went where: :mod:`.secretuse`)."""
+    out = []
+    for name, value in seen.items():
+        if value in result:
+            at = re.search(r"(?<!\$)\$\{?" + re.escape(name) + r"(?![_A-Za-z0-9])", node.value)
+            out.append((name, scalar_column(node, at.start() if at else 0)))
+    return tuple(out)

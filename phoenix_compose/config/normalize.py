@@ -76,8 +76,9 @@ def _lists(svc: dict[str, N]) -> None:
     for key in _STRING_OR_LIST:
         node = svc.get(key)
         if node is not None and isinstance(node.value, str):
-            svc[key] = N([N(node.value, node.loc, kloc=node.loc)], node.loc, node.kloc,
-                         node.tag)
+            item = N(node.value, node.loc, kloc=node.loc)
+            item.uses = node.uses
+            svc[key] = N([item], node.loc, node.kloc, node.tag)
 
 
 def _to_mapping(node: N) -> N:
@@ -87,7 +88,7 @@ def _to_mapping(node: N) -> N:
     for item in node.value:
         name, has, value = str(go_string(item.value)).partition("=")
         entry = N(value if has else None, item.loc, kloc=item.loc)
-        entry.via = item.via
+        entry.via, entry.uses = item.via, item.uses
         out[name] = entry
     return N(out, node.loc, node.kloc, node.tag)
 

@@ -15,6 +15,7 @@ from typing import Any
 from phoenix_compose.config import cache, identity, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
+from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.registry import address_problem, env_fallback
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
@@ -27,6 +28,8 @@ class Built:
     compose_text: str
     warnings: tuple[str, ...]
     inputs: tuple[Path, ...] = ()  # files read through include and extends
+    where: Locator | None = None  # where each value of the model was written
+    secrets: frozenset[str] = frozenset()  # secrets of the env files ``include`` reads
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Outcome:
 
 def build(cfg: EnvironmentConfig) -> Built:
     """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
-    from phoenix_compose.config.project import assemble, has_errors, raise_errors
+    from phoenix_compose.config.project import assemble_located, has_errors, raise_errors
     from phoenix_compose.config.templates import overlay_paths, render_templates
 
     stack = cfg.stack
@@ -51,12 +54,13 @@ def build(cfg: EnvironmentConfig) -> Built:
     docs, found, inputs, secrets = _documents(cfg, rendered)
     problems += found
     model: dict[str, Any] = {}
+    first = stack.compose_files[0] if stack.compose_files else None
+    fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
+    where = Locator({}, fallback)
     if not has_errors(problems):
-        first = stack.compose_files[0] if stack.compose_files else None
-        fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
-        model, found = assemble(docs, _project_dir(cfg), fallback,
-                                production=cfg.production, lookup=lookup(cfg),
-                                roots=cfg.roots)
+        model, where, found = assemble_located(docs, _project_dir(cfg), fallback,
+                                               production=cfg.production, lookup=lookup(cfg),
+                                               roots=cfg.roots)
         problems += found
     named = cfg.project.problem(Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
                                     1, 1))
@@ -67,7 +71,7 @@ def build(cfg: EnvironmentConfig) -> Built:
     identity.label_owned(model, cfg.owner)
     _for_podman_compose(model)
     return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
-                 inputs)
+                 inputs, where, frozenset(secrets))
 
 
 def _masked(cfg: EnvironmentConfig, problems: list[Problem],

@@ -19,6 +19,7 @@ from phoenix_compose.config.interpolate import Lookup
 from phoenix_compose.config.loading import Context, parse
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import merge_all, resolve_paths
+from phoenix_compose.config.secretuse import secret_use_problems
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
@@ -45,9 +46,21 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
              roots: Roots | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """Merge ``docs`` in order, resolve paths against ``project_dir`` and bare environment
     keys with ``lookup``, validate the result (the files it names must be in ``roots``)."""
+    model, _where, problems = assemble_located(docs, project_dir, fallback, validate=validate,
+                                               production=production, lookup=lookup,
+                                               profiles=profiles, roots=roots)
+    return model, problems
+
+
+def assemble_located(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *,
+                     validate: bool = True, production: bool = False,
+                     lookup: Lookup = lambda _name: None, profiles: set[str] | None = None,
+                     roots: Roots | None = None) -> tuple[dict[str, Any], Locator,
+                                                          list[Problem]]:
+    """:func:`assemble`, with where each value of the model was written."""
     merged = merge_all(docs)
     if merged is None:
-        return {}, []
+        return {}, Locator({}, fallback), []
     resolve_paths(merged, project_dir)
     resolve_bare_environment(merged, lookup)
     implicit = add_implicit_dependencies(merged)
@@ -60,7 +73,8 @@ def assemble(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *, validat
         active = frozenset(p.strip() for p in (lookup("COMPOSE_PROFILES") or "").split(","))
         left_out = frozenset(defined - _names(model))
         problems += validate_model(model, locator, production, active - {""}, roots, left_out)
-    return model, problems
+        problems += secret_use_problems(locator, production)
+    return model, locator, problems
 
 
 def _names(model: dict[str, Any]) -> set[str]:

@@ -34,6 +34,7 @@ def validate_all(root: Path) -> None:
 def export_problems(root: Path, envs: Sequence[str], program: str | None = None) -> list[str]:
     """``deploy.kube --check`` and ``deploy.quadlet --check`` of each env: the committed
     folder (``deploy/kube|quadlet/<env>``) when there is one, else what would be written."""
+    from phoenix_compose.config.exportsecrets import export_problems as export_secret_problems
     from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
     from phoenix_compose.runtime import podman
@@ -43,6 +44,7 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None)
     found: list[str] = []
     for env in envs:
         stack = ComposeManager(root, env).stack()
+        found += [str(p) for p in export_secret_problems(root, env)]
         manifests = kubecheck.render(kube.manifests(stack, env)[0])
         folder = root / "deploy" / "kube" / env
         given = kubecheck.read_dir(folder) if folder.is_dir() else manifests
