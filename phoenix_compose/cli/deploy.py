@@ -100,6 +100,7 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
     """Run an env's manifests on this host with `podman kube play`, healthy, in order."""
     import os
 
+    from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations import kubesecrets
     from phoenix_compose.integrations.kubeplay import Player
@@ -112,6 +113,8 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
     root, name = stack_root(c), env_name(c, env)
     with boundary():
         stack = ComposeManager(root, name).stack()
+        if not down:  # what it plays reaches podman as the export's manifests
+            refuse_secret_values(root, name)
         player = Player(stack, StateDir(root, name).kube_play, podman.run, say)
         kept = player.down(volumes=volumes and down)
         if down:

@@ -40,7 +40,7 @@ SHAPES = [
      "a secret value (a URL password, or one from a secret file or env_file)"),
 ]
 IDS = ["command", "entrypoint", "healthcheck", "env-dsn", "env-list", "label", "file-copy"]
-EXPORTS = {"kube": deploy.kube, "quadlet": deploy.quadlet}
+EXPORTS = {"kube": deploy.kube, "quadlet": deploy.quadlet, "kube-play": deploy.kube_play}
 
 
 def make(make_stack, lines: str, extra: dict[str, str] | None = None) -> Path:
@@ -81,6 +81,21 @@ def test_an_export_refuses_a_secret_value_where_it_would_be_written_in_clear(
     assert "/run/secrets/" in out  # the hint: deliver it as a compose secret
     assert not any(v in out for v in (PASSWD, TOKEN, FILE_SECRET)), out
     assert deploy_tree(root) == before
+
+
+def test_kube_play_refuses_it_before_podman_is_asked(make_stack, capsys, monkeypatch) -> None:
+    """``deploy.kube-play`` plays the same manifests: refused the same way, and nothing of
+    a previous play is taken down (podman is never asked)."""
+    from phoenix_compose.runtime import podman
+
+    def asked(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"podman asked: {args}")
+
+    monkeypatch.setattr(podman, "run", asked)
+    root = make(make_stack, SHAPES[0][0])
+    code, out = export("kube-play", root, capsys)
+    assert code == 1 and "services.app.command[2] holds the secret variable DB_PASSWD" in out
+    assert PASSWD not in out
 
 
 @pytest.mark.parametrize("kind", ["kube", "quadlet"])
