@@ -478,7 +478,8 @@ def test_the_restored_database_is_owned_by_a_role_that_is_no_superuser(db) -> No
     """revenue-db's live database is owned by POSTGRES_USER, the image's superuser: the
     restored one goes to phoenix_owner (no login, no superuser), never to the superuser
     (the dump's SECURITY DEFINER functions would run as it), nor to the restore role."""
-    from phoenix_compose.restoreroles import unsafe
+    from phoenix_compose.errors import CommandError
+    from phoenix_compose.restoreroles import check, unsafe
 
     assert db.inv("db.backup", "--env", "development").returncode == 0
     assert db.inv("db.restore", str(db.backups()[-1]), "--env", "development").returncode == 0
@@ -492,6 +493,11 @@ def test_the_restored_database_is_owned_by_a_role_that_is_no_superuser(db) -> No
         assert db.sql(unsafe(role), db="postgres") == ""  # nor a server-program member
     assert db.sql(unsafe("phoenix"), db="postgres") == (  # the check sees a superuser
         "pg_execute_server_program, pg_read_server_files, pg_write_server_files, phoenix")
+    with pytest.raises(CommandError) as info:  # what a replay would meet as that role
+        db.sql(check("phoenix"), db="postgres")
+    assert "ERROR:  role phoenix is, or is a member of, pg_execute_server_program, " \
+           "pg_read_server_files, pg_write_server_files, phoenix: what it runs or owns could " \
+           "run programs or read files on the database server; refusing it" in info.value.stderr
     assert db.sql("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'phoenix_owner'") == "f"
     assert db.sql("SELECT has_table_privilege('phoenix_restore', 'public.revenue', 'SELECT')"
                   ) == "f"  # nothing of the live data is the restore role's any more
