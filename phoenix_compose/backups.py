@@ -7,9 +7,12 @@ catches accidents, since anyone who can write a file can write a matching manife
 restore trusts a backup only when
 
 - its real path is under ``<stack root>/backups/<env>/`` (or the operator named a file
-  elsewhere explicitly: ``outside``),
+  elsewhere explicitly: ``outside``, ``db.restore --from FILE --yes``),
 - its manifest's HMAC is this stack's, and
 - the dump's size and sha256 are the manifest's.
+
+The bytes checked are the bytes restored: :func:`trusted_copy` reads the dump once into a
+private copy, checks that copy, and hands it to the restore.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose import stackkey
+from phoenix_compose import fileio, stackkey
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 CHUNK = 1 << 20
@@ -54,23 +60,69 @@ def trusted_manifest(root: Path, env: str, dump: Path, *, outside: bool = False
                      ) -> dict[str, Any]:
     """The manifest of backup ``dump`` once it is trusted (the module's rule), or a
     located error before anything is touched.  ``outside``: the operator named a file
-    outside ``backups/<env>/`` explicitly."""
-    home = folder(root.resolve(), env)
-    if not outside and not dump.resolve().is_relative_to(home):
+    outside ``backups/<env>/`` explicitly.  To restore it, use :func:`trusted_copy`."""
+    with trusted_copy(root, env, dump, outside=outside) as (manifest, _copy):
+        return manifest
+
+
+@contextmanager
+def trusted_copy(root: Path, env: str, dump: Path, *, outside: bool = False,
+                 purpose: str = "restore") -> Iterator[tuple[dict[str, Any], Path]]:
+    """The manifest of backup ``dump`` once it is trusted, and a private copy of its bytes:
+    the bytes that were checked are the bytes to restore.  ``dump`` is opened once, never
+    through a symlink, and copied (hashed on the way) into a 0600 file of a 0700 folder
+    ``backups/<env>/.<purpose>-*``; a file swapped after the check is not what is restored.
+    The copy goes on leaving; a ``purpose`` run under the env lock (``restore``) removes
+    what a killed one of its kind left."""
+    _inside(root, env, dump.resolve(), dump, outside)
+    manifest = _read_manifest(dump)
+    if not stackkey.verify(root, _signed_bytes(manifest), manifest.get(MAC)):
+        raise located(dump.with_suffix(".json"), "not signed with this stack's key (written "
+                      "by hand, edited, or made by another stack); refusing it (nothing was "
+                      "touched)", hint=f"a backup of this stack made on another host needs "
+                      f"that host's key, copied to {stackkey.key_path(root)}; or, if you "
+                      f"vouch for it, sign it: inv db.trust {dump} --yes")
+    scratch = folder(root, env)
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if purpose == "restore":
+        for stale in scratch.glob(".restore-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    private = Path(tempfile.mkdtemp(prefix=f".{purpose}-", dir=scratch))
+    try:
+        copy = private / "backup.dump"
+        _check_content(dump, manifest, *_copy(root, env, dump, outside, copy))
+        yield manifest, copy
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _inside(root: Path, env: str, real: Path, dump: Path, outside: bool) -> None:
+    if not outside and not real.is_relative_to(folder(root.resolve(), env)):
         raise located(dump, f"is outside backups/{env}/ of this stack; refusing it (nothing "
                             "was touched)", hint="restore a backup of backups/<env>/, or name "
-                                                 "this file explicitly with --outside --yes")
-    manifest = _read_manifest(dump)
-    json_file = dump.with_suffix(".json")
-    if not stackkey.verify(root, _signed_bytes(manifest), manifest.get(MAC)):
-        raise located(json_file, "not signed with this stack's key (written by hand, "
-                                 "edited, or made by another stack); refusing it (nothing "
-                                 "was touched)",
-                      hint=f"a backup of this stack made on another host needs that host's "
-                           f"key, copied to {stackkey.key_path(root)}; or, if you vouch for "
-                           f"it, sign it: inv db.trust {dump} --yes")
-    _check_content(dump, manifest)
-    return manifest
+                                                 "this file explicitly: --from FILE --yes")
+
+
+def _copy(root: Path, env: str, dump: Path, outside: bool, copy: Path) -> tuple[str, int]:
+    """Copy ``dump`` (its real path, opened without following a link, checked again where
+    the open file really is) to ``copy``; its sha256 and size."""
+    try:
+        source = fileio.open_nofollow(dump.resolve(), os.O_RDONLY)
+    except OSError as exc:
+        raise located(dump, f"cannot be read ({exc.strerror}); refusing it (nothing was "
+                            "touched)") from None
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(source, "rb") as stream, \
+            os.fdopen(fileio.open_nofollow(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                           0o600), "wb") as out:
+        opened = Path(f"/proc/self/fd/{source}")
+        _inside(root, env, Path(os.readlink(opened)) if opened.exists() else dump.resolve(),
+                dump, outside)  # the file opened, not the name resolved a moment before
+        while block := stream.read(CHUNK):
+            digest.update(block)
+            out.write(block)
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def vouch(root: Path, dump: Path) -> dict[str, Any]:
@@ -78,7 +130,7 @@ def vouch(root: Path, dump: Path) -> dict[str, Any]:
     operator vouches for a backup made before manifests were signed, or by a host whose
     key is lost.  Returns the signed manifest."""
     manifest = _read_manifest(dump)
-    _check_content(dump, manifest)
+    _check_content(dump, manifest, *checksum(dump))
     json_file = dump.with_suffix(".json")
     write_manifest(root, json_file, manifest, json_file.stat().st_mode & 0o777)
     return manifest
@@ -98,8 +150,7 @@ def _read_manifest(dump: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_content(dump: Path, manifest: dict[str, Any]) -> None:
-    digest, size = checksum(dump)
+def _check_content(dump: Path, manifest: dict[str, Any], digest: str, size: int) -> None:
     if size != manifest.get("size"):
         raise located(dump, f"truncated or grown: {size} bytes, the manifest says "
                             f"{manifest.get('size')}; refusing it (nothing was touched)")

@@ -18,11 +18,13 @@ from typing import Any
 
 from invoke import Context, Exit, task
 
+from phoenix_compose import restoreroles
 from phoenix_compose.backups import complete as complete_backups
 from phoenix_compose.backups import (
     fsync_dir,
     located,
     prune,
+    trusted_copy,
     trusted_manifest,
     vouch,
     write_manifest,
@@ -56,7 +58,8 @@ __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
            "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
-           "seconds", "STOPPING", "stop_signals", "trusted_manifest", "write_manifest",
+           "seconds", "STOPPING", "stop_signals", "trusted_manifest", "trusted_copy",
+           "restoreroles", "write_manifest",
            "complete_backups", "prune", "fsync_dir", "vouch", "cleaning"]
 
 

@@ -5,11 +5,12 @@ recovery.  The project's first plugin (README, "Writing a plugin"): it uses only
 - ``db.backup``: ``pg_dump --format=custom`` inside the running container, streamed to
   ``backups/<env>/<UTC time>.dump`` (written as ``.partial``, fsynced, then renamed), with
   a manifest ``<name>.json``: sha256, size, server version, rows per table, release, git.
-- ``db.restore FILE``: only a backup of ``backups/<env>/`` (else ``--outside --yes``)
-  whose manifest is signed with the stack's key, checksum checked; restored under the
-  env lock, as a role that is no superuser, into a new database on the same server, row
-  counts checked there, then swapped in for the live one in one transaction; the old
-  one is kept (``<db>_before_<time>``), never dropped; dependents restarted health-gated.
+- ``db.restore FILE``: only a backup of ``backups/<env>/`` (else ``--from FILE --yes``)
+  whose manifest is signed with the stack's key, checked and restored from one private
+  copy; under the env lock, replayed as a role that is no superuser into a new database,
+  row counts checked there, handed to an owner that is no superuser either
+  (``phoenix_compose.restoreroles``), then swapped in for the live one in one transaction;
+  the old one is kept (``<db>_before_<time>``); dependents restarted health-gated.
   The partial copy is dropped on an error or a signal, or by the next restore.
 - ``db.trust FILE --yes``: sign the manifest of a backup this stack did not sign (made
   before manifests were signed, or on a host whose key is lost): the operator vouches.
@@ -49,12 +50,13 @@ from phoenix_compose.plugin import (
     podman,
     pre_deploy,
     prune,
+    restoreroles,
     say,
     seconds,
     stack_root,
     stop_signals,
     task,
-    trusted_manifest,
+    trusted_copy,
     vouch,
     watch_job,
     write_manifest,
@@ -63,7 +65,7 @@ from phoenix_compose.runtime import argv
 
 BACKUP = "x-phoenix-backup"  # on the database service: {every, keep, verify}
 SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,49}")
-RESTORER = "phoenix_restore"  # a restore's role: no superuser, it owns only the new copy
+RESTORER = restoreroles.RESTORER  # replays a dump: no superuser, owns only the new copy
 # one psql run: the server version, then "schema.table|rows" for every table (\gexec runs
 # the query each row of the first one spells)
 FACTS = ("SHOW server_version;\n"
@@ -190,38 +192,28 @@ def compare_counts(expected: dict[str, int], found: dict[str, int], where: Path)
         raise located(where, f"row counts differ from the manifest: {text}")
 
 
-def restore_into(database: Database, dump: Path, db: str, container: str | None = None
+def restore_into(database: Database, copy: Path, db: str, container: str | None = None
                  ) -> None:
-    """pg_restore ``dump`` into ``db`` (made by ``create_owned``) as the restore role: a
-    session that is no superuser, so the dump cannot run ``COPY ... TO PROGRAM``, nor
-    become another role (it is a member of none)."""
-    with open(dump, "rb") as stream:
+    """pg_restore the checked private ``copy`` of a dump into ``db`` (made by
+    ``create_owned``) as ``RESTORER``, a session that is no superuser (restoreroles)."""
+    with open(copy, "rb") as stream:
         podman.transfer(argv.exec_(container or database.service.container, [
             "pg_restore", "-U", RESTORER, "-d", db, "--no-owner", "--exit-on-error"],
             interactive=True), stdin=stream)
 
 
 def create_owned(database: Database, db: str, container: str | None = None) -> None:
-    """The restore role (made once; every privilege and membership it may have gained
-    taken away again) and a new, empty database ``db`` that it owns."""
-    database.script(
-        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
-        f"'{RESTORER}') THEN CREATE ROLE {RESTORER}; END IF; END$$;\n"
-        f"ALTER ROLE {RESTORER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-        "NOBYPASSRLS;\n"
-        "DO $$DECLARE r record; BEGIN FOR r IN SELECT roleid::regrole AS granted FROM "
-        f"pg_auth_members WHERE member = '{RESTORER}'::regrole LOOP EXECUTE "
-        f"format('REVOKE %s FROM {RESTORER}', r.granted); END LOOP; END$$;\n"
-        f'CREATE DATABASE "{db}" OWNER {RESTORER};\n', container=container)
+    """``RESTORER``, made plain again and checked, and a new, empty ``db`` that it owns."""
+    database.script(restoreroles.prepare(db), container=container)
 
 
 def hand_over(database: Database, db: str) -> None:
-    """The checked copy becomes the stack user's, as the live one was; the settings the
-    restored data gave its database are reset before a superuser connects to it."""
-    database.script(f'ALTER DATABASE "{db}" RESET ALL;\n'
-                    f'ALTER DATABASE "{db}" OWNER TO "{database.user}";\n')
-    database.script(f'REASSIGN OWNED BY {RESTORER} TO "{database.user}";\n'
-                    f"DROP OWNED BY {RESTORER};\n", db=db)  # and its privileges there
+    """The checked copy goes to the live one's owner if that is no superuser, else to
+    ``restoreroles.OWNER``; the settings the dump gave its database are reset first."""
+    owner = database.sql(restoreroles.owner_of(database.db), db="postgres")
+    first, second = restoreroles.hand_over(db, owner or restoreroles.OWNER)
+    database.script(("" if owner else restoreroles.make_owner()) + first)
+    database.script(second, db=db)  # its objects too, and RESTORER's privileges there go
 
 
 def clean_leftovers(database: Database) -> list[str]:
@@ -248,30 +240,31 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
     it)."""
     env = database.env
     if outside and not yes:
-        raise BackupError("--outside restores a file from anywhere: confirm with --yes")
+        raise BackupError("--from restores a file from anywhere: confirm with --yes")
     status = background(env.status)  # read-only: looked up meanwhile
-    manifest = trusted_manifest(env.root, env.name, dump, outside=outside)
-    if env.production and not yes:
-        raise BackupError(f"'{env.name}' is a production env: db.restore replaces its live "
-                         "database", hint="run again with --yes (a backup of the current "
-                         "state is taken first)")
-    left = clean_leftovers(database)
-    if left:
-        say(f"removed what an interrupted restore left: {', '.join(left)}")
-    if env.production:
-        say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-    new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
-    create_owned(database, new)
-    try:
-        restore_into(database, dump, new)
-        compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER), dump)
-        hand_over(database, new)
-        swap(database, new, old)
-    except BaseException:  # an error, Ctrl-C or SIGTERM: the partial copy goes
-        with cleaning():  # podman may run although a stop was noted
-            database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
-        raise
+    with trusted_copy(env.root, env.name, dump, outside=outside) as (manifest, copy):
+        if env.production and not yes:
+            raise BackupError(f"'{env.name}' is a production env: db.restore replaces its "
+                              "live database", hint="run again with --yes (a backup of the "
+                              "current state is taken first)")
+        left = clean_leftovers(database)
+        if left:
+            say(f"removed what an interrupted restore left: {', '.join(left)}")
+        if env.production:
+            say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
+        create_owned(database, new)
+        try:
+            restore_into(database, copy, new)
+            compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER),
+                           dump)
+            hand_over(database, new)
+            swap(database, new, old)
+        except BaseException:  # an error, Ctrl-C or SIGTERM: the partial copy goes
+            with cleaning():  # podman may run although a stop was noted
+                database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
+            raise
     rows = status.result()
     return old, [n for n in env.dependents(database.service.name)
                  if n in rows and rows[n].status in ("healthy", "unhealthy", "starting",
@@ -300,11 +293,11 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
     compare the row counts with the manifest; the throwaway is removed whatever happens.
     The backup must be signed by this stack, wherever it lies; it is restored as the
     restore role, into a database that role owns."""
-    manifest = trusted_manifest(database.env.root, database.env.name, dump, outside=True)
     env, stamp = database.env, secrets.token_hex(4)
     name, network = f"{env.project}_verify_{stamp}", f"{env.project}_verify_{stamp}"
     labels = {"io.phoenix.verify": env.project}
-    with tempfile.TemporaryDirectory(prefix="phoenix-verify-") as tmp:
+    with trusted_copy(env.root, env.name, dump, outside=True, purpose="verify") as (
+            manifest, copy), tempfile.TemporaryDirectory(prefix="phoenix-verify-") as tmp:
         password = Path(tmp) / "password"
         password.write_text(secrets.token_urlsafe(24))
         password.chmod(0o644)  # read by the image's postgres user; the folder is private
@@ -316,10 +309,10 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
                              "POSTGRES_PASSWORD_FILE": "/run/secrets/password"},
                 mounts=[f"{password}:/run/secrets/password:ro"]), timeout=120)
             wait_ready(database, name)
-            copy = f"{database.db}_verify"
-            create_owned(database, copy, container=name)
-            restore_into(database, dump, copy, container=name)
-            found = database.counts(copy, container=name, user=RESTORER)
+            target = f"{database.db}_verify"
+            create_owned(database, target, container=name)
+            restore_into(database, copy, target, container=name)
+            found = database.counts(target, container=name, user=RESTORER)
             compare_counts(manifest.get("tables") or {}, found, dump)
         finally:
             podman.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
@@ -450,21 +443,24 @@ def backup(c: Context, env: str | None = None, keep: int | None = None,
         f"({dump.stat().st_size} bytes)")
 
 
-@task(positional=["file"], help={"file": "the .dump to restore (of backups/<env>/)",
-                                 "env": ENV_HELP, "yes": "required on a production env, "
-                                 "and with --outside", "service": "the database service",
-                                 "outside": "FILE may lie outside backups/<env>/ (its "
-                                            "manifest must still be signed by this stack)"})
-def restore(c: Context, file: str, env: str | None = None, yes: bool = False,
-            service: str | None = None, outside: bool = False) -> None:
+@task(positional=["file"], help={"file": "the .dump to restore, of backups/<env>/", "env":
+                                 ENV_HELP, "yes": "required on a production env, and with "
+                                 "--from", "service": "the database service", "from": "a "
+                                 ".dump anywhere, instead of FILE (its manifest must still "
+                                 "be signed by this stack)"})
+def restore(c: Context, file: str | None = None, env: str | None = None, yes: bool = False,
+            service: str | None = None, from_: str = "") -> None:
     """Restore a signed backup: checked, into a new database, then swapped in; old kept."""
     with stop_signals(), boundary():
+        if bool(file) == bool(from_):
+            raise BackupError("name one backup: FILE (of backups/<env>/), or --from FILE")
         database = _database(c, env, service)
-        with database.env.administering("db.restore", {"file": file, "outside": outside}):
-            old, users = restore_backup(database, Path(file), yes, outside)
+        with database.env.administering("db.restore", {"file": file or from_}):
+            old, users = restore_backup(database, Path(file or from_), yes, bool(from_))
         if users:
             database.env.restart(users)
-    say(f"{database.env.name}: restored {file}; the previous database is kept as '{old}'")
+    say(f"{database.env.name}: restored {file or from_}; the previous database is kept as "
+        f"'{old}'")
 
 
 @task(name="verify", positional=["file"], help={"file": "the .dump to verify",

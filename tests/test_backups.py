@@ -1,18 +1,22 @@
 """When a backup is trusted for a restore: under backups/<env>/ (or named with
-``outside``), its manifest signed with the stack's key, its bytes the manifest's."""
+``outside``: ``db.restore --from FILE --yes``), its manifest signed with the stack's key,
+its bytes the manifest's; and the bytes checked are the bytes restored (one private
+copy)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import types
 from pathlib import Path
 
 import pytest
 
-from phoenix_compose.backups import trusted_manifest, vouch, write_manifest
+from phoenix_compose.backups import trusted_copy, trusted_manifest, vouch, write_manifest
 from phoenix_compose.errors import ConfigurationError
 
-from support import inv
+from support import REPO, inv
 
 DATA = b"PGDMP pretend dump"
 
@@ -84,6 +88,9 @@ def test_a_backup_outside_backups_env_needs_outside(root, where) -> None:
     dump = backup(root, root / where)
     assert refusal(root, dump) == (f"{dump}:1:1: error: is outside backups/dev/ of this "
                                    "stack; refusing it (nothing was touched)")
+    with pytest.raises(ConfigurationError) as info:
+        trusted_manifest(root, "dev", dump)
+    assert info.value.hint.endswith("or name this file explicitly: --from FILE --yes")
     assert trusted_manifest(root, "dev", dump, outside=True)["size"] == len(DATA)
 
 
@@ -116,3 +123,95 @@ def test_db_trust_needs_yes_then_signs(phoenix_stack: Path, monkeypatch) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{dump}: signed with this stack's key")
     assert trusted_manifest(phoenix_stack, "development", dump)["size"] == len(DATA)
+
+
+def test_the_bytes_checked_are_a_private_copy_a_dump_swapped_afterwards_is_not_used(root
+                                                                                    ) -> None:
+    dump = backup(root, root / "backups" / "dev")
+    with trusted_copy(root, "dev", dump) as (manifest, copy):
+        evil = dump.with_name("evil")
+        evil.write_bytes(b"PGDMP COPY (SELECT 1) TO PROGRAM 'touch /tmp/x'")
+        os.replace(evil, dump)  # swapped once the check passed
+        dump.write_bytes(DATA.upper())  # and written again
+        assert copy.read_bytes() == DATA and manifest["size"] == len(DATA)
+        assert copy.parent.parent == root / "backups" / "dev"
+        assert copy.parent.stat().st_mode & 0o777 == 0o700
+        assert copy.stat().st_mode & 0o777 == 0o600
+    assert not copy.parent.exists()  # the copy goes with the restore
+
+
+def test_a_restore_removes_the_copy_a_killed_restore_left_but_not_a_verify_under_way(
+        root) -> None:
+    dump = backup(root, root / "backups" / "dev")
+    killed, verifying = root / "backups" / "dev" / ".restore-x", root / "backups" / "dev" / \
+        ".verify-y"
+    for left in (killed, verifying):
+        left.mkdir()
+        (left / "backup.dump").write_bytes(DATA)
+    with trusted_copy(root, "dev", dump, purpose="verify"):
+        assert killed.exists()  # a verify takes no env lock: it removes nothing
+    with trusted_copy(root, "dev", dump):
+        assert not killed.exists() and verifying.exists()
+
+
+class FakeDatabase:
+    """What ``restore_backup`` uses of a ``Database``; every SQL is recorded."""
+
+    def __init__(self, root: Path) -> None:
+        self.db, self.user, self.sqls = "revenue", "phoenix", []
+        self.service = types.SimpleNamespace(name="revenue-db", container="p_revenue-db_1")
+        self.env = types.SimpleNamespace(root=root, name="dev", production=False,
+                                         status=dict, dependents=lambda _name: [])
+
+    def sql(self, statement: str, db: str | None = None, container: str | None = None
+            ) -> str:
+        self.sqls.append(statement)
+        return ""
+
+    def script(self, text: str, db: str = "postgres", container: str | None = None
+               ) -> str:
+        self.sqls.append(text)
+        return ""
+
+    def counts(self, db: str | None = None, container: str | None = None,
+               user: str | None = None) -> dict[str, int]:
+        return {"public.t": 1}
+
+
+def test_db_restore_feeds_pg_restore_the_bytes_it_checked_not_a_dump_swapped_since(
+        root, monkeypatch) -> None:
+    """The seam: right after the check (``create_owned`` runs once the backup is trusted)
+    the dump is replaced; pg_restore still gets the checked bytes."""
+    from phoenix_compose.cli import load_plugins
+
+    db = dict(load_plugins(REPO / "tasks"))["db"]
+    dump = backup(root, root / "backups" / "dev")
+    fed: list[bytes] = []
+
+    def swap_it(database, new: str, container=None) -> None:
+        dump.write_bytes(b"PGDMP COPY (SELECT 1) TO PROGRAM 'touch /tmp/x'")
+
+    monkeypatch.setattr(db, "create_owned", swap_it)
+    monkeypatch.setattr(db.podman, "transfer", lambda argv, stdin: fed.append(stdin.read()))
+    database = FakeDatabase(root)
+    old, users = db.restore_backup(database, dump, yes=False)
+    assert fed == [DATA] and old.startswith("revenue_before_") and users == []
+    assert any("REASSIGN OWNED BY phoenix_restore TO \"phoenix_owner\"" in s
+               for s in database.sqls)  # the live owner is a superuser: never it
+    assert list((root / "backups" / "dev").glob(".restore-*")) == []
+
+
+def test_db_restore_takes_one_backup_file_or_from_with_yes(phoenix_stack: Path,
+                                                          monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(phoenix_stack.parent / "state"))
+    elsewhere = backup(phoenix_stack, phoenix_stack.parent / "elsewhere")
+    for args, said in ((("--from", str(elsewhere)), "--from restores a file from anywhere: "
+                                                    "confirm with --yes"),
+                       ((), "name one backup: FILE (of backups/<env>/), or --from FILE"),
+                       (("x.dump", "--from", str(elsewhere), "--yes"), "name one backup")):
+        refused = inv(phoenix_stack, "db.restore", *args)
+        assert refused.returncode == 1, refused.stderr
+        assert said in refused.stderr and "Traceback" not in refused.stderr
+    inside = inv(phoenix_stack, "db.restore", str(elsewhere), "--yes")
+    assert inside.returncode == 1
+    assert inside.stderr.startswith(f"{elsewhere}:1:1: error: is outside backups/development/")

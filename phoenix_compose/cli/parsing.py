@@ -6,8 +6,8 @@ them):
   line, as command-line conventions want, instead of 1 or a ValueError traceback;
 - a number option's help shows ``=NUMBER`` (invoke shows nothing for a float);
 - a positional argument named in ``OPTIONAL_POSITIONALS`` may be left out (``inv logs``
-  means every service, as ``docker compose logs`` does), or given by its flag
-  (``logs --services web``);
+  means every service, as ``docker compose logs`` does; ``db.restore --from FILE`` names
+  no FILE), or given by its flag (``logs --services web``);
 - a closed stdout (``phoenix --help | head -1``) ends the program quietly, never with a
   BrokenPipeError traceback (invoke prints help and listings with ``print``), nor with
   one from the flush at exit (a short output is still in the buffer then);
@@ -29,7 +29,7 @@ from invoke.parser.parser import ParseMachine
 from invoke.program import Program
 
 USAGE_ERROR = 2
-OPTIONAL_POSITIONALS = {"services"}
+OPTIONAL_POSITIONALS = {"services", "db.restore:file"}  # a name, or TASK:NAME
 HELP_FLAGS = ("--help", "-h")
 _PATCHED = "_phoenix_patched"
 
@@ -70,7 +70,8 @@ def _leave_out(machine: ParseMachine, flag: str = "", every: bool = False) -> No
     ``flag``: the token being handled, when it is the flag of that very argument (its value
     comes next).  ``every``: all missing positionals (only their help is wanted)."""
     for arg in machine.context.missing_positional_args if machine.context else ():
-        if (every or arg.name in OPTIONAL_POSITIONALS) and flag.lstrip("-") not in arg.names:
+        optional = OPTIONAL_POSITIONALS & {arg.name, f"{machine.context.name}:{arg.name}"}
+        if (every or optional) and flag.lstrip("-") not in arg.names:
             arg.set_value(arg.default if arg.default is not None else "", cast=False)
 
 

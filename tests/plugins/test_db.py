@@ -379,8 +379,15 @@ def databases(db) -> str:
 @pytest.mark.parametrize("sql", ["COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';",
                                  "SET ROLE phoenix; COPY (SELECT 1) TO PROGRAM "
                                  "'touch /tmp/pwned';",
-                                 "RESET ROLE; COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';"])
+                                 "RESET ROLE; COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';",
+                                 "gained: COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';"])
 def test_a_crafted_dump_never_runs_a_program_in_the_database_container(db, sql) -> None:
+    if sql.startswith("gained: "):  # the restore role became a superuser and a member of
+        sql = sql.removeprefix("gained: ")  # the server-program role meanwhile
+        db.sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+               "'phoenix_restore') THEN CREATE ROLE phoenix_restore LOGIN; END IF; END$$; "
+               "ALTER ROLE phoenix_restore SUPERUSER; GRANT pg_execute_server_program TO "
+               "phoenix_restore", db="postgres")
     dump = crafted_dump(db, sql)
     try:
         refused_without_running_it(db, dump)
@@ -428,7 +435,7 @@ def test_a_manifest_without_the_stacks_hmac_is_refused(db, damage) -> None:
     dump.with_suffix(".json").unlink()
 
 
-def test_a_dump_outside_backups_env_needs_outside_and_yes(db, tmp_path) -> None:
+def test_a_dump_outside_backups_env_needs_from_and_yes(db, tmp_path) -> None:
     assert db.inv("db.backup", "--env", "development").returncode == 0
     good = db.backups()[-1]
     elsewhere = tmp_path / "elsewhere.dump"
@@ -442,12 +449,12 @@ def test_a_dump_outside_backups_env_needs_outside_and_yes(db, tmp_path) -> None:
         refused = db.inv("db.restore", str(path), "--env", "development")
         assert refused.returncode == 1
         assert f"{path}:1:1: error: is outside backups/development/ of this stack" in \
-            refused.stderr and "--outside --yes" in refused.stderr
-    unconfirmed = db.inv("db.restore", str(elsewhere), "--env", "development", "--outside")
+            refused.stderr and "--from FILE --yes" in refused.stderr
+    unconfirmed = db.inv("db.restore", "--from", str(elsewhere), "--env", "development")
     assert unconfirmed.returncode == 1
-    assert "--outside restores a file from anywhere: confirm with --yes" in unconfirmed.stderr
+    assert "--from restores a file from anywhere: confirm with --yes" in unconfirmed.stderr
     assert db.rows() == before and databases(db) == dbs
-    done = db.inv("db.restore", str(elsewhere), "--env", "development", "--outside", "--yes")
+    done = db.inv("db.restore", "--from", str(elsewhere), "--env", "development", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert db.rows() == before  # the same data, now from there
     link.unlink()
@@ -467,17 +474,59 @@ def test_a_restore_waits_for_the_env_lock(db) -> None:
     assert restoring(db) == []
 
 
-def test_the_restored_database_is_the_stack_users_again(db) -> None:
+def test_the_restored_database_is_owned_by_a_role_that_is_no_superuser(db) -> None:
+    """revenue-db's live database is owned by POSTGRES_USER, the image's superuser: the
+    restored one goes to phoenix_owner (no login, no superuser), never to the superuser
+    (the dump's SECURITY DEFINER functions would run as it), nor to the restore role."""
+    from phoenix_compose.errors import CommandError
+    from phoenix_compose.restoreroles import check, unsafe
+
     assert db.inv("db.backup", "--env", "development").returncode == 0
     assert db.inv("db.restore", str(db.backups()[-1]), "--env", "development").returncode == 0
     assert db.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
-                  "'revenue'") == "phoenix"
+                  "'revenue'") == "phoenix_owner"
     assert db.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
-                  ) == "phoenix"
-    assert db.sql("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE "
-                  "rolname = 'phoenix_restore'") == "f"
+                  ) == "phoenix_owner"
+    for role in ("phoenix_restore", "phoenix_owner"):
+        assert db.sql("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE "
+                      f"rolname = '{role}'") == "f"
+        assert db.sql(unsafe(role), db="postgres") == ""  # nor a server-program member
+    assert db.sql(unsafe("phoenix"), db="postgres") == (  # the check sees a superuser
+        "pg_execute_server_program, pg_read_server_files, pg_write_server_files, phoenix")
+    with pytest.raises(CommandError) as info:  # what a replay would meet as that role
+        db.sql(check("phoenix"), db="postgres")
+    assert "ERROR:  role phoenix is, or is a member of, pg_execute_server_program, " \
+           "pg_read_server_files, pg_write_server_files, phoenix: what it runs or owns could " \
+           "run programs or read files on the database server; refusing it" in info.value.stderr
+    assert db.sql("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'phoenix_owner'") == "f"
     assert db.sql("SELECT has_table_privilege('phoenix_restore', 'public.revenue', 'SELECT')"
                   ) == "f"  # nothing of the live data is the restore role's any more
+    assert db.rows()[:1] == ["1:row 1"]  # the stack's user (a superuser) still reads it
+    again = db.inv("db.restore", str(db.backups()[-1]), "--env", "development")
+    assert again.returncode == 0, again.stderr  # the owner stays: a non-superuser already
+    assert db.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                  "'revenue'") == "phoenix_owner"
+
+
+def test_a_crafted_dump_cannot_drop_or_alter_the_live_database(db) -> None:
+    """The restore role owns nothing but its copy: a dump cannot reach the live database
+    (the owner could drop it, or set its settings)."""
+    assert db.inv("db.backup", "--env", "development").returncode == 0
+    assert db.inv("db.restore", str(db.backups()[-1]), "--env", "development").returncode == 0
+    for sql in ("DROP DATABASE revenue;", "ALTER DATABASE revenue SET search_path = x;"):
+        dump = crafted_dump(db, sql)
+        signed(db, dump, json.loads(dump.with_suffix(".json").read_text()))
+        before, dbs = db.rows(), databases(db)
+        try:
+            refused = db.inv("db.restore", str(dump), "--env", "development")
+        finally:
+            dump.unlink()
+            dump.with_suffix(".json").unlink()
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "must be owner of database revenue" in refused.stderr
+        assert db.rows() == before and databases(db) == dbs
+        assert db.sql("SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON "
+                      "d.oid = s.setdatabase WHERE d.datname = 'revenue'") == "0"
 
 
 def test_a_production_stack_without_a_database_deploys_and_backs_nothing_up(
