@@ -22,7 +22,7 @@ from phoenix_compose.cli import (
     stack,
     vscode,
 )
-from phoenix_compose.cli.common import DEFAULTS
+from phoenix_compose.cli.common import DEFAULTS, project_defaults
 
 PLUGIN_PACKAGE = "phoenix_plugins"
 CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
@@ -61,7 +61,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
                   "file)", file=sys.stderr)
             continue
         ns.add_collection(Collection.from_module(module, name=name))
-    ns.configure({"phoenix": {**DEFAULTS, "root": str(root)}})
+    ns.configure({"phoenix": {**DEFAULTS, "root": str(root), **project_defaults(root)}})
     for name in ns.task_names:
         task = ns[name]
         if not hasattr(task, "phoenix_help"):  # invoke pops help when it parses: keep a copy

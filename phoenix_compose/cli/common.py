@@ -19,7 +19,14 @@ DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
             "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3,
             "extra_roots": "", "passthrough": "", "template_timeout": ""}
 ENV_HELP = ("environment: the name of a file envs/<name>.env (default: development, or "
-            "invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
+            "default in a compose project; invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
+
+
+def project_defaults(root: Path) -> dict[str, str]:
+    """A compose project's environment is ``default`` (a stack root's, ``development``)."""
+    from phoenix_compose.config.stackfiles import PROJECT_ENV, is_compose_project
+
+    return {"env": PROJECT_ENV} if is_compose_project(root) else {}
 
 
 def stack_root(c: Context) -> Path:

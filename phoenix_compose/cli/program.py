@@ -25,17 +25,21 @@ def main(argv: list[str] | None = None) -> None:
     argv = [a for i, a in enumerate(argv) if i == 0 or a != PLUGINS_FLAG]
     root = find_root(Path.cwd())
     if root is None and not {"--version", "-V", "--help", "-h"} & set(argv[1:]):
-        print(f"error: no stack found (looked for envs/ and compose/ from {Path.cwd()} "
-              "upward)", file=sys.stderr)
+        print(f"error: no stack found (looked for envs/, compose/ and compose.yaml from "
+              f"{Path.cwd()} upward)", file=sys.stderr)
         raise SystemExit(2)
     Program(namespace=build_namespace(root or Path.cwd(), plugins=plugins),
             version=__version__, name="phoenix-compose", binary="phoenix").run(argv)
 
 
 def find_root(start: Path) -> Path | None:
-    """The nearest folder, from ``start`` upward, that holds a stack (envs/ or compose/)."""
+    """The nearest folder, from ``start`` upward, that holds a stack (envs/ or compose/) or
+    a compose project (a compose file docker compose would find there)."""
+    from phoenix_compose.config.stackfiles import is_compose_project
+
     for folder in (start, *start.parents):
-        if (folder / "envs").is_dir() or (folder / "compose").is_dir():
+        if (folder / "envs").is_dir() or (folder / "compose").is_dir() or \
+                is_compose_project(folder):
             return folder
     return None
 

@@ -20,10 +20,16 @@ from phoenix_compose.config import envlines, identity
 from phoenix_compose.config.files import Roots, link_problem, read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.config.operator import NAMES, Operator, ignored
+from phoenix_compose.config.stackfiles import (  # noqa: F401 (list_environments: re-exported)
+    COMMON,
+    StackFiles,
+    env_files,
+    list_environments,
+    stack_files,
+)
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, UnknownEnvironmentError
 from phoenix_compose.statedir import StateDir
 
-COMMON = "common"
 DEFAULT_ENV = "development"
 PRODUCTION_ENVS = ("prod",)
 _SINGLE_QUOTED = re.compile(r"^\s*(?:export\s+)?[^=]+=\s*'")
@@ -101,19 +107,6 @@ class Variables(Mapping[str, str]):
 
 
 @dataclass(frozen=True)
-class StackFiles:
-    root: Path
-    compose_files: tuple[Path, ...]
-    templates: tuple[Path, ...]
-
-    def rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
-
-@dataclass(frozen=True)
 class EnvironmentConfig:
     """One environment, as the design's data model names it."""
 
@@ -168,13 +161,6 @@ def is_production(env: str, flag: str | None = None) -> bool:
     return env in PRODUCTION_ENVS or (flag or "").strip().lower() in _TRUE
 
 
-def list_environments(root: Path) -> list[str]:
-    envs = root / "envs"
-    if not envs.is_dir():
-        return []
-    return sorted(p.name[:-4] for p in envs.glob("*.env") if p.name != f"{COMMON}.env")
-
-
 def describe_environments(root: Path) -> list[tuple[str, bool]]:
     """Every environment and whether it is production (a broken env file is reported by
     ``config.validate``; here it counts by its name alone)."""
@@ -186,16 +172,6 @@ def describe_environments(root: Path) -> list[tuple[str, bool]]:
             production = is_production(name)
         out.append((name, production))
     return out
-
-
-def stack_files(root: Path) -> StackFiles:
-    compose_dir, template_dir = root / "compose", root / "templates"
-    compose = sorted(
-        p for p in compose_dir.glob("*") if p.suffix in (".yaml", ".yml")
-        and (p.is_file() or p.is_symlink())
-    ) if compose_dir.is_dir() else []
-    templates = sorted(template_dir.glob("*.yaml.j2")) if template_dir.is_dir() else []
-    return StackFiles(root, tuple(compose), tuple(templates))
 
 
 def check_environment(root: Path, env: str) -> None:
@@ -221,23 +197,24 @@ def load_environment(
     process = os.environ if process is None else process
     operator = Operator.of(process, root)
     roots = Roots(root, operator.extra_roots)
-    files = [p for p in (root / "envs" / f"{COMMON}.env", root / "envs" / f"{env}.env",
-                         root / "envs" / f"{env}.lock")  # the promoted images' digests
-             if p.is_file() or p.is_symlink()]
-    stack = stack_files(root)
+    files = env_files(root, env)
+    named = StackFiles(root, (), ())  # for names in messages, before the files are known
     defined: dict[str, Var] = {}
-    problems = [p for p in (link_problem(roots, path, stack.rel(path))
-                            for path in (*files, *stack.compose_files, *stack.templates)) if p]
+    problems = [p for p in (link_problem(roots, path, named.rel(path)) for path in files) if p]
     broken = {p.loc.file for p in problems}
     for path in files:
-        if stack.rel(path) in broken:
+        if named.rel(path) in broken:
             continue
-        text, problem = read(path, stack.rel(path), roots=roots)
+        text, problem = read(path, named.rel(path), roots=roots)
         if text is None:
             problems += [problem] if problem else []
             continue
-        found = envlines.file_problems(text, stack.rel(path), lock=path.suffix == ".lock")
-        problems += found or parse_env_file(text, stack.rel(path), defined, process)
+        found = envlines.file_problems(text, named.rel(path), lock=path.suffix == ".lock")
+        problems += found or parse_env_file(text, named.rel(path), defined, process)
+    stack = stack_files(root, *(_setting(name, defined, process)
+                                for name in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")))
+    problems += [p for p in (link_problem(roots, path, stack.rel(path))
+                             for path in (*stack.compose_files, *stack.templates)) if p]
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     warnings = tuple(p for p in problems if p.severity != "error")
@@ -245,6 +222,11 @@ def load_environment(
                             operator)
     cfg.variables.set_default(identity.PROJECT_VARIABLE, lambda: cfg.project_name)
     return cfg
+
+
+def _setting(name: str, defined: Mapping[str, Var], process: Mapping[str, str]) -> str | None:
+    var = defined.get(name)
+    return process.get(name) or (var.value if var else None)
 
 
 def parse_env_file(

@@ -7,6 +7,7 @@ cache, builds, and only when everything is valid writes the overlays and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,17 @@ def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
                    built.warnings)
 
 
+def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
+    """In a compose project (someone else's folder), ``.phoenix/`` ignores itself for git,
+    as our stack roots' ``.gitignore`` does: state is not source."""
+    from phoenix_compose.config.stackfiles import is_compose_project
+
+    path = cfg.state.path.parent / ".gitignore"
+    if os.path.lexists(path) or not is_compose_project(cfg.stack.root):
+        return {}
+    return {path: "# written by phoenix-compose: generated state, not source\n*\n"}
+
+
 def prepare(root: Path, env: str, *, use_cache: bool = True,
             process: Mapping[str, str] | None = None) -> Outcome:
     """Validate ``env`` and write its output (skipped when the cache says nothing changed)."""
@@ -238,6 +250,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     _refuse_outside(root, (state.path, state.overlays))
     try:
         write_files(files, prune={state.overlays: "*.yaml"})
+        write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
         cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
     except OSError as exc:

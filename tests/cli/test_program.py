@@ -76,8 +76,8 @@ def test_phoenix_finds_the_stack_upward_or_says_none_was_found(phoenix_stack: Pa
     nowhere.mkdir()
     lost = phoenix(nowhere, "envs")
     assert lost.returncode == 2
-    assert lost.stderr.strip() == (f"error: no stack found (looked for envs/ and compose/ "
-                                   f"from {nowhere} upward)")
+    assert lost.stderr.strip() == (f"error: no stack found (looked for envs/, compose/ and "
+                                   f"compose.yaml from {nowhere} upward)")
 
 
 def test_every_task_shows_its_help_even_with_positional_arguments(

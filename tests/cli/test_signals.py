@@ -107,7 +107,8 @@ def test_an_unknown_env_gets_a_suggestion(phoenix_stack) -> None:
 def test_help_shows_real_defaults_and_placeholders(phoenix_stack) -> None:
     text = inv(phoenix_stack, "up", "--help").stdout
     assert "-t NUMBER, --timeout=NUMBER" in text
-    assert ("(default: development, or invoke config phoenix.env / INVOKE_PHOENIX_ENV)"
+    assert ("(default: development, or default in a compose project; invoke config "
+            "phoenix.env / INVOKE_PHOENIX_ENV)"
             in " ".join(text.split()))
     assert "-d, --detach" in text and "--dry-run" in text
 

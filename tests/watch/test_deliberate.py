@@ -79,14 +79,14 @@ def test_the_verdict_waits_for_podmans_exit_cleanup_counting_polls_not_time() ->
 def test_our_own_stop_is_evidence_without_asking_podman(tmp_path) -> None:
     """We note a stop before podman is asked (the exit may be seen before the action ends);
     a note from before the container's last start is about an earlier run."""
-    from phoenix_compose.runtime.audit import stopping
+    from phoenix_compose.runtime.audit import note_stops
 
     log = tmp_path / "stops.jsonl"
     log.write_text(json.dumps({"time": "2026-12-07T01:00:00+00:00", "services": ["web"]}) + "\n")
-    stopping(log, ["db"])  # now: after the start
+    note_stops(log, ["db"])  # now: after the start
     assert not stopped_by_us(log, "web", STARTED)  # its only note is from before the start
     assert stopped_by_us(log, "db", STARTED)
-    stopping(log, ["web"])
+    note_stops(log, ["web"])
     assert stopped_by_us(log, "web", STARTED)
     observer, calls, _sleeps = _observer("start died cleanup")
     observer.stopped_by_us = lambda service, since: stopped_by_us(log, service, since)
