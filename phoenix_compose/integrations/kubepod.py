@@ -67,8 +67,8 @@ def resources(raw: dict[str, Any]) -> Doc:
 
 def probes(spec: ServiceSpec) -> Doc:
     """startupProbe (start_period, start_interval), liveness and readiness (interval,
-    timeout, retries) from the healthcheck: httpGet for a plain local HTTP GET, tcpSocket
-    for ``nc -z`` (the forms :mod:`phoenix_compose.config.probes` recognises)."""
+    timeout, retries) from the healthcheck: httpGet for a plain local HTTP GET (as
+    :mod:`phoenix_compose.config.probes` recognises it for native checks)."""
     health, test = spec.health, (spec.raw.get("healthcheck") or {}).get("test")
     if health is None or not test or test == ["NONE"]:
         return {}
@@ -79,9 +79,7 @@ def probes(spec: ServiceSpec) -> Doc:
     native = recognise(test) if mode(spec.raw) != "exec" else None
     if native is not None and native.kind == "http":
         handler = {"httpGet": {"path": native.path, "port": native.port}}
-    elif native is not None:
-        handler = {"tcpSocket": {"port": native.port}}
-    else:
+    else:  # nc -z stays exec: kube play (podman 4.3) is this export's other reader
         handler = {"exec": {"command": exec_argv(line) if shell else list(command)}}
     timing = {"periodSeconds": max(1, int(health.interval)),
               "timeoutSeconds": max(1, int(health.timeout)),
