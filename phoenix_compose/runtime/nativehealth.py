@@ -97,8 +97,8 @@ class NativeHealth:
 
     def apply(self, state: ContainerState) -> ContainerState:
         """The container's state with the health we keep in place of podman's."""
-        if not state.running or not self.native(state.name):
-            return state
+        if not state.running or not state.health or not self.native(state.name):
+            return state  # podman knows of no healthcheck: made from an older config
         with self.lock:
             tracked = self.tracked.get(state.name)
         if tracked is None or (tracked.id, tracked.pid) != (state.id, state.pid):

@@ -2,8 +2,8 @@
 
 Run as a script with this interpreter (``python -I -S nsprobe.py PID ID KIND HOST PORT PATH
 TIMEOUT``: the standard library only, nothing of phoenix imported, so it starts in a few
-milliseconds).  It checks that PID is still the container ID's process (its cgroup names
-the ID), enters the process's user namespace when it is not ours (rootless podman), then
+milliseconds).  It checks that PID is still the container ID's process (its cgroup or its
+mounts name the ID), enters the process's user namespace when it is not ours (rootless podman), then
 its network namespace (``setns``, through libc: Python 3.11 has no ``os.setns``), so
 ``127.0.0.1`` is the container's own loopback, and then:
 
@@ -43,6 +43,17 @@ def enter(pid: int) -> None:
                 raise OSError(err, f"setns {kind}: {os.strerror(err)}")
         finally:
             os.close(fd)
+
+
+def belongs(pid: str, container: str) -> bool:
+    """Is PID a process of the container?  Its cgroup names the id (rootful), or, without
+    a cgroup of its own (rootless on cgroups v1), its mounts do: podman bind-mounts the
+    container's /etc/hosts and /etc/hostname from a folder named after the id."""
+    for name in ("cgroup", "mountinfo"):
+        with open(f"/proc/{pid}/{name}", encoding="utf-8", errors="replace") as text:
+            if container in text.read():
+                return True
+    return False
 
 
 def addresses(host: str) -> list[str]:
@@ -107,10 +118,9 @@ _limit = [0.0]
 def main(args: list[str]) -> int:
     pid, container, kind, host, port, path, timeout = args
     try:
-        with open(f"/proc/{pid}/cgroup", encoding="utf-8") as cgroup:
-            if container and container not in cgroup.read():
-                print(f"process {pid} is no longer container {container[:12]}'s")
-                return STALE
+        if container and not belongs(pid, container):
+            print(f"process {pid} is no longer container {container[:12]}'s")
+            return STALE
         enter(int(pid))
     except OSError as exc:
         print(f"cannot enter the network namespace of process {pid}: {exc}")
