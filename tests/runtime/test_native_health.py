@@ -5,6 +5,7 @@ period, a pass resets), per container run, persisted; and how a native check fal
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from phoenix_compose.runtime import checks
 from phoenix_compose.runtime.containers import CHECK_TIMED_OUT, ContainerState
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.podman import Result
-from phoenix_compose.runtime.stack import Health
+from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack
+from phoenix_compose.runtime.startup import Clock, Startup
+
+from support import FakeClock, FakePodman, SyncExecutor
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PROBE = NativeProbe("http", "127.0.0.1", 8080, "/")
@@ -134,3 +138,42 @@ def test_a_container_that_is_not_running_fails_its_check(missing) -> None:
 
     result, probed = checks.run_check(run, "c", 5.0, PROBE)
     assert (result.code, probed) == (1, None)
+
+
+class NativeFake(FakePodman):
+    """podman for the start loop, and the helper: it fails ``fails`` times, then passes."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__({})
+        self.fails = fails
+
+    def __call__(self, argv, **kwargs) -> Result:
+        argv = tuple(argv)
+        if argv[0] == sys.executable:
+            self.calls.append(argv)
+            self.fails -= 1
+            return Result(argv, 1 if self.fails >= 0 else 0,
+                          "refused\n" if self.fails >= 0 else "HTTP 200 OK\n", "")
+        return super().__call__(argv, **kwargs)
+
+    def _inspect(self, name: str) -> dict:
+        return {**super()._inspect(name), "Id": "abc", "State": {
+            "Status": "running", "Pid": 42, "Health": {"Status": "starting"}}}
+
+
+def test_ups_health_gate_runs_the_native_probe_and_keeps_its_result(tmp_path: Path) -> None:
+    check = {"test": ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/ || exit 1"],
+             "interval": "1s", "retries": 5}
+    web = ServiceSpec("web", "p_web_1", "img/web:1", False, health=Health(interval=1,
+                      retries=5), raw={"healthcheck": check})
+    fake, clock = NativeFake(fails=2), FakeClock()
+    path = tmp_path / "probe-health.json"
+    Startup(Stack("p", Path("/x/compose.yaml"), {"web": web}), ["web"], run=fake,
+            report=lambda *_: None, clock=Clock(clock, clock.sleep), executor=SyncExecutor,
+            health_file=path).execute()
+    probes = [c for c in fake.calls if c[0] == sys.executable]
+    assert len(probes) == 3 and probes[0][-7:] == ("42", "abc", "http", "127.0.0.1", "8080",
+                                                   "/", "30")
+    assert not [c for c in fake.calls if c[:3] == ("podman", "healthcheck", "run")]
+    kept = json.loads(path.read_text())["containers"]["p_web_1"]
+    assert (kept["status"], kept["pid"], kept["output"]) == ("healthy", 42, "HTTP 200 OK")
