@@ -33,7 +33,8 @@ def probe_argv(target: Target, probe: NativeProbe, timeout: float) -> tuple[str,
 
 def limit(probe: NativeProbe | None, timeout: float) -> float:
     """The check's timeout, or the command's own (``wget -T``, ``curl -m``) when shorter."""
-    return min(timeout, probe.timeout) if probe and probe.timeout else timeout
+    given = min(timeout, probe.timeout) if probe and probe.timeout else timeout
+    return max(0.1, given)  # 0 would be no limit at all for the helper's timer
 
 
 def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | None = None,
