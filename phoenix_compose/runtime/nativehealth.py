@@ -43,7 +43,7 @@ class NativeHealth:
         self.lock = threading.Lock()
         self.tracked: dict[str, Tracked] = {}
         self.targets: dict[str, checks.Target] = {}  # the process each was last probed in
-        self.dirty = False
+        self.changed: set[str] = set()  # what this process learnt since its last save
         if path is not None:
             self.tracked = read_tracked(path)
 
@@ -91,7 +91,8 @@ class NativeHealth:
                 streak = old.streak + 1
                 new = replace(old, streak=streak, output=output,
                               status="unhealthy" if streak >= health.retries else old.status)
-            self.dirty |= new != self.tracked.get(container)
+            if new != self.tracked.get(container):
+                self.changed.add(container)
             self.tracked[container] = new
         return new
 
@@ -107,11 +108,14 @@ class NativeHealth:
                        last_output=tracked.output)
 
     def save(self) -> None:
-        if self.path is None or not self.dirty:
+        """Write what changed over what is recorded (``up`` and the watcher may both keep
+        records: each writes only its own news)."""
+        if self.path is None or not self.changed:
             return
         with self.lock:
-            data = {n: asdict(t) for n, t in sorted(self.tracked.items())}
-            self.dirty = False
+            news = {n: self.tracked[n] for n in self.changed}
+            self.changed = set()
+        data = {n: asdict(t) for n, t in sorted({**read_tracked(self.path), **news}.items())}
         text = json.dumps({"containers": data}, indent=1, sort_keys=True) + "\n"
         try:
             write_files({self.path: text})

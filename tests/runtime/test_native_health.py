@@ -80,6 +80,17 @@ def test_the_record_is_kept_for_the_next_process(tmp_path: Path) -> None:
     assert tracker(path).tracked == {}
 
 
+def test_up_and_the_watcher_each_write_only_their_own_news(tmp_path: Path) -> None:
+    path = tmp_path / "probe-health.json"
+    probes = {n: (Health(), PROBE) for n in ("c", "d")}
+    up, watcher = NativeHealth(probes, path), NativeHealth(probes, path)  # both read first
+    up.record("c", (10, "abc"), True, "HTTP 200 OK", T0)
+    up.save()
+    watcher.record("d", (11, "def"), True, "HTTP 200 OK", T0)
+    watcher.save()
+    assert set(json.loads(path.read_text())["containers"]) == {"c", "d"}
+
+
 def test_podmans_health_stays_for_a_container_checked_by_exec() -> None:
     exec_state = ContainerState("other", "db", "running", "healthy", 0, T0, 0, 0, "", ())
     assert tracker().apply(exec_state) is exec_state

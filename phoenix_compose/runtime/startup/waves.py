@@ -4,7 +4,7 @@ dependencies meet their ``depends_on`` conditions.
 
 Without systemd podman never runs healthchecks by itself, and podman-compose skips
 ``condition: service_healthy`` on podman < 4.6, so the loop drives the checks itself
-(native probes, else ``podman healthcheck run``: :mod:`..checks`) and trusts their exit
+(native probes, else ``podman healthcheck run``: ``runtime.checks``) and trusts their exit
 code (podman 4.3's events lag one run behind).  Every wait
 has a monotonic deadline; the clock and the sleep are injectable.
 """
