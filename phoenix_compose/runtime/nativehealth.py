@@ -97,13 +97,13 @@ class NativeHealth:
         return new
 
     def apply(self, state: ContainerState) -> ContainerState:
-        """The container's state with the health we keep in place of podman's."""
+        """The container's state with the health we keep for its run in place of podman's."""
         if not state.running or not state.health or not self.native(state.name):
             return state  # podman knows of no healthcheck: made from an older config
         with self.lock:
             tracked = self.tracked.get(state.name)
         if tracked is None or (tracked.id, tracked.pid) != (state.id, state.pid):
-            tracked = Tracked(state.id, state.pid)
+            return state  # not checked natively in this run yet: podman's is all there is
         return replace(state, health=tracked.status, failing_streak=tracked.streak,
                        last_output=tracked.output)
 
