@@ -66,6 +66,11 @@ class StateDir:
         return self.path / "health-state.json"
 
     @property
+    def probe_health(self) -> Path:
+        """The health of the containers whose checks phoenix runs itself (native probes)."""
+        return self.path / "probe-health.json"
+
+    @property
     def health_lock(self) -> Path:
         return self.path / "health-state.lock"
 

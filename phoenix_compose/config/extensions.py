@@ -49,7 +49,34 @@ def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem
     """``x-phoenix-restart`` and ``x-phoenix-backup`` of every service against their JSON
     schemas (jsonschema), each error located at the value (or key) the user wrote."""
     return [p for key, schema in ((RESTART, RESTART_SCHEMA), (BACKUP, BACKUP_SCHEMA))
-            for p in _block_problems(services, where, key, schema)]
+            for p in _block_problems(services, where, key, schema)] + \
+        probe_problems(services, where)
+
+
+def probe_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
+    """``x-phoenix-probe``: native or exec; native only for a test phoenix can run itself."""
+    from phoenix_compose.config.probes import MODES, PROBE_KEY, recognise
+
+    problems = []
+    for name, svc in services.items():
+        value = svc.get(PROBE_KEY) if isinstance(svc, dict) else None
+        if value is None:
+            continue
+        loc, note = where.value(("services", name, PROBE_KEY))
+        if value not in MODES:
+            problems.append(Problem(loc, f"{PROBE_KEY} of service '{name}' must be native "
+                                         f"or exec, not {value!r}{note}"))
+            continue
+        check = svc.get("healthcheck")
+        test = check.get("test") if isinstance(check, dict) else None
+        if value == "native" and test is not None and recognise(test) is None:
+            problems.append(Problem(loc, f"{PROBE_KEY}: native, but the healthcheck of "
+                                         f"service '{name}' is not one phoenix can run "
+                                         f"itself{note}",
+                                    hint="native: wget -q -O- / wget --spider / curl -f "
+                                         "of http://127.0.0.1[:PORT]/PATH, or nc -z "
+                                         "127.0.0.1 PORT; else use exec"))
+    return problems
 
 
 def _block_problems(services: dict[str, Any], where: Locator, key: str,

@@ -7,13 +7,12 @@ import math
 import re
 from typing import Any
 
+from phoenix_compose.config.probes import mode, recognise
 from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
 from phoenix_compose.shapes import as_dict
 
 Doc = dict[str, Any]
-_HTTP = re.compile(r"^(?:wget|curl)\b.*?https?://(?:127\.0\.0\.1|localhost)(?::(\d+))?"
-                   r"(/[^\s'\"]*)?")
 _SHELL = re.compile(r"[|&;<>()$`\\\"'*?\[\]#~=%{}\n]")
 _UNITS = {"b": "", "k": "Ki", "kb": "Ki", "m": "Mi", "mb": "Mi", "g": "Gi", "gb": "Gi"}
 
@@ -68,7 +67,8 @@ def resources(raw: dict[str, Any]) -> Doc:
 
 def probes(spec: ServiceSpec) -> Doc:
     """startupProbe (start_period, start_interval), liveness and readiness (interval,
-    timeout, retries) from the healthcheck: httpGet for a plain local HTTP GET."""
+    timeout, retries) from the healthcheck: httpGet for a plain local HTTP GET (as
+    :mod:`phoenix_compose.config.probes` recognises it for native checks)."""
     health, test = spec.health, (spec.raw.get("healthcheck") or {}).get("test")
     if health is None or not test or test == ["NONE"]:
         return {}
@@ -76,11 +76,10 @@ def probes(spec: ServiceSpec) -> Doc:
     shell = isinstance(test, str) or test[0] == "CMD-SHELL"
     command = [test] if isinstance(test, str) else test[1:]
     line = " ".join(command)
-    match = _HTTP.match(line) if shell else None
-    if match:
-        handler = {"httpGet": {"path": match.group(2) or "/",
-                               "port": int(match.group(1) or 80)}}
-    else:
+    native = recognise(test) if mode(spec.raw) != "exec" else None
+    if native is not None and native.kind == "http":
+        handler = {"httpGet": {"path": native.path, "port": native.port}}
+    else:  # nc -z stays exec: kube play (podman 4.3) is this export's other reader
         handler = {"exec": {"command": exec_argv(line) if shell else list(command)}}
     timing = {"periodSeconds": max(1, int(health.interval)),
               "timeoutSeconds": max(1, int(health.timeout)),

@@ -110,7 +110,8 @@ class Deployer:
             return []
         try:
             return Startup(stack, starting, run=self.run, report=self.report,
-                           options=options, clock=self.clock).execute()
+                           options=options, clock=self.clock,
+                           health_file=self.state.probe_health).execute()
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])

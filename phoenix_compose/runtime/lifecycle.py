@@ -37,6 +37,7 @@ from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.plan import Plan
 from phoenix_compose.runtime.stack import Stack, load_stack
@@ -172,7 +173,7 @@ class ComposeManager:
                  wait: bool = True) -> Startup:
         options = StartOptions(timeout, wait, tuple(_profiles_of(stack, names)))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
-                       clock=self.clock)
+                       clock=self.clock, health_file=self.state.probe_health)
 
     def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
                             timeout: float) -> list[Progress]:
@@ -190,7 +191,8 @@ class ComposeManager:
         stack = self.current_stack()  # another stack root's containers are not our status
         if states is None:
             states = ownership.owned_containers(self.run, Owner.of(self.state, stack.project))[0]
-        return service_status(self.run, stack, states)
+        native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
+        return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, audit, containers
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.stack import Stack, seconds
 from phoenix_compose.watch.decide import Action, charge
 from phoenix_compose.watch.events import EventBus
@@ -46,6 +47,7 @@ class Cascader:
         self.policies, self.clock, self.rand = policies, clock, rand
         self.stop = stop or threading.Event()
         self.counted: list[str] = []  # every cascade restart made (for metrics and tests)
+        self.native = NativeHealth.for_stack(stack)  # the watcher shares its own
 
     def launch(self, root: str, cause: str, busy: dict[str, Future], pool: Executor) -> None:
         """Run the cascade of ``root`` in ``pool``; its dependents are ``busy`` meanwhile
@@ -117,11 +119,12 @@ class Cascader:
         deadline = time.monotonic() + (spec.health.grace if spec.health else 0) + 30
         while not self.stop.is_set() and time.monotonic() < deadline:
             state = containers.inspect(self.run, [spec.container]).get(spec.container)
+            state = self.native.apply(state) if state is not None else None
             if state is not None and state.running and state.health in ("", "healthy"):
                 return True
-            if state is not None and state.running:
-                containers.run_check(self.run, spec.container,
-                                     spec.health.timeout if spec.health else 30)
+            if state is not None and state.running:  # native or exec, as the watcher's
+                self.native.check(self.run, spec.container,
+                                  spec.health.timeout if spec.health else 30, state)
                 continue
             self.stop.wait(0.25)
         return False

@@ -18,7 +18,8 @@ class WatchMetrics:
         self.checks = Counter("phoenix_health_checks_total", "Health checks run by the watcher",
                               ["service", "status"], registry=self.registry)
         self.duration = Histogram("phoenix_health_check_duration_seconds",
-                                  "Wall time of one podman healthcheck run", labels,
+                                  "Wall time of one health check (a native probe or a "
+                                  "podman healthcheck run)", labels,
                                   registry=self.registry,
                                   buckets=(0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30))
         self.restarts = Counter("phoenix_restarts_total", "Restarts made by the watcher",

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from phoenix_compose.runtime import argv, audit, containers, locks, ownership, podman
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack, seconds
 from phoenix_compose.runtime.status import memory_limit
@@ -54,7 +55,8 @@ class HealthMonitor:
                                        thread_name_prefix="phoenix-watch")
         self.oom = OomDetector()
         self.owner = Owner.of(state, stack.project)
-        self.observer = Observer(stack, run, self.pool, oom=self.oom, owner=self.owner)
+        self.observer = Observer(stack, run, self.pool, oom=self.oom, owner=self.owner,
+                                 native=NativeHealth.for_stack(stack, state.probe_health))
         self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
             state.stops_log, service, since)
         self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
@@ -63,6 +65,7 @@ class HealthMonitor:
         self.stopping = threading.Event()
         self.cascade = Cascader(stack, run, self.bus, self.store, self.policies, clock, rand,
                                 self.stopping)
+        self.cascade.native = self.observer.native
         self._oom_reported: set[tuple[str, Any]] = set()
         self.drift = DriftWatch(stack, run, state.applied, self.bus.emit, self.owner)
 

@@ -19,6 +19,7 @@ from typing import Any
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.containers import ContainerState, ServiceState
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.watch.oom import OomDetector, OomKill
@@ -72,8 +73,9 @@ class HealthStatus:
 class Observer:
     def __init__(self, stack: Stack, run: containers.Runner, pool: Executor,
                  check_timeout: float = 60.0, oom: OomDetector | None = None,
-                 owner: Owner | None = None) -> None:
+                 owner: Owner | None = None, native: NativeHealth | None = None) -> None:
         self.stack = stack
+        self.native = native or NativeHealth.for_stack(stack)
         self.owner = owner  # a container of the stack's name that is not its is left alone
         self.run = run
         self.pool = pool
@@ -108,6 +110,7 @@ class Observer:
         self.oom.forget({st.id for st in states.values()})  # counters of gone containers
         with self._results_lock:
             results, self.results = self.results, {}
+        self.native.save()
         return {s.name: self._observation(states.get(s.container), results.get(s.container))
                 for s in self.stack.services.values() if s.container not in self.foreign
                 and (s.container in states or not s.profiles or s.name in seen)}
@@ -132,8 +135,9 @@ class Observer:
         """One check, held to its own timeout (podman 4.3 ignores it)."""
         health = self._timeouts.get(container)
         start = time.monotonic()
-        try:
-            result = containers.run_check(self.run, container, health or self.check_timeout)
+        try:  # native or exec (runtime.checks); the last look gives its process
+            result = self.native.check(self.run, container, health or self.check_timeout,
+                                       (self._last or {}).get(container))
         except CommandError:  # e.g. replaced meanwhile by one without a healthcheck: the
             return CheckResult(time.monotonic() - start)  # inspect that follows tells
         timed_out = result.stderr if result.code == containers.CHECK_TIMED_OUT else None
@@ -146,6 +150,7 @@ class Observer:
             return Observation(state, ServiceState.UNHEALTHY, elapsed, timed_out)
         if state is None:
             return Observation(None, ServiceState.MISSING, error="no container")
+        state = self.native.apply(state)  # the health of a native probe is ours
         if not state.running:
             oom = self.oom_killed(state)
             return Observation(state, ServiceState.STOPPED, error="oom-killed" if oom else

@@ -170,3 +170,23 @@ def test_a_pass_through_variable_the_host_did_not_set_is_not_in_the_config_map(
                                          "    environment: [FROM_ENV, NOT_SET, MODE=fast]\n"})
     files, _ = manifests(ComposeManager(root, "t").stack(), "t")
     assert docs(files, "app", "ConfigMap")["data"] == {"FROM_ENV": "1", "MODE": "fast"}
+
+
+@pytest.mark.parametrize(("raw", "handler"), [
+    ({"test": ["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"]},
+     {"httpGet": {"path": "/health", "port": 8080}}),
+    ({"test": ["CMD", "nc", "-z", "127.0.0.1", "5432"]},  # exec, as before (kube play)
+     {"exec": {"command": ["nc", "-z", "127.0.0.1", "5432"]}}),
+    ({"test": ["CMD-SHELL", "wget -q -O- http://localhost:8080/ | grep ok"]},
+     {"exec": {"command": ["sh", "-c", "wget -q -O- http://localhost:8080/ | grep ok"]}}),
+])
+def test_probes_use_the_one_recogniser_of_native_checks(raw, handler) -> None:
+    from phoenix_compose.integrations.kubepod import probes
+    from phoenix_compose.runtime.stack import Health, ServiceSpec
+
+    spec = ServiceSpec("web", "web", "w:1", False, health=Health(), raw={"healthcheck": raw})
+    assert {k: v for k, v in probes(spec)["livenessProbe"].items()
+            if k in ("httpGet", "tcpSocket", "exec")} == handler
+    forced = ServiceSpec("web", "web", "w:1", False, health=Health(),
+                         raw={"healthcheck": raw, "x-phoenix-probe": "exec"})
+    assert "exec" in probes(forced)["livenessProbe"]  # exec forced: exec here too

@@ -3,8 +3,9 @@ earlier levels are still becoming healthy, and each service starts as soon as it
 dependencies meet their ``depends_on`` conditions.
 
 Without systemd podman never runs healthchecks by itself, and podman-compose skips
-``condition: service_healthy`` on podman < 4.6, so the loop drives ``podman healthcheck
-run`` itself and trusts its exit code (podman 4.3's events lag one run behind).  Every wait
+``condition: service_healthy`` on podman < 4.6, so the loop drives the checks itself
+(native probes, else ``podman healthcheck run``: ``runtime.checks``) and trusts their exit
+code (podman 4.3's events lag one run behind).  Every wait
 has a monotonic deadline; the clock and the sleep are injectable.
 """
 
@@ -15,9 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, containers, podman, stopping
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
 from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
@@ -92,12 +95,11 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
 class Startup:
     def __init__(self, stack: Stack, names: Sequence[str], *, run: containers.Runner,
                  report: Report, options: StartOptions | None = None,
-                 clock: Clock | None = None,
-                 executor: Callable[[], Executor] = _pool) -> None:
-        self.stack, self.run, self.report = stack, run, report
-        self.options = options or StartOptions()
-        self.clock = clock or Clock()
-        self.executor = executor
+                 clock: Clock | None = None, executor: Callable[[], Executor] = _pool,
+                 health_file: Path | None = None) -> None:
+        self.stack, self.run, self.report, self.executor = stack, run, report, executor
+        self.native = NativeHealth.for_stack(stack, health_file)  # what native checks saw
+        self.options, self.clock = options or StartOptions(), clock or Clock()
         self.progress = {n: Progress(stack.services[n]) for n in names}
         self.diagnosis = Diagnosis(run, self.progress, report)
         self.creator = Creator(stack, levels(stack, list(names)), run, self.options.profiles)
@@ -113,6 +115,8 @@ class Startup:
             self.creator.abort.set()
             thread.join(timeout=600)  # nothing is created behind the error's back
             raise
+        finally:
+            self.native.save()
         thread.join(timeout=600)
         if self.options.wait:
             self._confirm_running()
@@ -147,8 +151,7 @@ class Startup:
             for dep, cond in p.spec.depends_on.items() if dep in self.progress)
 
     def _satisfied(self, dep: str, condition: str) -> bool:
-        state = self.progress[dep].state
-        wanted = CONDITIONS.get(condition)
+        state, wanted = self.progress[dep].state, CONDITIONS.get(condition)
         return state in wanted if wanted else state is not StartState.PENDING
 
     def _start_ready(self) -> None:
@@ -184,7 +187,7 @@ class Startup:
         for progress in waiting:
             health = progress.spec.health
             if health is not None:
-                progress.in_flight = pool.submit(containers.run_check, self.run,
+                progress.in_flight = pool.submit(self.native.check, self.run,
                                                  progress.spec.container, health.timeout)
                 progress.next_check = now + (health.start_interval or DEFAULT_POLL)
         state_polls = [p for p in waiting if p.spec.health is None]
@@ -199,8 +202,7 @@ class Startup:
             future = progress.in_flight
             if future is None or not future.done():
                 continue
-            progress.in_flight = None
-            result = future.result()
+            progress.in_flight, result = None, future.result()
             progress.last_output = (result.stdout + result.stderr).strip()
             if result.code == 0:
                 progress.state, progress.ready_at = StartState.HEALTHY, self.clock.now()
@@ -211,8 +213,9 @@ class Startup:
     def _failed_check(self, progress: Progress) -> None:
         state = containers.inspect(self.run, [progress.spec.container]).get(
             progress.spec.container)
-        timed_out = progress.last_output.startswith("health check timed out")
-        if state is not None and state.last_output and not timed_out:
+        if state is not None and state.last_output and not self.native.native(
+                progress.spec.container) and not progress.last_output.startswith(
+                "health check timed out"):
             progress.last_output = state.last_output  # the check's own output
         if state is None or not state.running:
             self._state_changed(progress, state)

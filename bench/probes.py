@@ -1,0 +1,100 @@
+"""Benchmark: the cost of one health check, native probe against ``podman healthcheck run``.
+
+One busybox container serving HTTP (httpd) with a ``wget -q -O- http://127.0.0.1:8080/``
+healthcheck, which phoenix recognises.  The same check is run ``--checks`` times each way,
+interleaved in rounds of 10, one at a time:
+- **native** (ours): ``runtime.checks.run_check`` with the probe, the container's process
+  known (as the watcher knows it from its last inspect): the small setns helper process;
+- **exec** (the peer, and phoenix before): ``podman healthcheck run`` (podman, conmon and
+  an exec in the container).
+
+Reports the median wall time of one check, and the CPU of one check: of our children
+(getrusage: the helper, or podman itself) and of the whole machine (/proc/stat: podman's
+conmon and runtime too; the machine should be quiet).
+
+  python bench/probes.py [--checks 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+
+from _common import REPO, table
+
+sys.path.insert(0, str(REPO))
+from phoenix_compose.config.probes import recognise  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, checks, containers, podman  # noqa: E402
+
+IMAGE = "localhost/phoenix-bench/busybox:1"
+NAME = "phoenix-bench-probes"
+TEST = ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/"]
+
+
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine has spent (all cores, idle and iowait excluded)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(check, count: int, samples: dict[str, list[float]]) -> None:
+    cpu, busy = children_cpu(), machine_busy()
+    for _ in range(count):
+        start = time.perf_counter()
+        code = check()
+        samples["wall"].append(time.perf_counter() - start)
+        if code != 0:
+            raise SystemExit(f"bench: a check failed (exit {code})")
+    samples["cpu"].append((children_cpu() - cpu) / count)
+    samples["machine"].append((machine_busy() - busy) / count)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checks", type=int, default=200)
+    args = parser.parse_args()
+    busybox.ensure_image(podman.run, IMAGE)
+    podman.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
+    podman.run(("podman", "run", "-d", "--name", NAME, "--health-cmd", TEST[1],
+                "--health-interval", "disable", "--", IMAGE,
+                "sh", "-c", "echo ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"))
+    probe = recognise(TEST)
+    samples = {way: {"wall": [], "cpu": [], "machine": []} for way in ("native", "exec")}
+    try:
+        time.sleep(0.5)  # httpd listening
+        state = containers.inspect(podman.run, [NAME])[NAME]
+        target = (state.pid, state.id)
+        ways = {"native": lambda: checks.run_check(podman.run, NAME, 5, probe, target)[0].code,
+                "exec": lambda: containers.run_check(podman.run, NAME, 5).code}
+        for _ in range(max(1, args.checks // 10)):
+            for way, check in ways.items():
+                measure(check, 10, samples[way])
+    finally:
+        podman.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
+    rows = [("way", "wall per check (median)", "our children's CPU per check",
+             "machine CPU per check")]
+    medians = {way: {k: statistics.median(v) for k, v in s.items()} for way, s in
+               samples.items()}
+    for way, m in medians.items():
+        rows.append((way, f"{m['wall'] * 1000:.1f} ms", f"{m['cpu'] * 1000:.1f} ms",
+                     f"{m['machine'] * 1000:.1f} ms"))
+    native, exec_ = medians["native"], medians["exec"]
+    rows.append(("native / exec", f"{native['wall'] / exec_['wall']:.2f}x",
+                 f"{native['cpu'] / exec_['cpu']:.2f}x",
+                 f"{native['machine'] / exec_['machine']:.2f}x"))
+    print(table(rows))
+    print(f"\n{len(samples['native']['wall'])} checks each way, interleaved in rounds of 10")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Native probes against exec checks, on real podman: for every recognised form, phoenix's
+own probe (from the container's network namespace) and ``podman healthcheck run`` agree
+on a pass, a failure (HTTP 404, HTTP 500), a timeout and a refused port; ``up`` gates on
+them, and ``status`` and the watcher show the health phoenix keeps."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from phoenix_compose.config.probes import recognise
+from phoenix_compose.runtime import argv, checks, containers, podman
+from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.watch.monitor import HealthMonitor
+
+from support.probeimage import ensure_probe_image, missing
+
+pytestmark = pytest.mark.podman
+
+URL = "http://{host}:8080/cgi-bin/probe"
+FORMS = {
+    "wget": ["CMD-SHELL", "wget -q -O- " + URL.format(host="127.0.0.1")],
+    "spider": ["CMD-SHELL", "wget --spider -q " + URL.format(host="localhost") + " || exit 1"],
+    "wgetcmd": ["CMD", "wget", "-qO-", URL.format(host="127.0.0.1")],
+    "curl": ["CMD-SHELL", "curl -fsS " + URL.format(host="127.0.0.1")],
+    "curlcmd": ["CMD", "curl", "-f", "-o", "/dev/null", URL.format(host="localhost")],
+    # busybox's sh runs its own nc applet (no -z) for a bare ``nc``: the path picks OpenBSD's
+    "nc": ["CMD-SHELL", "/usr/local/bin/nc -z 127.0.0.1 8080"],
+    "nccmd": ["CMD", "nc", "-z", "localhost", "8080"],
+}
+# mode of the server -> what an HTTP check and a TCP check must both say
+EXPECTED = {"ok": ("pass", "pass"), "404": ("fail", "pass"), "500": ("fail", "pass"),
+            "slow": ("timeout", "pass"), "down": ("fail", "fail")}
+
+
+def outcome(code: int) -> str:
+    return "pass" if code == 0 else "timeout" if code == containers.CHECK_TIMED_OUT else "fail"
+
+
+@pytest.fixture
+def probe_image(busybox_image: str) -> str:
+    if why := missing():
+        pytest.skip(why)
+    return ensure_probe_image(busybox_image)
+
+
+def compose(image: str) -> str:
+    services = {name: {"image": image, "stop_grace_period": "1s",
+                       "healthcheck": {"test": test, "interval": "1h", "timeout": "10s",
+                                       "retries": 1}}
+                for name, test in FORMS.items()}
+    return json.dumps({"services": services})
+
+
+def set_mode(container: str, mode: str) -> None:
+    line = "killall httpd" if mode == "down" else f"echo {mode} > /tmp/mode"
+    podman.run(argv.exec_(container, ["sh", "-c", line]), timeout=30)
+
+
+def both(container: str, form: str, timeout: float) -> tuple[str, str]:
+    exec_ = containers.run_check(podman.run, container, timeout)
+    native, _ = checks.run_check(podman.run, container, timeout, recognise(FORMS[form]))
+    return outcome(exec_.code), outcome(native.code)
+
+
+def test_native_and_exec_agree_on_every_recognised_form(make_stack, podman_project,
+                                                        probe_image) -> None:
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": compose(probe_image)})
+    manager = ComposeManager(root, "t")
+    manager.start_services(timeout=120)  # the health gate: native checks, all must pass
+    assert {r.service: r.status for r in manager.get_service_status()} == \
+        dict.fromkeys(FORMS, "healthy")  # podman's own says starting: we ran no exec check
+    names = {f: manager.stack().services[f].container for f in FORMS}
+    with ThreadPoolExecutor(len(FORMS) * 2) as pool:
+        for mode, (http, tcp) in EXPECTED.items():
+            list(pool.map(set_mode, names.values(), [mode] * len(names)))
+            timeout = 2.0 if mode == "slow" else 10.0
+            seen = dict(zip(FORMS, pool.map(both, names.values(), FORMS, [timeout] * 7)))
+            wanted = {f: (tcp, tcp) if f.startswith("nc") else (http, http) for f in FORMS}
+            assert seen == wanted, mode
+
+
+def test_the_watcher_and_status_show_the_health_we_keep(make_stack, podman_project,
+                                                        probe_image) -> None:
+    forms = {"web": FORMS["curl"], "port": FORMS["nc"]}
+    services = {name: {"image": probe_image, "stop_grace_period": "1s",
+                       "healthcheck": {"test": test, "interval": "1h", "timeout": "5s",
+                                       "retries": 2}} for name, test in forms.items()}
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": json.dumps({"services": services})})
+    manager = ComposeManager(root, "t")
+    manager.start_services(timeout=120)
+    web = manager.stack().services["web"].container
+    set_mode(web, "500")
+    monitor = HealthMonitor(manager.stack(), manager.state, heal=False)
+    try:
+        first = monitor.observe()
+        assert (first["web"].status, first["port"].status) == ("healthy", "healthy")
+        second = monitor.observe()  # retries: 2 failures in a row
+    finally:
+        monitor.pool.shutdown(wait=False)
+    assert (second["web"].status, second["port"].status) == ("unhealthy", "healthy")
+    assert second["web"].error == "HTTP 500 Internal Server Error"
+    assert {r.service: r.status for r in manager.get_service_status()} == \
+        {"web": "unhealthy", "port": "healthy"}
+    podman_health = containers.inspect(podman.run, [web])[web].health
+    assert podman_health == "starting"  # podman's own: what podman ps shows
