@@ -15,7 +15,7 @@ from phoenix_compose.runtime import argv, checks, containers, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.monitor import HealthMonitor
 
-from support.probeimage import ensure_probe_image, missing
+from support.probeimage import ensure_probe_image, skip_or_fail
 
 pytestmark = pytest.mark.podman
 
@@ -41,8 +41,7 @@ def outcome(code: int) -> str:
 
 @pytest.fixture
 def probe_image(busybox_image: str) -> str:
-    if why := missing():
-        pytest.skip(why)
+    skip_or_fail()
     return ensure_probe_image(busybox_image)
 
 

@@ -18,7 +18,7 @@ import pytest
 from phoenix_compose.runtime import argv, podman
 
 from support import REPO
-from support.probeimage import ensure_probe_image, missing
+from support.probeimage import ensure_probe_image, skip_or_fail
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]  # root makes the user
 
@@ -69,8 +69,7 @@ def outcome(code: int) -> str:
 
 
 def test_native_and_exec_agree_in_a_rootless_container(user, busybox_image) -> None:
-    if why := missing():
-        pytest.skip(why)
+    skip_or_fail()
     image = ensure_probe_image(busybox_image)
     tarball, script = Path(user.pw_dir) / "probes.tar", Path(user.pw_dir) / "check.py"
     podman.run(argv.save(image, str(tarball)), timeout=300)

@@ -35,12 +35,30 @@ exec sleep 1d
 
 
 def missing() -> str | None:
-    """Why the image cannot be built here, or None."""
+    """Why the image cannot be built here, or None (``./dev`` installs curl and
+    netcat-openbsd; where ``PHOENIX_REQUIRE`` names podman, a missing one fails the test:
+    see ``skip_or_fail``)."""
     if shutil.which("curl") is None:
         return "curl is not installed on the host"
     if not NC_DEB.exists() and shutil.which("nc.openbsd") is None:
         return f"no OpenBSD nc on the host (nc.openbsd, or {NC_DEB})"
     return None
+
+
+def skip_or_fail() -> None:
+    """Skip a test that needs the image where it cannot be built, but fail it where the
+    run requires podman (``./dev test``): nothing CI should run is silently green."""
+    import os
+
+    import pytest
+
+    from support.needs import required
+
+    why = missing()
+    if why and "podman" in required(os.environ):
+        pytest.fail(f"{why} (PHOENIX_REQUIRE names podman; ./dev setup installs it)")
+    if why:
+        pytest.skip(why)
 
 
 def _libraries(binary: Path) -> list[Path]:
