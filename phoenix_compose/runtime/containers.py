@@ -54,6 +54,7 @@ class ContainerState:
     memory_limit: int = 0  # bytes; 0: none
     owner: str = ""  # phoenix's owner label (see config.identity); "" when made before it
     working_dir: str = ""  # podman-compose's: the folder of the compose file it was made from
+    checked_at: datetime | None = None  # when its last health check ended (None: never)
 
     @property
     def running(self) -> bool:
@@ -114,6 +115,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             memory_limit=int((item.get("HostConfig") or {}).get("Memory") or 0),
             owner=labels.get(OWNER_LABEL, ""),
             working_dir=labels.get(WORKING_DIR_LABEL, ""),
+            checked_at=_time(log[-1].get("End")) if log else None,
         )
     return out
 
