@@ -167,14 +167,7 @@ class ComposeManager:
             names = [n for n in selected if n in services] if services else selected
             ownership.guard(self.run, self.state, stack, "restart services")
             running = running_services(self.run, stack)
-            deployer = self.deployer()
-            stale = deployer.plan(stack, names).named(Change.RECREATE)  # the plan decides
-            stop_noted(self.run, self.state, stack, names)
-            try:
-                done = self.startup(stack, names, timeout,
-                                    replace=[s.container for s in stale]).execute()
-            finally:
-                deployer.remember(stack, [s.service for s in stale])
+            done = start_fresh(self, stack, names, timeout, stop=True)
             return done + restore_dependents(self, stack, names, running, timeout)
 
     def startup(self, stack: Stack, names: Sequence[str], timeout: float,
@@ -220,6 +213,20 @@ def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
     audit.note_stops(state.stops_log, names)
     run(argv.stop(*[stack.services[n].container for n in names]),
         tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
+
+
+def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: float,
+                stop: bool = False) -> list[Progress]:
+    """``restart`` (``stop``) and ``start`` of ``names``: what the plan would recreate (a
+    moved image, a changed config) is replaced, not only started, and remembered."""
+    deployer = m.deployer()
+    stale = deployer.plan(stack, names).named(Change.RECREATE)  # the plan decides, only it
+    if stop:
+        stop_noted(m.run, m.state, stack, names)
+    try:
+        return m.startup(stack, names, timeout, replace=[s.container for s in stale]).execute()
+    finally:
+        deployer.remember(stack, [s.service for s in stale])
 
 
 def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str], running: set[str],

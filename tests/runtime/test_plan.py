@@ -302,3 +302,31 @@ def test_an_unhealthy_service_is_never_unchanged_and_up_fails_on_it(
     podman.run(argv.exec_(web, ["touch", "/tmp/ok"]))
     assert manager(root).start_services(timeout=30)[0].ready  # its health converged
     assert ids(podman_project) == before
+
+
+def test_restart_replaces_a_service_whose_image_moved_because_the_plan_says_so(
+        make_stack, podman_project: str, busybox_image: str, tmp_path: Path) -> None:
+    """The stale-image decision is the plan's only: ``restart`` (and ``start``) replace
+    what the plan would recreate, and remember what they made (the next plan is clean)."""
+    moving = f"localhost/phoenix-test/{podman_project}:dev"
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Containerfile").write_text(f"FROM {busybox_image}\nLABEL build=two\n")
+    podman.run(argv.tag(busybox_image, moving))
+    try:
+        root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                           "compose/app.yaml": f"services:\n  web: {{image: '{moving}', "
+                                               "command: [sleep, '1d'], "
+                                               "stop_grace_period: 1s}\n"})
+        manager(root).start_services(timeout=60)
+        podman.run(argv.build(moving, str(tmp_path / "ctx"),
+                              str(tmp_path / "ctx" / "Containerfile")), timeout=300)
+        rebuilt = podman.run(argv.image_id(moving)).stdout.strip()
+        [step] = manager(root).plan().steps
+        assert step.change is Change.RECREATE and step.reasons[0].startswith(
+            "the image changed")
+        manager(root).restart_services(timeout=60)
+        web = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        assert web["Image"] == rebuilt and web["State"]["Status"] == "running"
+        assert not manager(root).plan().changes
+    finally:
+        podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
