@@ -13,7 +13,6 @@ from phoenix_compose.cli.common import ENV_HELP, boundary, say
 from phoenix_compose.cli.lifecycle import (
     administering,
     manager,
-    print_plan,
     split,
     status_table,
 )
@@ -89,13 +88,14 @@ def exec_(c: Context, service: str, env: str | None = None, command: str = "") -
 def stop(c: Context, env: str | None = None, services: str | None = None,
          timeout: int = 10, dry_run: bool = False) -> None:
     """Stop services, keeping their containers (docker compose stop); the watcher obeys."""
-    from phoenix_compose.runtime import dryrun, operations
+    from phoenix_compose.cli.planview import print_plan, stop_commands
+    from phoenix_compose.runtime import operations
 
     m = manager(c, env)
     with administering(c, "stop", m):
         if dry_run:
             stack = m.current_stack()
-            print_plan(dryrun.stop(stack, operations.named(stack, split(services))))
+            print_plan(stop_commands(stack, operations.named(stack, split(services))))
             return
         stopped = operations.stop(m, split(services), timeout)
     say(f"{m.env}: stopped {', '.join(stopped) or 'nothing'}")
@@ -107,13 +107,14 @@ def stop(c: Context, env: str | None = None, services: str | None = None,
 def rm(c: Context, env: str | None = None, services: str | None = None, stop: bool = False,
        dry_run: bool = False) -> None:
     """Remove the containers of stopped services, never volumes (docker compose rm)."""
-    from phoenix_compose.runtime import dryrun, operations
+    from phoenix_compose.cli.planview import print_plan, rm_commands
+    from phoenix_compose.runtime import operations
 
     m = manager(c, env)
     with administering(c, "rm", m):
         if dry_run:
             stack = m.current_stack()
-            print_plan(dryrun.rm(stack, operations.named(stack, split(services))))
+            print_plan(rm_commands(stack, operations.named(stack, split(services))))
             return
         removed = operations.rm(m, split(services), stop)
     say(f"{m.env}: removed {', '.join(removed) or 'nothing'}")

@@ -101,7 +101,8 @@ def _duration(seconds: float | None) -> str:
             "wait_timeout": "the same as --timeout (docker compose's name); 0: use --timeout",
             "build": "build images with a build: section first",
             "profile": "comma-separated compose profiles to enable",
-            "dry_run": "print the podman commands it would run; change nothing",
+            "dry_run": "print the plan (as `inv plan`) and the podman commands that carry it "
+                       "out; change nothing",
             "no_rollback": "when the deploy fails, leave it in place (default: roll back to "
                            "the last healthy release and exit 3)"})
 def up(c: Context, env: str | None = None, services: str | None = None, detach: bool = False,
@@ -118,11 +119,10 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
         if outcome.production and not rootless:
             err(f"warning: production environment '{m.env}' runs rootful (as root); "
                 "rootless podman is the production recommendation")
-        if dry_run:
-            stack = m.stack()
-            from phoenix_compose.runtime import dryrun
+        if dry_run:  # the plan `inv plan` prints, and the commands that carry it out
+            from phoenix_compose.cli.planview import dry_run_text
 
-            print_plan(dryrun.up(stack, stack.select(split(services), split(profile))))
+            say(dry_run_text(m.env, *m.planned(split(services), split(profile))))
             return
         with live() as m.report:
             done = m.start_services(split(services), wait=not (detach or no_wait),
@@ -146,9 +146,9 @@ def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = 
     m = manager(c, env)
     with administering(c, "down", m):
         if dry_run:
-            from phoenix_compose.runtime import dryrun
+            from phoenix_compose.cli.planview import down_commands, print_plan
 
-            print_plan(dryrun.down(m.current_stack(), volumes))
+            print_plan(down_commands(m.current_stack(), volumes))
             return
         m.stop_services(volumes=volumes, confirmed=yes, project=project)
     say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
@@ -166,21 +166,13 @@ def restart(c: Context, env: str | None = None, services: str | None = None,
             stack = m.stack()
             selected = stack.select(split(services))
             names = [n for n in selected if n in split(services)] if services else selected
-            from phoenix_compose.runtime import dryrun
+            from phoenix_compose.cli.planview import print_plan, restart_commands
 
-            print_plan(dryrun.restart(stack, names))
+            print_plan(restart_commands(stack, names))
             return
         with live() as m.report:
             m.restart_services(split(services), timeout=float(timeout))
         say(status_table(m.get_service_status()))
-
-
-def print_plan(lines: list[tuple[str, ...]]) -> None:
-    from phoenix_compose.errors import printable
-
-    say("dry run: nothing was changed; these commands would run:")
-    for line in lines:
-        say(f"  {printable(line)}")
 
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table"})

@@ -10,7 +10,6 @@ from invoke import Context, Exit, task
 from phoenix_compose.cli.common import ENV_HELP, boundary, say, stack_root
 
 if TYPE_CHECKING:
-    from phoenix_compose.runtime.plan import Plan
     from phoenix_compose.statedir import StateDir
 
 ADDRESS_HELP = "HOST:PORT on a loopback address (default: PHOENIX_REGISTRY of the env, " \
@@ -91,24 +90,6 @@ def releases(c: Context, env: str | None = None, json_: bool = False) -> None:
             f"{r.git or '-':<14} {images}")
 
 
-def plan_text(env: str, plan: Plan) -> str:
-    counts: dict[str, int] = {}
-    for step in plan.steps:
-        counts[str(step.change)] = counts.get(str(step.change), 0) + 1
-    head = ", ".join(f"{n} to {c}" if c != "unchanged" else f"{n} unchanged"
-                     for c, n in counts.items()) or "no services"
-    lines = [f"{env}: {head} (project {plan.project})"]
-    width = max((len(s.service) for s in plan.steps), default=0)
-    for step in plan.steps:
-        notes = list(step.reasons)
-        if step.change.value == "recreate" and step.volumes:
-            notes.append(f"keeps named volume(s) {', '.join(step.volumes)}")
-        lines.append(f"  {step.change.value:<9}  {step.service:<{width}}  "
-                     + ("; ".join(notes) or "-"))
-    lines += [f"warning: {w}" for w in plan.warnings]
-    return "\n".join(lines)
-
-
 @task(help={"env": ENV_HELP, "services": "comma-separated services (default: all, with deps)",
             "profile": "comma-separated compose profiles to enable",
             "json": "print the plan as JSON"})
@@ -118,6 +99,7 @@ def plan(c: Context, env: str | None = None, services: str | None = None,
     import json
 
     from phoenix_compose.cli.lifecycle import manager, split
+    from phoenix_compose.cli.planview import plan_text
 
     m = manager(c, env)
     with boundary():

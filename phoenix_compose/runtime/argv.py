@@ -70,6 +70,10 @@ def stop(*containers: str, timeout: int = 10) -> Argv:
     return ("podman", "stop", "--time", str(timeout), "--", *containers)
 
 
+def unpause(*containers: str) -> Argv:
+    return ("podman", "unpause", "--", *containers)
+
+
 def restart(*containers: str, timeout: int = 10) -> Argv:
     return ("podman", "restart", "--time", str(timeout), "--", *containers)
 

@@ -55,6 +55,7 @@ class ContainerState:
     owner: str = ""  # phoenix's owner label (see config.identity); "" when made before it
     working_dir: str = ""  # podman-compose's: the folder of the compose file it was made from
     pid: int = 0  # its main process on the host (0: not running)
+    checked_at: datetime | None = None  # when its last health check ended (None: never)
 
     @property
     def running(self) -> bool:
@@ -116,6 +117,7 @@ def parse_inspect(text: str) -> dict[str, ContainerState]:
             owner=labels.get(OWNER_LABEL, ""),
             working_dir=labels.get(WORKING_DIR_LABEL, ""),
             pid=int(state.get("Pid") or 0),
+            checked_at=_time(log[-1].get("End")) if log else None,
         )
     return out
 

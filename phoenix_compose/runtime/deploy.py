@@ -7,9 +7,8 @@ loop brings up exactly those, in dependency order.  What is unchanged keeps runn
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 import yaml
@@ -24,26 +23,19 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.fileio import read_yaml, write_files
-from phoenix_compose.runtime import argv, containers, ownership, releases
+from phoenix_compose.runtime import containers, ownership, releases
+from phoenix_compose.runtime import plan as planning
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.images import pull_pinned
-from phoenix_compose.runtime.plan import Change, Plan, Step, make_plan
+from phoenix_compose.runtime.nativehealth import NativeHealth
+from phoenix_compose.runtime.observe import images_of, local_ids, observe
+from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
 from phoenix_compose.runtime.secrets import missing_secrets
-from phoenix_compose.runtime.stack import Stack, load_stack, seconds
+from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
-from phoenix_compose.runtime.startup.preflight import image_ids, local_ids
+from phoenix_compose.runtime.startup.preflight import image_ids
 from phoenix_compose.statedir import StateDir
-
-
-def _grace(stack: Stack, steps: Sequence[Step]) -> int:
-    """The longest ``stop_grace_period`` of the services (compose's default: 10 s)."""
-    return max((math.ceil(seconds(stack.services[s.service].raw.get("stop_grace_period"), 10))
-                if s.service in stack.services else 10 for s in steps), default=10)
-
-
-def images_of(stack: Stack, names: Sequence[str]) -> list[str]:
-    return [i for n in names if (i := stack.services[n].image)]
 
 
 @dataclass
@@ -55,13 +47,15 @@ class Deployer:
     production: bool = False
     protected: dict[str, Any] = field(default_factory=dict)  # pre-deploy hooks' results
 
-    def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None
-             ) -> Plan:
-        """The plan for ``names``; ``ids``: the local image ids (asked of podman if None)."""
-        if ids is None:
-            ids = local_ids(self.run, images_of(stack, names))
-        return make_plan(stack, names, self.run, Applied(self.state.applied), ids,
-                         ownership.Owner.of(self.state, stack.project))
+    def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None,
+             options: PlanOptions | None = None) -> Plan:
+        """Observe, then plan ``names``; ``ids``: the local image ids (asked if None)."""
+        snapshot = observe(self.run, stack, names, Applied(self.state.applied),
+                           ownership.Owner.of(self.state, stack.project), ids)
+        native = NativeHealth.for_stack(stack, self.state.probe_health)  # podman's is stale
+        snapshot = replace(snapshot, containers={n: native.apply(s) for n, s in
+                                                 snapshot.containers.items()})
+        return planning.plan(stack, names, snapshot, options)
 
     def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
                 production: bool = False) -> dict[str, str]:
@@ -86,31 +80,29 @@ class Deployer:
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
               ) -> list[Progress]:
-        if plan.changes:  # never over another stack root's containers, networks or volumes
+        """Execute ``plan``: its prelude (:func:`.plan.prelude`), then the start loop over
+        what it starts and what it checks; nothing else is touched."""
+        if plan.moves:  # never over another stack root's containers, networks or volumes
             ownership.refuse_foreign(plan.project, plan.foreign, "create containers")
             ownership.refuse_held(self.run, [s.container for s in plan.named(Change.CREATE)],
                                   ownership.Owner.of(self.state, stack.project))
-        starting = [s.service for s in plan.steps if s.change.starts]
-        for step in plan.named(Change.RECREATE, Change.RESTART, Change.REMOVE):
-            kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] if step.volumes else []
-            self.report(step.service, str(step.change), "; ".join([*step.reasons, *kept]))
+        starting, checking = planning.starting(plan), planning.checking(plan)
+        for step in plan.steps:
+            if step.change not in (Change.CREATE, Change.UNCHANGED):
+                kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] * bool(step.volumes)
+                self.report(step.service, str(step.change), "; ".join([*step.reasons, *kept]))
         image_ids(self.run, [stack.services[n] for n in starting])  # none missing
-        gone = plan.named(Change.REMOVE, Change.RECREATE)
         if protect:  # `up`; a rollback must never wait on a backup
-            self.protect([s.service for s in gone if s.volumes])
-        if gone:
-            self.run(argv.replace(*[s.container for s in gone], timeout=_grace(stack, gone)),
-                     timeout=600)
-        stopping = [s for s in plan.named(Change.RESTART)
-                    if getattr(plan.existing.get(s.container), "running", False)]
-        if stopping:
-            self.run(argv.stop(*[s.container for s in stopping],
-                               timeout=_grace(stack, stopping)), timeout=600)
-        if not starting:
+            self.protect([s.service for s in plan.named(Change.REMOVE, Change.RECREATE)
+                          if s.volumes])
+        for line in planning.prelude(stack, plan):
+            self.run(line, timeout=600)
+        acting = [s.service for s in plan.steps if s.service in {*starting, *checking}]
+        if not acting:
             return []
         try:
-            return Startup(stack, starting, run=self.run, report=self.report,
-                           options=options, clock=self.clock,
+            return Startup(stack, acting, run=self.run, report=self.report, options=options,
+                           clock=self.clock, checking=checking,
                            health_file=self.state.probe_health).execute()
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
@@ -147,8 +139,8 @@ class Deployer:
         stack = self._as_recorded(stack, release)
         ids = self.prepare(stack, names)
         plan = self.plan(stack, names, ids)
-        profiles = tuple(sorted({p for n in names for p in stack.services[n].profiles}))
-        self.apply(stack, plan, StartOptions(timeout, True, profiles), protect=False)
+        self.apply(stack, plan, StartOptions(timeout, True, planning.profiles_of(stack, names)),
+                   protect=False)
         releases.set_current(self.state, release.number)
         return release.number, plan
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,18 @@ def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
     return out
 
 
-def fingerprint(stack: Stack, name: str) -> Fingerprint:
+def fingerprint(stack: Stack, name: str, digests: Mapping[str, str] | None = None
+                ) -> Fingerprint:
+    """``digests``: file path -> sha256 of its content, as :func:`file_digests` read them
+    (None: read now)."""
+    files = {}
+    for label, path in mounted_files(stack, name).items():
+        files[label] = digest(Path(path)) if digests is None else digests.get(path, "missing")
+    return Fingerprint(dict(stack.services[name].raw), files)
+
+
+def mounted_files(stack: Stack, name: str) -> dict[str, str]:
+    """``secret NAME`` / ``config NAME`` -> the file it is made from, for one service."""
     svc = stack.services[name].raw
     files = {}
     for kind in ("secrets", "configs"):
@@ -82,11 +94,17 @@ def fingerprint(stack: Stack, name: str) -> Fingerprint:
             source = ref.get("source") if isinstance(ref, dict) else ref
             entry = as_dict(defined.get(str(source)))
             if entry.get("file"):
-                files[f"{kind[:-1]} {source}"] = _digest(Path(str(entry["file"])))
-    return Fingerprint(dict(svc), files)
+                files[f"{kind[:-1]} {source}"] = str(entry["file"])
+    return files
 
 
-def _digest(path: Path) -> str:
+def file_digests(stack: Stack, names: Iterable[str]) -> dict[str, str]:
+    """The digest of every secret and config file the services ``names`` mount."""
+    return {path: digest(Path(path)) for name in names
+            for path in mounted_files(stack, name).values()}
+
+
+def digest(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:

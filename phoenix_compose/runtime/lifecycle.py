@@ -39,10 +39,11 @@ from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
-from phoenix_compose.runtime.plan import Plan
+from phoenix_compose.runtime.plan import Change, Plan, profiles_of
 from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.status import ServiceStatus, service_status
+from phoenix_compose.runtime.takedown import project_name, remove_owned, take_down
 from phoenix_compose.statedir import StateDir
 
 
@@ -54,12 +55,8 @@ class ComposeManager:
     def __init__(self, root: Path, env: str, *, run: containers.Runner = podman.run,
                  report: Report = _quiet, lock_wait: float = 10.0,
                  clock: Clock | None = None) -> None:
-        self.root = root
-        self.env = env
-        self.state = StateDir(root, env)
-        self.run = run
-        self.report = report
-        self.lock_wait = lock_wait
+        self.root, self.env, self.state = root, env, StateDir(root, env)
+        self.run, self.report, self.lock_wait = run, report, lock_wait
         self.clock = clock or Clock()
         self.applied: Plan | None = None  # the plan the last start_services applied
 
@@ -94,8 +91,13 @@ class ComposeManager:
 
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
+        return self.planned(services, profiles)[1]
+
+    def planned(self, services: Sequence[str] = (), profiles: Sequence[str] = ()
+                ) -> tuple[Stack, Plan]:
+        """The stack and its plan: ``inv plan`` and ``up --dry-run`` both print this."""
         stack = self.stack()
-        return self.deployer().plan(stack, _select(self, stack, services, profiles))
+        return stack, self.deployer().plan(stack, _select(self, stack, services, profiles))
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
                        timeout: float = 300.0, build: bool = False,
@@ -107,20 +109,21 @@ class ComposeManager:
             stack = self.stack()
             names = _select(self, stack, services, profiles)
             deployer = self.deployer()
+            plan = None
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
                     stack, names, build=build, production=self._production()))
                 args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
                 self.applied = plan
                 done = deployer.apply(stack, plan, StartOptions(
-                    timeout, wait, tuple(_profiles_of(stack, names))))
+                    timeout, wait, profiles_of(stack, names)))
             except (ConfigurationError, LockedError, OwnershipError):
                 raise
             except PhoenixError as exc:
-                if not rollback:
-                    raise
+                if not rollback or (plan is not None and not plan.moves):
+                    raise  # asked not to, or nothing moved: a rollback cannot mend health
                 self._recover(exc, timeout, args)
-            if wait and (plan.changes or releases.current(self.state) is None):
+            if plan is not None and wait and (plan.moves or releases.current(self.state) is None):
                 running = sorted(running_services(self.run, stack),  # healthy
                                  key=stack.order().index)
                 args["release"] = releases.record(self.state, stack, running, self.run,
@@ -165,25 +168,15 @@ class ComposeManager:
             names = [n for n in selected if n in services] if services else selected
             ownership.guard(self.run, self.state, stack, "restart services")
             running = running_services(self.run, stack)
-            stop_noted(self.run, self.state, stack, names)
-            done = self.startup(stack, names, timeout).execute()
-            return done + self._restore_dependents(stack, names, running, timeout)
+            done = start_fresh(self, stack, names, timeout, stop=True)
+            return done + restore_dependents(self, stack, names, running, timeout)
 
     def startup(self, stack: Stack, names: Sequence[str], timeout: float,
-                 wait: bool = True) -> Startup:
-        options = StartOptions(timeout, wait, tuple(_profiles_of(stack, names)))
+                replace: Sequence[str] = ()) -> Startup:
+        options = StartOptions(timeout, True, profiles_of(stack, names))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
-                       clock=self.clock, health_file=self.state.probe_health)
-
-    def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
-                            timeout: float) -> list[Progress]:
-        """podman-compose recreates the running dependents of a recreated service (podman
-        links them as container dependencies) but, with --no-start, leaves them stopped:
-        start again what was running before."""
-        lost = sorted((running - set(names)) - running_services(self.run, stack))
-        if not lost:
-            return []
-        return self.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
+                       clock=self.clock, replace=replace,
+                       health_file=self.state.probe_health)
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
@@ -225,6 +218,31 @@ def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
         tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
 
 
+def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: float,
+                stop: bool = False) -> list[Progress]:
+    """``restart`` (``stop``) and ``start`` of ``names``: what the plan would recreate (a
+    moved image, a changed config) is replaced, not only started, and remembered."""
+    deployer = m.deployer()
+    stale = deployer.plan(stack, names).named(Change.RECREATE)  # the plan decides, only it
+    if stop:
+        stop_noted(m.run, m.state, stack, names)
+    try:
+        return m.startup(stack, names, timeout, replace=[s.container for s in stale]).execute()
+    finally:
+        deployer.remember(stack, [s.service for s in stale])
+
+
+def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str], running: set[str],
+                        timeout: float) -> list[Progress]:
+    """podman-compose recreates the running dependents of a recreated service (podman
+    links them as container dependencies) but, with --no-start, leaves them stopped:
+    start again what was running before."""
+    lost = sorted((running - set(names)) - running_services(m.run, stack))
+    if not lost:
+        return []
+    return m.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
+
+
 def running_services(run: containers.Runner, stack: Stack) -> set[str]:
     by_container = {s.container: n for n, s in stack.services.items()}
     states = containers.inspect(run, list(by_container))
@@ -244,57 +262,3 @@ def env_profiles(root: Path, env: str) -> tuple[str, ...]:
     except ConfigurationError:
         return ()
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
-
-
-def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
-    return sorted({p for n in names for p in stack.services[n].profiles})
-
-
-def take_down(run: containers.Runner, report: Report, stack: Stack, owner: Owner,
-              volumes: bool, graceful: bool) -> None:
-    """podman-compose's ``down`` when all that the project and the stack's container names
-    hold is ours; else (another stack root uses the project or a name) only what carries
-    our owner label goes, and the rest is named and left alone."""
-    _ours, foreign = ownership.owned_containers(run, owner)
-    held = containers.inspect(run, [s.container for s in stack.services.values()])
-    foreign += [ownership.Foreign("container", n, ownership.whose(s.owner, s.working_dir))
-                for n, s in held.items()
-                if not owner.owns_container(s) and n not in {f.name for f in foreign}]
-    foreign += ownership.foreign_resources(run, owner)
-    if foreign:
-        report("*", "leaving alone", ownership.summary(stack.project, foreign))
-        remove_owned(run, report, owner, volumes, "by owner", unknown=False)
-        return
-    every_profile = _profiles_of(stack, list(stack.services))
-    run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
-                  None if graceful else 0), timeout=600)
-
-
-def remove_owned(run: containers.Runner, report: Report, owner: Owner, volumes: bool,
-                 why: str, unknown: bool | None = None) -> None:
-    """`down` without podman-compose (no usable compose file, or another owner in the
-    project): remove our containers, then our networks (and volumes); ``unknown``: also
-    those made before owner labels (by default, when no other owner is in the project)."""
-    report("*", why, f"removing project {owner.project} by its labels")
-    ours, foreign = ownership.owned_containers(run, owner)
-    if unknown is None:
-        unknown = not (foreign or ownership.foreign_resources(run, owner))
-    if ours:
-        run(argv.remove(*list(ours)), timeout=600)
-    kinds = ("network",) + (("volume",) if volumes else ())
-    for kind, found in ownership.resources(run, owner, kinds).items():
-        names = sorted(n for n, mine in found.items() if mine or (unknown and mine is None))
-        if names:
-            run(argv.remove_kind(kind, *names), timeout=120)
-
-
-def project_name(root: Path, env: str) -> str:
-    """The env's own project; never a guess that could name another stack."""
-    try:
-        return load_environment(root, env).project_name
-    except ConfigurationError:
-        raise PhoenixError(
-            f"cannot tell which project is environment '{env}': its env file is "
-            f"broken and there is no {StateDir(root, env).compose_file.relative_to(root)}",
-            hint="fix the env file, or name the project: `inv down --project NAME`"
-        ) from None

@@ -33,6 +33,7 @@ class Tracked:
     status: str = "starting"  # starting, healthy or unhealthy, as podman says them
     streak: int = 0  # failed checks in a row that count
     output: str = ""  # the last check's message
+    checked_at: str = ""  # when the last check ended (ISO 8601; the plan's "checked lately")
 
 
 class NativeHealth:
@@ -82,6 +83,7 @@ class NativeHealth:
             old = self.tracked.get(container)
             if old is None or (old.pid, old.id) != run:
                 old = Tracked(run[1], run[0])
+            old = replace(old, checked_at=now.isoformat())
             if passed:
                 new = replace(old, status="healthy", streak=0, output=output)
             elif old.status == "starting" and (started is None or (
@@ -104,8 +106,9 @@ class NativeHealth:
             tracked = self.tracked.get(state.name)
         if tracked is None or (tracked.id, tracked.pid) != (state.id, state.pid):
             return state  # not checked natively in this run yet: podman's is all there is
+        checked = datetime.fromisoformat(tracked.checked_at) if tracked.checked_at else None
         return replace(state, health=tracked.status, failing_streak=tracked.streak,
-                       last_output=tracked.output)
+                       last_output=tracked.output, checked_at=checked or state.checked_at)
 
     def save(self) -> None:
         """Write what changed over what is recorded (``up`` and the watcher may both keep
@@ -151,4 +154,5 @@ def _fields(item: Any) -> dict[str, Any]:
         raise TypeError("not a mapping")
     return {"id": str(item["id"]), "pid": int(item["pid"]),
             "status": str(item.get("status") or "starting"),
-            "streak": int(item.get("streak") or 0), "output": str(item.get("output") or "")}
+            "streak": int(item.get("streak") or 0), "output": str(item.get("output") or ""),
+            "checked_at": str(item.get("checked_at") or "")}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.runtime import argv, audit, containers, ownership, podman
-from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.lifecycle import ComposeManager, start_fresh
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
 
@@ -53,7 +53,7 @@ def start(m: ComposeManager, services: Sequence[str] = (),
     with m.administering("start", {"services": list(services), "timeout": timeout}):
         stack = m.stack()
         ownership.guard(m.run, m.state, stack, "start services")
-        return m.startup(stack, named(stack, services), timeout).execute()
+        return start_fresh(m, stack, named(stack, services), timeout)
 
 
 def named(stack: Stack, services: Sequence[str]) -> list[str]:

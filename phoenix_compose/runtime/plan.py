@@ -1,28 +1,40 @@
-"""The plan: what ``up`` will do to each service, and why.  ``inv plan`` prints it and
-``up`` executes exactly it (the same function decides both).
+"""The plan: what ``up`` will do to each service, and why.  A pure function of the stack and
+a :class:`.observe.Snapshot` (no podman call in here): ``inv plan`` and ``up --dry-run``
+print it, and ``up`` executes exactly it.
 
 - **create**: the container is missing;
-- **recreate**: the image changed, the config changed (naming the keys), a secret or config
-  file changed, or the config the container was made from is unknown;
-- **restart**: the container is stopped or exited, or a dependency is recreated or
-  restarted and its ``depends_on`` entry says ``restart: true`` (compose-spec);
+- **recreate**: the image changed (its tag moved, or it is not here yet), the config changed
+  (naming the keys), a secret or config file changed, or the config the container was made
+  from is unknown;
+- **restart**: it runs, but a dependency is recreated, restarted or started and its
+  ``depends_on`` entry says ``restart: true`` (compose-spec);
+- **start**: the container exists but is not running (created, exited, stopped, or paused:
+  then it is unpaused);
+- **converge-health**: it runs, but is unhealthy, or its health is not known: never checked,
+  or last checked longer ago than two of its intervals (no watcher checks it).  ``up``
+  checks it until it is healthy (or fails, naming it), and never calls it "unchanged";
 - **unchanged**: nothing to do;
 - **remove**: a container of the project whose service is no longer in the config.
 
 Only our own containers are planned (:mod:`.ownership`): what another stack root made in
-the same project is listed in ``foreign`` and left alone.
+the same project is in ``foreign`` and left alone.  :func:`commands` gives the podman
+command lines the execute step runs for a plan.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from phoenix_compose._compat import StrEnum
-from phoenix_compose.runtime import containers, ownership
-from phoenix_compose.runtime.fingerprint import Applied, fingerprint
-from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.runtime import argv, containers, ownership
+from phoenix_compose.runtime.fingerprint import fingerprint
+from phoenix_compose.runtime.observe import Snapshot
+from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
+from phoenix_compose.runtime.startup.waves import levels
 from phoenix_compose.shapes import as_dict
 
 
@@ -32,15 +44,28 @@ class Change(StrEnum):
     CREATE = "create"
     RECREATE = "recreate"
     RESTART = "restart"
+    START = "start"
+    CONVERGE_HEALTH = "converge-health"
     UNCHANGED = "unchanged"
     REMOVE = "remove"
 
     @property
     def starts(self) -> bool:
-        return self in (Change.CREATE, Change.RECREATE, Change.RESTART)
+        """Its container is (re)made or (re)started by podman-compose and ``podman start``."""
+        return self in (Change.CREATE, Change.RECREATE, Change.RESTART, Change.START)
 
 
-PAST = {Change.CREATE: "created", Change.RECREATE: "recreated", Change.RESTART: "restarted"}
+PAST = {Change.CREATE: "created", Change.RECREATE: "recreated", Change.RESTART: "restarted",
+        Change.START: "started"}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How ``up`` was asked to converge.  A flag of ``up`` that changes what is planned
+    (``--force-recreate``, ``--no-deps``, ``--pull``) becomes a field here and is applied
+    in :func:`_decide` (per service) or :func:`plan` (the selection)."""
+
+    health_intervals: float = 2.0  # a health check older than this many intervals: unknown
 
 
 @dataclass(frozen=True)
@@ -50,11 +75,12 @@ class Step:
     container: str
     reasons: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()  # named volumes it mounts: kept when it is recreated
+    order: int = 0  # the wave up acts on it in (1: first); 0: removed before, or left alone
 
     def as_dict(self) -> dict[str, Any]:
         return {"service": self.service, "change": str(self.change),
                 "container": self.container, "reasons": list(self.reasons),
-                "volumes": list(self.volumes)}
+                "volumes": list(self.volumes), "order": self.order}
 
 
 @dataclass(frozen=True)
@@ -67,7 +93,14 @@ class Plan:
 
     @property
     def changes(self) -> bool:
+        """Anything to do (a health check to settle counts)."""
         return any(s.change is not Change.UNCHANGED for s in self.steps)
+
+    @property
+    def moves(self) -> bool:
+        """A container is made, removed, started or stopped."""
+        return any(s.change not in (Change.UNCHANGED, Change.CONVERGE_HEALTH)
+                   for s in self.steps)
 
     def named(self, *changes: Change) -> list[Step]:
         return [s for s in self.steps if s.change in changes]
@@ -87,43 +120,45 @@ class Plan:
                 "foreign": [f.as_dict() for f in self.foreign], "warnings": self.warnings}
 
 
-def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applied: Applied,
-              image_ids: Mapping[str, str], owner: ownership.Owner | None = None) -> Plan:
-    """The plan for ``names`` (in dependency order); ``image_ids``: image -> its id here
-    (an image absent from it is not here yet: pulled or built by ``up``); ``owner``: only
-    its containers are planned."""
-    existing = containers.project_containers(run, stack.project)
-    foreign: list[ownership.Foreign] = []
-    if owner is not None:
-        existing, foreign = ownership.split(existing, owner)
-        foreign += ownership.foreign_resources(run, owner)
-    steps: dict[str, Step] = {}
-    for name in names:
-        spec = stack.services[name]
-        state = existing.get(spec.container)
-        volumes = named_volumes(stack, name)
-        if state is None:
-            steps[name] = Step(name, Change.CREATE, spec.container, ("the container is missing",))
-            continue
-        reasons = _image_reasons(spec.image, state, image_ids)
-        known = applied.get(state.config_hash)
-        if known is None:
-            reasons.append("the config it was made from is unknown (not created by phoenix)")
-        else:
-            reasons += known.changes(fingerprint(stack, name))
-        if reasons:
-            steps[name] = Step(name, Change.RECREATE, spec.container, tuple(reasons), volumes)
-        elif not state.running:
-            steps[name] = Step(name, Change.RESTART, spec.container,
-                               (f"the container is {_stopped(state)}",))
-        else:
-            steps[name] = Step(name, Change.UNCHANGED, spec.container)
+def plan(stack: Stack, names: Sequence[str], snapshot: Snapshot,
+         options: PlanOptions | None = None) -> Plan:
+    """The plan for ``names`` (in dependency order) against ``snapshot``."""
+    options = options or PlanOptions()
+    steps = {name: _decide(stack, name, snapshot, options) for name in names}
     _cascade(stack, names, steps)
     orphans = [Step(state.service or state.name, Change.REMOVE, state.name,
                     ("the service is no longer in the config",))
-               for state in existing.values() if state.service not in stack.services]
-    return Plan(stack.project, tuple(steps[n] for n in names) + tuple(orphans), existing,
-                tuple(foreign))
+               for state in snapshot.containers.values() if state.service not in stack.services]
+    acting = [n for n in names if steps[n].change is not Change.UNCHANGED]
+    waves = {n: i + 1 for i, level in enumerate(levels(stack, acting)) for n in level}
+    ordered = tuple(_ordered(steps[n], waves.get(n, 0)) for n in names)
+    return Plan(stack.project, ordered + tuple(orphans), snapshot.containers, snapshot.foreign)
+
+
+def _ordered(step: Step, order: int) -> Step:
+    return Step(step.service, step.change, step.container, step.reasons, step.volumes, order)
+
+
+def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -> Step:
+    spec = stack.services[name]
+    state = snapshot.containers.get(spec.container)
+    if state is None:
+        return Step(name, Change.CREATE, spec.container, ("the container is missing",))
+    reasons = _image_reasons(spec.image, state, snapshot.images)
+    known = snapshot.applied.get(state.config_hash) if state.config_hash else None
+    if known is None:
+        reasons.append("the config it was made from is unknown (not created by phoenix)")
+    else:
+        reasons += known.changes(fingerprint(stack, name, snapshot.files))
+    if reasons:
+        return Step(name, Change.RECREATE, spec.container, tuple(reasons),
+                    named_volumes(stack, name))
+    if not state.running:
+        return Step(name, Change.START, spec.container, (f"the container is {_stopped(state)}",))
+    unsettled = _health_reasons(spec, state, snapshot.taken_at, options)
+    if unsettled:
+        return Step(name, Change.CONVERGE_HEALTH, spec.container, tuple(unsettled))
+    return Step(name, Change.UNCHANGED, spec.container)
 
 
 def _image_reasons(image: str | None, state: containers.ContainerState,
@@ -138,12 +173,33 @@ def _image_reasons(image: str | None, state: containers.ContainerState,
     return []
 
 
+def _health_reasons(spec: ServiceSpec, state: containers.ContainerState, now: datetime,
+                    options: PlanOptions) -> list[str]:
+    """Why a running service's health is not settled (nothing: healthy, and checked lately,
+    or it has no healthcheck)."""
+    health = spec.health
+    if health is None:
+        return []
+    if state.health == "unhealthy":
+        return ["it is unhealthy (its last health check failed)"]
+    if state.checked_at is None:
+        return ["its health is unknown: it was never checked"]
+    age = (now - state.checked_at).total_seconds()
+    if age > health.interval * options.health_intervals + health.timeout:
+        return [f"its health is unknown: last checked {age:.0f} s ago, and no one checks it "
+                f"every {health.interval:g} s (no watcher)"]
+    if state.health != "healthy":
+        return [f"its health is {state.health or 'not reported'}"]
+    return []
+
+
 def _cascade(stack: Stack, names: Sequence[str], steps: dict[str, Step]) -> None:
     """``depends_on: {dep: {restart: true}}``: restart the dependent after its dependency
-    is recreated or restarted (names are in dependency order, so it propagates)."""
+    is created, recreated, restarted or started (names are in dependency order, so it
+    propagates).  A restart settles a health check too."""
     for name in names:
         step = steps[name]
-        if step.change is not Change.UNCHANGED:
+        if step.change not in (Change.UNCHANGED, Change.CONVERGE_HEALTH):
             continue
         entries = stack.services[name].raw.get("depends_on") or {}
         moved = [dep for dep, entry in entries.items()
@@ -165,6 +221,66 @@ def named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
         if source in declared:
             out.append(str(source))
     return tuple(out)
+
+
+def grace(stack: Stack, steps: Sequence[Step]) -> int:
+    """The longest ``stop_grace_period`` of the services (compose's default: 10 s)."""
+    return max((math.ceil(seconds(stack.services[s.service].raw.get("stop_grace_period"), 10))
+                if s.service in stack.services else 10 for s in steps), default=10)
+
+
+def paused(plan: Plan) -> list[Step]:
+    """The steps that start a paused container: ``podman unpause``, then checked."""
+    return [s for s in plan.named(Change.START)
+            if getattr(plan.existing.get(s.container), "status", "") == "paused"]
+
+
+def prelude(stack: Stack, plan: Plan) -> list[argv.Argv]:
+    """What the execute step runs before the start loop: remove what goes (orphans and
+    what is recreated), stop what restarts, unpause what was paused."""
+    out = []
+    if gone := plan.named(Change.REMOVE, Change.RECREATE):
+        out.append(argv.replace(*[s.container for s in gone], timeout=grace(stack, gone)))
+    stopping = [s for s in plan.named(Change.RESTART)
+                if getattr(plan.existing.get(s.container), "running", False)]
+    if stopping:
+        out.append(argv.stop(*[s.container for s in stopping],
+                             timeout=grace(stack, stopping)))
+    if waking := paused(plan):
+        out.append(argv.unpause(*[s.container for s in waking]))
+    return out
+
+
+def starting(plan: Plan) -> list[str]:
+    """The services the start loop creates and starts, in dependency order."""
+    waking = {s.service for s in paused(plan)}
+    return [s.service for s in plan.steps if s.change.starts and s.service not in waking]
+
+
+def checking(plan: Plan) -> list[str]:
+    """The running services the start loop only checks (health settled, or unpaused)."""
+    return [s.service for s in [*plan.named(Change.CONVERGE_HEALTH), *paused(plan)]]
+
+
+def profiles_of(stack: Stack, names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted({p for n in names for p in stack.services[n].profiles}))
+
+
+def commands(stack: Stack, plan: Plan) -> list[argv.Argv]:
+    """Every podman command line ``up`` runs for ``plan``: the prelude, then per level the
+    creation and the start (a real start is health-gated: it waits for the dependencies'
+    conditions), then one ``healthcheck run`` of each service whose health is waited for
+    (repeated until healthy)."""
+    names = [s.service for s in plan.steps if s.change is not Change.REMOVE]
+    profiles = profiles_of(stack, names)
+    out = prelude(stack, plan)
+    for level in levels(stack, starting(plan)):
+        out.append(argv.create(stack.compose_file, stack.project, level, profiles))
+        out.append(argv.start(*[stack.services[n].container for n in level]))
+    for name in [*starting(plan), *checking(plan)]:
+        if stack.services[name].health is not None:
+            out.append(argv.healthcheck_run(stack.services[name].container))
+    return out
 
 
 def _stopped(state: containers.ContainerState) -> str:

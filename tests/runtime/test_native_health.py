@@ -83,6 +83,19 @@ def test_the_record_is_kept_for_the_next_process(tmp_path: Path) -> None:
     assert tracker(path).tracked == {}
 
 
+def test_the_time_of_the_last_native_check_reaches_the_plan(tmp_path: Path) -> None:
+    """podman's own health log never sees a native check: the plan's "checked lately"
+    (runtime.plan: unknown health is converge-health) reads the time we kept."""
+    path = tmp_path / "probe-health.json"
+    at = T0 + timedelta(seconds=42)
+    health = tracker(path)
+    health.record("c", (10, "abc"), True, "HTTP 200 OK", T0, at)
+    health.save()
+    seen = tracker(path).apply(state())
+    assert (seen.health, seen.checked_at) == ("healthy", at)
+    assert tracker(path).apply(state(pid=11)).checked_at is None  # another run: podman's
+
+
 def test_up_and_the_watcher_each_write_only_their_own_news(tmp_path: Path) -> None:
     path = tmp_path / "probe-health.json"
     probes = {n: (Health(), PROBE) for n in ("c", "d")}

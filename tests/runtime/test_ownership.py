@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.cli.release import plan_text
+from phoenix_compose.cli.planview import plan_text
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.errors import OwnershipError
 from phoenix_compose.runtime import argv, podman

@@ -1,4 +1,6 @@
-"""The plan and the minimal up on real podman: what changes is named, and only that moves."""
+"""The plan and the minimal up on real podman: what changes is named, and only that moves;
+the snapshot is what podman reports, and ``inv plan``, ``up --dry-run`` and the real ``up``
+agree.  The planner's own cases, without podman, are in test_planner.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import pytest
 
 from phoenix_compose.errors import RolledBack, StartupError
 from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.observe import observe
 from phoenix_compose.runtime.plan import Change
 from phoenix_compose.runtime.releases import list_releases
 from phoenix_compose.statedir import StateDir
@@ -140,7 +144,7 @@ def test_secrets_stopped_containers_and_orphans_are_planned(
     podman.run(argv.stop(f"{podman_project}_worker_1", timeout=1))
     steps = {s.service: s for s in manager(root).plan().steps}
     assert steps["db"].reasons == ("secret token changed",)
-    assert steps["worker"].change is Change.RESTART
+    assert steps["worker"].change is Change.START
     assert steps["worker"].reasons[0].startswith("the container is exited")
     shown = inv(root, "plan", "--env", "t").stdout
     assert "two" not in shown and "one" not in shown.replace("done", "")
@@ -217,5 +221,112 @@ def test_a_rollback_runs_the_recorded_image_when_its_tag_has_moved(
         back = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
         assert number == 1 and back["Image"] == first["Image"]  # not the tag's new image
         assert (StateDir(root, "t").releases / "1" / "rollback.yaml").is_file()
+    finally:
+        podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
+
+
+def six(image: str, s1: str = "1") -> str:
+    return "services:\n" + "".join(
+        f"  s{i}: {{image: '{image}', command: [sleep, '1d'], stop_grace_period: 1s, "
+        f"environment: {{V: '{s1 if i == 1 else 1}'}}}}\n" for i in range(1, 7))
+
+
+def test_after_a_change_to_one_of_six_plan_dry_run_and_up_touch_only_it(
+        make_stack, podman_project: str, busybox_image: str) -> None:
+    """Issue 24's measurement: ``inv plan`` said 1 to recreate, ``up --dry-run`` would
+    create and start all six, and ``up`` recreated s1.  Now all three say s1 only, and a
+    no-op ``up`` asks podman 5 things whatever the number of services."""
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": six(busybox_image)})
+    (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    manager(root).start_services(timeout=60)
+    stack = manager(root).stack()
+    snapshot = observe(podman.run, stack, stack.order(), Applied(StateDir(root, "t").applied))
+    image_id = podman.run(argv.image_id(busybox_image)).stdout.strip()
+    assert {s.service: (s.status, s.image_id) for s in snapshot.containers.values()} == {
+        f"s{i}": ("running", image_id) for i in range(1, 7)}
+    assert set(snapshot.applied) == {s.config_hash for s in snapshot.containers.values()}
+    calls: list[tuple[str, ...]] = []
+
+    def counted(line, *args, **kwargs):
+        calls.append(tuple(line[:3]))
+        return podman.run(line, *args, **kwargs)
+
+    assert ComposeManager(root, "t", run=counted).start_services(timeout=60) == []
+    assert sorted(calls) == sorted([("podman", "image", "inspect"), ("podman", "ps", "--all"),
+                                    ("podman", "container", "inspect"),
+                                    ("podman", "network", "ls"), ("podman", "volume", "ls")])
+    before = ids(podman_project)
+    edit(root, six(busybox_image, s1="2"))
+    shown = inv(root, "plan", "--env", "t")
+    assert shown.returncode == 2, shown.stderr
+    assert shown.stdout.splitlines()[0] == f"t: 1 to recreate, 5 unchanged (project " \
+                                           f"{podman_project})"
+    dry = inv(root, "up", "--env", "t", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert shown.stdout.strip() in dry.stdout
+    lines = dry.stdout.split("these commands would run:\n")[1].splitlines()
+    run_lines = [line for line in lines if line.startswith("  podman")]
+    assert len(run_lines) == 3  # rm -f, podman-compose up --no-start, start
+    assert all(line.split(" -- ")[1] in ("s1", f"{podman_project}_s1_1")
+               for line in run_lines), run_lines
+    manager(root).start_services(timeout=60)
+    after = ids(podman_project)
+    s1 = f"{podman_project}_s1_1"
+    assert after[s1][0] != before[s1][0]
+    assert {n: v for n, v in after.items() if n != s1} == {
+        n: v for n, v in before.items() if n != s1}
+
+
+def test_an_unhealthy_service_is_never_unchanged_and_up_fails_on_it(
+        make_stack, podman_project: str, busybox_image: str) -> None:
+    """After a deploy that left a service unhealthy, ``up`` said "nothing to change" and
+    exited 0.  Now the plan checks it; up fails naming it, and replaces nothing."""
+    check = "{test: [CMD, test, -f, /tmp/ok], interval: 5s, timeout: 2s, retries: 1}"
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": f"services:\n  web: {{image: '{busybox_image}', "
+                                           "command: [sh, -c, 'touch /tmp/ok; exec sleep 1d'], "
+                                           f"stop_grace_period: 1s, healthcheck: {check}}}\n"})
+    manager(root).start_services(timeout=60)
+    web = f"{podman_project}_web_1"
+    before = ids(podman_project)
+    podman.run(argv.exec_(web, ["rm", "/tmp/ok"]))
+    podman.run(argv.healthcheck_run(web), ok_codes=(0, 1))
+    steps = {s.service: s for s in manager(root).plan().steps}
+    assert steps["web"].change is Change.CONVERGE_HEALTH
+    assert steps["web"].reasons == ("it is unhealthy (its last health check failed)",)
+    with pytest.raises(StartupError) as info:
+        manager(root).start_services(timeout=30)
+    assert "web" in str(info.value)
+    assert ids(podman_project)[web][0] == before[web][0]  # checked, not replaced
+    podman.run(argv.exec_(web, ["touch", "/tmp/ok"]))
+    assert manager(root).start_services(timeout=30)[0].ready  # its health converged
+    assert ids(podman_project) == before
+
+
+def test_restart_replaces_a_service_whose_image_moved_because_the_plan_says_so(
+        make_stack, podman_project: str, busybox_image: str, tmp_path: Path) -> None:
+    """The stale-image decision is the plan's only: ``restart`` (and ``start``) replace
+    what the plan would recreate, and remember what they made (the next plan is clean)."""
+    moving = f"localhost/phoenix-test/{podman_project}:dev"
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Containerfile").write_text(f"FROM {busybox_image}\nLABEL build=two\n")
+    podman.run(argv.tag(busybox_image, moving))
+    try:
+        root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                           "compose/app.yaml": f"services:\n  web: {{image: '{moving}', "
+                                               "command: [sleep, '1d'], "
+                                               "stop_grace_period: 1s}\n"})
+        manager(root).start_services(timeout=60)
+        podman.run(argv.build(moving, str(tmp_path / "ctx"),
+                              str(tmp_path / "ctx" / "Containerfile")), timeout=300)
+        rebuilt = podman.run(argv.image_id(moving)).stdout.strip()
+        [step] = manager(root).plan().steps
+        assert step.change is Change.RECREATE and step.reasons[0].startswith(
+            "the image changed")
+        manager(root).restart_services(timeout=60)
+        web = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        assert web["Image"] == rebuilt and web["State"]["Status"] == "running"
+        assert not manager(root).plan().changes
     finally:
         podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))

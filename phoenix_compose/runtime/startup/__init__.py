@@ -1,7 +1,7 @@
 """Health-gated start: services start as soon as their dependencies meet their conditions.
 
-- :mod:`.preflight`: images, host ports and stale containers, checked before anything is
-  created;
+- :mod:`.preflight`: images and host ports, checked before anything is created (which
+  containers are stale is the plan's decision: :mod:`..plan`);
 - :mod:`.waves`: the loop that creates containers level by level in the background and
   starts each service when its ``depends_on`` conditions hold;
 - :mod:`.diagnosis`: a failure names the service, its last check output, its log tail and

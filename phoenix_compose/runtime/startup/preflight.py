@@ -1,45 +1,28 @@
 """Pre-flight checks of a start: when one fails, no container has been created.
 
-Every image must be present (a pull would fail or hang offline), every published host port
-of a service that is not already running must be free, and a container made from an older
-build of its image is marked stale, to be recreated as compose does.
+Every image must be present (a pull would fail or hang offline) and every published host
+port of a service that is not already running must be free.  Whether a container is made
+from an older build of its image is the plan's decision (:mod:`..plan`), not this one's.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.values import port_range
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import containers
+from phoenix_compose.runtime.observe import local_ids
 from phoenix_compose.runtime.stack import ServiceSpec
 
 
-def check(run: containers.Runner, specs: Sequence[ServiceSpec]) -> list[str]:
-    """Raise when an image is missing or a port is taken; return the stale containers."""
+def check(run: containers.Runner, specs: Sequence[ServiceSpec]) -> None:
+    """Raise when an image is missing or a port is taken."""
     existing = containers.inspect(run, [s.container for s in specs])
-    ids = image_ids(run, specs)
+    image_ids(run, specs)
     check_ports(specs, existing)
-    return [s.container for s in specs if s.container in existing and s.image in ids
-            and existing[s.container].image_id != ids[s.image]]
-
-
-def local_ids(run: containers.Runner, images: Iterable[str]) -> dict[str, str]:
-    """The ID of each image that is here (in parallel; an absent one is left out)."""
-    wanted = sorted(set(images))
-    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-image")
-    try:
-        found = dict(zip(wanted, pool.map(
-            lambda image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE), wanted)))
-    except BaseException:  # Ctrl-C, SIGTERM: a hanging podman must not hold the exit
-        podman.terminate_all()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
 
 
 def image_ids(run: containers.Runner, specs: Sequence[ServiceSpec]) -> dict[str, str]:

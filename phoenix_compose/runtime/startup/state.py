@@ -36,6 +36,14 @@ class Progress:
     def ready(self) -> bool:
         return self.state.ready
 
+    def begin(self, now: float, watched: bool) -> str:
+        """It started (or was running already) at ``now``; ``watched``: its readiness is
+        still to be checked.  The word to report."""
+        self.started_at = self.next_check = now
+        self.state = StartState.STARTED if watched else StartState.RUNNING
+        self.ready_at = None if watched else now
+        return "starting" if watched else "running"
+
     @property
     def seconds_to_ready(self) -> float | None:
         if self.started_at is None or self.ready_at is None:

@@ -96,16 +96,23 @@ class Startup:
     def __init__(self, stack: Stack, names: Sequence[str], *, run: containers.Runner,
                  report: Report, options: StartOptions | None = None,
                  clock: Clock | None = None, executor: Callable[[], Executor] = _pool,
+                 checking: Sequence[str] = (),  # running already: only checked
+                 replace: Sequence[str] = (),  # removed before the first creation
                  health_file: Path | None = None) -> None:
         self.stack, self.run, self.report, self.executor = stack, run, report, executor
         self.native = NativeHealth.for_stack(stack, health_file)  # what native checks saw
         self.options, self.clock = options or StartOptions(), clock or Clock()
         self.progress = {n: Progress(stack.services[n]) for n in names}
+        self.checking = [n for n in names if n in checking]
         self.diagnosis = Diagnosis(run, self.progress, report)
-        self.creator = Creator(stack, levels(stack, list(names)), run, self.options.profiles)
+        self.creator = Creator(stack, levels(stack, [n for n in names if n not in checking]),
+                               run, self.options.profiles, list(replace))
 
     def execute(self) -> list[Progress]:
-        self.creator.stale = preflight.check(self.run, [p.spec for p in self.progress.values()])
+        preflight.check(self.run, [p.spec for p in self.progress.values()])
+        now = self.clock.now()
+        for progress in [self.progress[n] for n in self.checking]:  # running already
+            self.report(progress.spec.name, progress.begin(now, bool(progress.spec.health)), "")
         thread = threading.Thread(target=self.creator, name="phoenix-create", daemon=True)
         thread.start()
         try:
@@ -168,13 +175,9 @@ class Startup:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()
         for progress in due:
-            progress.started_at = progress.next_check = now
             watched = progress.spec.health is not None or self._awaited_completion(
                 progress.spec.name)
-            progress.state = StartState.STARTED if watched else StartState.RUNNING
-            if not watched:
-                progress.ready_at = now
-            self.report(progress.spec.name, "starting" if watched else "running", "")
+            self.report(progress.spec.name, progress.begin(now, watched), "")
 
     def _awaited_completion(self, name: str) -> bool:
         return any(p.spec.depends_on.get(name) == "service_completed_successfully"

@@ -1,0 +1,95 @@
+"""How a plan is printed: ``inv plan`` and ``inv up --dry-run`` share :func:`plan_text` (they
+print the same plan, from the same observation code), and the dry runs of the other
+actions print the podman command lines they would run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from phoenix_compose.cli.common import say
+
+if TYPE_CHECKING:
+    from phoenix_compose.runtime.argv import Argv
+    from phoenix_compose.runtime.plan import Plan
+    from phoenix_compose.runtime.stack import Stack
+
+GATED = ("(each start waits for its dependencies' depends_on conditions; a health check is "
+         "repeated until the service is healthy)")
+
+
+def plan_text(env: str, plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for step in plan.steps:
+        counts[str(step.change)] = counts.get(str(step.change), 0) + 1
+    head = ", ".join(f"{n} to {c}" if c != "unchanged" else f"{n} unchanged"
+                     for c, n in counts.items()) or "no services"
+    lines = [f"{env}: {head} (project {plan.project})"]
+    width = max((len(s.service) for s in plan.steps), default=0)
+    wide = max((len(s.change.value) for s in plan.steps), default=9)
+    for step in plan.steps:
+        notes = list(step.reasons)
+        if step.change.value == "recreate" and step.volumes:
+            notes.append(f"keeps named volume(s) {', '.join(step.volumes)}")
+        lines.append(f"  {step.change.value:<{max(wide, 9)}}  {step.service:<{width}}  "
+                     + ("; ".join(notes) or "-"))
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def dry_run_text(env: str, stack: Stack, plan: Plan) -> str:
+    """``up --dry-run``: the plan as ``inv plan`` prints it, then the command lines the
+    execute step runs for it (:func:`runtime.plan.commands`)."""
+    from phoenix_compose.runtime.plan import commands
+
+    lines = commands(stack, plan)
+    return "\n".join([plan_text(env, plan), *command_lines(lines),
+                      *([f"  {GATED}"] if lines else [])])
+
+
+def command_lines(lines: Sequence[Argv]) -> list[str]:
+    from phoenix_compose.errors import printable
+
+    if not lines:
+        return ["dry run: nothing was changed; no command would run"]
+    return ["dry run: nothing was changed; these commands would run:",
+            *[f"  {printable(line)}" for line in lines]]
+
+
+def print_plan(lines: Sequence[Argv]) -> None:
+    say("\n".join(command_lines(lines)))
+
+
+def down_commands(stack: Stack, volumes: bool) -> list[Argv]:
+    from phoenix_compose.runtime import argv
+    from phoenix_compose.runtime.plan import profiles_of
+
+    return [argv.down(stack.compose_file, stack.project, volumes,
+                      profiles_of(stack, list(stack.services)))]
+
+
+def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
+    """Stop, then per level create and start (``restart`` recreates what the plan says
+    must be recreated: removed first, not shown here)."""
+    from phoenix_compose.runtime import argv
+    from phoenix_compose.runtime.plan import profiles_of
+    from phoenix_compose.runtime.startup import levels
+
+    out = [argv.stop(*[stack.services[n].container for n in names])]
+    for level in levels(stack, list(names)):
+        out.append(argv.create(stack.compose_file, stack.project, level,
+                               profiles_of(stack, names)))
+        out.append(argv.start(*[stack.services[n].container for n in level]))
+    return out
+
+
+def stop_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
+    from phoenix_compose.runtime import argv
+
+    return [argv.stop(*[stack.services[n].container for n in names])]
+
+
+def rm_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
+    from phoenix_compose.runtime import argv
+
+    return [argv.remove_stopped(*[stack.services[n].container for n in names])]
