@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError
@@ -92,12 +93,18 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
+def _begin(running: Sequence[Progress], now: datetime, report: Report) -> None:
+    """``checking``: services running already, only checked (``replace``: containers
+    removed before the first creation)."""
+    for progress in running:
+        report(progress.spec.name, progress.begin(now, bool(progress.spec.health)), "")
+
+
 class Startup:
     def __init__(self, stack: Stack, names: Sequence[str], *, run: containers.Runner,
                  report: Report, options: StartOptions | None = None,
                  clock: Clock | None = None, executor: Callable[[], Executor] = _pool,
-                 checking: Sequence[str] = (),  # running already: only checked
-                 replace: Sequence[str] = (),  # removed before the first creation
+                 checking: Sequence[str] = (), replace: Sequence[str] = (),
                  health_file: Path | None = None) -> None:
         self.stack, self.run, self.report, self.executor = stack, run, report, executor
         self.native = NativeHealth.for_stack(stack, health_file)  # what native checks saw
@@ -110,9 +117,7 @@ class Startup:
 
     def execute(self) -> list[Progress]:
         preflight.check(self.run, [p.spec for p in self.progress.values()])
-        now = self.clock.now()
-        for progress in [self.progress[n] for n in self.checking]:  # running already
-            self.report(progress.spec.name, progress.begin(now, bool(progress.spec.health)), "")
+        _begin([self.progress[n] for n in self.checking], self.clock.now(), self.report)
         thread = threading.Thread(target=self.creator, name="phoenix-create", daemon=True)
         thread.start()
         try:
