@@ -27,7 +27,7 @@ from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import argv, containers, ownership, releases
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
-from phoenix_compose.runtime.images import pull_pinned
+from phoenix_compose.runtime.images import pull_for
 from phoenix_compose.runtime.plan import Change, Plan, Step, make_plan
 from phoenix_compose.runtime.secrets import missing_secrets
 from phoenix_compose.runtime.stack import Stack, load_stack, seconds
@@ -46,6 +46,31 @@ def images_of(stack: Stack, names: Sequence[str]) -> list[str]:
     return [i for n in names if (i := stack.services[n].image)]
 
 
+@dataclass(frozen=True)
+class Choice:
+    """``up``'s docker compose flags: only the named services, not their dependencies
+    (``--no-deps``); the named services (default: all) recreated even when unchanged
+    (``--force-recreate``, docker compose's rule: dependencies only when they changed);
+    the pull policy (``--pull``, see :func:`.images.pull_for`)."""
+
+    no_deps: bool = False
+    force_recreate: bool = False
+    pull: str | None = None
+
+    def narrow(self, names: Sequence[str], services: Sequence[str]) -> list[str]:
+        return [n for n in names if n in services] if self.no_deps and services else \
+            list(names)
+
+    def forced(self, names: Sequence[str], services: Sequence[str]) -> list[str]:
+        return [n for n in names if n in services or not services] \
+            if self.force_recreate else []
+
+    def args(self) -> dict[str, Any]:
+        """For the audit line: only what was asked."""
+        return {k: v for k, v in {"no_deps": self.no_deps, "force_recreate":
+                                  self.force_recreate, "pull": self.pull}.items() if v}
+
+
 @dataclass
 class Deployer:
     state: StateDir
@@ -55,19 +80,20 @@ class Deployer:
     production: bool = False
     protected: dict[str, Any] = field(default_factory=dict)  # pre-deploy hooks' results
 
-    def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None
-             ) -> Plan:
-        """The plan for ``names``; ``ids``: the local image ids (asked of podman if None)."""
+    def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None,
+             force: Sequence[str] = ()) -> Plan:
+        """The plan for ``names``; ``ids``: the local image ids (asked of podman if None);
+        ``force``: services recreated even when nothing changed (``--force-recreate``)."""
         if ids is None:
             ids = local_ids(self.run, images_of(stack, names))
         return make_plan(stack, names, self.run, Applied(self.state.applied), ids,
-                         ownership.Owner.of(self.state, stack.project))
+                         ownership.Owner.of(self.state, stack.project), force)
 
     def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
-                production: bool = False) -> dict[str, str]:
-        """Pull pinned images that are not here, build when asked; the local image ids.  A
-        production env runs digests only (``--profile`` may enable a service the config
-        check let pass with a tag)."""
+                production: bool = False, pull: str | None = None) -> dict[str, str]:
+        """Pull pinned images that are not here (or as ``pull``, ``up --pull``'s policy,
+        says), build when asked; the local image ids.  A production env runs digests only
+        (``--profile`` may enable a service the config check let pass with a tag)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
         missing_secrets(stack, names, self.state.root, self.state.env, self.run)
@@ -76,8 +102,8 @@ class Deployer:
                 "error: production policy: image not pinned by digest: " + ", ".join(loose),
                 hint="promote it (`inv images.promote --to <env>`); nothing was started")
         ids = local_ids(self.run, images_of(stack, names))
-        pulled = pull_pinned(stack, names, self.state.root, run=self.run, report=self.report,
-                             present=ids)
+        pulled = pull_for(stack, names, self.state.root, run=self.run, report=self.report,
+                          present=ids, policy=pull)
         if build:
             from phoenix_compose.runtime.images import build_images
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from phoenix_compose.runtime import argv
+from phoenix_compose.runtime import argv, argv_compose
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import levels
 
@@ -24,9 +24,13 @@ def up(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
     return lines
 
 
-def down(stack: Stack, volumes: bool) -> list[argv.Argv]:
+def down(stack: Stack, volumes: bool, rmi: str = "") -> list[argv.Argv]:
+    from phoenix_compose.runtime.images import removable_images
+
     return [argv.down(stack.compose_file, stack.project, volumes,
-                      _profiles(stack, list(stack.services)))]
+                      _profiles(stack, list(stack.services))),
+            *(argv_compose.remove_image(i) for i in (removable_images(stack, rmi)
+                                                       if rmi else ()))]
 
 
 def restart(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
@@ -40,3 +44,12 @@ def stop(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
 
 def rm(stack: Stack, names: Sequence[str]) -> list[argv.Argv]:
     return [argv.remove_stopped(*[stack.services[n].container for n in names])]
+
+
+def signal(stack: Stack, names: Sequence[str], action: str, sig: str = "KILL"
+           ) -> list[argv.Argv]:
+    """``kill``, ``pause`` or ``unpause`` (of the containers in the right state, in a run)."""
+    containers = [stack.services[n].container for n in names]
+    if action == "kill":
+        return [argv_compose.kill(*containers, signal=sig)]
+    return [getattr(argv_compose, action)(*containers)]

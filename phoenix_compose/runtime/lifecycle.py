@@ -34,7 +34,8 @@ from phoenix_compose.runtime import (
     releases,
 )
 from phoenix_compose.runtime.audit import audited, taken_down
-from phoenix_compose.runtime.deploy import Deployer, recover
+from phoenix_compose.runtime.deploy import Choice, Deployer, recover
+from phoenix_compose.runtime.images import removable_images, remove_images
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.runtime.ownership import Owner
@@ -42,7 +43,10 @@ from phoenix_compose.runtime.plan import Plan
 from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.status import ServiceStatus, service_status
+from phoenix_compose.runtime.teardown import remove_owned, take_down
 from phoenix_compose.statedir import StateDir
+
+UP_DEFAULTS = Choice()
 
 
 def _quiet(service: str, state: str, detail: str) -> None:
@@ -98,17 +102,19 @@ class ComposeManager:
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
                        timeout: float = 300.0, build: bool = False,
-                       profiles: Sequence[str] = (), rollback: bool = True) -> list[Progress]:
+                       profiles: Sequence[str] = (), rollback: bool = True,
+                       choice: Choice = UP_DEFAULTS) -> list[Progress]:
         """Apply the plan, health-gated; on failure roll back to the last release."""
         args: dict[str, Any] = {"services": list(services), "wait": wait, "timeout": timeout,
-                                "build": build, "profiles": list(profiles)}
+                                "build": build, "profiles": list(profiles), **choice.args()}
         with self.administering("up", args):
             stack = self.stack()
-            names = _select(self, stack, services, profiles)
+            names = choice.narrow(_select(self, stack, services, profiles), services)
             deployer = self.deployer()
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
-                    stack, names, build=build, production=self._production()))
+                    stack, names, build=build, production=self._production(),
+                    pull=choice.pull), choice.forced(names, services))
                 args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
                 self.applied = plan
                 done = deployer.apply(stack, plan, StartOptions(
@@ -139,9 +145,12 @@ class ComposeManager:
             return self.deployer().rollback(to, timeout)
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
-                      confirmed: bool = False, project: str | None = None) -> None:
-        """``down``, also with a broken config: see ``current_stack`` and ``remove_owned``."""
-        with self.administering("down", {"volumes": volumes, "graceful": graceful}):
+                      confirmed: bool = False, project: str | None = None,
+                      rmi: str = "") -> list[str]:
+        """``down``, also with a broken config: see ``current_stack`` and ``remove_owned``;
+        ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
+        with self.administering("down", {"volumes": volumes, "graceful": graceful,
+                                         **({"rmi": rmi} if rmi else {})}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
@@ -152,9 +161,10 @@ class ComposeManager:
                 print(f"warning: {exc}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
-                return
+                return []  # which images were the stack's, no config tells
             take_down(self.run, self.report, stack, Owner.of(self.state, stack.project),
                       volumes, graceful)
+            return remove_images(self.run, removable_images(stack, rmi)) if rmi else []
 
     def restart_services(self, services: Sequence[str] = (), *,
                          timeout: float = 300.0) -> list[Progress]:
@@ -166,23 +176,13 @@ class ComposeManager:
             running = running_services(self.run, stack)
             stop_noted(self.run, self.state, stack, names)
             done = self.startup(stack, names, timeout).execute()
-            return done + self._restore_dependents(stack, names, running, timeout)
+            return done + restore_dependents(self, stack, names, running, timeout)
 
     def startup(self, stack: Stack, names: Sequence[str], timeout: float,
                  wait: bool = True) -> Startup:
         options = StartOptions(timeout, wait, tuple(_profiles_of(stack, names)))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
                        clock=self.clock)
-
-    def _restore_dependents(self, stack: Stack, names: Sequence[str], running: set[str],
-                            timeout: float) -> list[Progress]:
-        """podman-compose recreates the running dependents of a recreated service (podman
-        links them as container dependencies) but, with --no-start, leaves them stopped:
-        start again what was running before."""
-        lost = sorted((running - set(names)) - running_services(self.run, stack))
-        if not lost:
-            return []
-        return self.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
@@ -198,6 +198,17 @@ class ComposeManager:
             return load_environment(self.root, self.env).production
         except ConfigurationError:  # a broken env file: be strict
             return True
+
+
+def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
+                       running: set[str], timeout: float) -> list[Progress]:
+    """podman-compose recreates the running dependents of a recreated service (podman
+    links them as container dependencies) but, with --no-start, leaves them stopped:
+    start again what was running before."""
+    lost = sorted((running - set(names)) - running_services(m.run, stack))
+    if not lost:
+        return []
+    return m.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
 
 def check_state(state: StateDir, action: str) -> None:
@@ -246,44 +257,6 @@ def env_profiles(root: Path, env: str) -> tuple[str, ...]:
 
 def _profiles_of(stack: Stack, names: Sequence[str]) -> list[str]:
     return sorted({p for n in names for p in stack.services[n].profiles})
-
-
-def take_down(run: containers.Runner, report: Report, stack: Stack, owner: Owner,
-              volumes: bool, graceful: bool) -> None:
-    """podman-compose's ``down`` when all that the project and the stack's container names
-    hold is ours; else (another stack root uses the project or a name) only what carries
-    our owner label goes, and the rest is named and left alone."""
-    _ours, foreign = ownership.owned_containers(run, owner)
-    held = containers.inspect(run, [s.container for s in stack.services.values()])
-    foreign += [ownership.Foreign("container", n, ownership.whose(s.owner, s.working_dir))
-                for n, s in held.items()
-                if not owner.owns_container(s) and n not in {f.name for f in foreign}]
-    foreign += ownership.foreign_resources(run, owner)
-    if foreign:
-        report("*", "leaving alone", ownership.summary(stack.project, foreign))
-        remove_owned(run, report, owner, volumes, "by owner", unknown=False)
-        return
-    every_profile = _profiles_of(stack, list(stack.services))
-    run(argv.down(stack.compose_file, stack.project, volumes, every_profile,
-                  None if graceful else 0), timeout=600)
-
-
-def remove_owned(run: containers.Runner, report: Report, owner: Owner, volumes: bool,
-                 why: str, unknown: bool | None = None) -> None:
-    """`down` without podman-compose (no usable compose file, or another owner in the
-    project): remove our containers, then our networks (and volumes); ``unknown``: also
-    those made before owner labels (by default, when no other owner is in the project)."""
-    report("*", why, f"removing project {owner.project} by its labels")
-    ours, foreign = ownership.owned_containers(run, owner)
-    if unknown is None:
-        unknown = not (foreign or ownership.foreign_resources(run, owner))
-    if ours:
-        run(argv.remove(*list(ours)), timeout=600)
-    kinds = ("network",) + (("volume",) if volumes else ())
-    for kind, found in ownership.resources(run, owner, kinds).items():
-        names = sorted(n for n, mine in found.items() if mine or (unknown and mine is None))
-        if names:
-            run(argv.remove_kind(kind, *names), timeout=120)
 
 
 def project_name(root: Path, env: str) -> str:

@@ -1,5 +1,6 @@
 """The rest of the compose vocabulary, over the same validated stack and the same seam:
-``stop``/``start`` of services, ``logs`` across services, ``exec``, ``port`` and ``pull``.
+``stop``/``start``/``kill``/``pause``/``unpause`` of services, ``logs`` across services,
+``exec``, ``port`` and ``pull``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, audit, containers, ownership, podman
+from phoenix_compose.runtime import argv, argv_compose, audit, containers, ownership, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
@@ -45,6 +46,45 @@ def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False
         if victims:
             m.run(argv.remove_stopped(*victims), timeout=300)
         return chosen
+
+
+def kill(m: ComposeManager, services: Sequence[str] = (), signal: str = "KILL") -> list[str]:
+    """Send ``signal`` to the running containers of the named services (default: all);
+    noted first, so the watcher takes the exit for ours.  Returns the services signalled."""
+    return _signal(m, "kill", services, {"signal": signal}, lambda s: s.running,
+                   lambda *c: argv_compose.kill(*c, signal=signal))
+
+
+def pause(m: ComposeManager, services: Sequence[str] = ()) -> list[str]:
+    """Freeze the running containers of the named services (default: all); noted first,
+    so the watcher leaves them alone until ``unpause``.  Returns the services paused."""
+    return _signal(m, "pause", services, {}, lambda s: s.running, argv_compose.pause)
+
+
+def unpause(m: ComposeManager, services: Sequence[str] = ()) -> list[str]:
+    """Thaw the paused containers of the named services (default: all); their pause note
+    ends, so the watcher heals them again.  Returns the services unpaused."""
+    return _signal(m, "unpause", services, {}, lambda s: s.status == "paused",
+                   argv_compose.unpause)
+
+
+def _signal(m: ComposeManager, action: str, services: Sequence[str], args: dict[str, str],
+            chosen: Callable[[containers.ContainerState], bool],
+            command: Callable[..., argv.Argv]) -> list[str]:
+    """``action`` on our containers of ``services`` in the state ``chosen`` accepts, audited
+    and noted in the stops log before podman is asked (``unpause``: noted after)."""
+    with m.administering(action, {"services": list(services), **args}):
+        stack = m.current_stack()
+        states = ownership.mine(m.run, m.state, stack, named(stack, services))
+        names = [n for n, s in states.items() if chosen(s)]
+        if names and action != "unpause":
+            audit.stopping(m.state.stops_log, names)
+        if names:
+            m.run(command(*[stack.services[n].container for n in names]),
+                  tolerate=argv.NOT_RUNNING, timeout=120)
+        if names and action == "unpause":
+            audit.resuming(m.state.stops_log, names)
+        return [n for n in stack.order() if n in names]
 
 
 def start(m: ComposeManager, services: Sequence[str] = (),

@@ -15,7 +15,7 @@ the same project is listed in ``foreign`` and left alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +88,11 @@ class Plan:
 
 
 def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applied: Applied,
-              image_ids: Mapping[str, str], owner: ownership.Owner | None = None) -> Plan:
+              image_ids: Mapping[str, str], owner: ownership.Owner | None = None,
+              force: Collection[str] = ()) -> Plan:
     """The plan for ``names`` (in dependency order); ``image_ids``: image -> its id here
     (an image absent from it is not here yet: pulled or built by ``up``); ``owner``: only
-    its containers are planned."""
+    its containers are planned; ``force``: recreated even when unchanged."""
     existing = containers.project_containers(run, stack.project)
     foreign: list[ownership.Foreign] = []
     if owner is not None:
@@ -105,7 +106,8 @@ def make_plan(stack: Stack, names: Sequence[str], run: containers.Runner, applie
         if state is None:
             steps[name] = Step(name, Change.CREATE, spec.container, ("the container is missing",))
             continue
-        reasons = _image_reasons(spec.image, state, image_ids)
+        reasons = _image_reasons(spec.image, state, image_ids) + \
+            (["asked for (--force-recreate)"] if name in force else [])
         known = applied.get(state.config_hash)
         if known is None:
             reasons.append("the config it was made from is unknown (not created by phoenix)")
