@@ -10,7 +10,7 @@ import sys
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, say
+from phoenix_compose.cli.common import ENV_HELP, boundary, refuse_invoke_flags, say
 from phoenix_compose.cli.lifecycle import (
     SERVICES_HELP,
     administering,
@@ -163,6 +163,30 @@ def port(c: Context, service: str, private: str, env: str | None = None) -> None
         say(operations.port(manager(c, env), service, private))
 
 
+@task(name="run", positional=["service"],
+      help={"service": "the service to run a one-off container of", "env": ENV_HELP,
+            "command": "the command as one string (else what follows --; default: the "
+                       "service's own)",
+            "rm": "remove the container when it exits",
+            "no_deps": "don't start its dependencies first",
+            "timeout": "seconds to wait for the dependencies' health (default 300)"})
+def run_(c: Context, service: str, env: str | None = None, command: str = "",
+         rm: bool = False, no_deps: bool = False, timeout: float = 300.0) -> None:
+    """A one-off container of a service: inv run [--rm] SERVICE -- CMD... (docker compose
+    run); its dependencies are started first, health-gated; exits with its exit code."""
+    from phoenix_compose.runtime import operations
+
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else \
+        shlex.split(command or c.remainder or "")
+    m = manager(c, env)
+    refuse_invoke_flags(c, "run")
+    with boundary():  # no stop_signals: Ctrl-C belongs to the one-off (as in exec)
+        code = operations.run_once(m, service, argv, remove=rm, no_deps=no_deps,
+                                   timeout=float(timeout))
+    if code:
+        raise Exit(code=code)
+
+
 SIGNAL_HELP = {"env": ENV_HELP, "services": SERVICES_HELP,
                "dry_run": "print the podman commands it would run; change nothing"}
 
@@ -210,4 +234,4 @@ def _signal(c: Context, action: str, services: str | None, env: str | None,
     say(f"{m.env}: {past} {', '.join(done) or 'nothing'}")
 
 
-ROOT_TASKS = [ps, logs, exec_, stop, start, rm, kill, pause, unpause, pull, port]
+ROOT_TASKS = [ps, logs, exec_, run_, stop, start, rm, kill, pause, unpause, pull, port]

@@ -99,7 +99,7 @@ SERVICES_HELP = ("services (default: all): positional, as many as you like (`up 
 
 
 @task(klass=Task, positional=["services"],
-      short={"wait": "", "no_deps": "", "force_recreate": "", "pull": ""},
+      short={"wait": "", "no_deps": "", "force_recreate": "", "pull": "", "no_build": ""},
       help={"env": ENV_HELP, "services": SERVICES_HELP + "; with their dependencies",
             "detach": "start and return at once: don't wait for the last services "
                       "(docker compose up -d)",
@@ -116,18 +116,23 @@ SERVICES_HELP = ("services (default: all): positional, as many as you like (`up 
             "force_recreate": "recreate the named services (default: all) even if "
                               "unchanged",
             "pull": "pull images first: always, missing or never (default: only what is "
-                    "pinned by digest and not here)"})
+                    "pinned by digest and not here)",
+            "no_build": "build nothing (the default without --build)"})
 # invoke makes one flag of each parameter: docker compose's `up` has that many flags
 def up(c: Context, services: str | None = None, env: str | None = None,  # noqa: PLR0913
        detach: bool = False, no_wait: bool = False, timeout: float = 300.0,
        wait_timeout: float = 0.0, build: bool = False, profile: str | None = None,
        dry_run: bool = False, no_rollback: bool = False, wait: bool = False,
-       no_deps: bool = False, force_recreate: bool = False, pull: str = "") -> None:
+       no_deps: bool = False, force_recreate: bool = False, pull: str = "",
+       no_build: bool = False) -> None:
     """Validate, then start the stack in dependency order, waiting for real health."""
     from phoenix_compose.runtime.deploy import Choice
     from phoenix_compose.runtime.images import PULL_POLICIES
 
     choice = Choice(no_deps, force_recreate, one_of(pull, PULL_POLICIES, "pull") or None)
+    if build and no_build:
+        err("error: --build and --no-build contradict each other")
+        raise Exit(code=2)
     m = manager(c, env)
     with administering(c, "up", m):
         announce(m)

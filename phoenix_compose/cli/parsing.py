@@ -3,7 +3,8 @@ not a public extension point; tests/cli/test_parsing.py fails loudly if an upgra
 them):
 
 - a usage error (an unknown flag, a missing value, ``--timeout abc``) exits 2 with one
-  line, as command-line conventions want, instead of 1 or a ValueError traceback;
+  line, as command-line conventions want, instead of 1 or a ValueError traceback; a flag
+  of docker compose's that we do not take names the nearest thing we do (cli/nearest);
 - a number option's help shows ``=NUMBER`` (invoke shows nothing for a float);
 - a positional argument named in ``OPTIONAL_POSITIONALS`` may be left out (``inv logs``
   means every service, as ``docker compose logs`` does), or given by its flag
@@ -55,7 +56,9 @@ def _usage(original: Any) -> Any:
         try:
             return original(self, *args, **kwargs)
         except ParseError as exc:
-            raise Exit(f"error: {exc}", code=USAGE_ERROR) from None
+            from phoenix_compose.cli.nearest import nearest
+
+            raise Exit(f"error: {nearest(str(exc)) or exc}", code=USAGE_ERROR) from None
     return parse
 
 

@@ -31,10 +31,8 @@ def remove_image(image: str) -> Argv:
 
 
 def run_once(compose_file: Path, project: str, service: str, command: Sequence[str], *,
-             remove: bool = True, no_deps: bool = True, profiles: Sequence[str] = ()
-             ) -> Argv:
-    """``podman-compose run``: a one-off container of ``service`` (its dependencies are
-    started by phoenix first, health-gated, so podman-compose never starts them)."""
-    return compose(compose_file, project, "run", *(("--rm",) if remove else ()),
-                   *(("--no-deps",) if no_deps else ()), "--", service, *command,
-                   profiles=profiles)
+             remove: bool = False, tty: bool = False, profiles: Sequence[str] = ()) -> Argv:
+    """``podman-compose run``: a one-off container of ``service``; ``--no-deps`` always
+    (phoenix starts the dependencies first, health-gated); ``-T`` without a terminal."""
+    return compose(compose_file, project, "run", "--no-deps", *(("--rm",) if remove else ()),
+                   *(() if tty else ("-T",)), "--", service, *command, profiles=profiles)

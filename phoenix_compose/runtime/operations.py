@@ -161,6 +161,30 @@ def exec_(m: ComposeManager, service: str, command: Sequence[str]) -> int:
                                          tty=tty))
 
 
+def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove: bool = False,
+             no_deps: bool = False, timeout: float = 300.0) -> int:
+    """A one-off container of ``service`` running ``command`` (default: the service's
+    own), on this terminal; its exit code.  Its dependencies that are not running are
+    started first, in order and health-gated (not with ``no_deps``), under the env lock
+    and audited; the one-off itself runs outside the lock (it may be a long shell)."""
+    from phoenix_compose.runtime.lifecycle import running_services
+
+    args = {"service": service, "program": command[0] if command else "",  # never its args
+            "rm": remove, "no_deps": no_deps}
+    with m.administering("run", args):
+        stack = m.stack()
+        chosen = stack.select([service])  # an unknown name is an error
+        ownership.guard(m.run, m.state, stack, "run a one-off container")
+        up = running_services(m.run, stack)
+        deps = [] if no_deps else [n for n in chosen if n != service and n not in up]
+        if deps:
+            m.startup(stack, deps, timeout).execute()
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return podman.interactive(argv_compose.run_once(
+        stack.compose_file, stack.project, service, command, remove=remove, tty=tty,
+        profiles=stack.services[service].profiles))
+
+
 def port(m: ComposeManager, service: str, private: str) -> str:
     """The host address a service's private port is published on (``HOST:PORT``)."""
     container = m.current_stack().container_of(service)

@@ -132,3 +132,14 @@ def test_down_rmi_local_removes_the_built_image_and_keeps_named_ones(
         assert podman.run(argv.image_exists(busybox_image), ok_codes=(0, 1)).code == 0
     finally:
         podman.run(argv.untag(built), ok_codes=(0, 1, 2), timeout=60)
+
+
+def test_run_starts_the_dependencies_then_a_one_off_and_rm_removes_it(stack: Path) -> None:
+    assert inv(stack, "stop", "web", "db", "--env", "t").returncode == 0
+    result = inv(stack, "run", "--rm", "web", "--env", "t", "--", "sh", "-c",
+                 "echo hi from the one-off; exit 4")
+    assert result.returncode == 4, result.stderr
+    assert "hi from the one-off" in result.stdout
+    assert _rows(stack) == {"db": "running"}  # its dependency, started first
+    names = set(containers.project_containers(podman.run, _project(stack)))
+    assert names == {f"{_project(stack)}_db_1", f"{_project(stack)}_web_1"}  # --rm

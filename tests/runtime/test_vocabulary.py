@@ -212,3 +212,34 @@ def test_docker_compose_short_and_long_flags(tmp_path) -> None:
             up["up.pull"], up["up.services"]) == (True, True, True, True, "never", "web")
     assert _parse(tmp_path, "kill", "-s", "TERM")["kill.signal"] == "TERM"
     assert _parse(tmp_path, "down", "--rmi", "local")["down.rmi"] == "local"
+
+
+def test_run_is_podman_compose_run_without_its_deps_and_without_a_tty_here() -> None:
+    assert argv_compose.run_once(Path("/s/c.yaml"), "p", "web", ["sh", "-c", "true"],
+                                 remove=True) == (
+        "podman-compose", "--in-pod", "false", "-f", "/s/c.yaml", "-p", "p", "run",
+        "--no-deps", "--rm", "-T", "--", "web", "sh", "-c", "true")
+    assert "-T" not in argv_compose.run_once(Path("/s/c.yaml"), "p", "web", [], tty=True)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["up", "--scale", "web=2"], "--scale is docker compose's; phoenix does not take it "
+                                 "here: one container per service here; `inv run SERVICE`"),
+    (["down", "-t", "5"], "-t is docker compose's; phoenix does not take it here: this "
+                          "task takes no -t"),
+    (["up", "--pull", "sometimes"], "--pull must be one of always, missing, never, not "
+                                    "'sometimes'"),
+    (["down", "--rmi", "some"], "--rmi must be one of local, all, not 'some'"),
+    (["up", "--build", "--no-build"], "--build and --no-build contradict each other"),
+    (["up", "--bogus"], "No idea what '--bogus' is!")])
+def test_a_docker_compose_flag_we_do_not_take_names_the_nearest_thing(
+        tmp_path, capsys, args, expected) -> None:
+    from invoke import Program
+
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "development.env").write_text("COMPOSE_PROJECT_NAME=p\n")
+    with pytest.raises(SystemExit) as exit_:
+        Program(namespace=build_namespace(tmp_path, plugins=False)).run(["inv", *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}") and len(err.strip().splitlines()) == 1, err
