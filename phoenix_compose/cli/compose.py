@@ -25,15 +25,16 @@ from phoenix_compose.cli.progress import live
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table",
             "services": "print only the service names",
-            "all": "also the services whose container is not running (stopped, exited, "
-                   "paused, missing)"})
+            "all": "also the services whose container is not running or paused "
+                   "(stopped, exited, missing)"})
 def ps(c: Context, env: str | None = None, json_: bool = False, services: bool = False,
        all_: bool = False) -> None:
-    """List the running services and their containers (docker compose ps; -a: all of them,
-    as `inv status` does)."""
+    """List the services whose container runs (or is paused) (docker compose ps; -a: all of
+    them, as `inv status` does)."""
     m = manager(c, env)
     with boundary():
-        rows = [r for r in m.get_service_status() if all_ or r.state == "running"]
+        rows = [r for r in m.get_service_status()
+                if all_ or r.state in ("running", "paused")]  # as `docker ps` lists them
     if services:
         for row in rows:
             say(row.service)
