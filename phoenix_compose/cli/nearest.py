@@ -20,10 +20,28 @@ NEAREST = {
               "prints what they merge into",
     "--project-name": "the project is COMPOSE_PROJECT_NAME in envs/<env>.env, or a "
                       "top-level name: in a compose file",
+    "--project-directory": "phoenix finds the stack from the current folder upward (a "
+                           "folder holding envs/ or compose/)",
     "--timeout": "this task takes no timeout; `inv stop --timeout N` stops with one",
     "-t": "this task takes no -t; `inv stop --timeout N` stops with a timeout",
 }
 _UNKNOWN = re.compile(r"No idea what '([^']+)' is!")
+# docker compose's global flags, which invoke would read as its own (``-f`` its config
+# file, ``-p`` its --pty): refused by the ``phoenix`` program before the task
+GLOBALS = {"-f": "--file", "--file": "--file", "-p": "--project-name",
+           "--project-name": "--project-name", "--project-directory": "--project-directory"}
+
+
+def global_flag(args: list[str], tasks: set[str]) -> str | None:
+    """The one-line error for a docker compose global flag given before the task."""
+    for arg in args:
+        if arg in tasks:
+            return None
+        flag = GLOBALS.get(arg.split("=", 1)[0])
+        if flag is not None:
+            return f"error: {arg.split('=', 1)[0]} is docker compose's; phoenix does not " \
+                   f"take it yet: {NEAREST[flag].replace('`inv ', '`phoenix ')}"
+    return None
 
 
 def nearest(message: str) -> str | None:
