@@ -106,7 +106,8 @@ SERVICES_HELP = ("services (default: all): positional, as many as you like (`up 
             "no_wait": "the same as --detach",
             "timeout": "seconds to wait for health before failing (default 300)",
             "wait_timeout": "the same as --timeout (docker compose's name); 0: use --timeout",
-            "build": "build images with a build: section first",
+            "build": "build every image with a build: section first (default: those "
+                     "not here yet)",
             "profile": "comma-separated compose profiles to enable",
             "dry_run": "print the podman commands it would run; change nothing",
             "no_rollback": "when the deploy fails, leave it in place (default: roll back to "
@@ -117,7 +118,7 @@ SERVICES_HELP = ("services (default: all): positional, as many as you like (`up 
                               "unchanged",
             "pull": "pull images first: always, missing or never (default: only what is "
                     "pinned by digest and not here)",
-            "no_build": "build nothing (the default without --build)"})
+            "no_build": "build nothing, not even an image that is not here"})
 # invoke makes one flag of each parameter: docker compose's `up` has that many flags
 def up(c: Context, services: str | None = None, env: str | None = None,  # noqa: PLR0913
        detach: bool = False, no_wait: bool = False, timeout: float = 300.0,
@@ -129,7 +130,8 @@ def up(c: Context, services: str | None = None, env: str | None = None,  # noqa:
     from phoenix_compose.runtime.deploy import Choice
     from phoenix_compose.runtime.images import PULL_POLICIES
 
-    choice = Choice(no_deps, force_recreate, one_of(pull, PULL_POLICIES, "pull") or None)
+    choice = Choice(no_deps, force_recreate, one_of(pull, PULL_POLICIES, "pull") or None,
+                    no_build)
     if build and no_build:
         err("error: --build and --no-build contradict each other")
         raise Exit(code=2)
@@ -145,7 +147,8 @@ def up(c: Context, services: str | None = None, env: str | None = None,  # noqa:
             return
         with live() as m.report:
             done = m.start_services(split(services), wait=wait or not (detach or no_wait),
-                                    timeout=float(wait_timeout or timeout), build=build,
+                                    timeout=float(wait_timeout or timeout),
+                                    build=True if build else (False if no_build else None),
                                     profiles=split(profile), rollback=not no_rollback,
                                     choice=choice)
         started = {p.spec.name for p in done}

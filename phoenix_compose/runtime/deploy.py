@@ -51,11 +51,25 @@ class Choice:
     """``up``'s docker compose flags: only the named services, not their dependencies
     (``--no-deps``); the named services (default: all) recreated even when unchanged
     (``--force-recreate``, docker compose's rule: dependencies only when they changed);
-    the pull policy (``--pull``, see :func:`.images.pull_for`)."""
+    the pull policy (``--pull``, see :func:`.images.pull_for`); no image built, not even
+    a missing one (``--no-build``: podman-compose would build it when it creates)."""
 
     no_deps: bool = False
     force_recreate: bool = False
     pull: str | None = None
+    no_build: bool = False
+
+    def refuse_unbuilt(self, stack: Stack, names: Sequence[str],
+                       run: containers.Runner) -> None:
+        from phoenix_compose.runtime.images import image_tag, unbuilt
+
+        missing = unbuilt(stack, names, run) if self.no_build else []
+        if missing:
+            raise ComposeRuntimeError(
+                "image not built (--no-build): " + ", ".join(
+                    f"{image_tag(stack, n)} (service {n})" for n in missing),
+                hint="drop --no-build, or build it first (`inv build SERVICE`); no "
+                     "container was created")
 
     def narrow(self, names: Sequence[str], services: Sequence[str]) -> list[str]:
         return [n for n in names if n in services] if self.no_deps and services else \
@@ -68,7 +82,8 @@ class Choice:
     def args(self) -> dict[str, Any]:
         """For the audit line: only what was asked."""
         return {k: v for k, v in {"no_deps": self.no_deps, "force_recreate":
-                                  self.force_recreate, "pull": self.pull}.items() if v}
+                                  self.force_recreate, "pull": self.pull,
+                                  "no_build": self.no_build}.items() if v}
 
 
 @dataclass
@@ -89,11 +104,12 @@ class Deployer:
         return make_plan(stack, names, self.run, Applied(self.state.applied), ids,
                          ownership.Owner.of(self.state, stack.project), force)
 
-    def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
+    def prepare(self, stack: Stack, names: Sequence[str], *, build: bool | None = False,
                 production: bool = False, pull: str | None = None) -> dict[str, str]:
         """Pull pinned images that are not here (or as ``pull``, ``up --pull``'s policy,
-        says), build when asked; the local image ids.  A production env runs digests only
-        (``--profile`` may enable a service the config check let pass with a tag)."""
+        says), build when asked (None: those not here); the local image ids.  A production
+        env runs digests only (``--profile`` may enable a service the config check let
+        pass with a tag)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
         missing_secrets(stack, names, self.state.root, self.state.env, self.run)
@@ -104,10 +120,11 @@ class Deployer:
         ids = local_ids(self.run, images_of(stack, names))
         pulled = pull_for(stack, names, self.state.root, run=self.run, report=self.report,
                           present=ids, policy=pull)
-        if build:
-            from phoenix_compose.runtime.images import build_images
+        if build is not False:
+            from phoenix_compose.runtime.images import build_images, unbuilt
 
-            pulled += build_images(stack, names, run=self.run, report=self.report)
+            wanted = names if build else unbuilt(stack, names, self.run)
+            pulled += build_images(stack, wanted, run=self.run, report=self.report)
         return local_ids(self.run, images_of(stack, names)) if pulled else ids
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True

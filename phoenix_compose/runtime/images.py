@@ -170,6 +170,13 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
     return pulled
 
 
+def unbuilt(stack: Stack, names: Sequence[str], run: Runner) -> list[str]:
+    """The services of ``names`` with a ``build:`` whose image is not here: ``up`` builds
+    them without ``--build``, as docker compose does (``--no-build``: never)."""
+    return [n for n in names if stack.services[n].build and run(
+        argv.image_exists(image_tag(stack, n)), ok_codes=(0, 1), timeout=60).code != 0]
+
+
 PULL_POLICIES = ("always", "missing", "never")
 
 

@@ -101,15 +101,17 @@ class ComposeManager:
         return self.deployer().plan(stack, _select(self, stack, services, profiles))
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
-                       timeout: float = 300.0, build: bool = False,
+                       timeout: float = 300.0, build: bool | None = False,
                        profiles: Sequence[str] = (), rollback: bool = True,
                        choice: Choice = UP_DEFAULTS) -> list[Progress]:
-        """Apply the plan, health-gated; on failure roll back to the last release."""
+        """Apply the plan, health-gated; on failure roll back to the last release.
+        ``build``: True every image with a ``build:``, None those not here, False none."""
         args: dict[str, Any] = {"services": list(services), "wait": wait, "timeout": timeout,
                                 "build": build, "profiles": list(profiles), **choice.args()}
         with self.administering("up", args):
             stack = self.stack()
             names = choice.narrow(_select(self, stack, services, profiles), services)
+            choice.refuse_unbuilt(stack, names, self.run)  # before anything is touched
             deployer = self.deployer()
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(

@@ -107,7 +107,7 @@ def test_logs_n_tails_each_service(stack: Path) -> None:
         result.stdout.splitlines() == ["db  | db ready", "web | two"], result.stdout
 
 
-def test_down_rmi_local_removes_the_built_image_and_keeps_named_ones(
+def test_up_builds_a_missing_image_and_down_rmi_local_removes_it(
         inv_stack, busybox_image) -> None:
     root = inv_stack(f"""
             services:
@@ -122,8 +122,13 @@ def test_down_rmi_local_removes_the_built_image_and_keeps_named_ones(
             """, files={"img/Containerfile": f"FROM {busybox_image}\n"})
     built = f"{_project(root)}_tool"
     try:
-        up = inv(root, "up", "--env", "t", "--build", timeout=180)
+        refused = inv(root, "up", "--env", "t", "--no-build")
+        assert refused.returncode == 1, refused.stdout
+        assert f"image not built (--no-build): {built} (service tool)" in refused.stderr
+        assert containers.project_containers(podman.run, _project(root)) == {}
+        up = inv(root, "up", "--env", "t", timeout=180)  # builds what is not here
         assert up.returncode == 0, up.stderr
+        assert "built" in up.stdout
         assert podman.run(argv.image_exists(built), ok_codes=(0, 1)).code == 0
         down = inv(root, "down", "--env", "t", "--rmi", "local")
         assert down.returncode == 0, down.stderr

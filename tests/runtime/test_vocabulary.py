@@ -243,3 +243,28 @@ def test_a_docker_compose_flag_we_do_not_take_names_the_nearest_thing(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {expected}") and len(err.strip().splitlines()) == 1, err
+
+
+def test_up_builds_by_default_only_the_images_that_are_not_here() -> None:
+    from phoenix_compose.runtime.images import unbuilt
+
+    asked: list[str] = []
+
+    def run(argv, **_kw) -> Result:
+        asked.append(argv[-1])
+        return Result(argv, 0 if argv[-1] == "localhost/tool:2" else 1, "", "")
+
+    assert unbuilt(_stack(), ["db", "web", "worker", "tool"], run) == ["worker"]
+    assert asked == ["p_worker", "localhost/tool:2"]  # only those with a build:
+
+
+def test_no_build_refuses_an_image_that_is_not_built_before_anything_is_touched() -> None:
+    from phoenix_compose.errors import ComposeRuntimeError
+
+    def run(argv, **_kw) -> Result:
+        return Result(argv, 1, "", "")  # no image is here
+
+    Choice().refuse_unbuilt(_stack(), ["worker"], run)  # without --no-build: built later
+    with pytest.raises(ComposeRuntimeError, match=r"image not built \(--no-build\): "
+                                                  r"p_worker \(service worker\)"):
+        Choice(no_build=True).refuse_unbuilt(_stack(), ["db", "worker"], run)
