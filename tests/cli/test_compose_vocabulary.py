@@ -146,5 +146,5 @@ def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path, monkeypatch)
         ticks.wait(4)  # four looks at it missing, and no recreation
     assert not [e for e in events if '"restart_started"' in e]
     rows = {r["service"]: r["status"] for r in
-            json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+            json.loads(inv(stack, "ps", "--env", "t", "--json", "-a").stdout)}
     assert rows["web-frontend"] == "missing"
