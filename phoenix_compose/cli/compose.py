@@ -1,5 +1,6 @@
 """The compose vocabulary people already type: ``ps``, ``logs``, ``exec``, ``stop``,
-``start``, ``pull``, ``build``, ``port`` (thin tasks over runtime/operations)."""
+``start``, ``rm``, ``kill``, ``pause``/``unpause``, ``pull``, ``port`` (thin tasks over
+runtime/operations)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,30 @@ import sys
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, say
+from phoenix_compose.cli.common import ENV_HELP, boundary, refuse_invoke_flags, say
 from phoenix_compose.cli.lifecycle import (
+    SERVICES_HELP,
     administering,
     manager,
     split,
     status_table,
 )
+from phoenix_compose.cli.parsing import Task
 from phoenix_compose.cli.progress import live
-
-SERVICES_HELP = "comma-separated services (default: all)"
 
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table",
-            "services": "print only the service names"})
-def ps(c: Context, env: str | None = None, json_: bool = False, services: bool = False) -> None:
-    """List the services and their containers (docker compose ps; the same as status)."""
+            "services": "print only the service names",
+            "all": "also the services whose container is not running or paused "
+                   "(stopped, exited, missing)"})
+def ps(c: Context, env: str | None = None, json_: bool = False, services: bool = False,
+       all_: bool = False) -> None:
+    """List the services whose container runs (or is paused) (docker compose ps; -a: all of
+    them, as `inv status` does)."""
     m = manager(c, env)
     with boundary():
-        rows = m.get_service_status()
+        rows = [r for r in m.get_service_status()
+                if all_ or r.state in ("running", "paused")]  # as `docker ps` lists them
     if services:
         for row in rows:
             say(row.service)
@@ -37,7 +43,7 @@ def ps(c: Context, env: str | None = None, json_: bool = False, services: bool =
         say(status_table(rows))
 
 
-@task(positional=["services"],
+@task(klass=Task, short={"tail": "n"}, positional=["services"],
       help={"services": SERVICES_HELP, "env": ENV_HELP,
             "tail": "how many lines of each, from the end (default: all)",
             "lines": "the same as --tail", "since": "only lines since a time or duration "
@@ -82,10 +88,11 @@ def exec_(c: Context, service: str, env: str | None = None, command: str = "") -
         raise Exit(code=code)
 
 
-@task(help={"env": ENV_HELP, "services": SERVICES_HELP,
+@task(positional=["services"],
+      help={"env": ENV_HELP, "services": SERVICES_HELP,
             "timeout": "seconds to wait for a stop before killing (default 10)",
             "dry_run": "print the podman commands it would run; change nothing"})
-def stop(c: Context, env: str | None = None, services: str | None = None,
+def stop(c: Context, services: str | None = None, env: str | None = None,
          timeout: int = 10, dry_run: bool = False) -> None:
     """Stop services, keeping their containers (docker compose stop); the watcher obeys."""
     from phoenix_compose.cli.planview import print_plan, stop_commands
@@ -101,10 +108,11 @@ def stop(c: Context, env: str | None = None, services: str | None = None,
     say(f"{m.env}: stopped {', '.join(stopped) or 'nothing'}")
 
 
-@task(help={"env": ENV_HELP, "services": SERVICES_HELP,
+@task(positional=["services"],
+      help={"env": ENV_HELP, "services": SERVICES_HELP,
             "stop": "stop running services first (else only stopped ones are removed)",
             "dry_run": "print the podman commands it would run; change nothing"})
-def rm(c: Context, env: str | None = None, services: str | None = None, stop: bool = False,
+def rm(c: Context, services: str | None = None, env: str | None = None, stop: bool = False,
        dry_run: bool = False) -> None:
     """Remove the containers of stopped services, never volumes (docker compose rm)."""
     from phoenix_compose.cli.planview import print_plan, rm_commands
@@ -120,9 +128,10 @@ def rm(c: Context, env: str | None = None, services: str | None = None, stop: bo
     say(f"{m.env}: removed {', '.join(removed) or 'nothing'}")
 
 
-@task(help={"env": ENV_HELP, "services": SERVICES_HELP,
+@task(positional=["services"],
+      help={"env": ENV_HELP, "services": SERVICES_HELP,
             "timeout": "seconds to wait for health (default 300)"})
-def start(c: Context, env: str | None = None, services: str | None = None,
+def start(c: Context, services: str | None = None, env: str | None = None,
           timeout: float = 300.0) -> None:
     """Start stopped services again, in order and health-gated (docker compose start)."""
     from phoenix_compose.runtime import operations
@@ -134,8 +143,8 @@ def start(c: Context, env: str | None = None, services: str | None = None,
         say(status_table(m.get_service_status()))
 
 
-@task(help={"env": ENV_HELP, "services": SERVICES_HELP})
-def pull(c: Context, env: str | None = None, services: str | None = None) -> None:
+@task(positional=["services"], help={"env": ENV_HELP, "services": SERVICES_HELP})
+def pull(c: Context, services: str | None = None, env: str | None = None) -> None:
     """Pull the images of services that have no build: section (docker compose pull)."""
     from phoenix_compose.runtime import operations
 
@@ -156,4 +165,76 @@ def port(c: Context, service: str, private: str, env: str | None = None) -> None
         say(operations.port(manager(c, env), service, private))
 
 
-ROOT_TASKS = [ps, logs, exec_, stop, start, rm, pull, port]
+@task(name="run", positional=["service"],
+      help={"service": "the service to run a one-off container of", "env": ENV_HELP,
+            "command": "the command as one string (else what follows --; default: the "
+                       "service's own)",
+            "rm": "remove the container when it exits",
+            "no_deps": "don't start its dependencies first",
+            "timeout": "seconds to wait for the dependencies' health (default 300)"})
+def run_(c: Context, service: str, env: str | None = None, command: str = "",
+         rm: bool = False, no_deps: bool = False, timeout: float = 300.0) -> None:
+    """A one-off container of a service: inv run [--rm] SERVICE -- CMD... (docker compose
+    run); its dependencies are started first, health-gated; exits with its exit code."""
+    from phoenix_compose.runtime import operations
+
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else \
+        shlex.split(command or c.remainder or "")
+    m = manager(c, env)
+    refuse_invoke_flags(c, "run")
+    with boundary():  # no stop_signals: Ctrl-C belongs to the one-off (as in exec)
+        code = operations.run_once(m, service, argv, remove=rm, no_deps=no_deps,
+                                   timeout=float(timeout))
+    if code:
+        raise Exit(code=code)
+
+
+SIGNAL_HELP = {"env": ENV_HELP, "services": SERVICES_HELP,
+               "dry_run": "print the podman commands it would run; change nothing"}
+
+
+@task(klass=Task, short={"signal": "s", "services": ""}, positional=["services"],
+      help={**SIGNAL_HELP, "signal": "the signal to send (default KILL; e.g. TERM, SIGINT, 9)"})
+def kill(c: Context, services: str | None = None, env: str | None = None,
+         signal: str = "KILL", dry_run: bool = False) -> None:
+    """Send a signal (default KILL) to the running containers of services (docker compose
+    kill); the watcher takes the exit for yours and leaves them down."""
+    _signal(c, "kill", services, env, dry_run, signal)
+
+
+@task(positional=["services"], help=dict(SIGNAL_HELP))
+def pause(c: Context, services: str | None = None, env: str | None = None,
+          dry_run: bool = False) -> None:
+    """Freeze the running containers of services (docker compose pause); the watcher
+    leaves them alone until `inv unpause`."""
+    _signal(c, "pause", services, env, dry_run)
+
+
+@task(positional=["services"], help=dict(SIGNAL_HELP))
+def unpause(c: Context, services: str | None = None, env: str | None = None,
+            dry_run: bool = False) -> None:
+    """Thaw paused containers of services (docker compose unpause); the watcher heals
+    them again."""
+    _signal(c, "unpause", services, env, dry_run)
+
+
+def _signal(c: Context, action: str, services: str | None, env: str | None,
+            dry_run: bool, signal: str = "KILL") -> None:
+    from phoenix_compose.cli.planview import print_plan, signal_commands
+    from phoenix_compose.runtime import operations
+
+    m = manager(c, env)
+    sig = signal.upper().removeprefix("SIG") if not signal.isdigit() else signal
+    with administering(c, action, m):
+        if dry_run:
+            stack = m.current_stack()
+            print_plan(signal_commands(stack, operations.named(stack, split(services)),
+                                       action, sig))
+            return
+        done = operations.kill(m, split(services), sig) if action == "kill" else \
+            getattr(operations, action)(m, split(services))
+    past = {"kill": "killed", "pause": "paused", "unpause": "unpaused"}[action]
+    say(f"{m.env}: {past} {', '.join(done) or 'nothing'}")
+
+
+ROOT_TASKS = [ps, logs, exec_, run_, stop, start, rm, kill, pause, unpause, pull, port]

@@ -20,6 +20,7 @@ from phoenix_compose.cli.common import (
     stack_root,
     stop_signals,
 )
+from phoenix_compose.cli.parsing import Task
 from phoenix_compose.cli.progress import live, plain
 from phoenix_compose.cli.progress import table as rich_table
 
@@ -93,41 +94,62 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-@task(help={"env": ENV_HELP, "services": "comma-separated services (default: all, with deps)",
+SERVICES_HELP = ("services (default: all): positional, as many as you like (`up web db`), "
+                 "or comma-separated")
+
+
+@task(klass=Task, positional=["services"],
+      short={"wait": "", "no_deps": "", "force_recreate": "", "pull": "", "no_build": ""},
+      help={"env": ENV_HELP, "services": SERVICES_HELP + "; with their dependencies",
             "detach": "start and return at once: don't wait for the last services "
                       "(docker compose up -d)",
             "no_wait": "the same as --detach",
             "timeout": "seconds to wait for health before failing (default 300)",
             "wait_timeout": "the same as --timeout (docker compose's name); 0: use --timeout",
-            "build": "build images with a build: section first",
+            "build": "build every image with a build: section first (default: those "
+                     "not here yet)",
             "profile": "comma-separated compose profiles to enable",
             "dry_run": "print the plan (as `inv plan`) and the podman commands that carry it "
                        "out; change nothing",
             "no_rollback": "when the deploy fails, leave it in place (default: roll back to "
-                           "the last healthy release and exit 3)"})
-def up(c: Context, env: str | None = None, services: str | None = None, detach: bool = False,
-       no_wait: bool = False, timeout: float = 300.0, wait_timeout: float = 0.0,
-       build: bool = False, profile: str | None = None, dry_run: bool = False,
-       no_rollback: bool = False) -> None:
+                           "the last healthy release and exit 3)",
+            "wait": "wait until every service is healthy (the default; wins over -d)",
+            "no_deps": "start only the named services, not their dependencies",
+            "force_recreate": "recreate the named services (default: all) even if "
+                              "unchanged",
+            "pull": "pull images first: always, missing or never (default: only what is "
+                    "pinned by digest and not here)",
+            "no_build": "build nothing, not even an image that is not here"})
+# invoke makes one flag of each parameter: docker compose's `up` has that many flags
+def up(c: Context, services: str | None = None, env: str | None = None,  # noqa: PLR0913
+       detach: bool = False, no_wait: bool = False, timeout: float = 300.0,
+       wait_timeout: float = 0.0, build: bool = False, profile: str | None = None,
+       dry_run: bool = False, no_rollback: bool = False, wait: bool = False,
+       no_deps: bool = False, force_recreate: bool = False, pull: str = "",
+       no_build: bool = False) -> None:
     """Validate, then start the stack in dependency order, waiting for real health."""
+    from phoenix_compose.runtime.choice import Choice
+    from phoenix_compose.runtime.images import PULL_POLICIES
+
+    choice = Choice(no_deps, force_recreate, one_of(pull, PULL_POLICIES, "pull") or None,
+                    no_build)
+    if build and no_build:
+        err("error: --build and --no-build contradict each other")
+        raise Exit(code=2)
     m = manager(c, env)
     with administering(c, "up", m):
-        outcome = m.validate_compose_files()
-        rootless = os.geteuid() != 0  # podman runs rootless exactly when we are not root
-        say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)} (podman "
-            f"{'rootless' if rootless else 'rootful'})")
-        if outcome.production and not rootless:
-            err(f"warning: production environment '{m.env}' runs rootful (as root); "
-                "rootless podman is the production recommendation")
+        announce(m)
         if dry_run:  # the plan `inv plan` prints, and the commands that carry it out
             from phoenix_compose.cli.planview import dry_run_text
 
-            say(dry_run_text(m.env, *m.planned(split(services), split(profile))))
+            say(dry_run_text(m.env, *m.planned(split(services), split(profile), choice)))
             return
         with live() as m.report:
-            done = m.start_services(split(services), wait=not (detach or no_wait),
-                                    timeout=float(wait_timeout or timeout), build=build,
-                                    profiles=split(profile), rollback=not no_rollback)
+            done = m.start_services(split(services), wait=wait or not (detach or no_wait),
+                                    timeout=float(wait_timeout or timeout),
+                                    build=True if build else (False if no_build else None),
+                                    profiles=split(profile), rollback=not no_rollback,
+                                    choice=choice)
         started = {p.spec.name for p in done}
         if started:
             say(status_table([r for r in m.get_service_status() if r.service in started]))
@@ -136,28 +158,52 @@ def up(c: Context, env: str | None = None, services: str | None = None, detach: 
             say(status_table(m.get_service_status(m.applied.existing if m.applied else None)))
 
 
+def announce(m: ComposeManager) -> None:
+    """``up``'s first line: the config is valid, and podman's mode."""
+    outcome = m.validate_compose_files()
+    rootless = os.geteuid() != 0  # podman runs rootless exactly when we are not root
+    say(f"{m.env}: config valid -> {outcome.compose_file.relative_to(m.root)} (podman "
+        f"{'rootless' if rootless else 'rootful'})")
+    if outcome.production and not rootless:
+        err(f"warning: production environment '{m.env}' runs rootful (as root); "
+            "rootless podman is the production recommendation")
+
+
+def one_of(value: str, allowed: tuple[str, ...], flag: str) -> str:
+    """A flag's value among ``allowed`` ("" when not given): else a usage error, exit 2."""
+    if value and value not in allowed:
+        err(f"error: --{flag} must be one of {', '.join(allowed)}, not '{value}'")
+        raise Exit(code=2)
+    return value
+
+
 @task(help={"env": ENV_HELP, "volumes": "also delete the named volumes (data!)",
             "yes": "confirm --volumes on a production environment",
             "dry_run": "print the podman commands it would run; change nothing",
-            "project": "the compose project to remove when the config cannot tell it"})
+            "project": "the compose project to remove when the config cannot tell it",
+            "rmi": "also remove images: local (those built without an image: name) or all "
+                   "(every service's; one another container uses is kept)"})
 def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = False,
-         dry_run: bool = False, project: str | None = None) -> None:
+         dry_run: bool = False, project: str | None = None, rmi: str = "") -> None:
     """Stop and remove the stack's containers; named volumes are kept unless --volumes."""
     m = manager(c, env)
+    one_of(rmi, ("local", "all"), "rmi")
     with administering(c, "down", m):
         if dry_run:
             from phoenix_compose.cli.planview import down_commands, print_plan
 
-            print_plan(down_commands(m.current_stack(), volumes))
+            print_plan(down_commands(m.current_stack(), volumes, rmi))
             return
-        m.stop_services(volumes=volumes, confirmed=yes, project=project)
-    say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)"))
+        images = m.stop_services(volumes=volumes, confirmed=yes, project=project, rmi=rmi)
+    say(f"{m.env}: down" + (" (volumes removed)" if volumes else " (volumes kept)")
+        + (f"; removed image(s) {', '.join(images) or 'none'}" if rmi else ""))
 
 
-@task(help={"env": ENV_HELP, "services": "comma-separated services (default: all)",
+@task(positional=["services"],
+      help={"env": ENV_HELP, "services": SERVICES_HELP,
             "timeout": "seconds to wait for health (default 300)",
             "dry_run": "print the podman commands it would run; change nothing"})
-def restart(c: Context, env: str | None = None, services: str | None = None,
+def restart(c: Context, services: str | None = None, env: str | None = None,
             timeout: float = 300.0, dry_run: bool = False) -> None:
     """Restart services (applying config changes) and wait until they are healthy again."""
     m = manager(c, env)
@@ -227,9 +273,9 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
 ROOT_TASKS = [up, down, restart, status, doctor]
 
 
-@task(help={"env": ENV_HELP, "services": "comma-separated services (default: all)",
-            "no_cache": "build every layer again"})
-def build(c: Context, env: str | None = None, services: str | None = None,
+@task(positional=["services"], help={"env": ENV_HELP, "services": SERVICES_HELP,
+                                     "no_cache": "build every layer again"})
+def build(c: Context, services: str | None = None, env: str | None = None,
           no_cache: bool = False) -> None:
     """Build the images of services with a build: section (base images offline if needed)."""
     from phoenix_compose.runtime.images import build_images

@@ -3,11 +3,17 @@ not a public extension point; tests/cli/test_parsing.py fails loudly if an upgra
 them):
 
 - a usage error (an unknown flag, a missing value, ``--timeout abc``) exits 2 with one
-  line, as command-line conventions want, instead of 1 or a ValueError traceback;
+  line, as command-line conventions want, instead of 1 or a ValueError traceback; a flag
+  of docker compose's that we do not take names the nearest thing we do (cli/nearest);
 - a number option's help shows ``=NUMBER`` (invoke shows nothing for a float);
 - a positional argument named in ``OPTIONAL_POSITIONALS`` may be left out (``inv logs``
   means every service, as ``docker compose logs`` does; ``db.restore --from FILE`` names
-  no FILE), or given by its flag (``logs --services web``);
+  no FILE), or given by its flag (``logs --services web``); a word that names a task is
+  that task, not a service (``inv stop start``), and more words after it are more
+  services (``inv up web db``, before or after the flags: invoke has no variadic
+  positionals);
+- :class:`Task` takes ``short={"tail": "n"}``: a flag's docker compose letter instead of
+  invoke's first free one (``logs -n``), or none (``""``);
 - a closed stdout (``phoenix --help | head -1``) ends the program quietly, never with a
   BrokenPipeError traceback (invoke prints help and listings with ``print``), nor with
   one from the flush at exit (a short output is still in the buffer then);
@@ -23,6 +29,7 @@ import sys
 from typing import Any
 
 from invoke import Exit
+from invoke import Task as InvokeTask
 from invoke.exceptions import ParseError
 from invoke.parser import Argument, ParserContext
 from invoke.parser.parser import ParseMachine
@@ -50,7 +57,9 @@ def _usage(original: Any) -> Any:
         try:
             return original(self, *args, **kwargs)
         except ParseError as exc:
-            raise Exit(f"error: {exc}", code=USAGE_ERROR) from None
+            from phoenix_compose.cli.nearest import nearest
+
+            raise Exit(f"error: {nearest(str(exc)) or exc}", code=USAGE_ERROR) from None
     return parse
 
 
@@ -82,14 +91,49 @@ def _complete(original: Any) -> Any:
     return complete_context
 
 
+def _more_services(machine: ParseMachine, token: str) -> bool:
+    """``token`` is one more service of the task's optional positional ``services`` (given
+    already, or left out by a flag): added to it, comma-separated."""
+    context = machine.context
+    if context is None or token.startswith("-") or machine.waiting_for_flag_value or \
+            token in machine.contexts or context.missing_positional_args:
+        return False
+    arg = context.args.get("services")
+    if arg is None or not arg.positional or arg.kind is not str:
+        return False
+    arg.set_value(",".join(v for v in (arg.value or "", token) if v), cast=False)
+    return True
+
+
 def _handle(original: Any) -> Any:
     def handle(self: ParseMachine, token: str) -> None:
         if token in HELP_FLAGS and self.context and token not in self.context.flags:
             _leave_out(self, every=True)  # so that invoke sees its own --help
         elif token.startswith("-") and token != "-":  # a flag, never an optional positional
             _leave_out(self, token)
+        elif token in self.contexts and not self.waiting_for_flag_value:
+            _leave_out(self)  # a task name: the next task, not a service
+        elif self.current_state != "unknown" and _more_services(self, token):
+            return
         original(self, token)
     return handle
+
+
+class Task(InvokeTask):
+    """A task whose flags may have docker compose's short names: ``short={"tail": "n"}``
+    (invoke gives each flag the first letter of its name that is still free); ``""``: no
+    short name (one docker compose does not have would mislead: ``-f`` is its file)."""
+
+    def __init__(self, *args: Any, short: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.short = dict(short or {})
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, set(taken_names) | set(self.short.values()))
+        if name in self.short:
+            opts["names"] = [opts["names"][0], *filter(None, [self.short[name]])]
+        return opts
 
 
 def _quiet_broken_pipe(original: Any) -> Any:

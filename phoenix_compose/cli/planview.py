@@ -60,12 +60,26 @@ def print_plan(lines: Sequence[Argv]) -> None:
     say("\n".join(command_lines(lines)))
 
 
-def down_commands(stack: Stack, volumes: bool) -> list[Argv]:
-    from phoenix_compose.runtime import argv
+def down_commands(stack: Stack, volumes: bool, rmi: str = "") -> list[Argv]:
+    from phoenix_compose.runtime import argv, argv_compose
+    from phoenix_compose.runtime.images import removable_images
     from phoenix_compose.runtime.plan import profiles_of
 
     return [argv.down(stack.compose_file, stack.project, volumes,
-                      profiles_of(stack, list(stack.services)))]
+                      profiles_of(stack, list(stack.services))),
+            *(argv_compose.remove_image(i) for i in (removable_images(stack, rmi)
+                                                       if rmi else ()))]
+
+
+def signal_commands(stack: Stack, names: Sequence[str], action: str, sig: str = "KILL"
+                    ) -> list[Argv]:
+    """``kill``, ``pause`` or ``unpause`` (of the containers in the right state, in a run)."""
+    from phoenix_compose.runtime import argv_compose
+
+    containers = [stack.services[n].container for n in names]
+    if action == "kill":
+        return [argv_compose.kill(*containers, signal=sig)]
+    return [getattr(argv_compose, action)(*containers)]
 
 
 def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:

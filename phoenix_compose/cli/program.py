@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from phoenix_compose import __version__
     from phoenix_compose.cli import build_namespace
+    from phoenix_compose.cli.nearest import global_flag
 
     argv = list(sys.argv if argv is None else argv)
     plugins = PLUGINS_FLAG in argv[1:]
@@ -28,8 +29,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: no stack found (looked for envs/, compose/ and compose.yaml from "
               f"{Path.cwd()} upward)", file=sys.stderr)
         raise SystemExit(2)
-    Program(namespace=build_namespace(root or Path.cwd(), plugins=plugins),
-            version=__version__, name="phoenix-compose", binary="phoenix").run(argv)
+    namespace = build_namespace(root or Path.cwd(), plugins=plugins)
+    refused = global_flag(argv[1:], set(namespace.task_names) |
+                          {a for t in namespace.task_names for a in namespace[t].aliases})
+    if refused:
+        print(refused, file=sys.stderr)
+        raise SystemExit(2)
+    Program(namespace=namespace, version=__version__, name="phoenix-compose",
+            binary="phoenix").run(argv)
 
 
 def find_root(start: Path) -> Path | None:

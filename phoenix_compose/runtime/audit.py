@@ -83,10 +83,21 @@ def note_stops(path: Path, services: Sequence[str]) -> None:
         print(f"warning: stop not noted in {path}: {exc.strerror or exc}", file=sys.stderr)
 
 
+def resuming(path: Path, services: Sequence[str]) -> None:
+    """Note that ``services`` run again without a new start (``unpause``): an earlier note
+    of ours (its ``pause``) no longer explains an exit that comes later."""
+    record = {"time": datetime.now(timezone.utc).isoformat(), "resumed": list(services)}
+    try:
+        append_jsonl(path, record)
+    except OSError as exc:
+        print(f"warning: resume not noted in {path}: {exc.strerror or exc}", file=sys.stderr)
+
+
 def stopped_by_us(path: Path, service: str, since: datetime) -> bool:
     """Did we stop ``service`` at or after ``since`` (the container's last start)?  podman
     4.3 logs no event for every ``podman stop``, so our own note (``note_stops``) is the
-    evidence that a stop we made was meant; the watcher then leaves the container alone."""
+    evidence that a stop we made was meant; the watcher then leaves the container alone
+    (``pause`` and ``kill`` are noted the same way; an ``unpause`` note ends a pause's)."""
     for record in reversed(tail_jsonl(path)):
         try:
             when = datetime.fromisoformat(str(record.get("time")))
@@ -94,6 +105,8 @@ def stopped_by_us(path: Path, service: str, since: datetime) -> bool:
             continue
         if when < since:
             return False  # older notes are from before this run of the container
+        if service in map(str, as_list(record.get("resumed"))):
+            return False  # unpaused since our last note: a later exit is not ours
         if service in map(str, as_list(record.get("services"))):
             return True
     return False

@@ -27,7 +27,7 @@ from phoenix_compose.runtime import containers, ownership, releases
 from phoenix_compose.runtime import plan as planning
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
-from phoenix_compose.runtime.images import pull_pinned
+from phoenix_compose.runtime.images import pull_for
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.observe import images_of, local_ids, observe
 from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
@@ -57,11 +57,12 @@ class Deployer:
                                                  snapshot.containers.items()})
         return planning.plan(stack, names, snapshot, options)
 
-    def prepare(self, stack: Stack, names: Sequence[str], *, build: bool = False,
-                production: bool = False) -> dict[str, str]:
-        """Pull pinned images that are not here, build when asked; the local image ids.  A
-        production env runs digests only (``--profile`` may enable a service the config
-        check let pass with a tag)."""
+    def prepare(self, stack: Stack, names: Sequence[str], *, build: bool | None = False,
+                production: bool = False, pull: str | None = None) -> dict[str, str]:
+        """Pull pinned images that are not here (or as ``pull``, ``up --pull``'s policy,
+        says), build when asked (None: those not here); the local image ids.  A production
+        env runs digests only (``--profile`` may enable a service the config check let
+        pass with a tag)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
         missing_secrets(stack, names, self.state.root, self.state.env, self.run)
@@ -70,12 +71,13 @@ class Deployer:
                 "error: production policy: image not pinned by digest: " + ", ".join(loose),
                 hint="promote it (`inv images.promote --to <env>`); nothing was started")
         ids = local_ids(self.run, images_of(stack, names))
-        pulled = pull_pinned(stack, names, self.state.root, run=self.run, report=self.report,
-                             present=ids)
-        if build:
-            from phoenix_compose.runtime.images import build_images
+        pulled = pull_for(stack, names, self.state.root, run=self.run, report=self.report,
+                          present=ids, policy=pull)
+        if build is not False:
+            from phoenix_compose.runtime.images import build_images, unbuilt
 
-            pulled += build_images(stack, names, run=self.run, report=self.report)
+            wanted = names if build else unbuilt(stack, names, self.run)
+            pulled += build_images(stack, wanted, run=self.run, report=self.report)
         return local_ids(self.run, images_of(stack, names)) if pulled else ids
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True

@@ -3,7 +3,7 @@
 A base image that cannot be pulled (no registry here, nor in many air-gapped sites) is
 bootstrapped when it is a Debian image: mmdebstrap from the Debian archive the machine's
 apt already uses (rootless too, in a user namespace), then ``podman import``, cached under
-the same tag.
+the same tag.  Also what ``up --pull`` pulls, and the images ``down --rmi`` removes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError, ComposeRuntimeError, tail_lines
-from phoenix_compose.runtime import argv
+from phoenix_compose.runtime import argv, argv_compose
 from phoenix_compose.runtime.containers import Runner
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup.diagnosis import Report
@@ -168,3 +168,64 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
         report(name, "pulled", image)
         pulled.append(image)
     return pulled
+
+
+def unbuilt(stack: Stack, names: Sequence[str], run: Runner) -> list[str]:
+    """The services of ``names`` with a ``build:`` whose image is not here: ``up`` builds
+    them without ``--build``, as docker compose does (``--no-build``: never)."""
+    return [n for n in names if stack.services[n].build and run(
+        argv.image_exists(image_tag(stack, n)), ok_codes=(0, 1), timeout=60).code != 0]
+
+
+PULL_POLICIES = ("always", "missing", "never")
+
+
+def pull_for(stack: Stack, names: Sequence[str], root: Path, *, run: Runner, report: Report,
+             present: Collection[str], policy: str | None = None) -> list[str]:
+    """``up --pull``: by default (None) what is pinned by digest and not here; ``never``
+    nothing (a missing image then stops the start); ``missing`` also each tagged image
+    that is not here; ``always`` also each tagged one that is (a digest never changes).
+    Images built from a ``build:`` section are never pulled.  Returns those pulled."""
+    if policy == "never":
+        return []
+    pulled = pull_pinned(stack, names, root, run=run, report=report, present=present)
+    for name in names if policy else ():
+        image, build = stack.services[name].image, stack.services[name].build
+        if not image or build or "@sha256:" in image or image in pulled or \
+                (policy == "missing" and image in present):
+            continue
+        report(name, "pulling", image)
+        try:
+            run(argv.pull(image), timeout=1800)
+        except ComposeRuntimeError as exc:
+            raise ComposeRuntimeError(
+                f"image {image} (service {name}) cannot be pulled (--pull {policy}):\n"
+                f"{tail_lines(getattr(exc, 'stderr', '') or str(exc), 3)}",
+                hint="`--pull never` starts with the images that are here; no container "
+                     "was created") from None
+        report(name, "pulled", image)
+        pulled.append(image)
+    return pulled
+
+
+def removable_images(stack: Stack, mode: str) -> list[str]:
+    """The images ``down --rmi`` removes: ``all``, every service's; ``local``, only those
+    without a custom tag, i.e. built from a ``build:`` section with no ``image:`` (the
+    name podman-compose gives them).  Docker compose's rule, per service."""
+    out: list[str] = []
+    for name, spec in stack.services.items():
+        if (spec.image or spec.build) and (mode == "all" or not spec.image) and \
+                (image := image_tag(stack, name)) not in out:
+            out.append(image)
+    return out
+
+
+def remove_images(run: Runner, images: Sequence[str]) -> list[str]:
+    """Remove ``images`` one by one; one a container still uses (another project's) or one
+    already gone is left.  Returns those removed."""
+    removed = []
+    for image in images:
+        if run(argv_compose.remove_image(image), tolerate=argv_compose.IMAGE_KEPT,
+               timeout=120).code == 0:
+            removed.append(image)
+    return removed

@@ -34,7 +34,9 @@ from phoenix_compose.runtime import (
     releases,
 )
 from phoenix_compose.runtime.audit import audited, taken_down
+from phoenix_compose.runtime.choice import Choice
 from phoenix_compose.runtime.deploy import Deployer, recover
+from phoenix_compose.runtime.images import removable_images, remove_images
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.runtime.nativehealth import NativeHealth
@@ -46,6 +48,8 @@ from phoenix_compose.runtime.status import ServiceStatus, service_status
 from phoenix_compose.runtime.takedown import project_name, remove_owned, take_down
 from phoenix_compose.statedir import StateDir
 
+UP_DEFAULTS = Choice()
+
 
 def _quiet(service: str, state: str, detail: str) -> None:
     pass
@@ -56,8 +60,7 @@ class ComposeManager:
                  report: Report = _quiet, lock_wait: float = 10.0,
                  clock: Clock | None = None) -> None:
         self.root, self.env, self.state = root, env, StateDir(root, env)
-        self.run, self.report, self.lock_wait = run, report, lock_wait
-        self.clock = clock or Clock()
+        self.run, self.report, self.lock_wait, self.clock = run, report, lock_wait, clock or Clock()
         self.applied: Plan | None = None  # the plan the last start_services applied
 
     def validate_compose_files(self) -> Outcome:
@@ -93,26 +96,31 @@ class ComposeManager:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
         return self.planned(services, profiles)[1]
 
-    def planned(self, services: Sequence[str] = (), profiles: Sequence[str] = ()
-                ) -> tuple[Stack, Plan]:
+    def planned(self, services: Sequence[str] = (), profiles: Sequence[str] = (),
+                choice: Choice = UP_DEFAULTS) -> tuple[Stack, Plan]:
         """The stack and its plan: ``inv plan`` and ``up --dry-run`` both print this."""
         stack = self.stack()
-        return stack, self.deployer().plan(stack, _select(self, stack, services, profiles))
+        names = choice.narrow(_select(self, stack, services, profiles), services)
+        return stack, self.deployer().plan(stack, names, options=choice.options(names, services))
 
     def start_services(self, services: Sequence[str] = (), *, wait: bool = True,
-                       timeout: float = 300.0, build: bool = False,
-                       profiles: Sequence[str] = (), rollback: bool = True) -> list[Progress]:
-        """Apply the plan, health-gated; on failure roll back to the last release."""
+                       timeout: float = 300.0, build: bool | None = False,
+                       profiles: Sequence[str] = (), rollback: bool = True,
+                       choice: Choice = UP_DEFAULTS) -> list[Progress]:
+        """Apply the plan, health-gated; on failure roll back to the last release.
+        ``build``: True every image with a ``build:``, None those not here, False none."""
         args: dict[str, Any] = {"services": list(services), "wait": wait, "timeout": timeout,
-                                "build": build, "profiles": list(profiles)}
+                                "build": build, "profiles": list(profiles), **choice.args()}
         with self.administering("up", args):
             stack = self.stack()
-            names = _select(self, stack, services, profiles)
+            names = choice.narrow(_select(self, stack, services, profiles), services)
+            choice.refuse_unbuilt(stack, names, self.run)  # before anything is touched
             deployer = self.deployer()
             plan = None
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
-                    stack, names, build=build, production=self._production()))
+                    stack, names, build=build, production=self._production(),
+                    pull=choice.pull), choice.options(names, services))
                 args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
                 self.applied = plan
                 done = deployer.apply(stack, plan, StartOptions(
@@ -143,9 +151,12 @@ class ComposeManager:
             return self.deployer().rollback(to, timeout)
 
     def stop_services(self, graceful: bool = True, *, volumes: bool = False,
-                      confirmed: bool = False, project: str | None = None) -> None:
-        """``down``, also with a broken config: see ``current_stack`` and ``remove_owned``."""
-        with self.administering("down", {"volumes": volumes, "graceful": graceful}):
+                      confirmed: bool = False, project: str | None = None,
+                      rmi: str = "") -> list[str]:
+        """``down``, also with a broken config: see ``current_stack`` and ``remove_owned``;
+        ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
+        with self.administering("down", {"volumes": volumes, "graceful": graceful,
+                                         **({"rmi": rmi} if rmi else {})}):
             if volumes and self._production() and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
@@ -156,9 +167,10 @@ class ComposeManager:
                 print(f"warning: {exc}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
-                return
+                return []  # which images were the stack's, no config tells
             take_down(self.run, self.report, stack, Owner.of(self.state, stack.project),
                       volumes, graceful)
+            return remove_images(self.run, removable_images(stack, rmi)) if rmi else []
 
     def restart_services(self, services: Sequence[str] = (), *,
                          timeout: float = 300.0) -> list[Progress]:
@@ -193,6 +205,17 @@ class ComposeManager:
             return load_environment(self.root, self.env).production
         except ConfigurationError:  # a broken env file: be strict
             return True
+
+
+def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
+                       running: set[str], timeout: float) -> list[Progress]:
+    """podman-compose recreates the running dependents of a recreated service (podman
+    links them as container dependencies) but, with --no-start, leaves them stopped:
+    start again what was running before."""
+    lost = sorted((running - set(names)) - running_services(m.run, stack))
+    if not lost:
+        return []
+    return m.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
 
 def check_state(state: StateDir, action: str) -> None:
@@ -230,17 +253,6 @@ def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: 
         return m.startup(stack, names, timeout, replace=[s.container for s in stale]).execute()
     finally:
         deployer.remember(stack, [s.service for s in stale])
-
-
-def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str], running: set[str],
-                        timeout: float) -> list[Progress]:
-    """podman-compose recreates the running dependents of a recreated service (podman
-    links them as container dependencies) but, with --no-start, leaves them stopped:
-    start again what was running before."""
-    lost = sorted((running - set(names)) - running_services(m.run, stack))
-    if not lost:
-        return []
-    return m.startup(stack, [n for n in stack.order() if n in lost], timeout).execute()
 
 
 def running_services(run: containers.Runner, stack: Stack) -> set[str]:

@@ -1,5 +1,6 @@
 """The rest of the compose vocabulary, over the same validated stack and the same seam:
-``stop``/``start`` of services, ``logs`` across services, ``exec``, ``port`` and ``pull``.
+``stop``/``start``/``kill``/``pause``/``unpause`` of services, ``logs`` across services,
+``exec``, ``port`` and ``pull``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, audit, containers, ownership, podman
+from phoenix_compose.runtime import argv, argv_compose, audit, containers, ownership, podman
 from phoenix_compose.runtime.lifecycle import ComposeManager, start_fresh
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
@@ -45,6 +46,45 @@ def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False
         if victims:
             m.run(argv.remove_stopped(*victims), timeout=300)
         return chosen
+
+
+def kill(m: ComposeManager, services: Sequence[str] = (), signal: str = "KILL") -> list[str]:
+    """Send ``signal`` to the running containers of the named services (default: all);
+    noted first, so the watcher takes the exit for ours.  Returns the services signalled."""
+    return _signal(m, "kill", services, {"signal": signal}, lambda s: s.running,
+                   lambda *c: argv_compose.kill(*c, signal=signal))
+
+
+def pause(m: ComposeManager, services: Sequence[str] = ()) -> list[str]:
+    """Freeze the running containers of the named services (default: all); noted first,
+    so the watcher leaves them alone until ``unpause``.  Returns the services paused."""
+    return _signal(m, "pause", services, {}, lambda s: s.running, argv_compose.pause)
+
+
+def unpause(m: ComposeManager, services: Sequence[str] = ()) -> list[str]:
+    """Thaw the paused containers of the named services (default: all); their pause note
+    ends, so the watcher heals them again.  Returns the services unpaused."""
+    return _signal(m, "unpause", services, {}, lambda s: s.status == "paused",
+                   argv_compose.unpause)
+
+
+def _signal(m: ComposeManager, action: str, services: Sequence[str], args: dict[str, str],
+            chosen: Callable[[containers.ContainerState], bool],
+            command: Callable[..., argv.Argv]) -> list[str]:
+    """``action`` on our containers of ``services`` in the state ``chosen`` accepts, audited
+    and noted in the stops log before podman is asked (``unpause``: noted after)."""
+    with m.administering(action, {"services": list(services), **args}):
+        stack = m.current_stack()
+        states = ownership.mine(m.run, m.state, stack, named(stack, services))
+        names = [n for n, s in states.items() if chosen(s)]
+        if names and action != "unpause":
+            audit.note_stops(m.state.stops_log, names)
+        if names:
+            m.run(command(*[stack.services[n].container for n in names]),
+                  tolerate=argv.NOT_RUNNING, timeout=120)
+        if names and action == "unpause":
+            audit.resuming(m.state.stops_log, names)
+        return [n for n in stack.order() if n in names]
 
 
 def start(m: ComposeManager, services: Sequence[str] = (),
@@ -119,6 +159,30 @@ def exec_(m: ComposeManager, service: str, command: Sequence[str]) -> int:
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     return podman.interactive(argv.exec_(container, command or ["sh"], interactive=tty,
                                          tty=tty))
+
+
+def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove: bool = False,
+             no_deps: bool = False, timeout: float = 300.0) -> int:
+    """A one-off container of ``service`` running ``command`` (default: the service's
+    own), on this terminal; its exit code.  Its dependencies that are not running are
+    started first, in order and health-gated (not with ``no_deps``), under the env lock
+    and audited; the one-off itself runs outside the lock (it may be a long shell)."""
+    from phoenix_compose.runtime.lifecycle import running_services
+
+    args = {"service": service, "program": command[0] if command else "",  # never its args
+            "rm": remove, "no_deps": no_deps}
+    with m.administering("run", args):
+        stack = m.stack()
+        chosen = stack.select([service])  # an unknown name is an error
+        ownership.guard(m.run, m.state, stack, "run a one-off container")
+        up = running_services(m.run, stack)
+        deps = [] if no_deps else [n for n in chosen if n != service and n not in up]
+        if deps:
+            m.startup(stack, deps, timeout).execute()
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return podman.interactive(argv_compose.run_once(
+        stack.compose_file, stack.project, service, command, remove=remove, tty=tty,
+        profiles=stack.services[service].profiles))
 
 
 def port(m: ComposeManager, service: str, private: str) -> str:

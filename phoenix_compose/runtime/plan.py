@@ -66,6 +66,7 @@ class PlanOptions:
     in :func:`_decide` (per service) or :func:`plan` (the selection)."""
 
     health_intervals: float = 2.0  # a health check older than this many intervals: unknown
+    force: frozenset[str] = frozenset()  # recreated even when unchanged (--force-recreate)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -
     state = snapshot.containers.get(spec.container)
     if state is None:
         return Step(name, Change.CREATE, spec.container, ("the container is missing",))
-    reasons = _image_reasons(spec.image, state, snapshot.images)
+    reasons = _image_reasons(spec.image, state, snapshot.images) + \
+        (["asked for (--force-recreate)"] if name in options.force else [])
     known = snapshot.applied.get(state.config_hash) if state.config_hash else None
     if known is None:
         reasons.append("the config it was made from is unknown (not created by phoenix)")

@@ -93,7 +93,7 @@ def test_stop_is_respected_by_the_watcher_and_start_brings_it_back(stack: Path,
         ticks.wait(4)  # four looks at it stopped, and no restart
         assert not [e for e in events if '"restart_started"' in e]
         rows = {r["service"]: r["status"] for r in
-                json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+                json.loads(inv(stack, "ps", "--env", "t", "--json", "-a").stdout)}
         assert rows == {"db": "running", "web-frontend": "exited"}
     started = inv(stack, "start", "--env", "t", "--services", "web-frontend")
     assert started.returncode == 0, started.stderr
@@ -134,7 +134,7 @@ def test_rm_removes_only_stopped_containers_and_never_volumes(stack: Path) -> No
     removed = inv(stack, "rm", "--env", "t", "--services", "web-frontend")
     assert removed.returncode == 0 and "removed web-frontend" in removed.stdout
     rows = {r["service"]: r["status"] for r in
-            json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+            json.loads(inv(stack, "ps", "--env", "t", "--json", "--all").stdout)}
     assert rows == {"db": "running", "web-frontend": "missing"}  # nothing else went
 
 
@@ -146,5 +146,5 @@ def test_the_watcher_does_not_recreate_what_rm_removed(stack: Path, monkeypatch)
         ticks.wait(4)  # four looks at it missing, and no recreation
     assert not [e for e in events if '"restart_started"' in e]
     rows = {r["service"]: r["status"] for r in
-            json.loads(inv(stack, "ps", "--env", "t", "--json").stdout)}
+            json.loads(inv(stack, "ps", "--env", "t", "--json", "-a").stdout)}
     assert rows["web-frontend"] == "missing"

@@ -134,3 +134,16 @@ def test_a_closed_stdout_never_gives_a_traceback(phoenix_stack: Path) -> None:
         err = proc.stderr.read().decode()
         proc.wait(timeout=60)
         assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_docker_compose_global_flags_are_refused_in_one_line_never_taken_silently(
+        phoenix_stack: Path) -> None:
+    """``-f`` would be invoke's config file and ``-p`` its --pty."""
+    for args, flag in ((["-f", "other.yaml", "up"], "-f"), (["-p", "x", "ps"], "-p"),
+                       (["--file=a.yaml", "config.show"], "--file")):
+        result = phoenix(phoenix_stack, *args)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result
+        assert result.stderr.startswith(f"error: {flag} is docker compose's; phoenix does "
+                                        "not take it yet: ")
+        assert "`inv " not in result.stderr
+    assert phoenix(phoenix_stack, "envs", "-h").returncode == 0  # a task's own flags pass

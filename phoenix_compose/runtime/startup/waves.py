@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError
@@ -93,7 +92,7 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
-def _begin(running: Sequence[Progress], now: datetime, report: Report) -> None:
+def _begin(running: Sequence[Progress], now: float, report: Report) -> None:
     """``checking``: services running already, only checked (``replace``: containers
     removed before the first creation)."""
     for progress in running:
