@@ -19,7 +19,7 @@ services:
 def planned(monkeypatch, root, profiles: tuple[str, ...] = ()) -> list[str]:
     chosen: list[str] = []
 
-    def plan(self: Deployer, stack: Any, names: list[str], *_: Any) -> None:
+    def plan(self: Deployer, stack: Any, names: list[str], *_: Any, **__: Any) -> None:
         chosen.extend(names)
     monkeypatch.setattr(Deployer, "plan", plan)
     ComposeManager(root, "t").plan(profiles=profiles)
