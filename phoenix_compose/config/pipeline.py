@@ -8,7 +8,7 @@ cache, builds, and only when everything is valid writes the overlays and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Outcome:
     production: bool
     cached: bool
     warnings: tuple[str, ...]
+    cfg: EnvironmentConfig | None = field(default=None, compare=False, repr=False)
 
 
 def build(cfg: EnvironmentConfig) -> Built:
@@ -222,8 +223,12 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
-        warnings = tuple(_cached(cache_file).get("warnings", []))
-        return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
+        entry = _cached(cache_file)
+        # the name the run that wrote the file resolved (sealed with it): not read again
+        # from every compose file
+        project = entry.get("project") or cfg.project_name
+        return Outcome(env, compose_file, str(project), cfg.production, True,
+                       tuple(entry.get("warnings", [])), cfg)
     try:
         built = build(cfg)
     except ConfigurationError:
@@ -235,10 +240,12 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     try:
         write_files(files, prune={state.overlays: "*.yaml"})
         snapshot = cfg.variables.snapshot(cfg.variables.used)
-        cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
+        cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
+                     project=cfg.project_name)
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None
-    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings)
+    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
+                   cfg)
 
 
