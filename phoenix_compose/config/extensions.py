@@ -56,7 +56,7 @@ def _block_problems(services: dict[str, Any], where: Locator, key: str,
                     schema: dict[str, Any]) -> list[Problem]:
     from phoenix_compose.config.schemacheck import compiled, passes
 
-    check, validator = compiled(key, schema), None
+    validator = None
     problems: list[Problem] = []
     for name, svc in services.items():
         block = svc.get(key) if isinstance(svc, dict) else None
@@ -71,7 +71,7 @@ def _block_problems(services: dict[str, Any], where: Locator, key: str,
             continue
         typed = {str(k): _typed(schema["properties"].get(str(k), {}), v)
                  for k, v in block.items()}
-        if passes(check, typed):  # valid for certain: jsonschema is not needed
+        if passes(compiled(key, schema), typed):  # valid for certain: jsonschema is not needed
             continue
         if validator is None:
             from jsonschema import Draft202012Validator

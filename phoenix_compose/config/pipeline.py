@@ -45,10 +45,9 @@ class Outcome:
 def build(cfg: EnvironmentConfig) -> Built:
     """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
     from phoenix_compose.config.project import assemble, has_errors, raise_errors
-    from phoenix_compose.config.templates import overlay_paths, render_templates
 
     stack = cfg.stack
-    rendered, problems = render_templates(cfg)
+    rendered, problems = _rendered(cfg)
     docs, found, inputs, secrets = _documents(cfg, rendered)
     problems += found
     model: dict[str, Any] = {}
@@ -67,8 +66,17 @@ def build(cfg: EnvironmentConfig) -> Built:
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     identity.label_owned(model, cfg.owner)
     _for_podman_compose(model)
-    return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
-                 inputs)
+    return Built(cfg, model, {cfg.state.overlays / r.name: r.text for r in rendered},
+                 dump_compose(model), warnings, inputs)
+
+
+def _rendered(cfg: EnvironmentConfig) -> tuple[list[Any], list[Problem]]:
+    """The rendered templates (no Jinja, no child process without one)."""
+    if not cfg.stack.templates:
+        return [], []
+    from phoenix_compose.config.templates import render_templates
+
+    return render_templates(cfg)
 
 
 def _masked(cfg: EnvironmentConfig, problems: list[Problem],
