@@ -15,7 +15,9 @@ Compiled once: the Python source generated from the schema is compiled and its c
 cached (``marshal``) in the user's cache dir (``$XDG_CACHE_HOME`` or ``~/.cache``, then
 ``phoenix-compose/``), named by the sha256 of the schema, of ``schemacode.py`` and of
 ``schema.py`` (which flattens the schema) and by the interpreter's cache tag: a changed
-schema or generator is compiled afresh.  An unwritable cache dir costs only the compile.
+schema or generator is compiled afresh.  An unwritable cache dir costs only the compile;
+a cache file that is not this user's own regular file, or that others may write, is
+never run.
 """
 
 from __future__ import annotations
@@ -140,7 +142,15 @@ def compiled(name: str, schema: dict[str, Any]) -> Callable[[Any], bool] | None:
 
 
 def _read(path: Path) -> Any:
+    """The cached code object, only from a regular file of this user that no one else may
+    write (it is run): anything else is compiled afresh."""
+    import stat
+
     try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() \
+                or info.st_mode & 0o022:
+            return None
         return marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -149,7 +159,7 @@ def _read(path: Path) -> Any:
 def _write(path: Path, data: bytes) -> None:
     """Atomically, readable by the user only; a cache that cannot be written is skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".compose-spec-")
         with os.fdopen(fd, "wb") as out:
             out.write(data)

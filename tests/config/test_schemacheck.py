@@ -138,6 +138,23 @@ def test_compiled_once_and_cached_by_the_schema_hash(tmp_path: Path, monkeypatch
     assert schemacheck.load(file, lambda s: s)({}) is False
 
 
+def test_a_cache_file_others_may_write_is_never_run(tmp_path: Path, monkeypatch) -> None:
+    import marshal
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    file = tmp_path / "s.json"
+    file.write_text(json.dumps({"type": "string"}))
+    schemacheck.load(file, lambda s: s)
+    [cached] = (tmp_path / "cache" / "phoenix-compose").iterdir()
+    cached.write_bytes(marshal.dumps(compile("check = lambda x: 'planted'", "p", "exec")))
+    cached.chmod(0o666)
+    assert schemacheck.load(file, lambda s: s)("x") is True  # compiled afresh
+    cached.unlink()
+    (tmp_path / "planted").write_bytes(marshal.dumps(compile("check = 1", "p", "exec")))
+    cached.symlink_to(tmp_path / "planted")
+    assert schemacheck.load(file, lambda s: s)(3) is False
+
+
 def test_an_unwritable_cache_costs_only_the_compile(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a folder
