@@ -57,9 +57,10 @@ class _Generator:
         return out
 
     def ref(self, value: Any) -> str:
-        name = value[len("#/$defs/"):] if isinstance(value, str) else ""
+        prefix = "#/$defs/"
+        name = value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else ""
         target = self.root.get("$defs", {}).get(name)
-        if not value.startswith("#/$defs/") or "~" in name or "%" in name or target is None:
+        if not name or "~" in name or "%" in name or target is None:
             raise Unsupported(f"$ref {value!r}")
         return self.check(target)
 
@@ -111,7 +112,19 @@ def _unique(g: _Generator, value: Any, node: dict[str, Any]) -> list[str]:
     return ["    if isinstance(x, list) and not _uniq(x): return False"] if value else []
 
 
+def _literal(value: Any) -> bool:
+    """Written as Python source, it reads back as itself (not so: inf, nan)."""
+    import ast
+
+    try:
+        return bool(ast.literal_eval(repr(value)) == value)
+    except (ValueError, SyntaxError):
+        return False
+
+
 def _enum(g: _Generator, value: Any, node: dict[str, Any]) -> list[str]:
+    if not isinstance(value, list) or not _literal(value):
+        raise Unsupported(f"enum {value!r}")
     if all(isinstance(v, str) for v in value):
         names = g.const(f"frozenset({sorted(value)!r})")
         return [f"    if not (isinstance(x, str) and x in {names}): return False"]
@@ -121,7 +134,8 @@ def _enum(g: _Generator, value: Any, node: dict[str, Any]) -> list[str]:
 
 def _bound(op: str) -> Callable[[_Generator, Any, dict[str, Any]], list[str]]:
     def bound(g: _Generator, value: Any, node: dict[str, Any]) -> list[str]:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not _literal(value):
             raise Unsupported(f"bound {value!r}")
         return [f"    if {TYPES['number']} and x {op} {value!r}: return False"]
     return bound

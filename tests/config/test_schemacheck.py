@@ -105,6 +105,10 @@ def test_a_schema_with_a_keyword_it_does_not_implement_is_not_compiled() -> None
     with pytest.raises(schemacode.Unsupported):
         schemacode.source({"type": "object", "not": {"required": ["a"]}})
     assert schemacheck.compiled("with-not", {"not": {"type": "string"}}) is None
+    for odd in ({"$ref": 3}, {"$ref": "#/definitions/a"}, {"maximum": float("inf")},
+                {"enum": [float("nan")]}, {"items": [{}]}):
+        with pytest.raises(schemacode.Unsupported):
+            schemacode.source(odd)
     assert schemacheck.passes(None, {}) is False  # so jsonschema decides
 
 
