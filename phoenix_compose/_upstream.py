@@ -9,13 +9,21 @@ changes any of them; pyproject.toml keeps each library below its next major.
   template text into one ``yield`` without line information; refusing the folding gives
   every text node its own ``yield``, so each chunk of output maps to its template line
   (``Template.get_corresponding_lineno`` then maps generated code to template lines).
+- invoke (``invoke.context`` does ``from unittest.mock import Mock`` at import, for
+  ``MockContext`` alone): ``unittest.mock`` pulls in ``asyncio`` and ``unittest``, about a
+  quarter of invoke's import time, which every ``phoenix`` command paid.  invoke has no
+  lazy form of it (3.0.3); :func:`deferred_mock` lets the ``phoenix`` program import invoke
+  with ``Mock`` resolved on first use.  ``inv`` imports invoke itself, before any of ours.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 
@@ -65,3 +73,46 @@ def line_tracking_codegen() -> type:
             super()._output_child_post(node, frame, finalize)
 
     return LineTrackingCodeGenerator
+
+
+MOCK = "unittest.mock"
+
+
+def _real_mock() -> ModuleType:
+    if isinstance(sys.modules.get(MOCK), _DeferredMockModule):
+        del sys.modules[MOCK]
+    import unittest.mock
+
+    return unittest.mock
+
+
+class _DeferredMockModule(ModuleType):
+    """Stands in for ``unittest.mock`` while invoke is imported: ``Mock`` is a class whose
+    instances are the real ``unittest.mock.Mock``; any other name imports the real module."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_real_mock(), name)
+
+
+class _DeferredMock:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _real_mock().Mock(*args, **kwargs)
+
+
+@contextmanager
+def deferred_mock() -> Iterator[None]:
+    """Import invoke inside this: ``unittest.mock`` is loaded only if ``MockContext`` is
+    used (never by a ``phoenix`` command).  A no-op when it is loaded already."""
+    if MOCK in sys.modules:
+        yield
+        return
+    stub = _DeferredMockModule(MOCK)
+    stub.Mock = _DeferredMock  # type: ignore[attr-defined]
+    sys.modules[MOCK] = stub
+    try:
+        yield
+    finally:
+        if sys.modules.get(MOCK) is stub:
+            del sys.modules[MOCK]

@@ -133,6 +133,11 @@ class TemplateTimeout(Exception):
     Problem at the template line being rendered."""
 
 
+class UnsupportedSchema(Exception):
+    """Internal to the schema compiler (config/schemacode.py): the schema uses a keyword it
+    does not implement; jsonschema alone checks that schema then.  Never shown."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM (or another stop signal) during an administrative action: handled like
     Ctrl-C (audited as interrupted, locks released), exit code 128 + the signal."""

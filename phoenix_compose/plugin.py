@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Context, Exit, task
 
@@ -47,12 +47,13 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
-from phoenix_compose.runtime import audit, containers, podman, releases
-from phoenix_compose.runtime.lifecycle import ComposeManager
-from phoenix_compose.runtime.plan import named_volumes
+from phoenix_compose.runtime import podman
 from phoenix_compose.runtime.stack import seconds
-from phoenix_compose.runtime.status import ServiceStatus
 from phoenix_compose.runtime.stopping import cleaning
+
+if TYPE_CHECKING:  # the engine is imported when a task opens an env: `inv --list` is quick
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+    from phoenix_compose.runtime.status import ServiceStatus
 
 __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
@@ -87,6 +88,8 @@ class Env:
         self.project = self._stack.project
 
     def services(self) -> dict[str, Service]:
+        from phoenix_compose.runtime.plan import named_volumes
+
         out = {}
         for name, spec in self._stack.services.items():
             env = spec.raw.get("environment") or {}
@@ -105,6 +108,8 @@ class Env:
     def health(self, service: str) -> str:
         """One service's status (healthy, unhealthy, starting, running, stopped, exited,
         missing) from a single inspect of its container: cheaper than ``status()``."""
+        from phoenix_compose.runtime import containers
+
         container = self._stack.services[service].container
         state = containers.inspect(podman.run, [container]).get(container)
         return "missing" if state is None else str(state.service_state)
@@ -124,6 +129,8 @@ class Env:
 
     def release(self) -> int | None:
         """The current (last healthy) release number, None before the first."""
+        from phoenix_compose.runtime import releases
+
         return releases.current(self._manager.state)
 
     def state_dir(self) -> Path:
@@ -132,6 +139,8 @@ class Env:
 
     def audited(self, action: str, args: dict[str, Any]) -> AbstractContextManager[None]:
         """A context manager: one line in the env's audit log, with the outcome."""
+        from phoenix_compose.runtime import audit
+
         return audit.audited(self._manager.state.audit_log, action, args)
 
     def administering(self, action: str, args: dict[str, Any]
@@ -144,6 +153,8 @@ class Env:
 def open_env(root: Path, env: str, lock_wait: float = 10.0) -> Env:
     """Validate the env's config (located errors on failure) and open it; ``lock_wait``:
     how long ``Env.administering`` waits for the env lock."""
+    from phoenix_compose.runtime.lifecycle import ComposeManager
+
     manager = ComposeManager(root, env, lock_wait=lock_wait)
     outcome = manager.validate_compose_files()
     return Env(manager, outcome.production)

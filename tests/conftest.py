@@ -12,8 +12,16 @@ import pytest
 from support import BUSYBOX_IMAGE, REPO, STACK_DIRS, needs, remove_project
 
 
+@pytest.fixture(scope="session")
+def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One user cache dir for the whole run (the compiled schema check, keyed by its hash):
+    compiled once, not once per test's HOME."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                     _shared_cache: Path) -> None:
     """Tests never write into the real .phoenix/, .vscode/ or the user's config.  Rootless
     podman keeps its storage and storage.conf under the real home (XDG dirs), so a non-root
     run points podman there: another HOME would be another, empty, image store.  The
@@ -28,6 +36,7 @@ def _guard_real_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path.with_name(tmp_path.name + "-home")  # beside the test's own folder
     home.mkdir(exist_ok=True)  # rootless podman's exit cleanup (conmon -> podman container cleanup)
     monkeypatch.setenv("HOME", str(home))  # does nothing when HOME does not exist
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_shared_cache))
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)  # stack keys: under this HOME
     monkeypatch.delenv("INVOKE_PHOENIX_ROOT", raising=False)
     monkeypatch.delenv("INVOKE_PHOENIX_ENV", raising=False)

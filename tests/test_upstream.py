@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +71,32 @@ def test_template_output_still_maps_to_its_lines(tmp_path: Path) -> None:
     text, lines = _render_tracked(template, {}, time.monotonic() + 10)
     assert text == "a: 1\nb: 2\nc: 3\n"
     assert lines[:3] == (1, 3, 5)
+
+
+def test_invoke_imports_unittest_mock_for_mock_alone_and_works_with_it_deferred() -> None:
+    """``_upstream.deferred_mock``: invoke.context's ``from unittest.mock import Mock`` is
+    the only use; with it deferred, invoke imports without unittest.mock and MockContext
+    still wraps ``run`` in a real Mock."""
+    version = importlib.metadata.version("invoke")
+    spec = importlib.util.find_spec("invoke.context")
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    uses = [(n.module, [a.name for a in n.names]) for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("unittest")]
+    assert uses == [("unittest.mock", ["Mock"])], \
+        f"invoke {version} changed what it imports from unittest (see _upstream.py): {uses}"
+    script = (
+        "import sys\n"
+        "from phoenix_compose._upstream import deferred_mock\n"
+        "with deferred_mock():\n"
+        "    import invoke\n"
+        "assert 'unittest.mock' not in sys.modules, 'loaded at import'\n"
+        "c = invoke.MockContext(run=invoke.Result('out'))\n"
+        "assert c.run('true').stdout == 'out'\n"
+        "c.run.assert_called_once_with('true')\n"
+        "import unittest.mock\n"
+        "assert isinstance(c.run, unittest.mock.Mock)\n"
+        "assert 'unittest.mock' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"

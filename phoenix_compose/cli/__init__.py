@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from invoke import Collection
+from phoenix_compose._upstream import deferred_mock
 
-from phoenix_compose.cli import (
+with deferred_mock():  # the first import of invoke, for `phoenix` (see _upstream.py)
+    from invoke import Collection
+
+from phoenix_compose.cli import (  # noqa: E402
     ci,
     compose,
     config,

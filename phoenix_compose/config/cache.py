@@ -96,8 +96,10 @@ def file_digest(path: Path) -> str:
 
 
 def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str],
-           root: Path, warnings: tuple[str, ...] = (), inputs: tuple[Path, ...] = ()) -> None:
-    """``inputs``: files the run read that the key does not cover (include and extends)."""
+           root: Path, warnings: tuple[str, ...] = (), inputs: tuple[Path, ...] = (),
+           project: str = "") -> None:
+    """``inputs``: files the run read that the key does not cover (include and extends);
+    ``project``: the project name the run resolved (a fresh entry answers it)."""
     from phoenix_compose import stackkey
     from phoenix_compose.errors import StateError
     from phoenix_compose.fileio import write_files
@@ -108,6 +110,7 @@ def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str]
         "outputs": {str(p.relative_to(root)): _digest(text) for p, text in outputs.items()},
         "inputs": {str(p): file_digest(p) for p in inputs if p.is_file()},
         "warnings": list(warnings),
+        "project": project,
     }
     try:
         entry["mac"] = stackkey.seal(root, SEAL_DOMAIN, _canonical(entry))

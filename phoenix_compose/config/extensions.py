@@ -81,9 +81,9 @@ def probe_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
 
 def _block_problems(services: dict[str, Any], where: Locator, key: str,
                     schema: dict[str, Any]) -> list[Problem]:
-    from jsonschema import Draft202012Validator
+    from phoenix_compose.config.schemacheck import compiled, passes
 
-    validator = Draft202012Validator(schema)
+    validator = None
     problems: list[Problem] = []
     for name, svc in services.items():
         block = svc.get(key) if isinstance(svc, dict) else None
@@ -98,6 +98,12 @@ def _block_problems(services: dict[str, Any], where: Locator, key: str,
             continue
         typed = {str(k): _typed(schema["properties"].get(str(k), {}), v)
                  for k, v in block.items()}
+        if passes(compiled(key, schema), typed):  # valid for certain: jsonschema is not needed
+            continue
+        if validator is None:
+            from jsonschema import Draft202012Validator
+
+            validator = Draft202012Validator(schema)
         seen: set[str] = set()
         for error in sorted(validator.iter_errors(typed), key=lambda e: list(e.path)):
             field = str(error.path[0]) if error.path else ""

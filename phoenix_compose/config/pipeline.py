@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,15 @@ class Outcome:
     production: bool
     cached: bool
     warnings: tuple[str, ...]
+    cfg: EnvironmentConfig | None = field(default=None, compare=False, repr=False)
 
 
 def build(cfg: EnvironmentConfig) -> Built:
     """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
     from phoenix_compose.config.project import assemble_located, has_errors, raise_errors
-    from phoenix_compose.config.templates import overlay_paths, render_templates
 
     stack = cfg.stack
-    rendered, problems = render_templates(cfg)
+    rendered, problems = _rendered(cfg)
     docs, found, inputs, secrets = _documents(cfg, rendered)
     problems += found
     model: dict[str, Any] = {}
@@ -71,8 +71,17 @@ def build(cfg: EnvironmentConfig) -> Built:
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     identity.label_owned(model, cfg.owner)
     _for_podman_compose(model)
-    return Built(cfg, model, overlay_paths(cfg, rendered), dump_compose(model), warnings,
-                 inputs, where, frozenset(secrets))
+    return Built(cfg, model, {cfg.state.overlays / r.name: r.text for r in rendered},
+                 dump_compose(model), warnings, inputs, where, frozenset(secrets))
+
+
+def _rendered(cfg: EnvironmentConfig) -> tuple[list[Any], list[Problem]]:
+    """The rendered templates (no Jinja, no child process without one)."""
+    if not cfg.stack.templates:
+        return [], []
+    from phoenix_compose.config.templates import render_templates
+
+    return render_templates(cfg)
 
 
 def _masked(cfg: EnvironmentConfig, problems: list[Problem],
@@ -238,8 +247,12 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
-        warnings = tuple(_cached(cache_file).get("warnings", []))
-        return Outcome(env, compose_file, cfg.project_name, cfg.production, True, warnings)
+        entry = _cached(cache_file)
+        # the name the run that wrote the file resolved (sealed with it): not read again
+        # from every compose file
+        project = entry.get("project") or cfg.project_name
+        return Outcome(env, compose_file, str(project), cfg.production, True,
+                       tuple(entry.get("warnings", [])), cfg)
     try:
         built = build(cfg)
     except ConfigurationError:
@@ -252,10 +265,12 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         write_files(files, prune={state.overlays: "*.yaml"})
         write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
-        cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs)
+        cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
+                     project=cfg.project_name)
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None
-    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings)
+    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
+                   cfg)
 
 

@@ -71,6 +71,7 @@ def update_schema(source: FsPath, version: str, today: str,
 
     write_files({schema_file: text, origin_file: json.dumps(origin, indent=1) + "\n"})
     compose_schema_validator.cache_clear()
+    compiled_check.cache_clear()
     return True
 
 
@@ -103,7 +104,19 @@ def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+@functools.lru_cache(maxsize=1)
+def compiled_check() -> Any:
+    """The schema compiled to Python (see :mod:`.schemacheck`), None when it cannot be."""
+    from phoenix_compose.config import schemacheck
+
+    return schemacheck.load(SCHEMA_FILE, flatten_schema, generators=(FsPath(__file__),))
+
+
 def schema_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
+    from phoenix_compose.config.schemacheck import passes
+
+    if passes(compiled_check(), model):  # valid for certain: jsonschema is not imported
+        return []
     problems: list[Problem] = []
     for error in compose_schema_validator().iter_errors(model):
         problems += _schema_problem(_specific(error), where)

@@ -23,7 +23,7 @@ def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     services = model.get("services") or {}
     if part == "services":
         return "".join(f"{name}\n" for name in services)
-    cfg = load_environment(root, env)
+    cfg = outcome.cfg or load_environment(root, env)
     masker = Masker.of(cfg.variables, model, roots=cfg.roots)
     if part == "images":  # masked as the full output masks them: comparing tells nothing
         images = {masker.text(str(s.get("image") or f"{outcome.project_name}_{n}"))

@@ -57,11 +57,11 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     """Render every overlay; all template errors are collected, located in the template.
     The templates compile and render in one child process (:mod:`.isolate`), so a constant
     folded at compile time or a huge value is stopped too."""
-    from phoenix_compose.config.isolate import run_jobs
-
     stack = cfg.stack
     if not stack.templates:
         return [], []
+    from phoenix_compose.config.isolate import run_jobs
+
     seconds, problem = _time_limit(cfg)
     if problem is not None:
         return [], [problem]
@@ -293,7 +293,3 @@ def _template_line(template: Any, tb: TracebackType | None) -> int:
             line = template.get_corresponding_lineno(tb.tb_lineno)
         tb = tb.tb_next
     return line
-
-
-def overlay_paths(cfg: EnvironmentConfig, rendered: list[Rendered]) -> dict[Path, str]:
-    return {cfg.state.overlays / r.name: r.text for r in rendered}

@@ -86,8 +86,26 @@ def _matches(path: Path, pattern: tuple[str, ...]) -> bool:
     return True
 
 
+def _by_shape() -> dict[tuple[int, Any], list[int]]:
+    """The indexes of CASTS by (length, last key); a wildcard last key under None."""
+    shapes: dict[tuple[int, Any], list[int]] = {}
+    for i, (pattern, _cast) in enumerate(CASTS):
+        last = None if pattern[-1] in (ANY, ITEM) else pattern[-1]
+        shapes.setdefault((len(pattern), last), []).append(i)
+    return shapes
+
+
+_SHAPES = _by_shape()
+
+
 def caster(path: Path) -> Callable[[str], Any] | None:
-    return next((cast for pattern, cast in CASTS if _matches(path, pattern)), None)
+    """The cast of the first pattern of CASTS that ``path`` matches (looked up by shape:
+    this runs for every scalar of a config)."""
+    if not path:
+        return None
+    candidates = _SHAPES.get((len(path), path[-1]), []) + _SHAPES.get((len(path), None), [])
+    return next((CASTS[i][1] for i in sorted(candidates) if _matches(path, CASTS[i][0])),
+                None)
 
 
 def cast_tree(tree: N) -> list[Problem]:

@@ -88,6 +88,21 @@ def test_the_cache_skips_work_when_nothing_changed(make_stack) -> None:
     assert prepare(root, "dev", process={}).cached is True
 
 
+def test_a_fresh_cache_answers_the_project_name_without_reading_the_compose_files(
+        make_stack, monkeypatch) -> None:
+    from phoenix_compose.config import identity
+
+    root = make_stack({**STACK, "compose/01-name.yaml": "name: shop\n"})
+    assert prepare(root, "dev", process={}).project_name == "shop"
+
+    def parsed(*_: object) -> None:
+        raise AssertionError("the compose files were read for the name")
+    monkeypatch.setattr(identity, "top_level_name", parsed)
+    again = prepare(root, "dev", process={})
+    assert again.cached and again.project_name == "shop"
+    assert again.cfg is not None and again.cfg.name == "dev"  # show masks with it
+
+
 @pytest.mark.parametrize("change", ["compose", "template", "env_file", "process", "output"])
 def test_the_cache_misses_when_an_input_changes(make_stack, change: str) -> None:
     root = make_stack(STACK)
