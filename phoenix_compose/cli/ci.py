@@ -20,8 +20,9 @@ def test(c: Context, pytest_args: str = "") -> None:
 
 @task(help={"pytest_args": "extra arguments for the tests step",
             "skip": "steps to leave out, comma-separated: validate, vscode-tasks, exports, "
-                    "tests, or quadlet (only the units' conversion by quadlet -dryrun and "
-                    "systemd-analyze verify, e.g. on a host with no quadlet)"})
+                    "tests, quadlet (only the units' conversion by quadlet -dryrun and "
+                    "systemd-analyze verify: a host with no quadlet) or kube (only the "
+                    "manifests' validation: no phoenix-compose[kube])"})
 def ci(c: Context, pytest_args: str = "", skip: str = "") -> None:
     """CI steps in order: validate all envs, VS Code tasks staleness, the Kubernetes and
     Quadlet exports of every env, tests."""
@@ -39,13 +40,14 @@ def ci(c: Context, pytest_args: str = "", skip: str = "") -> None:
         document = tasks_document(CURRENT["namespace"], root)
         sync(root / ".vscode" / "tasks.json", render(document), check=True)
 
-    convert = "quadlet" not in left_out
     steps = [("validate", lambda: pipeline.validate_all(root)), ("vscode-tasks", vscode_check),
-             ("exports", lambda: pipeline.check_exports(root, convert=convert)),
+             ("exports", lambda: pipeline.check_exports(
+                 root, convert="quadlet" not in left_out, kube_schema="kube" not in left_out)),
              ("tests", lambda: pipeline.run_pytest(root, shlex.split(pytest_args)))]
-    if not convert:
-        say("ci: quadlet: the units are not converted (--skip quadlet): key and staleness "
-            "checks only")
+    for name, what in (("quadlet", "the units are not converted"),
+                       ("kube", "the manifests are not validated")):
+        if name in left_out:
+            say(f"ci: {name}: {what} (--skip {name}): staleness checks only")
     planned = [name for name, _ in steps]
     steps = [step for step in steps if step[0] not in left_out]
     with boundary():

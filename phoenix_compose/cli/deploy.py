@@ -151,13 +151,12 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
     from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations.quadlet import INSTALL, Target, default_program, units
-    from phoenix_compose.integrations.quadletcheck import no_quadlet, quadlet_binary
+    from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
-    root, name = stack_root(c), env_name(c, env)
+    root, name, version = stack_root(c), env_name(c, env), podman_version or DEFAULT_VERSION
     folder = Path(out) if out else root / "deploy" / "quadlet" / name
-    version = podman_version or DEFAULT_VERSION
     target = Target(root, program or default_program(), version)
     convert = quadlet_binary() is not None  # without one: written, and said so
     with boundary():
@@ -173,8 +172,7 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         err(line)
     if found:
         raise Exit("" if check else f"{len(found)} problem(s); nothing written", code=1)
-    for text in warnings + ([] if convert else [f"skipped quadlet -dryrun and "
-                                                f"systemd-analyze verify: {no_quadlet()}"]):
+    for text in warnings + skipped(convert):
         err(f"warning: {text}")
     passed = f"pass the podman {version} key check" + (
         ", quadlet -dryrun and systemd-analyze" if convert else " (not converted)")
@@ -225,15 +223,15 @@ def check_all(c: Context, env: str | None = None) -> None:
 
     from phoenix_compose.config.environment import list_environments
     from phoenix_compose.integrations.ci import export_problems
-    from phoenix_compose.integrations.quadletcheck import no_quadlet, quadlet_binary
+    from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
 
     root = stack_root(c)
     names = [env] if env else list_environments(root)
     convert = quadlet_binary() is not None
     with boundary():
         found = export_problems(root, names, convert=convert)
-    if not convert:
-        err(f"warning: skipped quadlet -dryrun and systemd-analyze verify: {no_quadlet()}")
+    for line in skipped(convert):
+        err(f"warning: {line}")
     for line in found:
         err(line)
     if found:

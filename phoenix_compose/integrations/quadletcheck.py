@@ -33,6 +33,12 @@ def no_quadlet() -> str:
             "PHOENIX_QUADLET=/path/to/quadlet; `phoenix ci --skip quadlet` leaves it out)")
 
 
+def skipped(convert: bool) -> list[str]:
+    """What a check without a quadlet binary leaves out, said as a warning."""
+    return [] if convert else [f"skipped quadlet -dryrun and systemd-analyze verify: "
+                               f"{no_quadlet()}"]
+
+
 def check(units: Mapping[str, str], version: str, run: containers.Runner,
           convert: bool = True) -> list[str]:
     """Every problem of ``units`` (file name -> text); empty when they are good.  Without

@@ -139,6 +139,26 @@ def test_ci_needs_quadlet_unless_told_to_skip_it(make_stack, monkeypatch, capsys
         pipeline.skipped("quadlets")
 
 
+def test_ci_can_leave_the_kube_schema_out_and_has_no_tests_to_run_without_tests(
+        make_stack, monkeypatch) -> None:
+    from phoenix_compose.errors import IntegrationError
+    from phoenix_compose.integrations import kubecheck
+
+    def missing() -> None:
+        raise IntegrationError("needs kubernetes-validate", hint="pip install 'x[kube]'")
+
+    monkeypatch.setattr(quadletfetch, "find", lambda: None)
+    monkeypatch.setattr(kubecheck, "_validator", missing)
+    root = make_stack({"envs/staging.env": "", "compose/app.yaml": COMPOSE})
+    with pytest.raises(IntegrationError):
+        pipeline.check_exports(root, convert=False)
+    pipeline.check_exports(root, convert=False, kube_schema=False)
+    said: list[str] = []
+    pipeline.run_pytest(root, out=said.append)  # no tests/, no pytest.ini: nothing to run
+    assert said == ["ci: tests: none in this repository (no tests/ folder, no pytest.ini): "
+                    "nothing to run"]
+
+
 def test_the_watcher_unit_runs_phoenix_from_path_or_its_variable(make_stack) -> None:
     from phoenix_compose.integrations.quadlet import Target, default_program, watch_unit
 
