@@ -76,12 +76,15 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
 def image_variables(root: Path, target: str, source: str,
                     services: list[str]) -> dict[str, str]:
     """Service -> the variable its ``image:`` is, as ``target`` reads the compose files
-    (else as ``source`` does); a located error for every service whose image is a literal,
+    (else, when it cannot yet, as ``source`` does); a located error for every service whose image is a literal,
     is built from several variables or from a variable and text, or is only built."""
     from phoenix_compose.config.pipeline import build
 
-    where = build(load_environment(root, target)).where or \
-        build(load_environment(root, source)).where
+    try:
+        where = build(load_environment(root, target)).where
+    except ConfigurationError:  # prod refuses its images until they are pinned: this pins them
+        where = None
+    where = where or build(load_environment(root, source)).where
     found: dict[str, str] = {}
     problems = []
     for name in services:

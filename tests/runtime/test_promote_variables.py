@@ -52,3 +52,11 @@ def test_a_service_that_is_only_built_is_refused(make_stack) -> None:
     ("${X:+alt}", None), ("a/${X}", None), ("${X}${Y}", None), ("a/b:1", None)])
 def test_whole_variable(text: str, name: str | None) -> None:
     assert whole_variable(text) == name
+
+
+def test_a_production_target_that_refuses_its_unpinned_images_is_read_as_the_source(
+        make_stack) -> None:
+    """prod refuses every image not pinned by digest: the very thing promote is pinning."""
+    root = _stack(make_stack, "services:\n  web: {image: '${FRONT}'}\n")
+    (root / "envs" / "prod.env").write_text("")
+    assert image_variables(root, "prod", "staging", ["web"]) == {"web": "FRONT"}
