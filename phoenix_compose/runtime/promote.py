@@ -76,8 +76,9 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
 def image_variables(root: Path, target: str, source: str,
                     services: list[str]) -> dict[str, str]:
     """Service -> the variable its ``image:`` is, as ``target`` reads the compose files
-    (else, when it cannot yet, as ``source`` does); a located error for every service whose image is a literal,
-    is built from several variables or from a variable and text, or is only built."""
+    (else, when it cannot yet, as ``source`` does); a located error for every service
+    whose image is a literal, is built from several variables or from a variable and text,
+    or is only built."""
     from phoenix_compose.config.pipeline import build
 
     try:
