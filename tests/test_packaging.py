@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,12 @@ WHEEL_DATA = {"phoenix_compose/config/schemas/compose-spec.json",
               "phoenix_compose/runtime/drivers/vault-kv.sh", "phoenix_compose/py.typed"}
 
 
-def run(*argv: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PHOENIX_", "COMPOSE_", "INVOKE_", "VIRTUAL_ENV"))}
+def run(*argv: str, cwd: Path, timeout: float = 900,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("PHOENIX_", "COMPOSE_", "INVOKE_", "VIRTUAL_ENV", "PYTHONPATH"))}
     result = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True,
-                            timeout=timeout, env=env)
+                            timeout=timeout, env={**clean, **(env or {})})
     assert result.returncode == 0, f"{argv}: {result.stdout}\n{result.stderr}"
     return result
 
@@ -52,10 +54,11 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def installed(dist: Path, tmp_path: Path) -> Path:
-    """A fresh venv with the wheel (and the exact dependency versions CI tested)."""
+def installed(dist: Path, tmp_path: Path, venv: Path | None = None) -> Path:
+    """A fresh venv with the wheel, no extras (and the exact dependency versions CI
+    tested)."""
     (wheel,) = dist.glob("*.whl")
-    venv = tmp_path / "venv"
+    venv = venv or tmp_path / "venv"
     run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path)
     run(str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
         "--disable-pip-version-check", "-c", str(REPO / "constraints.txt"), str(wheel),
@@ -94,7 +97,8 @@ def test_the_wheel_runs_a_stack_only_repository(dist: Path, tmp_path: Path) -> N
     assert valid.stdout.count(": valid") == 3
     run(phoenix, "vscode.tasks", cwd=repo)
     tasks = json.loads((repo / ".vscode" / "tasks.json").read_text())["tasks"]
-    assert {t["command"] for t in tasks} == {"phoenix"}
+    # the phoenix that generated them: not on PATH here, so by its path
+    assert {t["command"] for t in tasks} == {phoenix}
     assert any(t["label"] == "phoenix: health.watch" for t in tasks)
     # the two-line tasks.py of README, for people who prefer `inv`
     (repo / "tasks.py").write_text("from pathlib import Path; from phoenix_compose.cli import "
@@ -106,6 +110,62 @@ def test_the_wheel_runs_a_stack_only_repository(dist: Path, tmp_path: Path) -> N
     where = run(str(venv / "bin" / "python"), "-c",
                 "import phoenix_compose; print(phoenix_compose.__file__)", cwd=repo)
     assert str(venv) in where.stdout
+
+
+STACK_ONLY = """\
+services:
+  web:
+    image: ${WEB_IMAGE}
+    command: [sleep, 1d]
+    healthcheck: {test: [CMD, "true"], interval: 5s}
+"""
+
+
+def task_argv(document: dict, label: str, folder: Path) -> list[str]:
+    """A generated VS Code task's command line, as VS Code would run it: the workspace
+    folder and each input (its default) substituted."""
+    defaults = {i["id"]: i.get("default", "") for i in document["inputs"]}
+    task = next(t for t in document["tasks"] if t["label"] == label)
+
+    def fill(text: str) -> str:
+        text = text.replace("${workspaceFolder}", str(folder))
+        return re.sub(r"\$\{input:([^}]+)\}", lambda m: defaults[m.group(1)], text)
+    return [fill(task["command"]), *map(fill, task["args"])]
+
+
+def test_the_wheel_alone_exports_a_stack_only_repository_that_a_clone_finds_current(
+        dist: Path, tmp_path: Path) -> None:
+    """Issue 25: no extras, no ./dev, no quadlet on this host (an empty user cache), the
+    venv in the repository and not on PATH, as the README installs it."""
+    repo = tmp_path / "stack-repo"
+    for name, text in {"compose/app.yaml": STACK_ONLY, ".gitignore": ".venv/\n.phoenix/\n",
+                       "envs/staging.env": "WEB_IMAGE=localhost/web:1\n"}.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    venv = installed(dist, tmp_path, repo / ".venv")
+    phoenix = str(venv / "bin" / "phoenix")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    run(phoenix, "vscode.tasks", cwd=repo, env=env)
+    document = json.loads((repo / ".vscode" / "tasks.json").read_text())
+    assert {t["command"] for t in document["tasks"]} == {"${workspaceFolder}/.venv/bin/phoenix"}
+    written = run(phoenix, "deploy.quadlet", "--env", "staging", cwd=repo, env=env)
+    assert "skipped quadlet -dryrun and systemd-analyze verify" in written.stderr
+    units = repo / "deploy" / "quadlet" / "staging"
+    assert (units / "phoenix-health-watch@.service").is_file()
+    for path in [*units.iterdir(), repo / ".vscode" / "tasks.json"]:
+        assert str(tmp_path) not in path.read_text(), path  # no path of this machine
+    ci = run(phoenix, "ci", "--skip", "quadlet,kube", cwd=repo, env=env)
+    assert "ci: validate ok" in ci.stdout and "| exports ok" in ci.stdout, ci.stdout
+    validate = run(*task_argv(document, "phoenix: config.validate", repo), cwd=repo, env=env)
+    assert "staging: valid" in validate.stdout, validate.stdout
+    git = ("git", "-c", "user.name=t", "-c", "user.email=t@example.com")
+    run(*git, "init", "-q", cwd=repo)
+    run(*git, "add", "-A", cwd=repo)
+    run(*git, "commit", "-qm", "stack", cwd=repo)
+    clone = tmp_path / "another-machine" / repo.name  # the folder names the project
+    run("git", "clone", "-q", str(repo), str(clone), cwd=tmp_path)
+    current = run(phoenix, "deploy.quadlet", "--env", "staging", "--check", cwd=clone, env=env)
+    assert "the units in" in current.stdout and "stale" not in current.stderr
 
 
 @pytest.mark.podman

@@ -140,22 +140,25 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
                               "keys it lacks fall back to PodmanArgs= or are refused",
             "check": "write nothing: fail when the folder's units (or, without the folder, "
                      "the generated ones) fail the key check, quadlet -dryrun or "
-                     "systemd-analyze verify, or are stale",
-            "program": "the `phoenix` program the watcher unit runs (default: this one)"})
+                     "systemd-analyze verify, or are stale (without a quadlet binary the "
+                     "last two are skipped, and said so)",
+            "program": "the `phoenix` the watcher unit runs (default: `phoenix` on the "
+                       "service's PATH; its settings file may set PHOENIX instead)"})
 def quadlet(c: Context, env: str | None = None, out: str | None = None,
             podman_version: str | None = None, check: bool = False,
             program: str | None = None) -> None:
     """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.fileio import write_files
-    from phoenix_compose.integrations.quadlet import Target, default_program, units
+    from phoenix_compose.integrations.quadlet import INSTALL, Target, default_program, units
+    from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
-    root, name = stack_root(c), env_name(c, env)
+    root, name, version = stack_root(c), env_name(c, env), podman_version or DEFAULT_VERSION
     folder = Path(out) if out else root / "deploy" / "quadlet" / name
-    version = podman_version or DEFAULT_VERSION
     target = Target(root, program or default_program(), version)
+    convert = quadlet_binary() is not None  # without one: written, and said so
     with boundary():
         stack = ComposeManager(root, name).stack()
         refuse_secret_values(root, name)
@@ -164,22 +167,23 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         except ValueError as exc:
             raise Exit(f"error: --podman-version: {exc}", code=2) from None
         written = check and folder.is_dir()
-        found = _unit_problems(folder, texts, version, written, name)
+        found = _unit_problems(folder, texts, version, written, name, convert)
     for line in found:
         err(line)
     if found:
         raise Exit("" if check else f"{len(found)} problem(s); nothing written", code=1)
-    for text in warnings:
+    for text in warnings + skipped(convert):
         err(f"warning: {text}")
+    passed = f"pass the podman {version} key check" + (
+        ", quadlet -dryrun and systemd-analyze" if convert else " (not converted)")
     if check:
         say(f"{name}: {'the units in ' + str(folder) if written else 'the generated units'} "
-            f"pass the podman {version} key check, quadlet -dryrun and systemd-analyze")
+            f"{passed}")
         return
     # the folder is all generated: a unit of a service since removed goes too
     write_files({folder / file: text for file, text in texts.items()}, prune={folder: "*.*"})
-    say(f"{name}: wrote {len(texts)} units to {folder} (podman {version}); install them: "
-        f"cp {folder}/* /etc/containers/systemd/ (the .service to /etc/systemd/system/), "
-        "systemctl daemon-reload")
+    say(f"{name}: wrote {len(texts)} units to {folder} ({passed}); install them: "
+        + INSTALL.replace("FOLDER", str(folder)).replace("ENV", name))
 
 
 @task(name="quadlet-secrets", help={"env": ENV_HELP})
@@ -202,15 +206,15 @@ def quadlet_secrets(c: Context, env: str | None = None) -> None:
 
 
 def _unit_problems(folder: Path, texts: dict[str, str], version: str, written: bool,
-                   env: str) -> list[str]:
+                   env: str, convert: bool) -> list[str]:
     """The units written in the folder (``written``), or else the generated ones."""
     from phoenix_compose.integrations.quadletcheck import check, check_folder
     from phoenix_compose.runtime import podman
 
     if written:
         return check_folder(folder, texts, version, podman.run,
-                            f"inv deploy.quadlet --env {env}")
-    return check(texts, version, podman.run)
+                            f"inv deploy.quadlet --env {env}", convert)
+    return check(texts, version, podman.run, convert)
 
 
 @task(name="check", help={"env": "one environment (default: every one, as CI does)"})
@@ -219,11 +223,15 @@ def check_all(c: Context, env: str | None = None) -> None:
 
     from phoenix_compose.config.environment import list_environments
     from phoenix_compose.integrations.ci import export_problems
+    from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
 
     root = stack_root(c)
     names = [env] if env else list_environments(root)
+    convert = quadlet_binary() is not None
     with boundary():
-        found = export_problems(root, names)
+        found = export_problems(root, names, convert=convert)
+    for line in skipped(convert):
+        err(f"warning: {line}")
     for line in found:
         err(line)
     if found:

@@ -233,7 +233,8 @@ def status(c: Context, env: str | None = None, json_: bool = False) -> None:
         say(status_table(rows))
 
 
-@task(help={"fix": "apply the safe fixes (a containers.conf drop-in; root only)",
+@task(help={"fix": "apply the safe fixes (a containers.conf drop-in, root only; a podman 5 "
+                   "quadlet fetched into the user's cache)",
             "quiet": "print only problems and fixes",
             "user": "also check what blocks rootless podman for this user (default: you, "
                     "when you are not root)"})
@@ -247,9 +248,10 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
     with boundary():
         user = user or ("" if os.geteuid() == 0 else getpass.getuser())
         rootless, fixed = engine.rootless_checks(user, fix) if user else ([], [])
-        for line in fixed:
-            say(f"fixed {line}")
         checks, causes = engine.diagnose(run)
+        quadlet, fetched = engine.quadlet_check(run, fix)
+        for line in filter(None, [*fixed, fetched]):
+            say(f"fixed {line}")
         if fix and engine.fix_drop_in_mode():
             say(f"made {engine.DROP_IN} readable (0644)")
             checks, causes = engine.diagnose(run)
@@ -258,7 +260,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
             say(f"wrote {engine.DROP_IN}:\n{text}")
             checks, causes = engine.diagnose(run)
     failed = False
-    for check in checks + rootless:
+    for check in checks + [quadlet] + rootless:
         mark = {True: "ok  ", False: "FAIL", None: "info"}[check.ok]
         failed |= check.ok is False
         if quiet and check.ok is not False:

@@ -68,7 +68,8 @@ def promote(c: Context, from_: str = "development", to: str = "staging",
     root = stack_root(c)
     with boundary(), live() as report:
         done = run_promote(root, from_, to, version=tag, report=report)
-    say(f"{to}: {len(done)} image(s) pinned in {lock_file(root, to).relative_to(root)}")
+    say(f"{to}: {len(done)} image(s) pinned in {lock_file(root, to).relative_to(root)}: "
+        + ", ".join(sorted(p.variable for p in done)))
 
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array"})

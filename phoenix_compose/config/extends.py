@@ -92,5 +92,5 @@ def _clone(node: N) -> N:
     else:
         value = node.value
     copy = N(value, node.loc, node.kloc, node.tag)
-    copy.via, copy.uses = node.via, node.uses
+    copy.via, copy.uses, copy.written = node.via, node.uses, node.written
     return copy

@@ -124,6 +124,14 @@ def _braced(body: str, offset: int, lookup: Lookup, warnings: list[Finding]) -> 
     return str(value)
 
 
+def whole_variable(text: str) -> str | None:
+    """The variable ``text`` is entirely (``$X``, ``${X}``, ``${X:-default}``), else None."""
+    whole = _WHOLE_VAR.fullmatch(text)
+    if whole is None or re.match(r"\$\{\w+:?\+", text):  # ${X:+alt} is alt, not X
+        return None
+    return whole.group(1) or whole.group(2)
+
+
 def scalar_column(node: N, offset: int) -> Loc:
     """Best column for ``offset`` inside a one-line scalar."""
     loc = node.loc
@@ -145,7 +153,7 @@ def interpolate_tree(tree: N, lookup: Lookup, origin: Callable[[str], Loc | None
             if whole:  # the value is one variable: problems with it point at its definition
                 node.via = origin(whole.group(1) or whole.group(2))
             node.uses = _uses(node, seen, value)
-            node.value = value
+            node.written, node.value = node.value, value
     return problems
 
 

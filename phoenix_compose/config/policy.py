@@ -73,7 +73,8 @@ def _image_rule(name: str, svc: dict, where: Locator, enabled: bool) -> list[Pro
         return [_problem(where, ("services", name, "image"),
                          f"image '{image}' of service '{name}' is not pinned by digest",
                          hint="promote it (`inv images.promote --to <env>`), which pins "
-                              "NAME_IMAGE=<registry>/...@sha256:... in envs/<env>.lock")]
+                              "the variable its image: reads to <registry>/...@sha256:... "
+                              "in envs/<env>.lock")]
     if not image_is_pinned(image):
         return [_problem(where, ("services", name, "image"),
                          f"image '{image}' of service '{name}' is not pinned",

@@ -30,7 +30,7 @@ RESET, OVERRIDE = "!reset", "!override"
 class N:
     """A value with its location; ``kloc`` is where its mapping key was written."""
 
-    __slots__ = ("value", "loc", "kloc", "tag", "via", "uses")
+    __slots__ = ("value", "loc", "kloc", "tag", "via", "uses", "written")
 
     def __init__(self, value: Any, loc: Loc, kloc: Loc | None = None, tag: str = "") -> None:
         self.value = value
@@ -39,6 +39,7 @@ class N:
         self.tag = tag
         self.via: Loc | None = None  # the env-file line of a value that is one variable
         self.uses: tuple[tuple[str, Loc], ...] = ()  # variables interpolated here, and where
+        self.written: str | None = None  # the text before interpolation (when it had a $)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"N({self.value!r} @ {self.loc})"

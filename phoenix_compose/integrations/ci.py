@@ -31,9 +31,13 @@ def validate_all(root: Path) -> None:
         raise StepFailed(f"invalid environment(s): {', '.join(n.split(':')[0] for n in failed)}")
 
 
-def export_problems(root: Path, envs: Sequence[str], program: str | None = None) -> list[str]:
+def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
+                    convert: bool = True, kube_schema: bool = True) -> list[str]:
     """``deploy.kube --check`` and ``deploy.quadlet --check`` of each env: the committed
-    folder (``deploy/kube|quadlet/<env>``) when there is one, else what would be written."""
+    folder (``deploy/kube|quadlet/<env>``) when there is one, else what would be written;
+    without ``convert``, the units have the key check and the staleness check only (no
+    quadlet -dryrun, no systemd-analyze verify); without ``kube_schema``, the manifests are
+    compared, not validated (no kubernetes-validate)."""
     from phoenix_compose.config.exportsecrets import export_problems as export_secret_problems
     from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
@@ -48,30 +52,50 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None)
         manifests = kubecheck.render(kube.manifests(stack, env)[0])
         folder = root / "deploy" / "kube" / env
         given = kubecheck.read_dir(folder) if folder.is_dir() else manifests
-        found += [f"{env}: kube: {line}" for line in kubecheck.problems(given)]
+        found += [f"{env}: kube: {line}"
+                  for line in (kubecheck.problems(given) if kube_schema else [])]
         if given != manifests:
             found.append(f"{env}: kube: {folder} is stale: inv deploy.kube --env {env}")
         units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
         folder = root / "deploy" / "quadlet" / env
         found += [f"{env}: quadlet: {line}" for line in (
             quadletcheck.check_folder(folder, units, DEFAULT_VERSION, podman.run,
-                                      f"inv deploy.quadlet --env {env}")
-            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, podman.run))]
+                                      f"inv deploy.quadlet --env {env}", convert)
+            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, podman.run,
+                                                       convert))]
     return found
 
 
-def check_exports(root: Path, program: str | None = None) -> None:
+def check_exports(root: Path, program: str | None = None, convert: bool = True,
+                  kube_schema: bool = True) -> None:
     """The ``exports`` step of ``inv ci``: every problem printed, then one failure;
-    ``program``: what the watcher unit runs (default: the ``phoenix`` beside Python)."""
+    ``program``: what the watcher unit runs (default: ``phoenix`` on PATH); ``convert``:
+    False for ``ci --skip quadlet``; ``kube_schema``: False for ``ci --skip kube``."""
     from phoenix_compose.config.environment import list_environments
-    found = export_problems(root, list_environments(root), program)
+    found = export_problems(root, list_environments(root), program, convert, kube_schema)
     for line in found:
         print(shown(line, keep="\n"), file=sys.stderr, flush=True)
     if found:
         raise StepFailed(f"{len(found)} problem(s) in the Kubernetes or Quadlet exports")
 
 
-def run_pytest(root: Path, args: Sequence[str] = ()) -> None:
+def has_tests(root: Path) -> bool:
+    """Does the repository hold tests (a ``tests/`` folder, a pytest configuration)?  A
+    stack-only repository often has none, and then the ``tests`` step has nothing to run."""
+    return any((root / name).exists() for name in ("tests", "test", "pytest.ini",
+                                                   "conftest.py"))
+
+
+def run_pytest(root: Path, args: Sequence[str] = (), out: Callable[[str], None] = print) -> None:
+    import importlib.util
+
+    if not has_tests(root) and not args:
+        out("ci: tests: none in this repository (no tests/ folder, no pytest.ini): "
+            "nothing to run")
+        return
+    if importlib.util.find_spec("pytest") is None:
+        raise StepFailed("pytest is not installed: pip install 'phoenix-compose[test]' "
+                         "(or skip the step: ci --skip tests)")
     code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=root)
     if code == 5:
         raise StepFailed("pytest collected no tests")
@@ -92,6 +116,21 @@ def run_steps(steps: Sequence[Step], out: Callable[[str], None] = print) -> list
             break
         results.append(StepResult(name, True, time.monotonic() - started))
     return results
+
+
+SKIPPABLE = ("validate", "vscode-tasks", "exports", "quadlet", "kube", "tests")
+
+
+def skipped(text: str) -> set[str]:
+    """``ci --skip a,b``: steps left out (``quadlet``: only the units' conversion by
+    quadlet -dryrun and systemd-analyze verify, their key and staleness checks stay;
+    ``kube``: only the manifests' validation by kubernetes-validate, the staleness check
+    stays)."""
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - set(SKIPPABLE))
+    if unknown:
+        raise ValueError(f"--skip: no step {', '.join(unknown)} (steps: {', '.join(SKIPPABLE)})")
+    return names
 
 
 def summary(results: Sequence[StepResult], planned: Sequence[str]) -> str:

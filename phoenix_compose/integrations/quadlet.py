@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,18 +172,32 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
     return items
 
 
+WATCH_SETTINGS = "%E/phoenix-compose/%i.env"  # /etc/... for the system, ~/.config/... user
+INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service to /etc/systemd/system/), "
+           "systemctl daemon-reload; for the watcher of env ENV, write "
+           "/etc/phoenix-compose/ENV.env with PHOENIX_STACK_ROOT=<the stack root> (and "
+           "PHOENIX=<path of phoenix> when it is not on systemd's PATH)")
+
+
 def default_program() -> str:
-    """The ``phoenix`` program beside this Python (what the watcher unit runs)."""
-    return str(Path(sys.executable).with_name("phoenix"))
+    """What the watcher unit runs by default: ``phoenix`` as ``env`` finds it on the
+    service's PATH (``PHOENIX=`` in its settings file names another): no path of this
+    machine in a committed unit."""
+    return "phoenix"
 
 
 def watch_unit(target: Target) -> str:
-    """The watcher under systemd: ``systemctl enable --now phoenix-health-watch@prod``."""
+    """The watcher under systemd: ``systemctl enable --now phoenix-health-watch@prod``.  It
+    holds no path of this machine: the stack root (``PHOENIX_STACK_ROOT``) and, when
+    ``phoenix`` is not on PATH, the program (``PHOENIX``) come from the settings file
+    ``%E/phoenix-compose/<env>.env`` the operator writes when installing it."""
     return render([
         ("Unit", [("Description", "phoenix-compose health watch of the %i environment"),
                   ("After", "network-online.target"), ("Wants", "network-online.target")]),
-        ("Service", [("Type", "simple"), ("WorkingDirectory", quote_path(target.root)),
-                     ("ExecStart", f"{quote_path(target.program)} health.watch --env %i"),
+        ("Service", [("Type", "simple"),
+                     ("Environment", quote_path(f"PHOENIX={target.program}")),
+                     ("EnvironmentFile", f"-{WATCH_SETTINGS}"),
+                     ("ExecStart", "/usr/bin/env ${PHOENIX} health.watch --env %i"),
                      ("Restart", "on-failure"), ("RestartSec", "5s")]),
         ("Install", [("WantedBy", "default.target")])], specifiers=True)
 

@@ -6,17 +6,14 @@ what is read.  Problems are ``FILE:LINE:COL: error: ...`` lines, on the unit we 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from phoenix_compose.integrations.quadletkeys import entries
 from phoenix_compose.integrations.quadletkeys import problems as key_problems
-from phoenix_compose.runtime import argv_deploy, containers
+from phoenix_compose.runtime import argv_deploy, containers, quadletfetch
 
 _SPLIT = re.compile(r"^---(.+?)---\n", re.M)
 _CONVERT = re.compile(r'converting "([^"]+)": (.*)$')
@@ -26,25 +23,32 @@ SOURCE = re.compile(r"^SourcePath=.*/([^/\s]+)$", re.M)
 
 
 def quadlet_binary() -> str | None:
-    """``PHOENIX_QUADLET``; the one ``./dev setup`` fetched into the venv (Debian trixie's
-    podman 5.4); a podman >= 5 package's; or ``quadlet`` on PATH."""
-    here = Path(sys.executable).parent.parent / "libexec" / "quadlet"
-    for candidate in (os.environ.get("PHOENIX_QUADLET"), str(here),
-                      "/usr/libexec/podman/quadlet", shutil.which("quadlet")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    """The podman >= 5 quadlet to convert with (:func:`.quadletfetch.find`)."""
+    return quadletfetch.find()
 
 
-def check(units: Mapping[str, str], version: str, run: containers.Runner) -> list[str]:
-    """Every problem of ``units`` (file name -> text); empty when they are good."""
+def no_quadlet() -> str:
+    return (f"no quadlet binary to check the units with: `phoenix doctor --fix` fetches "
+            f"Debian trixie's into {quadletfetch.cached()} (or set "
+            "PHOENIX_QUADLET=/path/to/quadlet; `phoenix ci --skip quadlet` leaves it out)")
+
+
+def skipped(convert: bool) -> list[str]:
+    """What a check without a quadlet binary leaves out, said as a warning."""
+    return [] if convert else [f"skipped quadlet -dryrun and systemd-analyze verify: "
+                               f"{no_quadlet()}"]
+
+
+def check(units: Mapping[str, str], version: str, run: containers.Runner,
+          convert: bool = True) -> list[str]:
+    """Every problem of ``units`` (file name -> text); empty when they are good.  Without
+    ``convert``, only the key check (no quadlet -dryrun, no systemd-analyze verify)."""
     found = key_problems(units, version)
-    if found:
+    if found or not convert:
         return found  # quadlet would refuse the same keys: say it once, precisely
     binary = quadlet_binary()
     if binary is None:
-        return ["error: no quadlet binary to check the units with: ./dev setup fetches "
-                "Debian trixie's (or set PHOENIX_QUADLET=/path/to/quadlet)"]
+        return [f"error: {no_quadlet()}"]
     services, found = dryrun(units, binary, run)
     services.update({name: text for name, text in units.items()
                      if name.endswith(".service")})
@@ -57,13 +61,13 @@ def read_units(folder: Path) -> dict[str, str]:
 
 
 def check_folder(folder: Path, units: Mapping[str, str], version: str,
-                 run: containers.Runner, rerun: str) -> list[str]:
+                 run: containers.Runner, rerun: str, convert: bool = True) -> list[str]:
     """The units written in ``folder`` (committed, or hand-edited) checked, problems
     located in it, and compared with the ``units`` that would be written now (``rerun``:
     the command that writes them again)."""
     written = read_units(folder)
     found = [line if line.startswith(("error", "systemd-analyze")) else f"{folder / line}"
-             for line in check(written, version, run)]
+             for line in check(written, version, run, convert)]
     if found == [] and written != dict(units):
         found.append(f"{folder}: error: stale: run `{rerun}` again")
     return found

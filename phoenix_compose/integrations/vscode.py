@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
+import shutil
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,12 +102,33 @@ def _default_env(envs: Sequence[str]) -> str:
     return "development" if "development" in envs else (list(envs) or [""])[0]
 
 
+def phoenix_command(root: Path, here: Path | None = None,
+                    which: Callable[[str], str | None] = shutil.which) -> tuple[str, str]:
+    """The ``phoenix`` that generates the tasks, as they call it (POSIX, Windows): bare
+    when ``phoenix`` on PATH is this one (or this one is not a console script: ``python -m``);
+    else its path, resolved now: under ``${workspaceFolder}`` when it lives in the
+    repository (a ``.venv`` there), else absolute (the one case a machine's path is written,
+    and only because PATH does not reach this ``phoenix``)."""
+    here = here or Path(sys.executable).with_name("phoenix")
+    found = which(PHOENIX)
+    if not here.is_file() or (found and Path(found).resolve() == here.resolve()):
+        return PHOENIX, PHOENIX
+    try:
+        inside = here.absolute().relative_to(root.absolute())
+    except ValueError:
+        return str(here), str(here)
+    windows = "\\".join("Scripts" if p == "bin" else p for p in inside.parts) + ".exe"
+    return f"${{workspaceFolder}}/{inside.as_posix()}", f"${{workspaceFolder}}\\{windows}"
+
+
 def build_tasks(specs: Sequence[TaskSpec], envs: Sequence[str], services: Sequence[str], *,
-                default_service: str | None = None, stack_only: bool = False) -> dict[str, Any]:
+                default_service: str | None = None,
+                stack_only: tuple[str, str] | None = None) -> dict[str, Any]:
     """The tasks.json document for ``specs`` (pure, deterministic).  ``default_service``:
-    one the default env runs; ``stack_only``: no tasks.py, so tasks call ``phoenix``."""
+    one the default env runs; ``stack_only``: no tasks.py, so tasks call this ``phoenix``
+    (:func:`phoenix_command`)."""
     inputs = _Inputs(list(envs), sorted(set(services)), default_service)
-    command = (PHOENIX, PHOENIX) if stack_only else (INV, INV_WINDOWS)
+    command = stack_only or (INV, INV_WINDOWS)
     tasks = [_task(spec, inputs, command) for spec in sorted(specs, key=lambda s: s.name)]
     return {"version": "2.0.0", "tasks": tasks,
             "inputs": [inputs.defined[k] for k in sorted(inputs.defined)]}
@@ -186,7 +209,8 @@ def tasks_document(namespace: Any, root: Path) -> dict[str, Any]:
     envs = list_environments(root)
     return build_tasks(task_specs(namespace), envs, stack_services(root),
                        default_service=default_service(root, _default_env(envs)),
-                       stack_only=not (root / "tasks.py").is_file())
+                       stack_only=None if (root / "tasks.py").is_file() else
+                       phoenix_command(root))
 
 
 def default_service(root: Path, env: str) -> str | None:

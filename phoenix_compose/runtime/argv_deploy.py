@@ -47,3 +47,20 @@ def quadlet_dryrun(binary: str) -> Argv:
 
 def systemd_verify(*units: str) -> Argv:
     return ("systemd-analyze", "verify", "--man=no", "--", *units)
+
+
+def apt_update() -> Argv:
+    """apt's lists, under the private configuration in ``APT_CONFIG`` (no root)."""
+    return ("apt-get", "-qq", "update")
+
+
+def apt_download(package: str) -> Argv:
+    return ("apt-get", "-qq", "download", "--", package)
+
+
+def deb_extract(deb: str, folder: str) -> Argv:
+    return ("dpkg-deb", "--extract", "--", deb, folder)
+
+
+def quadlet_version(binary: str) -> Argv:
+    return (binary, "-version")

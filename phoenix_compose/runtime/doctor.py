@@ -211,3 +211,25 @@ def rootless_checks(user: str, fix: bool) -> tuple[list[Check], list[str]]:
 
 def cgroups_v1() -> bool:
     return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def quadlet_check(run: Runner, fix: bool) -> tuple[Check, str]:
+    """The quadlet ``deploy.quadlet --check`` converts with; with ``fix``, a missing one is
+    fetched into the user's cache (:mod:`.quadletfetch`).  Returns the check and what was
+    fixed."""
+    from phoenix_compose.runtime import argv_deploy, quadletfetch
+
+    found, fixed = quadletfetch.find(), ""
+    if found is None and fix:
+        found = str(quadletfetch.fetch(run))
+        fixed = f"fetched quadlet (Debian trixie's podman package) into {found}"
+    if found is None:
+        return Check("quadlet", None, "none: deploy.quadlet writes the units unconverted and "
+                     "--check skips quadlet -dryrun and systemd-analyze verify; `inv doctor "
+                     f"--fix` fetches podman 5's into {quadletfetch.cached()}"), fixed
+    try:
+        version = run(argv_deploy.quadlet_version(found), timeout=30).stdout.strip()
+    except CommandError as exc:
+        return Check("quadlet", False, f"{found}: {str(exc).splitlines()[0]}",
+                     "remove it, then `inv doctor --fix` fetches another"), fixed
+    return Check("quadlet", True, f"{version or '?'} ({found})"), fixed

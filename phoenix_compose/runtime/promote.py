@@ -10,8 +10,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.interpolate import whole_variable
+from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.registry import env_address
-from phoenix_compose.errors import CommandError, ComposeRuntimeError
+from phoenix_compose.errors import (
+    CommandError,
+    ComposeRuntimeError,
+    ConfigurationError,
+    Loc,
+    Problem,
+)
 from phoenix_compose.fileio import write_files
 from phoenix_compose.runtime import argv, containers, podman
 from phoenix_compose.runtime.images import image_tag
@@ -25,11 +33,7 @@ class Promoted:
     service: str
     source: str  # the local image
     pinned: str  # <registry>/phoenix/<service>@sha256:...
-
-    @property
-    def variable(self) -> str:
-        """The variable the stack's compose files read the image from."""
-        return f"{self.service.upper().replace('-', '_')}_IMAGE"
+    variable: str  # the variable the service's ``image:`` reads (the whole value)
 
 
 def lock_file(root: Path, env: str) -> Path:
@@ -49,22 +53,63 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
     if not registry.answers():
         raise ComposeRuntimeError(f"no registry answers at {address}",
                                   hint="start the local one with `inv registry.up`")
+    variables = image_variables(root, target, source, stack.select())
     version = version or _version(root, run)
     promoted = []
-    for name in stack.select():
+    for name in variables:
         image = image_tag(stack, name)
         if not _present(run, registry, image):
             report(name, "skipped", f"{image} is not present locally")
             continue
         report(name, "pushing", f"{address}/phoenix/{name}:{version}")
         digest = _push(run, registry, image, f"{address}/phoenix/{name}:{version}")
-        promoted.append(Promoted(name, image, f"{address}/phoenix/{name}@{digest}"))
+        promoted.append(Promoted(name, image, f"{address}/phoenix/{name}@{digest}",
+                                 variables[name]))
         report(name, "pushed", digest)
     if not promoted:
         raise ComposeRuntimeError(f"nothing to promote: no image of {source} is present",
                                   hint=f"build them first: `inv images.build --env {source}`")
     write_files({lock_file(root, target): _lock_text(source, target, version, promoted)})
     return promoted
+
+
+def image_variables(root: Path, target: str, source: str,
+                    services: list[str]) -> dict[str, str]:
+    """Service -> the variable its ``image:`` is, as ``target`` reads the compose files
+    (else, when it cannot yet, as ``source`` does); a located error for every service
+    whose image is a literal, is built from several variables or from a variable and text,
+    or is only built."""
+    from phoenix_compose.config.pipeline import build
+
+    try:
+        where = build(load_environment(root, target)).where
+    except ConfigurationError:  # prod refuses its images until they are pinned: this pins them
+        where = None
+    where = where or build(load_environment(root, source)).where
+    found: dict[str, str] = {}
+    problems = []
+    for name in services:
+        node = where.where.get(("services", name, "image")) if where else None
+        variable = whole_variable(node.written) if node and node.written else None
+        if variable:
+            found[name] = variable
+            continue
+        problems.append(_unpinnable(where, name, node.value if node else None))
+    if problems:
+        raise ConfigurationError(problems, hint="write each promoted service's image as one "
+                                                "variable (`image: ${WEB_IMAGE}`, a default "
+                                                "may follow: `${WEB_IMAGE:-web:dev}`); "
+                                                "nothing was pushed or pinned")
+    return found
+
+
+def _unpinnable(where: Locator | None, name: str, image: object) -> Problem:
+    path = ("services", name, "image")
+    at = where.at(path) if where else Loc(f"service {name}", 0, 0)
+    why = "has no image: key (only build:)" if image is None else \
+        f"image {image!r} is not one variable"
+    return Problem(at, f"services.{name}: {why}: images.promote cannot tell which variable "
+                       "to pin in the lock file")
 
 
 def _present(run: containers.Runner, registry: Registry, image: str) -> bool:

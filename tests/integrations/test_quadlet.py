@@ -73,7 +73,8 @@ def test_ordering_health_secrets_and_limits_are_carried_across() -> None:
     assert "StartLimitIntervalSec=900s\nStartLimitBurst=3" in db  # [Unit], not [Service]
     assert db.index("StartLimitBurst") < db.index("[Service]")
     assert "PodmanArgs=--memory=256m\nPodmanArgs=--cpus=0.5" in app  # no key in 5.4
-    assert "ExecStart=/opt/phoenix/bin/phoenix health.watch --env %i" in files[WATCH_UNIT]
+    assert "Environment=PHOENIX=/opt/phoenix/bin/phoenix" in files[WATCH_UNIT]
+    assert "ExecStart=/usr/bin/env ${PHOENIX} health.watch --env %i" in files[WATCH_UNIT]
 
 
 def test_keys_follow_the_targeted_podman_version() -> None:
@@ -132,7 +133,7 @@ def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
                                                    "systemd-analyze: ")
     assert "sometimes" in found[0]
     missing = dict(real)
-    missing[WATCH_UNIT] = files[WATCH_UNIT]  # /opt/phoenix/bin/phoenix does not exist
+    missing[WATCH_UNIT] = files[WATCH_UNIT].replace("/usr/bin/env", "/nonexistent/env")
     found = check(missing, "5.4", podman.run)
     assert len(found) == 1 and found[0].startswith(f"{WATCH_UNIT}:") and \
         "not executable" in found[0]

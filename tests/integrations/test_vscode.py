@@ -14,6 +14,7 @@ from phoenix_compose.integrations.vscode import (
     TaskSpec,
     build_tasks,
     check_inputs,
+    phoenix_command,
     render,
     sync,
 )
@@ -106,10 +107,38 @@ def test_config_watch_frames_every_cycle_so_fixed_problems_clear() -> None:
 
 def test_a_stack_only_repository_calls_phoenix_and_defaults_to_a_running_service() -> None:
     doc = build_tasks(SPECS, ["development"], ["a-profiled", "web"], default_service="web",
-                      stack_only=True)
+                      stack_only=("phoenix", "phoenix"))
     assert {t["command"] for t in doc["tasks"]} == {"phoenix"}
     service = next(i for i in doc["inputs"] if i["id"] == "service")
     assert service["default"] == "web"
+
+
+def _console_script(path: Path) -> Path:
+    path.parent.mkdir(parents=True)
+    path.write_text("#!/bin/sh\n")
+    return path
+
+
+def test_the_tasks_call_phoenix_bare_when_path_finds_the_one_generating_them(tmp_path) -> None:
+    here = _console_script(tmp_path / "venv" / "bin" / "phoenix")
+    assert phoenix_command(tmp_path / "repo", here, lambda _: str(here)) == ("phoenix",
+                                                                             "phoenix")
+    # run as `python -m` (no console script beside Python): the installed one, by name
+    assert phoenix_command(tmp_path, tmp_path / "none" / "phoenix", lambda _: None) == \
+        ("phoenix", "phoenix")
+
+
+def test_the_tasks_call_the_generating_phoenix_by_path_when_path_misses_it(tmp_path) -> None:
+    """Not on PATH (the README's venv install): its path, resolved at generation; under
+    ${workspaceFolder} when the venv is in the repository, so every clone writes the same."""
+    repo = tmp_path / "repo"
+    inside = _console_script(repo / ".venv" / "bin" / "phoenix")
+    assert phoenix_command(repo, inside, lambda _: None) == (
+        "${workspaceFolder}/.venv/bin/phoenix", "${workspaceFolder}\\.venv\\Scripts\\phoenix.exe")
+    elsewhere = _console_script(tmp_path / "venv" / "bin" / "phoenix")
+    other = _console_script(tmp_path / "other" / "bin" / "phoenix")
+    assert phoenix_command(repo, elsewhere, lambda _: str(other)) == (str(elsewhere),
+                                                                      str(elsewhere))
 
 
 def test_our_input_checks_catch_what_the_schema_cannot() -> None:
