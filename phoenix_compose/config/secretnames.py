@@ -4,12 +4,16 @@ exports and the env-file messages all ask here, so they never disagree.
 
 A name is read as words (split on ``_``, ``-``, ``.`` and camelCase): it looks secret when
 one word is PASS, PASSWD, PASSWORD, PASSPHRASE, SECRET, TOKEN, KEY, APIKEY, CREDENTIAL(S)
-or PRIVATE, or ends with PASSWORD, PASSWD, PASSPHRASE, SECRET, TOKEN or APIKEY
-(``PGPASSWORD``, ``GHTOKEN``).  Whole words, so ``PASSTHROUGH``, ``KEYBOARD`` and
-``PHOENIX_SECRETS_PREFIX`` (settings about secrets, not secrets) do not.  A name whose
-last word is FILE, PATH or DIR names where a secret lives, not the secret
-(``POSTGRES_PASSWORD_FILE``).  A value is also a secret when it holds a URL whose userinfo
-has a password (``postgres://user:pw@db/x``), whatever its name.
+or PRIVATE, or ends with PASSWORD, PASSWD, PASSPHRASE, SECRET, TOKEN, APIKEY or one of
+the glued keys (SECRETKEY, PRIVATEKEY, SIGNINGKEY, ACCESSKEY: ``DJANGO_SECRETKEY``); a
+plural (SECRETS, KEYS, TOKENS, PASSWORDS, PASSWDS, CREDENTIALS, APIKEYS) or PWD counts as
+the last word of a longer name (``APP_SECRETS``, ``API_KEYS``, ``DB_PWD``).  Whole words, so
+``PASSTHROUGH``, ``KEYBOARD``, ``PWD`` (the shell's folder) and ``PHOENIX_SECRETS_PREFIX``
+(settings about secrets, not secrets) do not.  A name whose last word is FILE, PATH or DIR
+names where a secret lives, not the secret (``POSTGRES_PASSWORD_FILE``).  A value is also a
+secret when it holds a URL whose userinfo has a password (``postgres://user:pw@db/x``), or
+whose userinfo is a token (16 or more letters and digits, both: ``https://ghp_x1...@host``,
+a Sentry DSN's key), whatever its name.
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ from collections.abc import Iterable
 MASK = "********"
 WORDS = frozenset({"PASS", "PASSWD", "PASSWORD", "PASSPHRASE", "SECRET", "TOKEN", "KEY",
                    "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATE"})
-ENDINGS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY")
+ENDINGS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "SECRETKEY",
+           "PRIVATEKEY", "SIGNINGKEY", "ACCESSKEY")
+LAST_WORDS = frozenset({"SECRETS", "KEYS", "TOKENS", "PASSWORDS", "PASSWDS", "APIKEYS", "PWD"})
 LOCATIONS = frozenset({"FILE", "PATH", "DIR"})
 SECRETS_DIR = "/run/secrets/"  # where compose secrets are mounted: a path there is a reference
 # scheme://user:PASSWORD@ (group 2); the password may hold '@' (the last one before the
 # host ends it) but no '/' or space.
 URL_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^/:@\s]*:)([^/\s]*)@")
+# scheme://TOKEN@ (group 2): userinfo with no password that is a token, not a user name
+URL_TOKEN = re.compile(r"(\b[A-Za-z][\w+.-]*://)((?=[\w.~%-]*\d)(?=[\w.~%-]*[A-Za-z])"
+                       r"[\w.~%-]{16,})@")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -38,17 +47,20 @@ def looks_secret(name: str) -> bool:
     parts = [w.upper() for w in words(str(name))]
     if not parts or parts[-1] in LOCATIONS:
         return False
-    return any(w in WORDS or w.endswith(ENDINGS) for w in parts)
+    return any(w in WORDS or w.endswith(ENDINGS) for w in parts) or (
+        len(parts) > 1 and parts[-1] in LAST_WORDS)
 
 
 def url_passwords(text: str) -> list[str]:
-    """The passwords of the URLs with userinfo in ``text``."""
-    return [m.group(2) for m in URL_PASSWORD.finditer(text) if m.group(2)]
+    """The passwords (and tokens) of the URLs with userinfo in ``text``."""
+    return [m.group(2) for rule in (URL_PASSWORD, URL_TOKEN) for m in rule.finditer(text)
+            if m.group(2)]
 
 
 def mask_url_passwords(text: str, mask: str) -> str:
-    return URL_PASSWORD.sub(lambda m: f"{m.group(1)}{mask}@" if m.group(2) else m.group(0),
-                            text)
+    for rule in (URL_PASSWORD, URL_TOKEN):
+        text = rule.sub(lambda m: f"{m.group(1)}{mask}@" if m.group(2) else m.group(0), text)
+    return text
 
 
 def is_plaintext_secret(name: str, value: object) -> bool:

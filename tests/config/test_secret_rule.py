@@ -21,7 +21,9 @@ URL = "postgres://app:pg-s3cret@db:5432/x"
     "DB_PASSWD", "DB_PASSWORD", "SMTP_PASS", "COMPOSE_PASS", "STRIPE_APIKEY", "API_KEY",
     "PRIVATE_KEY", "SSH_PRIVATE", "AWS_SECRET_ACCESS_KEY", "CLIENT_SECRET", "GITHUB_TOKEN",
     "GCP_CREDENTIALS", "DB_CREDENTIAL", "PGPASSWORD", "GHTOKEN", "dbPassword", "apiKey",
-    "KEY", "GPG_PASSPHRASE", "db.password", "x-api-key"])
+    "KEY", "GPG_PASSPHRASE", "db.password", "x-api-key", "DJANGO_SECRETKEY", "JWT_PRIVATEKEY",
+    "SIGNINGKEY", "AWS_ACCESSKEY", "API_KEYS", "APP_SECRETS", "DB_PASSWORDS", "DB_PWD",
+    "GH_TOKENS"])
 def test_a_name_with_a_secret_word_looks_secret(name) -> None:
     assert looks_secret(name)
 
@@ -29,7 +31,8 @@ def test_a_name_with_a_secret_word_looks_secret(name) -> None:
 @pytest.mark.parametrize("name", [
     "PHOENIX_PASSTHROUGH", "KEYBOARD_LAYOUT", "MONKEY_MODE", "TOKENIZER", "BYPASS_CACHE",
     "PHOENIX_SECRETS_PREFIX", "PHOENIX_SECRETS_DRIVER", "PWD", "POSTGRES_PASSWORD_FILE",
-    "SSL_KEY_PATH", "GNUPG_KEY_DIR", "COMPASS_URL", "LOG_LEVEL", ""])
+    "SSL_KEY_PATH", "GNUPG_KEY_DIR", "COMPASS_URL", "LOG_LEVEL", "", "OLDPWD", "SECRETS",
+    "KEYS_DIR", "HOTKEY", "TURKEY_MODE"])
 def test_a_name_only_containing_those_letters_or_naming_a_file_does_not(name) -> None:
     assert not looks_secret(name)
 
@@ -38,6 +41,11 @@ def test_a_url_with_a_password_is_a_secret_whatever_its_name() -> None:
     assert is_plaintext_secret("DATABASE_URL", URL)
     assert is_plaintext_secret("NOTE", f"see {URL} for it")
     assert not is_plaintext_secret("DATABASE_URL", "postgres://app@db:5432/x")  # no password
+    token = "https://ghp_0123456789abcdefABCDEF@github.com/o/r.git"  # a token as userinfo
+    assert is_plaintext_secret("REPO", token)
+    assert is_plaintext_secret("SENTRY_DSN", "https://0f1e2d3c4b5a69788796a5b4c3d2e1f0@o1.i/1")
+    assert not is_plaintext_secret("REPO", "ssh://git@github.com/o/r.git")  # a user name
+    assert not is_plaintext_secret("URL", "https://administrator_account@h/")  # no digit
     assert not is_plaintext_secret("DB_PASSWORD", "")
     assert not is_plaintext_secret("DB_PASSWORD", "/run/secrets/db_password")  # a reference
     assert is_plaintext_secret("DB_PASSWORD", "hunter2")
