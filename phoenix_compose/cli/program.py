@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phoenix_compose.cli.globalflags import Globals
 
 PLUGINS_FLAG = "--plugins"
 ROOT_VARIABLE = "PHOENIX_STACK_ROOT"
@@ -22,24 +26,54 @@ def main(argv: list[str] | None = None) -> None:
 
     from phoenix_compose import __version__
     from phoenix_compose.cli import build_namespace
-    from phoenix_compose.cli.nearest import global_flag
 
     argv = list(sys.argv if argv is None else argv)
     plugins = PLUGINS_FLAG in argv[1:]
     argv = [a for i, a in enumerate(argv) if i == 0 or a != PLUGINS_FLAG]
-    root = find_root(Path(os.environ.get(ROOT_VARIABLE) or Path.cwd()))
+    flags, argv = _globals(argv)
+    start = Path(os.environ.get(ROOT_VARIABLE) or Path.cwd())
+    root = flags.root(Path.cwd()) or find_root(start)
     if root is None and not {"--version", "-V", "--help", "-h"} & set(argv[1:]):
         print(f"error: no stack found (looked for envs/, compose/ and compose.yaml from "
-              f"{os.environ.get(ROOT_VARIABLE) or Path.cwd()} upward)", file=sys.stderr)
+              f"{start} upward)", file=sys.stderr)
         raise SystemExit(2)
+    if flags.files and root is not None and (root / "compose").is_dir():
+        print(f"error: -f names a compose project's files; {root} is a stack root, whose "
+              "files are compose/*.yaml", file=sys.stderr)
+        raise SystemExit(2)
+    os.environ.update(flags.environment(Path.cwd()))
     namespace = build_namespace(root or Path.cwd(), plugins=plugins)
-    refused = global_flag(argv[1:], set(namespace.task_names) |
-                          {a for t in namespace.task_names for a in namespace[t].aliases})
-    if refused:
-        print(refused, file=sys.stderr)
-        raise SystemExit(2)
     Program(namespace=namespace, version=__version__, name="phoenix-compose",
             binary="phoenix").run(argv)
+
+
+def _globals(argv: list[str]) -> tuple[Globals, list[str]]:
+    """docker compose's global flags before the task (cli/globalflags), taken out."""
+    from phoenix_compose.cli.globalflags import UsageError, take
+
+    try:
+        flags, rest = take(argv[1:], _task_words(argv[1:]))
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    return flags, argv[:1] + rest
+
+
+def _task_words(args: list[str]) -> set[str]:
+    """The words that may name a task (the first one that is not a flag or its value ends
+    the global flags: a cheap guess, the namespace is not built yet)."""
+    from phoenix_compose.cli.globalflags import TAKES
+
+    out, skip = set(), False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in TAKES:
+            skip = True
+        elif not arg.startswith("-"):
+            out.add(arg)
+            break
+    return out
 
 
 def find_root(start: Path) -> Path | None:

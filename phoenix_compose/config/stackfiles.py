@@ -50,7 +50,7 @@ def is_compose_project(root: Path, compose_file: str | None = None) -> bool:
     finds one (or names them in ``COMPOSE_FILE``)."""
     if (root / "compose").is_dir():
         return False
-    if compose_file:
+    if compose_file or os.environ.get("COMPOSE_FILE"):  # the operator's (``phoenix -f``)
         return True
     return _first(root, DEFAULT_FILES) is not None or _present(root / DOTENV) and \
         "COMPOSE_FILE=" in _dotenv_head(root)

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 from phoenix_compose.cli import program
 
 from support import tree
@@ -136,14 +139,56 @@ def test_a_closed_stdout_never_gives_a_traceback(phoenix_stack: Path) -> None:
         assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
-def test_docker_compose_global_flags_are_refused_in_one_line_never_taken_silently(
-        phoenix_stack: Path) -> None:
-    """``-f`` would be invoke's config file and ``-p`` its --pty."""
-    for args, flag in ((["-f", "other.yaml", "up"], "-f"), (["-p", "x", "ps"], "-p"),
-                       (["--file=a.yaml", "config.show"], "--file")):
-        result = phoenix(phoenix_stack, *args)
-        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result
-        assert result.stderr.startswith(f"error: {flag} is docker compose's; phoenix does "
-                                        "not take it yet: ")
-        assert "`inv " not in result.stderr
+COMPOSE_VARIABLES = ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR", "COMPOSE_PROJECT_NAME",
+                     "COMPOSE_PROFILES")
+
+
+@pytest.fixture
+def clean_compose_env(monkeypatch):
+    """The program sets docker compose's variables in its process: undone after the test."""
+    for name in COMPOSE_VARIABLES:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
+def test_docker_compose_global_flags_select_files_name_and_directory(
+        tmp_path: Path, clean_compose_env) -> None:
+    """``-f`` (repeated, in order; the project directory is the first file's folder),
+    ``-p`` and ``--project-directory`` as docker compose takes them, before the task;
+    invoke would read ``-f`` as its config file and ``-p`` as --pty."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "base.yml").write_text("services: {web: {image: 'w:1'}}\n")
+    (app / "more.yml").write_text("services: {web: {labels: {x: '1'}}, db: {image: 'd:1'}}\n")
+    shown = phoenix(tmp_path, "-f", "app/base.yml", "--file=app/more.yml", "-p", "shop",
+                    "config.show")
+    assert shown.returncode == 0, shown.stderr
+    model = yaml.safe_load(shown.stdout)
+    assert model["name"] == "shop" and sorted(model["services"]) == ["db", "web"]
+    assert model["services"]["web"]["labels"]["x"] == "1"
+    assert (app / ".phoenix" / "default").is_dir()  # the first file's folder is the project
+    for name in COMPOSE_VARIABLES:  # a new process would start without them
+        os.environ.pop(name, None)
+    named = phoenix(tmp_path, "--project-directory", "app", "-f", "app/base.yml",
+                    "config.show")
+    assert named.returncode == 0 and yaml.safe_load(named.stdout)["name"] == "app"
+
+
+def test_f_is_refused_in_a_stack_root_and_a_flag_without_value_in_one_line(
+        phoenix_stack: Path, clean_compose_env) -> None:
+    refused = phoenix(phoenix_stack, "-f", "other.yaml", "up")
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
+    assert "is a stack root, whose files are compose/*.yaml" in refused.stderr
+    bare = phoenix(phoenix_stack, "-p")
+    assert (bare.returncode, bare.stderr.strip()) == (2, "error: -p needs a value")
     assert phoenix(phoenix_stack, "envs", "-h").returncode == 0  # a task's own flags pass
+
+
+def test_profile_before_the_task_is_compose_profiles(tmp_path: Path) -> None:
+    from phoenix_compose.cli.globalflags import take
+
+    flags, rest = take(["--profile", "debug", "--profile=tools,x", "up", "-d"], {"up"})
+    assert rest == ["up", "-d"]
+    assert flags.environment(tmp_path)["COMPOSE_PROFILES"] == "debug,tools,x"
+    flags, rest = take(["up", "-p", "x"], {"up"})  # after the task: the task's own
+    assert (flags.name, rest) == (None, ["up", "-p", "x"])
