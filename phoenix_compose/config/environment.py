@@ -212,8 +212,8 @@ def load_environment(
             continue
         found = envlines.file_problems(text, named.rel(path), lock=path.suffix == ".lock")
         problems += found or parse_env_file(text, named.rel(path), defined, process)
-    stack = stack_files(root, *(_setting(name, defined, process)
-                                for name in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")), roots)
+    stack = stack_files(root, _setting("COMPOSE_FILE", defined, process),
+                        _setting("COMPOSE_PATH_SEPARATOR", defined, process), roots)
     problems += confinement_problems(stack, roots)
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")

@@ -100,3 +100,32 @@ def link_problem(roots: Roots, path: Path, name: str) -> Problem | None:
         return Problem(Loc(name, 0, 0), f"symlink {name} points outside the stack root "
                                         f"({target}); refusing to read it", hint=WIDEN_HINT)
     return None
+
+
+class Refused(OSError):
+    """A file that :func:`capped_bytes` will not read: a link, not regular, or too large."""
+
+
+def capped_bytes(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, opened without following a final symlink and without
+    blocking (a FIFO or a device is recognised, never waited on), at most ``limit`` bytes.
+    Raises :class:`Refused` (or FileNotFoundError, an OSError) instead of reading more."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if path.is_symlink():
+            raise Refused(f"{path} is a symlink (not followed)") from exc
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"{path} is not a regular file")
+        if info.st_size > limit:
+            raise Refused(f"{path} is larger than {limit} bytes")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise Refused(f"{path} is larger than {limit} bytes")
+        return data
+    finally:
+        os.close(fd)
