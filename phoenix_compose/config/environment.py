@@ -216,7 +216,7 @@ def load_environment(
                         _setting("COMPOSE_PATH_SEPARATOR", defined, process), roots)
     problems += confinement_problems(stack, roots)
     if any(p.severity == "error" for p in problems):
-        raise ConfigurationError(problems, hint="fix the env file lines named above")
+        raise ConfigurationError(problems, hint="fix the env files, files or folders named above")
     warnings = tuple(p for p in problems if p.severity != "error")
     cfg = EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings,
                             operator)

@@ -102,30 +102,25 @@ def link_problem(roots: Roots, path: Path, name: str) -> Problem | None:
     return None
 
 
-class Refused(OSError):
-    """A file that :func:`capped_bytes` will not read: a link, not regular, or too large."""
 
-
-def capped_bytes(path: Path, limit: int) -> bytes:
+def capped_bytes(path: Path, limit: int) -> tuple[bytes | None, str]:
     """A regular file's bytes, opened without following a final symlink and without
-    blocking (a FIFO or a device is recognised, never waited on), at most ``limit`` bytes.
-    Raises :class:`Refused` (or FileNotFoundError, an OSError) instead of reading more."""
+    blocking (a FIFO or a device is recognised, never waited on), at most ``limit`` bytes;
+    else None and why it was refused.  A missing file raises FileNotFoundError."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
+    except OSError:
         if path.is_symlink():
-            raise Refused(f"{path} is a symlink (not followed)") from exc
+            return None, f"{path} is a symlink (not followed)"
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"{path} is not a regular file")
-        if info.st_size > limit:
-            raise Refused(f"{path} is larger than {limit} bytes")
+            return None, f"{path} is not a regular file"
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise Refused(f"{path} is larger than {limit} bytes")
-        return data
+            data = handle.read(limit + 1) if info.st_size <= limit else b""
+        if info.st_size > limit or len(data) > limit:
+            return None, f"{path} is larger than {limit} bytes"
+        return data, ""
     finally:
         os.close(fd)

@@ -110,19 +110,19 @@ def digest(path: Path, label: str = "config") -> str:
     "missing" when there is none.  Read as validation allows it: never through a final
     symlink, never a FIFO or device (not waited on), at most podman's secret limit for a
     secret and 4 MiB for a config; anything else is a ConfigurationError naming it."""
-    from phoenix_compose.config.files import Refused, capped_bytes
+    from phoenix_compose.config.files import capped_bytes
     from phoenix_compose.config.mountfiles import LIMITS
     from phoenix_compose.errors import ConfigurationError
 
     try:
-        data = capped_bytes(path, LIMITS["secrets" if label.startswith("secret ") else
-                                         "configs"])
-    except Refused as exc:
-        raise ConfigurationError(f"{label}: refusing to read {exc}",
-                                 hint="point its `file:` at a regular file inside the stack "
-                                      "(`inv config.validate` names the line)") from None
+        data, why = capped_bytes(path, LIMITS["secrets" if label.startswith("secret ") else
+                                               "configs"])
     except OSError:
         return "missing"
+    if data is None:
+        raise ConfigurationError(f"{label}: refusing to read {why}",
+                                 hint="point its `file:` at a regular file inside the stack "
+                                      "(`inv config.validate` names the line)")
     return hashlib.sha256(data).hexdigest()
 
 
