@@ -50,3 +50,25 @@ def _why(path: Path, limit: int) -> str | None:
     if path.stat().st_size > limit:
         return f"is larger than {limit} bytes"
     return None
+
+
+def mount_paths(model: dict[str, Any]) -> tuple[Path, ...]:
+    """Every secret and config ``file:`` of the final model (absolute paths)."""
+    return tuple(Path(spec["file"]) for section in LIMITS
+                 for spec in (model.get(section) or {}).values()
+                 if isinstance(spec, dict) and isinstance(spec.get("file"), str))
+
+
+def shape(path: Path) -> str:
+    """What validation judged of a mounted file, from ``lstat`` alone (never opened): the
+    cache records it, so a file swapped for a FIFO, a link or a larger one is validated
+    again."""
+    import stat
+
+    try:
+        info = path.lstat()
+    except OSError:
+        return "absent"
+    if stat.S_ISREG(info.st_mode):
+        return f"file:{info.st_size}:{info.st_mtime_ns}"
+    return "link" if stat.S_ISLNK(info.st_mode) else "other"

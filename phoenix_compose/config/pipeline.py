@@ -17,6 +17,7 @@ from phoenix_compose.config import cache, identity, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.mountfiles import mount_paths
 from phoenix_compose.config.registry import address_problem, env_fallback
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
@@ -275,7 +276,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
         cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
-                     project=cfg.project_name)
+                     project=cfg.project_name, mounts=mount_paths(built.model))
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None

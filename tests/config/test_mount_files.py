@@ -15,7 +15,7 @@ import pytest
 
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.mountfiles import LIMITS
-from phoenix_compose.config.pipeline import build
+from phoenix_compose.config.pipeline import build, check, prepare
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.runtime.fingerprint import digest, file_digests, fingerprint
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
@@ -68,6 +68,17 @@ def test_a_secret_larger_than_podmans_limit_is_an_error_and_a_regular_file_is_va
     assert "is larger than 512000 bytes" in errors(root)[0]
     (root / "compose" / "s.txt").write_text("x" * LIMITS["secrets"])
     build(load_environment(root, "dev", {}))  # valid
+
+
+def test_a_file_swapped_for_a_fifo_after_validation_misses_the_cache(make_stack) -> None:
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml": compose("configs", "./c.txt"),
+                       "compose/c.txt": "x\n"})
+    prepare(root, "dev", process={})
+    assert check(root, "dev").cached is True
+    (root / "compose" / "c.txt").unlink()
+    os.mkfifo(root / "compose" / "c.txt")
+    with pytest.raises(ConfigurationError, match="is not a regular file"):
+        check(root, "dev")
 
 
 @contextmanager
