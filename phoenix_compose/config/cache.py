@@ -15,6 +15,7 @@ from pathlib import Path
 
 from phoenix_compose import __version__
 from phoenix_compose.config.files import Roots, regular_bytes
+from phoenix_compose.config.mountfiles import shape
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -51,7 +52,8 @@ def is_fresh(cache_file: Path, key: str, roots: Roots, process: Mapping[str, str
             _vars_fresh(entry.get("vars", {}), process) and \
             _files_fresh({roots.root / rel: d for rel, d in entry.get("outputs", {}).items()},
                          roots) and \
-            _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()}, roots)
+            _files_fresh({Path(p): d for p, d in entry.get("inputs", {}).items()}, roots) and \
+            all(shape(Path(p)) == s for p, s in entry.get("mounts", {}).items())
     except (OSError, ValueError, TypeError, AttributeError):
         return False
 
@@ -97,8 +99,9 @@ def file_digest(path: Path) -> str:
 
 def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str],
            root: Path, warnings: tuple[str, ...] = (), inputs: tuple[Path, ...] = (),
-           project: str = "") -> None:
+           project: str = "", mounts: tuple[Path, ...] = ()) -> None:
     """``inputs``: files the run read that the key does not cover (include and extends);
+    ``mounts``: the secret and config files the run judged (their shape, never content);
     ``project``: the project name the run resolved (a fresh entry answers it)."""
     from phoenix_compose import stackkey
     from phoenix_compose.errors import StateError
@@ -111,6 +114,7 @@ def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str]
         "inputs": {str(p): file_digest(p) for p in inputs if p.is_file()},
         "warnings": list(warnings),
         "project": project,
+        "mounts": {str(p): shape(p) for p in mounts},
     }
     try:
         entry["mac"] = stackkey.seal(root, SEAL_DOMAIN, _canonical(entry))

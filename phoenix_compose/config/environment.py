@@ -23,6 +23,7 @@ from phoenix_compose.config.operator import NAMES, Operator, ignored
 from phoenix_compose.config.stackfiles import (  # noqa: F401 (list_environments: re-exported)
     COMMON,
     StackFiles,
+    confinement_problems,
     env_files,
     list_environments,
     stack_files,
@@ -211,12 +212,11 @@ def load_environment(
             continue
         found = envlines.file_problems(text, named.rel(path), lock=path.suffix == ".lock")
         problems += found or parse_env_file(text, named.rel(path), defined, process)
-    stack = stack_files(root, *(_setting(name, defined, process)
-                                for name in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")))
-    problems += [p for p in (link_problem(roots, path, stack.rel(path))
-                             for path in (*stack.compose_files, *stack.templates)) if p]
+    stack = stack_files(root, _setting("COMPOSE_FILE", defined, process),
+                        _setting("COMPOSE_PATH_SEPARATOR", defined, process), roots)
+    problems += confinement_problems(stack, roots)
     if any(p.severity == "error" for p in problems):
-        raise ConfigurationError(problems, hint="fix the env file lines named above")
+        raise ConfigurationError(problems, hint="fix the env files, files or folders named above")
     warnings = tuple(p for p in problems if p.severity != "error")
     cfg = EnvironmentConfig(env, stack, tuple(files), Variables(defined, process), warnings,
                             operator)

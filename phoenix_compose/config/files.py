@@ -100,3 +100,27 @@ def link_problem(roots: Roots, path: Path, name: str) -> Problem | None:
         return Problem(Loc(name, 0, 0), f"symlink {name} points outside the stack root "
                                         f"({target}); refusing to read it", hint=WIDEN_HINT)
     return None
+
+
+
+def capped_bytes(path: Path, limit: int) -> tuple[bytes | None, str]:
+    """A regular file's bytes, opened without following a final symlink and without
+    blocking (a FIFO or a device is recognised, never waited on), at most ``limit`` bytes;
+    else None and why it was refused.  A missing file raises FileNotFoundError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        if path.is_symlink():
+            return None, f"{path} is a symlink (not followed)"
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{path} is not a regular file"
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1) if info.st_size <= limit else b""
+        if info.st_size > limit or len(data) > limit:
+            return None, f"{path} is larger than {limit} bytes"
+        return data, ""
+    finally:
+        os.close(fd)

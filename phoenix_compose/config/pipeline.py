@@ -17,6 +17,7 @@ from phoenix_compose.config import cache, identity, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.mountfiles import mount_paths
 from phoenix_compose.config.registry import address_problem, env_fallback
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 
@@ -182,13 +183,22 @@ def _sealed(cfg: EnvironmentConfig, text: str) -> dict[Path, str]:
 
 def _key(cfg: EnvironmentConfig) -> str:
     """The cache key: the tool, the env, the operator's settings, and every file of envs/,
-    compose/ and templates/ the run can read (partials that templates include or import)."""
+    compose/ and templates/ the run can read (partials that templates include or import).
+    Only files inside the roots are read for it (``load_environment`` refused the rest), and
+    the walk of templates/ never follows a symlinked folder."""
+    files = cfg.env_files + cfg.stack.compose_files + cfg.stack.templates
+    files += tuple(p for p in _partials(cfg) if p not in cfg.stack.templates)
+    return cache.input_key(f"{cfg.name}\0{cfg.operator.stamp()}\0{cfg.owner}",
+                           [p for p in files if cfg.roots.holds(p)], cfg.stack.root)
+
+
+def _partials(cfg: EnvironmentConfig) -> tuple[Path, ...]:
+    """The regular files under templates/, found without following a symlink."""
     folder = cfg.stack.root / "templates"
-    partials = tuple(sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
-                            and p not in cfg.stack.templates)) if folder.is_dir() else ()
-    files = cfg.env_files + cfg.stack.compose_files + cfg.stack.templates + partials
-    return cache.input_key(f"{cfg.name}\0{cfg.operator.stamp()}\0{cfg.owner}", files,
-                           cfg.stack.root)
+    if not folder.is_dir() or not cfg.roots.holds(folder):
+        return ()
+    found = [Path(top) / name for top, _dirs, names in os.walk(folder) for name in names]
+    return tuple(sorted(p for p in found if not p.is_symlink()))
 
 
 def final_model(root: Path, env: str) -> dict[str, Any]:
@@ -266,7 +276,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
         cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
-                     project=cfg.project_name)
+                     project=cfg.project_name, mounts=mount_paths(built.model))
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None

@@ -15,6 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_compose.config.files import WIDEN_HINT, Roots, link_problem
+from phoenix_compose.errors import Loc, Problem
+
 COMMON = "common"
 PROJECT_ENV = "default"  # the environment of a compose project (named as identity's)
 # compose-go's cli/options.go, in its order (docker compose warns when several exist)
@@ -65,9 +68,19 @@ def _dotenv_head(root: Path) -> str:
         return ""
 
 
+FOLDERS = ("compose", "templates")
+
+
+def _listable(folder: Path, roots: Roots | None) -> bool:
+    """A folder to list: never one that is a symlink leading outside ``roots``."""
+    return folder.is_dir() and (roots is None or not folder.is_symlink()
+                                or roots.holds(folder))
+
+
 def stack_files(root: Path, compose_file: str | None = None,
-                separator: str | None = None) -> StackFiles:
-    """The stack's compose files and templates; ``compose_file``: ``COMPOSE_FILE``."""
+                separator: str | None = None, roots: Roots | None = None) -> StackFiles:
+    """The stack's compose files and templates; ``compose_file``: ``COMPOSE_FILE``;
+    ``roots``: a compose/ or templates/ that links outside them is not listed."""
     if is_compose_project(root, compose_file):
         if compose_file:
             names = [p for p in compose_file.split(separator or os.pathsep) if p]
@@ -79,9 +92,28 @@ def stack_files(root: Path, compose_file: str | None = None,
     compose_dir, template_dir = root / "compose", root / "templates"
     compose = sorted(
         p for p in compose_dir.glob("*") if p.suffix in (".yaml", ".yml") and _present(p)
-    ) if compose_dir.is_dir() else []
-    templates = sorted(template_dir.glob("*.yaml.j2")) if template_dir.is_dir() else []
+    ) if _listable(compose_dir, roots) else []
+    templates = sorted(template_dir.glob("*.yaml.j2")) if _listable(template_dir, roots) \
+        else []
     return StackFiles(root, tuple(compose), tuple(templates))
+
+
+def confinement_problems(stack: StackFiles, roots: Roots) -> list[Problem]:
+    """compose/ or templates/ linking outside ``roots`` (located at the folder, nothing
+    under it read), and every compose file and template that dangles or resolves outside
+    (a link, or a ``COMPOSE_FILE`` path through a linked folder or ``..``)."""
+    out = []
+    for name in FOLDERS:
+        folder = stack.root / name
+        if folder.is_symlink() and not roots.holds(folder):
+            out.append(Problem(Loc(name, 0, 0), f"{name}/ is a symlink to "
+                               f"{os.readlink(folder)}, outside the stack root; refusing to "
+                               "read anything under it", hint=WIDEN_HINT))
+    for path in (*stack.compose_files, *stack.templates):
+        name = stack.rel(path)
+        found = link_problem(roots, path, name) or roots.refusal(path, name, Loc(name, 0, 0))
+        out += [found] if found else []
+    return out
 
 
 def list_environments(root: Path) -> list[str]:

@@ -17,6 +17,7 @@ from phoenix_compose.config.extensions import drift_problems, extension_problems
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
+from phoenix_compose.config.mountfiles import mounted_file_problems
 from phoenix_compose.config.policy import production_problems
 from phoenix_compose.config.schema import dotted, schema_problems
 from phoenix_compose.config.values import model_value_problems, port_range, value_problems
@@ -72,7 +73,7 @@ def semantic_problems(model: dict[str, Any], where: Locator, roots: Roots | None
         problems += _build_problems(base, svc, where, roots)
         problems += _env_file_problems(base, svc, where, roots)
         problems += consistency_problems(name, svc, services, where, roots)
-    problems += _cycle_problems(services, where)
+    problems += _cycle_problems(services, where) + mounted_file_problems(model, where, roots)
     problems += value_problems(services, where) + model_value_problems(model, where)
     problems += extension_problems(services, where)
     problems += rotate_problems(model, where) + drift_problems(model, where)

@@ -80,7 +80,8 @@ def fingerprint(stack: Stack, name: str, digests: Mapping[str, str] | None = Non
     (None: read now)."""
     files = {}
     for label, path in mounted_files(stack, name).items():
-        files[label] = digest(Path(path)) if digests is None else digests.get(path, "missing")
+        files[label] = digest(Path(path), label) if digests is None else \
+            digests.get(path, "missing")
     return Fingerprint(dict(stack.services[name].raw), files)
 
 
@@ -100,15 +101,29 @@ def mounted_files(stack: Stack, name: str) -> dict[str, str]:
 
 def file_digests(stack: Stack, names: Iterable[str]) -> dict[str, str]:
     """The digest of every secret and config file the services ``names`` mount."""
-    return {path: digest(Path(path)) for name in names
-            for path in mounted_files(stack, name).values()}
+    return {path: digest(Path(path), label) for name in names
+            for label, path in mounted_files(stack, name).items()}
 
 
-def digest(path: Path) -> str:
+def digest(path: Path, label: str = "config") -> str:
+    """The sha256 of a secret or config file (``label``: ``secret NAME`` / ``config NAME``),
+    "missing" when there is none.  Read as validation allows it: never through a final
+    symlink, never a FIFO or device (not waited on), at most podman's secret limit for a
+    secret and 4 MiB for a config; anything else is a ConfigurationError naming it."""
+    from phoenix_compose.config.files import capped_bytes
+    from phoenix_compose.config.mountfiles import LIMITS
+    from phoenix_compose.errors import ConfigurationError
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        data, why = capped_bytes(path, LIMITS["secrets" if label.startswith("secret ") else
+                                               "configs"])
     except OSError:
         return "missing"
+    if data is None:
+        raise ConfigurationError(f"{label}: refusing to read {why}",
+                                 hint="point its `file:` at a regular file inside the stack "
+                                      "(`inv config.validate` names the line)")
+    return hashlib.sha256(data).hexdigest()
 
 
 class Applied:

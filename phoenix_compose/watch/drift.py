@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from phoenix_compose.config.identity import OWNER_LABEL
+from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.runtime import argv, containers
-from phoenix_compose.runtime.fingerprint import Applied, fingerprint
+from phoenix_compose.runtime.fingerprint import Applied, Fingerprint, fingerprint
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
 
@@ -96,9 +97,19 @@ def compare(stack: Stack, name: str, item: Mapping[str, Any], image_env: Mapping
     if stored is None:
         diffs.append({"field": "config-hash", "expected": "made by phoenix from this config",
                       "actual": labels.get(containers.CONFIG_HASH_LABEL) or None})
-    elif (changes := stored.changes(fingerprint(stack, name))):
-        diffs.append({"field": "config-hash", "changes": changes})
+    else:
+        diffs += _fingerprint_diff(stack, name, stored)
     return diffs
+
+
+def _fingerprint_diff(stack: Stack, name: str, stored: Fingerprint) -> list[Diff]:
+    """What changed since the container was made; a secret or config file that cannot be
+    read (a FIFO, a link, too large) is a drift of its own, never a hang or a crash."""
+    try:
+        changes = stored.changes(fingerprint(stack, name))
+    except ConfigurationError as exc:
+        return [{"field": "config-hash", "changes": [str(exc).splitlines()[0]]}]
+    return [{"field": "config-hash", "changes": changes}] if changes else []
 
 
 def _image(image: str | None, item: Mapping[str, Any]) -> list[Diff]:

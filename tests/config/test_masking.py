@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from phoenix_compose.config.files import Roots
 from phoenix_compose.config.masking import MASK, Masker
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.config.show import show
@@ -92,6 +93,10 @@ def test_secret_files_outside_the_stack_root_are_never_read_to_mask(make_stack, 
     real = Path.read_text
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: read.append(str(self))
                         or real(self, *a, **k))
-    show(root, "dev")
+    with pytest.raises(ConfigurationError, match="outside-secret is outside the stack root"):
+        show(root, "dev")  # (a secret file outside is a validation error now, located)
+    model = {"secrets": {"a": {"file": str(outside)}, "b": {"file": str(root / "inside-secret")}}}
+    masker = Masker.of({}, model, roots=Roots(root))  # the masker keeps the rule on its own
     assert str(outside) not in read
     assert str(root / "inside-secret") in read  # inside: read, to mask its value
+    assert masker.text("INSIDE-VALUE-123 OUTSIDE-VALUE") == f"{MASK} OUTSIDE-VALUE"
