@@ -18,10 +18,6 @@ TAKES = {"-f": "file", "--file": "file", "-p": "name", "--project-name": "name",
          "--project-directory": "directory", "--profile": "profile"}
 
 
-class UsageError(Exception):
-    """A global flag that cannot be taken: one line, exit 2."""
-
-
 @dataclass
 class Globals:
     files: list[str] = field(default_factory=list)
@@ -51,7 +47,8 @@ class Globals:
 
 
 def take(args: list[str], tasks: set[str]) -> tuple[Globals, list[str]]:
-    """The global flags before the first task, and the arguments without them."""
+    """The global flags before the first task, and the arguments without them; a flag
+    that cannot be taken is a ValueError with its one-line message (exit 2)."""
     found, rest, i = Globals(), list[str](), 0
     while i < len(args):
         arg = args[i]
@@ -67,7 +64,7 @@ def take(args: list[str], tasks: set[str]) -> tuple[Globals, list[str]]:
         elif i + 1 < len(args):
             value, i = args[i + 1], i + 1
         else:
-            raise UsageError(f"error: {flag} needs a value")
+            raise ValueError(f"error: {flag} needs a value")
         _set(found, TAKES[flag], flag, value)
         i += 1
     return found, rest
@@ -75,7 +72,7 @@ def take(args: list[str], tasks: set[str]) -> tuple[Globals, list[str]]:
 
 def _set(found: Globals, what: str, flag: str, value: str) -> None:
     if not value or "\0" in value or "\n" in value:
-        raise UsageError(f"error: {flag} needs a value")
+        raise ValueError(f"error: {flag} needs a value")
     if what == "file":
         found.files.append(value)
     elif what == "profile":

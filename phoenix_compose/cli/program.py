@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def _globals(argv: list[str]) -> tuple[Globals, list[str]]:
     """docker compose's global flags before the task (cli/globalflags), taken out."""
-    from phoenix_compose.cli.globalflags import UsageError, take
+    from phoenix_compose.cli.globalflags import take
 
     try:
         flags, rest = take(argv[1:], _task_words(argv[1:]))
-    except UsageError as exc:
+    except ValueError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
     return flags, argv[:1] + rest
