@@ -6,7 +6,17 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
+from phoenix_compose.cli.common import (
+    ENV_HELP,
+    boundary,
+    env_name,
+    err,
+    say,
+    stack_root,
+    out_anchor,
+    warn_bad_env_files,
+    write_outputs,
+)
 
 
 @task(help={"env": ENV_HELP, "out": "output folder (default: deploy/kube/<env>)",
@@ -17,7 +27,6 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
          check: bool = False) -> None:
     """Kubernetes manifests (+ kustomization.yaml) of an env, validated; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
-    from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations.kubecheck import VERSIONS, problems, read_dir, render
     from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -45,7 +54,9 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
         what = f"{folder} is current and" if written else "the generated manifests are"
         say(f"{name}: {what} valid on Kubernetes {', '.join(VERSIONS)}")
         return
-    write_files({folder / file: text for file, text in texts.items()})
+    with boundary():
+        write_outputs(root, {folder / file: text for file, text in texts.items()},
+                      anchor=out_anchor(out))
     say(f"{name}: wrote {len(texts)} files to {folder} (valid on Kubernetes "
         f"{', '.join(VERSIONS)})")
 
@@ -149,7 +160,6 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
             program: str | None = None) -> None:
     """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
-    from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations.quadlet import INSTALL, Target, default_program, units
     from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
@@ -181,7 +191,9 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
             f"{passed}")
         return
     # the folder is all generated: a unit of a service since removed goes too
-    write_files({folder / file: text for file, text in texts.items()}, prune={folder: "*.*"})
+    with boundary():
+        write_outputs(root, {folder / file: text for file, text in texts.items()},
+                      prune={folder: "*.*"}, anchor=out_anchor(out))
     say(f"{name}: wrote {len(texts)} units to {folder} ({passed}); install them: "
         + INSTALL.replace("FOLDER", str(folder)).replace("ENV", name))
 
@@ -226,7 +238,9 @@ def check_all(c: Context, env: str | None = None) -> None:
     from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
 
     root = stack_root(c)
-    names = [env] if env else list_environments(root)
+    names = [env_name(c, env)] if env else list_environments(root)
+    if not env:
+        warn_bad_env_files(root)
     convert = quadlet_binary() is not None
     with boundary():
         found = export_problems(root, names, convert=convert)
