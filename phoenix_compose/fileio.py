@@ -109,7 +109,7 @@ def _unchanged(path: Path, data: bytes) -> bool:
 
 def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None,
                 inside: Path | None = None) -> list[Path]:
-    """Write ``files`` atomically; delete files matching ``prune`` globs that were not written.
+    """Write ``files`` atomically; delete the ``prune`` globs' files that were not written.
 
     With ``inside``, every folder below it on the way to a file or a pruned folder must be
     a real directory (:func:`check_below`), checked before anything is written or pruned;

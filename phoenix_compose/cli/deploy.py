@@ -11,9 +11,9 @@ from phoenix_compose.cli.common import (
     boundary,
     env_name,
     err,
+    out_anchor,
     say,
     stack_root,
-    out_anchor,
     warn_bad_env_files,
     write_outputs,
 )
