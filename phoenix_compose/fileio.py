@@ -140,12 +140,16 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None,
     for path, tmp in staged:
         os.replace(tmp, path)
     for folder, pattern in (prune or {}).items():
-        check_folders(folder / pattern)
-        real = folder.is_dir() and not folder.is_symlink()  # never pruned through a link
-        for stale in folder.glob(pattern) if real else ():
-            if stale not in files:
-                stale.unlink()
+        _prune(folder, pattern, files)
     return [path for path, _tmp in staged]
+
+
+def _prune(folder: Path, pattern: str, keep: dict[Path, str]) -> None:
+    check_folders(folder / pattern)
+    real = folder.is_dir() and not folder.is_symlink()  # never pruned through a link
+    for stale in folder.glob(pattern) if real else ():
+        if stale not in keep:
+            stale.unlink()
 
 
 @dataclass(frozen=True)
