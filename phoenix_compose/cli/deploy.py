@@ -28,7 +28,7 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
     """Kubernetes manifests (+ kustomization.yaml) of an env, validated; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
     from phoenix_compose.integrations import kube as generator
-    from phoenix_compose.integrations.kubecheck import VERSIONS, problems, read_dir, render
+    from phoenix_compose.integrations.kubecheck import VERSIONS, render
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     root, name = stack_root(c), env_name(c, env)
@@ -39,11 +39,7 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
         files, warnings = generator.manifests(stack, name)
     texts = render(files)
     written = check and folder.is_dir()  # --check without the folder: the generated ones
-    found = [_located(folder, line) for line in problems(read_dir(folder) if written
-                                                         else texts)]
-    if written and read_dir(folder) != texts:
-        found.append(f"{folder}: error: stale: run `inv deploy.kube --env {name}` and commit "
-                     "the result")
+    found = _kube_problems(folder, texts, written, name)
     for line in found:
         err(line)
     if found:
@@ -61,13 +57,18 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
         f"{', '.join(VERSIONS)})")
 
 
-def _located(folder: Path, line: str) -> str:
-    """``FILE:DOC: message`` -> ``FOLDER/FILE:DOC:1: error: message``."""
-    file, _, rest = line.partition(":")
-    doc, _, message = rest.partition(": ")
-    if not doc.isdigit():
-        return f"{folder / file}:1:1: error: {rest.strip()}"
-    return f"{folder / file}:{doc}:1: error: {message}"
+def _kube_problems(folder: Path, texts: dict[str, str], written: bool, name: str) -> list[str]:
+    """The folder's manifests (``written``; never read through a link), else the generated
+    ones, checked, located."""
+    from phoenix_compose.integrations.kubecheck import located, problems, read_dir
+
+    with boundary():
+        given = read_dir(folder) if written else texts
+    found = [located(folder, line) for line in problems(given)]
+    if written and given != texts:
+        found.append(f"{folder}:1:1: error: stale: run `inv deploy.kube --env {name}` and "
+                     "commit the result")
+    return found
 
 
 @task(name="kube-secrets",
@@ -190,8 +191,7 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         say(f"{name}: {'the units in ' + str(folder) if written else 'the generated units'} "
             f"{passed}")
         return
-    # the folder is all generated: a unit of a service since removed goes too
-    with boundary():
+    with boundary():  # the folder is all generated: a unit of a removed service goes too
         write_outputs(root, {folder / file: text for file, text in texts.items()},
                       prune={folder: "*.*"}, anchor=out_anchor(out))
     say(f"{name}: wrote {len(texts)} units to {folder} ({passed}); install them: "

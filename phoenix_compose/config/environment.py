@@ -213,8 +213,12 @@ def load_environment(
         problems += found or parse_env_file(text, named.rel(path), defined, process)
     stack = stack_files(root, *(_setting(name, defined, process)
                                 for name in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")))
-    problems += [p for p in (link_problem(roots, path, stack.rel(path))
-                             for path in (*stack.compose_files, *stack.templates)) if p]
+    refused = _compose_file_problems(roots, stack, None if "COMPOSE_FILE" in process
+                                     else defined.get("COMPOSE_FILE"))
+    problems += list(refused.values()) + [
+        p for p in (link_problem(roots, path, stack.rel(path))
+                    for path in (*stack.compose_files, *stack.templates)
+                    if path not in refused) if p]
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env file lines named above")
     warnings = tuple(p for p in problems if p.severity != "error")
@@ -222,6 +226,22 @@ def load_environment(
                             operator)
     cfg.variables.set_default(identity.PROJECT_VARIABLE, lambda: cfg.project_name)
     return cfg
+
+
+def _compose_file_problems(roots: Roots, stack: StackFiles,
+                           var: Var | None) -> dict[Path, Problem]:
+    """``COMPOSE_FILE`` names files in the roots, by names the system can open."""
+    where = var.loc if var is not None and var.loc else \
+        Loc("COMPOSE_FILE (process environment)", 1, 1)
+    problems = {}
+    for path in stack.compose_files:
+        name = stack.rel(path)
+        if len(os.fsencode(path)) >= 4096 or any(len(os.fsencode(p)) > 255 for p in path.parts):
+            problems[path] = Problem(where, f"COMPOSE_FILE names a path too long to open "
+                                            f"({name[:60]}...)")
+        elif refusal := roots.refusal(path, name, where):
+            problems[path] = refusal
+    return problems
 
 
 def _setting(name: str, defined: Mapping[str, Var], process: Mapping[str, str]) -> str | None:

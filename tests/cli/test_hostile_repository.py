@@ -103,3 +103,38 @@ def test_an_out_folder_may_be_anywhere_but_is_not_pruned_through_a_link(
     done = phoenix(project, "deploy.quadlet", "--out", str(tmp_path / "elsewhere"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "elsewhere" / "p-a.container").is_file()
+
+
+@pytest.mark.parametrize("value", ["../../etc/passwd:compose.yaml", "/etc/passwd",
+                                   "a/" * 3000 + "compose.yaml", "missing.yaml"])
+@pytest.mark.parametrize("command", [("config.validate",), ("config.validate", "--all",
+                                                            "--no-write"), ("config.show",)])
+def test_a_compose_file_setting_out_of_bounds_is_a_located_error(
+        project: Path, value: str, command: tuple[str, ...]) -> None:
+    (project / ".env").write_text(f"COMPOSE_FILE={value}\n")
+    done = phoenix(project, *command)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert ":1:1: error: " in done.stderr
+    if value != "missing.yaml":
+        assert done.stderr.startswith(".env:1:1: error: "), done.stderr[:300]
+
+
+@pytest.mark.parametrize("content", ["just a string\n", "- a\n- b\n",
+                                     "kind: Deployment\nmetadata: x\nspec: [1]\n", None])
+def test_deploy_check_of_a_planted_manifest_is_a_located_error(
+        tmp_path: Path, project: Path, content: str | None) -> None:
+    pytest.importorskip("kubernetes_validate")
+    folder = project / "deploy" / "kube" / "default"
+    folder.mkdir(parents=True)
+    if content is None:  # a link out of the repository: never read
+        (tmp_path / "secret.yaml").write_text("kind: Secret\n")
+        os.symlink(tmp_path / "secret.yaml", folder / "x.yaml")
+    else:
+        (folder / "x.yaml").write_text(content)
+    for command in (("deploy.check",), ("deploy.kube", "--check")):
+        done = phoenix(project, *command)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert f"{folder / 'x.yaml'}:1:1: error: " in done.stderr, done.stderr
+        assert ("symbolic link" in done.stderr) == (content is None)
