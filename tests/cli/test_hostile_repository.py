@@ -41,6 +41,8 @@ def test_an_env_file_named_dot_dot_is_no_env_and_never_overwrites_the_stack(
     assert "..:" not in done.stdout
     assert "envs/...env:1:1: warning: '..' is not an environment name" in done.stderr
     assert "envs/-x.env:1:1: warning:" in done.stderr
+    listed = phoenix(project, "envs")
+    assert listed.stdout.split() == ["default"] and "envs/Bad.env:1:1: warning:" in listed.stderr
 
 
 @pytest.mark.parametrize("name", ["..", ".", "a/b", "-x", "../deploy", "Prod", "a" * 64])
