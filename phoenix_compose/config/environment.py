@@ -24,6 +24,7 @@ from phoenix_compose.config.stackfiles import (  # noqa: F401 (list_environments
     COMMON,
     StackFiles,
     env_files,
+    is_compose_project,
     list_environments,
     stack_files,
 )
@@ -211,10 +212,11 @@ def load_environment(
             continue
         found = envlines.file_problems(text, named.rel(path), lock=path.suffix == ".lock")
         problems += found or parse_env_file(text, named.rel(path), defined, process)
-    stack = stack_files(root, *(_setting(name, defined, process)
-                                for name in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")))
+    named_files = _setting("COMPOSE_FILE", defined, process)
+    stack = stack_files(root, named_files, _setting("COMPOSE_PATH_SEPARATOR", defined, process))
     refused = _compose_file_problems(roots, stack, None if "COMPOSE_FILE" in process
-                                     else defined.get("COMPOSE_FILE"))
+                                     else defined.get("COMPOSE_FILE")) \
+        if named_files and is_compose_project(root, named_files) else {}
     problems += list(refused.values()) + [
         p for p in (link_problem(roots, path, stack.rel(path))
                     for path in (*stack.compose_files, *stack.templates)
