@@ -50,6 +50,29 @@ def check_folders(path: Path) -> None:
             raise OSError(errno.ENOTDIR, f"{folder} is not a directory", str(folder))
 
 
+def check_below(anchor: Path, path: Path) -> None:
+    """Every folder of ``path`` below ``anchor`` (``anchor`` itself not included) is a real
+    directory or does not exist yet, and ``path`` is inside ``anchor``: a generated output
+    of the repository (``deploy/``, ``.vscode/``, ``envs/``) is never written or pruned
+    through a link to somewhere else.  Else an OSError (ELOOP, ENOTDIR or EXDEV) naming the
+    folder."""
+    try:
+        parts = path.relative_to(anchor).parts
+    except ValueError:
+        raise OSError(errno.EXDEV, f"{path} is outside {anchor}", str(path)) from None
+    folder = anchor
+    for part in parts[:-1]:
+        folder = folder / part
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            return  # created below, as a real directory, by mkdir
+        if stat.S_ISLNK(mode):
+            raise _link(folder, str(folder))
+        if not stat.S_ISDIR(mode):
+            raise OSError(errno.ENOTDIR, f"{folder} is not a directory", str(folder))
+
+
 def open_nofollow(path: Path, flags: int, mode: int = 0o644) -> int:
     """``os.open`` that never follows a symlink, at ``path`` or in its ``.phoenix``
     folders; a write (``O_CREAT``) creates the missing folders first."""
@@ -84,11 +107,18 @@ def _unchanged(path: Path, data: bytes) -> bool:
         return False
 
 
-def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) -> list[Path]:
-    """Write ``files`` atomically; delete files matching ``prune`` globs that were not written.
+def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None,
+                inside: Path | None = None) -> list[Path]:
+    """Write ``files`` atomically; delete the ``prune`` globs' files that were not written.
 
+    With ``inside``, every folder below it on the way to a file or a pruned folder must be
+    a real directory (:func:`check_below`), checked before anything is written or pruned;
+    the file itself is never followed (read ``O_NOFOLLOW``, replaced by a rename).
     Returns the paths whose content changed.
     """
+    if inside is not None:
+        for path in [*files, *(folder / pattern for folder, pattern in (prune or {}).items())]:
+            check_below(inside, path)
     staged: list[tuple[Path, str]] = []
     try:
         for path, text in files.items():
@@ -110,11 +140,16 @@ def write_files(files: dict[Path, str], prune: dict[Path, str] | None = None) ->
     for path, tmp in staged:
         os.replace(tmp, path)
     for folder, pattern in (prune or {}).items():
-        check_folders(folder / pattern)
-        for stale in folder.glob(pattern) if folder.is_dir() else ():
-            if stale not in files:
-                stale.unlink()
+        _prune(folder, pattern, files)
     return [path for path, _tmp in staged]
+
+
+def _prune(folder: Path, pattern: str, keep: dict[Path, str]) -> None:
+    check_folders(folder / pattern)
+    real = folder.is_dir() and not folder.is_symlink()  # never pruned through a link
+    for stale in folder.glob(pattern) if real else ():
+        if stale not in keep:
+            stale.unlink()
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,21 @@ validation cache, the env lock, the audit and event logs, and the watcher's stat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 FOLDER = ".phoenix"
+# an env name is a path component under .phoenix/ and deploy/: never ``.``/``..``, a ``/``
+# or a leading ``-`` (an option).  One rule where envs are listed (an ``envs/*.env`` with
+# another name is no env), where ``--env`` is read, and here.
+ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+ENV_NAME_RULE = ("lowercase letters, digits, '_' and '-', starting with a letter or a digit, "
+                 "at most 63 characters")
+
+
+def valid_env_name(name: str) -> bool:
+    return ENV_NAME.fullmatch(name) is not None
 
 
 LAST_VALID = "phoenix-last-valid/1"  # the seal's domain (see stackkey)
@@ -19,6 +30,10 @@ LAST_VALID = "phoenix-last-valid/1"  # the seal's domain (see stackkey)
 class StateDir:
     root: Path  # the stack root
     env: str
+
+    def __post_init__(self) -> None:
+        if not valid_env_name(self.env):  # defensive: --env and the env list refuse it first
+            raise ValueError(f"not an environment name: {self.env!r} ({ENV_NAME_RULE})")
 
     @property
     def path(self) -> Path:

@@ -54,7 +54,50 @@ def export_operator_settings(phoenix: Any) -> None:
 
 
 def env_name(c: Context, env: str | None) -> str:
-    return env or c.config.phoenix.env
+    """``--env`` (or the configured default), refused unless it is an env name: it becomes a
+    folder under ``.phoenix/`` and ``deploy/``, so ``..`` or ``a/b`` must never reach one."""
+    from phoenix_compose.statedir import ENV_NAME_RULE, valid_env_name
+
+    name = env or c.config.phoenix.env
+    if not valid_env_name(str(name)):
+        raise Exit(f"error: --env: {shown(repr(name))} is not an environment name "
+                   f"({ENV_NAME_RULE})", code=2)
+    return str(name)
+
+
+def write_outputs(root: Path, files: dict[Path, str], prune: dict[Path, str] | None = None,
+                  anchor: Path | None = None) -> list[Path]:
+    """Write generated files of the repository (``deploy/``, ``.vscode/``): every folder
+    below ``anchor`` (default: the stack root; an operator's ``--out`` folder's parent) is a
+    real directory, else a located error before anything is written or pruned."""
+    from phoenix_compose.errors import Loc, Problem
+    from phoenix_compose.fileio import write_files
+
+    try:
+        return write_files(files, prune, inside=anchor or root)
+    except OSError as exc:
+        where = Path(exc.filename or root)
+        try:
+            shown_at = str(where.relative_to(root))
+        except ValueError:
+            shown_at = str(where)
+        message = f"cannot write the generated files: {exc.strerror or exc}"
+        raise ConfigurationError([Problem(Loc(shown_at, 1, 1), message)],
+                                 hint="nothing was written") from None
+
+
+def out_anchor(out: str | None) -> Path | None:
+    """An operator's ``--out`` folder may be anywhere, but is itself no link (it is pruned)."""
+    return Path(out).absolute().parent if out else None
+
+
+def warn_bad_env_files(root: Path) -> None:
+    """Each ``envs/*.env`` whose name is no env name, located: it is never an env."""
+    from phoenix_compose.config.stackfiles import ENV_NAME_RULE, bad_env_files
+
+    for path in bad_env_files(root):
+        err(f"{path.relative_to(root)}:1:1: warning: {path.name[:-4]!r} is not an "
+            f"environment name ({ENV_NAME_RULE}); this file is ignored")
 
 
 _CLOSED: set[int] = set()  # fds whose reader went away

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
+from phoenix_compose.cli.common import (
+    ENV_HELP,
+    boundary,
+    env_name,
+    err,
+    say,
+    stack_root,
+    warn_bad_env_files,
+)
 
 
 @task(help={"env": ENV_HELP, "all": "validate every environment in envs/",
@@ -18,6 +26,8 @@ def validate(c: Context, env: str | None = None, all_: bool = False,
 
     root = stack_root(c)
     names = list_environments(root) if all_ else [env_name(c, env)]
+    if all_:
+        warn_bad_env_files(root)
     with boundary():
         failed = validate_envs(root, names, use_cache=not no_cache, collect=len(names) > 1,
                                write=not no_write)

@@ -6,7 +6,17 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, err, say, stack_root
+from phoenix_compose.cli.common import (
+    ENV_HELP,
+    boundary,
+    env_name,
+    err,
+    out_anchor,
+    say,
+    stack_root,
+    warn_bad_env_files,
+    write_outputs,
+)
 
 
 @task(help={"env": ENV_HELP, "out": "output folder (default: deploy/kube/<env>)",
@@ -17,9 +27,8 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
          check: bool = False) -> None:
     """Kubernetes manifests (+ kustomization.yaml) of an env, validated; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
-    from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations import kube as generator
-    from phoenix_compose.integrations.kubecheck import VERSIONS, problems, read_dir, render
+    from phoenix_compose.integrations.kubecheck import VERSIONS, render
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     root, name = stack_root(c), env_name(c, env)
@@ -30,11 +39,7 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
         files, warnings = generator.manifests(stack, name)
     texts = render(files)
     written = check and folder.is_dir()  # --check without the folder: the generated ones
-    found = [_located(folder, line) for line in problems(read_dir(folder) if written
-                                                         else texts)]
-    if written and read_dir(folder) != texts:
-        found.append(f"{folder}: error: stale: run `inv deploy.kube --env {name}` and commit "
-                     "the result")
+    found = _kube_problems(folder, texts, written, name)
     for line in found:
         err(line)
     if found:
@@ -45,18 +50,25 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
         what = f"{folder} is current and" if written else "the generated manifests are"
         say(f"{name}: {what} valid on Kubernetes {', '.join(VERSIONS)}")
         return
-    write_files({folder / file: text for file, text in texts.items()})
+    with boundary():
+        write_outputs(root, {folder / file: text for file, text in texts.items()},
+                      anchor=out_anchor(out))
     say(f"{name}: wrote {len(texts)} files to {folder} (valid on Kubernetes "
         f"{', '.join(VERSIONS)})")
 
 
-def _located(folder: Path, line: str) -> str:
-    """``FILE:DOC: message`` -> ``FOLDER/FILE:DOC:1: error: message``."""
-    file, _, rest = line.partition(":")
-    doc, _, message = rest.partition(": ")
-    if not doc.isdigit():
-        return f"{folder / file}:1:1: error: {rest.strip()}"
-    return f"{folder / file}:{doc}:1: error: {message}"
+def _kube_problems(folder: Path, texts: dict[str, str], written: bool, name: str) -> list[str]:
+    """The folder's manifests (``written``; never read through a link), else the generated
+    ones, checked, located."""
+    from phoenix_compose.integrations.kubecheck import located, problems, read_dir
+
+    with boundary():
+        given = read_dir(folder) if written else texts
+    found = [located(folder, line) for line in problems(given)]
+    if written and given != texts:
+        found.append(f"{folder}:1:1: error: stale: run `inv deploy.kube --env {name}` and "
+                     "commit the result")
+    return found
 
 
 @task(name="kube-secrets",
@@ -149,7 +161,6 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
             program: str | None = None) -> None:
     """Quadlet units (+ phoenix-health-watch@.service) of an env, checked; --check for CI."""
     from phoenix_compose.config.exportsecrets import refuse_secret_values
-    from phoenix_compose.fileio import write_files
     from phoenix_compose.integrations.quadlet import INSTALL, Target, default_program, units
     from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
@@ -180,8 +191,9 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
         say(f"{name}: {'the units in ' + str(folder) if written else 'the generated units'} "
             f"{passed}")
         return
-    # the folder is all generated: a unit of a service since removed goes too
-    write_files({folder / file: text for file, text in texts.items()}, prune={folder: "*.*"})
+    with boundary():  # the folder is all generated: a unit of a removed service goes too
+        write_outputs(root, {folder / file: text for file, text in texts.items()},
+                      prune={folder: "*.*"}, anchor=out_anchor(out))
     say(f"{name}: wrote {len(texts)} units to {folder} ({passed}); install them: "
         + INSTALL.replace("FOLDER", str(folder)).replace("ENV", name))
 
@@ -226,7 +238,9 @@ def check_all(c: Context, env: str | None = None) -> None:
     from phoenix_compose.integrations.quadletcheck import quadlet_binary, skipped
 
     root = stack_root(c)
-    names = [env] if env else list_environments(root)
+    names = [env_name(c, env)] if env else list_environments(root)
+    if not env:
+        warn_bad_env_files(root)
     convert = quadlet_binary() is not None
     with boundary():
         found = export_problems(root, names, convert=convert)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from invoke import Context, Exit, task
 
-from phoenix_compose.cli.common import ENV_HELP, boundary, say, stack_root
+from phoenix_compose.cli.common import ENV_HELP, boundary, env_name, say, stack_root
 
 if TYPE_CHECKING:
     from phoenix_compose.statedir import StateDir
@@ -23,7 +23,7 @@ def _registry(c: Context, env: str | None, address: str | None):
 
     root = stack_root(c)
     if not address:
-        cfg = load_environment(root, env or c.config.phoenix.env)
+        cfg = load_environment(root, env_name(c, env))
         address = str(env_address(cfg))
     return Registry(root, address)
 

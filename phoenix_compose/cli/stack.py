@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
-from phoenix_compose.cli.common import say, stack_root
+from phoenix_compose.cli.common import say, stack_root, warn_bad_env_files
 
 
 @task
@@ -12,7 +12,9 @@ def envs(c: Context) -> None:
     """List the environments (one per envs/<name>.env)."""
     from phoenix_compose.config.environment import describe_environments
 
-    for name, production in describe_environments(stack_root(c)):
+    root = stack_root(c)
+    warn_bad_env_files(root)
+    for name, production in describe_environments(root):
         say(f"{name}{'  (production)' if production else ''}")
 
 

@@ -30,8 +30,13 @@ def _tool_stamp() -> str:
 def input_key(env: str, files: Iterable[Path], root: Path) -> str:
     digest = hashlib.sha256(f"{_tool_stamp()}\0{env}\0".encode())
     for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update((regular_bytes(path) or b"\1not a regular file") + b"\0")
+        name = path.relative_to(root) if path.is_relative_to(root) else path  # extra roots
+        digest.update(str(name).encode() + b"\0")
+        try:  # a file that cannot be read: the build reads it again, and says so, located
+            data = regular_bytes(path) or b"\1not a regular file"
+        except OSError as exc:
+            data = f"\1{exc.errno}".encode()
+        digest.update(data + b"\0")
     return digest.hexdigest()
 
 

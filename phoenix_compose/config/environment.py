@@ -25,6 +25,7 @@ from phoenix_compose.config.stackfiles import (  # noqa: F401 (list_environments
     StackFiles,
     confinement_problems,
     env_files,
+    is_compose_project,
     list_environments,
     stack_files,
 )
@@ -212,9 +213,15 @@ def load_environment(
             continue
         found = envlines.file_problems(text, named.rel(path), lock=path.suffix == ".lock")
         problems += found or parse_env_file(text, named.rel(path), defined, process)
-    stack = stack_files(root, _setting("COMPOSE_FILE", defined, process),
-                        _setting("COMPOSE_PATH_SEPARATOR", defined, process), roots)
-    problems += confinement_problems(stack, roots)
+    named_files = _setting("COMPOSE_FILE", defined, process)
+    stack = stack_files(root, named_files, _setting("COMPOSE_PATH_SEPARATOR", defined, process),
+                        roots)
+    refused = _compose_file_problems(roots, stack, None if "COMPOSE_FILE" in process
+                                     else defined.get("COMPOSE_FILE")) \
+        if named_files and is_compose_project(root, named_files) else {}
+    located = {stack.rel(path) for path in refused}
+    problems += list(refused.values()) + [p for p in confinement_problems(stack, roots)
+                                          if p.loc is None or p.loc.file not in located]
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env files, files or folders named above")
     warnings = tuple(p for p in problems if p.severity != "error")
@@ -222,6 +229,22 @@ def load_environment(
                             operator)
     cfg.variables.set_default(identity.PROJECT_VARIABLE, lambda: cfg.project_name)
     return cfg
+
+
+def _compose_file_problems(roots: Roots, stack: StackFiles,
+                           var: Var | None) -> dict[Path, Problem]:
+    """``COMPOSE_FILE`` names files in the roots, by names the system can open."""
+    where = var.loc if var is not None and var.loc else \
+        Loc("COMPOSE_FILE (process environment)", 1, 1)
+    problems = {}
+    for path in stack.compose_files:
+        name = stack.rel(path)
+        if len(os.fsencode(path)) >= 4096 or any(len(os.fsencode(p)) > 255 for p in path.parts):
+            problems[path] = Problem(where, f"COMPOSE_FILE names a path too long to open "
+                                            f"({name[:60]}...)")
+        elif refusal := roots.refusal(path, name, where):
+            problems[path] = refusal
+    return problems
 
 
 def _setting(name: str, defined: Mapping[str, Var], process: Mapping[str, str]) -> str | None:

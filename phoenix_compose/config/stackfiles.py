@@ -17,6 +17,7 @@ from pathlib import Path
 
 from phoenix_compose.config.files import WIDEN_HINT, Roots, link_problem
 from phoenix_compose.errors import Loc, Problem
+from phoenix_compose.statedir import ENV_NAME_RULE, valid_env_name  # noqa: F401
 
 COMMON = "common"
 PROJECT_ENV = "default"  # the environment of a compose project (named as identity's)
@@ -25,6 +26,13 @@ DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-co
 OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml",
                   "docker-compose.override.yml", "docker-compose.override.yaml")
 DOTENV = ".env"
+
+
+def bad_env_files(root: Path) -> list[Path]:
+    """``envs/*.env`` files whose name is no env name: never an environment."""
+    envs = root / "envs"
+    return sorted(p for p in envs.glob("*.env") if not valid_env_name(p.name[:-4])) \
+        if envs.is_dir() else []
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,8 @@ def confinement_problems(stack: StackFiles, roots: Roots) -> list[Problem]:
 
 def list_environments(root: Path) -> list[str]:
     envs = root / "envs"
-    names = {p.name[:-4] for p in envs.glob("*.env") if p.name != f"{COMMON}.env"} \
-        if envs.is_dir() else set()
+    names = {p.name[:-4] for p in envs.glob("*.env") if p.name != f"{COMMON}.env"
+             and valid_env_name(p.name[:-4])} if envs.is_dir() else set()
     return sorted(names | ({PROJECT_ENV} if is_compose_project(root) else set()))
 
 

@@ -52,10 +52,11 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
         manifests = kubecheck.render(kube.manifests(stack, env)[0])
         folder = root / "deploy" / "kube" / env
         given = kubecheck.read_dir(folder) if folder.is_dir() else manifests
-        found += [f"{env}: kube: {line}"
+        found += [kubecheck.located(folder, line, f"{env}: kube: ")
                   for line in (kubecheck.problems(given) if kube_schema else [])]
         if given != manifests:
-            found.append(f"{env}: kube: {folder} is stale: inv deploy.kube --env {env}")
+            found.append(f"{folder}:1:1: error: {env}: kube: stale: run `inv deploy.kube "
+                         f"--env {env}` and commit the result")
         units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
         folder = root / "deploy" / "quadlet" / env
         found += [f"{env}: quadlet: {line}" for line in (

@@ -52,7 +52,10 @@ def problems(texts: Mapping[str, str], versions: Sequence[str] = VERSIONS) -> li
         starts += [i + 2 for i, line in enumerate(lines) if line == "---"]
         for index, doc in enumerate(docs):
             line = starts[index] if index < len(starts) else 1
-            where = f"{file}:{line}: {doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+            if not isinstance(doc, dict):
+                out.append(f"{file}:{line}: not a mapping: a manifest is a Kubernetes object")
+                continue
+            where = f"{file}:{line}: {doc.get('kind')}/{_map(doc.get('metadata')).get('name')}"
             out += [f"{where}: {p}" for p in _names(doc)]
             for version in versions:
                 try:
@@ -64,6 +67,15 @@ def problems(texts: Mapping[str, str], versions: Sequence[str] = VERSIONS) -> li
                 except Exception as exc:  # noqa: BLE001 - no schema for this kind/version
                     out.append(f"{where}: Kubernetes {version}: {exc}")
     return out
+
+
+def located(folder: Path, line: str, prefix: str = "") -> str:
+    """``FILE:DOC: message`` -> ``FOLDER/FILE:DOC:1: error: message``."""
+    file, _, rest = line.partition(":")
+    doc, _, message = rest.partition(": ")
+    if not doc.isdigit():
+        return f"{folder / file}:1:1: error: {prefix}{rest.strip()}"
+    return f"{folder / file}:{doc}:1: error: {prefix}{message}"
 
 
 def _validator() -> Any:
@@ -80,7 +92,7 @@ def _validator() -> Any:
 def _names(doc: Any) -> list[str]:
     if not isinstance(doc, dict):
         return ["not a mapping"]
-    name = str((doc.get("metadata") or {}).get("name") or "")
+    name = str(_map(doc.get("metadata")).get("name") or "")
     bad = [] if len(name) <= 63 and _DNS.fullmatch(name) else [
         f"metadata.name {name!r} is not a DNS-1123 label"]
     for container in _containers(doc):
@@ -90,11 +102,43 @@ def _names(doc: Any) -> list[str]:
     return bad
 
 
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
-    return [c for c in (pod.get("containers") or []) + (pod.get("initContainers") or [])
+    pod = _map(_map(_map(doc.get("spec")).get("template")).get("spec"))
+    return [c for c in _list(pod.get("containers")) + _list(pod.get("initContainers"))
             if isinstance(c, dict)]
 
 
 def read_dir(folder: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
+    return read_generated(folder, sorted(folder.glob("*.yaml")))
+
+
+def read_generated(folder: Path, files: Sequence[Path]) -> dict[str, str]:
+    """The texts of a generated folder's ``files`` (committed, maybe planted): the folder is
+    no link and no file is read through one (``O_NOFOLLOW``, regular files only), so a
+    check never reads what a repository's link names outside it; else a located error."""
+    from phoenix_compose.errors import ConfigurationError, Loc, Problem
+    from phoenix_compose.fileio import read_bytes
+
+    out = {}
+    for path in [folder, *files]:
+        try:
+            if path == folder:
+                if folder.is_symlink():
+                    raise OSError(0, "a symbolic link; refusing to follow it")
+                continue
+            out[path.name] = read_bytes(path).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigurationError([Problem(Loc(str(path), 1, 1), f"cannot check it: "
+                                                                     f"{reason}")],
+                                     hint="it should be generated here: remove it and run "
+                                          "the export again") from None
+    return out

@@ -56,8 +56,10 @@ def check(units: Mapping[str, str], version: str, run: containers.Runner,
 
 
 def read_units(folder: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())
-            if p.is_file()}
+    from phoenix_compose.integrations.kubecheck import read_generated
+
+    return read_generated(folder, sorted(p for p in folder.iterdir()
+                                         if p.is_file() or p.is_symlink()))
 
 
 def check_folder(folder: Path, units: Mapping[str, str], version: str,

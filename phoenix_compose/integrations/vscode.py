@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.errors import IntegrationError
+from phoenix_compose.errors import ConfigurationError, IntegrationError, Loc, Problem
 
 INV = "${workspaceFolder}/.venv/bin/inv"  # a repository with tasks.py and its venv
 INV_WINDOWS = "${workspaceFolder}\\.venv\\Scripts\\inv.exe"
@@ -260,10 +260,21 @@ def check_inputs(document: dict[str, Any]) -> list[str]:
 
 
 def sync(path: Path, text: str, check: bool) -> str | None:
-    """Write ``text`` (if changed); with ``check``, write nothing and raise on a stale file."""
-    from phoenix_compose.fileio import write_files
+    """Write ``text`` (if changed); with ``check``, write nothing and raise on a stale file.
+    ``path`` is ``ROOT/.vscode/tasks.json``: never read or written through a link."""
+    from phoenix_compose.fileio import check_below, read_bytes, write_files
 
-    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    root = path.parent.parent
+    try:
+        check_below(root, path)
+        current = read_bytes(path).decode("utf-8") if path.exists() or path.is_symlink() \
+            else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        where = Path(getattr(exc, "filename", None) or path)
+        rel = where.relative_to(root) if where.is_relative_to(root) else where
+        raise ConfigurationError([Problem(Loc(str(rel), 1, 1), "cannot read or write it: "
+                                          f"{getattr(exc, 'strerror', None) or exc}")],
+                                 hint="nothing was written") from None
     if current == text:
         return None
     diff = "".join(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
@@ -271,5 +282,5 @@ def sync(path: Path, text: str, check: bool) -> str | None:
     if check:
         raise IntegrationError(f"{path} is stale:\n{diff}",
                                hint="run `inv vscode.tasks` and commit the result")
-    write_files({path: text})
+    write_files({path: text}, inside=root)
     return diff

@@ -6,6 +6,7 @@ taking it, that an administrative action is in progress.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sys
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from phoenix_compose.errors import LockedError
+from phoenix_compose.errors import LockedError, StateError
 from phoenix_compose.fileio import open_nofollow, read_bytes
 from phoenix_compose.runtime import stopping
+
+UNLOCKED_OK = frozenset({"down"})  # the one action that goes on without the lock (warned)
 
 
 @contextmanager
@@ -26,6 +29,11 @@ def env_lock(path: Path, action: str, wait: float = 10.0,
     try:
         fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)  # never truncates through a link
     except OSError as exc:  # read-only, full, or a symlink: `down` must still work, unlocked
+        if action not in UNLOCKED_OK:  # anything else would run beside another action
+            raise StateError(f"cannot take the lock {path} ({exc.strerror or exc}); "
+                             f"`inv {action}` does not run without it",
+                             hint="remove what is in the way (a link, a folder) at that "
+                                  "path; phoenix makes the lock itself") from None
         print(f"warning: cannot take the lock {path} ({exc.strerror or exc}); going on "
               "without it", file=sys.stderr)
         yield
@@ -78,8 +86,10 @@ def is_held(path: Path) -> bool:
     """Does some process hold the lock now?  (Probes with a shared, non-blocking lock.)"""
     try:
         fd = open_nofollow(path, os.O_RDONLY)
-    except OSError:  # missing, or not ours to open (a symlink): nobody holds our lock
-        return False
+    except OSError as exc:  # missing: nobody holds it
+        # a link or a non-file where the lock goes: `down` may be running without the lock
+        # (every other action refuses to), so the watcher must not heal meanwhile
+        return exc.errno in (errno.ELOOP, errno.EINVAL)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

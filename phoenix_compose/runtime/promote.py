@@ -69,7 +69,12 @@ def promote(root: Path, source: str, target: str, *, version: str = "",
     if not promoted:
         raise ComposeRuntimeError(f"nothing to promote: no image of {source} is present",
                                   hint=f"build them first: `inv images.build --env {source}`")
-    write_files({lock_file(root, target): _lock_text(source, target, version, promoted)})
+    try:  # envs/ is the repository's: never written through a link
+        write_files({lock_file(root, target): _lock_text(source, target, version, promoted)},
+                    inside=root)
+    except OSError as exc:
+        raise ComposeRuntimeError(f"{lock_file(root, target).relative_to(root)}:1:1: cannot "
+                                  f"write it: {exc.strerror or exc}") from None
     return promoted
 
 

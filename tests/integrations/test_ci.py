@@ -62,7 +62,7 @@ def test_ci_fails_on_a_committed_manifest_kubernetes_would_refuse(phoenix_stack:
     result = inv(root, "ci")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "| exports FAILED (" in result.stdout and "Traceback" not in result.stderr
-    assert "development: kube: phoenix-core.yaml:" in result.stderr
+    assert f"{manifest}:" in result.stderr and ":1: error: development: kube: " in result.stderr
 
 
 @pytest.mark.quadlet

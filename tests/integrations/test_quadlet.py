@@ -16,6 +16,7 @@ import pytest
 from invoke import Exit
 
 from phoenix_compose.cli import deploy
+from phoenix_compose.config.stackfiles import list_environments
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, render, units
 from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
@@ -319,12 +320,15 @@ def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> N
 @pytest.mark.quadlet
 def test_a_percent_in_any_key_is_escaped_so_systemd_never_expands_it(make_stack) -> None:
     """systemd expands ``%n`` in the generated service: an env named ``q%n`` changed the
-    description, and a variable named ``A%nTOKEN`` became another secret target."""
-    root = make_stack({"envs/q%n.env": "COMPOSE_PROJECT_NAME=hostile\n",
+    description (such a name is no env any more: the env-name rule refuses it), and a
+    variable named ``A%nTOKEN`` became another secret target."""
+    root = make_stack({"envs/q.env": "COMPOSE_PROJECT_NAME=hostile\n",
+                       "envs/q%n.env": "COMPOSE_PROJECT_NAME=hostile\n",
                        "compose/app.yaml": BACKSLASHES})
-    files, _ = units(ComposeManager(root, "q%n").stack(), "q%n", TARGET)
+    assert list_environments(root) == ["q"]
+    files, _ = units(ComposeManager(root, "q").stack(), "q", TARGET)
     unit = files["hostile-app.container"]
-    assert "Description=hostile (q%%n): app\n" in unit
+    assert "Description=hostile (q): app\n" in unit
     assert "Secret=hostile-app-a-ntoken,type=env,target=A%%nTOKEN\n" in unit
     services, found = dryrun(files, binary(), podman.run)
     assert found == [] and "target=A%%nTOKEN busybox:1" in services["hostile-app.service"]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from phoenix_compose.errors import LockedError
+from phoenix_compose.errors import LockedError, StateError
 from phoenix_compose.runtime import locks
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.locks import env_lock, is_held
@@ -185,7 +185,24 @@ def test_a_lock_file_that_is_a_symlink_is_not_truncated(tmp_path: Path, capsys) 
         pass  # `down` goes on, unlocked
     assert victim.read_text() == "#!/bin/sh\necho precious\n"
     assert "cannot take the lock" in capsys.readouterr().err
-    assert not is_held(path)
+    assert is_held(path)  # `down` may be running unlocked: the watcher must not heal
+
+
+@pytest.mark.parametrize("action", ["up", "rollback", "restart", "stop", "secrets.set"])
+def test_a_lock_that_is_a_symlink_stops_every_action_but_down(tmp_path: Path,
+                                                              action: str) -> None:
+    import os
+
+    victim = _victim(tmp_path)
+    path = tmp_path / ".phoenix" / "dev" / "lock"
+    path.parent.mkdir(parents=True)
+    os.symlink(victim, path)
+    ran = []
+    with pytest.raises(StateError, match=f"cannot take the lock {path}.*`inv {action}` "
+                                         "does not run without it"):
+        with env_lock(path, action):
+            ran.append(action)
+    assert not ran and victim.read_text() == "#!/bin/sh\necho precious\n"
 
 
 def test_an_audit_log_that_is_a_symlink_gets_no_line_and_the_action_a_warning(
