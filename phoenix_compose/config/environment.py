@@ -219,9 +219,7 @@ def load_environment(
     refused = _compose_file_problems(roots, stack, None if "COMPOSE_FILE" in process
                                      else defined.get("COMPOSE_FILE")) \
         if named_files and is_compose_project(root, named_files) else {}
-    located = {stack.rel(path) for path in refused}
-    problems += list(refused.values()) + [p for p in confinement_problems(stack, roots)
-                                          if p.loc is None or p.loc.file not in located]
+    problems += list(refused.values()) + confinement_problems(stack, roots, refused)
     if any(p.severity == "error" for p in problems):
         raise ConfigurationError(problems, hint="fix the env files, files or folders named above")
     warnings = tuple(p for p in problems if p.severity != "error")

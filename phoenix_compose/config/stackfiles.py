@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def stack_files(root: Path, compose_file: str | None = None,
     return StackFiles(root, tuple(compose), tuple(templates))
 
 
-def confinement_problems(stack: StackFiles, roots: Roots) -> list[Problem]:
+def confinement_problems(stack: StackFiles, roots: Roots,
+                         refused: Collection[Path] = ()) -> list[Problem]:
     """compose/ or templates/ linking outside ``roots`` (located at the folder, nothing
     under it read), and every compose file and template that dangles or resolves outside
     (a link, or a ``COMPOSE_FILE`` path through a linked folder or ``..``)."""
@@ -118,6 +120,8 @@ def confinement_problems(stack: StackFiles, roots: Roots) -> list[Problem]:
                                f"{os.readlink(folder)}, outside the stack root; refusing to "
                                "read anything under it", hint=WIDEN_HINT))
     for path in (*stack.compose_files, *stack.templates):
+        if path in refused:  # reported already, where it was named (never probed again)
+            continue
         name = stack.rel(path)
         found = link_problem(roots, path, name) or roots.refusal(path, name, Loc(name, 0, 0))
         out += [found] if found else []
