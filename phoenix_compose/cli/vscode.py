@@ -12,11 +12,13 @@ def tasks(c: Context, check: bool = False) -> None:
     """Generate .vscode/tasks.json from the invoke task list (inputs, matchers, groups)."""
     from phoenix_compose.cli import CURRENT
     from phoenix_compose.integrations.vscode import render, sync, tasks_document
+    from phoenix_compose.integrations.vscodecmd import committed_command
 
     root = stack_root(c)
     path = root / ".vscode" / "tasks.json"
     with boundary():
-        diff = sync(path, render(tasks_document(CURRENT["namespace"], root)), check)
+        keep = committed_command(path) if check else None
+        diff = sync(path, render(tasks_document(CURRENT["namespace"], root, keep)), check)
     if check:
         say(f"{path.relative_to(root)} is up to date")
     elif diff is None:

@@ -202,15 +202,18 @@ def stack_services(root: Path) -> list[str]:
     return sorted(services)
 
 
-def tasks_document(namespace: Any, root: Path) -> dict[str, Any]:
-    """The tasks.json document of ``namespace`` for the stack at ``root``."""
+def tasks_document(namespace: Any, root: Path,
+                   keep: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The tasks.json document of ``namespace`` for the stack at ``root``; ``keep``: the
+    ``phoenix`` command of the committed file, for a check (:func:`committed_command`)."""
     from phoenix_compose.config.environment import list_environments
 
     envs = list_environments(root)
     return build_tasks(task_specs(namespace), envs, stack_services(root),
                        default_service=default_service(root, _default_env(envs)),
                        stack_only=None if (root / "tasks.py").is_file() else
-                       phoenix_command(root))
+                       keep or phoenix_command(root))
+
 
 
 def default_service(root: Path, env: str) -> str | None:

@@ -208,3 +208,31 @@ def test_a_plugin_task_makes_the_file_stale_until_regenerated(phoenix_stack: Pat
     assert inputs["snap-backup-name"] == {"id": "snap-backup-name", "type": "promptString",
                                         "description": "backup name", "default": "nightly"}
     shutil.rmtree(phoenix_stack / "tasks")
+
+
+def test_a_check_keeps_the_committed_phoenix_when_it_works_here(tmp_path) -> None:
+    """Which ``phoenix`` generated the file (on PATH or not) is no staleness; a path that
+    does not exist here is (the pre-commit hook's phoenix is on PATH, a test's is not)."""
+    import json
+
+    from phoenix_compose.integrations.vscodecmd import committed_command
+
+    path = tmp_path / "tasks.json"
+    program = tmp_path / "bin" / "phoenix"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\n")
+
+    def committed(command: str) -> tuple[str, str] | None:
+        path.write_text(json.dumps({"tasks": [{"command": command,
+                                               "windows": {"command": command}}]}))
+        return committed_command(path)
+
+    assert committed("phoenix") == ("phoenix", "phoenix")
+    assert committed("${workspaceFolder}/.venv/bin/phoenix") is not None
+    assert committed(str(program)) is None  # not executable
+    program.chmod(0o755)
+    assert committed(str(program)) == (str(program), str(program))
+    assert committed(str(tmp_path / "gone" / "phoenix")) is None  # another machine's
+    assert committed("/usr/bin/sh") is None  # not a phoenix
+    path.write_text("{broken")
+    assert committed_command(path) is None
