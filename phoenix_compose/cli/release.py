@@ -121,7 +121,7 @@ def rollback(c: Context, env: str | None = None, to: int = 0, timeout: float = 3
     with administering(c, "rollback", m):
         with live() as m.report:
             number, done = m.rollback(to or None, timeout=float(timeout))
-    changed = [s.service for s in done.steps if s.change.value != "unchanged"]
+    changed = done.changed()
     say(f"{m.env}: rolled back to release {number}"
         + (f" (recreated: {', '.join(changed)})" if changed else " (nothing had changed)"))
     for line in data_notes(m.state, number):

@@ -204,5 +204,4 @@ def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float
         raise ComposeRuntimeError(
             f"{cause}\nthe rollback to release {number} failed too: {exc}",
             hint="`inv status` shows what runs; `inv rollback --to N` tries again") from None
-    raise RolledBack(cause, number, [s.service for s in plan.steps
-                                     if s.change is not Change.UNCHANGED]) from None
+    raise RolledBack(cause, number, plan.changed()) from None

@@ -106,6 +106,11 @@ class Plan:
     def named(self, *changes: Change) -> list[Step]:
         return [s for s in self.steps if s.change in changes]
 
+    def changed(self) -> list[str]:
+        """The services whose containers it (re)made, (re)started or removed: not those
+        it only checked (converge-health) or left alone."""
+        return [s.service for s in self.steps if s.change.starts or s.change is Change.REMOVE]
+
     def summary(self) -> dict[str, str]:
         return {s.service: str(s.change) for s in self.steps}
 

@@ -128,3 +128,15 @@ def test_each_action_carries_its_order(tmp_path: Path) -> None:
         "db": ("create", 1), "side": ("create", 1), "api": ("unchanged", 0),
         "web": ("create", 1)}  # api runs already: web is made at once
     assert Change.CREATE.starts and not Change.CONVERGE_HEALTH.starts
+
+
+def test_what_a_plan_changed_leaves_out_what_it_only_checked() -> None:
+    """A rollback says which containers it remade: a database whose health it only checked
+    (converge-health) was not recreated, and saying so would alarm for nothing."""
+    from phoenix_compose.runtime.plan import Change, Plan, Step
+
+    done = Plan("p", tuple(Step(n, c, f"p_{n}_1") for n, c in (
+        ("db", Change.CONVERGE_HEALTH), ("core", Change.RECREATE), ("tool", Change.RESTART),
+        ("web", Change.UNCHANGED), ("new", Change.CREATE), ("gone", Change.REMOVE),
+        ("idle", Change.START))))
+    assert done.changed() == ["core", "tool", "new", "gone", "idle"]
