@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,16 +39,8 @@ def check_folders(path: Path) -> None:
     parts = path.parts
     if STATE_FOLDER not in parts[:-1]:
         return
-    for end in range(parts.index(STATE_FOLDER) + 1, len(parts)):
-        folder = Path(*parts[:end])
-        try:
-            mode = os.lstat(folder).st_mode
-        except FileNotFoundError:
-            return  # created below, as a real directory, by mkdir
-        if stat.S_ISLNK(mode):
-            raise _link(folder, str(folder))
-        if not stat.S_ISDIR(mode):
-            raise OSError(errno.ENOTDIR, f"{folder} is not a directory", str(folder))
+    start = parts.index(STATE_FOLDER)
+    _real_folders(Path(*parts[:start]), parts[start:-1])
 
 
 def check_below(anchor: Path, path: Path) -> None:
@@ -60,13 +53,18 @@ def check_below(anchor: Path, path: Path) -> None:
         parts = path.relative_to(anchor).parts
     except ValueError:
         raise OSError(errno.EXDEV, f"{path} is outside {anchor}", str(path)) from None
-    folder = anchor
-    for part in parts[:-1]:
+    _real_folders(anchor, parts[:-1])
+
+
+def _real_folders(folder: Path, parts: Sequence[str]) -> None:
+    """``folder/parts[0]``, ``folder/parts[0]/parts[1]``... are real directories, up to the
+    first that does not exist yet (made later, as a real directory, by mkdir)."""
+    for part in parts:
         folder = folder / part
         try:
             mode = os.lstat(folder).st_mode
         except FileNotFoundError:
-            return  # created below, as a real directory, by mkdir
+            return
         if stat.S_ISLNK(mode):
             raise _link(folder, str(folder))
         if not stat.S_ISDIR(mode):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -155,17 +155,10 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
             continue
         host = image.split("/", 1)[0]
         local = is_local(host)  # our plain-HTTP registry on loopback: its own conf
-        report(name, "pulling", image)
-        try:
-            run(argv.pull(image), env=Registry(root, host).env() if local else None,
-                timeout=1800)
-        except ComposeRuntimeError as exc:
-            raise ComposeRuntimeError(
-                f"image {image} (service {name}) cannot be pulled from {host}:\n"
-                f"{tail_lines(getattr(exc, 'stderr', '') or str(exc), 3)}",
-                hint="is the registry up (`inv registry.up`), and the image promoted "
-                     "(`inv images.promote`)? no container was created") from None
-        report(name, "pulled", image)
+        _pull(run, report, name, image, f"from {host}",
+              "is the registry up (`inv registry.up`), and the image promoted "
+              "(`inv images.promote`)? no container was created",
+              Registry(root, host).env() if local else None)
         pulled.append(image)
     return pulled
 
@@ -194,18 +187,25 @@ def pull_for(stack: Stack, names: Sequence[str], root: Path, *, run: Runner, rep
         if not image or build or "@sha256:" in image or image in pulled or \
                 (policy == "missing" and image in present):
             continue
-        report(name, "pulling", image)
-        try:
-            run(argv.pull(image), timeout=1800)
-        except ComposeRuntimeError as exc:
-            raise ComposeRuntimeError(
-                f"image {image} (service {name}) cannot be pulled (--pull {policy}):\n"
-                f"{tail_lines(getattr(exc, 'stderr', '') or str(exc), 3)}",
-                hint="`--pull never` starts with the images that are here; no container "
-                     "was created") from None
-        report(name, "pulled", image)
+        _pull(run, report, name, image, f"(--pull {policy})",
+              "`--pull never` starts with the images that are here; no container was "
+              "created")
         pulled.append(image)
     return pulled
+
+
+def _pull(run: Runner, report: Report, name: str, image: str, why: str, hint: str,
+          env: Mapping[str, str] | None = None) -> None:
+    """Pull ``image`` of service ``name``, reported; a failure names it, ``why`` and the
+    last lines podman said."""
+    report(name, "pulling", image)
+    try:
+        run(argv.pull(image), env=env, timeout=1800)
+    except ComposeRuntimeError as exc:
+        raise ComposeRuntimeError(
+            f"image {image} (service {name}) cannot be pulled {why}:\n"
+            f"{tail_lines(getattr(exc, 'stderr', '') or str(exc), 3)}", hint=hint) from None
+    report(name, "pulled", image)
 
 
 def removable_images(stack: Stack, mode: str) -> list[str]:
