@@ -243,6 +243,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
     import getpass
 
     from phoenix_compose.runtime import doctor as engine
+    from phoenix_compose.runtime import podmanlocks
     from phoenix_compose.runtime.podman import run
 
     with boundary():
@@ -250,7 +251,8 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
         rootless, fixed = engine.rootless_checks(user, fix) if user else ([], [])
         checks, causes = engine.diagnose(run)
         quadlet, fetched = engine.quadlet_check(run, fix)
-        for line in filter(None, [*fixed, fetched]):
+        locks, renumbered = podmanlocks.lock_check(run, fix)
+        for line in filter(None, [*fixed, fetched, renumbered]):
             say(f"fixed {line}")
         if fix and engine.fix_drop_in_mode():
             say(f"made {engine.DROP_IN} readable (0644)")
@@ -260,7 +262,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
             say(f"wrote {engine.DROP_IN}:\n{text}")
             checks, causes = engine.diagnose(run)
     failed = False
-    for check in checks + [quadlet] + rootless:
+    for check in checks + [quadlet, locks] + rootless:
         mark = {True: "ok  ", False: "FAIL", None: "info"}[check.ok]
         failed |= check.ok is False
         if quiet and check.ok is not False:

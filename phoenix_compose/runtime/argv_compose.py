@@ -36,3 +36,13 @@ def run_once(compose_file: Path, project: str, service: str, command: Sequence[s
     (phoenix starts the dependencies first, health-gated); ``-T`` without a terminal."""
     return compose(compose_file, project, "run", "--no-deps", *(("--rm",) if remove else ()),
                    *(() if tty else ("-T",)), "--", service, *command, profiles=profiles)
+
+
+def running_ids() -> Argv:
+    """The ids of the containers that run now, whoever made them (``inv doctor``)."""
+    return ("podman", "ps", "-q")
+
+
+def renumber() -> Argv:
+    """Re-allocate podman's locks (``inv doctor --fix``, once per boot: :mod:`.podmanlocks`)."""
+    return ("podman", "system", "renumber")

@@ -32,14 +32,29 @@ def _gone(pid: int, within: float = 30.0) -> bool:
     return False
 
 
-def _shim(tmp_path: Path, body: str = "sleep 600") -> Path:
+def _shim(tmp_path: Path, body: str = "") -> Path:
     """A ``podman`` that is a shell script (its command line names podman), never exec'd
-    away: ``/bin/sh .../podman``."""
+    away: ``/bin/sh .../podman``.  By default it blocks opening a FIFO nobody writes: no
+    program looked up on PATH (a ``sleep`` not found would end it at once, as a zombie)."""
     shim = tmp_path / "shim" / "podman"
     shim.parent.mkdir(exist_ok=True)
+    if not body:
+        fifo = tmp_path / "shim" / "never"
+        if not fifo.exists():
+            os.mkfifo(fifo)
+        body = f"read _ < '{fifo}'"
     shim.write_text(f"#!/bin/sh\n{body}\n")
     shim.chmod(0o755)
     return shim
+
+
+def _alive(proc: subprocess.Popen) -> str:
+    """What the left process is now, for an assertion's message."""
+    try:
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError as exc:
+        cmdline = str(exc).encode()
+    return f"stat={proc_stat(proc.pid)} returncode={proc.poll()} cmdline={cmdline!r}"
 
 
 def _record(state: StateDir, *procs: subprocess.Popen) -> None:
@@ -53,7 +68,7 @@ def test_a_left_podman_call_is_killed_after_the_grace(tmp_path: Path) -> None:
     left = subprocess.Popen([str(_shim(tmp_path))])
     _record(state, left)
     ticks: list[float] = []
-    assert children.reap(state, grace=1.0, sleep=ticks.append) == [left.pid]
+    assert children.reap(state, grace=1.0, sleep=ticks.append) == [left.pid], _alive(left)
     assert left.wait(timeout=30) == -signal.SIGKILL
     assert len(ticks) >= 10  # it was given its grace first (fake sleeps: no wall clock)
 
