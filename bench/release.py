@@ -6,7 +6,11 @@
 2. `inv up` on an unchanged running stack ÷ `inv status`, and ÷ `podman-compose up -d` on
    the same running stack (the generated 12-service stack of bench/up.py).
 3. A failed deploy (one top-level service's new config exits at once) until the old
-   release is healthy again (`inv up` exits 3) ÷ that release's critical path.
+   release is healthy again (`inv up` exits 3) ÷ the same by hand with podman-compose in
+   the same run (`up -d --no-deps --force-recreate` of the broken file, wait for the exit,
+   the same of the good file, `podman healthcheck run` every 0.2 s until it passes), and
+   ÷ that release's critical path (computed from the stack: a constant, so under load the
+   by-hand peer is the fair one).
   python bench/release.py [--rounds N] [--skip-promote]
 """
 
@@ -19,8 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from up import IMAGE, remove, write_stack
 
 from _common import REPO, table, time_once, tool
@@ -94,23 +100,62 @@ def bench_unchanged(root: Path, rounds: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
-def bench_rollback(root: Path, rounds: int) -> float:
-    """Seconds of an `inv up` whose new config of l2s0 exits at once, to exit 3."""
+BROKEN = "l2s0:\n    environment: {BROKEN: '1'}\n    entrypoint: [sh, -c, 'exit 1']\n"
+
+
+def _broken_final(final: Path, out: Path) -> None:
+    """Our final compose file with l2s0's config broken as BROKEN breaks it."""
+    model = yaml.safe_load(final.read_text())
+    model["services"]["l2s0"].update(environment={"BROKEN": "1"},
+                                     entrypoint=["sh", "-c", "exit 1"])
+    out.write_text(yaml.safe_dump(model))
+
+
+def _until(argv_: list[str], done: Callable[[subprocess.CompletedProcess], bool]) -> None:
+    for _ in range(600):  # a hang guard: 2 minutes of 0.2 s polls
+        if done(subprocess.run(argv_, capture_output=True, text=True)):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {' '.join(argv_)} never got there")
+
+
+def by_hand(root: Path, final: Path) -> float:
+    """The failed deploy and its repair as a podman-compose user scripts them (``final``:
+    the good release's compose file)."""
+    broken = root / "broken.yaml"
+    _broken_final(final, broken)
+    container = f"{PROJECT}_l2s0_1"
+    compose = [tool("podman-compose"), "--in-pod", "false", "-p", PROJECT]
+    start = time.perf_counter()
+    run([*compose, "-f", str(broken), "up", "-d", "--no-deps", "--force-recreate", "l2s0"], root)
+    _until(["podman", "inspect", "--format", "{{.State.Status}}", "--", container],
+           lambda r: r.stdout.strip() in ("exited", "stopped"))
+    run([*compose, "-f", str(final), "up", "-d", "--no-deps", "--force-recreate", "l2s0"], root)
+    _until(["podman", "healthcheck", "run", "--", container], lambda r: r.returncode == 0)
+    return time.perf_counter() - start
+
+
+def bench_rollback(root: Path, rounds: int) -> tuple[float, float]:
+    """Median seconds of an `inv up` whose new config of l2s0 exits at once, to exit 3, and
+    of the same by hand (interleaved)."""
     stack = root / "compose" / "stack.yaml"
     good = stack.read_text()
-    broken = good.replace("l2s0:\n", "l2s0:\n    environment: {BROKEN: '1'}\n    entrypoint: "
-                                     "[sh, -c, 'exit 1']\n", 1)
-    samples = []
+    broken = good.replace("l2s0:\n", BROKEN, 1)
+    samples: dict[str, list[float]] = {"inv": [], "hand": []}
     for _ in range(rounds):
+        run([tool("inv"), "up", "--env", "bench", "--timeout", "120"], root)  # ours again
+        final = root / "good.yaml"  # the failed up below writes its own final file
+        shutil.copy(root / ".phoenix" / "bench" / "compose.yaml", final)
         stack.write_text(broken)
         start = time.perf_counter()
         done = subprocess.run([tool("inv"), "up", "--env", "bench", "--timeout", "120"],
                               cwd=root, capture_output=True, text=True)
-        samples.append(time.perf_counter() - start)
+        samples["inv"].append(time.perf_counter() - start)
+        stack.write_text(good)
         if done.returncode != 3:
             raise SystemExit(f"bench: expected exit 3, got {done.returncode}: {done.stderr}")
-        stack.write_text(good)
-    return statistics.median(samples)
+        samples["hand"].append(by_hand(root, final))
+    return statistics.median(samples["inv"]), statistics.median(samples["hand"])
 
 
 def main() -> None:
@@ -135,7 +180,7 @@ def main() -> None:
             remove(PROJECT)
             run([tool("inv"), "up", "--env", "bench", "--timeout", "120"], root)
             times = bench_unchanged(root, args.rounds)
-            failed = bench_rollback(root, max(1, args.rounds // 2))
+            failed, hand = bench_rollback(root, max(1, args.rounds // 2))
         finally:
             remove(PROJECT)
     rows += [
@@ -144,8 +189,10 @@ def main() -> None:
         ("unchanged up / podman-compose up -d", f"{times['up']:.2f} s",
          f"{times['podman-compose']:.2f} s", f"{times['up'] / times['podman-compose']:.2f}x",
          "<= 0.5"),
+        ("failed deploy to healthy again / the same by hand", f"{failed:.2f} s",
+         f"{hand:.2f} s", f"{failed / hand:.2f}x", "<= 1.2"),
         ("failed deploy to healthy again / critical path", f"{failed:.2f} s",
-         f"{critical:.2f} s", f"{failed / critical:.2f}x", "<= 1.5"),
+         f"{critical:.2f} s", f"{failed / critical:.2f}x", "<= 1.2"),
     ]
     print(table(rows))
     print(f"\n{args.rounds} rounds; 12 services in 3 levels of 4 (bench/up.py's stack)")
