@@ -60,7 +60,9 @@ def stop_within(proc: subprocess.Popen, sig: int, after: float | Path
     return proc.returncode, time.monotonic() - sent, err
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+# SIGINT's exit 130 in process: tests/cli/test_stop_signals_in_process.py
+@pytest.mark.parametrize(("sig", "code"), [pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+                                           (signal.SIGTERM, 143)])
 def test_a_stop_signal_while_podman_hangs_is_answered_within_2_s(phoenix_stack, tmp_path,
                                                                 sig, code) -> None:
     proc = start(phoenix_stack, "up", env=hanging_podman(tmp_path))
