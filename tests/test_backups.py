@@ -16,7 +16,8 @@ import pytest
 from phoenix_compose.backups import trusted_copy, trusted_manifest, vouch, write_manifest
 from phoenix_compose.errors import ConfigurationError
 
-from support import REPO, inv
+from support import REPO
+from support.inprocess import inv
 
 DATA = b"PGDMP pretend dump"
 

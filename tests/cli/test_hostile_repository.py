@@ -13,10 +13,12 @@ import pytest
 from phoenix_compose.config.stackfiles import list_environments
 from phoenix_compose.statedir import StateDir
 
+from support.inprocess import phoenix
+
 COMPOSE = "services:\n  a:\n    image: docker.io/library/alpine:3\n"
 
 
-def phoenix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def phoenix_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "phoenix_compose.cli.program", *args],
                           cwd=root, capture_output=True, text=True, timeout=120)
 
@@ -140,3 +142,13 @@ def test_deploy_check_of_a_planted_manifest_is_a_located_error(
         assert "Traceback" not in done.stderr
         assert f"{folder / 'x.yaml'}:1:1: error: " in done.stderr, done.stderr
         assert ("symbolic link" in done.stderr) == (content is None)
+
+
+def test_the_console_script_in_its_own_process_says_what_it_says_in_process(
+        project: Path) -> None:
+    """The tests above run ``phoenix`` in process (support.inprocess): its own process
+    gives the same exit code and the same located error."""
+    (project / ".env").write_text("COMPOSE_FILE=/etc/passwd\n")
+    alone, here = phoenix_process(project, "config.show"), phoenix(project, "config.show")
+    assert alone.returncode == here.returncode == 1 and alone.stderr == here.stderr
+    assert here.stderr.startswith(".env:1:1: error: ") and "Traceback" not in alone.stderr

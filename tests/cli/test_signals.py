@@ -18,7 +18,7 @@ import pytest
 from phoenix_compose.runtime.locks import is_held
 from phoenix_compose.statedir import StateDir
 
-from support import REPO, inv
+from support import REPO, inprocess, inv
 
 HANG = '#!/bin/sh\n: > "{mark}"\nexec sleep 600\n'  # says it was called, never answers
 
@@ -60,7 +60,9 @@ def stop_within(proc: subprocess.Popen, sig: int, after: float | Path
     return proc.returncode, time.monotonic() - sent, err
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+# SIGINT's exit 130 in process: tests/cli/test_stop_signals_in_process.py
+@pytest.mark.parametrize(("sig", "code"), [pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+                                           (signal.SIGTERM, 143)])
 def test_a_stop_signal_while_podman_hangs_is_answered_within_2_s(phoenix_stack, tmp_path,
                                                                 sig, code) -> None:
     proc = start(phoenix_stack, "up", env=hanging_podman(tmp_path))
@@ -83,24 +85,24 @@ def test_the_watcher_stops_within_2_s_while_podman_hangs(phoenix_stack, tmp_path
 
 
 def test_invokes_own_dry_and_d_are_refused(phoenix_stack) -> None:
-    dry = inv(phoenix_stack, "down", "--dry")
+    dry = inprocess.inv(phoenix_stack, "down", "--dry")
     assert dry.returncode == 2 and "use `inv down --dry-run`" in dry.stderr
-    short = inv(phoenix_stack, "down", "-d")
+    short = inprocess.inv(phoenix_stack, "down", "-d")
     assert short.returncode == 2 and "use `inv up -d`" in short.stderr
-    core = inv(phoenix_stack, "-R", "up")
+    core = inprocess.inv(phoenix_stack, "-R", "up")
     assert core.returncode == 2
 
 
 def test_usage_errors_exit_2_with_one_line(phoenix_stack) -> None:
     for args in (("up", "--timeout", "abc"), ("up", "--nope"), ("health.watch",
                                                                  "--metrics-port", "x")):
-        result = inv(phoenix_stack, *args)
+        result = inprocess.inv(phoenix_stack, *args)
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr and result.stderr.startswith("error: ")
 
 
 def test_an_unknown_env_gets_a_suggestion(phoenix_stack) -> None:
-    result = inv(phoenix_stack, "config.validate", "--env", "prd")
+    result = inprocess.inv(phoenix_stack, "config.validate", "--env", "prd")
     assert "unknown environment 'prd' (did you mean 'prod'?)" in result.stderr
 
 
@@ -201,6 +203,7 @@ def test_help_text_snapshots(phoenix_stack, task) -> None:
     assert result.stdout == snapshot.read_text()
 
 
+@pytest.mark.slow  # 12 processes; in process: tests/watch/test_service.py's signal handler test
 def test_two_close_stop_signals_end_the_watcher_every_time(make_stack, tmp_path) -> None:
     """SIGTERM and SIGINT back to back, 6 times: 2 of 6 such bursts hung when the handler
     set an Event itself (not reentrant).  The timeout is a hang guard, not a measure.  A
@@ -220,6 +223,7 @@ def test_two_close_stop_signals_end_the_watcher_every_time(make_stack, tmp_path)
         assert proc.returncode == 0 and "Traceback" not in err, (burst, err)
 
 
+@pytest.mark.slow  # 6 `inv up`s; in process: tests/cli/test_stop_signals_in_process.py
 def test_a_burst_of_stop_signals_during_up_always_ends_it_cleanly(make_stack, tmp_path) -> None:
     """SIGTERM, SIGTERM, SIGINT back to back, 6 times: when the handler raised in the main
     thread, a second signal landed inside the cleanup (a traceback, "release unlocked

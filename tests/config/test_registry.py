@@ -15,7 +15,8 @@ from phoenix_compose.config.registry import Address, parse_address
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
 from phoenix_compose.runtime.registry import Registry, config_text, registries_text
 
-from support import REPO, inv
+from support import REPO
+from support.inprocess import inv
 
 # A line break that, spliced into the registry's YAML, opened its debug server on every
 # interface; and a quote that, spliced into registries.conf, added a mirror rule for pulls.
