@@ -197,3 +197,40 @@ def test_every_shape_of_the_generated_config_passes_haproxy_check(tmp_path: Path
     text = edge.check(config)
     assert "backend empty" in text
     assert not edge.config_file.exists()  # checked only: nothing the edge would read
+
+
+def test_a_drain_waits_for_the_request_in_flight_and_new_ones_go_elsewhere(
+        edge: tuple[Edge, int], backends: list[Backend], load: Load) -> None:
+    import http.client
+    import threading
+
+    api, port = edge[0].api(), edge[1]
+    answers: list[tuple[int, str]] = []
+
+    def slow() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/slow")
+        response = conn.getresponse()
+        answers.append((response.status, response.read().decode()))
+        conn.close()
+
+    client = threading.Thread(target=slow)
+    client.start()
+    while not any(b.held for b in backends):  # the request is in a backend now
+        load.wait_for(1)
+    busy = next(b for b in backends if b.held)
+    results: list[drain.Drained] = []
+    draining = threading.Thread(target=lambda: results.append(
+        drain.drain(api, "web", busy.name, grace=60)))
+    draining.start()
+    load.wait_for(40)  # the load goes on; the drain waits for the held request
+    hits = busy.hits
+    assert draining.is_alive() and results == []
+    assert {r.server: r.state for r in api.servers_state("web")}[busy.name] is State.DRAIN
+    busy.release.set()
+    draining.join(30)
+    client.join(30)
+    assert results == [drain.Drained(clean=True, left=0)]
+    assert answers == [(200, busy.name)]  # the request in flight finished on its server
+    assert busy.hits == hits + 1  # and it was the only one the drained server took
+    _after(load)

@@ -21,6 +21,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         body = self.server.name.encode()
+        if self.path == "/slow":  # held until the test releases it: an in-flight request
+            with self.server._lock:
+                self.server.held += 1
+            self.server.release.wait(60)
         self.server.count()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -37,6 +41,7 @@ class Backend(ThreadingHTTPServer):
     def __init__(self, name: str) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.name, self.hits, self.dead = name, 0, False
+        self.held, self.release = 0, threading.Event()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
@@ -78,6 +83,7 @@ class Backend(ThreadingHTTPServer):
         self.dead = True
 
     def stop(self) -> None:
+        self.release.set()
         if self._thread.is_alive():
             self.kill()
 
