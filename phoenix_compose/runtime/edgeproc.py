@@ -57,7 +57,7 @@ class Edge:
         the running edge's file is only replaced by a valid one)."""
         text = render(config)
         staged = self.folder / "haproxy.cfg.check"
-        write_files({staged: text})
+        _write({staged: text})
         try:
             podman.run(argv_edge.haproxy_check(str(staged)), timeout=30)
         except CommandError as exc:
@@ -75,7 +75,7 @@ class Edge:
         if running is not None:
             return running
         text = self.check(config)
-        write_files({self.config_file: text})
+        _write({self.config_file: text})
         Path(self.socket).unlink(missing_ok=True)  # a stale socket of a killed edge
         pid = podman.spawn(argv_edge.haproxy_serve(str(self.config_file)), self.log)
         stat = proc_stat(pid)
@@ -136,6 +136,15 @@ class Edge:
         self.record.unlink(missing_ok=True)
         Path(self.socket).unlink(missing_ok=True)
         return pid is not None
+
+
+def _write(files: dict[Path, str]) -> None:
+    """``write_files`` (never through a link in ``.phoenix/``), its refusal an EdgeError."""
+    try:
+        write_files(files)
+    except OSError as exc:
+        raise EdgeError(f"edge: cannot write {exc.filename or ''}: "
+                        f"{exc.strerror or exc}") from None
 
 
 def _signal(pid: int, signum: int) -> None:

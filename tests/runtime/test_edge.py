@@ -234,3 +234,15 @@ def test_a_drain_waits_for_the_request_in_flight_and_new_ones_go_elsewhere(
     assert answers == [(200, busy.name)]  # the request in flight finished on its server
     assert busy.hits == hits + 1  # and it was the only one the drained server took
     _after(load)
+
+
+def test_an_edge_folder_that_is_a_link_is_refused_and_nothing_is_written_through_it(
+        tmp_path: Path, backends: list[Backend]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    edge = Edge(StateDir(tmp_path / "s", "e2e"))
+    edge.folder.parent.mkdir(parents=True)
+    edge.folder.symlink_to(elsewhere)  # a repository can ship .phoenix/<env>/edge
+    with pytest.raises(EdgeError, match="symbolic link"):
+        edge.start(_config(edge, free_port(), backends))
+    assert list(elsewhere.iterdir()) == [] and edge.pid() is None
