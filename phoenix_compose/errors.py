@@ -157,6 +157,12 @@ class OwnershipError(ComposeRuntimeError):
     """What an action would touch belongs to another stack root: nothing was changed."""
 
 
+class EdgeError(ComposeRuntimeError):
+    """The edge proxy (HAProxy) refused its config or a runtime change, or does not run."""
+
+    hint = "see .phoenix/<env>/edge/edge.log (the edge's own messages)"
+
+
 class CommandError(ComposeRuntimeError):
     """A command failed: not found, timed out, or exited with a code nobody accepted.
 

@@ -111,6 +111,12 @@ class StateDir:
         made (``played.json``) so that ``--down`` removes exactly that."""
         return self.path / "kube-play"
 
+    @property
+    def edge(self) -> Path:
+        """The edge proxy of this env: haproxy.cfg, its stats socket (the runtime API),
+        edge.json (pid and start time) and edge.log."""
+        return self.path / "edge"
+
     def unusable(self) -> str | None:
         """Why ``.phoenix/<env>/`` must not hold state (a symlink, or a file, among its
         folders), or None.  Checked before the first write: a repository can ship a

@@ -49,3 +49,11 @@ def test_an_unknown_need_in_phoenix_require_is_refused_not_ignored() -> None:
 def test_every_need_is_a_registered_marker(pytestconfig: pytest.Config) -> None:
     registered = {line.split(":")[0] for line in pytestconfig.getini("markers")}
     assert set(needs.NEEDS) <= registered
+
+
+def test_the_haproxy_need_names_where_it_looked(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path) -> None:
+    monkeypatch.setenv("PHOENIX_HAPROXY", str(tmp_path / "haproxy"))
+    assert "PHOENIX_HAPROXY" in needs.NEEDS["haproxy"]()
+    (tmp_path / "haproxy").write_text("#!/bin/sh\n")
+    assert needs.NEEDS["haproxy"]() is None

@@ -251,6 +251,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
         rootless, fixed = engine.rootless_checks(user, fix) if user else ([], [])
         checks, causes = engine.diagnose(run)
         quadlet, fetched = engine.quadlet_check(run, fix)
+        edge = engine.edge_check(run)
         locks, renumbered = podmanlocks.lock_check(run, fix)
         for line in filter(None, [*fixed, fetched, renumbered]):
             say(f"fixed {line}")
@@ -262,7 +263,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
             say(f"wrote {engine.DROP_IN}:\n{text}")
             checks, causes = engine.diagnose(run)
     failed = False
-    for check in checks + [quadlet, locks] + rootless:
+    for check in checks + [quadlet, edge, locks] + rootless:
         mark = {True: "ok  ", False: "FAIL", None: "info"}[check.ok]
         failed |= check.ok is False
         if quiet and check.ok is not False:

@@ -233,3 +233,30 @@ def quadlet_check(run: Runner, fix: bool) -> tuple[Check, str]:
         return Check("quadlet", False, f"{found}: {str(exc).splitlines()[0]}",
                      "remove it, then `inv doctor --fix` fetches another"), fixed
     return Check("quadlet", True, f"{version or '?'} ({found})"), fixed
+
+
+EDGE_MINIMUM = (2, 4)  # ``add server``/``del server`` on the runtime API (dynamic servers)
+
+
+def edge_check(run: Runner) -> Check:
+    """The HAProxy the edge runs (issue 26): found, and recent enough for dynamic servers.
+    Missing is information, not a failure, while ``up`` does not start an edge."""
+    from phoenix_compose.runtime import argv_edge
+
+    found = argv_edge.haproxy_binary()
+    if found is None:
+        return Check("haproxy (edge)", None, "none: the edge needs Debian's haproxy (2.6); "
+                     "./dev setup installs it, or set PHOENIX_HAPROXY")
+    try:
+        out = run(argv_edge.haproxy_version(), timeout=30).stdout
+    except CommandError as exc:
+        return Check("haproxy (edge)", False, f"{found}: {str(exc).splitlines()[0]}",
+                     "reinstall it: apt-get install --reinstall haproxy")
+    match = re.search(r"HA-?Proxy version (\d+)\.(\d+)\S*", out)
+    if match is None:
+        return Check("haproxy (edge)", None, f"{found}: no version in {out[:80]!r}")
+    if (int(match.group(1)), int(match.group(2))) < EDGE_MINIMUM:
+        return Check("haproxy (edge)", False, f"{match.group(0)} ({found}): the edge needs "
+                     "2.4 or later (add server/del server)", "apt-get install haproxy from "
+                     "Debian 12 or later")
+    return Check("haproxy (edge)", True, f"{match.group(0).split()[-1]} ({found})")

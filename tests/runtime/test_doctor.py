@@ -145,3 +145,33 @@ def test_a_missing_home_and_subordinate_ids_are_named_then_fixed(bare_user) -> N
         mine, others = ranges(kind)[name], [r for u, r in ranges(kind).items() if u != name]
         assert mine[1] - mine[0] == 65536
         assert all(mine[1] <= start or end <= mine[0] for start, end in others)
+
+
+def _version_run(text: str):
+    def run(argv, timeout=None, **_: object) -> Result:
+        assert argv[1:] == ("-v",)
+        return Result(tuple(argv), 0, text, "")
+    return run
+
+
+def test_the_edge_check_names_haproxys_version_or_why_it_cannot_serve(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    binary = tmp_path / "haproxy"
+    binary.write_text("#!/bin/sh\n")
+    monkeypatch.setenv("PHOENIX_HAPROXY", str(binary))
+    found = doctor.edge_check(_version_run(
+        "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/\n"))
+    assert (found.ok, found.detail) == (True, f"2.6.12-1+deb12u4 ({binary})")
+    old = doctor.edge_check(_version_run("HA-Proxy version 2.2.9-2+deb11u6 2023/12/19\n"))
+    assert old.ok is False and "needs 2.4 or later" in old.detail
+    monkeypatch.setenv("PHOENIX_HAPROXY", str(tmp_path / "none"))
+    missing = doctor.edge_check(_version_run(""))
+    assert missing.ok is None and "./dev setup installs it" in missing.detail
+
+
+@pytest.mark.haproxy
+def test_the_edge_check_on_this_host_runs_the_real_haproxy() -> None:
+    from phoenix_compose.runtime.podman import run
+
+    check = doctor.edge_check(run)
+    assert check.ok is True, check

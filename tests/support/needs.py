@@ -1,8 +1,9 @@
-"""What a test needs from the host, by marker (``podman``, ``quadlet``, ``root``), and what
-becomes of it on a host without it.  A plain checkout (``pip install -e .[test]``, no root,
-no podman) skips it, naming what is missing.  CI has everything (``./dev test`` sets
-``PHOENIX_REQUIRE=podman,quadlet,root``): there a missing one fails the test, so nothing
-is skipped silently.  ``PHOENIX_SKIP_PODMAN=1`` leaves the podman tests out on purpose."""
+"""What a test needs from the host, by marker (``podman``, ``quadlet``, ``haproxy``,
+``root``), and what becomes of it on a host without it.  A plain checkout (``pip install
+-e .[test]``, no root, no podman) skips it, naming what is missing.  CI has everything
+(``./dev test`` sets ``PHOENIX_REQUIRE=podman,quadlet,haproxy,root``): there a missing
+one fails the test, so nothing is skipped silently.  ``PHOENIX_SKIP_PODMAN=1`` leaves the
+podman tests out on purpose."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Literal
 Verdict = tuple[Literal["skip", "fail"], str]
 # where the host's tools are: kept in every test's environment (the guard clears the rest of
 # PHOENIX_*), so that a test sees the same quadlet its marker was checked against
-HOST_TOOLS = ("PHOENIX_QUADLET",)
+HOST_TOOLS = ("PHOENIX_QUADLET", "PHOENIX_HAPROXY")
 
 
 def _quadlet_missing() -> str | None:
@@ -27,10 +28,18 @@ def _quadlet_missing() -> str | None:
     return None
 
 
+def _haproxy_missing() -> str | None:
+    from phoenix_compose.runtime.argv_edge import haproxy_binary
+
+    return None if haproxy_binary() else \
+        "no haproxy (PATH or /usr/sbin): ./dev setup installs it (or set PHOENIX_HAPROXY)"
+
+
 # marker -> why this host lacks it (None: it has it)
 NEEDS: dict[str, Callable[[], str | None]] = {
     "podman": lambda: None if shutil.which("podman") else
     "podman is not on PATH: ./dev setup installs it",
+    "haproxy": _haproxy_missing,
     "quadlet": _quadlet_missing,
     "root": lambda: None if os.geteuid() == 0 else "needs root (CI runs as root)",
 }
