@@ -1,9 +1,10 @@
-"""What a ``tasks/*.py`` plugin imports: the stable surface for writing project tasks.
+"""What a ``tasks/*.py`` or ``tasks/*/`` plugin imports: the stable surface for writing
+project tasks.
 
-A plugin is an invoke module; its tasks become the collection named after the file
-(``tasks/db.py`` -> ``inv db.*``).  It reaches the stack only through this module and the
-podman seam (``phoenix_compose.runtime.podman`` and the argv builders of
-``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
+A plugin is an invoke module, or a package of them; its tasks become the collection named
+after the file or folder (``tasks/db/`` -> ``inv db.*``).  It reaches the stack only
+through this module and the podman seam (``phoenix_compose.runtime.podman`` and the argv
+builders of ``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
 
 >>> from phoenix_compose.plugin import task, Context, boundary, open_env, say
 """

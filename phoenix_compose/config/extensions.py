@@ -29,7 +29,7 @@ RESTART_SCHEMA: dict[str, Any] = {
     },
 }
 RESTART_FIELDS = tuple(RESTART_SCHEMA["properties"])
-BACKUP = "x-phoenix-backup"  # read by the db plugin (tasks/db.py) and the watcher
+BACKUP = "x-phoenix-backup"  # read by the db plugin (tasks/db/) and the watcher
 BACKUP_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
     "properties": {

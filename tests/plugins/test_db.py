@@ -1,4 +1,4 @@
-"""The ``db`` plugin (tasks/db.py) on real podman and real PostgreSQL: the development
+"""The ``db`` plugin (tasks/db/) on real podman and real PostgreSQL: the development
 env's revenue-db (its own project and volume), backed up, restored and verified through
 ``inv`` as an operator types it."""
 

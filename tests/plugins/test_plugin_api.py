@@ -19,7 +19,7 @@ ALLOWED = {"phoenix_compose.plugin", "phoenix_compose.runtime.podman",
 
 
 def test_the_projects_plugins_import_only_the_public_surface() -> None:
-    for path in sorted((REPO / "tasks").glob("*.py")):
+    for path in sorted((REPO / "tasks").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
                     "phoenix_compose"):
