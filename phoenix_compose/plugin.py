@@ -3,7 +3,7 @@ project tasks.
 
 A plugin is an invoke module, or a package of them; its tasks become the collection named
 after the file or folder (``tasks/db/`` -> ``inv db.*``).  It reaches the stack only
-through this module and the podman seam (``phoenix_compose.runtime.podman`` and the argv
+through this module and the podman seam (``phoenix_compose.runtime.commands`` and the argv
 builders of ``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
 
 >>> from phoenix_compose.plugin import task, Context, boundary, open_env, say
@@ -48,7 +48,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.stack import seconds
 from phoenix_compose.runtime.stopping import cleaning
 
@@ -56,10 +56,12 @@ if TYPE_CHECKING:  # the engine is imported when a task opens an env: `inv --lis
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.status import ServiceStatus
 
+podman = commands  # the seam's name before it was runtime.commands: plugins keep it
+
 __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
-           "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
-           "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
+           "StateError", "boundary", "env_name", "err", "located", "open_env", "commands",
+           "podman", "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
            "seconds", "STOPPING", "stop_signals", "trusted_manifest", "trusted_copy",
            "restoreroles", "write_manifest",
            "complete_backups", "prune", "fsync_dir", "vouch", "cleaning"]
@@ -112,7 +114,7 @@ class Env:
         from phoenix_compose.runtime import containers
 
         container = self._stack.services[service].container
-        state = containers.inspect(podman.run, [container]).get(container)
+        state = containers.inspect(commands.run, [container]).get(container)
         return "missing" if state is None else str(state.service_state)
 
     def dependents(self, service: str) -> list[str]:

@@ -244,7 +244,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
 
     from phoenix_compose.runtime import doctor as engine
     from phoenix_compose.runtime import podmanlocks
-    from phoenix_compose.runtime.podman import run
+    from phoenix_compose.runtime.commands import run
 
     with boundary():
         user = user or ("" if os.geteuid() == 0 else getpass.getuser())

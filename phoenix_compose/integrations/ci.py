@@ -41,7 +41,7 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
     from phoenix_compose.config.exportsecrets import export_problems as export_secret_problems
     from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
     from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     program = program or quadlet.default_program()
@@ -60,9 +60,9 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
         units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
         folder = root / "deploy" / "quadlet" / env
         found += [f"{env}: quadlet: {line}" for line in (
-            quadletcheck.check_folder(folder, units, DEFAULT_VERSION, podman.run,
+            quadletcheck.check_folder(folder, units, DEFAULT_VERSION, commands.run,
                                       f"inv deploy.quadlet --env {env}", convert)
-            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, podman.run,
+            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, commands.run,
                                                        convert))]
     return found
 

@@ -1,5 +1,5 @@
 """Every podman and podman-compose command line, as data: pure functions returning argv
-tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.podman`).
+tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.commands`).
 
 Names (containers, services, images, paths) always follow ``--``, so no name can ever be
 read as an option (a container named ``--all`` must not become ``podman rm --all``).
@@ -13,7 +13,7 @@ from pathlib import Path
 Argv = tuple[str, ...]
 PROJECT_LABEL = "io.podman.compose.project"
 
-# Failures callers tolerate, by podman's exit code and message (see podman.run).
+# Failures callers tolerate, by podman's exit code and message (see commands.run).
 NO_SUCH_CONTAINER = ((125, r"no such container|no container with name or id"),)
 NO_SUCH_IMAGE = ((125, r"image not known|no such image"),)
 NOT_RUNNING = ((125, r"not running|no such container|container state improper"),)

@@ -21,7 +21,7 @@ from phoenix_compose.errors import (
     Problem,
 )
 from phoenix_compose.fileio import write_files
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, commands, containers
 from phoenix_compose.runtime.images import image_tag
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.registry import Registry
@@ -41,7 +41,7 @@ def lock_file(root: Path, env: str) -> Path:
 
 
 def promote(root: Path, source: str, target: str, *, version: str = "",
-            run: containers.Runner = podman.run, report: Report) -> list[Promoted]:
+            run: containers.Runner = commands.run, report: Report) -> list[Promoted]:
     """Push every image ``source`` runs by default and write ``envs/<target>.lock``."""
     stack = ComposeManager(root, source, run=run).stack()
     address = str(env_address(load_environment(root, target)))

@@ -31,7 +31,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.fileio import check_folders
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, commands, containers
 from phoenix_compose.runtime.secret_swap import check_value, replace_secret
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
@@ -104,7 +104,7 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
 
 class SecretStore:
     def __init__(self, root: Path, env: str, stack: Stack,
-                 run: containers.Runner = podman.run) -> None:
+                 run: containers.Runner = commands.run) -> None:
         self.root, self.env, self.stack, self.run = root, env, stack, run
         self.prefix = secrets_prefix(root, env)
         self.declared = external_secrets(stack)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from phoenix_compose.runtime import argv, audit, containers, locks, ownership, podman
+from phoenix_compose.runtime import argv, audit, commands, containers, locks, ownership
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack, seconds
@@ -38,7 +38,7 @@ def _warner(warnings: list[tuple[str, str]], name: str) -> Callable[[str], None]
 
 
 class HealthMonitor:
-    def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = podman.run,
+    def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = commands.run,
                  bus: EventBus | None = None, clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random,
                  overrides: dict[str, Any] | None = None, heal: bool = True) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.errors import CommandError, ConfigurationError, shown
-from phoenix_compose.runtime import argv, podman, stopping
+from phoenix_compose.runtime import argv, commands, stopping
 from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -139,7 +139,7 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
     def hook_failed(text: str) -> None:
         bus.emit("hook_failed", None, error=text)
 
-    runner = HookRunner(hooks, podman.run, timeout, cwd=root, on_error=hook_failed)
+    runner = HookRunner(hooks, commands.run, timeout, cwd=root, on_error=hook_failed)
     bus.subscribe(runner)
     return runner
 
@@ -156,7 +156,7 @@ def _quiet(event: Event) -> bool:
 
 
 def _container_events(monitor: HealthMonitor, bus: EventBus,
-                      wake: threading.Event) -> podman.Follower | None:
+                      wake: threading.Event) -> commands.Follower | None:
     """``podman events`` of the project become bus events; a died, removed or unhealthy
     container wakes the watcher at once instead of waiting for the next tick."""
     def on_line(line: str) -> None:
@@ -177,7 +177,7 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             wake.set()
 
     try:
-        return podman.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
+        return commands.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
     except CommandError as exc:  # the loop still works without events
         bus.emit("watch_error", None, error=str(exc).splitlines()[0])
         return None
@@ -205,7 +205,7 @@ def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
     while True:
         winding = stop.is_set() and not wound_down.is_set()
         if not select.select([read_fd], [], [], 0.1 if winding else None)[0]:
-            podman.terminate_all()  # started after the stop, before the loop looked at it
+            commands.terminate_all()  # started after the stop, before the loop looked at it
             continue
         data = os.read(read_fd, 64)
         if not data:
@@ -213,7 +213,7 @@ def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
         if stops.intersection(data):
             stop.set()
             wake.set()
-            podman.terminate_all()  # a hanging podman call must not delay the stop
+            commands.terminate_all()  # a hanging podman call must not delay the stop
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:

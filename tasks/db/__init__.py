@@ -30,9 +30,9 @@ from phoenix_compose.plugin import (
     BackupError,
     Context,
     boundary,
+    commands,
     env_name,
     open_env,
-    podman,
     say,
     stack_root,
     stop_signals,
@@ -45,7 +45,7 @@ from .restoring import restore_backup, verify_dump, wait_ready
 from .schedule import SCHEDULE, Schedule, before_deploy
 
 __all__ = ["BACKUP", "FACTS", "RESTORER", "SCHEDULE", "SQL_NAME", "Database", "Schedule",
-           "backup", "before_deploy", "podman", "restore", "restore_backup", "take_backup",
+           "backup", "before_deploy", "commands", "restore", "restore_backup", "take_backup",
            "trust_backup", "verify_backup", "verify_dump", "wait_ready"]
 
 

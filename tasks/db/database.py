@@ -14,9 +14,9 @@ from typing import Any
 from phoenix_compose.plugin import (
     BackupError,
     Env,
+    commands,
     fsync_dir,
     located,
-    podman,
     prune,
     restoreroles,
     write_manifest,
@@ -58,7 +58,7 @@ class Database:
             ) -> str:
         command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d",
                    db or self.db, "-Atc", statement]
-        return podman.run(argv.exec_(container or self.service.container, command),
+        return commands.run(argv.exec_(container or self.service.container, command),
                           timeout=600).stdout.strip()
 
     def script(self, text: str, db: str = "postgres", container: str | None = None,
@@ -66,7 +66,7 @@ class Database:
         """Run the psql script ``text`` (on stdin), statement by statement."""
         command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", user or self.user, "-d", db,
                    "-At", "-f", "-"]
-        return podman.run(argv.exec_(container or self.service.container, command,
+        return commands.run(argv.exec_(container or self.service.container, command,
                                      interactive=True), input=text, timeout=timeout).stdout
 
     def facts(self, db: str | None = None, container: str | None = None,
@@ -105,7 +105,7 @@ def take_backup(database: Database, keep: int | None = None, reason: str = "manu
                 digest.update(block)
                 out.write(block)
 
-            podman.transfer(argv.exec_(database.service.container, [
+            commands.transfer(argv.exec_(database.service.container, [
                 "pg_dump", "-U", database.user, "-d", database.db, "--format=custom"]),
                 sink=write)
             out.flush()
@@ -137,7 +137,7 @@ def background(work: Any) -> Future:
 
 def git_revision(root: Path) -> str | None:
     try:
-        return podman.run(argv.git_describe(), cwd=root, timeout=10).stdout.strip()
+        return commands.run(argv.git_describe(), cwd=root, timeout=10).stdout.strip()
     except Exception:  # noqa: BLE001 - not a git checkout: no revision to record
         return None
 

@@ -14,7 +14,7 @@ from phoenix_compose.plugin import (
     STOPPING,
     BackupError,
     cleaning,
-    podman,
+    commands,
     restoreroles,
     say,
     trusted_copy,
@@ -30,7 +30,7 @@ def restore_into(database: Database, copy: Path, db: str, container: str | None 
     """pg_restore the checked private ``copy`` of a dump into ``db`` (made by
     ``create_owned``) as ``RESTORER``, a session that is no superuser (restoreroles)."""
     with open(copy, "rb") as stream:
-        podman.transfer(argv.exec_(container or database.service.container, [
+        commands.transfer(argv.exec_(container or database.service.container, [
             "pg_restore", "-U", RESTORER, "-d", db, "--no-owner", "--exit-on-error"],
             interactive=True), stdin=stream)
 
@@ -134,9 +134,9 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
         password = Path(tmp) / "password"
         password.write_text(secrets.token_urlsafe(24))
         password.chmod(0o644)  # read by the image's postgres user; the folder is private
-        podman.run(argv.network_create(network, labels))
+        commands.run(argv.network_create(network, labels))
         try:
-            podman.run(argv.run_detached(
+            commands.run(argv.run_detached(
                 name, database.service.image or "", network=network, labels=labels,
                 environment={"POSTGRES_USER": database.user, "POSTGRES_DB": database.db,
                              "POSTGRES_PASSWORD_FILE": "/run/secrets/password"},
@@ -148,8 +148,8 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
             found = database.counts(target, container=name, user=RESTORER)
             compare_counts(manifest.get("tables") or {}, found, dump)
         finally:
-            podman.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
-            podman.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
+            commands.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
+            commands.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
     manifest["verified"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_manifest(env.root, dump.with_suffix(".json"), manifest,
                    0o600 if env.production else 0o640)
@@ -159,7 +159,7 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
 def wait_ready(database: Database, container: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        ready = podman.run(argv.exec_(container, ["pg_isready", "-U", database.user, "-d",
+        ready = commands.run(argv.exec_(container, ["pg_isready", "-U", database.user, "-d",
                                                   database.db]), ok_codes=range(256))
         if ready.code == 0:
             return

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.runtime import doctor
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.commands import Result
 
 from support import REPO, judged
 
