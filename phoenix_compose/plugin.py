@@ -4,7 +4,8 @@ project tasks.
 A plugin is an invoke module, or a package of them; its tasks become the collection named
 after the file or folder (``tasks/db/`` -> ``inv db.*``).  It reaches the stack only
 through this module and the podman seam (``phoenix_compose.runtime.commands`` and the argv
-builders of ``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
+builders of ``phoenix_compose.runtime.argv`` and ``.argv_git``).  README, "Writing a
+plugin", shows a whole one.
 
 >>> from phoenix_compose.plugin import task, Context, boundary, open_env, say
 """

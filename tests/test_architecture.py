@@ -120,3 +120,22 @@ def test_every_podman_command_line_is_built_in_argv() -> None:
                     and node.elts[0].value in ("podman", "podman-compose"):
                 inline.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert inline == []
+
+
+PROGRAMS = {"git": "argv_git.py", "gpg": "argv_gpg.py", "gpgconf": "argv_gpg.py",
+            "kubectl": "argv_kubectl.py"}  # each other program: its own small module
+
+
+def test_every_other_programs_command_line_is_built_in_its_module() -> None:
+    """Not podman's: git's, gpg's and kubectl's command lines live in runtime/argv_<program>.py
+    (a tuple of program names, like ``("kubectl", "podman")`` for a choice, is no command)."""
+    misplaced = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [e.value for e in getattr(node, "elts", []) if isinstance(e, ast.Constant)]
+            if isinstance(node, (ast.Tuple, ast.List)) and len(names) > 1 and \
+                    names[0] in PROGRAMS and names[1] not in (*PROGRAMS, "podman") and \
+                    path.name != PROGRAMS[names[0]]:
+                misplaced.append(f"{path.relative_to(REPO)}:{node.lineno}: {names[0]}")
+    assert misplaced == []
+

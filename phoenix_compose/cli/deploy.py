@@ -81,7 +81,7 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
     """The Secrets the manifests reference, from the env's secret store (never printed)."""
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations import kubesecrets
-    from phoenix_compose.runtime import argv_deploy, commands
+    from phoenix_compose.runtime import argv_kubectl, commands
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.secrets import driver_for
 
@@ -96,7 +96,7 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
             kubesecrets.to_podman(found, "", driver_for(root, name, commands.run), commands.run,
                                   say)
             return
-        commands.run(argv_deploy.kubectl_apply(context, namespace), timeout=120,
+        commands.run(argv_kubectl.apply(context, namespace), timeout=120,
                    input=kubesecrets.secret_docs(found, generator.MANAGED))
     for secret, keys in sorted(found.items()):
         say(f"Secret {secret}: {', '.join(sorted(keys))} (applied with kubectl)")

@@ -21,7 +21,7 @@ from phoenix_compose.errors import (
     Problem,
 )
 from phoenix_compose.fileio import write_files
-from phoenix_compose.runtime import argv, commands, containers
+from phoenix_compose.runtime import argv, argv_git, commands, containers
 from phoenix_compose.runtime.images import image_tag
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.registry import Registry
@@ -143,7 +143,7 @@ def _push(run: containers.Runner, registry: Registry, image: str, target: str) -
 def _version(root: Path, run: containers.Runner) -> str:
     """The git revision (``git describe``), else the time: the tag of the pushed images."""
     try:
-        text = run(argv.git_describe(), timeout=30, cwd=root).stdout.strip()
+        text = run(argv_git.describe(), timeout=30, cwd=root).stdout.strip()
     except CommandError:
         text = ""
     return text or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -21,7 +21,7 @@ from phoenix_compose.plugin import (
     restoreroles,
     write_manifest,
 )
-from phoenix_compose.runtime import argv
+from phoenix_compose.runtime import argv, argv_git
 
 BACKUP = "x-phoenix-backup"  # on the database service: {every, keep, verify}
 SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,49}")
@@ -137,7 +137,7 @@ def background(work: Any) -> Future:
 
 def git_revision(root: Path) -> str | None:
     try:
-        return commands.run(argv.git_describe(), cwd=root, timeout=10).stdout.strip()
+        return commands.run(argv_git.describe(), cwd=root, timeout=10).stdout.strip()
     except Exception:  # noqa: BLE001 - not a git checkout: no revision to record
         return None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, commands
+from phoenix_compose.runtime import argv, argv_gpg, commands
 from phoenix_compose.runtime.registry import Registry
 
 from support import free_port, inv
@@ -75,7 +75,7 @@ def release_env(phoenix_stack: Path, podman_project: str):
             if n.startswith(f"{podman_project}_")]
     if mine:
         commands.run(argv.secret_remove(*mine))
-    commands.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+    commands.run(argv_gpg.stop_agent(str(home)), ok_codes=(0, 1, 2))
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, commands
+from phoenix_compose.runtime import argv, argv_gpg, commands
 
 from support import REPO, inv
 
@@ -114,7 +114,7 @@ def test_the_pass_driver_keeps_the_value_encrypted_at_rest(stack, podman_project
         assert up.returncode == 0, up.stderr  # decrypted at container creation
         inv(stack, "down", "--env", env, env=extra)
     finally:
-        commands.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+        commands.run(argv_gpg.stop_agent(str(home)), ok_codes=(0, 1, 2))
         shutil.rmtree(home, ignore_errors=True)
 
 
