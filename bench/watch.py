@@ -104,7 +104,7 @@ def crash_latencies(stack, restarts: dict[str, list[float]], crashes: int) -> li
         container = stack.services[name].container
         crashed = time.time()
         commands.run(argv.exec_(container, ["sh", "-c", "kill -USR1 1"]),
-                   ok_codes=(0, 1, 137, 255))
+                     ok_codes=(0, 1, 137, 255))
         deadline = time.monotonic() + 30
         while not any(t > crashed for t in restarts.get(name, [])) and \
                 time.monotonic() < deadline:

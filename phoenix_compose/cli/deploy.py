@@ -97,7 +97,7 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
                                   say)
             return
         commands.run(argv_kubectl.apply(context, namespace), timeout=120,
-                   input=kubesecrets.secret_docs(found, generator.MANAGED))
+                     input=kubesecrets.secret_docs(found, generator.MANAGED))
     for secret, keys in sorted(found.items()):
         say(f"Secret {secret}: {', '.join(sorted(keys))} (applied with kubectl)")
 

@@ -60,6 +60,6 @@ def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | 
         return containers.run_check(run, container, timeout), None
     if result.code == TIMED_OUT:
         return commands.Result(result.argv, CHECK_TIMED_OUT, "",
-                             f"health check timed out after {timeout:g} s (its timeout:)"), target
+                               f"health check timed out after {timeout:g} s (its timeout:)"), target
     return commands.Result(result.argv, result.code if result.code in (0, 1) else FAILED,
-                         result.stdout.strip(), ""), target
+                           result.stdout.strip(), ""), target

@@ -150,4 +150,4 @@ def run_check(run: Runner, container: str, timeout: float) -> commands.Result:
         if exc.code is not None or "timed out" not in str(exc):
             raise
         return commands.Result(exc.argv, CHECK_TIMED_OUT, "",
-                             f"health check timed out after {timeout:g} s (its timeout:)")
+                               f"health check timed out after {timeout:g} s (its timeout:)")

@@ -59,7 +59,7 @@ class Database:
         command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", self.user, "-d",
                    db or self.db, "-Atc", statement]
         return commands.run(argv.exec_(container or self.service.container, command),
-                          timeout=600).stdout.strip()
+                            timeout=600).stdout.strip()
 
     def script(self, text: str, db: str = "postgres", container: str | None = None,
                user: str | None = None, timeout: float = 600) -> str:

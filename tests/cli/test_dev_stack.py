@@ -66,10 +66,10 @@ def assert_network_isolation(project: str) -> None:
     from phoenix_compose.runtime import argv, commands
 
     core = commands.run(argv.exec_(f"{project}_phoenix-core_1", ["python3", "-c", PROBE]),
-                      ok_codes=(0, 1))
+                        ok_codes=(0, 1))
     assert core.code == 0, core.stderr
     toolkit = commands.run(argv.exec_(f"{project}_nca-toolkit_1", ["python3", "-c", PROBE]),
-                         ok_codes=(0, 1))
+                           ok_codes=(0, 1))
     assert toolkit.code == 1 and "unreachable:" in toolkit.stderr
 
 

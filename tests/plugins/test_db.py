@@ -368,7 +368,7 @@ def crafted_dump(db, sql: str) -> Path:
 
 def pwned(db) -> bool:
     return commands.run(argv.exec_(db.container, ["ls", "/tmp/pwned"]), ok_codes=(0, 1, 2)
-                      ).code == 0
+                        ).code == 0
 
 
 def databases(db) -> str:

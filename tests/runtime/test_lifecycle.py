@@ -109,7 +109,7 @@ def test_a_failed_one_shot_dependency_stops_the_start(make_stack, podman_project
     assert "service 'migrate' failed: its container exited with code 3" in message
     assert "schema broken" in message
     states = json.loads(commands.run(argv.inspect(f"{podman_project}_app_1"),
-                                   ok_codes=(0, 125)).stdout or "[]")
+                                     ok_codes=(0, 125)).stdout or "[]")
     assert [s["State"]["Status"] for s in states] in ([], ["created"])  # never started
 
 
