@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.runtime import argv, argv_compose, audit, commands, containers, ownership
-from phoenix_compose.runtime.lifecycle import ComposeManager, start_fresh
+from phoenix_compose.runtime.lifecycle import ComposeManager, running_services, start_fresh
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
 
@@ -167,8 +167,6 @@ def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove:
     own), on this terminal; its exit code.  Its dependencies that are not running are
     started first, in order and health-gated (not with ``no_deps``), under the env lock
     and audited; the one-off itself runs outside the lock (it may be a long shell)."""
-    from phoenix_compose.runtime.lifecycle import running_services
-
     args = {"service": service, "program": command[0] if command else "",  # never its args
             "rm": remove, "no_deps": no_deps}
     with m.administering("run", args):

@@ -12,6 +12,7 @@ from pathlib import Path
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.interpolate import whole_variable
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.pipeline import build
 from phoenix_compose.config.registry import env_address
 from phoenix_compose.errors import (
     CommandError,
@@ -84,8 +85,6 @@ def image_variables(root: Path, target: str, source: str,
     (else, when it cannot yet, as ``source`` does); a located error for every service
     whose image is a literal, is built from several variables or from a variable and text,
     or is only built."""
-    from phoenix_compose.config.pipeline import build
-
     try:
         where = build(load_environment(root, target)).where
     except ConfigurationError:  # prod refuses its images until they are pinned: this pins them

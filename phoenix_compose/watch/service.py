@@ -26,9 +26,11 @@ from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
+from phoenix_compose.watch.metrics import WatchMetrics
 from phoenix_compose.watch.monitor import HealthMonitor
 from phoenix_compose.watch.observe import HealthStatus, statuses
 from phoenix_compose.watch.state import ServiceRecord
+from phoenix_compose.watch.webhook import check_url
 
 Print = Callable[[str], None]
 BEGIN_LINE = "phoenix-watch: watching"
@@ -83,8 +85,6 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     _subscribe_outputs(monitor, bus, as_json, out)
     runner = _hooks(root, bus, hooks, hook_timeout)
     if metrics_port is not None:
-        from phoenix_compose.watch.metrics import WatchMetrics
-
         monitor.metrics = WatchMetrics(metrics_port)
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
@@ -124,7 +124,6 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
            timeout: float) -> HookRunner | None:
     if not hooks:
         return None
-    from phoenix_compose.watch.webhook import check_url
 
     for event_type, entries in hooks.items():
         for i, hook in enumerate(entries if isinstance(entries, (list, tuple)) else [entries]):
