@@ -92,6 +92,7 @@ class Env:
         self.project = self._stack.project
 
     def services(self) -> dict[str, Service]:
+        # lazy: the engine is not imported at inv --list (test_startup)
         from phoenix_compose.runtime.plan import named_volumes
 
         out = {}
@@ -112,7 +113,7 @@ class Env:
     def health(self, service: str) -> str:
         """One service's status (healthy, unhealthy, starting, running, stopped, exited,
         missing) from a single inspect of its container: cheaper than ``status()``."""
-        from phoenix_compose.runtime import containers
+        from phoenix_compose.runtime import containers  # lazy: not at inv --list (test_startup)
 
         container = self._stack.services[service].container
         state = containers.inspect(commands.run, [container]).get(container)
@@ -133,7 +134,7 @@ class Env:
 
     def release(self) -> int | None:
         """The current (last healthy) release number, None before the first."""
-        from phoenix_compose.runtime import releases
+        from phoenix_compose.runtime import releases  # lazy: not at inv --list (test_startup)
 
         return releases.current(self._manager.state)
 
@@ -143,7 +144,7 @@ class Env:
 
     def audited(self, action: str, args: dict[str, Any]) -> AbstractContextManager[None]:
         """A context manager: one line in the env's audit log, with the outcome."""
-        from phoenix_compose.runtime import audit
+        from phoenix_compose.runtime import audit  # lazy: not at inv --list (test_startup)
 
         return audit.audited(self._manager.state.audit_log, action, args)
 
@@ -157,6 +158,7 @@ class Env:
 def open_env(root: Path, env: str, lock_wait: float = 10.0) -> Env:
     """Validate the env's config (located errors on failure) and open it; ``lock_wait``:
     how long ``Env.administering`` waits for the env lock."""
+    # lazy: the engine is not imported at inv --list (test_startup)
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     manager = ComposeManager(root, env, lock_wait=lock_wait)

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose import fileio  # write_files: the seam tests patch (a read-only .phoenix/)
 from phoenix_compose.config.environment import list_environments
 from phoenix_compose.config.pipeline import final_model
 from phoenix_compose.errors import ConfigurationError, IntegrationError, Loc, Problem
-from phoenix_compose.fileio import check_below, read_bytes, write_files
+from phoenix_compose.fileio import check_below, read_bytes
 
 INV = "${workspaceFolder}/.venv/bin/inv"  # a repository with tasks.py and its venv
 INV_WINDOWS = "${workspaceFolder}\\.venv\\Scripts\\inv.exe"
@@ -277,5 +278,5 @@ def sync(path: Path, text: str, check: bool) -> str | None:
     if check:
         raise IntegrationError(f"{path} is stale:\n{diff}",
                                hint="run `inv vscode.tasks` and commit the result")
-    write_files({path: text}, inside=root)
+    fileio.write_files({path: text}, inside=root)
     return diff
