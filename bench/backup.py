@@ -24,7 +24,7 @@ from pathlib import Path
 from _common import REPO, table, tool
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose.runtime import argv, podman  # noqa: E402
+from phoenix_compose.runtime import argv, commands  # noqa: E402
 
 PROJECT = "phoenixbackupbench"
 ENV = {"COMPOSE_PROJECT_NAME": PROJECT, "PHOENIX_CORE_PORT": "38080",
@@ -40,14 +40,14 @@ def inv(root: Path, *args: str) -> float:
 
 
 def sql(statement: str, db: str = "revenue") -> str:
-    return podman.run(argv.exec_(CONTAINER, ["psql", "-X", "-U", "phoenix", "-d", db, "-Atc",
+    return commands.run(argv.exec_(CONTAINER, ["psql", "-X", "-U", "phoenix", "-d", db, "-Atc",
                                              statement]), timeout=900).stdout.strip()
 
 
 def plain_dump(path: Path) -> float:
     start = time.perf_counter()
     with open(path, "wb") as out:
-        podman.transfer(argv.exec_(CONTAINER, ["pg_dump", "-U", "phoenix", "-d", "revenue",
+        commands.transfer(argv.exec_(CONTAINER, ["pg_dump", "-U", "phoenix", "-d", "revenue",
                                                "--format=custom"]), stdout=out)
     return time.perf_counter() - start
 
@@ -56,7 +56,7 @@ def plain_restore(path: Path, n: int) -> float:
     start = time.perf_counter()
     sql(f"CREATE DATABASE plain_{n}", db="postgres")
     with open(path, "rb") as stream:
-        podman.transfer(argv.exec_(CONTAINER, ["pg_restore", "-U", "phoenix", "-d",
+        commands.transfer(argv.exec_(CONTAINER, ["pg_restore", "-U", "phoenix", "-d",
                                                f"plain_{n}", "--no-owner"], interactive=True),
                         stdin=stream)
     return time.perf_counter() - start

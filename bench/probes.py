@@ -28,7 +28,7 @@ from _common import REPO, table
 
 sys.path.insert(0, str(REPO))
 from phoenix_compose.config.probes import recognise  # noqa: E402
-from phoenix_compose.runtime import argv, busybox, checks, containers, podman  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, checks, commands, containers  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 NAME = "phoenix-bench-probes"
@@ -63,24 +63,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checks", type=int, default=200)
     args = parser.parse_args()
-    busybox.ensure_image(podman.run, IMAGE)
-    podman.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
-    podman.run(("podman", "run", "-d", "--name", NAME, "--health-cmd", TEST[1],
+    busybox.ensure_image(commands.run, IMAGE)
+    commands.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
+    commands.run(("podman", "run", "-d", "--name", NAME, "--health-cmd", TEST[1],
                 "--health-interval", "disable", "--", IMAGE,
                 "sh", "-c", "echo ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"))
     probe = recognise(TEST)
     samples = {way: {"wall": [], "cpu": [], "machine": []} for way in ("native", "exec")}
     try:
         time.sleep(0.5)  # httpd listening
-        state = containers.inspect(podman.run, [NAME])[NAME]
+        state = containers.inspect(commands.run, [NAME])[NAME]
         target = (state.pid, state.id)
-        ways = {"native": lambda: checks.run_check(podman.run, NAME, 5, probe, target)[0].code,
-                "exec": lambda: containers.run_check(podman.run, NAME, 5).code}
+        ways = {"native": lambda: checks.run_check(commands.run, NAME, 5, probe, target)[0].code,
+                "exec": lambda: containers.run_check(commands.run, NAME, 5).code}
         for _ in range(max(1, args.checks // 10)):
             for way, check in ways.items():
                 measure(check, 10, samples[way])
     finally:
-        podman.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
+        commands.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
     rows = [("way", "wall per check (median)", "our children's CPU per check",
              "machine CPU per check")]
     medians = {way: {k: statistics.median(v) for k, v in s.items()} for way, s in

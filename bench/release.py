@@ -32,7 +32,7 @@ from up import IMAGE, remove, write_stack
 from _common import REPO, table, time_once, tool
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose.runtime import argv, busybox, podman  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, commands  # noqa: E402
 from phoenix_compose.runtime.registry import Registry  # noqa: E402
 
 PROJECT = "phoenixrelbench"
@@ -61,7 +61,7 @@ def bench_promote(rounds: int) -> tuple[float, float]:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, stack / name)
     (stack / "envs" / "common.env").write_text(
         (REPO / "envs" / "common.env").read_text() + "PHOENIX_REGISTRY=127.0.0.1:5099\n")
-    if any(podman.run(argv.image_exists(i), ok_codes=(0, 1)).code for i in DEV_IMAGES.values()):
+    if any(commands.run(argv.image_exists(i), ok_codes=(0, 1)).code for i in DEV_IMAGES.values()):
         run([tool("inv"), "images.build", "--env", "development"], stack)
     samples: dict[str, list[float]] = {"promote": [], "push": []}
     try:
@@ -80,7 +80,7 @@ def bench_promote(rounds: int) -> tuple[float, float]:
     finally:
         for image in [f"127.0.0.1:5099/phoenix/{s}:{t}{n}" for s in DEV_IMAGES
                       for t in ("b", "p") for n in range(rounds)]:
-            podman.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
+            commands.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
         shutil.rmtree(stack, ignore_errors=True)
     return statistics.median(samples["promote"]), statistics.median(samples["push"])
 
@@ -168,7 +168,7 @@ def main() -> None:
         promote, push = bench_promote(max(1, args.rounds // 2))
         rows.append(("promote / podman tag + push (3 dev images)", f"{promote:.2f} s",
                      f"{push:.2f} s", f"{promote / push:.2f}x", "<= 1.2"))
-    busybox.ensure_image(podman.run, IMAGE)
+    busybox.ensure_image(commands.run, IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         critical = write_stack(root, PROJECT)

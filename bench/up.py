@@ -22,7 +22,7 @@ from pathlib import Path
 from _common import REPO, table, tool
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose.runtime import argv, busybox, podman  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, commands  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 LEVELS, WIDTH = 3, 4  # --services 50 makes it 5 levels of 10
@@ -59,14 +59,14 @@ def remove(project: str) -> None:
     ``podman rm --force --depend`` of all of them can leave some behind on podman 4.3
     ("has dependent containers"): so in passes, until none is left (at most one per level)."""
     for _ in range(LEVELS + 2):
-        ids = podman.run(argv.labelled("container", project), timeout=60).stdout.split()
+        ids = commands.run(argv.labelled("container", project), timeout=60).stdout.split()
         if not ids:
             break
-        podman.run(argv.remove(*ids, timeout=0), timeout=300, ok_codes=(0, 1, 2, 125))
-    nets = podman.run(argv.labelled("network", project), timeout=60).stdout.split()
+        commands.run(argv.remove(*ids, timeout=0), timeout=300, ok_codes=(0, 1, 2, 125))
+    nets = commands.run(argv.labelled("network", project), timeout=60).stdout.split()
     if nets:
-        podman.run(argv.remove_kind("network", *nets), timeout=60)
-    left = podman.run(argv.labelled("container", project), timeout=60).stdout.split()
+        commands.run(argv.remove_kind("network", *nets), timeout=60)
+    left = commands.run(argv.labelled("container", project), timeout=60).stdout.split()
     if left:
         raise SystemExit(f"bench: cleanup left containers of {project}: {left}")
 
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     global LEVELS, WIDTH
     LEVELS, WIDTH = (3, 4) if args.services == 12 else (5, 10)
-    busybox.ensure_image(podman.run, IMAGE)
+    busybox.ensure_image(commands.run, IMAGE)
     samples: dict[str, list[float]] = {"inv": [], "naive": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -34,7 +34,7 @@ from pathlib import Path
 from _common import REPO, table
 
 sys.path.insert(0, str(REPO))
-from phoenix_compose.runtime import argv, busybox, podman  # noqa: E402
+from phoenix_compose.runtime import argv, busybox, commands  # noqa: E402
 from phoenix_compose.runtime.lifecycle import ComposeManager  # noqa: E402
 from phoenix_compose.watch.events import EventBus  # noqa: E402
 from phoenix_compose.watch.monitor import HealthMonitor  # noqa: E402
@@ -77,7 +77,7 @@ class TimedRun:
                 self.peak = max(self.peak, self.active)
         start = time.monotonic()
         try:
-            return podman.run(command, **kwargs)
+            return commands.run(command, **kwargs)
         finally:
             if is_check:
                 with self.lock:
@@ -91,7 +91,7 @@ def p95(values: list[float]) -> float:
 
 
 def finished_at(container: str) -> float:
-    text = json.loads(podman.run(argv.inspect(container)).stdout)[0]["State"]["FinishedAt"]
+    text = json.loads(commands.run(argv.inspect(container)).stdout)[0]["State"]["FinishedAt"]
     return datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00").timestamp()
 
 
@@ -103,8 +103,8 @@ def crash_latencies(stack, restarts: dict[str, list[float]], crashes: int) -> li
         name = f"s{i * 7 % len(stack.services)}"
         container = stack.services[name].container
         crashed = time.time()
-        podman.run(argv.exec_(container, ["sh", "-c", "kill -USR1 1"]),
-                   ok_codes=(0, 1, 137, 255))
+        commands.run(argv.exec_(container, ["sh", "-c", "kill -USR1 1"]),
+                     ok_codes=(0, 1, 137, 255))
         deadline = time.monotonic() + 30
         while not any(t > crashed for t in restarts.get(name, [])) and \
                 time.monotonic() < deadline:
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--check-limit", type=int, default=None,
                         help="checks at once in spread mode (default: the number of cores)")
     args = parser.parse_args()
-    busybox.ensure_image(podman.run, IMAGE)
+    busybox.ensure_image(commands.run, IMAGE)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_stack(root, args.services, args.interval)

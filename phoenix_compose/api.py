@@ -18,8 +18,9 @@ from typing import Any
 
 from phoenix_compose.config.interpolate import interpolate as _interpolate
 from phoenix_compose.config.loading import Context, read_text
+from phoenix_compose.config.masking import Masker, masked_problems
 from phoenix_compose.config.project import assemble, load_documents, raise_errors
-from phoenix_compose.config.yamlsrc import plain_locator
+from phoenix_compose.config.yamlsrc import load_all, plain_locator
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 __all__ = ["ConfigurationError", "Problem", "interpolate", "load_project"]
@@ -73,7 +74,6 @@ def load_project(files: Sequence[str | Path], variables: Mapping[str, str], *,
             sources.append((text, plain_locator(_name_of(path)), path))
     lookup = ctx.lookup = _with_project_name(variables, base, sources)
     docs = load_documents(sources, base, ctx)
-    from phoenix_compose.config.masking import Masker, masked_problems
 
     masker = Masker.of(variables, extra=ctx.secrets)  # no secret value in a message
     raise_errors(masked_problems(masker, ctx.problems))
@@ -113,8 +113,6 @@ def _with_project_name(variables: Mapping[str, str], base: Path,
 
 
 def _declared_name(sources: list[Any], variables: Mapping[str, str]) -> str:
-    from phoenix_compose.config.yamlsrc import load_all
-
     found = ""
     for text, locate, _path in sources:
         try:

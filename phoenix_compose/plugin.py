@@ -1,9 +1,11 @@
-"""What a ``tasks/*.py`` plugin imports: the stable surface for writing project tasks.
+"""What a ``tasks/*.py`` or ``tasks/*/`` plugin imports: the stable surface for writing
+project tasks.
 
-A plugin is an invoke module; its tasks become the collection named after the file
-(``tasks/db.py`` -> ``inv db.*``).  It reaches the stack only through this module and the
-podman seam (``phoenix_compose.runtime.podman`` and the argv builders of
-``phoenix_compose.runtime.argv``).  README, "Writing a plugin", shows a whole one.
+A plugin is an invoke module, or a package of them; its tasks become the collection named
+after the file or folder (``tasks/db/`` -> ``inv db.*``).  It reaches the stack only
+through this module and the podman seam (``phoenix_compose.runtime.commands`` and the argv
+builders of ``phoenix_compose.runtime.argv`` and ``.argv_git``).  README, "Writing a
+plugin", shows a whole one.
 
 >>> from phoenix_compose.plugin import task, Context, boundary, open_env, say
 """
@@ -47,7 +49,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.stack import seconds
 from phoenix_compose.runtime.stopping import cleaning
 
@@ -55,10 +57,12 @@ if TYPE_CHECKING:  # the engine is imported when a task opens an env: `inv --lis
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.status import ServiceStatus
 
+podman = commands  # the seam's name before it was runtime.commands: plugins keep it
+
 __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "ConfigurationError", "Context", "Env", "Exit", "PhoenixError", "Service",
-           "StateError", "boundary", "env_name", "err", "located", "open_env", "podman",
-           "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
+           "StateError", "boundary", "env_name", "err", "located", "open_env", "commands",
+           "podman", "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
            "seconds", "STOPPING", "stop_signals", "trusted_manifest", "trusted_copy",
            "restoreroles", "write_manifest",
            "complete_backups", "prune", "fsync_dir", "vouch", "cleaning"]
@@ -88,6 +92,7 @@ class Env:
         self.project = self._stack.project
 
     def services(self) -> dict[str, Service]:
+        # lazy: the engine is not imported at inv --list (test_startup)
         from phoenix_compose.runtime.plan import named_volumes
 
         out = {}
@@ -108,10 +113,10 @@ class Env:
     def health(self, service: str) -> str:
         """One service's status (healthy, unhealthy, starting, running, stopped, exited,
         missing) from a single inspect of its container: cheaper than ``status()``."""
-        from phoenix_compose.runtime import containers
+        from phoenix_compose.runtime import containers  # lazy: not at inv --list (test_startup)
 
         container = self._stack.services[service].container
-        state = containers.inspect(podman.run, [container]).get(container)
+        state = containers.inspect(commands.run, [container]).get(container)
         return "missing" if state is None else str(state.service_state)
 
     def dependents(self, service: str) -> list[str]:
@@ -129,7 +134,7 @@ class Env:
 
     def release(self) -> int | None:
         """The current (last healthy) release number, None before the first."""
-        from phoenix_compose.runtime import releases
+        from phoenix_compose.runtime import releases  # lazy: not at inv --list (test_startup)
 
         return releases.current(self._manager.state)
 
@@ -139,7 +144,7 @@ class Env:
 
     def audited(self, action: str, args: dict[str, Any]) -> AbstractContextManager[None]:
         """A context manager: one line in the env's audit log, with the outcome."""
-        from phoenix_compose.runtime import audit
+        from phoenix_compose.runtime import audit  # lazy: not at inv --list (test_startup)
 
         return audit.audited(self._manager.state.audit_log, action, args)
 
@@ -153,6 +158,7 @@ class Env:
 def open_env(root: Path, env: str, lock_wait: float = 10.0) -> Env:
     """Validate the env's config (located errors on failure) and open it; ``lock_wait``:
     how long ``Env.administering`` waits for the env lock."""
+    # lazy: the engine is not imported at inv --list (test_startup)
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     manager = ComposeManager(root, env, lock_wait=lock_wait)

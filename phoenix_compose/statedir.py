@@ -121,6 +121,7 @@ class StateDir:
         """Why ``.phoenix/<env>/`` must not hold state (a symlink, or a file, among its
         folders), or None.  Checked before the first write: a repository can ship a
         ``.phoenix`` that links elsewhere."""
+        # lazy: fileio costs ~20 ms of import (-X importtime) on every start-up, --help too
         from phoenix_compose.fileio import check_folders
 
         try:

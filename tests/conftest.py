@@ -98,11 +98,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def busybox_image() -> str:
     """A tiny image built from the host's static busybox: sh, httpd, wget, nc."""
-    from phoenix_compose.runtime import busybox, podman
+    from phoenix_compose.runtime import busybox, commands
 
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run ./dev setup (or PHOENIX_SKIP_PODMAN=1)")
-    return busybox.ensure_image(podman.run, BUSYBOX_IMAGE)
+    return busybox.ensure_image(commands.run, BUSYBOX_IMAGE)
 
 
 @pytest.fixture

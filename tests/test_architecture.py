@@ -14,6 +14,9 @@ import pytest
 from support import REPO
 
 PACKAGE = REPO / "phoenix_compose"
+# the size rule holds beyond the package: the project's plugins and the root modules
+# (tasks.py), which the import contracts cannot name (``tasks`` is no importable package)
+SIZED = (PACKAGE, REPO / "tasks", *sorted(REPO.glob("*.py")))
 MAX_MODULE, MAX_CLASS, MAX_FUNCTION = 300, 150, 40
 
 
@@ -39,9 +42,13 @@ def test_ruff_finds_nothing_including_complexity() -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def _sized_files() -> list[Path]:
+    return sorted(p for top in SIZED for p in (top.rglob("*.py") if top.is_dir() else [top]))
+
+
 def _sizes() -> list[str]:
     too_big = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in _sized_files():
         source = path.read_text(encoding="utf-8")
         rel = path.relative_to(REPO)
         if len(source.splitlines()) > MAX_MODULE:
@@ -57,6 +64,26 @@ def _sizes() -> list[str]:
 
 def test_no_module_class_or_function_is_over_its_size() -> None:
     assert _sizes() == []
+
+
+def test_the_size_rule_covers_the_plugins_and_the_root_modules() -> None:
+    files = _sized_files()
+    assert REPO / "tasks.py" in files and REPO / "tasks" / "db" / "restoring.py" in files
+
+
+def test_the_root_modules_only_build_the_namespace() -> None:
+    """The import contract of what no import-linter contract can name: the root modules
+    import the standard library and ``phoenix_compose.cli`` only (the engine's layers are
+    reached through it); the plugins' own contract is in tests/plugins/test_plugin_api.py."""
+    imported = []
+    for path in sorted(REPO.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            imported += [f"{path.name}: {n}" for n in names
+                         if n.split(".")[0] not in sys.stdlib_module_names
+                         and n != "phoenix_compose.cli"]
+    assert imported == []
 
 
 def test_only_errors_defines_exceptions() -> None:
@@ -93,3 +120,22 @@ def test_every_podman_command_line_is_built_in_argv() -> None:
                     and node.elts[0].value in ("podman", "podman-compose", "haproxy"):
                 inline.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert inline == []
+
+
+PROGRAMS = {"git": "argv_git.py", "gpg": "argv_gpg.py", "gpgconf": "argv_gpg.py",
+            "kubectl": "argv_kubectl.py"}  # each other program: its own small module
+
+
+def test_every_other_programs_command_line_is_built_in_its_module() -> None:
+    """Not podman's: git's, gpg's and kubectl's command lines live in runtime/argv_<program>.py
+    (a tuple of program names, like ``("kubectl", "podman")`` for a choice, is no command)."""
+    misplaced = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [e.value for e in getattr(node, "elts", []) if isinstance(e, ast.Constant)]
+            if isinstance(node, (ast.Tuple, ast.List)) and len(names) > 1 and \
+                    names[0] in PROGRAMS and names[1] not in (*PROGRAMS, "podman") and \
+                    path.name != PROGRAMS[names[0]]:
+                misplaced.append(f"{path.relative_to(REPO)}:{node.lineno}: {names[0]}")
+    assert misplaced == []
+

@@ -192,8 +192,8 @@ def test_db_restore_feeds_pg_restore_the_bytes_it_checked_not_a_dump_swapped_sin
     def swap_it(database, new: str, container=None) -> None:
         dump.write_bytes(b"PGDMP COPY (SELECT 1) TO PROGRAM 'touch /tmp/x'")
 
-    monkeypatch.setattr(db, "create_owned", swap_it)
-    monkeypatch.setattr(db.podman, "transfer", lambda argv, stdin: fed.append(stdin.read()))
+    monkeypatch.setattr(db.restoring, "create_owned", swap_it)
+    monkeypatch.setattr(db.commands, "transfer", lambda argv, stdin: fed.append(stdin.read()))
     database = FakeDatabase(root)
     old, users = db.restore_backup(database, dump, yes=False)
     assert fed == [DATA] and old.startswith("revenue_before_") and users == []

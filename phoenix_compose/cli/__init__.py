@@ -59,7 +59,7 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     built_in = set(ns.collections) | set(ns.tasks)
     for name, module in load_plugins(root / "tasks") if plugins else ():
         if name in built_in:
-            print(f"tasks/{module.__file__ and Path(module.__file__).name}:1:1: error: plugin "
+            print(f"{_shown(root, module)}:1:1: error: plugin "
                   f"'{name}' would replace the built-in '{name}'; not loaded (rename the "
                   "file)", file=sys.stderr)
             continue
@@ -74,31 +74,59 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
 
 
 def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
-    """Import ``tasks/*.py`` by path: ``tasks`` is not a package (``tasks.py`` shadows it)."""
+    """Import ``tasks/*.py`` and ``tasks/*/__init__.py`` (a plugin in several modules, which
+    import each other relatively) by path: ``tasks`` is not a package (``tasks.py``
+    shadows it)."""
     plugins = []
-    for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
-        if path.name.startswith("_"):
-            continue
-        name = f"{PLUGIN_PACKAGE}.{path.stem}"
-        spec = importlib.util.spec_from_file_location(name, path)
+    for path in _plugin_files(folder):
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        name = f"{PLUGIN_PACKAGE}.{stem}"
+        for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+            del sys.modules[loaded]  # loaded afresh: its hooks register again
+        spec = importlib.util.spec_from_file_location(
+            name, path, submodule_search_locations=[str(path.parent)]
+            if path.name == "__init__.py" else None)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before it runs: its relative imports look it up
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # a broken plugin must not take the whole suite down
-            line = getattr(exc, "lineno", None) or _traceback_line(exc, path)
-            print(f"{path.parent.name}/{path.name}:{line}:1: error: plugin not loaded: "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            del sys.modules[name]
+            where, line = _traceback_line(exc, folder)
+            print(f"{(where or path).relative_to(folder.parent)}:{line}:1: error: plugin not "
+                  f"loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        sys.modules[name] = module
-        plugins.append((path.stem.replace("_", "-"), module))
+        plugins.append((stem.replace("_", "-"), module))
     return plugins
 
 
-def _traceback_line(exc: BaseException, path: Path) -> int:
-    tb, line = exc.__traceback__, 1
+def _shown(root: Path, module: ModuleType) -> str:
+    """A plugin's file as the messages name it: ``tasks/db.py``, ``tasks/db/``."""
+    path = Path(module.__file__ or "")
+    return str(path.parent.relative_to(root)) + "/" if path.name == "__init__.py" else \
+        str(path.relative_to(root))
+
+
+def _plugin_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.glob("*.py")] + [p for p in folder.glob("*/__init__.py")]
+    return sorted((p for p in found if not (p.parent if p.name == "__init__.py" else p)
+                   .name.startswith("_")), key=lambda p: str(p.relative_to(folder)))
+
+
+def _traceback_line(exc: BaseException, folder: Path) -> tuple[Path | None, int]:
+    """The innermost frame of the plugin ``folder``: its file and line (a syntax error's
+    own line and file first)."""
+    found: tuple[Path | None, int]
+    filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if lineno and isinstance(filename, str) and Path(filename).is_relative_to(folder):
+        return Path(filename), int(lineno)
+    tb, found = exc.__traceback__, (None, 1)
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == str(path):
-            line = tb.tb_lineno
+        code = Path(tb.tb_frame.f_code.co_filename)
+        if code.is_relative_to(folder):
+            found = (code, tb.tb_lineno)
         tb = tb.tb_next
-    return line
+    return found

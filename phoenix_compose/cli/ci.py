@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Lazy on purpose: the engine (config pipeline, runtime, integrations, watch) is imported
+# inside the tasks, when one runs. Every cli module is imported at start-up (phoenix
+# --help, inv --list), where runtime.lifecycle alone costs 0.2-0.4 s (python -X
+# importtime); tests/cli/test_startup.py guards it, bench/cli.py measures it.
 import shlex
 
 from invoke import Context, Exit, task

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Lazy on purpose: the engine (config pipeline, runtime, integrations, watch) is imported
+# inside the tasks, when one runs. Every cli module is imported at start-up (phoenix
+# --help, inv --list), where runtime.lifecycle alone costs 0.2-0.4 s (python -X
+# importtime); tests/cli/test_startup.py guards it, bench/cli.py measures it.
 import os
 import signal
 import sys
@@ -148,13 +152,13 @@ def stop_signals(left_running: Callable[[], list[str]] = list) -> Iterator[None]
     podman children; the action stops at its next podman call or pause, audited as
     interrupted, the env lock released.  Then what is left running is printed and the exit
     code is 130 (SIGINT) or 143 (SIGTERM); more signals meanwhile change nothing."""
-    from phoenix_compose.runtime import podman, stopping
+    from phoenix_compose.runtime import commands, stopping
 
-    restore = stopping.noted(podman.terminate_all)
+    restore = stopping.noted(commands.terminate_all)
     try:
         yield
     except KeyboardInterrupt as exc:
-        podman.terminate_all()
+        commands.terminate_all()
         code = 128 + (exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
         stopping.clear()  # asking what is left running is a podman call too
         err(f"interrupted; left running: {_bounded(left_running)}")
@@ -180,7 +184,7 @@ def boundary() -> Iterator[None]:
 
 def _bounded(left_running: Callable[[], list[str]], seconds: float = 1.0) -> str:
     """What is left running, asked of podman for at most ``seconds`` (it may hang)."""
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
 
     answer: list[str] = []
     done = threading.Event()
@@ -195,7 +199,7 @@ def _bounded(left_running: Callable[[], list[str]], seconds: float = 1.0) -> str
 
     threading.Thread(target=ask, name="phoenix-left", daemon=True).start()
     if not done.wait(seconds):
-        podman.terminate_all()
+        commands.terminate_all()
         return "unknown (podman did not answer; see `inv status`)"
     return ", ".join(answer) or "nothing"
 

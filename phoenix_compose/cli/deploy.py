@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Lazy on purpose: the engine (config pipeline, runtime, integrations, watch) is imported
+# inside the tasks, when one runs. Every cli module is imported at start-up (phoenix
+# --help, inv --list), where runtime.lifecycle alone costs 0.2-0.4 s (python -X
+# importtime); tests/cli/test_startup.py guards it, bench/cli.py measures it.
 from pathlib import Path
 
 from invoke import Context, Exit, task
@@ -81,7 +85,7 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
     """The Secrets the manifests reference, from the env's secret store (never printed)."""
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations import kubesecrets
-    from phoenix_compose.runtime import argv_deploy, podman
+    from phoenix_compose.runtime import argv_kubectl, commands
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.secrets import driver_for
 
@@ -91,13 +95,13 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
     with boundary():
         stack = ComposeManager(root, name).stack()
         files, _ = generator.manifests(stack, name)
-        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
+        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), commands.run)
         if to == "podman":
-            kubesecrets.to_podman(found, "", driver_for(root, name, podman.run), podman.run,
+            kubesecrets.to_podman(found, "", driver_for(root, name, commands.run), commands.run,
                                   say)
             return
-        podman.run(argv_deploy.kubectl_apply(context, namespace), timeout=120,
-                   input=kubesecrets.secret_docs(found, generator.MANAGED))
+        commands.run(argv_kubectl.apply(context, namespace), timeout=120,
+                     input=kubesecrets.secret_docs(found, generator.MANAGED))
     for secret, keys in sorted(found.items()):
         say(f"Secret {secret}: {', '.join(sorted(keys))} (applied with kubectl)")
 
@@ -116,7 +120,7 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
     from phoenix_compose.integrations import kube as generator
     from phoenix_compose.integrations import kubesecrets
     from phoenix_compose.integrations.kubeplay import Player
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
     from phoenix_compose.runtime.doctor import cgroups_v1
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.secrets import driver_for
@@ -127,7 +131,7 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
         stack = ComposeManager(root, name).stack()
         if not down:  # what it plays reaches podman as the export's manifests
             refuse_secret_values(root, name)
-        player = Player(stack, StateDir(root, name).kube_play, podman.run, say)
+        player = Player(stack, StateDir(root, name).kube_play, commands.run, say)
         kept = player.down(volumes=volumes and down)
         if down:
             say(f"{name}: kube play taken down" + (
@@ -135,9 +139,9 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
                 if kept else ""))
             return
         files, warnings = generator.manifests(stack, name)
-        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), podman.run)
-        made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, podman.run),
-                                     podman.run, say)
+        found = kubesecrets.values(stack, root, kubesecrets.referenced(files), commands.run)
+        made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, commands.run),
+                                     commands.run, say)
         limits = os.geteuid() == 0 or not cgroups_v1()  # rootless v1: no container cgroup
         if not limits:
             err("warning: rootless on cgroups v1: podman cannot set resource limits; "
@@ -203,14 +207,14 @@ def quadlet_secrets(c: Context, env: str | None = None) -> None:
     """The podman secrets the units read for variables that look secret (never printed)."""
     from phoenix_compose.integrations.kubesecrets import put_secrets
     from phoenix_compose.integrations.quadletctr import secret_values
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
     from phoenix_compose.runtime.lifecycle import ComposeManager
     from phoenix_compose.runtime.secrets import driver_for
 
     root, name = stack_root(c), env_name(c, env)
     with boundary():
         found = secret_values(ComposeManager(root, name).stack())
-        made = put_secrets(found, driver_for(root, name, podman.run), podman.run)
+        made = put_secrets(found, driver_for(root, name, commands.run), commands.run)
     for secret in made:
         say(f"podman secret {secret}")
     if not made:
@@ -221,12 +225,12 @@ def _unit_problems(folder: Path, texts: dict[str, str], version: str, written: b
                    env: str, convert: bool) -> list[str]:
     """The units written in the folder (``written``), or else the generated ones."""
     from phoenix_compose.integrations.quadletcheck import check, check_folder
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
 
     if written:
-        return check_folder(folder, texts, version, podman.run,
+        return check_folder(folder, texts, version, commands.run,
                             f"inv deploy.quadlet --env {env}", convert)
-    return check(texts, version, podman.run, convert)
+    return check(texts, version, commands.run, convert)
 
 
 @task(name="check", help={"env": "one environment (default: every one, as CI does)"})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Lazy on purpose: the engine (config pipeline, runtime, integrations, watch) is imported
+# inside the tasks, when one runs. Every cli module is imported at start-up (phoenix
+# --help, inv --list), where runtime.lifecycle alone costs 0.2-0.4 s (python -X
+# importtime); tests/cli/test_startup.py guards it, bench/cli.py measures it.
 import json
 import os
 from collections.abc import Iterator
@@ -244,7 +248,7 @@ def doctor(c: Context, fix: bool = False, quiet: bool = False, user: str = "") -
 
     from phoenix_compose.runtime import doctor as engine
     from phoenix_compose.runtime import podmanlocks
-    from phoenix_compose.runtime.podman import run
+    from phoenix_compose.runtime.commands import run
 
     with boundary():
         user = user or ("" if os.geteuid() == 0 else getpass.getuser())

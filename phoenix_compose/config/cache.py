@@ -13,9 +13,15 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from phoenix_compose import __version__
+from phoenix_compose import (
+    __version__,
+    fileio,  # write_files: the seam tests patch (a read-only .phoenix/)
+    stackkey,
+)
 from phoenix_compose.config.files import Roots, regular_bytes
 from phoenix_compose.config.mountfiles import shape
+from phoenix_compose.errors import StateError
+from phoenix_compose.fileio import read_bytes
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -48,8 +54,6 @@ def is_fresh(cache_file: Path, key: str, roots: Roots, process: Mapping[str, str
     """Is the recorded run still valid?  A damaged cache file is simply stale, and so is one
     that names a file outside ``roots`` (the cache file is in the repository too: it must
     not make us read what the run itself may not)."""
-    from phoenix_compose.fileio import read_bytes
-
     try:
         entry = json.loads(read_bytes(cache_file).decode("utf-8"))  # never through a link
         return isinstance(entry, dict) and _sealed(roots.root, entry) and \
@@ -74,9 +78,6 @@ def _sealed(root: Path, entry: dict) -> bool:
     """The cache is in the repository's folder too: a `.phoenix/` shipped with it (or
     edited) could say "valid" of anything, and `up` would run its compose.yaml.  Only an
     entry sealed with the stack key (kept outside the repository) is trusted."""
-    from phoenix_compose import stackkey
-    from phoenix_compose.errors import StateError
-
     try:
         return stackkey.is_sealed(root, entry.get("mac"), SEAL_DOMAIN, _canonical(entry))
     except (OSError, StateError):
@@ -108,10 +109,6 @@ def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str]
     """``inputs``: files the run read that the key does not cover (include and extends);
     ``mounts``: the secret and config files the run judged (their shape, never content);
     ``project``: the project name the run resolved (a fresh entry answers it)."""
-    from phoenix_compose import stackkey
-    from phoenix_compose.errors import StateError
-    from phoenix_compose.fileio import write_files
-
     entry = {
         "key": key,
         "vars": variables,
@@ -125,7 +122,7 @@ def record(cache_file: Path, key: str, variables: dict, outputs: dict[Path, str]
         entry["mac"] = stackkey.seal(root, SEAL_DOMAIN, _canonical(entry))
     except (OSError, StateError):
         pass  # no usable key (no home): the entry is never fresh, every run validates
-    write_files({cache_file: json.dumps(entry, indent=1, sort_keys=True) + "\n"})
+    fileio.write_files({cache_file: json.dumps(entry, indent=1, sort_keys=True) + "\n"})
 
 
 def invalidate(cache_file: Path) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from phoenix_compose._upstream import env_bindings
+from phoenix_compose.config.reference import digest_pin
+from phoenix_compose.config.secretnames import MASK, is_plaintext_secret
 from phoenix_compose.errors import Loc, Problem
 
 _PIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_IMAGE")
@@ -23,8 +25,6 @@ def file_problems(text: str, rel: str, lock: bool) -> list[Problem]:
 
 def _lock_problems(text: str, rel: str) -> list[Problem]:
     """Every line of a lock file that is not ``NAME_IMAGE=<reference>@sha256:<hex>``."""
-    from phoenix_compose.config.reference import digest_pin
-
     problems = []
     for binding in env_bindings(text):
         if binding.key is None and not binding.error:
@@ -43,8 +43,6 @@ def _lock_problems(text: str, rel: str) -> list[Problem]:
 
 def masked(statement: str) -> str:
     """An env-file line for a message: the value of a secret-looking name is hidden."""
-    from phoenix_compose.config.secretnames import MASK, is_plaintext_secret
-
     name, sep, value = statement.partition("=")
     bare = re.sub(r"^export\s+", "", name.strip())
     return f"{name}={MASK}" if sep and is_plaintext_secret(bare, value.strip()) else statement

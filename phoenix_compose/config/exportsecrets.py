@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoenix_compose.config.environment import Variables
+from phoenix_compose.config.environment import Variables, load_environment
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.masking import TEXT_MIN_LENGTH, Masker
+from phoenix_compose.config.pipeline import build
 from phoenix_compose.config.secretnames import looks_secret
 from phoenix_compose.config.secretuse import HINT, describe, service_values
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
@@ -32,9 +33,6 @@ def refuse_secret_values(root: Path, env: str) -> None:
 
 def export_problems(root: Path, env: str) -> list[Problem]:
     """Every value an export of ``env`` would write in clear that holds a known secret."""
-    from phoenix_compose.config.environment import load_environment
-    from phoenix_compose.config.pipeline import build
-
     cfg = load_environment(root, env)
     built = build(cfg)  # pure: the where-map of the model the exports render
     if built.where is None:

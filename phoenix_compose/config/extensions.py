@@ -9,6 +9,9 @@ import difflib
 from typing import Any
 
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.probes import MODES, PROBE_KEY, recognise
+from phoenix_compose.config.schemacheck import compiled, passes
+from phoenix_compose.config.typecast import to_bool, to_float, to_int
 from phoenix_compose.errors import Problem
 from phoenix_compose.shapes import as_dict
 
@@ -29,7 +32,7 @@ RESTART_SCHEMA: dict[str, Any] = {
     },
 }
 RESTART_FIELDS = tuple(RESTART_SCHEMA["properties"])
-BACKUP = "x-phoenix-backup"  # read by the db plugin (tasks/db.py) and the watcher
+BACKUP = "x-phoenix-backup"  # read by the db plugin (tasks/db/) and the watcher
 BACKUP_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
     "properties": {
@@ -55,8 +58,6 @@ def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem
 
 def probe_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
     """``x-phoenix-probe``: native or exec; native only for a test phoenix can run itself."""
-    from phoenix_compose.config.probes import MODES, PROBE_KEY, recognise
-
     problems = []
     for name, svc in services.items():
         value = svc.get(PROBE_KEY) if isinstance(svc, dict) else None
@@ -81,8 +82,6 @@ def probe_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
 
 def _block_problems(services: dict[str, Any], where: Locator, key: str,
                     schema: dict[str, Any]) -> list[Problem]:
-    from phoenix_compose.config.schemacheck import compiled, passes
-
     validator = None
     problems: list[Problem] = []
     for name, svc in services.items():
@@ -139,7 +138,6 @@ def _typed(spec: dict[str, Any], value: Any) -> Any:
         return [_typed(spec["items"], item) for item in value]
     if not isinstance(value, str) or spec.get("type") not in ("boolean", "integer", "number"):
         return value
-    from phoenix_compose.config.typecast import to_bool, to_float, to_int
 
     cast = {"boolean": to_bool, "integer": to_int, "number": to_float}[spec["type"]]
     try:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.bare import resolve_bare_environment
+from phoenix_compose.config.environment import Var, parse_env_file
 from phoenix_compose.config.extends import apply_extends
 from phoenix_compose.config.loading import Context, load_file, read_text
 from phoenix_compose.config.merge import merge_all, resolve_paths
 from phoenix_compose.config.normalize import normalize
+from phoenix_compose.config.secretnames import secret_values
 from phoenix_compose.config.yamlsrc import N, flatten
 from phoenix_compose.errors import Problem
 
@@ -80,9 +82,6 @@ def _load_entry(entry: N, folder: Path, ctx: Context) -> N | None:
 def _lookup(env_files: N | None, folder: Path, ctx: Context) -> Any:
     """The variables, plus the include's own env files; the outer ones win (compose-go
     merges them that way: the process and the stack's env files come first)."""
-    from phoenix_compose.config.environment import Var, parse_env_file
-    from phoenix_compose.config.secretnames import secret_values
-
     values: dict[str, Var] = {}
     for node in (env_files.value if env_files and isinstance(env_files.value, list)
                  else [env_files] if env_files else []):

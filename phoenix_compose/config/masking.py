@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose._upstream import env_bindings
+from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.secretnames import (
     MASK,
@@ -20,7 +22,7 @@ from phoenix_compose.config.secretnames import (
     mask_url_passwords,
     secret_values,
 )
-from phoenix_compose.errors import Problem
+from phoenix_compose.errors import ConfigurationError, Problem
 from phoenix_compose.fileio import read_yaml
 
 # In free text a value is masked only as a whole token, and only from this length on.  A
@@ -110,8 +112,6 @@ def _file_secrets(model: Mapping[str, Any], roots: Roots | None = None) -> list[
 
 def _env_file_secrets(model: Mapping[str, Any], roots: Roots | None = None) -> list[str]:
     """The secrets in the services' ``env_file`` files (the final model's paths)."""
-    from phoenix_compose._upstream import env_bindings
-
     services = model.get("services") or {}
     paths: list[str] = []
     for svc in services.values() if isinstance(services, dict) else ():
@@ -146,8 +146,6 @@ def masker_for(root: Path, env: str) -> Masker:
     name and in URLs only."""
     import yaml
 
-    from phoenix_compose.config.environment import load_environment
-    from phoenix_compose.errors import ConfigurationError
 
     try:
         cfg = load_environment(root, env)

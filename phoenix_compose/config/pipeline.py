@@ -13,13 +13,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose import (
+    fileio,  # write_files: the seam tests patch (a read-only .phoenix/)
+    stackkey,
+)
 from phoenix_compose.config import cache, identity, yamlsrc
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
+from phoenix_compose.config.files import inside
+from phoenix_compose.config.loading import Context, read_text
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.masking import Masker, masked_problems
 from phoenix_compose.config.mountfiles import mount_paths
+from phoenix_compose.config.project import (
+    assemble_located,
+    has_errors,
+    load_documents,
+    raise_errors,
+)
 from phoenix_compose.config.registry import address_problem, env_fallback
+from phoenix_compose.config.stackfiles import is_compose_project
+from phoenix_compose.config.templates import render_templates
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
+from phoenix_compose.fileio import read_json, read_yaml
+from phoenix_compose.statedir import LAST_VALID
 
 
 @dataclass(frozen=True)
@@ -49,8 +66,6 @@ class Outcome:
 
 def build(cfg: EnvironmentConfig) -> Built:
     """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
-    from phoenix_compose.config.project import assemble_located, has_errors, raise_errors
-
     stack = cfg.stack
     rendered, problems = _rendered(cfg)
     docs, found, inputs, secrets = _documents(cfg, rendered)
@@ -80,7 +95,6 @@ def _rendered(cfg: EnvironmentConfig) -> tuple[list[Any], list[Problem]]:
     """The rendered templates (no Jinja, no child process without one)."""
     if not cfg.stack.templates:
         return [], []
-    from phoenix_compose.config.templates import render_templates
 
     return render_templates(cfg)
 
@@ -89,8 +103,6 @@ def _masked(cfg: EnvironmentConfig, problems: list[Problem],
             secrets: set[str]) -> list[Problem]:
     """No secret value in a message: problems may quote values (a cast that failed), from
     the env files, the process (``GITHUB_TOKEN``) or the env files ``include`` reads."""
-    from phoenix_compose.config.masking import Masker, masked_problems
-
     return masked_problems(Masker.of(cfg.variables, extra=secrets), problems)
 
 
@@ -117,9 +129,6 @@ def _documents(cfg: EnvironmentConfig,
                                              set[str]]:
     """The located documents of the compose files and the rendered overlays (an overlay
     counts as a file of the project directory, for its include and extends paths)."""
-    from phoenix_compose.config.loading import Context, read_text
-    from phoenix_compose.config.project import load_documents
-
     stack = cfg.stack
     ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots)
     sources = []
@@ -156,8 +165,6 @@ def _errors(problems: list[Problem]) -> bool:
 def _refuse_outside(root: Path, folders: tuple[Path, ...]) -> None:
     """Generated files are written only inside the stack root: a symlinked .phoenix/ (or
     overlays/) pointing elsewhere would have them, and the prune, land there."""
-    from phoenix_compose.config.files import inside
-
     for folder in folders:
         if (folder.exists() or folder.is_symlink()) and not inside(root, folder):
             rel = folder.relative_to(root)
@@ -171,9 +178,6 @@ def _sealed(cfg: EnvironmentConfig, text: str) -> dict[Path, str]:
     """The last valid file's MAC under the stack key (outside the stack), for ``down`` with
     a broken config.  Without a usable key (no writable home) there is none, and such a
     ``down`` removes by the env's project label instead."""
-    from phoenix_compose import stackkey
-    from phoenix_compose.statedir import LAST_VALID
-
     try:
         mac = stackkey.seal(cfg.stack.root, LAST_VALID, cfg.name.encode(), text.encode())
     except (OSError, StateError):
@@ -204,8 +208,6 @@ def _partials(cfg: EnvironmentConfig) -> tuple[Path, ...]:
 def final_model(root: Path, env: str) -> dict[str, Any]:
     """The final model of ``env`` without writing anything: the cached output when it is
     fresh, else a pure build (for readers such as ``vscode.tasks --check``)."""
-    from phoenix_compose.fileio import read_yaml
-
     cfg = load_environment(root, env)
     state = cfg.state
     key = _key(cfg)
@@ -216,8 +218,6 @@ def final_model(root: Path, env: str) -> dict[str, Any]:
 
 def _cached(cache_file: Path) -> dict[str, Any]:
     """The cache entry (read never through a link; ``is_fresh`` read it just before)."""
-    from phoenix_compose.fileio import read_json
-
     entry = read_json(cache_file)
     return entry if isinstance(entry, dict) else {}
 
@@ -239,8 +239,6 @@ def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
 def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
     """In a compose project (someone else's folder), ``.phoenix/`` ignores itself for git,
     as our stack roots' ``.gitignore`` does: state is not source."""
-    from phoenix_compose.config.stackfiles import is_compose_project
-
     path = cfg.state.path.parent / ".gitignore"
     if os.path.lexists(path) or not is_compose_project(cfg.stack.root):
         return {}
@@ -250,8 +248,6 @@ def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
 def prepare(root: Path, env: str, *, use_cache: bool = True,
             process: Mapping[str, str] | None = None) -> Outcome:
     """Validate ``env`` and write its output (skipped when the cache says nothing changed)."""
-    from phoenix_compose.fileio import write_files
-
     cfg = load_environment(root, env, process)
     state = cfg.state
     compose_file, cache_file = state.compose_file, state.cache_file
@@ -272,8 +268,8 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
              **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
-        write_files(files, prune={state.overlays: "*.yaml"})
-        write_files(_ignored(cfg))
+        fileio.write_files(files, prune={state.overlays: "*.yaml"})
+        fileio.write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
         cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
                      project=cfg.project_name, mounts=mount_paths(built.model))

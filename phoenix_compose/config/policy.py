@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.secretnames import is_plaintext_secret, looks_secret, url_passwords
 from phoenix_compose.errors import Problem
 
@@ -132,8 +133,6 @@ def _mount_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
 
 
 def _port_rules(name: str, svc: dict, where: Locator) -> list[Problem]:
-    from phoenix_compose.config.merge import port_key
-
     allowed = {str(p) for p in svc.get(PUBLIC_PORTS) or []} if isinstance(
         svc.get(PUBLIC_PORTS), list) else set()
     out = []

@@ -12,7 +12,10 @@ from datetime import date
 from pathlib import Path as FsPath
 from typing import Any
 
+from phoenix_compose import fileio  # write_files: the seam tests patch (a read-only .phoenix/)
+from phoenix_compose.config import schemacheck
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.schemacheck import passes
 from phoenix_compose.errors import Problem
 
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
@@ -67,9 +70,8 @@ def update_schema(source: FsPath, version: str, today: str,
     old = json.loads(origin_file.read_text(encoding="utf-8")) if origin_file.exists() else {}
     if old.get("sha256") == origin["sha256"]:
         return False
-    from phoenix_compose.fileio import write_files
 
-    write_files({schema_file: text, origin_file: json.dumps(origin, indent=1) + "\n"})
+    fileio.write_files({schema_file: text, origin_file: json.dumps(origin, indent=1) + "\n"})
     compose_schema_validator.cache_clear()
     compiled_check.cache_clear()
     return True
@@ -107,14 +109,10 @@ def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def compiled_check() -> Any:
     """The schema compiled to Python (see :mod:`.schemacheck`), None when it cannot be."""
-    from phoenix_compose.config import schemacheck
-
     return schemacheck.load(SCHEMA_FILE, flatten_schema, generators=(FsPath(__file__),))
 
 
 def schema_problems(model: dict[str, Any], where: Locator) -> list[Problem]:
-    from phoenix_compose.config.schemacheck import passes
-
     if passes(compiled_check(), model):  # valid for certain: jsonschema is not imported
         return []
     problems: list[Problem] = []

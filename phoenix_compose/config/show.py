@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from phoenix_compose.config.dump import dump_yaml
+from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.masking import Masker
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError
@@ -16,7 +17,6 @@ def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     """The final config, like ``docker compose config``, with secret values masked;
     ``part``: ``services`` or ``images`` lists only those (``--services``, ``--images``)."""
 
-    from phoenix_compose.config.environment import load_environment
 
     outcome = prepare(root, env)
     model = read_yaml(outcome.compose_file)

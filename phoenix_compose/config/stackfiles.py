@@ -69,6 +69,7 @@ def is_compose_project(root: Path, compose_file: str | None = None) -> bool:
 
 
 def _dotenv_head(root: Path) -> str:
+    # lazy: fileio costs ~20 ms of import (-X importtime) on every start-up, --help too
     from phoenix_compose.fileio import read_bytes
 
     try:  # never through a link (the env file's own read reports one, located)

@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from phoenix_compose._upstream import line_tracking_codegen
 from phoenix_compose.config.files import Roots, read
+from phoenix_compose.config.isolate import run_jobs
 from phoenix_compose.config.operator import TEMPLATE_TIMEOUT
+from phoenix_compose.config.partials import confined_loader
+from phoenix_compose.config.yaml12 import Dumper
 from phoenix_compose.config.yamlsrc import Locator
 from phoenix_compose.errors import Loc, Problem, TemplateTimeout
 
@@ -60,7 +63,6 @@ def render_templates(cfg: EnvironmentConfig) -> tuple[list[Rendered], list[Probl
     stack = cfg.stack
     if not stack.templates:
         return [], []
-    from phoenix_compose.config.isolate import run_jobs
 
     seconds, problem = _time_limit(cfg)
     if problem is not None:
@@ -198,7 +200,6 @@ def to_yaml(value: Any) -> YamlText:
     reads back as the same value (``"0o10"`` and ``"1e3"`` stay strings, quoted)."""
     import yaml
 
-    from phoenix_compose.config.yaml12 import Dumper
 
     return YamlText(yaml.dump(value, Dumper=Dumper, default_flow_style=True, width=10**6)
                     .strip().removesuffix("\n...").strip())
@@ -208,7 +209,6 @@ def _environment(folder: Path, roots: Roots | None = None) -> Any:
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    from phoenix_compose.config.partials import confined_loader
 
     jenv = ImmutableSandboxedEnvironment(
         loader=confined_loader(folder, roots or Roots(folder)),

@@ -13,8 +13,9 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from phoenix_compose.config.consistency import consistency_problems
+from phoenix_compose.config.environment import parse_env_file
 from phoenix_compose.config.extensions import drift_problems, extension_problems, rotate_problems
-from phoenix_compose.config.files import Roots
+from phoenix_compose.config.files import Roots, read
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.mountfiles import mounted_file_problems
@@ -168,9 +169,6 @@ def _env_file_problems(base: Path, svc: dict, where: Locator,
 def _env_file_lines(name: str) -> list[Problem]:
     """The lines of a service's env file that docker compose cannot read (located in it):
     podman-compose would read them differently, or fail at ``up``."""
-    from phoenix_compose.config.environment import parse_env_file
-    from phoenix_compose.config.files import read
-
     if not FsPath(name).is_file():
         return []  # optional and absent
     text, problem = read(FsPath(name), name)

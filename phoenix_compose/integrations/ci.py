@@ -9,7 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_compose.config.environment import list_environments
+from phoenix_compose.config.exportsecrets import export_problems as export_secret_problems
 from phoenix_compose.errors import PhoenixError, StepFailed, shown
+from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
+from phoenix_compose.integrations.precommit import validate_envs
+from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
+from phoenix_compose.runtime import commands
+from phoenix_compose.runtime.lifecycle import ComposeManager
 
 Step = tuple[str, Callable[[], None]]
 
@@ -23,9 +30,6 @@ class StepResult:
 
 def validate_all(root: Path) -> None:
     """Every environment, all problems printed; fails when any is invalid."""
-    from phoenix_compose.config.environment import list_environments
-    from phoenix_compose.integrations.precommit import validate_envs
-
     failed = validate_envs(root, list_environments(root), out=lambda _line: None)
     if failed:
         raise StepFailed(f"invalid environment(s): {', '.join(n.split(':')[0] for n in failed)}")
@@ -38,12 +42,6 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
     without ``convert``, the units have the key check and the staleness check only (no
     quadlet -dryrun, no systemd-analyze verify); without ``kube_schema``, the manifests are
     compared, not validated (no kubernetes-validate)."""
-    from phoenix_compose.config.exportsecrets import export_problems as export_secret_problems
-    from phoenix_compose.integrations import kube, kubecheck, quadlet, quadletcheck
-    from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION
-    from phoenix_compose.runtime import podman
-    from phoenix_compose.runtime.lifecycle import ComposeManager
-
     program = program or quadlet.default_program()
     found: list[str] = []
     for env in envs:
@@ -60,9 +58,9 @@ def export_problems(root: Path, envs: Sequence[str], program: str | None = None,
         units, _ = quadlet.units(stack, env, quadlet.Target(root, program, DEFAULT_VERSION))
         folder = root / "deploy" / "quadlet" / env
         found += [f"{env}: quadlet: {line}" for line in (
-            quadletcheck.check_folder(folder, units, DEFAULT_VERSION, podman.run,
+            quadletcheck.check_folder(folder, units, DEFAULT_VERSION, commands.run,
                                       f"inv deploy.quadlet --env {env}", convert)
-            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, podman.run,
+            if folder.is_dir() else quadletcheck.check(units, DEFAULT_VERSION, commands.run,
                                                        convert))]
     return found
 
@@ -72,7 +70,6 @@ def check_exports(root: Path, program: str | None = None, convert: bool = True,
     """The ``exports`` step of ``inv ci``: every problem printed, then one failure;
     ``program``: what the watcher unit runs (default: ``phoenix`` on PATH); ``convert``:
     False for ``ci --skip quadlet``; ``kube_schema``: False for ``ci --skip kube``."""
-    from phoenix_compose.config.environment import list_environments
     found = export_problems(root, list_environments(root), program, convert, kube_schema)
     for line in found:
         print(shown(line, keep="\n"), file=sys.stderr, flush=True)

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from phoenix_compose.errors import IntegrationError
+from phoenix_compose.errors import ConfigurationError, IntegrationError, Loc, Problem
+from phoenix_compose.fileio import read_bytes
 from phoenix_compose.integrations.kubepod import Doc
 
 VERSIONS = ("1.25.0", "1.37.0")  # the oldest and the newest kubernetes-validate bundles
@@ -124,9 +125,6 @@ def read_generated(folder: Path, files: Sequence[Path]) -> dict[str, str]:
     """The texts of a generated folder's ``files`` (committed, maybe planted): the folder is
     no link and no file is read through one (``O_NOFOLLOW``, regular files only), so a
     check never reads what a repository's link names outside it; else a located error."""
-    from phoenix_compose.errors import ConfigurationError, Loc, Problem
-    from phoenix_compose.fileio import read_bytes
-
     out = {}
     for path in [folder, *files]:
         try:

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from phoenix_compose.integrations.kubecheck import read_generated
 from phoenix_compose.integrations.quadletkeys import entries
 from phoenix_compose.integrations.quadletkeys import problems as key_problems
 from phoenix_compose.runtime import argv_deploy, containers, quadletfetch
@@ -56,8 +57,6 @@ def check(units: Mapping[str, str], version: str, run: containers.Runner,
 
 
 def read_units(folder: Path) -> dict[str, str]:
-    from phoenix_compose.integrations.kubecheck import read_generated
-
     return read_generated(folder, sorted(p for p in folder.iterdir()
                                          if p.is_file() or p.is_symlink()))
 

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose import fileio  # write_files: the seam tests patch (a read-only .phoenix/)
+from phoenix_compose.config.environment import list_environments
+from phoenix_compose.config.pipeline import final_model
 from phoenix_compose.errors import ConfigurationError, IntegrationError, Loc, Problem
+from phoenix_compose.fileio import check_below, read_bytes
 
 INV = "${workspaceFolder}/.venv/bin/inv"  # a repository with tasks.py and its venv
 INV_WINDOWS = "${workspaceFolder}\\.venv\\Scripts\\inv.exe"
@@ -189,10 +193,6 @@ def task_specs(namespace: Any) -> list[TaskSpec]:
 
 def stack_services(root: Path) -> list[str]:
     """Services of every environment whose config is valid (nothing is written)."""
-    from phoenix_compose.config.environment import list_environments
-    from phoenix_compose.config.pipeline import final_model
-    from phoenix_compose.errors import ConfigurationError
-
     services: set[str] = set()
     for env in list_environments(root):
         try:
@@ -206,8 +206,6 @@ def tasks_document(namespace: Any, root: Path,
                    keep: tuple[str, str] | None = None) -> dict[str, Any]:
     """The tasks.json document of ``namespace`` for the stack at ``root``; ``keep``: the
     ``phoenix`` command of the committed file, for a check (:func:`committed_command`)."""
-    from phoenix_compose.config.environment import list_environments
-
     envs = list_environments(root)
     return build_tasks(task_specs(namespace), envs, stack_services(root),
                        default_service=default_service(root, _default_env(envs)),
@@ -218,9 +216,6 @@ def tasks_document(namespace: Any, root: Path,
 
 def default_service(root: Path, env: str) -> str | None:
     """The first service ``env`` runs by default (none behind a profile)."""
-    from phoenix_compose.config.pipeline import final_model
-    from phoenix_compose.errors import ConfigurationError
-
     try:
         services = final_model(root, env).get("services") or {}
     except ConfigurationError:
@@ -265,8 +260,6 @@ def check_inputs(document: dict[str, Any]) -> list[str]:
 def sync(path: Path, text: str, check: bool) -> str | None:
     """Write ``text`` (if changed); with ``check``, write nothing and raise on a stale file.
     ``path`` is ``ROOT/.vscode/tasks.json``: never read or written through a link."""
-    from phoenix_compose.fileio import check_below, read_bytes, write_files
-
     root = path.parent.parent
     try:
         check_below(root, path)
@@ -285,5 +278,5 @@ def sync(path: Path, text: str, check: bool) -> str | None:
     if check:
         raise IntegrationError(f"{path} is stale:\n{diff}",
                                hint="run `inv vscode.tasks` and commit the result")
-    write_files({path: text}, inside=root)
+    fileio.write_files({path: text}, inside=root)
     return diff

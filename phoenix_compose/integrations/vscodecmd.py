@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from phoenix_compose.fileio import read_bytes
+
 PHOENIX = "phoenix"  # as integrations.vscode names it
 
 
@@ -14,8 +16,6 @@ def committed_command(path: Path) -> tuple[str, str] | None:
     ``phoenix``, one under ``${workspaceFolder}``, or an existing ``phoenix`` program.  A
     check keeps it: which ``phoenix`` generated the file (on PATH or not) is no staleness;
     a path that does not exist here is (the file names another machine's)."""
-    from phoenix_compose.fileio import read_bytes
-
     try:
         tasks = json.loads(read_bytes(path)).get("tasks") or []
         command, windows = tasks[0]["command"], tasks[0]["windows"]["command"]

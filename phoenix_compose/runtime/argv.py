@@ -1,5 +1,5 @@
 """Every podman and podman-compose command line, as data: pure functions returning argv
-tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.podman`).
+tuples, compared by equality in the tests.  Nothing here runs anything (see :mod:`.commands`).
 
 Names (containers, services, images, paths) always follow ``--``, so no name can ever be
 read as an option (a container named ``--all`` must not become ``podman rm --all``).
@@ -13,7 +13,7 @@ from pathlib import Path
 Argv = tuple[str, ...]
 PROJECT_LABEL = "io.podman.compose.project"
 
-# Failures callers tolerate, by podman's exit code and message (see podman.run).
+# Failures callers tolerate, by podman's exit code and message (see commands.run).
 NO_SUCH_CONTAINER = ((125, r"no such container|no container with name or id"),)
 NO_SUCH_IMAGE = ((125, r"image not known|no such image"),)
 NOT_RUNNING = ((125, r"not running|no such container|container state improper"),)
@@ -244,10 +244,6 @@ def registry_serve(config: str) -> Argv:
     return ("docker-registry", "serve", config)
 
 
-def git_describe() -> Argv:
-    return ("git", "describe", "--always", "--dirty", "--tags")
-
-
 def untag(*images: str) -> Argv:
     """Remove image names (the image itself stays while another name holds it)."""
     return ("podman", "rmi", "--", *images)
@@ -275,21 +271,6 @@ def secret_create(name: str, driver: str, options: Mapping[str, str],
 
 def secret_remove(*names: str) -> Argv:
     return ("podman", "secret", "rm", "--", *names)
-
-
-def gpg_fingerprints(home: str) -> Argv:
-    return ("gpg", "--homedir", home, "--batch", "--list-secret-keys", "--with-colons")
-
-
-def gpg_generate(home: str, user_id: str) -> Argv:
-    """A key without passphrase for the pass driver: protected by its 0700 home."""
-    return ("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
-            "--passphrase", "", "--quick-gen-key", "--", user_id, "default", "default",
-            "never")
-
-
-def gpg_stop_agent(home: str) -> Argv:
-    return ("gpgconf", "--homedir", home, "--kill", "gpg-agent")
 
 
 def save(image: str, tarball: str) -> Argv:

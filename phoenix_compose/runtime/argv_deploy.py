@@ -1,6 +1,6 @@
 """Command lines of the exports (``inv deploy.*``), beside :mod:`.argv`: ``podman kube``,
-the networks, volumes and secrets it makes, ``kubectl``, ``quadlet -dryrun`` and
-``systemd-analyze verify``.  Pure functions; ``--`` before every name."""
+the networks, volumes and secrets it makes, ``quadlet -dryrun`` and ``systemd-analyze
+verify`` (``kubectl``'s: :mod:`.argv_kubectl`).  Pure functions; ``--`` before every name."""
 
 from __future__ import annotations
 
@@ -12,12 +12,6 @@ def read_secret(image: str, name: str) -> Argv:
     has no ``secret inspect --showsecret``); for ``inv deploy.kube-secrets`` only."""
     return ("podman", "run", "--rm", "--network", "none", "--secret", f"{name},target=value",
             "--", image, "/bin/busybox", "cat", "/run/secrets/value")
-
-
-def kubectl_apply(context: str | None = None, namespace: str | None = None) -> Argv:
-    """``kubectl apply`` of the documents on stdin (Secrets: never in a file or argv)."""
-    return ("kubectl", *(("--context", context) if context else ()),
-            *(("--namespace", namespace) if namespace else ()), "apply", "-f", "-")
 
 
 def kube_play(file: str, network: str) -> Argv:

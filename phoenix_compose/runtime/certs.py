@@ -16,6 +16,7 @@ from pathlib import Path
 from phoenix_compose.errors import ComposeRuntimeError, StateError
 from phoenix_compose.fileio import check_folders, open_nofollow, read_bytes, write_files
 from phoenix_compose.runtime.deploy import Deployer
+from phoenix_compose.runtime.rotate import rotate_many
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.statedir import FOLDER
 
@@ -52,8 +53,6 @@ def init_certs(store: SecretStore, services: Sequence[str] = TLS_SERVICES,
         crt_name, key_name = secret_names(service)
         values.update({crt_name: _pem(cert), key_name: _key_pem(key)})
     if present and deployer is not None:
-        from phoenix_compose.runtime.rotate import rotate_many
-
         done = rotate_many(deployer, store, values, timeout)
         return [store.resolve(n) for n in values], done.recreated
     return [store.set(name, value) for name, value in values.items()], ()

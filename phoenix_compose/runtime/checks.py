@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from phoenix_compose.config.probes import NativeProbe
-from phoenix_compose.runtime import containers, podman
+from phoenix_compose.runtime import commands, containers
 from phoenix_compose.runtime.containers import CHECK_TIMED_OUT, Runner
 
 HELPER = Path(__file__).with_name("nsprobe.py")
@@ -38,7 +38,7 @@ def limit(probe: NativeProbe | None, timeout: float) -> float:
 
 
 def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | None = None,
-              target: Target | None = None) -> tuple[podman.Result, Target | None]:
+              target: Target | None = None) -> tuple[commands.Result, Target | None]:
     """One check of ``container``: native with ``probe``, else exec.  ``target``: its main
     process and id from a recent inspect (else asked of podman).  Returns the answer and,
     for a native check, the process it probed."""
@@ -49,7 +49,7 @@ def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | 
         if target is None or attempt:
             state = containers.inspect(run, [container]).get(container)
             if state is None or not state.running or not state.pid:
-                return podman.Result((), FAILED, "", f"{container} is not running"), None
+                return commands.Result((), FAILED, "", f"{container} is not running"), None
             target = (state.pid, state.id)
         result = run(probe_argv(target, probe, timeout), ok_codes=(0, 1, 2, 3, 124),
                      timeout=timeout + 10)
@@ -59,7 +59,7 @@ def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | 
         EXEC_ONLY.add(container)
         return containers.run_check(run, container, timeout), None
     if result.code == TIMED_OUT:
-        return podman.Result(result.argv, CHECK_TIMED_OUT, "",
-                             f"health check timed out after {timeout:g} s (its timeout:)"), target
-    return podman.Result(result.argv, result.code if result.code in (0, 1) else FAILED,
-                         result.stdout.strip(), ""), target
+        return commands.Result(result.argv, CHECK_TIMED_OUT, "",
+                               f"health check timed out after {timeout:g} s (its timeout:)"), target
+    return commands.Result(result.argv, result.code if result.code in (0, 1) else FAILED,
+                           result.stdout.strip(), ""), target

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.fileio import read_json, write_files
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.procs import kill_tree, proc_stat
 from phoenix_compose.statedir import StateDir
 
@@ -44,18 +44,18 @@ def recorded(state: StateDir) -> Iterator[None]:
     def save() -> None:
         with lock:  # the latest list wins, whichever thread's child changed
             entries = [{"pid": pid, "start": stat[2], "argv": list(argv[:4])}
-                       for pid, argv in podman.running()
+                       for pid, argv in commands.running()
                        if (stat := proc_stat(pid)) is not None]
             try:
                 write_files({state.children: json.dumps(entries) + "\n"})
             except OSError:
                 pass  # a full or read-only disk: only the reaping after a kill -9 is lost
 
-    podman.WATCHERS.append(save)
+    commands.WATCHERS.append(save)
     try:
         yield
     finally:
-        podman.WATCHERS.remove(save)
+        commands.WATCHERS.remove(save)
         save()
 
 

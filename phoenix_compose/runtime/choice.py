@@ -8,6 +8,7 @@ from typing import Any
 
 from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.runtime import containers
+from phoenix_compose.runtime.images import image_tag, unbuilt
 from phoenix_compose.runtime.plan import PlanOptions
 from phoenix_compose.runtime.stack import Stack
 
@@ -27,8 +28,6 @@ class Choice:
 
     def refuse_unbuilt(self, stack: Stack, names: Sequence[str],
                        run: containers.Runner) -> None:
-        from phoenix_compose.runtime.images import image_tag, unbuilt
-
         missing = unbuilt(stack, names, run) if self.no_build else []
         if missing:
             raise ComposeRuntimeError(

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from phoenix_compose._compat import StrEnum
 from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 
-Runner = Callable[..., podman.Result]
+Runner = Callable[..., commands.Result]
 CONFIG_HASH_LABEL = "io.podman.compose.config-hash"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
@@ -140,7 +140,7 @@ def project_containers(run: Runner, project: str) -> dict[str, ContainerState]:
 CHECK_TIMED_OUT = 124  # the exit code ``timeout(1)`` uses; podman 4.3 ignores `timeout:`
 
 
-def run_check(run: Runner, container: str, timeout: float) -> podman.Result:
+def run_check(run: Runner, container: str, timeout: float) -> commands.Result:
     """One ``podman healthcheck run``, held to the healthcheck's own ``timeout:`` (podman
     4.3 does not enforce it): past it the check is killed and counts as failed."""
     try:
@@ -149,5 +149,5 @@ def run_check(run: Runner, container: str, timeout: float) -> podman.Result:
     except CommandError as exc:
         if exc.code is not None or "timed out" not in str(exc):
             raise
-        return podman.Result(exc.argv, CHECK_TIMED_OUT, "",
-                             f"health check timed out after {timeout:g} s (its timeout:)")
+        return commands.Result(exc.argv, CHECK_TIMED_OUT, "",
+                               f"health check timed out after {timeout:g} s (its timeout:)")

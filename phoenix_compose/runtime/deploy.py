@@ -14,7 +14,10 @@ from typing import Any, NoReturn
 import yaml
 
 from phoenix_compose import hooks
+from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.policy import pinned_by_digest
+from phoenix_compose.config.project import raise_errors
+from phoenix_compose.config.recorded import recorded_problems
 from phoenix_compose.errors import (
     ComposeRuntimeError,
     ConfigurationError,
@@ -27,7 +30,7 @@ from phoenix_compose.runtime import containers, ownership, releases
 from phoenix_compose.runtime import plan as planning
 from phoenix_compose.runtime.audit import audited
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
-from phoenix_compose.runtime.images import pull_for
+from phoenix_compose.runtime.images import build_images, pull_for, unbuilt
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.observe import images_of, local_ids, observe
 from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
@@ -74,8 +77,6 @@ class Deployer:
         pulled = pull_for(stack, names, self.state.root, run=self.run, report=self.report,
                           present=ids, policy=pull)
         if build is not False:
-            from phoenix_compose.runtime.images import build_images, unbuilt
-
             wanted = names if build else unbuilt(stack, names, self.run)
             pulled += build_images(stack, wanted, run=self.run, report=self.report)
         return local_ids(self.run, images_of(stack, names)) if pulled else ids
@@ -149,10 +150,6 @@ class Deployer:
     def verified(self, number: int) -> Stack:
         """Release ``number``, only if its MAC matches and it passes ``config.validate``'s
         checks now (the production policy in production), under the env's own project."""
-        from phoenix_compose.config.environment import load_environment
-        from phoenix_compose.config.project import raise_errors
-        from phoenix_compose.config.recorded import recorded_problems
-
         cfg = load_environment(self.state.root, self.state.env)
         path = releases.compose_file(self.state, number)
         text = releases.verified_text(self.state, number)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from phoenix_compose.errors import CommandError, ComposeRuntimeError
 from phoenix_compose.fileio import write_files
-from phoenix_compose.runtime import argv, busybox
+from phoenix_compose.runtime import argv, argv_deploy, busybox, quadletfetch
 from phoenix_compose.runtime.containers import Runner
+from phoenix_compose.runtime.rootless import blockers
+from phoenix_compose.runtime.secrets import vault_cli
 
 DROP_IN = Path("/etc/containers/containers.conf.d/50-phoenix-host.conf")
 SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"
@@ -89,8 +91,6 @@ def secret_drivers() -> list[Check]:
 
 
 def _vault_driver() -> Check:
-    from phoenix_compose.runtime.secrets import vault_cli
-
     cli = vault_cli()
     if cli is None:
         return Check("secrets: shell", None, "not usable: no OpenBao/Vault CLI",
@@ -190,8 +190,6 @@ def apply_fixes(causes: list[Cause], path: Path = DROP_IN) -> str:
 def rootless_checks(user: str, fix: bool) -> tuple[list[Check], list[str]]:
     """The rootless blockers of ``user``: fixed where we may (with ``fix``), else named with
     the exact command; returns the checks and what was fixed."""
-    from phoenix_compose.runtime.rootless import blockers
-
     fixed = []
     if fix:
         for blocker in blockers(user):
@@ -217,8 +215,6 @@ def quadlet_check(run: Runner, fix: bool) -> tuple[Check, str]:
     """The quadlet ``deploy.quadlet --check`` converts with; with ``fix``, a missing one is
     fetched into the user's cache (:mod:`.quadletfetch`).  Returns the check and what was
     fixed."""
-    from phoenix_compose.runtime import argv_deploy, quadletfetch
-
     found, fixed = quadletfetch.find(), ""
     if found is None and fix:
         found = str(quadletfetch.fetch(run))

@@ -20,7 +20,7 @@ from phoenix_compose.edge.haproxycfg import render
 from phoenix_compose.edge.model import EdgeConfig
 from phoenix_compose.errors import CommandError, EdgeError
 from phoenix_compose.fileio import read_bytes, write_files
-from phoenix_compose.runtime import argv_edge, podman
+from phoenix_compose.runtime import argv_edge, commands
 from phoenix_compose.runtime.procs import descendants, kill_tree, proc_stat
 from phoenix_compose.statedir import StateDir
 
@@ -59,7 +59,7 @@ class Edge:
         staged = self.folder / "haproxy.cfg.check"
         _write({staged: text})
         try:
-            podman.run(argv_edge.haproxy_check(str(staged)), timeout=30)
+            commands.run(argv_edge.haproxy_check(str(staged)), timeout=30)
         except CommandError as exc:
             raise EdgeError(f"edge: haproxy refused the generated config:\n{exc}") from None
         finally:
@@ -77,7 +77,7 @@ class Edge:
         text = self.check(config)
         _write({self.config_file: text})
         Path(self.socket).unlink(missing_ok=True)  # a stale socket of a killed edge
-        pid = podman.spawn(argv_edge.haproxy_serve(str(self.config_file)), self.log)
+        pid = commands.spawn(argv_edge.haproxy_serve(str(self.config_file)), self.log)
         stat = proc_stat(pid)
         write_files({self.record: json.dumps({"pid": pid, "start": stat and stat[2]}) + "\n"})
         deadline = time.monotonic() + wait

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.files import capped_bytes
+from phoenix_compose.config.mountfiles import LIMITS
+from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
@@ -110,10 +113,6 @@ def digest(path: Path, label: str = "config") -> str:
     "missing" when there is none.  Read as validation allows it: never through a final
     symlink, never a FIFO or device (not waited on), at most podman's secret limit for a
     secret and 4 MiB for a config; anything else is a ConfigurationError naming it."""
-    from phoenix_compose.config.files import capped_bytes
-    from phoenix_compose.config.mountfiles import LIMITS
-    from phoenix_compose.errors import ConfigurationError
-
     try:
         data, why = capped_bytes(path, LIMITS["secrets" if label.startswith("secret ") else
                                                "configs"])

@@ -15,9 +15,11 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from phoenix_compose.config.registry import is_local
 from phoenix_compose.errors import CommandError, ComposeRuntimeError, tail_lines
 from phoenix_compose.runtime import argv, argv_compose
 from phoenix_compose.runtime.containers import Runner
+from phoenix_compose.runtime.registry import Registry
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup.diagnosis import Report
 
@@ -141,9 +143,6 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
     its registry (a local plain-HTTP one through its registries.conf).  A digest the
     registry does not have stops the start before any container is created.  ``present``:
     the images known to be here already (not asked of podman again)."""
-    from phoenix_compose.config.registry import is_local
-    from phoenix_compose.runtime.registry import Registry
-
     pulled = []
     for name in names:
         image = stack.services[name].image

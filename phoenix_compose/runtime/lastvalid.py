@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phoenix_compose import stackkey
 from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.project import raise_errors
+from phoenix_compose.config.recorded import located_model, project_problem
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
+from phoenix_compose.fileio import read_bytes
 from phoenix_compose.runtime.stack import Stack, load_stack
-from phoenix_compose.statedir import StateDir
+from phoenix_compose.statedir import LAST_VALID, StateDir
 
 
 def last_valid(root: Path, env: str) -> Stack:
     """The last valid ``.phoenix/<env>/compose.yaml``, for ``down``, status and the watcher
     when the config is broken: only if its MAC matches (phoenix wrote it as it is) and it
     names the env's own project (its ``name:`` is never trusted alone)."""
-    from phoenix_compose import stackkey
-    from phoenix_compose.config.project import raise_errors
-    from phoenix_compose.config.recorded import located_model, project_problem
-    from phoenix_compose.fileio import read_bytes
-    from phoenix_compose.statedir import LAST_VALID
-
     state = StateDir(root, env)
     loc = Loc(str(state.compose_file.relative_to(root)), 1, 1)
     try:

@@ -28,9 +28,9 @@ from phoenix_compose.runtime import (
     argv,
     audit,
     children,
+    commands,
     containers,
     ownership,
-    podman,
     releases,
 )
 from phoenix_compose.runtime.audit import audited, taken_down
@@ -56,7 +56,7 @@ def _quiet(service: str, state: str, detail: str) -> None:
 
 
 class ComposeManager:
-    def __init__(self, root: Path, env: str, *, run: containers.Runner = podman.run,
+    def __init__(self, root: Path, env: str, *, run: containers.Runner = commands.run,
                  report: Report = _quiet, lock_wait: float = 10.0,
                  clock: Clock | None = None) -> None:
         self.root, self.env, self.state = root, env, StateDir(root, env)

@@ -21,7 +21,7 @@ from typing import Any
 
 from phoenix_compose.config.probes import NativeProbe, native_probe
 from phoenix_compose.fileio import read_json, write_files
-from phoenix_compose.runtime import checks, podman
+from phoenix_compose.runtime import checks, commands
 from phoenix_compose.runtime.containers import ContainerState, Runner
 from phoenix_compose.runtime.stack import Health, Stack
 
@@ -57,7 +57,7 @@ class NativeHealth:
         return container in self.probes and container not in checks.EXEC_ONLY
 
     def check(self, run: Runner, container: str, timeout: float,
-              state: ContainerState | None = None) -> podman.Result:
+              state: ContainerState | None = None) -> commands.Result:
         """One check (:func:`.checks.run_check`: native or exec), its result kept when
         native.  ``state``: the container as recently inspected (its process, its start)."""
         probe = self.probes[container][1] if container in self.probes else None

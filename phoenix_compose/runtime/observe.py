@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from phoenix_compose.runtime import argv, containers, ownership, podman
+from phoenix_compose.runtime import argv, commands, containers, ownership
 from phoenix_compose.runtime.fingerprint import Applied, Fingerprint, file_digests
 from phoenix_compose.runtime.stack import Stack
 
@@ -61,7 +61,7 @@ def local_ids(run: containers.Runner, images: Iterable[str]) -> dict[str, str]:
         found = dict(zip(wanted, pool.map(
             lambda image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE), wanted)))
     except BaseException:  # Ctrl-C, SIGTERM: a hanging podman must not hold the exit
-        podman.terminate_all()
+        commands.terminate_all()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()

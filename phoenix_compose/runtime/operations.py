@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, argv_compose, audit, containers, ownership, podman
-from phoenix_compose.runtime.lifecycle import ComposeManager, start_fresh
+from phoenix_compose.runtime import argv, argv_compose, audit, commands, containers, ownership
+from phoenix_compose.runtime.lifecycle import ComposeManager, running_services, start_fresh
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
 
@@ -143,7 +143,7 @@ def follow(m: ComposeManager, services: Sequence[str], on_line: Line, *,
                 on_line(f"{name:<{width}} | {line.rstrip()}")
         return emit
 
-    followers = [podman.follow(argv.logs(stack.services[n].container, tail, True, since,
+    followers = [commands.follow(argv.logs(stack.services[n].container, tail, True, since,
                                          timestamps), prefixed(n)) for n in names]
     try:
         for follower in followers:
@@ -157,7 +157,7 @@ def exec_(m: ComposeManager, service: str, command: Sequence[str]) -> int:
     """Run ``command`` in the service's container: interactive when a terminal is attached."""
     container = m.current_stack().container_of(service)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    return podman.interactive(argv.exec_(container, command or ["sh"], interactive=tty,
+    return commands.interactive(argv.exec_(container, command or ["sh"], interactive=tty,
                                          tty=tty))
 
 
@@ -167,8 +167,6 @@ def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove:
     own), on this terminal; its exit code.  Its dependencies that are not running are
     started first, in order and health-gated (not with ``no_deps``), under the env lock
     and audited; the one-off itself runs outside the lock (it may be a long shell)."""
-    from phoenix_compose.runtime.lifecycle import running_services
-
     args = {"service": service, "program": command[0] if command else "",  # never its args
             "rm": remove, "no_deps": no_deps}
     with m.administering("run", args):
@@ -180,7 +178,7 @@ def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove:
         if deps:
             m.startup(stack, deps, timeout).execute()
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    return podman.interactive(argv_compose.run_once(
+    return commands.interactive(argv_compose.run_once(
         stack.compose_file, stack.project, service, command, remove=remove, tty=tty,
         profiles=stack.services[service].profiles))
 

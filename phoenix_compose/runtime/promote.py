@@ -12,6 +12,7 @@ from pathlib import Path
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.interpolate import whole_variable
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.pipeline import build
 from phoenix_compose.config.registry import env_address
 from phoenix_compose.errors import (
     CommandError,
@@ -21,7 +22,7 @@ from phoenix_compose.errors import (
     Problem,
 )
 from phoenix_compose.fileio import write_files
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, argv_git, commands, containers
 from phoenix_compose.runtime.images import image_tag
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.registry import Registry
@@ -41,7 +42,7 @@ def lock_file(root: Path, env: str) -> Path:
 
 
 def promote(root: Path, source: str, target: str, *, version: str = "",
-            run: containers.Runner = podman.run, report: Report) -> list[Promoted]:
+            run: containers.Runner = commands.run, report: Report) -> list[Promoted]:
     """Push every image ``source`` runs by default and write ``envs/<target>.lock``."""
     stack = ComposeManager(root, source, run=run).stack()
     address = str(env_address(load_environment(root, target)))
@@ -84,8 +85,6 @@ def image_variables(root: Path, target: str, source: str,
     (else, when it cannot yet, as ``source`` does); a located error for every service
     whose image is a literal, is built from several variables or from a variable and text,
     or is only built."""
-    from phoenix_compose.config.pipeline import build
-
     try:
         where = build(load_environment(root, target)).where
     except ConfigurationError:  # prod refuses its images until they are pinned: this pins them
@@ -143,7 +142,7 @@ def _push(run: containers.Runner, registry: Registry, image: str, target: str) -
 def _version(root: Path, run: containers.Runner) -> str:
     """The git revision (``git describe``), else the time: the tag of the pushed images."""
     try:
-        text = run(argv.git_describe(), timeout=30, cwd=root).stdout.strip()
+        text = run(argv_git.describe(), timeout=30, cwd=root).stdout.strip()
     except CommandError:
         text = ""
     return text or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

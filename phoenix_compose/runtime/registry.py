@@ -20,7 +20,7 @@ import yaml
 from phoenix_compose.config.registry import DEFAULT_ADDRESS, Address, parse_address
 from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError
 from phoenix_compose.fileio import read_bytes, write_files
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.statedir import FOLDER
 
 
@@ -90,7 +90,7 @@ class Registry:
         config = self.folder / "config.yml"
         write_files({config: config_text(self.folder / "data", self.parsed),
                      self.registries_conf: registries_text(self.parsed)})
-        pid = podman.spawn(argv.registry_serve(str(config)), self.log)
+        pid = commands.spawn(argv.registry_serve(str(config)), self.log)
         write_files({self.pid_file: f"{pid}\n"})
         deadline = time.monotonic() + wait
         while not self.answers():

@@ -31,7 +31,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.fileio import check_folders, read_bytes, read_json, write_files
-from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime import argv_git, containers
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.statedir import StateDir
 
@@ -204,7 +204,7 @@ def _numbers(state: StateDir) -> list[int]:
 
 def _git(state: StateDir, run: containers.Runner) -> str:
     try:
-        return run(argv.git_describe(), timeout=30, cwd=state.root).stdout.strip()
+        return run(argv_git.describe(), timeout=30, cwd=state.root).stdout.strip()
     except CommandError:
         return ""
 

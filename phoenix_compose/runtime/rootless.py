@@ -64,9 +64,9 @@ def _end(path: Path) -> int:
 
 
 def _run(command: tuple[str, ...]) -> None:
-    from phoenix_compose.runtime import podman  # the one seam for commands
+    from phoenix_compose.runtime import commands  # the one seam for commands
 
-    podman.run(command, timeout=60)
+    commands.run(command, timeout=60)
 
 
 def _listed(user: str, path: Path) -> bool:

@@ -31,7 +31,7 @@ from phoenix_compose.errors import (
     StateError,
 )
 from phoenix_compose.fileio import check_folders
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, argv_gpg, commands, containers
 from phoenix_compose.runtime.secret_swap import check_value, replace_secret
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.shapes import as_dict
@@ -104,7 +104,7 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
 
 class SecretStore:
     def __init__(self, root: Path, env: str, stack: Stack,
-                 run: containers.Runner = podman.run) -> None:
+                 run: containers.Runner = commands.run) -> None:
         self.root, self.env, self.stack, self.run = root, env, stack, run
         self.prefix = secrets_prefix(root, env)
         self.declared = external_secrets(stack)
@@ -227,11 +227,11 @@ def gpg_key(home: Path, env: str, run: containers.Runner) -> str:
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     for _ in range(2):
-        listing = run(argv.gpg_fingerprints(str(home)), timeout=60).stdout.splitlines()
+        listing = run(argv_gpg.fingerprints(str(home)), timeout=60).stdout.splitlines()
         fprs = [line.split(":")[9] for line in listing if line.startswith("fpr:")]
         if fprs:
             return fprs[0]
-        run(argv.gpg_generate(str(home), f"phoenix-compose {env} <phoenix@localhost>"),
+        run(argv_gpg.generate(str(home), f"phoenix-compose {env} <phoenix@localhost>"),
             timeout=120)
     raise ComposeRuntimeError(f"no GPG key could be made in {home}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
+from phoenix_compose.runtime.argv import container_name
 
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -142,8 +143,6 @@ def load_stack(compose_file: Path, project: str | None = None,
 
 
 def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
-    from phoenix_compose.runtime.argv import container_name
-
     hc = svc.get("healthcheck")
     health = None
     if hc and not hc.get("disable") and hc.get("test") not in (None, ["NONE"], "NONE"):

@@ -6,7 +6,7 @@ and its ``try``, inside a cleanup, or twice in a row: a burst of signals left ``
 hanging, or ending in a traceback ("release unlocked lock").  So the handler does nothing;
 the interpreter writes the signal number to a wakeup pipe (``signal.set_wakeup_fd``), and a
 thread reading it notes the stop here and kills the running podman calls.  The action then
-raises :class:`Interrupted` at its next safe point: a podman call (``podman.run`` checks
+raises :class:`Interrupted` at its next safe point: a podman call (``commands.run`` checks
 before and after) or a pause (``pause``, the start loop's and the lock wait's sleep).
 """
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from phoenix_compose.errors import CommandError
 from phoenix_compose.fileio import append_jsonl
+from phoenix_compose.watch.webhook import post
 
 Event = dict[str, Any]
 Subscriber = Callable[[Event], None]
@@ -102,8 +103,6 @@ class HookRunner:
                 self.pool.submit(self._run_one, self._resolve(hook), event)
 
     def _post(self, hook: Mapping[str, Any], event: Event) -> None:
-        from phoenix_compose.watch.webhook import post
-
         why = post(hook, event, self.timeout)
         if why:
             self.on_error(f"webhook for {event['type']} failed: {why}")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from phoenix_compose.runtime import argv, audit, containers, locks, ownership, podman
+from phoenix_compose.runtime import argv, audit, commands, containers, locks, ownership
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack, seconds
@@ -25,7 +25,7 @@ from phoenix_compose.watch.cascade import Cascader
 from phoenix_compose.watch.decide import Action, decide, seen
 from phoenix_compose.watch.drift import DriftWatch
 from phoenix_compose.watch.events import EventBus
-from phoenix_compose.watch.loop import OnTick, run_loop
+from phoenix_compose.watch.loop import OnTick, Watched, WatchLoop
 from phoenix_compose.watch.observe import HealthStatus, Observation, Observer, statuses
 from phoenix_compose.watch.oom import OomDetector
 from phoenix_compose.watch.restart_policy import RestartPolicy
@@ -38,7 +38,7 @@ def _warner(warnings: list[tuple[str, str]], name: str) -> Callable[[str], None]
 
 
 class HealthMonitor:
-    def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = podman.run,
+    def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = commands.run,
                  bus: EventBus | None = None, clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random,
                  overrides: dict[str, Any] | None = None, heal: bool = True) -> None:
@@ -59,7 +59,6 @@ class HealthMonitor:
                                  native=NativeHealth.for_stack(stack, state.probe_health))
         self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
             state.stops_log, service, since)
-        self.scheduler: CheckScheduler | None = None  # checks on a schedule (see .loop)
         self.restarts: dict[str, Future] = {}
         self.metrics: Any = None
         self.stopping = threading.Event()
@@ -68,6 +67,19 @@ class HealthMonitor:
         self.cascade.native = self.observer.native
         self._oom_reported: set[tuple[str, Any]] = set()
         self.drift = DriftWatch(stack, run, state.applied, self.bus.emit, self.owner)
+        self.loop = WatchLoop(Watched(
+            tick=lambda: self.tick(), bus=self.bus, project=stack.project,
+            services=sorted(stack.services), healing=heal, warnings=self.warnings,
+            root=state.root, env=state.env, oom=self.oom, observer=self.observer,
+            lag=self._lag, stopping=self.stopping, pool=self.pool))
+
+    @property
+    def scheduler(self) -> CheckScheduler | None:  # the loop's, while it runs: checks on it
+        return self.loop.scheduler
+
+    def _lag(self, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.lag.observe(seconds)
 
     def observe(self) -> dict[str, Observation]:
         return self.observer.observe({n for n, r in self.store.read().items() if r.seen})
@@ -174,7 +186,7 @@ class HealthMonitor:
                     check_limit: int | None = None) -> None:
         """Tick every ``interval`` until ``stop``; ``wake`` (set by container events, a
         failed check or ``stop``) starts the next tick at once (see :mod:`.loop`)."""
-        run_loop(self, interval, stop, once, on_tick, wake, check_limit)
+        self.loop.run(interval, stop, once, on_tick, wake, check_limit)
 
 
 def oom_fields(raw: dict[str, Any], obs: Observation) -> dict[str, Any]:

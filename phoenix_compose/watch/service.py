@@ -20,15 +20,17 @@ from typing import Any
 from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.errors import CommandError, ConfigurationError, shown
-from phoenix_compose.runtime import argv, podman, stopping
+from phoenix_compose.runtime import argv, commands, stopping
 from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
+from phoenix_compose.watch.metrics import WatchMetrics
 from phoenix_compose.watch.monitor import HealthMonitor
 from phoenix_compose.watch.observe import HealthStatus, statuses
 from phoenix_compose.watch.state import ServiceRecord
+from phoenix_compose.watch.webhook import check_url
 
 Print = Callable[[str], None]
 BEGIN_LINE = "phoenix-watch: watching"
@@ -83,8 +85,6 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     _subscribe_outputs(monitor, bus, as_json, out)
     runner = _hooks(root, bus, hooks, hook_timeout)
     if metrics_port is not None:
-        from phoenix_compose.watch.metrics import WatchMetrics
-
         monitor.metrics = WatchMetrics(metrics_port)
         bus.subscribe(monitor.metrics.on_event)
     stop = stop or threading.Event()
@@ -124,7 +124,6 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
            timeout: float) -> HookRunner | None:
     if not hooks:
         return None
-    from phoenix_compose.watch.webhook import check_url
 
     for event_type, entries in hooks.items():
         for i, hook in enumerate(entries if isinstance(entries, (list, tuple)) else [entries]):
@@ -139,7 +138,7 @@ def _hooks(root: Path, bus: EventBus, hooks: Mapping[str, Sequence[Any]] | None,
     def hook_failed(text: str) -> None:
         bus.emit("hook_failed", None, error=text)
 
-    runner = HookRunner(hooks, podman.run, timeout, cwd=root, on_error=hook_failed)
+    runner = HookRunner(hooks, commands.run, timeout, cwd=root, on_error=hook_failed)
     bus.subscribe(runner)
     return runner
 
@@ -156,7 +155,7 @@ def _quiet(event: Event) -> bool:
 
 
 def _container_events(monitor: HealthMonitor, bus: EventBus,
-                      wake: threading.Event) -> podman.Follower | None:
+                      wake: threading.Event) -> commands.Follower | None:
     """``podman events`` of the project become bus events; a died, removed or unhealthy
     container wakes the watcher at once instead of waiting for the next tick."""
     def on_line(line: str) -> None:
@@ -177,7 +176,7 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             wake.set()
 
     try:
-        return podman.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
+        return commands.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
     except CommandError as exc:  # the loop still works without events
         bus.emit("watch_error", None, error=str(exc).splitlines()[0])
         return None
@@ -205,7 +204,7 @@ def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
     while True:
         winding = stop.is_set() and not wound_down.is_set()
         if not select.select([read_fd], [], [], 0.1 if winding else None)[0]:
-            podman.terminate_all()  # started after the stop, before the loop looked at it
+            commands.terminate_all()  # started after the stop, before the loop looked at it
             continue
         data = os.read(read_fd, 64)
         if not data:
@@ -213,7 +212,7 @@ def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
         if stops.intersection(data):
             stop.set()
             wake.set()
-            podman.terminate_all()  # a hanging podman call must not delay the stop
+            commands.terminate_all()  # a hanging podman call must not delay the stop
 
 
 def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 
 from support.watching import Watcher
 
@@ -59,7 +59,7 @@ def test_a_compose_yaml_and_dotenv_folder_runs_as_docker_compose_users_expect(
     watcher = Watcher(root, env="default", interval=0.5)
     try:
         watcher.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "healthy", 20)
-        pid = json.loads(podman.run(("podman", "inspect", "--", container)).stdout)[0][
+        pid = json.loads(commands.run(("podman", "inspect", "--", container)).stdout)[0][
             "State"]["Pid"]
         os.kill(pid, signal.SIGKILL)  # a crash: the watcher of this folder heals it
         watcher.wait_for(lambda e: e["type"] == "restart_succeeded" and e["service"] == "web",
@@ -68,7 +68,7 @@ def test_a_compose_yaml_and_dotenv_folder_runs_as_docker_compose_users_expect(
         watcher.close()
     down = phoenix(root, "down")
     assert down.returncode == 0, down.stderr
-    left = podman.run(("podman", "ps", "-a", "--format", "{{.Names}}", "--filter",
+    left = commands.run(("podman", "ps", "-a", "--format", "{{.Names}}", "--filter",
                        f"label=com.docker.compose.project={podman_project}")).stdout.split()
     assert left == []
     assert not (root / "compose").exists() and not (root / "envs").exists()  # nothing added

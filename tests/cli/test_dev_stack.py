@@ -63,13 +63,13 @@ PROBE = ("import socket, sys\n"
 def assert_network_isolation(project: str) -> None:
     """revenue-db sits on the internal backend network: phoenix-core (frontend and backend)
     reaches it, nca-toolkit (frontend only) cannot even resolve it."""
-    from phoenix_compose.runtime import argv, podman
+    from phoenix_compose.runtime import argv, commands
 
-    core = podman.run(argv.exec_(f"{project}_phoenix-core_1", ["python3", "-c", PROBE]),
-                      ok_codes=(0, 1))
+    core = commands.run(argv.exec_(f"{project}_phoenix-core_1", ["python3", "-c", PROBE]),
+                        ok_codes=(0, 1))
     assert core.code == 0, core.stderr
-    toolkit = podman.run(argv.exec_(f"{project}_nca-toolkit_1", ["python3", "-c", PROBE]),
-                         ok_codes=(0, 1))
+    toolkit = commands.run(argv.exec_(f"{project}_nca-toolkit_1", ["python3", "-c", PROBE]),
+                           ok_codes=(0, 1))
     assert toolkit.code == 1 and "unreachable:" in toolkit.stderr
 
 
@@ -83,7 +83,7 @@ def assert_cascade(root: Path, project: str, env: dict[str, str]) -> None:
     import time
     from datetime import datetime, timedelta, timezone
 
-    from phoenix_compose.runtime import argv, podman
+    from phoenix_compose.runtime import argv, commands
 
     watch = subprocess.Popen([sys.executable, "-m", "invoke", "health.watch", "--env",
                               "development", "--json", "--interval", "2"], cwd=root,
@@ -96,12 +96,12 @@ def assert_cascade(root: Path, project: str, env: dict[str, str]) -> None:
         while not any(e["type"] == "health_changed" for e in events):
             assert time.monotonic() < deadline, events
             time.sleep(0.1)
-        started = podman.run(("podman", "inspect", "--format", "{{.State.StartedAt}}", "--",
+        started = commands.run(("podman", "inspect", "--format", "{{.State.StartedAt}}", "--",
                               f"{project}_revenue-db_1")).stdout.strip()
         since = datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
         while datetime.now(timezone.utc) - since < timedelta(seconds=START_PERIOD_S + 1):
             time.sleep(0.2)  # until the start period is over: then a failure counts
-        podman.run(argv.exec_(f"{project}_revenue-db_1", ["touch", "/tmp/fail"], tty=False))
+        commands.run(argv.exec_(f"{project}_revenue-db_1", ["touch", "/tmp/fail"], tty=False))
         deadline = time.monotonic() + 120
         while not any(e["type"] == "cascade_finished" for e in events):
             assert time.monotonic() < deadline, [

@@ -47,6 +47,28 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(phoenix_stack: Pat
     assert "plugin not loaded: SyntaxError" in result.stderr
 
 
+def test_a_plugin_package_is_one_collection_and_a_broken_module_is_named(
+        phoenix_stack: Path, capsys) -> None:
+    """``tasks/NAME/__init__.py`` is the plugin NAME; its modules import each other
+    relatively, are loaded afresh each time, and an error names the module it is in."""
+    package = phoenix_stack / "tasks" / "pack"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from invoke import task\n\nfrom .words import WORD\n\n\n@task\n"
+        "def hello(c):\n    print(WORD)\n")
+    (package / "words.py").write_text("WORD = 'packed'\n")
+    code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
+    assert (code, out.strip()) == (0, "packed"), err
+    (package / "words.py").write_text("WORD = 'again'\n")
+    code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
+    assert (code, out.strip()) == (0, "again"), err
+    (package / "words.py").write_text("WORD = 1 / 0\n")
+    code, out, err = inv_here(phoenix_stack, capsys, "--list")
+    assert code == 0 and "pack.hello" not in out
+    assert err.startswith("tasks/pack/words.py:1:1: error: plugin not loaded: "
+                          "ZeroDivisionError"), err
+
+
 def test_envs_lists_environments_and_marks_production(phoenix_stack: Path, capsys) -> None:
     _, out, _ = inv_here(phoenix_stack, capsys, "envs")
     assert out.split("\n")[:3] == ["development", "prod  (production)", "staging"]

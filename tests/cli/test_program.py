@@ -40,12 +40,12 @@ PLUGIN = ("from pathlib import Path\nfrom invoke import task\n"
 
 def test_plugins_are_imported_only_when_asked(phoenix_stack: Path) -> None:
     (phoenix_stack / "tasks").mkdir(exist_ok=True)
-    (phoenix_stack / "tasks" / "db.py").write_text(PLUGIN)
+    (phoenix_stack / "tasks" / "greet.py").write_text(PLUGIN)
     listing = phoenix(phoenix_stack, "--list")
     assert listing.returncode == 0, listing.stderr
-    assert "db.hello" not in listing.stdout
+    assert "greet.hello" not in listing.stdout
     assert not (phoenix_stack / "imported-marker").exists()
-    with_plugins = phoenix(phoenix_stack, "--plugins", "db.hello")
+    with_plugins = phoenix(phoenix_stack, "--plugins", "greet.hello")
     assert with_plugins.stdout.strip() == "hello"
     assert (phoenix_stack / "imported-marker").exists()
 

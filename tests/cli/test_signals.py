@@ -116,7 +116,7 @@ def test_help_shows_real_defaults_and_placeholders(phoenix_stack) -> None:
 @pytest.mark.podman
 def test_dry_run_prints_the_commands_and_changes_nothing(make_stack, podman_project,
                                                          busybox_image) -> None:
-    from phoenix_compose.runtime import argv, podman
+    from phoenix_compose.runtime import argv, commands
 
     root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
                        "compose/a.yaml": f"services: {{web: {{image: '{busybox_image}', "
@@ -127,7 +127,7 @@ def test_dry_run_prints_the_commands_and_changes_nothing(make_stack, podman_proj
         assert result.returncode == 0, result.stderr
         assert "dry run: nothing was changed" in result.stdout
     assert "podman start -- " in inv(root, "up", "--env", "t", "--dry-run").stdout
-    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+    assert commands.run(argv.labelled("container", podman_project)).stdout.split() == []
     assert not (root / ".phoenix" / "t" / "audit.jsonl").exists()
 
 
@@ -186,9 +186,9 @@ services:
 
 
 def _running(project: str) -> str:
-    from phoenix_compose.runtime import argv, podman
+    from phoenix_compose.runtime import argv, commands
 
-    return podman.run(argv.ps(project)).stdout
+    return commands.run(argv.ps(project)).stdout
 
 
 @pytest.mark.parametrize("task", ["up", "logs"])

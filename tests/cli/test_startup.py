@@ -69,7 +69,7 @@ def test_inv_list_with_the_db_plugin_imports_nothing_heavy_nor_the_engine() -> N
     """``inv`` imports invoke (and so unittest.mock) before any of ours: everything else."""
     modules = imported(REPO, "-c", "from invoke.main import program; "
                                    "program.run(['inv', '--list'])")
-    assert "phoenix_compose.plugin" in modules  # tasks/db.py was imported
+    assert "phoenix_compose.plugin" in modules  # tasks/db/ was imported
     assert top(modules) & (HEAVY - {"unittest.mock", "asyncio"}) == set()
     assert modules & ENGINE == set()
 

@@ -16,7 +16,7 @@ import pytest
 from invoke import Exit
 
 from phoenix_compose.cli.common import stop_signals
-from phoenix_compose.runtime import podman, stopping
+from phoenix_compose.runtime import commands, stopping
 from phoenix_compose.runtime.locks import env_lock, is_held
 
 BURSTS = [(signal.SIGTERM, signal.SIGTERM, signal.SIGINT),
@@ -28,7 +28,7 @@ BURSTS = [(signal.SIGTERM, signal.SIGTERM, signal.SIGINT),
 def test_a_burst_of_stop_signals_ends_the_action_at_its_next_pause(
         tmp_path: Path, monkeypatch, capsys, burst: tuple[int, ...]) -> None:
     killed = threading.Event()
-    monkeypatch.setattr(podman, "terminate_all", killed.set)  # the reader thread kills podman
+    monkeypatch.setattr(commands, "terminate_all", killed.set)  # the reader thread kills podman
     lock = tmp_path / "lock"
     before = {sig: signal.getsignal(sig) for sig in stopping.STOPS}
     sent = []

@@ -9,8 +9,8 @@ from invoke import Exit
 
 from phoenix_compose.cli import build_namespace, lifecycle, vscode
 from phoenix_compose.cli import config as config_tasks
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime import doctor as doctor_engine
-from phoenix_compose.runtime import podman
 
 from support import FakePodman, mock_context, tree
 
@@ -18,7 +18,7 @@ from support import FakePodman, mock_context, tree
 def test_restart_of_an_unknown_service_exits_1_and_names_it(phoenix_stack: Path, capsys,
                                                              monkeypatch) -> None:
     fake = FakePodman({})
-    monkeypatch.setattr(podman, "run", fake)
+    monkeypatch.setattr(commands, "run", fake)
     with pytest.raises(Exit) as info:
         lifecycle.restart(mock_context(phoenix_stack), env="development", services="nope")
     assert info.value.code == 1
@@ -61,7 +61,7 @@ def test_envs_marks_production_environments(phoenix_stack: Path, capsys) -> None
 
 def test_doctor_reports_each_check_in_process(
         tmp_path: Path, capsys, monkeypatch) -> None:
-    from phoenix_compose.runtime.podman import Result
+    from phoenix_compose.runtime.commands import Result
 
     def fake(argv, **kwargs):
         if argv[:2] == ("podman", "run"):
@@ -74,7 +74,7 @@ def test_doctor_reports_each_check_in_process(
             return Result(tuple(argv), 0, '{"host": {"cgroupVersion": "v1"}}', "")
         return Result(tuple(argv), 0, "", "")
 
-    monkeypatch.setattr(podman, "run", fake)
+    monkeypatch.setattr(commands, "run", fake)
     # as a user, doctor also checks this host's rootless setup (its files, not podman's
     # answers: tests/runtime/test_doctor.py): here only what the fake podman says counts
     monkeypatch.setattr(doctor_engine, "rootless_checks", lambda user, fix: ([], []))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, containers, podman
+from phoenix_compose.runtime import argv, commands, containers
 
 from support import inv
 from support.watching import Watcher, count_ticks
@@ -45,7 +45,7 @@ def _rows(root: Path, *flags: str) -> dict[str, str]:
 
 
 def _ids(project: str) -> dict[str, str]:
-    states = containers.project_containers(podman.run, project)
+    states = containers.project_containers(commands.run, project)
     return {s.service: s.id for s in states.values()}
 
 
@@ -76,7 +76,7 @@ def test_kill_sends_the_signal_asked_for(stack: Path) -> None:
     result = inv(stack, "kill", "-s", "SIGTERM", "--env", "t", "web")
     assert result.returncode == 0 and "killed web" in result.stdout, result.stderr
     for _ in range(40):  # the trap runs after the current `sleep 1` (a hang guard only)
-        state = containers.inspect(podman.run, [f"{_project(stack)}_web_1"])
+        state = containers.inspect(commands.run, [f"{_project(stack)}_web_1"])
         if not next(iter(state.values())).running:
             break
         time.sleep(0.25)
@@ -125,18 +125,18 @@ def test_up_builds_a_missing_image_and_down_rmi_local_removes_it(
         refused = inv(root, "up", "--env", "t", "--no-build")
         assert refused.returncode == 1, refused.stdout
         assert f"image not built (--no-build): {built} (service tool)" in refused.stderr
-        assert containers.project_containers(podman.run, _project(root)) == {}
+        assert containers.project_containers(commands.run, _project(root)) == {}
         up = inv(root, "up", "--env", "t", timeout=180)  # builds what is not here
         assert up.returncode == 0, up.stderr
         assert "built" in up.stdout
-        assert podman.run(argv.image_exists(built), ok_codes=(0, 1)).code == 0
+        assert commands.run(argv.image_exists(built), ok_codes=(0, 1)).code == 0
         down = inv(root, "down", "--env", "t", "--rmi", "local")
         assert down.returncode == 0, down.stderr
         assert f"removed image(s) {built}" in down.stdout
-        assert podman.run(argv.image_exists(built), ok_codes=(0, 1)).code == 1
-        assert podman.run(argv.image_exists(busybox_image), ok_codes=(0, 1)).code == 0
+        assert commands.run(argv.image_exists(built), ok_codes=(0, 1)).code == 1
+        assert commands.run(argv.image_exists(busybox_image), ok_codes=(0, 1)).code == 0
     finally:
-        podman.run(argv.untag(built), ok_codes=(0, 1, 2), timeout=60)
+        commands.run(argv.untag(built), ok_codes=(0, 1, 2), timeout=60)
 
 
 def test_run_starts_the_dependencies_then_a_one_off_and_rm_removes_it(stack: Path) -> None:
@@ -146,5 +146,5 @@ def test_run_starts_the_dependencies_then_a_one_off_and_rm_removes_it(stack: Pat
     assert result.returncode == 4, result.stderr
     assert "hi from the one-off" in result.stdout
     assert _rows(stack) == {"db": "running"}  # its dependency, started first
-    names = set(containers.project_containers(podman.run, _project(stack)))
+    names = set(containers.project_containers(commands.run, _project(stack)))
     assert names == {f"{_project(stack)}_db_1", f"{_project(stack)}_web_1"}  # --rm

@@ -86,12 +86,12 @@ def test_an_export_refuses_a_secret_value_where_it_would_be_written_in_clear(
 def test_kube_play_refuses_it_before_podman_is_asked(make_stack, capsys, monkeypatch) -> None:
     """``deploy.kube-play`` plays the same manifests: refused the same way, and nothing of
     a previous play is taken down (podman is never asked)."""
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
 
     def asked(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"podman asked: {args}")
 
-    monkeypatch.setattr(podman, "run", asked)
+    monkeypatch.setattr(commands, "run", asked)
     root = make(make_stack, SHAPES[0][0])
     code, out = export("kube-play", root, capsys)
     assert code == 1 and "services.app.command[2] holds the secret variable DB_PASSWD" in out

@@ -19,7 +19,7 @@ import yaml
 from phoenix_compose.integrations.kube import manifests
 from phoenix_compose.integrations.kubeplay import variant
 from phoenix_compose.integrations.kubesecrets import referenced
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
 from support import LIMITS_APPLY, REPO, free_port, inv
@@ -31,7 +31,7 @@ def names(kind: str) -> list[str]:
                "volume": ("podman", "volume", "ls", "--format", "{{.Name}}"),
                "secret": argv.secret_names(),
                "network": ("podman", "network", "ls", "--format", "{{.Name}}")}[kind]
-    return podman.run(listing, timeout=60).stdout.split()
+    return commands.run(listing, timeout=60).stdout.split()
 
 
 def test_the_play_variant_is_what_podman_4_3_can_run() -> None:
@@ -78,7 +78,7 @@ def test_the_development_manifests_play_healthy_answer_and_leave_nothing(
                                     timeout=10) as answer:
             assert json.loads(answer.read())["status"] == "ok"
         container = f"{podman_project}-phoenix-core-pod-0-phoenix-core"
-        host = json.loads(podman.run(argv.inspect(container)).stdout)[0]["HostConfig"]
+        host = json.loads(commands.run(argv.inspect(container)).stdout)[0]["HostConfig"]
         assert host["Memory"] == (256 * 2**20 if LIMITS_APPLY else 0)  # the limit came across
         assert f"{podman_project}-revenue-db-data" in names("volume")
         assert f"{podman_project}-revenue-db-env" in names("secret")

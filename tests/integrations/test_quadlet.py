@@ -22,7 +22,7 @@ from phoenix_compose.integrations.quadlet import WATCH_UNIT, Target, render, uni
 from phoenix_compose.integrations.quadletcheck import check, dryrun, quadlet_binary
 from phoenix_compose.integrations.quadletctr import image_value
 from phoenix_compose.integrations.quadletkeys import has, keys_for, problems
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
 from support import REPO, inv, mock_context
@@ -108,7 +108,7 @@ def test_a_key_the_version_lacks_is_refused_on_its_line() -> None:
 @pytest.mark.quadlet
 def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     files, _ = golden_units()
-    services, found = dryrun(files, binary(), podman.run)
+    services, found = dryrun(files, binary(), commands.run)
     assert found == []
     app = services["hydra-app.service"]
     # a literal $ (compose's $$) stays $$ for systemd; % is escaped; quoting survives
@@ -117,7 +117,7 @@ def test_real_quadlet_and_systemd_analyze_pass_the_golden_units() -> None:
     program = Path(REPO / ".venv" / "bin" / "phoenix")
     real = Target(REPO, str(program if program.exists() else shutil.which("true")), "5.4")
     stack = ComposeManager(HERE / "stack", "golden").stack()
-    assert check(units(stack, "golden", real)[0], "5.4", podman.run) == []
+    assert check(units(stack, "golden", real)[0], "5.4", commands.run) == []
 
 
 @pytest.mark.quadlet
@@ -128,14 +128,14 @@ def test_quadlet_and_systemd_analyze_complaints_point_at_our_unit() -> None:
     bad = dict(real)
     bad["hydra-app.container"] = real["hydra-app.container"].replace("Restart=no",
                                                                      "Restart=sometimes")
-    found = check(bad, "5.4", podman.run)
+    found = check(bad, "5.4", commands.run)
     line = bad["hydra-app.container"].splitlines().index("Restart=sometimes") + 1
     assert len(found) == 1 and found[0].startswith(f"hydra-app.container:{line}:1: error: "
                                                    "systemd-analyze: ")
     assert "sometimes" in found[0]
     missing = dict(real)
     missing[WATCH_UNIT] = files[WATCH_UNIT].replace("/usr/bin/env", "/nonexistent/env")
-    found = check(missing, "5.4", podman.run)
+    found = check(missing, "5.4", commands.run)
     assert len(found) == 1 and found[0].startswith(f"{WATCH_UNIT}:") and \
         "not executable" in found[0]
 
@@ -201,7 +201,7 @@ def test_a_line_break_in_a_value_never_becomes_a_unit_line(make_stack, tmp_path,
     assert "\nExecStartPre" not in unit and "\n[Service]\nExecStartPre" not in unit
     assert 'Environment="NOTE=x\\x0a[Service]\\x0aExecStartPre=/bin/false"' in unit
     assert 'HealthCmd=["/bin/sh", "-c", "test -f /a\\ntest -f /b"]' in unit
-    services, found = dryrun(files, binary(), podman.run)
+    services, found = dryrun(files, binary(), commands.run)
     lines = services["hostile-app.service"].splitlines()
     assert found == [] and not any(line.startswith("ExecStartPre") for line in lines)
     # systemd reads the C escape back into the line break, inside one --env argument
@@ -242,10 +242,10 @@ def test_quadlet_secrets_creates_what_the_units_read_and_prints_no_value(
         assert f"podman secret {name}" in made.stdout and "s3cr" not in made.stdout + made.stderr
         again = inv(root, "deploy.quadlet-secrets", "--env", "t", timeout=120)  # replaced
         assert again.returncode == 0, again.stderr
-        read = podman.run(argv_deploy.read_secret(busybox_image, name), timeout=60)
+        read = commands.run(argv_deploy.read_secret(busybox_image, name), timeout=60)
         assert read.stdout == "s3cr$et-from-env"  # as the container sees it
     finally:
-        podman.run(("podman", "secret", "rm", "--", name), ok_codes=(0, 1, 125))
+        commands.run(("podman", "secret", "rm", "--", name), ok_codes=(0, 1, 125))
 
 
 def test_every_secret_looking_name_and_a_url_password_becomes_a_secret_line(make_stack) -> None:
@@ -309,7 +309,7 @@ def test_a_trailing_backslash_never_swallows_the_next_unit_line(make_stack) -> N
     files, _ = units(ComposeManager(root, "t").stack(), "t", TARGET)
     unit = files["hostile-app.container"]
     assert 'Environment="NOTE=x\\\\"\nDropCapability=ALL\n' in unit
-    services, found = dryrun(files, binary(), podman.run)
+    services, found = dryrun(files, binary(), commands.run)
     assert found == []
     start = next(line for line in services["hostile-app.service"].splitlines()
                  if line.startswith("ExecStart="))
@@ -330,7 +330,7 @@ def test_a_percent_in_any_key_is_escaped_so_systemd_never_expands_it(make_stack)
     unit = files["hostile-app.container"]
     assert "Description=hostile (q): app\n" in unit
     assert "Secret=hostile-app-a-ntoken,type=env,target=A%%nTOKEN\n" in unit
-    services, found = dryrun(files, binary(), podman.run)
+    services, found = dryrun(files, binary(), commands.run)
     assert found == [] and "target=A%%nTOKEN busybox:1" in services["hostile-app.service"]
     # a value that reaches the writer unescaped is refused, not expanded
     with pytest.raises(ConfigurationError, match=r"\[Unit\] Description= would hold an "

@@ -16,7 +16,7 @@ from invoke import Exit
 from phoenix_compose.cli import deploy
 from phoenix_compose.errors import CommandError, ComposeRuntimeError, StepFailed
 from phoenix_compose.integrations import ci as pipeline
-from phoenix_compose.runtime import doctor, podman, quadletfetch
+from phoenix_compose.runtime import commands, doctor, quadletfetch
 
 from support import mock_context
 
@@ -30,7 +30,7 @@ class FakeApt:
         self.calls: list[tuple[tuple[str, ...], dict[str, str]]] = []
         self.fail = fail
 
-    def __call__(self, argv, *, env=None, cwd=None, **_kw) -> podman.Result:
+    def __call__(self, argv, *, env=None, cwd=None, **_kw) -> commands.Result:
         self.calls.append((tuple(argv), dict(env or {})))
         if self.fail and self.fail in argv:
             raise CommandError("apt-get: could not resolve deb.debian.org", code=100)
@@ -40,7 +40,7 @@ class FakeApt:
             binary = Path(argv[-1]) / "usr" / "libexec" / "podman" / "quadlet"
             binary.parent.mkdir(parents=True)
             binary.write_text("#!/bin/sh\necho quadlet 5.4.2\n")
-        return podman.Result(tuple(argv), 0, "quadlet 5.4.2\n", "")
+        return commands.Result(tuple(argv), 0, "quadlet 5.4.2\n", "")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ``db`` plugin (tasks/db.py) on real podman and real PostgreSQL: the development
+"""The ``db`` plugin (tasks/db/) on real podman and real PostgreSQL: the development
 env's revenue-db (its own project and volume), backed up, restored and verified through
 ``inv`` as an operator types it."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 
 from support import LIMITS_APPLY, REPO, STACK_DIRS, free_port, inv, remove_project
 
@@ -35,7 +35,7 @@ class Stack:
         return inv(self.root, *args, env=self.env, timeout=timeout)
 
     def sql(self, statement: str, db: str = "revenue") -> str:
-        return podman.run(argv.exec_(self.container, ["psql", "-X", "-v", "ON_ERROR_STOP=1",
+        return commands.run(argv.exec_(self.container, ["psql", "-X", "-v", "ON_ERROR_STOP=1",
                                                       "-U", "phoenix", "-d", db, "-Atc",
                                                       statement]), timeout=300).stdout.strip()
 
@@ -85,11 +85,11 @@ def test_backup_writes_a_dump_and_a_manifest_and_keep_prunes(db) -> None:
                                             "(a rootless container has no cgroup there)")
 def test_a_database_that_is_not_healthy_is_not_backed_up(db) -> None:
     before = db.backups()
-    podman.run(("podman", "pause", "--", db.container))
+    commands.run(("podman", "pause", "--", db.container))
     try:
         refused = db.inv("db.backup", "--env", "development")
     finally:
-        podman.run(("podman", "unpause", "--", db.container))
+        commands.run(("podman", "unpause", "--", db.container))
     assert refused.returncode == 1
     assert "error: revenue-db is stopped: refusing to back up a database that is not " \
            "healthy" in refused.stderr
@@ -219,7 +219,7 @@ def verifying(project: str) -> list[str]:
     """The throwaway verify containers and networks of ``project`` that exist now."""
     return [name for kind in (("ps", "-a", "--format", "{{.Names}}"),
                               ("network", "ls", "--format", "{{.Name}}"))
-            for name in podman.run(("podman", *kind, "--filter",
+            for name in commands.run(("podman", *kind, "--filter",
                                     f"label=io.phoenix.verify={project}")).stdout.split()]
 
 
@@ -287,7 +287,7 @@ def test_a_production_deploy_backs_the_database_up_before_recreating_it(db, monk
     assert backup == str(db.backups()[-1].relative_to(db.root))
     assert "pre-deploy" in json.loads(db.backups()[-1].with_suffix(".json").read_text())[
         "reason"]
-    releases.record(manager.state, stack, ["revenue-db"], podman.run,
+    releases.record(manager.state, stack, ["revenue-db"], commands.run,
                     protected=deployer.protected)
     assert releases.list_releases(manager.state)[-1].protected == {"db.backup": {
         "backup": backup}}
@@ -347,7 +347,7 @@ def crafted_dump(db, sql: str) -> Path:
     try:
         db.sql("CREATE TABLE t (id int); COMMENT ON TABLE t IS '" + "A" * 150 + "'", db="craft")
         chunks: list[bytes] = []
-        podman.transfer(argv.exec_(db.container, ["pg_dump", "-U", "phoenix", "-d", "craft",
+        commands.transfer(argv.exec_(db.container, ["pg_dump", "-U", "phoenix", "-d", "craft",
                                                   "--format=custom"]), sink=chunks.append)
     finally:
         db.sql("DROP DATABASE craft", db="postgres")
@@ -367,8 +367,8 @@ def crafted_dump(db, sql: str) -> Path:
 
 
 def pwned(db) -> bool:
-    return podman.run(argv.exec_(db.container, ["ls", "/tmp/pwned"]), ok_codes=(0, 1, 2)
-                      ).code == 0
+    return commands.run(argv.exec_(db.container, ["ls", "/tmp/pwned"]), ok_codes=(0, 1, 2)
+                        ).code == 0
 
 
 def databases(db) -> str:
@@ -536,7 +536,7 @@ def test_a_production_stack_without_a_database_deploys_and_backs_nothing_up(
     one used to fail ("no database service 'revenue-db'") and roll back (exit 3)."""
     import shutil
 
-    digest = podman.run(("podman", "image", "inspect", "--format", "{{.Digest}}", "--",
+    digest = commands.run(("podman", "image", "inspect", "--format", "{{.Digest}}", "--",
                          busybox_image)).stdout.strip()
     image = f"{busybox_image.rsplit(':', 1)[0]}@{digest}"  # production runs digests only
     root = make_stack({"envs/prod.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",

@@ -14,18 +14,20 @@ from phoenix_compose import plugin
 
 from support import REPO
 
-ALLOWED = {"phoenix_compose.plugin", "phoenix_compose.runtime.podman",
+ALLOWED = {"phoenix_compose.plugin", "phoenix_compose.runtime.commands",
+           "phoenix_compose.runtime.argv_git",
            "phoenix_compose.runtime.argv", "phoenix_compose.runtime"}
 
 
 def test_the_projects_plugins_import_only_the_public_surface() -> None:
-    for path in sorted((REPO / "tasks").glob("*.py")):
+    for path in sorted((REPO / "tasks").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
                     "phoenix_compose"):
                 assert node.module in ALLOWED, f"{path.name}: from {node.module} import ..."
                 if node.module == "phoenix_compose.runtime":
-                    assert {a.name for a in node.names} <= {"argv", "podman"}, path.name
+                    assert {a.name for a in node.names} <= {"argv", "argv_git", "commands"}, \
+                        path.name
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("phoenix_compose") for a in node.names)
 
@@ -80,15 +82,15 @@ def test_a_stopping_watch_makes_the_throwaway_database_wait_give_up(busybox_imag
     import uuid
 
     from phoenix_compose.cli import load_plugins
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
 
     db = dict(load_plugins(REPO / "tasks"))["db"]
     name = f"pt{uuid.uuid4().hex[:8]}_verify"  # never ready: busybox has no pg_isready
-    podman.run(("podman", "run", "-d", "--name", name, "--", busybox_image, "sleep", "60"))
+    commands.run(("podman", "run", "-d", "--name", name, "--", busybox_image, "sleep", "60"))
     try:
         plugin.STOPPING.set()
         with pytest.raises(plugin.BackupError, match="the health watch stopped while"):
             db.wait_ready(types.SimpleNamespace(user="phoenix", db="revenue"), name)
     finally:
         plugin.STOPPING.clear()
-        podman.run(("podman", "rm", "--force", "--time", "0", "--", name))
+        commands.run(("podman", "rm", "--force", "--time", "0", "--", name))

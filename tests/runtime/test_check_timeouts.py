@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from phoenix_compose.errors import StartupError
+from phoenix_compose.runtime.commands import run
 from phoenix_compose.runtime.containers import CHECK_TIMED_OUT, run_check
 from phoenix_compose.runtime.lifecycle import ComposeManager
-from phoenix_compose.runtime.podman import run
 from phoenix_compose.runtime.startup import Clock
 from phoenix_compose.watch.monitor import HealthMonitor
 

@@ -131,10 +131,10 @@ def test_up_reaps_a_left_podman_call_before_its_first_podman_command(make_stack,
 SEAM = """
 import sys
 from pathlib import Path
-from phoenix_compose.runtime import children, podman
+from phoenix_compose.runtime import children, commands
 from phoenix_compose.statedir import StateDir
 with children.recorded(StateDir(Path(sys.argv[1]), "t")):
-    podman.run(sys.argv[2:], timeout=None)
+    commands.run(sys.argv[2:], timeout=None)
 """
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.runtime import doctor
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.commands import Result
 
 from support import REPO, judged
 
@@ -171,7 +171,7 @@ def test_the_edge_check_names_haproxys_version_or_why_it_cannot_serve(
 
 @pytest.mark.haproxy
 def test_the_edge_check_on_this_host_runs_the_real_haproxy() -> None:
-    from phoenix_compose.runtime.podman import run
+    from phoenix_compose.runtime.commands import run
 
     check = doctor.edge_check(run)
     assert check.ok is True, check

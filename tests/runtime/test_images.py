@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.images import bootstrap_debian
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
@@ -19,12 +19,12 @@ def test_a_debian_base_is_bootstrapped_and_runs() -> None:
     image = f"localhost/phoenix-test/debian-{uuid.uuid4().hex[:8]}:bookworm"
     reports: list[tuple[str, str, str]] = []
     try:
-        bootstrap_debian(image, "bookworm", run=podman.run,
+        bootstrap_debian(image, "bookworm", run=commands.run,
                          report=lambda *report: reports.append(report))
-        version = podman.run(("podman", "run", "--rm", "--network", "none", "--", image,
+        version = commands.run(("podman", "run", "--rm", "--network", "none", "--", image,
                               "cat", "/etc/debian_version")).stdout.strip()
     finally:
-        podman.run(("podman", "rmi", "--ignore", "--", image))
+        commands.run(("podman", "rmi", "--ignore", "--", image))
     assert version.startswith("12.")
     mode = "root" if os.geteuid() == 0 else "unshare"
     assert reports[0][1] == "bootstrapping" and reports[0][2].endswith(f"(mmdebstrap, {mode})")
@@ -48,11 +48,11 @@ def test_a_dockerfile_inline_is_built_from_a_file_that_does_not_outlive_the_buil
         """})
     tmp = set(os.listdir("/tmp"))
     try:
-        built = build_images(ComposeManager(root, "t").stack(), run=podman.run,
+        built = build_images(ComposeManager(root, "t").stack(), run=commands.run,
                              report=lambda *_: None)
-        made = podman.run(("podman", "run", "--rm", "--network", "none", "--", image,
+        made = commands.run(("podman", "run", "--rm", "--network", "none", "--", image,
                            "cat", "/made")).stdout.strip()
     finally:
-        podman.run(("podman", "rmi", "--ignore", "--", image))
+        commands.run(("podman", "rmi", "--ignore", "--", image))
     assert (built, made) == ([image], "inline")
     assert not [n for n in set(os.listdir("/tmp")) - tmp if n.startswith("phoenix-inline-")]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.errors import ComposeRuntimeError, PhoenixError, StartupError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.locks import LockedError, env_lock
 from phoenix_compose.statedir import StateDir
@@ -37,7 +37,7 @@ def manager(root: Path, env: str = "t", **kwargs) -> tuple[ComposeManager, list]
 
 
 def inspect(name: str) -> dict:
-    return json.loads(podman.run(argv.inspect(name)).stdout)[0]
+    return json.loads(commands.run(argv.inspect(name)).stdout)[0]
 
 
 def when(text: str) -> datetime:
@@ -108,8 +108,8 @@ def test_a_failed_one_shot_dependency_stops_the_start(make_stack, podman_project
     message = str(info.value)
     assert "service 'migrate' failed: its container exited with code 3" in message
     assert "schema broken" in message
-    states = json.loads(podman.run(argv.inspect(f"{podman_project}_app_1"),
-                                   ok_codes=(0, 125)).stdout or "[]")
+    states = json.loads(commands.run(argv.inspect(f"{podman_project}_app_1"),
+                                     ok_codes=(0, 125)).stdout or "[]")
     assert [s["State"]["Status"] for s in states] in ([], ["created"])  # never started
 
 
@@ -169,14 +169,14 @@ def test_named_volumes_survive_down_unless_volumes_is_given(
 
     def first_boot() -> str:
         m.start_services(timeout=60)
-        return podman.run(("podman", "exec", container, "cat", "/data/first")).stdout
+        return commands.run(("podman", "exec", container, "cat", "/data/first")).stdout
 
     written = first_boot()
     m.stop_services()
-    assert podman.run(("podman", "container", "exists", container), ok_codes=(0, 1)).code == 1
+    assert commands.run(("podman", "container", "exists", container), ok_codes=(0, 1)).code == 1
     assert first_boot() == written  # the data survived down/up
     m.stop_services(volumes=True)
-    volumes = podman.run(argv.volume_ls(podman_project)).stdout
+    volumes = commands.run(argv.volume_ls(podman_project)).stdout
     assert json.loads(volumes) == []
 
 
@@ -197,7 +197,7 @@ def test_a_second_up_on_the_same_env_fails_clearly(make_stack, podman_project,
     with env_lock(StateDir(root, "t").lock_file, "up"):
         with pytest.raises(LockedError, match="environment 't' is busy: `inv up`"):
             m.start_services()
-        assert podman.run(argv.ps(podman_project)).stdout.strip() in ("", "[]")
+        assert commands.run(argv.ps(podman_project)).stdout.strip() in ("", "[]")
 
 
 def test_the_lock_serialises_instead_of_interleaving(make_stack, podman_project,
@@ -281,7 +281,7 @@ def test_a_missing_image_creates_nothing(make_stack, podman_project, busybox_ima
     assert "image not present locally: localhost/phoenix-test/not-built:1 (service ghost)" \
         in str(info.value)
     assert "no container was created" in info.value.hint
-    assert json.loads(podman.run(argv.ps(podman_project)).stdout or "[]") == []
+    assert json.loads(commands.run(argv.ps(podman_project)).stdout or "[]") == []
     audit = (root / ".phoenix/t/audit.jsonl").read_text()
     assert '"result": "error"' in audit
 
@@ -301,7 +301,7 @@ def test_a_host_port_in_use_starts_nothing(make_stack, podman_project, busybox_i
         with pytest.raises(ComposeRuntimeError,
                            match=rf"host port already in use: 127.0.0.1:{port} \(service web\)"):
             m.start_services(timeout=30)
-    assert json.loads(podman.run(argv.ps(podman_project)).stdout or "[]") == []
+    assert json.loads(commands.run(argv.ps(podman_project)).stdout or "[]") == []
 
 
 def test_an_invalid_config_never_starts_a_container(make_stack, podman_project,
@@ -313,7 +313,7 @@ def test_an_invalid_config_never_starts_a_container(make_stack, podman_project,
     m, _ = manager(root)
     with pytest.raises(PhoenixError, match="depends on undefined service 'nope'"):
         m.start_services(timeout=30)
-    assert json.loads(podman.run(argv.ps(podman_project)).stdout or "[]") == []
+    assert json.loads(commands.run(argv.ps(podman_project)).stdout or "[]") == []
 
 
 def test_podman_missing_is_a_clear_error(make_stack, podman_project, busybox_image,
@@ -322,8 +322,8 @@ def test_podman_missing_is_a_clear_error(make_stack, podman_project, busybox_ima
     m, _ = manager(root)
     with monkeypatch.context() as patch:  # undone before the project's cleanup runs
         patch.setenv("PATH", "/nonexistent")
-        patch.setattr(podman, "executable", lambda name: name)
-        with pytest.raises(podman.CommandError, match="podman is not installed or not on PATH"):
+        patch.setattr(commands, "executable", lambda name: name)
+        with pytest.raises(commands.CommandError, match="podman is not installed or not on PATH"):
             m.start_services(timeout=30)
 
 
@@ -398,11 +398,11 @@ def test_down_works_even_when_the_config_is_broken(make_stack, podman_project,
     (root / "compose/app.yaml").write_text("services: [broken\n")
     (root / ".phoenix/t/compose.yaml").unlink()
     m.stop_services()
-    assert json.loads(podman.run(argv.ps(podman_project)).stdout or "[]") == []
+    assert json.loads(commands.run(argv.ps(podman_project)).stdout or "[]") == []
     assert ("*", "config invalid") in [e[:2] for e in events]
-    assert json.loads(podman.run(argv.volume_ls(podman_project)).stdout) != []  # kept
+    assert json.loads(commands.run(argv.volume_ls(podman_project)).stdout) != []  # kept
     m.stop_services(volumes=True)
-    assert json.loads(podman.run(argv.volume_ls(podman_project)).stdout) == []
+    assert json.loads(commands.run(argv.volume_ls(podman_project)).stdout) == []
 
 
 def test_volumes_from_and_network_mode_service_start_their_service_first(

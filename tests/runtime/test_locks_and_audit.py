@@ -101,8 +101,8 @@ def test_an_error_is_masked_before_it_reaches_the_audit_log(tmp_path: Path) -> N
 
 def test_a_failed_up_never_writes_a_secret_to_the_audit_log(make_stack) -> None:
     from phoenix_compose.errors import ComposeRuntimeError
+    from phoenix_compose.runtime.commands import Result
     from phoenix_compose.runtime.lifecycle import ComposeManager
-    from phoenix_compose.runtime.podman import Result
 
     root = make_stack({"envs/t.env": "DB_PASSWORD=hunter2-secret\n",
                        "compose/a.yaml": "services: {web: {image: 'w:${DB_PASSWORD}'}}\n"})
@@ -147,8 +147,8 @@ def test_the_audit_line_keeps_the_secrets_prefix_and_masks_only_secrets(make_sta
     """PHOENIX_SECRETS_PREFIX names where secrets live, it is not one: masking its value
     turned `acmeblue_db_password` into `********_db_password` in the audit log."""
     from phoenix_compose.errors import ConfigurationError
+    from phoenix_compose.runtime.commands import Result
     from phoenix_compose.runtime.lifecycle import ComposeManager
-    from phoenix_compose.runtime.podman import Result
 
     root = make_stack({"envs/t.env": "PHOENIX_SECRETS_PREFIX=acmeblue\n",
                        "compose/a.yaml": """

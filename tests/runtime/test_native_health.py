@@ -13,9 +13,9 @@ import pytest
 
 from phoenix_compose.config.probes import NativeProbe
 from phoenix_compose.runtime import checks
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.containers import CHECK_TIMED_OUT, ContainerState
 from phoenix_compose.runtime.nativehealth import NativeHealth
-from phoenix_compose.runtime.podman import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack
 from phoenix_compose.runtime.startup import Clock, Startup
 

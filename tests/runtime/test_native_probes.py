@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from phoenix_compose.config.probes import recognise
-from phoenix_compose.runtime import argv, checks, containers, podman
+from phoenix_compose.runtime import argv, checks, commands, containers
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.monitor import HealthMonitor
 
@@ -55,12 +55,12 @@ def compose(image: str) -> str:
 
 def set_mode(container: str, mode: str) -> None:
     line = "killall httpd" if mode == "down" else f"echo {mode} > /tmp/mode"
-    podman.run(argv.exec_(container, ["sh", "-c", line]), timeout=30)
+    commands.run(argv.exec_(container, ["sh", "-c", line]), timeout=30)
 
 
 def both(container: str, form: str, timeout: float) -> tuple[str, str]:
-    exec_ = containers.run_check(podman.run, container, timeout)
-    native, _ = checks.run_check(podman.run, container, timeout, recognise(FORMS[form]))
+    exec_ = containers.run_check(commands.run, container, timeout)
+    native, _ = checks.run_check(commands.run, container, timeout, recognise(FORMS[form]))
     return outcome(exec_.code), outcome(native.code)
 
 
@@ -105,5 +105,5 @@ def test_the_watcher_and_status_show_the_health_we_keep(make_stack, podman_proje
     assert second["web"].error == "HTTP 500 Internal Server Error"
     assert {r.service: r.status for r in manager.get_service_status()} == \
         {"web": "unhealthy", "port": "healthy"}
-    podman_health = containers.inspect(podman.run, [web])[web].health
+    podman_health = containers.inspect(commands.run, [web])[web].health
     assert podman_health == "starting"  # podman's own: what podman ps shows

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 
 from support import REPO
 from support.probeimage import ensure_probe_image, skip_or_fail
@@ -30,10 +30,10 @@ EXPECTED = {"ok": ("pass", "pass"), "404": ("fail", "pass"), "500": ("fail", "pa
 SCRIPT = """
 import json, sys
 from phoenix_compose.config.probes import recognise
-from phoenix_compose.runtime import checks, containers, podman
+from phoenix_compose.runtime import checks, containers, commands
 container, test, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-exec_ = containers.run_check(podman.run, container, timeout).code
-native, probed = checks.run_check(podman.run, container, timeout,
+exec_ = containers.run_check(commands.run, container, timeout).code
+native, probed = checks.run_check(commands.run, container, timeout,
                                   recognise(["CMD-SHELL", test]))
 print(json.dumps([exec_, native.code, probed is not None]))
 """
@@ -72,7 +72,7 @@ def test_native_and_exec_agree_in_a_rootless_container(user, busybox_image) -> N
     skip_or_fail()
     image = ensure_probe_image(busybox_image)
     tarball, script = Path(user.pw_dir) / "probes.tar", Path(user.pw_dir) / "check.py"
-    podman.run(argv.save(image, str(tarball)), timeout=300)
+    commands.run(argv.save(image, str(tarball)), timeout=300)
     script.write_text(SCRIPT)
     for path in (tarball, script):
         shutil.chown(path, user.pw_uid, user.pw_gid)

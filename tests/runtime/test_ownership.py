@@ -13,7 +13,7 @@ import pytest
 from phoenix_compose.cli.planview import plan_text
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.errors import OwnershipError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.plan import Change
 from phoenix_compose.watch.service import monitor_for
@@ -50,13 +50,13 @@ def checkout(parent: Path, project: str, image: str) -> Path:
 
 def containers_of(project: str) -> dict[str, tuple[str, str]]:
     """Every container of the project: name -> (id, state)."""
-    listing = json.loads(podman.run(argv.ps(project), timeout=60).stdout or "[]")
+    listing = json.loads(commands.run(argv.ps(project), timeout=60).stdout or "[]")
     return {item["Names"][0]: (item["Id"], item["State"]) for item in listing}
 
 
 def volumes_of(project: str) -> list[str]:
     return [v["Name"] for v in json.loads(
-        podman.run(argv.resources("volume", project), timeout=60).stdout or "[]")]
+        commands.run(argv.resources("volume", project), timeout=60).stdout or "[]")]
 
 
 @pytest.mark.podman
@@ -90,8 +90,8 @@ def test_two_checkouts_with_one_project_name_never_touch_each_other(
 
     assert not a.plan().changes and a.plan().warnings == []  # a sees nothing foreign
     worker = f"{podman_project}_worker_1"  # a's worker crashes: b's watcher never heals it
-    podman.run(("podman", "kill", "--signal", "USR1", "--", worker), timeout=60)
-    podman.run(("podman", "wait", "--", worker), timeout=60)
+    commands.run(("podman", "kill", "--signal", "USR1", "--", worker), timeout=60)
+    commands.run(("podman", "wait", "--", worker), timeout=60)
     watcher = monitor_for(b.root, "t")
     try:
         assert watcher.tick() == {} and watcher.restarts == {}
@@ -123,11 +123,11 @@ class Host(FakePodman):
         if argv[:2] == ("podman", "ps"):
             self.calls.append(argv)
             names = [{"Names": [n]} for n in self.items]
-            return podman.Result(argv, 0, json.dumps(names), "")
+            return commands.Result(argv, 0, json.dumps(names), "")
         if argv[:3] == ("podman", "container", "inspect"):
             self.calls.append(argv)
             found = [self.items[n] for n in argv[argv.index("--") + 1:] if n in self.items]
-            return podman.Result(argv, 0, json.dumps(found), "")
+            return commands.Result(argv, 0, json.dumps(found), "")
         return super().__call__(argv, *args, **kwargs)
 
 
@@ -159,7 +159,7 @@ def test_up_refuses_a_container_name_another_project_holds(make_stack) -> None:
 
     def run(argv, *args, **kwargs):  # `shared` is another project's: not in p's listing
         if tuple(argv)[:2] == ("podman", "ps"):
-            return podman.Result(tuple(argv), 0, "[]", "")
+            return commands.Result(tuple(argv), 0, "[]", "")
         return host_ps(argv, *args, **kwargs)
 
     with pytest.raises(OwnershipError, match=r"shared \(stack root /other\)"):
@@ -182,17 +182,17 @@ def test_a_secret_another_checkout_set_is_neither_replaced_nor_removed(
     name = f"{podman_project}_token"
     try:
         assert a.set("token", "from-a") == name
-        labels = json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["Spec"]["Labels"]
+        labels = json.loads(commands.run(argv.secret_inspect(name)).stdout)[0]["Spec"]["Labels"]
         assert labels == {"io.podman.compose.project": podman_project,
                           OWNER_LABEL: owner_id(roots[0], "t")}
-        created = json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["ID"]
+        created = json.loads(commands.run(argv.secret_inspect(name)).stdout)[0]["ID"]
         for attempt in (lambda: b.set("token", "from-b"), lambda: b.remove("token")):
             with pytest.raises(OwnershipError, match="set by another stack root"):
                 attempt()
-        assert json.loads(podman.run(argv.secret_inspect(name)).stdout)[0]["ID"] == created
+        assert json.loads(commands.run(argv.secret_inspect(name)).stdout)[0]["ID"] == created
         assert a.set("token", "again") == name  # its own owner replaces it
     finally:
-        podman.run(argv.secret_remove(name), tolerate=((125, "no such secret"),))
+        commands.run(argv.secret_remove(name), tolerate=((125, "no such secret"),))
 
 
 @pytest.mark.podman
@@ -246,7 +246,7 @@ def test_down_with_a_broken_config_removes_only_what_is_ours(make_stack) -> None
         argv = tuple(argv)
         if argv[1:3] == ("network", "ls"):
             host.calls.append(argv)
-            return podman.Result(argv, 0, json.dumps(listed["network"]), "")
+            return commands.Result(argv, 0, json.dumps(listed["network"]), "")
         return host(argv, *args, **kwargs)
 
     ComposeManager(root, "t", run=run).stop_services(project="p")

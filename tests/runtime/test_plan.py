@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.errors import RolledBack, StartupError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.observe import observe
@@ -75,8 +75,8 @@ def manager(root: Path) -> ComposeManager:
 
 def ids(project: str) -> dict[str, tuple[str, str]]:
     """container name -> (id, started at)"""
-    names = podman.run(argv.labelled("container", project)).stdout.split()
-    data = json.loads(podman.run(argv.inspect(*names)).stdout) if names else []
+    names = commands.run(argv.labelled("container", project)).stdout.split()
+    data = json.loads(commands.run(argv.inspect(*names)).stdout) if names else []
     return {d["Name"].lstrip("/"): (d["Id"], d["State"]["StartedAt"]) for d in data}
 
 
@@ -141,7 +141,7 @@ def test_secrets_stopped_containers_and_orphans_are_planned(
         root: Path, podman_project: str, busybox_image: str) -> None:
     manager(root).start_services(timeout=60)
     (root / "token.txt").write_text("two\n")
-    podman.run(argv.stop(f"{podman_project}_worker_1", timeout=1))
+    commands.run(argv.stop(f"{podman_project}_worker_1", timeout=1))
     steps = {s.service: s for s in manager(root).plan().steps}
     assert steps["db"].reasons == ("secret token changed",)
     assert steps["worker"].change is Change.START
@@ -170,7 +170,7 @@ def test_a_failed_deploy_rolls_back_to_the_last_healthy_release(
     web = f"{podman_project}_web_1"
     after = ids(podman_project)
     assert after[web][0] != before[web][0]  # the broken one was replaced by release 1's
-    env = podman.run(argv.inspect(web)).stdout
+    env = commands.run(argv.inspect(web)).stdout
     assert '"VERSION=1"' in env
     assert [r.number for r in list_releases(state)] == [1]
     actions = [json.loads(line) for line in state.audit_log.read_text().splitlines()]
@@ -180,7 +180,7 @@ def test_a_failed_deploy_rolls_back_to_the_last_healthy_release(
     assert actions[-1]["args"]["rolled_back_to"] == 1
     with pytest.raises(StartupError):  # --no-rollback leaves it in place
         manager(root).start_services(timeout=30, rollback=False)
-    assert '"VERSION=broken"' in podman.run(argv.inspect(web)).stdout
+    assert '"VERSION=broken"' in commands.run(argv.inspect(web)).stdout
 
 
 def test_rollback_by_hand_to_a_numbered_release(
@@ -192,7 +192,7 @@ def test_rollback_by_hand_to_a_numbered_release(
     done = inv(root, "rollback", "--env", "t", "--to", "1")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("t: rolled back to release 1 (recreated: web)")
-    assert '"VERSION=1"' in podman.run(argv.inspect(f"{podman_project}_web_1")).stdout
+    assert '"VERSION=1"' in commands.run(argv.inspect(f"{podman_project}_web_1")).stdout
     assert [r.current for r in list_releases(StateDir(root, "t"))] == [True, False]
     missing = inv(root, "rollback", "--env", "t", "--to", "7")
     assert missing.returncode == 1 and "has no release 7; kept: 1, 2" in missing.stderr
@@ -204,25 +204,25 @@ def test_a_rollback_runs_the_recorded_image_when_its_tag_has_moved(
     moving = f"localhost/phoenix-test/{podman_project}:dev"
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "Containerfile").write_text(f"FROM {busybox_image}\nLABEL build=two\n")
-    podman.run(argv.tag(busybox_image, moving))
+    commands.run(argv.tag(busybox_image, moving))
     try:
         root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
                            "compose/app.yaml": f"services:\n  web: {{image: '{moving}', "
                                                "command: [sleep, '1d'], "
                                                "stop_grace_period: 1s}\n"})
         manager(root).start_services(timeout=60)  # release 1: busybox itself
-        first = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
-        podman.run(argv.build(moving, str(tmp_path / "ctx"),
+        first = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        commands.run(argv.build(moving, str(tmp_path / "ctx"),
                               str(tmp_path / "ctx" / "Containerfile")), timeout=300)
         manager(root).start_services(timeout=60)  # release 2: the rebuilt image
-        second = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        second = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
         assert second["Image"] != first["Image"]
         number, _plan = manager(root).rollback(1, timeout=60)
-        back = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        back = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
         assert number == 1 and back["Image"] == first["Image"]  # not the tag's new image
         assert (StateDir(root, "t").releases / "1" / "rollback.yaml").is_file()
     finally:
-        podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
+        commands.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
 
 
 def six(image: str, s1: str = "1") -> str:
@@ -241,8 +241,8 @@ def test_after_a_change_to_one_of_six_plan_dry_run_and_up_touch_only_it(
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     manager(root).start_services(timeout=60)
     stack = manager(root).stack()
-    snapshot = observe(podman.run, stack, stack.order(), Applied(StateDir(root, "t").applied))
-    image_id = podman.run(argv.image_id(busybox_image)).stdout.strip()
+    snapshot = observe(commands.run, stack, stack.order(), Applied(StateDir(root, "t").applied))
+    image_id = commands.run(argv.image_id(busybox_image)).stdout.strip()
     assert {s.service: (s.status, s.image_id) for s in snapshot.containers.values()} == {
         f"s{i}": ("running", image_id) for i in range(1, 7)}
     assert set(snapshot.applied) == {s.config_hash for s in snapshot.containers.values()}
@@ -250,7 +250,7 @@ def test_after_a_change_to_one_of_six_plan_dry_run_and_up_touch_only_it(
 
     def counted(line, *args, **kwargs):
         calls.append(tuple(line[:3]))
-        return podman.run(line, *args, **kwargs)
+        return commands.run(line, *args, **kwargs)
 
     assert ComposeManager(root, "t", run=counted).start_services(timeout=60) == []
     assert sorted(calls) == sorted([("podman", "image", "inspect"), ("podman", "ps", "--all"),
@@ -290,8 +290,8 @@ def test_an_unhealthy_service_is_never_unchanged_and_up_fails_on_it(
     manager(root).start_services(timeout=60)
     web = f"{podman_project}_web_1"
     before = ids(podman_project)
-    podman.run(argv.exec_(web, ["rm", "/tmp/ok"]))
-    podman.run(argv.healthcheck_run(web), ok_codes=(0, 1))
+    commands.run(argv.exec_(web, ["rm", "/tmp/ok"]))
+    commands.run(argv.healthcheck_run(web), ok_codes=(0, 1))
     steps = {s.service: s for s in manager(root).plan().steps}
     assert steps["web"].change is Change.CONVERGE_HEALTH
     assert steps["web"].reasons == ("it is unhealthy (its last health check failed)",)
@@ -299,7 +299,7 @@ def test_an_unhealthy_service_is_never_unchanged_and_up_fails_on_it(
         manager(root).start_services(timeout=30)
     assert "web" in str(info.value)
     assert ids(podman_project)[web][0] == before[web][0]  # checked, not replaced
-    podman.run(argv.exec_(web, ["touch", "/tmp/ok"]))
+    commands.run(argv.exec_(web, ["touch", "/tmp/ok"]))
     assert manager(root).start_services(timeout=30)[0].ready  # its health converged
     assert ids(podman_project) == before
 
@@ -311,22 +311,22 @@ def test_restart_replaces_a_service_whose_image_moved_because_the_plan_says_so(
     moving = f"localhost/phoenix-test/{podman_project}:dev"
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "Containerfile").write_text(f"FROM {busybox_image}\nLABEL build=two\n")
-    podman.run(argv.tag(busybox_image, moving))
+    commands.run(argv.tag(busybox_image, moving))
     try:
         root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
                            "compose/app.yaml": f"services:\n  web: {{image: '{moving}', "
                                                "command: [sleep, '1d'], "
                                                "stop_grace_period: 1s}\n"})
         manager(root).start_services(timeout=60)
-        podman.run(argv.build(moving, str(tmp_path / "ctx"),
+        commands.run(argv.build(moving, str(tmp_path / "ctx"),
                               str(tmp_path / "ctx" / "Containerfile")), timeout=300)
-        rebuilt = podman.run(argv.image_id(moving)).stdout.strip()
+        rebuilt = commands.run(argv.image_id(moving)).stdout.strip()
         [step] = manager(root).plan().steps
         assert step.change is Change.RECREATE and step.reasons[0].startswith(
             "the image changed")
         manager(root).restart_services(timeout=60)
-        web = json.loads(podman.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+        web = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
         assert web["Image"] == rebuilt and web["State"]["Status"] == "running"
         assert not manager(root).plan().changes
     finally:
-        podman.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
+        commands.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import podman
-from phoenix_compose.runtime.podman import CommandError, run
+from phoenix_compose.runtime import commands
+from phoenix_compose.runtime.commands import CommandError, run
 
 F = Path("/s/.phoenix/dev/compose.yaml")
 
@@ -51,7 +51,7 @@ def test_arguments_are_never_interpreted_by_a_shell(tmp_path: Path) -> None:
 
 def test_stream_hands_over_lines() -> None:
     lines: list[str] = []
-    assert podman.stream(("sh", "-c", "echo a; echo b; exit 2"), lines.append) == 2
+    assert commands.stream(("sh", "-c", "echo a; echo b; exit 2"), lines.append) == 2
     assert lines == ["a\n", "b\n"]
 
 
@@ -87,7 +87,7 @@ def test_events_from_a_time_include_what_happened_before_the_follower_started(
 
     since = time.time()
     name = f"{podman_project}_web_1"
-    podman.run(("podman", "run", "--name", name, "--label",
+    commands.run(("podman", "run", "--name", name, "--label",
                 f"{argv.PROJECT_LABEL}={podman_project}", "--", busybox_image, "sh", "-c",
                 "exit 3"), ok_codes=(3,), timeout=60)  # died before anyone followed
     lines: list[dict] = []
@@ -98,7 +98,7 @@ def test_events_from_a_time_include_what_happened_before_the_follower_started(
         if lines[-1]["Status"] == "died":
             seen.set()
 
-    follower = podman.follow(argv.events(podman_project, since=since), on_line)
+    follower = commands.follow(argv.events(podman_project, since=since), on_line)
     try:
         assert seen.wait(20), lines
     finally:
@@ -112,7 +112,7 @@ def test_a_follower_passes_on_stderr_lines_too_in_the_order_they_come() -> None:
     on as its own stderr)."""
     lines: list[str] = []
     script = "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three >&2; sleep 0.1; echo four"
-    follower = podman.follow(["sh", "-c", script], lambda line: lines.append(line.rstrip()))
+    follower = commands.follow(["sh", "-c", script], lambda line: lines.append(line.rstrip()))
     follower.proc.wait()
     follower.stop()
     assert lines == ["one", "two", "three", "four"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phoenix_compose.runtime import podmanlocks
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.commands import Result
 
 
 class Podman:

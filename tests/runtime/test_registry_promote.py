@@ -9,7 +9,7 @@ import pytest
 
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.promote import lock_file, promote
 from phoenix_compose.runtime.registry import Registry
 
@@ -27,7 +27,7 @@ def registry(tmp_path: Path):
     assert started.down()
     assert not started.answers()
     names = [f"{started.address}/phoenix/{s}:v1" for s in ("api", "web")]
-    podman.run(argv.untag(*names), tolerate=((1, "image not known"), (125, "image not known")))
+    commands.run(argv.untag(*names), tolerate=((1, "image not known"), (125, "image not known")))
 
 
 @pytest.fixture
@@ -63,9 +63,9 @@ def test_promotion_pins_the_pushed_digests_in_the_lock_file(stack: Path, registr
     assert set(pinned) == {"API_IMAGE", "WEB_IMAGE"}
     for name, image in pinned.items():
         assert image.startswith(f"{registry.address}/phoenix/{name[:-6].lower()}@sha256:")
-        pulled = podman.run(argv.pull(image), env=registry.env(), timeout=120)
+        pulled = commands.run(argv.pull(image), env=registry.env(), timeout=120)
         assert pulled.code == 0  # the registry serves it by that digest
-        digests = json.loads(podman.run(argv.image_digests(image)).stdout)
+        digests = json.loads(commands.run(argv.image_digests(image)).stdout)
         assert image in digests  # and podman inspect confirms it
     variables = load_environment(stack, "staging", {}).variables
     assert variables["WEB_IMAGE"] == pinned["WEB_IMAGE"]  # the lock overrides the env files
@@ -119,7 +119,7 @@ def test_up_pulls_a_pinned_image_and_a_missing_digest_creates_nothing(
     reports: list[tuple[str, str, str]] = []
     manager = ComposeManager(stack, "staging", report=lambda *r: reports.append(r))
     manager.start_services(timeout=60)
-    assert ("web", "pulled", pinned) in reports or podman.run(
+    assert ("web", "pulled", pinned) in reports or commands.run(
         argv.image_exists(pinned), ok_codes=(0, 1)).code == 0
     assert [r.status for r in manager.get_service_status()] == ["running"]
     manager.stop_services()
@@ -129,7 +129,7 @@ def test_up_pulls_a_pinned_image_and_a_missing_digest_creates_nothing(
     with pytest.raises(ComposeRuntimeError, match="cannot be pulled from") as info:
         ComposeManager(stack, "staging").start_services(timeout=60)
     assert "no container was created" in info.value.hint
-    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+    assert commands.run(argv.labelled("container", podman_project)).stdout.split() == []
 
 
 def test_a_planted_registry_pid_file_never_gets_another_process_signalled(tmp_path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, argv_gpg, commands
 from phoenix_compose.runtime.registry import Registry
 
 from support import free_port, inv
@@ -31,13 +31,13 @@ def lock(root: Path, env: str) -> dict[str, str]:
 
 
 def ids(project: str) -> dict[str, str]:
-    names = podman.run(argv.labelled("container", project)).stdout.split()
+    names = commands.run(argv.labelled("container", project)).stdout.split()
     return {d["Name"].lstrip("/"): d["Id"]
-            for d in json.loads(podman.run(argv.inspect(*names)).stdout)} if names else {}
+            for d in json.loads(commands.run(argv.inspect(*names)).stdout)} if names else {}
 
 
 def sql(project: str, statement: str) -> str:
-    return podman.run(argv.exec_(f"{project}_revenue-db_1", ["psql", "-U", "phoenix", "-d",
+    return commands.run(argv.exec_(f"{project}_revenue-db_1", ["psql", "-U", "phoenix", "-d",
                                                              "revenue", "-Atc", statement],
                                  tty=False), timeout=60).stdout.strip()
 
@@ -70,12 +70,12 @@ def release_env(phoenix_stack: Path, podman_project: str):
     inv(phoenix_stack, "registry.down", "--address", address, env=env)
     for image in [f"{address}/phoenix/{s}:{v}" for s in SERVICES for v in ("v1", "v2")] + [
             BROKEN]:
-        podman.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
-    mine = [n for n in podman.run(argv.secret_names()).stdout.split()
+        commands.run(argv.untag(image), ok_codes=(0, 1, 2, 125))
+    mine = [n for n in commands.run(argv.secret_names()).stdout.split()
             if n.startswith(f"{podman_project}_")]
     if mine:
-        podman.run(argv.secret_remove(*mine))
-    podman.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+        commands.run(argv.secret_remove(*mine))
+    commands.run(argv_gpg.stop_agent(str(home)), ok_codes=(0, 1, 2))
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -102,7 +102,7 @@ def test_build_promote_plan_up_change_roll_back(openbao: dict, phoenix_stack: Pa
     core = f"{podman_project}_phoenix-core_1"
     back = step(root, env, "rollback", "--env", "prod", "--to", "1", "--timeout", "180")
     assert "prod: rolled back to release 1" in back.stdout
-    assert "RELEASE_NOTE" not in podman.run(argv.inspect(core)).stdout
+    assert "RELEASE_NOTE" not in commands.run(argv.inspect(core)).stdout
     assert sql(podman_project, "SELECT amount FROM revenue") == "42"
     drift = inv(root, "secrets.rotate", "revenue_db_password", "--env", "prod", env=env,
                 stdin="never-stored")
@@ -134,8 +134,8 @@ def promote_twice(root: Path, env: dict[str, str]) -> dict[str, str]:
     registry = Registry(root, env["PHOENIX_REGISTRY"])
     for image in pinned.values():
         assert image.startswith(f"{env['PHOENIX_REGISTRY']}/phoenix/")
-        podman.run(argv.pull(image), env=registry.env(), timeout=600)
-        assert image in json.loads(podman.run(argv.image_digests(image)).stdout)
+        commands.run(argv.pull(image), env=registry.env(), timeout=600)
+        assert image in json.loads(commands.run(argv.image_digests(image)).stdout)
     return pinned
 
 
@@ -160,7 +160,7 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
     assert ("production environment 'prod' runs rootful" in first.stderr) == (
         os.geteuid() == 0)
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
-    ca = podman.run(argv.exec_(f"{project}_phoenix-core_1",
+    ca = commands.run(argv.exec_(f"{project}_phoenix-core_1",
                                ["cat", "/run/secrets/tls_ca.crt"])).stdout
     core, toolkit = int(env["PHOENIX_CORE_PORT"]), int(env["NCA_TOOLKIT_PORT"])
     assert health(core, ca=ca)["checks"] == {"postgres://revenue-db:5432": "ok"}
@@ -169,9 +169,9 @@ def first_release(root: Path, env: dict[str, str], project: str) -> None:
     with pytest.raises(OSError):  # plain HTTP gets no answer in prod
         urllib.request.urlopen(f"http://127.0.0.1:{core}/health", timeout=10)
     sql(project, "CREATE TABLE revenue (amount int); INSERT INTO revenue VALUES (42)")
-    db = json.loads(podman.run(argv.inspect(f"{project}_revenue-db_1")).stdout)[0]
+    db = json.loads(commands.run(argv.inspect(f"{project}_revenue-db_1")).stdout)[0]
     assert db["HostConfig"]["ReadonlyRootfs"] is True
-    inspected = json.loads(podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
+    inspected = json.loads(commands.run(argv.inspect(f"{project}_phoenix-core_1")).stdout)[0]
     assert inspected["HostConfig"]["ReadonlyRootfs"] is True  # the production overlay, running
     assert "no-new-privileges" in inspected["HostConfig"]["SecurityOpt"]
     assert "CAP_SYS_CHROOT" in inspected["HostConfig"]["CapDrop"]
@@ -189,7 +189,7 @@ def rotate_db_password(root: Path, env: dict[str, str], project: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "hook ran in revenue-db; recreated: revenue-db, phoenix-core" in done.stdout
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
-    login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
+    login = commands.run(argv.exec_(f"{project}_revenue-db_1", [
         "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "
                     "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
     assert login.stdout.strip() == "42"
@@ -217,10 +217,10 @@ def on_openbao(root: Path, env: dict[str, str], project: str, openbao: dict) -> 
     step(root, bao, "down", "--env", "prod")  # and the whole stack up again from OpenBao
     step(root, bao, "up", "--env", "prod", "--timeout", "180")
     assert statuses(root, bao) == dict.fromkeys(SERVICES, "healthy")
-    ca = podman.run(argv.exec_(f"{project}_phoenix-core_1",
+    ca = commands.run(argv.exec_(f"{project}_phoenix-core_1",
                                ["cat", "/run/secrets/tls_ca.crt"])).stdout
     assert health(int(env["NCA_TOOLKIT_PORT"]), ca=ca)["status"] == "ok"  # the new chain
-    login = podman.run(argv.exec_(f"{project}_revenue-db_1", [
+    login = commands.run(argv.exec_(f"{project}_revenue-db_1", [
         "sh", "-c", "PGPASSWORD=$(cat /run/secrets/revenue_db_password) psql -h 127.0.0.1 "
                     "-U phoenix -d revenue -Atc 'SELECT amount FROM revenue'"]), timeout=60)
     assert login.stdout.strip() == "42"
@@ -251,7 +251,7 @@ def broken_release(root: Path, env: dict[str, str], project: str) -> None:
     (root / "broken" / "Containerfile").write_text(
         f"FROM {lock(root, 'prod')['PHOENIX_CORE_IMAGE']}\nUSER root\n"
         "RUN rm /app/healthcheck.py\nUSER phoenix\n")
-    podman.run(argv.build(BROKEN, str(root / "broken"), str(root / "broken" / "Containerfile"),
+    commands.run(argv.build(BROKEN, str(root / "broken"), str(root / "broken" / "Containerfile"),
                           [], False), timeout=600)
     step(root, {**env, "PHOENIX_CORE_IMAGE": BROKEN}, "images.promote", "--from",
          "development", "--to", "prod", "--tag", "v2")
@@ -259,4 +259,4 @@ def broken_release(root: Path, env: dict[str, str], project: str) -> None:
     assert "rolled back to release 3 (recreated: phoenix-core" in failed.stderr
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
     assert sql(project, "SELECT amount FROM revenue") == "42"
-    assert "RELEASE_NOTE=two" in podman.run(argv.inspect(f"{project}_phoenix-core_1")).stdout
+    assert "RELEASE_NOTE=two" in commands.run(argv.inspect(f"{project}_phoenix-core_1")).stdout

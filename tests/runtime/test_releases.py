@@ -267,7 +267,7 @@ def test_a_full_disk_while_recording_leaves_no_empty_release(tiny_tmpfs: Path) -
 @pytest.mark.podman
 def test_rollback_runs_a_recorded_release_but_never_an_edited_one(make_stack, podman_project,
                                                                   busybox_image) -> None:
-    from phoenix_compose.runtime import argv, podman
+    from phoenix_compose.runtime import argv, commands
 
     root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
                        "compose/a.yaml": f"services: {{web: {{image: '{busybox_image}', "
@@ -277,7 +277,7 @@ def test_rollback_runs_a_recorded_release_but_never_an_edited_one(make_stack, po
     compose = root / "compose" / "a.yaml"
     compose.write_text(compose.read_text().replace("'1d'", "'2d'"))
     assert inv(root, "up", "--env", "t").returncode == 0
-    running = podman.run(argv.labelled("container", podman_project)).stdout.split()
+    running = commands.run(argv.labelled("container", podman_project)).stdout.split()
     release = root / ".phoenix" / "t" / "releases" / "1" / "compose.yaml"
     recorded = release.read_text()
     release.write_text(recorded.replace("    command:", "    privileged: true\n    volumes:\n"
@@ -286,7 +286,7 @@ def test_rollback_runs_a_recorded_release_but_never_an_edited_one(make_stack, po
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.startswith(".phoenix/t/releases/1/compose.yaml:1:1: error: release 1 "
                                      "was changed after it was recorded"), refused.stderr
-    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == running
+    assert commands.run(argv.labelled("container", podman_project)).stdout.split() == running
     release.write_text(recorded)  # as recorded: it runs
     back = inv(root, "rollback", "--env", "t", "--to", "1")
     assert back.returncode == 0, back.stderr

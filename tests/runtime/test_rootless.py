@@ -96,11 +96,11 @@ def test_the_development_stack_runs_rootless(user, phoenix_stack: Path) -> None:
 
 
 BOOTSTRAP = """
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.images import bootstrap_debian
-bootstrap_debian("localhost/phoenix-test/debian:bookworm", "bookworm", run=podman.run,
+bootstrap_debian("localhost/phoenix-test/debian:bookworm", "bookworm", run=commands.run,
                  report=lambda service, state, detail: print(state, detail))
-print(podman.run(("podman", "run", "--rm", "--network", "none", "--",
+print(commands.run(("podman", "run", "--rm", "--network", "none", "--",
                   "localhost/phoenix-test/debian:bookworm", "cat", "/etc/debian_version")
                  ).stdout.strip())
 """

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from phoenix_compose.errors import CommandError, ComposeRuntimeError
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.rotate import _store_all, rotate_many
 from phoenix_compose.runtime.secret_swap import MAX_VALUE, SPARE, check_value, replace_secret
 
@@ -20,12 +20,12 @@ BIG = "x" * MAX_VALUE  # podman's limit: it stores less than this
 
 
 def names() -> set[str]:
-    return set(podman.run(argv.secret_names()).stdout.split())
+    return set(commands.run(argv.secret_names()).stdout.split())
 
 
 def value_of(name: str, image: str) -> str:
     """What a container that mounts the secret reads (podman 4.3 cannot show a value)."""
-    return podman.run(("podman", "run", "--rm", "--secret", name, "--", image, "cat",
+    return commands.run(("podman", "run", "--rm", "--secret", name, "--", image, "cat",
                        f"/run/secrets/{name}"), timeout=60).stdout
 
 
@@ -33,26 +33,26 @@ def value_of(name: str, image: str) -> str:
 def secret(busybox_image: str):
     """A podman secret of this test's own, holding ``old-value``; removed afterwards."""
     name = f"pt{uuid.uuid4().hex[:8]}_token"
-    podman.run(argv.secret_create(name, "file", {}), input="old-value")
+    commands.run(argv.secret_create(name, "file", {}), input="old-value")
     yield name
     mine = [n for n in names() if n.startswith(name)]
     if mine:
-        podman.run(argv.secret_remove(*mine))
+        commands.run(argv.secret_remove(*mine))
 
 
 @pytest.mark.podman
 def test_a_value_podman_refuses_leaves_the_old_secret_as_it_was(secret, busybox_image
                                                                   ) -> None:
     with pytest.raises(CommandError, match="less than 512000 bytes"):
-        replace_secret(podman.run, secret, BIG, names(), driver="file", options={})
+        replace_secret(commands.run, secret, BIG, names(), driver="file", options={})
     assert value_of(secret, busybox_image) == "old-value"
     assert f"{secret}{SPARE}" not in names()
 
 
 @pytest.mark.podman
 def test_a_replacement_holds_the_new_value_and_leaves_no_spare(secret, busybox_image) -> None:
-    podman.run(argv.secret_create(f"{secret}{SPARE}", "file", {}), input="a killed run's")
-    replace_secret(podman.run, secret, "new-value", names(), driver="file", options={})
+    commands.run(argv.secret_create(f"{secret}{SPARE}", "file", {}), input="a killed run's")
+    replace_secret(commands.run, secret, "new-value", names(), driver="file", options={})
     assert value_of(secret, busybox_image) == "new-value"
     assert f"{secret}{SPARE}" not in names()
 
@@ -79,7 +79,7 @@ def test_secrets_set_refuses_an_oversized_value_and_keeps_the_old_one(
     finally:
         mine = [n for n in names() if n.startswith(name)]
         if mine:
-            podman.run(argv.secret_remove(*mine))
+            commands.run(argv.secret_remove(*mine))
 
 
 def test_the_size_rule_counts_bytes_not_characters() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, argv_gpg, commands
 
 from support import REPO, inv
 
@@ -49,10 +49,10 @@ def stack(make_stack, podman_project: str, busybox_image: str):
                        "compose/app.yaml": compose(busybox_image, podman_project)})
     (root / "tasks.py").write_text((REPO / "tasks.py").read_text())
     yield root
-    names = podman.run(argv.secret_names()).stdout.split()
+    names = commands.run(argv.secret_names()).stdout.split()
     mine = [n for n in names if n.startswith(f"{podman_project}_")]
     if mine:
-        podman.run(argv.secret_remove(*mine))
+        commands.run(argv.secret_remove(*mine))
 
 
 def test_a_missing_secret_stops_up_before_anything_is_created(stack, podman_project) -> None:
@@ -60,7 +60,7 @@ def test_a_missing_secret_stops_up_before_anything_is_created(stack, podman_proj
     assert up.returncode == 1
     assert f"secret(s) missing from podman: {podman_project}_token (used by app)" in up.stderr
     assert f"inv secrets.set token --env {podman_project}" in up.stderr
-    assert podman.run(argv.labelled("container", podman_project)).stdout.split() == []
+    assert commands.run(argv.labelled("container", podman_project)).stdout.split() == []
 
 
 def test_set_list_deliver_and_never_leak(stack, podman_project) -> None:
@@ -75,14 +75,14 @@ def test_set_list_deliver_and_never_leak(stack, podman_project) -> None:
     up = inv_in(stack, outputs, "up", "--env", env)
     assert up.returncode == 0, up.stderr  # the healthcheck compared the value
     container = f"{podman_project}_app_1"
-    owner = podman.run(argv.exec_(container, ["stat", "-c", "%u %g %a", "/run/secrets/token"]))
+    owner = commands.run(argv.exec_(container, ["stat", "-c", "%u %g %a", "/run/secrets/token"]))
     assert owner.stdout.strip() == "1234 1234 400"
     for args in (("status", "--env", env), ("plan", "--env", env), ("config.show", "--env", env),
                  ("logs", "--env", env), ("releases", "--env", env), ("vscode.tasks",),
                  ("secrets.list", "--env", env), ("health.check", "--env", env),
                  ("health.watch", "--env", env, "--once", "--json")):
         inv_in(stack, outputs, *args)
-    inspected = podman.run(argv.inspect(container)).stdout
+    inspected = commands.run(argv.inspect(container)).stdout
     assert "TOKEN_FILE=/run/secrets/token" in inspected
     written = [p.read_text(errors="replace") for p in (stack / ".phoenix").rglob("*")
                if p.is_file()] + [(stack / ".vscode" / "tasks.json").read_text()]
@@ -93,7 +93,7 @@ def test_set_list_deliver_and_never_leak(stack, podman_project) -> None:
     assert busy.returncode == 1 and "in use by running service(s): app" in busy.stderr
     forced = inv(stack, "secrets.rm", "token", "--env", env, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert f"{env}_token" not in podman.run(argv.secret_names()).stdout.split()
+    assert f"{env}_token" not in commands.run(argv.secret_names()).stdout.split()
     inv(stack, "down", "--env", env)
 
 
@@ -114,7 +114,7 @@ def test_the_pass_driver_keeps_the_value_encrypted_at_rest(stack, podman_project
         assert up.returncode == 0, up.stderr  # decrypted at container creation
         inv(stack, "down", "--env", env, env=extra)
     finally:
-        podman.run(argv.gpg_stop_agent(str(home)), ok_codes=(0, 1, 2))
+        commands.run(argv_gpg.stop_agent(str(home)), ok_codes=(0, 1, 2))
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -176,20 +176,20 @@ def test_rotation_runs_the_hook_recreates_consumers_and_rolls_back_a_failure(
                   stdin="good-1").returncode == 0
     assert inv_in(stack, outputs, "up", "--env", env).returncode == 0
     db, app = f"{podman_project}_db_1", f"{podman_project}_app_1"
-    before = podman.run(argv.inspect(app)).stdout
+    before = commands.run(argv.inspect(app)).stdout
     done = inv_in(stack, outputs, "secrets.rotate", "token", "--env", env, stdin="good-2")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(f"{env}: secret token rotated; hook ran in db; "
                                         "recreated: db, app")
-    assert podman.run(argv.inspect(app)).stdout != before  # recreated, not restarted
-    read = podman.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout
+    assert commands.run(argv.inspect(app)).stdout != before  # recreated, not restarted
+    read = commands.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout
     assert read == "good-2"
     failed = inv_in(stack, outputs, "secrets.rotate", "token", "--env", env, stdin="bad-3",
                     timeout=120)
     assert failed.returncode == 1
     assert "rolled back to the previous value (recreated: db, app)" in failed.stderr
-    assert podman.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout == "good-2"
-    log = podman.run(argv.exec_(db, ["cat", "/state/log"])).stdout.split()
+    assert commands.run(argv.exec_(app, ["cat", "/run/secrets/token"])).stdout == "good-2"
+    log = commands.run(argv.exec_(db, ["cat", "/state/log"])).stdout.split()
     assert log == ["good-1>good-2", "good-2>bad-3", "bad-3>good-2"]
     status = json.loads(inv(stack, "status", "--env", env, "--json").stdout)
     assert {r["service"]: r["status"] for r in status} == {"db": "running", "app": "healthy"}

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 
 from support import REPO, inv
 
@@ -49,7 +49,7 @@ def test_secrets_live_in_openbao_and_reach_the_container(make_stack, podman_proj
         assert done.returncode == 0, done.stderr
         listed = json.loads(inv(root, "secrets.list", "--env", env, "--json").stdout)
         assert listed[0]["driver"] == "shell"
-        secret_id = json.loads(podman.run(argv.secret_inspect(f"{env}_token")).stdout)[0]["ID"]
+        secret_id = json.loads(commands.run(argv.secret_inspect(f"{env}_token")).stdout)[0]["ID"]
         stored = subprocess.run([openbao["cli"], "kv", "get", "-mount=secret", "-field=value",
                                  f"phoenix/{secret_id}"], env=openbao["env"],
                                 capture_output=True, text=True)
@@ -57,7 +57,7 @@ def test_secrets_live_in_openbao_and_reach_the_container(make_stack, podman_proj
         assert not list((root / ".phoenix").rglob("secrets"))  # nothing of it on our disk
         up = inv(root, "up", "--env", env)
         assert up.returncode == 0, up.stderr  # looked up from OpenBao at creation
-        assert VALUE not in podman.run(argv.inspect(f"{podman_project}_app_1")).stdout
+        assert VALUE not in commands.run(argv.inspect(f"{podman_project}_app_1")).stdout
         assert inv(root, "down", "--env", env).returncode == 0
         assert inv(root, "secrets.rm", "token", "--env", env).returncode == 0
         gone = subprocess.run([openbao["cli"], "kv", "get", "-mount=secret",
@@ -65,9 +65,9 @@ def test_secrets_live_in_openbao_and_reach_the_container(make_stack, podman_proj
                               capture_output=True, text=True)
         assert gone.returncode != 0  # deleted from OpenBao too
     finally:
-        names = podman.run(argv.secret_names()).stdout.split()
+        names = commands.run(argv.secret_names()).stdout.split()
         if f"{env}_token" in names:
-            podman.run(argv.secret_remove(f"{env}_token"), ok_codes=(0, 125))
+            commands.run(argv.secret_remove(f"{env}_token"), ok_codes=(0, 125))
 
 
 def test_the_shell_driver_needs_its_address_and_token_file(make_stack, podman_project,

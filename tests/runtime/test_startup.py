@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.errors import ComposeRuntimeError, StartupError
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
 from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
 

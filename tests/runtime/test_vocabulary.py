@@ -15,13 +15,13 @@ from phoenix_compose.cli.planview import down_commands, signal_commands
 from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.runtime import argv_compose, audit, operations
 from phoenix_compose.runtime.choice import Choice
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.images import pull_for, removable_images
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.observe import observe
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.plan import Change, PlanOptions, plan
-from phoenix_compose.runtime.podman import Result
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 
 STACK = """

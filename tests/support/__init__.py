@@ -12,8 +12,8 @@ from pathlib import Path
 
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv as podman_argv
-from phoenix_compose.runtime import podman
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime import commands
+from phoenix_compose.runtime.commands import Result
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_DIRS = ("compose", "templates", "envs", "images", "tasks")
@@ -46,16 +46,16 @@ def remove_project(project: str) -> list[str]:
     throwaway verify ones), through the engine's seam; returns what is still there
     afterwards (a cleanup that cannot fail silently)."""
     def listed(kind: str) -> list[str]:
-        return [item for label in LABELS for item in podman.run(
+        return [item for label in LABELS for item in commands.run(
             podman_argv.labelled(kind, project, label), timeout=60).stdout.split()]
 
     ids = listed("container")
     if ids:
-        podman.run(podman_argv.remove(*ids, timeout=0), timeout=120)
+        commands.run(podman_argv.remove(*ids, timeout=0), timeout=120)
     for kind in ("volume", "network"):
         names = listed(kind)
         if names:
-            podman.run(podman_argv.remove_kind(kind, *names), timeout=60)
+            commands.run(podman_argv.remove_kind(kind, *names), timeout=60)
     return [item for kind in ("container", "volume", "network") for item in listed(kind)]
 
 
@@ -127,8 +127,8 @@ class FakePodman:
 
 def judged(result: Result, ok_codes=(0,), tolerate=()) -> Result:
     """What the real seam does with a result: raise unless its code is accepted or its
-    failure tolerated (for fakes that stand in for ``podman.run``)."""
-    if result.code not in tuple(ok_codes) and not podman.tolerated(result, tuple(tolerate)):
+    failure tolerated (for fakes that stand in for ``commands.run``)."""
+    if result.code not in tuple(ok_codes) and not commands.tolerated(result, tuple(tolerate)):
         raise CommandError(result.argv, result.code, result.stdout, result.stderr)
     return result
 

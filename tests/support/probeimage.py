@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 
 PROBE_IMAGE = "localhost/phoenix-test/probes:2"
 NC_DEB = Path("/var/cache/apt/archives/netcat-openbsd_1.219-1_amd64.deb")
@@ -75,7 +75,7 @@ def _place(rootfs: Path, source: Path, target: str) -> None:
 
 
 def ensure_probe_image(base: str) -> str:
-    if podman.run(argv.image_exists(PROBE_IMAGE), ok_codes=(0, 1)).code == 0:
+    if commands.run(argv.image_exists(PROBE_IMAGE), ok_codes=(0, 1)).code == 0:
         return PROBE_IMAGE
     with tempfile.TemporaryDirectory(prefix="phoenix-probes-") as tmp:
         rootfs = Path(tmp) / "rootfs"
@@ -96,5 +96,5 @@ def ensure_probe_image(base: str) -> str:
             path.write_text(text)
             path.chmod(0o755)
         (Path(tmp) / "Containerfile").write_text(CONTAINERFILE.format(base=base))
-        podman.run(argv.build(PROBE_IMAGE, tmp), timeout=300)
+        commands.run(argv.build(PROBE_IMAGE, tmp), timeout=300)
     return PROBE_IMAGE

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.audit import stopped_by_us
-from phoenix_compose.runtime.podman import Result
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.watch.observe import SETTLE_POLLS, Observer
 
 from support.watching import is_type
@@ -113,10 +113,10 @@ def test_a_kill_from_the_host_is_healed_and_podman_stop_and_kill_are_left_alone(
     for name in ("crashed", "stopped", "killed"):
         w.wait_for(lambda e, n=name: e["type"] == "health_changed" and e["service"] == n
                    and e["to"] == "healthy", 20)
-    pid = json.loads(podman.run(("podman", "inspect", "--", f"{podman_project}_crashed_1"))
+    pid = json.loads(commands.run(("podman", "inspect", "--", f"{podman_project}_crashed_1"))
                      .stdout)[0]["State"]["Pid"]
-    podman.run(("podman", "stop", "-t", "1", "--", f"{podman_project}_stopped_1"))
-    podman.run(("podman", "kill", "--", f"{podman_project}_killed_1"))
+    commands.run(("podman", "stop", "-t", "1", "--", f"{podman_project}_stopped_1"))
+    commands.run(("podman", "kill", "--", f"{podman_project}_killed_1"))
     os.kill(pid, signal.SIGKILL)  # the main process, from the host: exit 137, no podman event
     for name in ("stopped", "killed"):
         w.wait_for(lambda e, n=name: e["type"] == "health_changed" and e["service"] == n

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.cli.lifecycle import status_table, with_last_exits
-from phoenix_compose.runtime import podman
+from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
 from support import LIMITS_APPLY, REPO, inv
@@ -36,7 +36,7 @@ def service(image: str, command: str, extra: str = "", interval: str = "1s") -> 
 
 
 def inspect(container: str) -> dict:
-    return json.loads(podman.run(("podman", "inspect", "--", container)).stdout)[0]
+    return json.loads(commands.run(("podman", "inspect", "--", container)).stdout)[0]
 
 
 def event_time(event: dict) -> float:
@@ -49,7 +49,7 @@ def state_time(container: str, key: str) -> float:
 
 
 def fault(project: str, service: str, name: str) -> None:
-    podman.run(("podman", "exec", f"{project}_{service}_1", "touch", f"/run/fault/{name}"))
+    commands.run(("podman", "exec", f"{project}_{service}_1", "touch", f"/run/fault/{name}"))
 
 
 @pytest.mark.skipif(not os.access("/dev/kmsg", os.R_OK),
@@ -175,11 +175,11 @@ def test_drift_a_hand_made_container_and_an_orphan_are_reported_within_one_inter
     web = f"{podman_project}_web_1"
     labels = ("--label", f"io.podman.compose.project={podman_project}",
               "--label", f"com.docker.compose.project={podman_project}")
-    podman.run(("podman", "rm", "-f", "-t", "0", "--", web))
-    podman.run(("podman", "run", "-d", "--name", web, *labels,
+    commands.run(("podman", "rm", "-f", "-t", "0", "--", web))
+    commands.run(("podman", "run", "-d", "--name", web, *labels,
                 "--label", "com.docker.compose.service=web", "-e", "MODE=debug",
                 "-e", "EXTRA=1", "--", busybox_image, "sleep", "1d"))
-    podman.run(("podman", "run", "-d", "--name", f"{podman_project}_ghost_1", *labels,
+    commands.run(("podman", "run", "-d", "--name", f"{podman_project}_ghost_1", *labels,
                 "--", busybox_image, "sleep", "1d"))
     # seen by the next check (one every interval: test_drift shows it on a fake clock)
     drifted = w.wait_for(lambda e: e["type"] == "drift_detected" and e["service"] == "web"

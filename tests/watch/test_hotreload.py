@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.watch.hotreload import changed_services, config_watch
 
@@ -133,7 +133,7 @@ def test_apply_restarts_only_the_changed_service_and_an_invalid_edit_nothing(
     ComposeManager(root, "t").start_services(timeout=60)
 
     def ids() -> dict[str, tuple[str, str]]:
-        items = json.loads(podman.run(argv.inspect(f"{podman_project}_a_1",
+        items = json.loads(commands.run(argv.inspect(f"{podman_project}_a_1",
                                                      f"{podman_project}_b_1")).stdout)
         return {i["Name"]: (i["Id"], i["State"]["StartedAt"]) for i in items}
 
@@ -145,7 +145,7 @@ def test_apply_restarts_only_the_changed_service_and_an_invalid_edit_nothing(
         after = ids()
         assert after[f"{podman_project}_a_1"][0] != before[f"{podman_project}_a_1"][0]
         assert after[f"{podman_project}_b_1"] == before[f"{podman_project}_b_1"]
-        env = json.loads(podman.run(argv.inspect(f"{podman_project}_a_1")).stdout)[0][
+        env = json.loads(commands.run(argv.inspect(f"{podman_project}_a_1")).stdout)[0][
             "Config"]["Env"]
         assert "GREETING=bonjour" in env
 

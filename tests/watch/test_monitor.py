@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.runtime import argv, podman
+from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.monitor import StateStore
@@ -51,7 +51,7 @@ def container(project: str, service: str = "web") -> str:
 
 
 def inject(project: str, path: str = "/run/fault/fail") -> None:
-    podman.run(("podman", "exec", container(project), "touch", path))
+    commands.run(("podman", "exec", container(project), "touch", path))
 
 
 def test_an_unhealthy_service_is_restarted_in_time_and_heals(
@@ -84,7 +84,7 @@ def test_a_crashed_container_is_restarted_but_a_user_stop_is_respected(
     restart = w.wait_for(is_type("restart_started"), 10)
     assert restart["reason"] == "stopped"
     w.wait_for(is_type("restart_succeeded"), 15)
-    podman.run(argv.stop(container(podman_project, "other"), timeout=1))
+    commands.run(argv.stop(container(podman_project, "other"), timeout=1))
     w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "other"
                and e["to"] == "stopped", 10)
     ticks.wait(3)  # three more looks at it, and no restart
@@ -95,7 +95,7 @@ def test_a_removed_container_is_recreated(make_stack, podman_project, busybox_im
                                           up) -> None:
     root = web_stack(make_stack, podman_project, busybox_image, "{backoff_initial_s: 1}")
     w = up(root, interval=1)
-    podman.run(argv.remove(container(podman_project, "other"), timeout=0))
+    commands.run(argv.remove(container(podman_project, "other"), timeout=0))
     w.wait_for(lambda e: e["type"] == "health_changed" and e["service"] == "other"
                and e["to"] == "missing", 10)
     w.wait_for(is_type("restart_succeeded", "other"), 30)
@@ -144,7 +144,7 @@ def test_after_the_window_the_circuit_half_opens_and_a_success_closes_it(
     first_open = w.wait_for(is_type("circuit_open"), 20)
     w.wait_for(lambda e: is_type("restart_started")(e) and e["time"] > first_open["time"], 15)
     w.wait_for(lambda e: is_type("circuit_open")(e) and e["time"] > first_open["time"], 15)
-    podman.run(("podman", "exec", container(podman_project), "rm", "/tmp/fail"))
+    commands.run(("podman", "exec", container(podman_project), "rm", "/tmp/fail"))
     w.wait_for(is_type("circuit_closed"), 15)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from phoenix_compose.runtime.podman import CommandError
+from phoenix_compose.runtime.commands import CommandError
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.events import EventBus

@@ -112,7 +112,7 @@ def test_hooks_webhooks_and_the_log_all_get_the_same_masked_event(receiver, make
     """The bus masks once, before every subscriber: a secret a health check echoed reaches
     no webhook, command hook or log in clear (they used to get the unmasked event)."""
     from phoenix_compose.config.masking import MASK, masker_for
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
     from phoenix_compose.watch.events import EventLog
 
     root = make_stack({"envs/t.env": "STRIPE_APIKEY=sk_live_s3cret\n",
@@ -123,7 +123,7 @@ def test_hooks_webhooks_and_the_log_all_get_the_same_masked_event(receiver, make
     script.write_text(f"#!/bin/sh\ncat > {got}\n")
     script.chmod(0o755)
     bus = EventBus(masker_for(root, "t").tree)
-    runner = HookRunner({"health_changed": [{"url": r.url}, [str(script)]]}, podman.run)
+    runner = HookRunner({"health_changed": [{"url": r.url}, [str(script)]]}, commands.run)
     bus.subscribe(runner)
     bus.subscribe(EventLog(tmp_path / "events.jsonl"))
     bus.emit("health_changed", "web", **{"from": "healthy", "to": "unhealthy",
@@ -141,7 +141,7 @@ def test_a_secret_a_health_check_echoes_reaches_hooks_and_health_check_masked(
     """The real watch on real podman: the unhealthy check's output quotes the API key; the
     webhook, the command hook, the terminal and events.jsonl all get it masked."""
     from phoenix_compose.config.masking import MASK
-    from phoenix_compose.runtime import podman
+    from phoenix_compose.runtime import commands
     from phoenix_compose.watch.service import check
 
     probe = "test ! -f /tmp/fail || { echo auth failed for key $$STRIPE_APIKEY; exit 1; }"
@@ -163,7 +163,7 @@ def test_a_secret_a_health_check_echoes_reaches_hooks_and_health_check_masked(
     script.chmod(0o755)
     w = up(root, interval=1, heal=False,
            hooks={"health_changed": [{"url": r.url}, [str(script)]]})
-    podman.run(("podman", "exec", f"{podman_project}_web_1", "touch", "/tmp/fail"))
+    commands.run(("podman", "exec", f"{podman_project}_web_1", "touch", "/tmp/fail"))
     seen = w.wait_for(lambda e: e["type"] == "health_changed" and e["to"] == "unhealthy", 30)
     assert seen["detail"].strip() == f"auth failed for key {MASK}"
     (web,) = check(root, "t")[0]  # `inv health.check` prints the same output, masked too

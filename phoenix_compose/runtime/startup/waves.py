@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError
-from phoenix_compose.runtime import argv, containers, podman, stopping
+from phoenix_compose.runtime import argv, commands, containers, stopping
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
@@ -147,7 +147,7 @@ class Startup:
                 self.clock.sleep(TICK)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: a hanging podman must not hold us
             self.creator.abort.set()
-            podman.terminate_all()
+            commands.terminate_all()
             raise
         finally:
             for progress in self.progress.values():
