@@ -235,7 +235,7 @@ def _env_files(env_file: Any, variables: dict[str, str]) -> dict[str, str | None
 
 def _ports(port: Any) -> list[tuple[str, str, str, str]]:
     ip, target, published, proto = port_key(port)
-    ip = "" if ip in ("", "0.0.0.0") and isinstance(port, str) else ip
+    ip = "" if ip == "0.0.0.0" else ip  # every address, written or not
     targets, publics = _span(target), _span(published)
     if len(publics) == 1 and len(targets) > 1:
         publics = publics * len(targets)

@@ -1,0 +1,50 @@
+"""Disagreements with docker compose found by sweeping ~470 public compose files
+(issue 25): each fixed rule on the smallest file that showed it.  docker compose v2.40's
+answers (``config --format json``) are written next to each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose import api
+from phoenix_compose.errors import ConfigurationError
+
+
+def _load(tmp_path: Path, text: str, variables: dict[str, str] | None = None) -> dict:
+    (tmp_path / "compose.yaml").write_text(text, encoding="utf-8")
+    return api.load_project([tmp_path / "compose.yaml"], variables or {}, validate=True)
+
+
+def test_an_empty_image_with_a_build_is_no_image(tmp_path) -> None:
+    # docker/compose pkg/e2e/testdata/TestBuildTags: `image: ${TAG}` unset; compose builds
+    (tmp_path / "Dockerfile").write_text("FROM alpine\n", encoding="utf-8")
+    model = _load(tmp_path, "services: {a: {image: '${TAG}', build: .}}\n")
+    assert "image" not in model["services"]["a"]
+
+
+def test_an_empty_image_without_a_build_is_still_refused(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="neither an image nor a build"):
+        _load(tmp_path, "services: {a: {image: '${TAG}'}}\n")
+
+
+def test_a_provider_service_needs_no_image(tmp_path) -> None:
+    # docker/compose pkg/e2e/testdata/TestProviderStopHook: compose accepts it
+    model = _load(tmp_path, "services:\n  a: {image: x, depends_on: [p]}\n"
+                            "  p: {provider: {type: example, options: {size: 1}}}\n")
+    assert model["services"]["p"]["provider"] == {"type": "example", "options": {"size": 1}}
+
+
+@pytest.mark.parametrize("section", ["networks", "volumes"])
+def test_an_empty_resource_name_is_its_key(tmp_path, section) -> None:
+    # docker/compose pkg/e2e/testdata/TestUpSwitchVolumes: `name: ${EXTERNAL_VOLUME}` unset
+    model = _load(tmp_path, f"services: {{a: {{image: x}}}}\n"
+                            f"{section}: {{v: {{external: true, name: '${{UNSET}}'}}}}\n")
+    assert model[section]["v"] == {"external": True}
+
+
+def test_a_set_resource_name_is_kept(tmp_path) -> None:
+    model = _load(tmp_path, "services: {a: {image: x}}\nvolumes: {v: {name: '${N}'}}\n",
+                  {"N": "data"})
+    assert model["volumes"]["v"]["name"] == "data"
