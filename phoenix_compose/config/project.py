@@ -20,6 +20,7 @@ from phoenix_compose.config.loading import Context, parse
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import merge_all, resolve_paths
 from phoenix_compose.config.secretuse import secret_use_problems
+from phoenix_compose.config.shellwords import split_operator_commands
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
@@ -66,6 +67,7 @@ def assemble_located(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *,
     implicit = add_implicit_dependencies(merged)
     model, where = yamlsrc.flatten(merged)
     drop_empty_names(model)
+    split_operator_commands(model.get("services"))
     locator = Locator(where, fallback)
     defined = _names(model)
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []

@@ -48,3 +48,20 @@ def test_a_set_resource_name_is_kept(tmp_path) -> None:
     model = _load(tmp_path, "services: {a: {image: x}}\nvolumes: {v: {name: '${N}'}}\n",
                   {"N": "data"})
     assert model["volumes"]["v"]["name"] == "data"
+
+
+@pytest.mark.parametrize(("command", "words"), [
+    # nextcloud/all-in-one php/tests/compose.yaml: compose runs `node app.mjs 8090`
+    ("node app.mjs 8090 2>&1", ["node", "app.mjs", "8090"]),
+    ("a b;c", ["a", "b"]), ("a && b", ["a"]), ("a|b", ["a"]), ("x >out", ["x"]),
+    ("sh -c 'a && b' | c", ["sh", "-c", "a && b"]),
+])
+def test_a_command_stops_at_an_unquoted_operator_as_in_compose(tmp_path, command,
+                                                               words) -> None:
+    model = _load(tmp_path, f"services: {{a: {{image: x, command: {command!r}}}}}\n")
+    assert model["services"]["a"]["command"] == words
+
+
+def test_a_command_without_an_operator_stays_a_string(tmp_path) -> None:
+    model = _load(tmp_path, "services: {a: {image: x, entrypoint: \"sh -c 'a && b'\"}}\n")
+    assert model["services"]["a"]["entrypoint"] == "sh -c 'a && b'"
