@@ -50,8 +50,21 @@ def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
                 problems.append(Problem(loc, f"{problem} in port '{port}' of service "
                                              f"'{name}'{note}"))
         problems += control_problems(name, svc, where)
-        problems += image_problems(name, svc, where)
+        problems += image_problems(name, svc, where) + newer_key_problems(name, svc, where)
     return problems
+
+
+# in the vendored compose-spec schema, not yet in docker compose 2.40 (which refuses them)
+# nor run by us: a hook written there would silently never run
+NEWER_KEYS = ("pre_start",)
+
+
+def newer_key_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
+    return [Problem(where.at(("services", name, key), key=True),
+                    f"service '{name}': additional property '{key}' is not allowed "
+                    "(docker compose 2.40 does not know it, and it would never run)",
+                    hint=f"remove `{key}:`; `post_start` and `pre_stop` hooks are known")
+            for key in NEWER_KEYS if key in svc]
 
 
 def image_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:

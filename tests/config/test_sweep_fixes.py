@@ -65,3 +65,10 @@ def test_a_command_stops_at_an_unquoted_operator_as_in_compose(tmp_path, command
 def test_a_command_without_an_operator_stays_a_string(tmp_path) -> None:
     model = _load(tmp_path, "services: {a: {image: x, entrypoint: \"sh -c 'a && b'\"}}\n")
     assert model["services"]["a"]["entrypoint"] == "sh -c 'a && b'"
+
+
+def test_a_pre_start_hook_is_refused_as_docker_compose_refuses_it(tmp_path) -> None:
+    # docker/compose pkg/e2e/testdata/TestPreStartHook*: "additional properties
+    # 'pre_start' not allowed" (compose 2.40), though the newer schema we vendor has it
+    with pytest.raises(ConfigurationError, match=r"compose.yaml:4:5: error: .*'pre_start'"):
+        _load(tmp_path, "services:\n  a:\n    image: x\n    pre_start: [{command: [id]}]\n")
