@@ -100,7 +100,8 @@ GO_TESTDATA = ["cli/testdata/simple/compose.yaml", "cli/testdata/simple/compose-
                "loader/testdata/compose-depends-on-self.yaml",
                "loader/testdata/compose-include-cycle.yaml", "loader/testdata/include/compose.yaml"]
 E2E_TESTDATA = ["TestBuildTags", "TestBuildSecrets", "TestProviderStopHook", "TestUpSwitchVolumes",
-                "TestDependsOnMultipleProviders", "TestImagesAfterImageRemoved"]
+                "TestDependsOnMultipleProviders", "TestImagesAfterImageRemoved",
+                "TestPreStartHookSuccess"]
 PAPERLESS = [f"docker/compose/docker-compose.{n}.yml" for n in (
     "mariadb", "mariadb-tika", "postgres", "postgres-tika", "sqlite", "sqlite-tika", "portainer")]
 TRAEFIK = [f"docs/content/user-guides/docker-compose/{n}" for n in (
@@ -125,7 +126,8 @@ SWEPT: list[tuple[str, str, list[list[str]], str | None]] = [
     ("traefik/traefik", "MIT", [[f] for f in TRAEFIK], None),
     ("vegasbrianc/prometheus", "MIT", [["docker-compose.yml"]], None),
     ("zammad/zammad-docker-compose", "AGPL-3.0-only", [["docker-compose.yml"]], None),
-    ("nextcloud/all-in-one", "AGPL-3.0-only", [["compose.yaml"]], None),
+    ("nextcloud/all-in-one", "AGPL-3.0-only", [["compose.yaml"], ["php/tests/compose.yaml"]],
+     None),
 ]
 # too large to clone: read file by file (repository, licence, commit, {path: local file})
 EXTRA = [
