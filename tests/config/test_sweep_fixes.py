@@ -72,3 +72,10 @@ def test_a_pre_start_hook_is_refused_as_docker_compose_refuses_it(tmp_path) -> N
     # 'pre_start' not allowed" (compose 2.40), though the newer schema we vendor has it
     with pytest.raises(ConfigurationError, match=r"compose.yaml:4:5: error: .*'pre_start'"):
         _load(tmp_path, "services:\n  a:\n    image: x\n    pre_start: [{command: [id]}]\n")
+
+
+def test_a_windows_absolute_bind_source_stays_as_written(tmp_path) -> None:
+    # compose-go cli/testdata/simple/compose-with-paths.yaml: `source: C:\docker\project`
+    model = _load(tmp_path, "services:\n  a:\n    image: x\n    volumes:\n"
+                            "      - {type: bind, source: 'C:\\docker\\project', target: /t}\n")
+    assert model["services"]["a"]["volumes"][0]["source"] == "C:\\docker\\project"
