@@ -89,7 +89,8 @@ PROJECTS: list[tuple[str, str, list[list[str]], str | None]] = [
       ["docker-compose.separate.yml"], ["tests/resources/docker/docker-compose.yml"]], None),
     ("docker/compose", "Apache-2.0", [[f"pkg/e2e/fixtures/{f}"] for f in E2E], None),
 ]
-GO_TESTDATA = ["cli/testdata/simple/compose.yaml", "cli/testdata/simple/compose-name.yaml",
+GO_TESTDATA = ["cli/testdata/simple/compose.yaml", "cli/testdata/simple/compose-with-paths.yaml",
+               "cli/testdata/simple/compose-name.yaml",
                "cli/testdata/simple/compose-with-overrides.yaml",
                "cli/testdata/simple/compose-with-variables.yaml",
                "cli/testdata/env-file/compose-with-env-file.yaml",
