@@ -17,6 +17,7 @@ from typing import Any
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.config.reference import reference_problem
+from phoenix_compose.config.shellwords import go_split
 from phoenix_compose.errors import Problem
 
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -51,6 +52,22 @@ def value_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
                                              f"'{name}'{note}"))
         problems += control_problems(name, svc, where)
         problems += image_problems(name, svc, where) + newer_key_problems(name, svc, where)
+        problems += command_problems(name, svc, where)
+    return problems
+
+
+def command_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
+    """A string command that docker compose cannot split (go-shellwords): an unclosed
+    quote, a lone parenthesis, a trailing backslash."""
+    problems = []
+    for key in ("command", "entrypoint"):
+        value = svc.get(key)
+        if isinstance(value, str) and go_split(value) is None:
+            loc, note = where.value(("services", name, key))
+            problems.append(Problem(loc, f"invalid command line string in {key} of service "
+                                         f"'{name}'{note}",
+                                    hint="close every quote, quote a parenthesis, or write "
+                                         "the command as a list"))
     return problems
 
 

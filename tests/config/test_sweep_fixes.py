@@ -4,6 +4,7 @@ answers (``config --format json``) are written next to each."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,12 @@ def test_a_set_resource_name_is_kept(tmp_path) -> None:
     # nextcloud/all-in-one php/tests/compose.yaml: compose runs `node app.mjs 8090`
     ("node app.mjs 8090 2>&1", ["node", "app.mjs", "8090"]),
     ("a b;c", ["a", "b"]), ("a && b", ["a"]), ("a|b", ["a"]), ("x >out", ["x"]),
-    ("sh -c 'a && b' | c", ["sh", "-c", "a && b"]),
+    ("sh -c 'a && b' | c", ["sh", "-c", "a && b"]), ("echo $(x y) z", ["echo", "$(x y)", "z"]),
+    ("echo `a b` c", ["echo", "`a b`", "c"]),
 ])
 def test_a_command_stops_at_an_unquoted_operator_as_in_compose(tmp_path, command,
                                                                words) -> None:
-    model = _load(tmp_path, f"services: {{a: {{image: x, command: {command!r}}}}}\n")
+    model = _load(tmp_path, f"services: {{a: {{image: x, command: {json.dumps(command)}}}}}\n")
     assert model["services"]["a"]["command"] == words
 
 
@@ -79,3 +81,10 @@ def test_a_windows_absolute_bind_source_stays_as_written(tmp_path) -> None:
     model = _load(tmp_path, "services:\n  a:\n    image: x\n    volumes:\n"
                             "      - {type: bind, source: 'C:\\docker\\project', target: /t}\n")
     assert model["services"]["a"]["volumes"][0]["source"] == "C:\\docker\\project"
+
+
+@pytest.mark.parametrize("command", ["a (b", "a b)", "f(x)", "a 'b", 'a "b', "a\\"])
+def test_a_command_docker_compose_cannot_split_is_refused(tmp_path, command) -> None:
+    # docker compose: "'services[a].command' invalid command line string"
+    with pytest.raises(ConfigurationError, match=r"compose.yaml:1:\d+: error: invalid command"):
+        _load(tmp_path, f"services: {{a: {{image: x, command: {json.dumps(command)}}}}}\n")
