@@ -5,6 +5,10 @@ included and extended files), its licence, and MANIFEST.json naming each file's 
 (repository, path, commit, licence).
 
     python tools/corpus.py MIRRORS_DIR [EXTRA_DIR]
+    python tools/corpus.py --add MIRRORS_DIR
+
+``--add`` brings in only the projects of ``SWEPT`` (found by sweeping public files against
+docker compose), replacing those entries and keeping the rest of the corpus as it is.
 
 Re-running it rewrites the corpus from the same commits.  The projects are listed below;
 ``EXTRA_DIR`` holds the files of repositories too large to clone (read one by one, named
@@ -85,6 +89,47 @@ PROJECTS: list[tuple[str, str, list[list[str]], str | None]] = [
       ["docker-compose.separate.yml"], ["tests/resources/docker/docker-compose.yml"]], None),
     ("docker/compose", "Apache-2.0", [[f"pkg/e2e/fixtures/{f}"] for f in E2E], None),
 ]
+GO_TESTDATA = ["cli/testdata/simple/compose.yaml", "cli/testdata/simple/compose-with-paths.yaml",
+               "cli/testdata/simple/compose-name.yaml",
+               "cli/testdata/simple/compose-with-overrides.yaml",
+               "cli/testdata/simple/compose-with-variables.yaml",
+               "cli/testdata/env-file/compose-with-env-file.yaml",
+               "cli/testdata/env-file/compose-with-env-files.yaml",
+               "loader/testdata/compose-include.yaml", "loader/testdata/compose-test-extends.yaml",
+               "loader/testdata/extends/withdir/compose.yaml",
+               "loader/testdata/compose-depends-on-cycle.yaml",
+               "loader/testdata/compose-depends-on-self.yaml",
+               "loader/testdata/compose-include-cycle.yaml", "loader/testdata/include/compose.yaml"]
+E2E_TESTDATA = ["TestBuildTags", "TestBuildSecrets", "TestProviderStopHook", "TestUpSwitchVolumes",
+                "TestDependsOnMultipleProviders", "TestImagesAfterImageRemoved",
+                "TestPreStartHookSuccess"]
+PAPERLESS = [f"docker/compose/docker-compose.{n}.yml" for n in (
+    "mariadb", "mariadb-tika", "postgres", "postgres-tika", "sqlite", "sqlite-tika", "portainer")]
+TRAEFIK = [f"docs/content/user-guides/docker-compose/{n}" for n in (
+    "acme-dns/docker-compose.yml", "acme-dns/docker-compose_secrets.yml",
+    "acme-http/docker-compose.yml", "acme-tls/docker-compose.yml",
+    "basic-example/docker-compose.yml")]
+N8N = ["docker-caddy/docker-compose.yml", "docker-compose/subfolderWithSSL/docker-compose.yml",
+       "docker-compose/withPostgres/docker-compose.yml",
+       "docker-compose/withPostgresAndWorker/docker-compose.yml"]
+# found by sweeping ~490 public compose files against docker compose (tools/corpus.py --add)
+SWEPT: list[tuple[str, str, list[list[str]], str | None]] = [
+    ("compose-spec/compose-go", "Apache-2.0", [[f] for f in GO_TESTDATA], None),
+    ("docker/compose", "Apache-2.0",
+     [[f"pkg/e2e/testdata/{n}/compose.yaml"] for n in E2E_TESTDATA], None),
+    ("dockersamples/example-voting-app", "Apache-2.0",
+     [["docker-compose.yml"], ["docker-compose.images.yml"]], None),
+    ("n8n-io/n8n-hosting", "MIT", [[f] for f in N8N], None),
+    ("nginx-proxy/nginx-proxy", "MIT",
+     [["docker-compose.yml"], ["docker-compose-separate-containers.yml"],
+      ["test/compose.base.yml"]], None),
+    ("paperless-ngx/paperless-ngx", "GPL-3.0-only", [[f] for f in PAPERLESS], None),
+    ("traefik/traefik", "MIT", [[f] for f in TRAEFIK], None),
+    ("vegasbrianc/prometheus", "MIT", [["docker-compose.yml"]], None),
+    ("zammad/zammad-docker-compose", "AGPL-3.0-only", [["docker-compose.yml"]], None),
+    ("nextcloud/all-in-one", "AGPL-3.0-only", [["compose.yaml"], ["php/tests/compose.yaml"]],
+     None),
+]
 # too large to clone: read file by file (repository, licence, commit, {path: local file})
 EXTRA = [
     ("immich-app/immich", "AGPL-3.0-only", "4cff61e035ac68376fc29793a719f87f9f0acd12",
@@ -160,9 +205,11 @@ def clean(path: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
-def collect(mirrors: Path, extra: Path) -> list[dict[str, Any]]:
+def collect(mirrors: Path, extra: Path | None,
+            projects_of: list[tuple[str, str, list[list[str]], str | None]] = PROJECTS
+            ) -> list[dict[str, Any]]:
     manifest = []
-    for repo, licence, projects, variables in PROJECTS:
+    for repo, licence, projects, variables in projects_of:
         src = mirrors / repo.replace("/", "+") / "repo"
         commit = git(src, "rev-parse", "HEAD").decode().strip()
         slug = repo.replace("/", "__")
@@ -190,7 +237,8 @@ def collect(mirrors: Path, extra: Path) -> list[dict[str, Any]]:
         licence_file = next(n for n in ("LICENSE", "LICENSE.md", "COPYING")
                             if git(src, "show", f"HEAD:{n}") is not None)
         (OUT / slug / "LICENSE.origin").write_bytes(git(src, "show", f"HEAD:{licence_file}"))
-    for repo, licence, commit, files in EXTRA:
+    for repo, licence, commit, files in EXTRA if extra is not None else ():
+        assert extra is not None
         slug = repo.replace("/", "__")
         for path, local in files.items():
             target = OUT / slug / path
@@ -213,8 +261,26 @@ def _kept_extra(folder: Path) -> Path:
     return folder
 
 
+def add(mirrors: Path) -> None:
+    """Only the ``SWEPT`` projects: (re)collected, the other entries kept as they are."""
+    names = {(repo, tuple(files)) for repo, _l, projects, _v in SWEPT for files in projects}
+    kept = [e for e in json.loads((OUT / "MANIFEST.json").read_text(encoding="utf-8"))
+            if (e["repo"], tuple(e["files"])) not in names]
+    write(kept + collect(mirrors, None, SWEPT))
+
+
+def write(manifest: list[dict[str, Any]]) -> None:
+    for entry in manifest:
+        entry["support"] = [f for f in entry["support"] if f not in entry["files"]]
+    (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     import tempfile
+
+    if sys.argv[1] == "--add":
+        add(Path(sys.argv[2]))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         extra = Path(sys.argv[2]) if len(sys.argv) > 2 else _kept_extra(Path(tmp))
@@ -222,9 +288,7 @@ def main() -> None:
             shutil.rmtree(OUT)
         OUT.mkdir(parents=True)
         manifest = collect(Path(sys.argv[1]), extra)
-    for entry in manifest:
-        entry["support"] = [f for f in entry["support"] if f not in entry["files"]]
-    (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    write(manifest + collect(Path(sys.argv[1]), None, SWEPT))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ value and ``!override`` replaces it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
@@ -276,6 +277,9 @@ def _absolute(node: N, project_dir: FsPath) -> None:
 
 def _join(project_dir: FsPath, text: str) -> str:
     """``text`` against ``project_dir``, cleaned as Go's ``filepath.Join`` cleans it: a
-    symlink on the way stays as named, as in docker compose."""
+    symlink on the way stays as named, as in docker compose; a Windows absolute path
+    (``C:\\data``) is absolute to compose-go too, and stays as written."""
     path = FsPath(text).expanduser()
-    return str(path) if path.is_absolute() else os.path.normpath(project_dir / path)
+    if path.is_absolute() or re.match(r"[A-Za-z]:[\\/]", text):
+        return str(path)
+    return os.path.normpath(project_dir / path)

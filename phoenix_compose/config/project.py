@@ -20,6 +20,7 @@ from phoenix_compose.config.loading import Context, parse
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.merge import merge_all, resolve_paths
 from phoenix_compose.config.secretuse import secret_use_problems
+from phoenix_compose.config.shellwords import split_operator_commands
 from phoenix_compose.config.validate import validate_model
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
@@ -65,6 +66,8 @@ def assemble_located(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *,
     resolve_bare_environment(merged, lookup)
     implicit = add_implicit_dependencies(merged)
     model, where = yamlsrc.flatten(merged)
+    drop_empty_names(model)
+    split_operator_commands(model.get("services"))
     locator = Locator(where, fallback)
     defined = _names(model)
     problems = apply_profiles(model, locator, profiles) if profiles is not None else []
@@ -75,6 +78,18 @@ def assemble_located(docs: list[yamlsrc.N], project_dir: Path, fallback: Loc, *,
         problems += validate_model(model, locator, production, active - {""}, roots, left_out)
         problems += secret_use_problems(locator, production)
     return model, locator, problems
+
+
+def drop_empty_names(model: dict[str, Any]) -> None:
+    """An empty ``image`` of a service, or ``name`` of a network, volume, secret or config
+    (``${UNSET}``), is absent, as compose-go leaves it out: a service builds its image, a
+    resource is named by its key (in place)."""
+    for section in ("services", "networks", "volumes", "secrets", "configs"):
+        entries = model.get(section)
+        for spec in entries.values() if isinstance(entries, dict) else ():
+            key = "image" if section == "services" else "name"
+            if isinstance(spec, dict) and spec.get(key) == "":
+                del spec[key]
 
 
 def _names(model: dict[str, Any]) -> set[str]:

@@ -63,7 +63,7 @@ def semantic_problems(model: dict[str, Any], where: Locator, roots: Roots | None
         if not isinstance(svc, dict):
             continue
         base = ("services", name)
-        if "image" not in svc and "build" not in svc:
+        if "image" not in svc and "build" not in svc and "provider" not in svc:
             problems.append(Problem(where.at(base, key=True),
                                     f"service '{name}' has neither an image nor a build",
                                     hint="add `image:` or a `build:` section"))
