@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
@@ -62,13 +62,24 @@ class ComposeManager:
         self.root, self.env, self.state = root, env, StateDir(root, env)
         self.run, self.report, self.lock_wait, self.clock = run, report, lock_wait, clock or Clock()
         self.applied: Plan | None = None  # the plan the last start_services applied
+        self._outcome: Outcome | None = None  # prepared once per manager (see forget)
+        self._stack: Stack | None = None
 
     def validate_compose_files(self) -> Outcome:
-        return prepare(self.root, self.env)
+        """The prepared project: built once, then handed to every step of the action."""
+        if self._outcome is None:
+            self._outcome = prepare(self.root, self.env)
+        return self._outcome
 
     def stack(self) -> Stack:
-        outcome = self.validate_compose_files()
-        return load_stack(outcome.compose_file, outcome.project_name)
+        if self._stack is None:
+            outcome = self.validate_compose_files()
+            self._stack = load_stack(outcome.compose_file, outcome.project_name)
+        return self._stack
+
+    def forget(self) -> None:
+        """The config changed (the hot reload): the next action prepares it again."""
+        self._outcome, self._stack = None, None
 
     def current_stack(self) -> Stack:
         """For stop/status: the current config, or the last valid one if it is now broken."""
@@ -85,8 +96,12 @@ class ComposeManager:
         check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
                 audited(self.state.audit_log, action, args,
-                        masker_for(self.root, self.env).text), children.watched(self.state):
+                        self._mask), children.watched(self.state):
             yield
+
+    def _mask(self, text: str) -> str:
+        """Only an error's text is masked: the masker is made when one is written."""
+        return masker_for(self.root, self.env).text(text)
 
     # -- lifecycle -------------------------------------------------------------------------
     def deployer(self) -> Deployer:
@@ -201,6 +216,8 @@ class ComposeManager:
 
     # -- without a valid config --------------------------------------------------------------
     def _production(self) -> bool:
+        if self._outcome is not None:
+            return self._outcome.production
         try:
             return load_environment(self.root, self.env).production
         except ConfigurationError:  # a broken env file: be strict
@@ -263,14 +280,19 @@ def running_services(run: containers.Runner, stack: Stack) -> set[str]:
 
 def _select(manager: ComposeManager, stack: Stack, services: Sequence[str],
             profiles: Sequence[str]) -> list[str]:
-    return stack.select(services, profiles or env_profiles(manager.root, manager.env))
+    if profiles:
+        return stack.select(services, profiles)
+    cfg = manager.validate_compose_files().cfg
+    return stack.select(services, env_profiles(manager.root, manager.env, cfg))
 
 
-def env_profiles(root: Path, env: str) -> tuple[str, ...]:
+def env_profiles(root: Path, env: str, cfg: EnvironmentConfig | None = None
+                 ) -> tuple[str, ...]:
     """``COMPOSE_PROFILES`` (the env files or the process), as docker compose reads it
-    when no ``--profile`` is given."""
+    when no ``--profile`` is given; ``cfg``: the environment already loaded."""
     try:
-        text = load_environment(root, env).variables.lookup("COMPOSE_PROFILES")
+        cfg = cfg or load_environment(root, env)
     except ConfigurationError:
         return ()
+    text = cfg.variables.lookup("COMPOSE_PROFILES")
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
