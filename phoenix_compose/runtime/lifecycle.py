@@ -67,14 +67,12 @@ class ComposeManager:
 
     def validate_compose_files(self) -> Outcome:
         """The prepared project: built once, then handed to every step of the action."""
-        if self._outcome is None:
-            self._outcome = prepare(self.root, self.env)
+        self._outcome = self._outcome or prepare(self.root, self.env)
         return self._outcome
 
     def stack(self) -> Stack:
-        if self._stack is None:
-            outcome = self.validate_compose_files()
-            self._stack = load_stack(outcome.compose_file, outcome.project_name)
+        outcome = self.validate_compose_files()
+        self._stack = self._stack or load_stack(outcome.compose_file, outcome.project_name)
         return self._stack
 
     def forget(self) -> None:
@@ -95,17 +93,14 @@ class ComposeManager:
         """The env lock and one audit line around an action that changes the stack."""
         check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
-                audited(self.state.audit_log, action, args,
-                        self._mask), children.watched(self.state):
+                audited(self.state.audit_log, action, args,  # the masker: only for an error
+                        lambda text: masker_for(self.root, self.env).text(text)), \
+                children.watched(self.state):
             yield
-
-    def _mask(self, text: str) -> str:
-        """Only an error's text is masked: the masker is made when one is written."""
-        return masker_for(self.root, self.env).text(text)
 
     # -- lifecycle -------------------------------------------------------------------------
     def deployer(self) -> Deployer:
-        return Deployer(self.state, self.run, self.report, self.clock, self._production())
+        return Deployer(self.state, self.run, self.report, self.clock, production(self))
 
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
@@ -134,7 +129,7 @@ class ComposeManager:
             plan = None
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
-                    stack, names, build=build, production=self._production(),
+                    stack, names, build=build, production=production(self),
                     pull=choice.pull), choice.options(names, services))
                 args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
                 self.applied = plan
@@ -145,20 +140,13 @@ class ComposeManager:
             except PhoenixError as exc:
                 if not rollback or (plan is not None and not plan.moves):
                     raise  # asked not to, or nothing moved: a rollback cannot mend health
-                self._recover(exc, timeout, args)
+                _recover(self, exc, timeout, args)
             if plan is not None and wait and (plan.moves or releases.current(self.state) is None):
                 running = sorted(running_services(self.run, stack),  # healthy
                                  key=stack.order().index)
                 args["release"] = releases.record(self.state, stack, running, self.run,
                                                   protected=deployer.protected)
             return done
-
-    def _recover(self, cause: PhoenixError, timeout: float, args: dict[str, Any]) -> None:
-        """Back to the current (last healthy) release after a failed ``up``; always raises."""
-        if (number := releases.current(self.state)) is None or taken_down(self.state.audit_log):
-            raise cause  # nothing healthy to go back to, or the stack was meant to be down
-        args["rolled_back_to"] = number
-        recover(self.deployer(), cause, number, timeout, masker_for(self.root, self.env).text)
 
     def rollback(self, to: int | None = None, *, timeout: float = 300.0) -> tuple[int, Plan]:
         """``inv rollback``: release ``to`` (default: the one before the current one)."""
@@ -172,7 +160,7 @@ class ComposeManager:
         ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful,
                                          **({"rmi": rmi} if rmi else {})}):
-            if volumes and self._production() and not confirmed:
+            if volumes and production(self) and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
@@ -214,14 +202,28 @@ class ComposeManager:
         native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
         return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
 
-    # -- without a valid config --------------------------------------------------------------
-    def _production(self) -> bool:
-        if self._outcome is not None:
-            return self._outcome.production
-        try:
-            return load_environment(self.root, self.env).production
-        except ConfigurationError:  # a broken env file: be strict
-            return True
+    def prepared(self) -> Outcome | None:
+        """The project this manager prepared, if it did (no build for asking)."""
+        return self._outcome
+
+
+def production(m: ComposeManager) -> bool:
+    """The prepared project's flag; without one, the env's (a broken env file: strict)."""
+    if (outcome := m.prepared()) is not None:
+        return outcome.production
+    try:
+        return load_environment(m.root, m.env).production
+    except ConfigurationError:
+        return True
+
+
+def _recover(m: ComposeManager, cause: PhoenixError, timeout: float,
+             args: dict[str, Any]) -> None:
+    """Back to the current (last healthy) release after a failed ``up``; always raises."""
+    if (number := releases.current(m.state)) is None or taken_down(m.state.audit_log):
+        raise cause  # nothing healthy to go back to, or the stack was meant to be down
+    args["rolled_back_to"] = number
+    recover(m.deployer(), cause, number, timeout, masker_for(m.root, m.env).text)
 
 
 def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
