@@ -63,3 +63,15 @@ def test_one_up_prepares_loads_the_env_and_reads_the_final_file_once(
     assert "db" in capsys.readouterr().out  # and printed its status table
     assert counts == Counter({"prepare:call": 1, "load_environment:call": 1,
                               "read_yaml:final": 1})
+
+
+def test_a_manager_keeps_its_project_until_told_the_config_changed(make_stack) -> None:
+    """The hot reload applies a changed config with the same manager: ``forget`` makes the
+    next action prepare it again."""
+    root = make_stack(TWO)
+    m = ComposeManager(root, "t", run=FakePodman({}))
+    first = m.stack()
+    (root / "compose" / "b.yaml").write_text("services: {cache: {image: 'c:1'}}\n")
+    assert m.stack() is first  # one action, one project
+    m.forget()
+    assert sorted(m.stack().services) == ["cache", "db", "web"]
