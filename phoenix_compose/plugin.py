@@ -97,13 +97,11 @@ class Env:
 
         out = {}
         for name, spec in self._stack.services.items():
-            env = spec.raw.get("environment") or {}
             out[name] = Service(
                 name, spec.container, spec.image,
-                {str(k): "" if v is None else str(v) for k, v in env.items()}
-                if isinstance(env, dict) else {},
+                {k: "" if v is None else str(v) for k, v in spec.environment.items()},
                 tuple(f"{self.project}_{v}" for v in named_volumes(self._stack, name)),
-                {k: v for k, v in spec.raw.items() if str(k).startswith("x-")},
+                spec.extensions,
                 tuple(spec.depends_on))
         return out
 

@@ -105,8 +105,8 @@ def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]
 
 def _config_map(spec: ServiceSpec, meta: Doc, warnings: list[str]) -> list[Doc]:
     """The plain environment as a ConfigMap; what looks secret is only named (a Secret)."""
-    env_map = {k: v for k, v in _config_env(spec.raw).items() if not is_plaintext_secret(k, v)}
-    if hidden := sorted(set(_config_env(spec.raw)) - set(env_map)):
+    env_map = {k: v for k, v in _config_env(spec).items() if not is_plaintext_secret(k, v)}
+    if hidden := sorted(set(_config_env(spec)) - set(env_map)):
         warnings.append(f"{spec.name}: {', '.join(hidden)} look secret: read from the Secret "
                         f"{meta['name']}-env (create it; values are never written here)")
     return [{"apiVersion": "v1", "kind": "ConfigMap",
@@ -118,16 +118,15 @@ def _claims(stack: Stack, spec: ServiceSpec) -> dict[str, str]:
     """Named volume (DNS name) -> mount path, for the volumes the stack declares."""
     declared = stack.top.get("volumes") or {}
     out = {}
-    for item in spec.raw.get("volumes") or []:
+    for item in spec.volumes:
         source, target = volume(item)
         if source and source in declared:
             out[dns(source)] = target
     return out
 
 
-def _config_env(raw: dict[str, Any]) -> dict[str, str]:
-    env = raw.get("environment") or {}
-    return {str(k): str(v) for k, v in env.items() if v is not None} \
-        if isinstance(env, dict) else {}  # None: a pass-through the host did not set
+def _config_env(spec: ServiceSpec) -> dict[str, str]:
+    # None: a pass-through the host did not set
+    return {k: str(v) for k, v in spec.environment.items() if v is not None}
 
 

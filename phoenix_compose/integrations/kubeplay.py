@@ -110,7 +110,7 @@ def _container(container: Doc, spec: ServiceSpec, prefix: str, offset: int) -> N
 def _published(spec: ServiceSpec) -> dict[int, int]:
     """Container port -> published host port, from the compose ``ports:``."""
     out = {}
-    for port in spec.raw.get("ports") or []:
+    for port in spec.ports:
         if isinstance(port, dict):
             if port.get("published"):
                 out[int(port["target"])] = int(str(port["published"]).split("-")[0])

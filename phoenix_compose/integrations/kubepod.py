@@ -9,7 +9,7 @@ from typing import Any
 
 from phoenix_compose.config.probes import mode, recognise
 from phoenix_compose.config.secretnames import is_plaintext_secret
-from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
+from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
 
 Doc = dict[str, Any]
@@ -32,7 +32,7 @@ def volume(volume: Any) -> tuple[str, str]:
 
 def container_ports(spec: ServiceSpec) -> list[int]:
     out: list[int] = []
-    for port in list(spec.raw.get("ports") or []) + list(spec.raw.get("expose") or []):
+    for port in list(spec.ports) + list(spec.raw.get("expose") or []):
         target = port.get("target") if isinstance(port, dict) else \
             str(port).split("/")[0].split(":")[-1]
         if target and int(target) not in out:
@@ -102,7 +102,7 @@ def exec_argv(line: str) -> list[str]:
 
 
 def grace(spec: ServiceSpec) -> int:
-    return int(seconds(spec.raw.get("stop_grace_period"), 10.0))
+    return int(spec.stop_grace)
 
 
 def pod_spec(stack: Stack, spec: ServiceSpec, name: str, claims: dict[str, str],
@@ -155,7 +155,7 @@ def _mounts(stack: Stack, spec: ServiceSpec, claims: dict[str, str],
             warnings: list[str]) -> tuple[list[Doc], list[Doc]]:
     volumes: list[Doc] = []
     mounts: list[Doc] = [{"name": claim, "mountPath": path} for claim, path in claims.items()]
-    for item in spec.raw.get("volumes") or []:
+    for item in spec.volumes:
         source, target = volume(item)
         if source and dns(source) not in claims:
             warnings.append(f"{spec.name}: bind mount {source} -> {target} is not carried")
@@ -163,9 +163,7 @@ def _mounts(stack: Stack, spec: ServiceSpec, claims: dict[str, str],
         volumes.append({"name": f"tmp{i}", "emptyDir": {"medium": "Memory"}})
         mounts.append({"name": f"tmp{i}", "mountPath": path})
     items = []
-    for ref in spec.raw.get("secrets") or []:
-        name = str(ref.get("source") if isinstance(ref, dict) else ref)
-        target = str((ref.get("target") if isinstance(ref, dict) else None) or name)
+    for name, target in spec.secrets.items():
         items.append({"secret": {"name": dns(name),
                                  "items": [{"key": "value", "path": str(target)}]}})
     if items:  # files at /run/secrets/<target>, as compose mounts them; values never here

@@ -14,7 +14,6 @@ from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
-from phoenix_compose.shapes import as_dict
 
 Items = list[tuple[str, str]]
 _UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
@@ -108,7 +107,7 @@ def _volumes(stack: Stack, spec: ServiceSpec, root: Path, prefix: str,
              warnings: list[str]) -> Items:
     declared = stack.top.get("volumes") or {}
     items: Items = []
-    for item in spec.raw.get("volumes") or []:
+    for item in spec.volumes:
         source, target = volume(item)
         mode = ":ro" if (isinstance(item, dict) and item.get("read_only")) or \
             str(item).endswith(":ro") else ""
@@ -132,14 +131,14 @@ def secret_values(stack: Stack) -> dict[str, str]:
     the units) and its value as the container sees it (compose's ``$$`` is ``$``)."""
     return {secret_name(stack, spec.name, str(key)): literal("" if value is None else str(value))
             for spec in stack.services.values()
-            for key, value in as_dict(spec.raw.get("environment")).items()
+            for key, value in spec.environment.items()
             if is_plaintext_secret(str(key), value)}
 
 
 def _environment(stack: Stack, spec: ServiceSpec, warnings: list[str]) -> Items:
     """Plain variables as Environment=; one that looks secret is read from a podman secret
     (type=env), never written here."""
-    env = as_dict(spec.raw.get("environment"))
+    env = spec.environment
     items: Items = []
     for key, value in sorted(env.items()):
         if value is None:

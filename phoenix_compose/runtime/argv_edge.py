@@ -20,7 +20,7 @@ def haproxy_binary() -> str | None:
 
 
 def _haproxy() -> str:
-    return haproxy_binary() or "haproxy"  # a missing one fails in podman.run, named
+    return haproxy_binary() or "haproxy"  # a missing one fails in commands.run, named
 
 
 def haproxy_check(config: str) -> Argv:

@@ -90,13 +90,12 @@ def fingerprint(stack: Stack, name: str, digests: Mapping[str, str] | None = Non
 
 def mounted_files(stack: Stack, name: str) -> dict[str, str]:
     """``secret NAME`` / ``config NAME`` -> the file it is made from, for one service."""
-    svc = stack.services[name].raw
+    spec = stack.services[name]
     files = {}
-    for kind in ("secrets", "configs"):
+    for kind, refs in (("secrets", spec.secrets), ("configs", spec.configs)):
         defined = as_dict(stack.top.get(kind))
-        for ref in svc.get(kind) or ():
-            source = ref.get("source") if isinstance(ref, dict) else ref
-            entry = as_dict(defined.get(str(source)))
+        for source in refs:
+            entry = as_dict(defined.get(source))
             if entry.get("file"):
                 files[f"{kind[:-1]} {source}"] = str(entry["file"])
     return files

@@ -46,8 +46,7 @@ def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runne
         spec = stack.services[name]
         if not spec.build:
             continue
-        build = spec.raw["build"]
-        build = {"context": build} if isinstance(build, str) else build
+        build = spec.build_spec
         context = build.get("context", ".")
         args = build.get("args") or {}
         tag = image_tag(stack, name)

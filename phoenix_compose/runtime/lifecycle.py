@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.masking import masker_for
 from phoenix_compose.config.pipeline import Outcome, prepare
 from phoenix_compose.errors import (
@@ -62,13 +62,22 @@ class ComposeManager:
         self.root, self.env, self.state = root, env, StateDir(root, env)
         self.run, self.report, self.lock_wait, self.clock = run, report, lock_wait, clock or Clock()
         self.applied: Plan | None = None  # the plan the last start_services applied
+        self._outcome: Outcome | None = None  # prepared once per manager (see forget)
+        self._stack: Stack | None = None
 
     def validate_compose_files(self) -> Outcome:
-        return prepare(self.root, self.env)
+        """The prepared project: built once, then handed to every step of the action."""
+        self._outcome = self._outcome or prepare(self.root, self.env)
+        return self._outcome
 
     def stack(self) -> Stack:
         outcome = self.validate_compose_files()
-        return load_stack(outcome.compose_file, outcome.project_name)
+        self._stack = self._stack or load_stack(outcome.compose_file, outcome.project_name)
+        return self._stack
+
+    def forget(self) -> None:
+        """The config changed (the hot reload): the next action prepares it again."""
+        self._outcome, self._stack = None, None
 
     def current_stack(self) -> Stack:
         """For stop/status: the current config, or the last valid one if it is now broken."""
@@ -84,13 +93,14 @@ class ComposeManager:
         """The env lock and one audit line around an action that changes the stack."""
         check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
-                audited(self.state.audit_log, action, args,
-                        masker_for(self.root, self.env).text), children.watched(self.state):
+                audited(self.state.audit_log, action, args,  # the masker: only for an error
+                        lambda text: masker_for(self.root, self.env).text(text)), \
+                children.watched(self.state):
             yield
 
     # -- lifecycle -------------------------------------------------------------------------
     def deployer(self) -> Deployer:
-        return Deployer(self.state, self.run, self.report, self.clock, self._production())
+        return Deployer(self.state, self.run, self.report, self.clock, production(self))
 
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
@@ -119,7 +129,7 @@ class ComposeManager:
             plan = None
             try:
                 plan = deployer.plan(stack, names, deployer.prepare(
-                    stack, names, build=build, production=self._production(),
+                    stack, names, build=build, production=production(self),
                     pull=choice.pull), choice.options(names, services))
                 args["plan"] = {k: v for k, v in plan.summary().items() if v != "unchanged"}
                 self.applied = plan
@@ -130,20 +140,13 @@ class ComposeManager:
             except PhoenixError as exc:
                 if not rollback or (plan is not None and not plan.moves):
                     raise  # asked not to, or nothing moved: a rollback cannot mend health
-                self._recover(exc, timeout, args)
+                _recover(self, exc, timeout, args)
             if plan is not None and wait and (plan.moves or releases.current(self.state) is None):
                 running = sorted(running_services(self.run, stack),  # healthy
                                  key=stack.order().index)
                 args["release"] = releases.record(self.state, stack, running, self.run,
                                                   protected=deployer.protected)
             return done
-
-    def _recover(self, cause: PhoenixError, timeout: float, args: dict[str, Any]) -> None:
-        """Back to the current (last healthy) release after a failed ``up``; always raises."""
-        if (number := releases.current(self.state)) is None or taken_down(self.state.audit_log):
-            raise cause  # nothing healthy to go back to, or the stack was meant to be down
-        args["rolled_back_to"] = number
-        recover(self.deployer(), cause, number, timeout, masker_for(self.root, self.env).text)
 
     def rollback(self, to: int | None = None, *, timeout: float = 300.0) -> tuple[int, Plan]:
         """``inv rollback``: release ``to`` (default: the one before the current one)."""
@@ -157,7 +160,7 @@ class ComposeManager:
         ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful,
                                          **({"rmi": rmi} if rmi else {})}):
-            if volumes and self._production() and not confirmed:
+            if volumes and production(self) and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
@@ -199,12 +202,28 @@ class ComposeManager:
         native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
         return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
 
-    # -- without a valid config --------------------------------------------------------------
-    def _production(self) -> bool:
-        try:
-            return load_environment(self.root, self.env).production
-        except ConfigurationError:  # a broken env file: be strict
-            return True
+    def prepared(self) -> Outcome | None:
+        """The project this manager prepared, if it did (no build for asking)."""
+        return self._outcome
+
+
+def production(m: ComposeManager) -> bool:
+    """The prepared project's flag; without one, the env's (a broken env file: strict)."""
+    if (outcome := m.prepared()) is not None:
+        return outcome.production
+    try:
+        return load_environment(m.root, m.env).production
+    except ConfigurationError:
+        return True
+
+
+def _recover(m: ComposeManager, cause: PhoenixError, timeout: float,
+             args: dict[str, Any]) -> None:
+    """Back to the current (last healthy) release after a failed ``up``; always raises."""
+    if (number := releases.current(m.state)) is None or taken_down(m.state.audit_log):
+        raise cause  # nothing healthy to go back to, or the stack was meant to be down
+    args["rolled_back_to"] = number
+    recover(m.deployer(), cause, number, timeout, masker_for(m.root, m.env).text)
 
 
 def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
@@ -263,14 +282,19 @@ def running_services(run: containers.Runner, stack: Stack) -> set[str]:
 
 def _select(manager: ComposeManager, stack: Stack, services: Sequence[str],
             profiles: Sequence[str]) -> list[str]:
-    return stack.select(services, profiles or env_profiles(manager.root, manager.env))
+    if profiles:
+        return stack.select(services, profiles)
+    cfg = manager.validate_compose_files().cfg
+    return stack.select(services, env_profiles(manager.root, manager.env, cfg))
 
 
-def env_profiles(root: Path, env: str) -> tuple[str, ...]:
+def env_profiles(root: Path, env: str, cfg: EnvironmentConfig | None = None
+                 ) -> tuple[str, ...]:
     """``COMPOSE_PROFILES`` (the env files or the process), as docker compose reads it
-    when no ``--profile`` is given."""
+    when no ``--profile`` is given; ``cfg``: the environment already loaded."""
     try:
-        text = load_environment(root, env).variables.lookup("COMPOSE_PROFILES")
+        cfg = cfg or load_environment(root, env)
     except ConfigurationError:
         return ()
+    text = cfg.variables.lookup("COMPOSE_PROFILES")
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.probes import NativeProbe, native_probe
+from phoenix_compose.config.probes import NativeProbe
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.runtime import checks, commands
 from phoenix_compose.runtime.containers import ContainerState, Runner
@@ -130,9 +130,8 @@ def native_probes(stack: Stack) -> dict[str, tuple[Health, NativeProbe]]:
     """container -> (its healthcheck, its probe), for the services phoenix checks itself."""
     out = {}
     for spec in stack.services.values():
-        probe = native_probe(spec.raw) if spec.health is not None else None
-        if spec.health is not None and probe is not None:
-            out[spec.container] = (spec.health, probe)
+        if spec.health is not None and spec.probe is not None:
+            out[spec.container] = (spec.health, spec.probe)
     return out
 
 

@@ -33,7 +33,7 @@ from phoenix_compose._compat import StrEnum
 from phoenix_compose.runtime import argv, containers, ownership
 from phoenix_compose.runtime.fingerprint import fingerprint
 from phoenix_compose.runtime.observe import Snapshot
-from phoenix_compose.runtime.stack import ServiceSpec, Stack, seconds
+from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.runtime.startup.waves import levels
 from phoenix_compose.shapes import as_dict
 
@@ -208,9 +208,8 @@ def _cascade(stack: Stack, names: Sequence[str], steps: dict[str, Step]) -> None
         step = steps[name]
         if step.change not in (Change.UNCHANGED, Change.CONVERGE_HEALTH):
             continue
-        entries = stack.services[name].raw.get("depends_on") or {}
-        moved = [dep for dep, entry in entries.items()
-                 if isinstance(entry, dict) and entry.get("restart") is True
+        moved = [dep for dep in stack.services[name].depends_on
+                 if dep in stack.services[name].restarts_with
                  and dep in steps and steps[dep].change.starts]
         if moved:
             steps[name] = Step(name, Change.RESTART, step.container, tuple(
@@ -222,7 +221,7 @@ def named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
     """The stack's named volumes a service mounts (short or long form), as declared."""
     declared = as_dict(stack.top.get("volumes"))
     out = []
-    for volume in stack.services[name].raw.get("volumes") or ():
+    for volume in stack.services[name].volumes:
         source = volume.get("source") if isinstance(volume, dict) else \
             str(volume).split(":", 1)[0]
         if source in declared:
@@ -232,7 +231,7 @@ def named_volumes(stack: Stack, name: str) -> tuple[str, ...]:
 
 def grace(stack: Stack, steps: Sequence[Step]) -> int:
     """The longest ``stop_grace_period`` of the services (compose's default: 10 s)."""
-    return max((math.ceil(seconds(stack.services[s.service].raw.get("stop_grace_period"), 10))
+    return max((math.ceil(stack.services[s.service].stop_grace)
                 if s.service in stack.services else 10 for s in steps), default=10)
 
 

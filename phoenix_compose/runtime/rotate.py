@@ -118,7 +118,7 @@ def current_value(run: containers.Runner, stack: Stack, target: str,
                   running: Sequence[str]) -> str | None:
     """The value a running consumer sees, or None when none runs."""
     for service in running:
-        path = f"/run/secrets/{_target_of(stack.services[service].raw, target)}"
+        path = f"/run/secrets/{stack.services[service].secrets.get(target, target)}"
         result = run(argv.exec_(stack.services[service].container, ["cat", "--", path]),
                      ok_codes=(0, 1), timeout=30)
         if result.code == 0:

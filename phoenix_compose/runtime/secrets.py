@@ -67,7 +67,7 @@ def external_secrets(stack: Stack) -> dict[str, list[str]]:
     declared = as_dict(stack.top.get("secrets"))
     names = [n for n, d in declared.items() if isinstance(d, dict) and d.get("external")]
     return {n: [s for s, spec in stack.services.items()
-                if n in _sources(spec.raw.get("secrets"))] for n in names}
+                if n in spec.secrets] for n in names}
 
 
 def _sources(refs: Any) -> list[str]:

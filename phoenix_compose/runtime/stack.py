@@ -6,12 +6,15 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.probes import NativeProbe, native_probe
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
 from phoenix_compose.runtime.argv import container_name
+from phoenix_compose.shapes import as_dict
 
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -55,7 +58,100 @@ class ServiceSpec:
     health: Health | None = None
     profiles: tuple[str, ...] = ()
     ports: tuple[Any, ...] = ()
+    # the service's whole compose mapping: for the exports, which translate compose fields
+    # one for one, and the fingerprint, which hashes all of it.  The runtime reads the
+    # typed views below (parsed here, once), never this mapping.
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def environment(self) -> dict[str, Any]:
+        """KEY -> value as written (None: passed from the host)."""
+        return _keyed(self.raw.get("environment"))
+
+    @cached_property
+    def labels(self) -> dict[str, Any]:
+        return _keyed(self.raw.get("labels"))
+
+    @cached_property
+    def volumes(self) -> tuple[Any, ...]:
+        """The ``volumes`` entries, short strings or long mappings as written."""
+        return tuple(self.raw.get("volumes") or ())
+
+    @cached_property
+    def secrets(self) -> dict[str, str]:
+        """The secrets it mounts: source -> target (under /run/secrets/)."""
+        return _refs(self.raw.get("secrets"))
+
+    @cached_property
+    def configs(self) -> dict[str, str]:
+        """The configs it mounts: source -> target."""
+        return _refs(self.raw.get("configs"))
+
+    @cached_property
+    def stop_grace(self) -> float:
+        """``stop_grace_period`` in seconds (compose's default: 10)."""
+        return seconds(self.raw.get("stop_grace_period"), 10.0)
+
+    @cached_property
+    def memory_limit(self) -> str | None:
+        """``deploy.resources.limits.memory`` (or the older ``mem_limit``), as written."""
+        limits = as_dict(as_dict(as_dict(self.raw.get("deploy")).get("resources"))
+                         .get("limits"))
+        value = limits.get("memory", self.raw.get("mem_limit"))
+        return None if value is None else str(value)
+
+    @cached_property
+    def restart_policy(self) -> Any:
+        """``x-phoenix-restart`` as written (the watcher's RestartPolicy checks it)."""
+        return self.raw.get("x-phoenix-restart")
+
+    @cached_property
+    def build_spec(self) -> dict[str, Any]:
+        """The ``build`` section as a mapping (a bare context string is its context)."""
+        value = self.raw.get("build")
+        return {"context": value} if isinstance(value, str) else as_dict(value)
+
+    @cached_property
+    def optional_deps(self) -> frozenset[str]:
+        """Dependencies declared ``required: false``."""
+        return frozenset(d for d, e in as_dict(self.raw.get("depends_on")).items()
+                         if isinstance(e, dict) and e.get("required") is False)
+
+    @cached_property
+    def restarts_with(self) -> frozenset[str]:
+        """Dependencies declared ``restart: true``: their restart restarts this one."""
+        return frozenset(d for d, e in as_dict(self.raw.get("depends_on")).items()
+                         if isinstance(e, dict) and e.get("restart") is True)
+
+    @cached_property
+    def probe(self) -> NativeProbe | None:
+        """The native probe phoenix runs for its healthcheck, or None (exec in the
+        container)."""
+        return native_probe(self.raw) if self.health is not None else None
+
+    @cached_property
+    def extensions(self) -> dict[str, Any]:
+        """Its ``x-`` keys."""
+        return {str(k): v for k, v in self.raw.items() if str(k).startswith("x-")}
+
+
+def _keyed(value: Any) -> dict[str, Any]:
+    """A mapping (the final file's form) or a list of ``KEY=VALUE`` items."""
+    if isinstance(value, list):
+        return {key: val if sep else None
+                for key, sep, val in (str(v).partition("=") for v in value)}
+    return {str(k): v for k, v in as_dict(value).items()}
+
+
+def _refs(refs: Any) -> dict[str, str]:
+    """``secrets``/``configs`` entries (a name or a mapping): source -> target."""
+    out = {}
+    for ref in refs or ():
+        if isinstance(ref, dict):
+            out[str(ref.get("source"))] = str(ref.get("target") or ref.get("source"))
+        else:
+            out[str(ref)] = str(ref)
+    return out
 
 
 @dataclass(frozen=True)
@@ -106,8 +202,7 @@ class Stack:
         return not profiles or bool(active.intersection(profiles))
 
     def _required(self, name: str, dep: str) -> bool:
-        entry = (self.services[name].raw.get("depends_on") or {}).get(dep)
-        return not (isinstance(entry, dict) and entry.get("required") is False)
+        return dep not in self.services[name].optional_deps
 
     def container_of(self, service: str) -> str:
         self.select([service])  # an unknown name is an error

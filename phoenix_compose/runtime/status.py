@@ -45,15 +45,8 @@ def service_status(run: containers.Runner, stack: Stack,
         if state is None and spec.profiles:
             continue  # behind a profile that is not running
         row = status_row(name, spec.container, state, now)
-        rows.append(replace(row, memory_limit=memory_limit(spec.raw)))
+        rows.append(replace(row, memory_limit=spec.memory_limit))
     return rows
-
-
-def memory_limit(raw: Mapping[str, Any]) -> str | None:
-    """``deploy.resources.limits.memory`` (or the older ``mem_limit``), as written."""
-    limits = ((raw.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-    value = limits.get("memory", raw.get("mem_limit"))
-    return None if value is None else str(value)
 
 
 def status_row(name: str, container: str, state: containers.ContainerState | None,

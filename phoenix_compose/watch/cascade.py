@@ -15,7 +15,7 @@ from typing import Any
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import argv, audit, containers
 from phoenix_compose.runtime.nativehealth import NativeHealth
-from phoenix_compose.runtime.stack import Stack, seconds
+from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.watch.decide import Action, charge
 from phoenix_compose.watch.events import EventBus
 from phoenix_compose.watch.restart_policy import RestartPolicy
@@ -23,9 +23,7 @@ from phoenix_compose.watch.state import StateStore
 
 
 def restarts_with(stack: Stack, name: str, dep: str) -> bool:
-    entry = (stack.services[name].raw.get("depends_on") or {})
-    entry = entry.get(dep) if isinstance(entry, dict) else None
-    return isinstance(entry, dict) and entry.get("restart") is True
+    return dep in stack.services[name].restarts_with
 
 
 def dependents(stack: Stack, root: str) -> list[str]:
@@ -101,7 +99,7 @@ class Cascader:
                       attempt=verdict.record.attempt,
                       restart_count=verdict.record.restart_count,
                       circuit=verdict.record.circuit, next_allowed_in_s=0.0)
-        grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
+        grace = int(spec.stop_grace)
         audit.note_stops(self.store.stops_log, [name])  # our restart stops it: meant
         try:
             self.run(argv.restart(spec.container, timeout=grace), timeout=120)

@@ -11,7 +11,7 @@ recreation of a missing container acts on it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from phoenix_compose.config.identity import OWNER_LABEL
@@ -82,14 +82,14 @@ def compare(stack: Stack, name: str, item: Mapping[str, Any], image_env: Mapping
     spec = stack.services[name]
     config = item.get("Config") or {}
     diffs = _image(spec.image, item)
-    diffs += _environment(spec.raw.get("environment"), config.get("Env") or [], image_env)
-    diffs += _set_diff("mounts", _expected_mounts(spec.raw),
+    diffs += _environment(spec.environment, config.get("Env") or [], image_env)
+    diffs += _set_diff("mounts", _expected_mounts(spec.volumes),
                        {m.get("Destination", "") for m in item.get("Mounts") or []
                         if m.get("Type") in ("bind", "volume")
                         and not str(m.get("Destination", "")).startswith("/run/secrets/")})
-    diffs += _set_diff("ports", _expected_ports(spec.raw), _actual_ports(item))
+    diffs += _set_diff("ports", _expected_ports(spec.ports), _actual_ports(item))
     labels = config.get("Labels") or {}
-    for key, value in sorted(_mapping(spec.raw.get("labels")).items()):
+    for key, value in sorted(spec.labels.items()):
         if labels.get(key) != value:
             diffs.append({"field": "labels", "name": key, "expected": value,
                           "actual": labels.get(key)})
@@ -158,9 +158,9 @@ def _mapping(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _expected_mounts(raw: Mapping[str, Any]) -> set[str]:
+def _expected_mounts(volumes: Sequence[Any]) -> set[str]:
     out = set()
-    for volume in raw.get("volumes") or []:
+    for volume in volumes:
         target = volume.get("target") if isinstance(volume, dict) else \
             str(volume).split(":")[1] if ":" in str(volume) else str(volume)
         if target:
@@ -168,9 +168,9 @@ def _expected_mounts(raw: Mapping[str, Any]) -> set[str]:
     return out
 
 
-def _expected_ports(raw: Mapping[str, Any]) -> set[str]:
+def _expected_ports(ports: Sequence[Any]) -> set[str]:
     out = set()
-    for port in raw.get("ports") or []:
+    for port in ports:
         if isinstance(port, dict):
             ip, host, target = port.get("host_ip", ""), port.get("published"), port["target"]
             proto = port.get("protocol", "tcp")

@@ -87,6 +87,7 @@ def _current(root: Path, env: str, bus: EventBus, files: list[str]) -> dict[str,
 
 
 def _apply(manager: ComposeManager, services: list[str], bus: EventBus) -> None:
+    manager.forget()  # the config changed since the last apply
     try:
         manager.start_services(services)
         bus.emit("config_applied", None, services=services)

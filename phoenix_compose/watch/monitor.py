@@ -18,8 +18,7 @@ from typing import Any
 from phoenix_compose.runtime import argv, audit, commands, containers, locks, ownership
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
-from phoenix_compose.runtime.stack import Stack, seconds
-from phoenix_compose.runtime.status import memory_limit
+from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.cascade import Cascader
 from phoenix_compose.watch.decide import Action, decide, seen
@@ -48,7 +47,7 @@ class HealthMonitor:
         self.store = StateStore(state)
         self.warnings: list[tuple[str, str]] = []  # shown once the watch starts
         self.policies = {n: RestartPolicy.from_config(
-            s.raw.get("x-phoenix-restart"), overrides, _warner(self.warnings, n))
+            s.restart_policy, overrides, _warner(self.warnings, n))
             for n, s in stack.services.items()}
         self.last_status: dict[str, str] = {}
         self.pool = ThreadPoolExecutor(max_workers=max(4, min(len(stack.services) + 2, 32)),
@@ -123,7 +122,7 @@ class HealthMonitor:
     def _act(self, due: dict[Action, list[str]], observed: dict[str, Observation]) -> None:
         for name in due[Action.RESTART]:
             spec = self.stack.services[name]
-            grace = int(seconds(spec.raw.get("stop_grace_period"), 10.0))
+            grace = int(spec.stop_grace)
             audit.note_stops(self.state.stops_log, [name])  # our restart stops it: meant
             self._launch([name], argv.restart(spec.container, timeout=grace), observed[name])
         recreate = due[Action.RECREATE]
@@ -171,7 +170,7 @@ class HealthMonitor:
         if not state.running and key in self._oom_reported:
             return  # a stopped container's kill is reported once
         self._oom_reported.add(key)
-        self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name].raw, obs))
+        self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name], obs))
 
     def _report_change(self, name: str, obs: Observation) -> None:
         previous = self.last_status.get(name)
@@ -189,10 +188,10 @@ class HealthMonitor:
         self.loop.run(interval, stop, once, on_tick, wake, check_limit)
 
 
-def oom_fields(raw: dict[str, Any], obs: Observation) -> dict[str, Any]:
+def oom_fields(spec: ServiceSpec, obs: Observation) -> dict[str, Any]:
     state, kill = obs.state, obs.oom
     assert state is not None and kill is not None
-    return {"container": state.name, "limit": memory_limit(raw),
+    return {"container": state.name, "limit": spec.memory_limit,
             "limit_bytes": state.memory_limit or None, "peak_bytes": kill.peak_bytes,
             "process": kill.process or None, "source": kill.source,
             "main_process": not state.running}

@@ -18,7 +18,8 @@ RAW = {"image": f"127.0.0.1:5000/app@{DIGEST}", "environment": {"MODE": "normal"
 
 
 def stack(raw: dict = RAW, top: dict | None = None) -> Stack:
-    spec = ServiceSpec("web", "p_web_1", raw.get("image"), False, raw=raw)
+    spec = ServiceSpec("web", "p_web_1", raw.get("image"), False,
+                       ports=tuple(raw.get("ports") or ()), raw=raw)
     return Stack("p", Path("c.yaml"), {"web": spec}, top=top or {})
 
 

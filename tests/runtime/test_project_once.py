@@ -1,0 +1,77 @@
+"""One ``up`` builds its context once (issue 24): ``prepare`` runs once, the environment is
+loaded once and the final compose file is read once, counted with the fake podman."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phoenix_compose import fileio
+from phoenix_compose.cli import lifecycle as tasks
+from phoenix_compose.config import environment, pipeline
+from phoenix_compose.runtime.lifecycle import ComposeManager
+
+from support import FakePodman, mock_context
+
+TWO = {"envs/t.env": "COMPOSE_PROJECT_NAME=mine\n",
+       "compose/a.yaml": """
+           services:
+             db: {image: 'd:1', healthcheck: {test: ['CMD', 'true'], interval: 1s}}
+             web: {image: 'w:1', depends_on: {db: {condition: service_healthy}}}
+           """}
+
+
+def _count(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, counts: Counter,
+           key: Callable[..., str | None] = lambda *a, **k: "call") -> None:
+    """Count the calls of ``module.name`` however it was imported (every module that bound
+    the function by name sees the counting one)."""
+    original = getattr(module, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        if (what := key(*args, **kwargs)) is not None:
+            counts[f"{name}:{what}"] += 1
+        return original(*args, **kwargs)
+
+    for mod in list(sys.modules.values()):
+        if mod is not None and getattr(mod, "__name__", "").startswith("phoenix_compose") \
+                and getattr(mod, name, None) is original:
+            monkeypatch.setattr(mod, name, counting)
+
+
+def test_one_up_prepares_loads_the_env_and_reads_the_final_file_once(
+        make_stack, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The task ``up`` (its announce line, the start, the status table) of a two-service
+    stack whose final file a previous run wrote: each context step happens once."""
+    root = make_stack(TWO)
+    fake = FakePodman({"mine_db_1": 1, "mine_web_1": 1})
+    ComposeManager(root, "t", run=fake).validate_compose_files()  # an earlier run
+    monkeypatch.setattr(tasks, "manager", lambda c, env: ComposeManager(
+        root, env or "t", run=fake, report=tasks.plain))
+    final = root / ".phoenix" / "t" / "compose.yaml"
+    counts: Counter = Counter()
+    _count(monkeypatch, pipeline, "prepare", counts)
+    _count(monkeypatch, environment, "load_environment", counts)
+    _count(monkeypatch, fileio, "read_yaml", counts,
+           key=lambda path, *a, **k: "final" if Path(path) == final else None)
+    tasks.up(mock_context(root), env="t")
+    assert sorted(fake.started) == ["mine_db_1", "mine_web_1"]  # the up did happen
+    assert "db" in capsys.readouterr().out  # and printed its status table
+    assert counts == Counter({"prepare:call": 1, "load_environment:call": 1,
+                              "read_yaml:final": 1})
+
+
+def test_a_manager_keeps_its_project_until_told_the_config_changed(make_stack) -> None:
+    """The hot reload applies a changed config with the same manager: ``forget`` makes the
+    next action prepare it again."""
+    root = make_stack(TWO)
+    m = ComposeManager(root, "t", run=FakePodman({}))
+    first = m.stack()
+    (root / "compose" / "b.yaml").write_text("services: {cache: {image: 'c:1'}}\n")
+    assert m.stack() is first  # one action, one project
+    m.forget()
+    assert sorted(m.stack().services) == ["cache", "db", "web"]
