@@ -158,6 +158,12 @@ def _env_file_problems(base: Path, svc: dict, where: Locator,
             + (("path",) if isinstance(item, dict) else ())
         refused = roots.refusal(FsPath(name), name, where.at(path)) if roots else None
         optional = isinstance(item, dict) and item.get("required") is False
+        if isinstance(item, dict) and item.get("format") == "raw":
+            out.append(Problem(where.at(path[:-1] + ("format",)), f"env file {name} of service "
+                               f"'{base[1]}' is format: raw, which podman-compose cannot "
+                               "honour: it reads every env file as a dotenv file (quotes "
+                               "removed, ${...} expanded)",
+                               hint="drop `format: raw` and quote what must stay literal"))
         if refused is None and not optional and not FsPath(name).is_file():
             why = "is not a file" if FsPath(name).exists() else "does not exist"
             refused = Problem(where.at(path), f"env file {name} of service '{base[1]}' {why}",

@@ -105,6 +105,10 @@ DELIBERATE: list[tuple[str, dict[str, str], str, str]] = [
                                            "volumes: {v: {}}\n"}, "both",
      "compose-go reads `v:/data` as a Windows drive path (an anonymous volume at `v:/data`); "
      "we read the named volume `v` the spec describes"),
+    ("env-file-raw", {"compose.yaml": "services: {a: {image: x, env_file: [{path: e.env, "
+                                      "format: raw}]}}\n", "e.env": "A='1'\n"}, "theirs",
+     "stricter: podman-compose reads every env file as a dotenv file, so `format: raw` "
+     "would give the container other values than docker compose does; we say so at its line"),
 ]
 
 

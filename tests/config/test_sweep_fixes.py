@@ -88,3 +88,16 @@ def test_a_command_docker_compose_cannot_split_is_refused(tmp_path, command) -> 
     # docker compose: "'services[a].command' invalid command line string"
     with pytest.raises(ConfigurationError, match=r"compose.yaml:1:\d+: error: invalid command"):
         _load(tmp_path, f"services: {{a: {{image: x, command: {json.dumps(command)}}}}}\n")
+
+
+def test_an_env_file_of_format_raw_is_refused_at_its_line(tmp_path) -> None:
+    # a Haxxnet example: docker compose keeps A's quotes; podman-compose would remove them
+    (tmp_path / "e.env").write_text("A='1'\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                        "      - path: e.env\n        format: raw\n")
+    text = str(caught.value)
+    assert "compose.yaml:6:17: error: env file " in text
+    assert "e.env of service 'a' is format: raw" in text
+    assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                           "      - path: e.env\n")["services"]["a"]["env_file"]
