@@ -56,6 +56,12 @@ class ServiceSpec:
     ports: tuple[Any, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def restarts_on_failure(self) -> bool:
+        """Its ``restart:`` policy restarts a failed container (``no``, the default, not)."""
+        policy = str(self.raw.get("restart") or "no").split(":", 1)[0]
+        return policy in ("always", "unless-stopped", "on-failure")
+
 
 @dataclass(frozen=True)
 class Stack:
