@@ -5,12 +5,14 @@ The fast cases use a fake podman; the last one runs ``up -d`` then ``status`` on
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from phoenix_compose.runtime import argv, podman
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.podman import Result
 from phoenix_compose.runtime.settle import settle
@@ -80,23 +82,25 @@ def test_a_health_checked_within_its_interval_is_not_asked_again(tmp_path: Path)
 @pytest.mark.podman
 def test_after_up_detached_status_reports_real_health(inv_stack, podman_project: str,
                                                       busybox_image: str) -> None:
-    """``up -d`` waits for no health of a service nothing depends on; ``status`` then
-    checks it (podman runs no checks by itself here) instead of saying "starting"."""
+    """After ``up -d`` nothing checks the service (podman runs no checks by itself here, no
+    watcher runs): once its last check is older than its interval, ``status`` checks it
+    and says so, instead of repeating a health no one settled.  The check then fails."""
     root = inv_stack(f"""
         services:
           web:
             image: {busybox_image}
-            command: [sleep, '1d']
+            command: [sh, -c, 'touch /tmp/ok; exec sleep 1d']
             stop_grace_period: 1s
-            healthcheck: {{test: [CMD, 'true'], interval: 1h, timeout: 5s}}
+            healthcheck: {{test: [CMD, test, -f, /tmp/ok], interval: 1s, timeout: 1s,
+                           retries: 1}}
         """)
     up = inv(root, "up", "--env", "t", "-d", timeout=120)
     assert up.returncode == 0, up.stderr
+    container = f"{podman_project}_web_1"
+    podman.run(argv.exec_(container, ["rm", "-f", "/tmp/ok"]), timeout=60)
+    time.sleep(2.5)  # its last check goes stale: older than interval + timeout
     shown = inv(root, "status", "--env", "t", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert [r["status"] for r in json.loads(shown.stdout)] == ["healthy"]
-    assert "web: checked now (never checked, and no watcher checks it every 3600 s): " \
-           "passed" in shown.stderr
-    again = inv(root, "status", "--env", "t")  # checked lately: not asked again
-    assert again.returncode == 0 and "checked now" not in again.stdout, again.stdout
-    assert "healthy" in again.stdout
+    assert [r["status"] for r in json.loads(shown.stdout)] == ["unhealthy"], shown.stdout
+    assert "web: checked now (" in shown.stderr and "no watcher checks it every 1 s): " \
+           "failed" in shown.stderr, shown.stderr
