@@ -227,14 +227,18 @@ def restart(c: Context, services: str | None = None, env: str | None = None,
 
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table"})
 def status(c: Context, env: str | None = None, json_: bool = False) -> None:
-    """One row per service: status, uptime, restarts, container, ports."""
+    """One row per service: status, uptime, restarts, container, ports; stale health rechecked."""
+    from phoenix_compose.runtime.settle import settled_status
+
     m = manager(c, env)
     with boundary():
-        rows = with_last_exits(m, m.get_service_status())
+        found, notes = settled_status(m.run, m.current_stack(), m.state)
+        rows = with_last_exits(m, found)
     if json_:
         say(json.dumps([r.as_dict() for r in rows], indent=2))
+        err("\n".join(notes)) if notes else None
     else:
-        say(status_table(rows))
+        say(status_table(rows) + "".join(f"\n{note}" for note in notes))
 
 
 @task(help={"fix": "apply the safe fixes (a containers.conf drop-in, root only; a podman 5 "

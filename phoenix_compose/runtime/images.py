@@ -151,12 +151,9 @@ def pull_pinned(stack: Stack, names: Sequence[str], root: Path, *, run: Runner,
             continue
         if present is None and run(argv.image_exists(image), ok_codes=(0, 1)).code == 0:
             continue
-        host = image.split("/", 1)[0]
-        local = is_local(host)  # our plain-HTTP registry on loopback: its own conf
-        _pull(run, report, name, image, f"from {host}",
+        _pull(run, report, name, image, f"from {image.split('/', 1)[0]}",
               "is the registry up (`inv registry.up`), and the image promoted "
-              "(`inv images.promote`)? no container was created",
-              Registry(root, host).env() if local else None)
+              "(`inv images.promote`)? no container was created", registry_env(root, image))
         pulled.append(image)
     return pulled
 
@@ -187,9 +184,19 @@ def pull_for(stack: Stack, names: Sequence[str], root: Path, *, run: Runner, rep
             continue
         _pull(run, report, name, image, f"(--pull {policy})",
               "`--pull never` starts with the images that are here; no container was "
-              "created")
+              "created", registry_env(root, image))
         pulled.append(image)
     return pulled
+
+
+def registry_env(root: Path, image: str) -> dict[str, str] | None:
+    """Our plain-HTTP registry on loopback is pulled from through its own registries.conf
+    (a pinned image or a tag, ``--pull always|missing``); any other through podman's."""
+    from phoenix_compose.config.registry import is_local
+    from phoenix_compose.runtime.registry import Registry
+
+    host = image.split("/", 1)[0]
+    return Registry(root, host).env() if "/" in image and is_local(host) else None
 
 
 def _pull(run: Runner, report: Report, name: str, image: str, why: str, hint: str,

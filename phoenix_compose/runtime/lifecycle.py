@@ -138,8 +138,8 @@ class ComposeManager:
             except (ConfigurationError, LockedError, OwnershipError):
                 raise
             except PhoenixError as exc:
-                if not rollback or (plan is not None and not plan.moves):
-                    raise  # asked not to, or nothing moved: a rollback cannot mend health
+                if not rollback or (plan is not None and not plan.remakes):
+                    raise  # asked not to, or nothing remade: a rollback cannot mend health
                 _recover(self, exc, timeout, args)
             if plan is not None and wait and (plan.moves or releases.current(self.state) is None):
                 running = sorted(running_services(self.run, stack),  # healthy

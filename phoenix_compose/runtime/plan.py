@@ -7,18 +7,16 @@ print it, and ``up`` executes exactly it.
   (naming the keys), a secret or config file changed, or the config the container was made
   from is unknown;
 - **restart**: it runs, but a dependency is recreated, restarted or started and its
-  ``depends_on`` entry says ``restart: true`` (compose-spec);
+  ``depends_on`` entry says ``restart: true`` (compose-spec); or it is unhealthy under
+  ``restart: always|unless-stopped|on-failure`` (podman never acts on "unhealthy" itself);
 - **start**: the container exists but is not running (created, exited, stopped, or paused:
   then it is unpaused);
-- **converge-health**: it runs, but is unhealthy, or its health is not known: never checked,
-  or last checked longer ago than two of its intervals (no watcher checks it).  ``up``
-  checks it until it is healthy (or fails, naming it), and never calls it "unchanged";
-- **unchanged**: nothing to do;
-- **remove**: a container of the project whose service is no longer in the config.
+- **converge-health**: it runs, but is unhealthy, or its health is not known (never checked,
+  or not for two intervals: no watcher).  ``up`` checks it until it is healthy (or fails,
+  naming it: exit non-zero), never "unchanged";
+- **unchanged**: nothing to do; **remove**: a container of ours whose service is gone.
 
-Only our own containers are planned (:mod:`.ownership`): what another stack root made in
-the same project is in ``foreign`` and left alone.  :func:`commands` gives the podman
-command lines the execute step runs for a plan.
+Only our own containers are planned (:mod:`.ownership`; another root's are ``foreign``).
 """
 
 from __future__ import annotations
@@ -61,9 +59,8 @@ PAST = {Change.CREATE: "created", Change.RECREATE: "recreated", Change.RESTART: 
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """How ``up`` was asked to converge.  A flag of ``up`` that changes what is planned
-    (``--force-recreate``, ``--no-deps``, ``--pull``) becomes a field here and is applied
-    in :func:`_decide` (per service) or :func:`plan` (the selection)."""
+    """How ``up`` was asked to converge: a flag that changes what is planned is a field,
+    applied in :func:`_decide` (per service) or :func:`plan` (the selection)."""
 
     health_intervals: float = 2.0  # a health check older than this many intervals: unknown
     force: frozenset[str] = frozenset()  # recreated even when unchanged (--force-recreate)
@@ -102,6 +99,10 @@ class Plan:
         """A container is made, removed, started or stopped."""
         return any(s.change not in (Change.UNCHANGED, Change.CONVERGE_HEALTH)
                    for s in self.steps)
+
+    @property
+    def remakes(self) -> bool:  # a container is created, recreated or removed
+        return bool(self.named(Change.CREATE, Change.RECREATE, Change.REMOVE))
 
     def named(self, *changes: Change) -> list[Step]:
         return [s for s in self.steps if s.change in changes]
@@ -163,6 +164,9 @@ def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -
     if not state.running:
         return Step(name, Change.START, spec.container, (f"the container is {_stopped(state)}",))
     unsettled = _health_reasons(spec, state, snapshot.taken_at, options)
+    if unsettled and state.health == "unhealthy" and spec.restarts_on_failure:
+        return Step(name, Change.RESTART, spec.container, (
+            *unsettled, f"its restart policy ({spec.raw.get('restart')}) restarts it"))
     if unsettled:
         return Step(name, Change.CONVERGE_HEALTH, spec.container, tuple(unsettled))
     return Step(name, Change.UNCHANGED, spec.container)
@@ -273,10 +277,8 @@ def profiles_of(stack: Stack, names: Sequence[str]) -> tuple[str, ...]:
 
 
 def commands(stack: Stack, plan: Plan) -> list[argv.Argv]:
-    """Every podman command line ``up`` runs for ``plan``: the prelude, then per level the
-    creation and the start (a real start is health-gated: it waits for the dependencies'
-    conditions), then one ``healthcheck run`` of each service whose health is waited for
-    (repeated until healthy)."""
+    """Every podman command line ``up`` runs for ``plan``: the prelude, per level the creation
+    and the (health-gated) start, then a ``healthcheck run`` of each service waited for."""
     names = [s.service for s in plan.steps if s.change is not Change.REMOVE]
     profiles = profiles_of(stack, names)
     out = prelude(stack, plan)

@@ -129,6 +129,12 @@ class ServiceSpec:
         container)."""
         return native_probe(self.raw) if self.health is not None else None
 
+    @property
+    def restarts_on_failure(self) -> bool:
+        """Its ``restart:`` policy restarts a failed container (``no``, the default, not)."""
+        policy = str(self.raw.get("restart") or "no").split(":", 1)[0]
+        return policy in ("always", "unless-stopped", "on-failure")
+
     @cached_property
     def extensions(self) -> dict[str, Any]:
         """Its ``x-`` keys."""

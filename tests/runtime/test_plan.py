@@ -330,3 +330,36 @@ def test_restart_replaces_a_service_whose_image_moved_because_the_plan_says_so(
         assert not manager(root).plan().changes
     finally:
         commands.run(argv.untag(moving), ok_codes=(0, 1, 2, 125))
+
+
+def test_an_unhealthy_service_under_restart_always_is_restarted_and_fails_if_it_stays(
+        make_stack, podman_project: str, busybox_image: str) -> None:
+    """``restart: always`` asks for a failed service to be restarted: a no-op ``up`` over
+    it restarts it (the same container) and is done when that mends it; when it stays
+    unhealthy, ``up`` fails naming it, with no rollback (nothing was remade)."""
+    check = "{test: [CMD, test, -f, /tmp/ok], interval: 5s, timeout: 2s, retries: 1}"
+    once = "test -f /tmp/once || touch /tmp/ok /tmp/once; exec sleep 1d"  # ok: first run only
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": f"services:\n  web: {{image: '{busybox_image}', "
+                                           f"command: [sh, -c, '{{cmd}}'], restart: always, "
+                                           f"stop_grace_period: 1s, healthcheck: {check}}}\n"})
+    app = root / "compose/app.yaml"
+    app.write_text(app.read_text().replace("{cmd}", "touch /tmp/ok; exec sleep 1d"))
+    manager(root).start_services(timeout=60)
+    web = f"{podman_project}_web_1"
+    commands.run(argv.exec_(web, ["rm", "/tmp/ok"]))
+    commands.run(argv.healthcheck_run(web), ok_codes=(0, 1))
+    [step] = manager(root).plan().steps
+    assert step.change is Change.RESTART
+    assert step.reasons[-1] == "its restart policy (always) restarts it"
+    before = ids(podman_project)[web]
+    assert manager(root).start_services(timeout=30)[0].ready  # the restart touched /tmp/ok
+    after = ids(podman_project)[web]
+    assert after[0] == before[0] and after != before  # restarted, not replaced
+    edit(root, app.read_text().replace("touch /tmp/ok; exec sleep 1d", once))
+    manager(root).start_services(timeout=60)  # recreated: its first run is healthy
+    commands.run(argv.exec_(web, ["rm", "/tmp/ok"]))
+    commands.run(argv.healthcheck_run(web), ok_codes=(0, 1))
+    with pytest.raises(StartupError) as info:  # not RolledBack: the same container
+        manager(root).start_services(timeout=30)
+    assert "web" in str(info.value)
