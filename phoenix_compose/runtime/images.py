@@ -192,9 +192,6 @@ def pull_for(stack: Stack, names: Sequence[str], root: Path, *, run: Runner, rep
 def registry_env(root: Path, image: str) -> dict[str, str] | None:
     """Our plain-HTTP registry on loopback is pulled from through its own registries.conf
     (a pinned image or a tag, ``--pull always|missing``); any other through podman's."""
-    from phoenix_compose.config.registry import is_local
-    from phoenix_compose.runtime.registry import Registry
-
     host = image.split("/", 1)[0]
     return Registry(root, host).env() if "/" in image and is_local(host) else None
 

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 from phoenix_compose.config.identity import OWNER_LABEL
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.containers import CONFIG_HASH_LABEL
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.runtime.ownership import Owner
-from phoenix_compose.runtime.commands import Result
 from phoenix_compose.statedir import StateDir
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.runtime import argv, commands
-from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.commands import Result
+from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.settle import settle
 from phoenix_compose.runtime.stack import load_stack
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_compose.cli.lifecycle import status_table, with_last_exits
+from phoenix_compose.cli.statusview import status_table, with_last_exits
 from phoenix_compose.runtime import commands
 from phoenix_compose.runtime.lifecycle import ComposeManager
 
