@@ -73,3 +73,50 @@ def test_a_compose_yaml_and_dotenv_folder_runs_as_docker_compose_users_expect(
     assert left == []
     assert not (root / "compose").exists() and not (root / "envs").exists()  # nothing added
     assert sorted(p.name for p in root.iterdir()) == [".env", ".phoenix", "compose.yaml"]
+
+
+def test_f_p_and_positional_services_on_each_verb(tmp_path, podman_project,
+                                                  busybox_image) -> None:
+    """``phoenix -f A -f B -p NAME VERB SERVICE``, as ``docker compose`` takes them, from
+    another folder than the files', on every verb of item 5 that names services."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "base.yml").write_text(f"services:\n  db: {{image: '{busybox_image}', command: "
+                                  "[sleep, 1d], stop_grace_period: 1s}\n")
+    (app / "more.yml").write_text(
+        f"services:\n  web:\n    image: '{busybox_image}'\n    command: [sh, -c, "
+        "'echo web up; exec httpd -f -p 8080']\n    ports: ['127.0.0.1::8080']\n"
+        "    stop_grace_period: 1s\n")
+    flags = ("-f", "app/base.yml", "-f", "app/more.yml", "-p", podman_project)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return phoenix(tmp_path, *flags, *args)
+
+    def states() -> dict[str, str]:
+        shown = run("ps", "--all", "--json")
+        assert shown.returncode == 0, shown.stderr
+        return {r["service"]: r["status"] for r in json.loads(shown.stdout)}
+
+    try:
+        up = run("up", "web")
+        assert up.returncode == 0, up.stderr
+        assert states() == {"db": "missing", "web": "running"}  # only the one named
+        assert run("logs", "web").stdout == "web | web up\n"
+        said = run("exec", "web", "--", "sh", "-c", "echo in $0")
+        assert (said.returncode, said.stdout) == (0, "in sh\n")
+        assert run("port", "web", "8080").stdout.startswith("127.0.0.1:")
+        assert run("stop", "web").returncode == 0 and states()["web"] == "exited"
+        assert run("start", "web").returncode == 0 and states()["web"] == "running"
+        assert run("restart", "web").returncode == 0 and states()["web"] == "running"
+        assert run("up", "db").returncode == 0 and states() == {"db": "running",
+                                                                "web": "running"}
+        assert run("stop", "db").returncode == 0
+        removed = run("rm", "db")
+        assert removed.returncode == 0 and "removed db" in removed.stdout
+        assert states() == {"db": "missing", "web": "running"}
+    finally:
+        down = run("down")
+    assert down.returncode == 0, down.stderr
+    left = commands.run(("podman", "ps", "-a", "--format", "{{.Names}}", "--filter",
+                         f"label=com.docker.compose.project={podman_project}")).stdout.split()
+    assert left == []
