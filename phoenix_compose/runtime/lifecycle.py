@@ -76,7 +76,7 @@ class ComposeManager:
         return self._stack
 
     def forget(self) -> None:
-        """The config changed (the hot reload): the next action prepares it again."""
+        """The config changed (hot reload, a caller that keeps the manager): prepare again."""
         self._outcome, self._stack = None, None
 
     def current_stack(self) -> Stack:

@@ -376,6 +376,7 @@ def test_changing_a_dependency_keeps_its_running_dependents_running(
     m.start_services(timeout=60)
     compose = root / "compose/app.yaml"
     compose.write_text(compose.read_text().replace('VERSION: "1"', 'VERSION: "2"'))
+    m.forget()  # a manager holds the project it prepared: the config changed under it
     m.start_services(["db"], timeout=60)
     db, app = inspect(f"{podman_project}_db_1"), inspect(f"{podman_project}_app_1")
     assert "VERSION=2" in db["Config"]["Env"]
@@ -397,6 +398,7 @@ def test_down_works_even_when_the_config_is_broken(make_stack, podman_project,
     m.start_services(timeout=60)
     (root / "compose/app.yaml").write_text("services: [broken\n")
     (root / ".phoenix/t/compose.yaml").unlink()
+    m.forget()  # the config changed under the manager
     m.stop_services()
     assert json.loads(commands.run(argv.ps(podman_project)).stdout or "[]") == []
     assert ("*", "config invalid") in [e[:2] for e in events]
