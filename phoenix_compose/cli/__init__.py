@@ -78,6 +78,9 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
     import each other relatively) by path: ``tasks`` is not a package (``tasks.py``
     shadows it)."""
     plugins = []
+    if PLUGIN_PACKAGE not in sys.modules:  # the parent ``from . import x`` looks up
+        sys.modules[PLUGIN_PACKAGE] = parent = ModuleType(PLUGIN_PACKAGE)
+        parent.__path__ = []
     for path in _plugin_files(folder):
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         name = f"{PLUGIN_PACKAGE}.{stem}"

@@ -143,3 +143,22 @@ def test_the_stack_root_follows_invoke_yaml(phoenix_stack: Path, tmp_path: Path)
     result = inv(entry, "config.validate", "--env", "prod")
     assert result.returncode == 0, result.stderr
     assert (phoenix_stack / ".phoenix/prod/compose.yaml").is_file()
+
+
+def test_a_plugin_package_may_import_its_modules_with_from_dot_import(
+        phoenix_stack: Path, capsys, monkeypatch) -> None:
+    """``from . import words`` in a package's ``__init__`` looks up the package's parent
+    (phoenix_plugins) while the package runs: it was never in sys.modules
+    (ModuleNotFoundError: No module named 'phoenix_plugins')."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "phoenix_plugins", raising=False)
+    package = phoenix_stack / "tasks" / "pack"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from invoke import task\n\nfrom . import words\n\n\n@task\n"
+        "def hello(c):\n    print(words.WORD)\n")
+    (package / "words.py").write_text("WORD = 'dotted'\n")
+    code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
+    assert (code, out.strip()) == (0, "dotted"), err
+
