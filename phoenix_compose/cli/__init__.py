@@ -84,6 +84,11 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
     for path in _plugin_files(folder):
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         name = f"{PLUGIN_PACKAGE}.{stem}"
+        refused = _refused(folder, path, stem)
+        if refused:
+            print(f"{path.relative_to(folder.parent)}:1:1: error: plugin not loaded: "
+                  f"{refused}", file=sys.stderr)
+            continue
         for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
             del sys.modules[loaded]  # loaded afresh: its hooks register again
         spec = importlib.util.spec_from_file_location(
@@ -117,6 +122,20 @@ def _plugin_files(folder: Path) -> list[Path]:
     found = [p for p in folder.glob("*.py")] + [p for p in folder.glob("*/__init__.py")]
     return sorted((p for p in found if not (p.parent if p.name == "__init__.py" else p)
                    .name.startswith("_")), key=lambda p: str(p.relative_to(folder)))
+
+
+def _refused(folder: Path, path: Path, stem: str) -> str:
+    """Why a plugin is not loaded before it runs: a file of it that resolves outside the
+    stack root (a link: every read stays inside the root), or a package beside a module of
+    the same name (both would be one module, one collection)."""
+    root = folder.parent.resolve()
+    files = [path] if path.name != "__init__.py" else [path.parent, *path.parent.rglob("*")]
+    for file in files:
+        if not file.resolve().is_relative_to(root):
+            return f"{file.relative_to(folder.parent)} resolves outside the stack root"
+    if path.name == "__init__.py" and (folder / f"{stem}.py").exists():
+        return f"{folder.name}/{stem}.py is a plugin of the same name"
+    return ""
 
 
 def _traceback_line(exc: BaseException, folder: Path) -> tuple[Path | None, int]:
