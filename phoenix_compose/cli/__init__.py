@@ -26,6 +26,7 @@ from phoenix_compose.cli import (  # noqa: E402
     vscode,
 )
 from phoenix_compose.cli.common import DEFAULTS, project_defaults
+from phoenix_compose.errors import shown
 
 PLUGIN_PACKAGE = "phoenix_plugins"
 CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
@@ -59,9 +60,9 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     built_in = set(ns.collections) | set(ns.tasks)
     for name, module in load_plugins(root / "tasks") if plugins else ():
         if name in built_in:
-            print(f"{_shown(root, module)}:1:1: error: plugin "
-                  f"'{name}' would replace the built-in '{name}'; not loaded (rename the "
-                  "file)", file=sys.stderr)
+            print(shown(f"{_shown(root, module)}:1:1: error: plugin '{name}' would "
+                        f"replace the built-in '{name}'; not loaded (rename the file)"),
+                  file=sys.stderr)
             continue
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root), **project_defaults(root)}})
@@ -86,8 +87,8 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
         name = f"{PLUGIN_PACKAGE}.{stem}"
         refused = _refused(folder, path, stem)
         if refused:
-            print(f"{path.relative_to(folder.parent)}:1:1: error: plugin not loaded: "
-                  f"{refused}", file=sys.stderr)
+            print(shown(f"{path.relative_to(folder.parent)}:1:1: error: plugin not "
+                        f"loaded: {refused}"), file=sys.stderr)
             continue
         for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
             del sys.modules[loaded]  # loaded afresh: its hooks register again
@@ -102,8 +103,8 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
         except Exception as exc:  # a broken plugin must not take the whole suite down
             del sys.modules[name]
             where, line = _traceback_line(exc, folder)
-            print(f"{(where or path).relative_to(folder.parent)}:{line}:1: error: plugin not "
-                  f"loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(shown(f"{(where or path).relative_to(folder.parent)}:{line}:1: error: "
+                        f"plugin not loaded: {type(exc).__name__}: {exc}"), file=sys.stderr)
             continue
         plugins.append((stem.replace("_", "-"), module))
     return plugins

@@ -194,3 +194,15 @@ def test_a_plugin_that_resolves_outside_the_stack_root_is_not_loaded(
                  "tasks/twice/__init__.py:1:1: error: plugin not loaded: tasks/twice.py is a "
                  "plugin of the same name"):
         assert line in err.splitlines(), err
+
+
+def test_a_plugin_error_shows_no_control_character(phoenix_stack: Path, capsys) -> None:
+    """A plugin's file name and its exception's text come from the repository: an escape
+    or a carriage return in them is written as its escape, one line per error."""
+    tasks = phoenix_stack / "tasks"
+    tasks.mkdir(exist_ok=True)
+    (tasks / "bad\x1b[2J.py").write_text("raise ValueError('x\\rforged: ok\\x1b[31m')\n")
+    code, _, err = inv_here(phoenix_stack, capsys, "--list")
+    assert code == 0
+    assert err.splitlines() == ["tasks/bad\\x1b[2J.py:1:1: error: plugin not loaded: "
+                                "ValueError: x\\rforged: ok\\x1b[31m"], err
