@@ -101,3 +101,19 @@ def test_an_env_file_of_format_raw_is_refused_at_its_line(tmp_path) -> None:
     assert "e.env of service 'a' is format: raw" in text
     assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
                            "      - path: e.env\n")["services"]["a"]["env_file"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "RAW", "raw ", "dot\\x1benv"])
+def test_an_env_file_of_an_unknown_format_is_refused_at_its_line(tmp_path, fmt) -> None:
+    """compose-go knows dotenv (or none) and raw: any other format is 'unsupported env_file
+    format'; podman-compose would read it as dotenv."""
+    (tmp_path / "e.env").write_text("A=1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                        f"      - path: e.env\n        format: \"{fmt}\"\n")
+    text = str(caught.value)
+    assert "compose.yaml:6:18: error: env file " in text and "unsupported format" in text
+    assert "\x1b" not in text
+    for fine in ("dotenv", ""):
+        assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                               f"      - path: e.env\n        format: '{fine}'\n")
