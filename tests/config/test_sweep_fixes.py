@@ -117,3 +117,13 @@ def test_an_env_file_of_an_unknown_format_is_refused_at_its_line(tmp_path, fmt) 
     for fine in ("dotenv", ""):
         assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
                                f"      - path: e.env\n        format: '{fine}'\n")
+
+
+@pytest.mark.parametrize("hook", ["post_start", "pre_stop"])
+def test_a_lifecycle_hook_podman_compose_never_runs_is_refused(tmp_path, hook) -> None:
+    """docker compose runs post_start/pre_stop; podman-compose 1.6 and phoenix run none:
+    accepted, the hook would silently never run (as pre_start's refusal says)."""
+    with pytest.raises(ConfigurationError, match=rf"compose.yaml:4:5: error: .*the {hook} "
+                                                 "hook is not supported"):
+        _load(tmp_path, f"services:\n  a:\n    image: x\n    {hook}:\n"
+                        "      - command: [echo, hi]\n")
