@@ -26,6 +26,7 @@ from phoenix_compose.cli import (  # noqa: E402
     vscode,
 )
 from phoenix_compose.cli.common import DEFAULTS, project_defaults
+from phoenix_compose.errors import shown
 
 PLUGIN_PACKAGE = "phoenix_plugins"
 CURRENT: dict[str, Collection] = {}  # the namespace being run, for vscode.tasks
@@ -59,9 +60,9 @@ def build_namespace(root: Path, plugins: bool = True) -> Collection:
     built_in = set(ns.collections) | set(ns.tasks)
     for name, module in load_plugins(root / "tasks") if plugins else ():
         if name in built_in:
-            print(f"{_shown(root, module)}:1:1: error: plugin "
-                  f"'{name}' would replace the built-in '{name}'; not loaded (rename the "
-                  "file)", file=sys.stderr)
+            print(shown(f"{_shown(root, module)}:1:1: error: plugin '{name}' would "
+                        f"replace the built-in '{name}'; not loaded (rename the file)"),
+                  file=sys.stderr)
             continue
         ns.add_collection(Collection.from_module(module, name=name))
     ns.configure({"phoenix": {**DEFAULTS, "root": str(root), **project_defaults(root)}})
@@ -78,9 +79,17 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
     import each other relatively) by path: ``tasks`` is not a package (``tasks.py``
     shadows it)."""
     plugins = []
+    if PLUGIN_PACKAGE not in sys.modules:  # the parent ``from . import x`` looks up
+        sys.modules[PLUGIN_PACKAGE] = parent = ModuleType(PLUGIN_PACKAGE)
+        parent.__path__ = []
     for path in _plugin_files(folder):
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         name = f"{PLUGIN_PACKAGE}.{stem}"
+        refused = _refused(folder, path, stem)
+        if refused:
+            print(shown(f"{path.relative_to(folder.parent)}:1:1: error: plugin not "
+                        f"loaded: {refused}"), file=sys.stderr)
+            continue
         for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
             del sys.modules[loaded]  # loaded afresh: its hooks register again
         spec = importlib.util.spec_from_file_location(
@@ -94,8 +103,8 @@ def load_plugins(folder: Path) -> list[tuple[str, ModuleType]]:
         except Exception as exc:  # a broken plugin must not take the whole suite down
             del sys.modules[name]
             where, line = _traceback_line(exc, folder)
-            print(f"{(where or path).relative_to(folder.parent)}:{line}:1: error: plugin not "
-                  f"loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(shown(f"{(where or path).relative_to(folder.parent)}:{line}:1: error: "
+                        f"plugin not loaded: {type(exc).__name__}: {exc}"), file=sys.stderr)
             continue
         plugins.append((stem.replace("_", "-"), module))
     return plugins
@@ -114,6 +123,20 @@ def _plugin_files(folder: Path) -> list[Path]:
     found = [p for p in folder.glob("*.py")] + [p for p in folder.glob("*/__init__.py")]
     return sorted((p for p in found if not (p.parent if p.name == "__init__.py" else p)
                    .name.startswith("_")), key=lambda p: str(p.relative_to(folder)))
+
+
+def _refused(folder: Path, path: Path, stem: str) -> str:
+    """Why a plugin is not loaded before it runs: a file of it that resolves outside the
+    stack root (a link: every read stays inside the root), or a package beside a module of
+    the same name (both would be one module, one collection)."""
+    root = folder.parent.resolve()
+    files = [path] if path.name != "__init__.py" else [path.parent, *path.parent.rglob("*")]
+    for file in files:
+        if not file.resolve().is_relative_to(root):
+            return f"{file.relative_to(folder.parent)} resolves outside the stack root"
+    if path.name == "__init__.py" and (folder / f"{stem}.py").exists():
+        return f"{folder.name}/{stem}.py is a plugin of the same name"
+    return ""
 
 
 def _traceback_line(exc: BaseException, folder: Path) -> tuple[Path | None, int]:

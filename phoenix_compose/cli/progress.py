@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from phoenix_compose.cli.common import say
+from phoenix_compose.errors import shown
 
 Report = Callable[[str, str, str], None]  # service, state, detail
 DONE = {"healthy", "running", "completed", "built", "pulled", "failed", "stopped"}
 
 
 def plain(service: str, state: str, detail: str) -> None:
-    say(f"  {service:<20} {state:<12} {detail}".rstrip())
+    say(shown(f"  {service:<20} {state:<12} {detail}".rstrip()))  # detail: podman's words
 
 
 def fancy() -> bool:
@@ -40,13 +41,15 @@ def live() -> Iterator[Report]:
     def render() -> Any:
         from rich.spinner import Spinner
         from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 2))
         now = time.monotonic()
         for service, (state, detail, started, finished) in rows.items():
             mark = "✓" if state in DONE - {"failed"} else "✗" if state == "failed" else \
                 Spinner("dots")
-            table.add_row(mark, service, state, f"{(finished or now) - started:4.1f}s", detail)
+            table.add_row(mark, Text(service), Text(state),
+                          f"{(finished or now) - started:4.1f}s", Text(shown(detail)))
         return table
 
     with Live(render(), console=Console(), refresh_per_second=8, transient=False) as view:
@@ -65,10 +68,11 @@ def table(rows: Sequence[tuple[str, ...]]) -> str | None:
         return None
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     view = Table(*rows[0], box=None, header_style="bold")
     for row in rows[1:]:
-        view.add_row(*row)
+        view.add_row(*(Text(cell) for cell in row))  # text, never rich markup ([link=...])
     console = Console()
     with console.capture() as captured:
         console.print(view)

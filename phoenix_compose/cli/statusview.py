@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from phoenix_compose.cli.progress import table as rich_table
+from phoenix_compose.errors import shown
 
 if TYPE_CHECKING:
     from phoenix_compose.runtime.lifecycle import ComposeManager
@@ -13,13 +14,15 @@ if TYPE_CHECKING:
 
 
 def status_table(rows: list[ServiceStatus]) -> str:
-    table = [("SERVICE", "STATUS", "UPTIME", "RESTARTS", "USER", "CONTAINER", "PORTS")]
+    table: list[tuple[str, ...]] = [("SERVICE", "STATUS", "UPTIME", "RESTARTS", "USER",
+                                      "CONTAINER", "PORTS")]
     for r in rows:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
         if r.last_exit == "oom-killed":
             status += ", oom-killed" if r.status == "exited" else " (last exit: oom-killed)"
         table.append((r.service, status, _duration(r.uptime_s), str(r.restarts),
                       r.user or "-", r.container, ", ".join(r.ports)))
+    table = [tuple(shown(cell) for cell in row) for row in table]  # an image's USER, ...
     fancy = rich_table(table)
     if fancy is not None:
         return fancy

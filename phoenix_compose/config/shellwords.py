@@ -12,6 +12,7 @@ import shlex
 from typing import Any
 
 _STOP = frozenset(";&|<>")
+_DIGITS = frozenset("0123456789")
 
 
 class _Quotes:
@@ -24,14 +25,14 @@ class _Quotes:
     def any(self) -> bool:
         return self.single or self.double or self.back or self.dollar
 
-    def step(self, char: str, buf: str) -> str:
+    def step(self, char: str, after_dollar: bool) -> str:
         """What ``char`` does: "skip" (a quote), "add", "stop" (an operator) or "bad"."""
         if char == "`" and not (self.single or self.double or self.dollar):
             self.back = not self.back
         elif char == ")" and not (self.single or self.double or self.back):
             self.dollar = not self.dollar
         elif char == "(" and not (self.single or self.double or self.back):
-            if self.dollar or not buf.endswith("$"):
+            if self.dollar or not after_dollar:
                 return "bad"
             self.dollar = True
         elif char == '"' and not (self.single or self.dollar):
@@ -46,28 +47,44 @@ class _Quotes:
 
 
 def go_split(line: str) -> list[str] | None:
-    """The words of ``line`` as go-shellwords parses them, or None when it refuses it."""
+    """The words of ``line`` as go-shellwords parses them, or None when it refuses it.
+    Linear in ``line`` (a hostile compose file's command may be megabytes long): a word is
+    a list of characters joined once, never a string grown one character at a time."""
     words: list[str] = []
-    buf, got, escaped, quotes = "", False, False, _Quotes()
+    buf: list[str] = []
+    got, escaped, quotes = False, False, _Quotes()
     for char in line:
         if escaped or (char == "\\" and not quotes.single):
-            buf, got, escaped = (buf + char, True, False) if escaped else (buf, got, True)
+            if escaped:
+                buf.append(char)
+            got, escaped = got or escaped, not escaped
         elif char in " \t\r\n" and not quotes.any():
-            words, buf, got = (words + [buf] if got else words), "", False
+            if got:
+                words.append("".join(buf))
+            buf, got = [], False
         else:
-            action = quotes.step(char, buf)
+            action = quotes.step(char, buf[-1:] == ["$"])
             if action == "bad":
                 return None
-            if action == "stop":
-                got = got and not (char == ">" and buf[:1].isdigit())  # 2>&1: a redirection
+            if action == "stop":  # 2>&1: a redirection (an ASCII digit first, as Go's byte)
+                got = got and not (char == ">" and buf[:1] and buf[0] in _DIGITS)
                 break
-            buf, got = (buf + char if action == "add" else buf), True
+            if action == "add":
+                buf.append(char)
+            got = True
     if escaped or quotes.any():
         return None
-    return words + [buf] if got else words
+    return words + ["".join(buf)] if got else words
+
+
+# shlex grows a word one character at a time (quadratic in a word's length): past this a
+# command becomes its word list unasked, which podman-compose runs as it would the string
+_SHLEX_MAX = 65536
 
 
 def _shlex(line: str) -> list[str] | None:
+    if len(line) > _SHLEX_MAX:
+        return None
     try:
         return shlex.split(line)
     except ValueError:

@@ -164,6 +164,11 @@ def _env_file_problems(base: Path, svc: dict, where: Locator,
                                "honour: it reads every env file as a dotenv file (quotes "
                                "removed, ${...} expanded)",
                                hint="drop `format: raw` and quote what must stay literal"))
+        elif isinstance(item, dict) and item.get("format", "") not in ("", "dotenv", "raw"):
+            out.append(Problem(where.at(path[:-1] + ("format",)), f"env file {name} of service "
+                               f"'{base[1]}' has an unsupported format "
+                               f"{str(item['format'])!r} (docker compose reads "
+                               "dotenv and raw only)", hint="drop `format`"))
         if refused is None and not optional and not FsPath(name).is_file():
             why = "is not a file" if FsPath(name).exists() else "does not exist"
             refused = Problem(where.at(path), f"env file {name} of service '{base[1]}' {why}",

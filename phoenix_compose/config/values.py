@@ -74,14 +74,21 @@ def command_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Pro
 # in the vendored compose-spec schema, not yet in docker compose 2.40 (which refuses them)
 # nor run by us: a hook written there would silently never run
 NEWER_KEYS = ("pre_start",)
+# lifecycle hooks docker compose runs; podman-compose 1.6 and phoenix run none of them
+UNRUN_HOOKS = ("post_start", "pre_stop")
 
 
 def newer_key_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:
     return [Problem(where.at(("services", name, key), key=True),
                     f"service '{name}': additional property '{key}' is not allowed "
                     "(docker compose 2.40 does not know it, and it would never run)",
-                    hint=f"remove `{key}:`; `post_start` and `pre_stop` hooks are known")
-            for key in NEWER_KEYS if key in svc]
+                    hint=f"remove `{key}:`")
+            for key in NEWER_KEYS if key in svc] + \
+        [Problem(where.at(("services", name, key), key=True),
+                 f"service '{name}': the {key} hook is not supported: podman-compose "
+                 "runs no lifecycle hook, so it would silently never run",
+                 hint=f"remove `{key}:`; run it in the command or an entrypoint script")
+         for key in UNRUN_HOOKS if key in svc]
 
 
 def image_problems(name: str, svc: dict[str, Any], where: Locator) -> list[Problem]:

@@ -5,5 +5,5 @@ the runtime API client over the stats socket (:mod:`.api`, the standard library'
 ``socket``, no process) and the drain procedure (:mod:`.drain`, clock and sleep
 injected).  Starting, finding and stopping the process is ``runtime/edgeproc.py``, its
 command lines ``runtime/argv_edge.py``: every external command goes through the
-``runtime/podman.py`` seam, and this package stays below ``runtime`` in the layers.
+``runtime/commands.py`` seam, and this package stays below ``runtime`` in the layers.
 """

@@ -49,11 +49,16 @@ def check_name(what: str, name: str) -> str:
 
 def check_address(what: str, address: str) -> str:
     """An IPv4 or IPv6 literal (a dynamic server is never resolved: HAProxy 2.6 makes it
-    with ``init-addr none``), returned in its canonical form."""
+    with ``init-addr none``), returned in its canonical form.  No IPv6 scope (``%eth0``):
+    Python takes any text after the ``%``, spaces, ``;`` and newlines included, which would
+    end a config line or a runtime API command."""
     try:
+        if "%" in str(address):
+            raise ValueError(address)
         return str(ipaddress.ip_address(address))
     except ValueError:
-        raise _refuse(what, address, "an IPv4 or IPv6 address (no host name)") from None
+        raise _refuse(what, address, "an IPv4 or IPv6 address (no host name, no scope)") \
+            from None
 
 
 def check_port(what: str, port: int) -> int:

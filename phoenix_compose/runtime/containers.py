@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -73,15 +74,22 @@ class ContainerState:
             else ServiceState.STOPPED
 
 
+# Go's RFC 3339 with nanoseconds, as podman writes it: in the host's zone (``+01:00``)
+_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?")
+
+
 def _time(text: str | None) -> datetime | None:
-    if not text or text.startswith("0001-"):
+    """Podman's time in UTC; its offset counts (a check at 12:00+01:00 ended 11:00 UTC)."""
+    match = _TIME.fullmatch(text or "")
+    if match is None or match[1].startswith("0001-"):
         return None
-    head, _, frac = text.rstrip("Z").partition(".")
+    head, frac, zone = match.groups()
     try:
-        return datetime.fromisoformat(head).replace(
-            microsecond=int((frac or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+        when = datetime.fromisoformat(head + (zone if zone not in (None, "Z") else "+00:00"))
     except ValueError:
         return None
+    return when.replace(microsecond=int((frac or "0")[:6].ljust(6, "0"))
+                        ).astimezone(timezone.utc)
 
 
 def parse_inspect(text: str) -> dict[str, ContainerState]:

@@ -143,3 +143,66 @@ def test_the_stack_root_follows_invoke_yaml(phoenix_stack: Path, tmp_path: Path)
     result = inv(entry, "config.validate", "--env", "prod")
     assert result.returncode == 0, result.stderr
     assert (phoenix_stack / ".phoenix/prod/compose.yaml").is_file()
+
+
+def test_a_plugin_package_may_import_its_modules_with_from_dot_import(
+        phoenix_stack: Path, capsys, monkeypatch) -> None:
+    """``from . import words`` in a package's ``__init__`` looks up the package's parent
+    (phoenix_plugins) while the package runs: it was never in sys.modules
+    (ModuleNotFoundError: No module named 'phoenix_plugins')."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "phoenix_plugins", raising=False)
+    package = phoenix_stack / "tasks" / "pack"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from invoke import task\n\nfrom . import words\n\n\n@task\n"
+        "def hello(c):\n    print(words.WORD)\n")
+    (package / "words.py").write_text("WORD = 'dotted'\n")
+    code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
+    assert (code, out.strip()) == (0, "dotted"), err
+
+
+def test_a_plugin_that_resolves_outside_the_stack_root_is_not_loaded(
+        phoenix_stack: Path, tmp_path: Path, capsys) -> None:
+    """A linked plugin module, package or module of a package that resolves outside the
+    root is never run (every read stays inside the root), each named at its place; a
+    package beside a module of its name is refused too (one module name, one collection)."""
+    outside = tmp_path / "outside"
+    (outside / "pkg").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    body = f"open({str(marker)!r}, 'a').write('x')\n"
+    (outside / "pkg" / "__init__.py").write_text(body)
+    (outside / "mod.py").write_text(body)
+    tasks = phoenix_stack / "tasks"
+    (tasks / "inner").mkdir(parents=True)
+    (tasks / "inner" / "__init__.py").write_text("from .mod import X\n")
+    (tasks / "inner" / "mod.py").symlink_to(outside / "mod.py")
+    (tasks / "linked").symlink_to(outside / "pkg")
+    (tasks / "lone.py").symlink_to(outside / "mod.py")
+    (tasks / "twice").mkdir()
+    (tasks / "twice" / "__init__.py").write_text("")
+    (tasks / "twice.py").write_text("")
+    code, _, err = inv_here(phoenix_stack, capsys, "--list")
+    assert code == 0 and not marker.exists(), err
+    for line in ("tasks/inner/__init__.py:1:1: error: plugin not loaded: tasks/inner/mod.py "
+                 "resolves outside the stack root",
+                 "tasks/linked/__init__.py:1:1: error: plugin not loaded: tasks/linked "
+                 "resolves outside the stack root",
+                 "tasks/lone.py:1:1: error: plugin not loaded: tasks/lone.py resolves "
+                 "outside the stack root",
+                 "tasks/twice/__init__.py:1:1: error: plugin not loaded: tasks/twice.py is a "
+                 "plugin of the same name"):
+        assert line in err.splitlines(), err
+
+
+def test_a_plugin_error_shows_no_control_character(phoenix_stack: Path, capsys) -> None:
+    """A plugin's file name and its exception's text come from the repository: an escape
+    or a carriage return in them is written as its escape, one line per error."""
+    tasks = phoenix_stack / "tasks"
+    tasks.mkdir(exist_ok=True)
+    (tasks / "bad\x1b[2J.py").write_text("raise ValueError('x\\rforged: ok\\x1b[31m')\n")
+    code, _, err = inv_here(phoenix_stack, capsys, "--list")
+    assert code == 0
+    assert err.splitlines() == ["tasks/bad\\x1b[2J.py:1:1: error: plugin not loaded: "
+                                "ValueError: x\\rforged: ok\\x1b[31m"], err

@@ -101,3 +101,29 @@ def test_an_env_file_of_format_raw_is_refused_at_its_line(tmp_path) -> None:
     assert "e.env of service 'a' is format: raw" in text
     assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
                            "      - path: e.env\n")["services"]["a"]["env_file"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "RAW", "raw ", "dot\\x1benv"])
+def test_an_env_file_of_an_unknown_format_is_refused_at_its_line(tmp_path, fmt) -> None:
+    """compose-go knows dotenv (or none) and raw: any other format is 'unsupported env_file
+    format'; podman-compose would read it as dotenv."""
+    (tmp_path / "e.env").write_text("A=1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                        f"      - path: e.env\n        format: \"{fmt}\"\n")
+    text = str(caught.value)
+    assert "compose.yaml:6:18: error: env file " in text and "unsupported format" in text
+    assert "\x1b" not in text
+    for fine in ("dotenv", ""):
+        assert _load(tmp_path, "services:\n  a:\n    image: x\n    env_file:\n"
+                               f"      - path: e.env\n        format: '{fine}'\n")
+
+
+@pytest.mark.parametrize("hook", ["post_start", "pre_stop"])
+def test_a_lifecycle_hook_podman_compose_never_runs_is_refused(tmp_path, hook) -> None:
+    """docker compose runs post_start/pre_stop; podman-compose 1.6 and phoenix run none:
+    accepted, the hook would silently never run (as pre_start's refusal says)."""
+    with pytest.raises(ConfigurationError, match=rf"compose.yaml:4:5: error: .*the {hook} "
+                                                 "hook is not supported"):
+        _load(tmp_path, f"services:\n  a:\n    image: x\n    {hook}:\n"
+                        "      - command: [echo, hi]\n")

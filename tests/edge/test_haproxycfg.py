@@ -122,3 +122,16 @@ def test_inconsistent_names_are_refused() -> None:
 
 def test_an_ipv6_address_is_written_canonically() -> None:
     assert Server("s", "0:0::1", 80).address == "::1"
+
+
+@pytest.mark.parametrize("address", ["fe80::1%x;show servers state",
+                                     "fe80::1%a\n    stats socket /tmp/x level admin",
+                                     "fe80::1%eth0"])
+def test_an_ipv6_scope_is_refused_as_it_could_end_a_line_or_an_api_command(address: str
+                                                                           ) -> None:
+    """Python's ipaddress takes any text after '%' (a space, ';', a newline): such an
+    address would end the config line or the runtime API's command."""
+    with pytest.raises(ConfigurationError, match="no scope"):
+        Server("w1", address, 8080)
+    with pytest.raises(ConfigurationError, match="no scope"):
+        Frontend("f", 80, "web", address=address)

@@ -104,3 +104,17 @@ def test_after_up_detached_status_reports_real_health(inv_stack, podman_project:
     assert [r["status"] for r in json.loads(shown.stdout)] == ["unhealthy"], shown.stdout
     assert "web: checked now (" in shown.stderr and "no watcher checks it every 1 s): " \
            "failed" in shown.stderr, shown.stderr
+
+
+@pytest.mark.parametrize(("text", "utc"), [
+    ("2026-12-07T12:00:00.123456789+01:00", "2026-12-07T11:00:00.123456+00:00"),
+    ("2026-12-07T06:00:00-05:00", "2026-12-07T11:00:00+00:00"),
+    ("2026-12-07T11:00:00.5Z", "2026-12-07T11:00:00.500000+00:00"),
+])
+def test_podmans_time_in_the_hosts_zone_counts_its_offset(text: str, utc: str) -> None:
+    """Podman writes a check's End (and StartedAt) in the host's zone: read as UTC, a check
+    of a host at -05:00 looked 5 hours old (status rechecked it every time) and at +01:00
+    an hour in the future (never stale)."""
+    from phoenix_compose.runtime.containers import _time
+
+    assert _time(text) == datetime.fromisoformat(utc)
