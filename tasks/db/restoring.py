@@ -87,8 +87,8 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
             say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
-        create_owned(database, new)
-        try:
+        try:  # from its creation: a stop noted while CREATE DATABASE runs drops it too
+            create_owned(database, new)
             restore_into(database, copy, new)
             compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER),
                            dump)

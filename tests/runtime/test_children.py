@@ -57,7 +57,19 @@ def _alive(proc: subprocess.Popen) -> str:
     return f"stat={proc_stat(proc.pid)} returncode={proc.poll()} cmdline={cmdline!r}"
 
 
+def _execed(proc: subprocess.Popen, within: float = 30.0) -> None:
+    """Wait until ``proc``'s command line is the program's: Popen returns once exec closed
+    its error pipe, which the kernel does before it sets up the new command line (a loaded
+    CI machine read it empty there).  ``within`` is a hang guard, not a measure."""
+    deadline = time.monotonic() + within
+    while not Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline and proc.poll() is None, "never exec'd"
+        time.sleep(0.01)
+
+
 def _record(state: StateDir, *procs: subprocess.Popen) -> None:
+    for proc in procs:
+        _execed(proc)
     state.path.mkdir(parents=True, exist_ok=True)
     state.children.write_text(json.dumps([{"pid": p.pid, "start": proc_stat(p.pid)[2],
                                            "argv": list(p.args)} for p in procs]))
