@@ -47,16 +47,22 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(phoenix_stack: Pat
     assert "plugin not loaded: SyntaxError" in result.stderr
 
 
+def _pack(root: Path, imports: str, shown: str, word: str) -> Path:
+    """The plugin package ``tasks/pack`` whose task ``hello`` prints ``shown``, with its
+    module ``words`` (``WORD = word``)."""
+    package = root / "tasks" / "pack"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        f"from invoke import task\n\n{imports}\n\n\n@task\ndef hello(c):\n    print({shown})\n")
+    (package / "words.py").write_text(f"WORD = {word!r}\n")
+    return package
+
+
 def test_a_plugin_package_is_one_collection_and_a_broken_module_is_named(
         phoenix_stack: Path, capsys) -> None:
     """``tasks/NAME/__init__.py`` is the plugin NAME; its modules import each other
     relatively, are loaded afresh each time, and an error names the module it is in."""
-    package = phoenix_stack / "tasks" / "pack"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(
-        "from invoke import task\n\nfrom .words import WORD\n\n\n@task\n"
-        "def hello(c):\n    print(WORD)\n")
-    (package / "words.py").write_text("WORD = 'packed'\n")
+    package = _pack(phoenix_stack, "from .words import WORD", "WORD", "packed")
     code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
     assert (code, out.strip()) == (0, "packed"), err
     (package / "words.py").write_text("WORD = 'again'\n")
@@ -153,12 +159,7 @@ def test_a_plugin_package_may_import_its_modules_with_from_dot_import(
     import sys
 
     monkeypatch.delitem(sys.modules, "phoenix_plugins", raising=False)
-    package = phoenix_stack / "tasks" / "pack"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(
-        "from invoke import task\n\nfrom . import words\n\n\n@task\n"
-        "def hello(c):\n    print(words.WORD)\n")
-    (package / "words.py").write_text("WORD = 'dotted'\n")
+    _pack(phoenix_stack, "from . import words", "words.WORD", "dotted")
     code, out, err = inv_here(phoenix_stack, capsys, "pack.hello")
     assert (code, out.strip()) == (0, "dotted"), err
 
