@@ -5,12 +5,14 @@ healthchecks by itself without systemd, and the watcher may not run.  A service 
 check ended longer ago than its ``interval`` (plus its ``timeout``) is not being checked by
 anyone, a watcher included (it checks every interval): ``status`` runs one check of it
 now (:meth:`.nativehealth.NativeHealth.check`: native, else ``podman healthcheck run``),
-records it as the watcher would, and says so.
+records it as the watcher would, and says so.  The checks run side by side, one per core.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from phoenix_compose.runtime import containers, ownership
@@ -38,17 +40,21 @@ def settle(run: containers.Runner, stack: Stack, states: Mapping[str, ContainerS
     now = now or datetime.now(timezone.utc)
     due = [spec for spec in stack.services.values() if stale(spec, states.get(spec.container),
                                                              now)]
-    notes = []
-    for spec in due:
+    if not due:
+        return dict(states), []
+
+    def check(spec: ServiceSpec) -> str:
         assert spec.health is not None  # stale() says so
         last = states[spec.container].checked_at
         result = native.check(run, spec.container, spec.health.timeout, states[spec.container])
         when = "never checked" if last is None else \
             f"last checked {(now - last).total_seconds():.0f} s ago"
-        notes.append(f"{spec.name}: checked now ({when}, and no watcher checks it every "
-                     f"{spec.health.interval:g} s): {'passed' if result.code == 0 else 'failed'}")
-    if not due:
-        return dict(states), notes
+        return (f"{spec.name}: checked now ({when}, and no watcher checks it every "
+                f"{spec.health.interval:g} s): {'passed' if result.code == 0 else 'failed'}")
+
+    # at once, one per core (as the watcher's check limit): a check mostly waits
+    with ThreadPoolExecutor(max_workers=min(len(due), os.cpu_count() or 2)) as pool:
+        notes = list(pool.map(check, due))
     native.save()
     fresh = containers.inspect(run, [spec.container for spec in due])  # podman's own record
     return {**states, **{n: native.apply(s) for n, s in fresh.items()}}, notes

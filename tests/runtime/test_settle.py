@@ -5,6 +5,7 @@ The fast cases use a fake podman; the last one runs ``up -d`` then ``status`` on
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -77,6 +78,31 @@ def test_a_health_checked_within_its_interval_is_not_asked_again(tmp_path: Path)
     state, notes, calls = settled(tmp_path, 1, health="healthy",
                                   checked_at=NOW - timedelta(seconds=11))
     assert (state.health, notes, calls) == ("healthy", [], [])
+
+
+class Together(Checks):
+    """Every ``healthcheck run`` waits until two are in flight (a barrier): one after the
+    other, the first would wait forever (the barrier's guard breaks it)."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.barrier = threading.Barrier(2, timeout=30)
+
+    def __call__(self, argv, *args, **kwargs) -> Result:
+        if tuple(argv[:3]) == ("podman", "healthcheck", "run"):
+            self.barrier.wait()
+        return super().__call__(argv, *args, **kwargs)
+
+
+def test_due_checks_run_side_by_side(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    web = "  web: {image: 'img:1', healthcheck: {test: [CMD, 'true'], interval: 10s}}"
+    (tmp_path / "app.yaml").write_text(APP.replace("  web: {image: 'img:1'}", web))
+    stack = load_stack(tmp_path / "app.yaml", "p")
+    states = {b.name: b for b in (box(stack, "db", checked_at=None),
+                                  box(stack, "web", checked_at=None))}
+    _out, notes = settle(Together(), stack, states, NativeHealth.for_stack(stack), NOW)
+    assert [n.split(":")[0] for n in notes] == ["db", "web"]  # in the stack's order
 
 
 @pytest.mark.podman
