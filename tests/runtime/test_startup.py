@@ -124,6 +124,22 @@ def test_no_wait_still_gates_dependents_but_not_the_last_level() -> None:
     assert s.progress["web"].state == "started"
 
 
+def test_no_wait_still_settles_a_running_service_it_only_checks() -> None:
+    """``up -d`` over a leaf the plan only checks (it was unhealthy): the check is awaited,
+    so a leaf that stays unhealthy fails ``up -d`` instead of an exit 0."""
+    def checked(fake: FakePodman) -> Startup:
+        fake.started.append("p_db_1")  # running already: the plan only checks it
+        clock = FakeClock()
+        return Startup(STACK, ["db"], run=fake, report=lambda *r: None,
+                       options=StartOptions(60, False), clock=Clock(clock, clock.sleep),
+                       executor=SyncExecutor, checking=["db"])
+
+    with pytest.raises(StartupError, match="unhealthy"):
+        checked(FakePodman({"p_db_1": None})).execute()
+    healing = FakePodman({"p_db_1": 2})
+    assert checked(healing).execute()[0].ready and healing.checks["p_db_1"] == 2
+
+
 def test_an_exited_dependency_fails_with_its_exit_code() -> None:
     fake = FakePodman({"p_db_1": None}, exits={"p_db_1": 2})
     with pytest.raises(StartupError, match="service 'db' failed: its container exited with "

@@ -157,7 +157,10 @@ class Startup:
     def _done(self) -> bool:
         if self.options.wait:
             return all(p.ready for p in self.progress.values())
+        # ``-d`` returns once all is started, but a running service the plan only checks
+        # (unhealthy, or its health unknown) is settled first: never exit 0 over it
         return all(p.state is not StartState.PENDING for p in self.progress.values()) and all(
+            self.progress[n].ready for n in self.checking) and all(
             self._satisfied(dep, cond) for p in self.progress.values()
             for dep, cond in p.spec.depends_on.items() if dep in self.progress)
 
