@@ -106,7 +106,7 @@ class Deployer:
         try:
             return Startup(stack, acting, run=self.run, report=self.report, options=options,
                            clock=self.clock, checking=checking,
-                           health_file=self.state.probe_health).execute()
+                           health_file=self.state.probe_health, images_known=True).execute()
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])

@@ -3,16 +3,17 @@ decided.  :func:`.plan.plan` is a pure function of the stack and this snapshot, 
 planner is tested from plain data and ``inv plan`` and ``up --dry-run`` cannot disagree.
 
 A no-op ``up`` of one image asks podman 5 times, for 2 services as for 6: the image id
-(one call per distinct image, in parallel), the project's containers (``ps``, then one
-batched ``inspect``), and its networks and volumes (whose owner they carry).
+(one call per distinct image), the project's containers (``ps``, then one batched
+``inspect``), and its networks and volumes (whose owner they carry), all at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from phoenix_compose.runtime import argv, commands, containers, ownership
 from phoenix_compose.runtime.fingerprint import Applied, Fingerprint, file_digests
@@ -36,13 +37,16 @@ def observe(run: containers.Runner, stack: Stack, names: Sequence[str], applied:
             ) -> Snapshot:
     """The snapshot for the services ``names``; ``images``: their local ids when already
     asked (else asked here); ``owner``: only its containers are ours."""
-    if images is None:
-        images = local_ids(run, images_of(stack, names))
-    found = containers.project_containers(run, stack.project)
+    wanted = images_of(stack, names) if images is None else []
+    asked, found, *listed = side_by_side(  # each podman call costs its start-up: at once
+        lambda: local_ids(run, wanted), lambda: containers.project_containers(run, stack.project),
+        *[lambda kind=kind, who=owner: ownership.resources(run, who, (kind,))
+          for kind in (ownership.KINDS if owner is not None else ())])
+    images = asked if images is None else images
     foreign: list[ownership.Foreign] = []
     if owner is not None:
         found, foreign = ownership.split(found, owner)
-        foreign += ownership.foreign_resources(run, owner)
+        foreign += ownership.foreign_of({k: v for one in listed for k, v in one.items()})
     made = {s.config_hash: known for s in found.values()
             if (known := applied.get(s.config_hash)) is not None}
     return Snapshot(datetime.now(timezone.utc), found, tuple(foreign), dict(images), made,
@@ -56,13 +60,23 @@ def images_of(stack: Stack, names: Sequence[str]) -> list[str]:
 def local_ids(run: containers.Runner, images: Iterable[str]) -> dict[str, str]:
     """The ID of each image that is here (in parallel; an absent one is left out)."""
     wanted = sorted(set(images))
-    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-image")
+    found = dict(zip(wanted, side_by_side(*[
+        (lambda image=image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE))
+        for image in wanted])))
+    return {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
+
+
+def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
+    """Each call's result, the calls run at once (at most 8 threads).  On Ctrl-C or SIGTERM
+    the podman children are ended: a hanging podman must not hold the exit."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    pool = ThreadPoolExecutor(max_workers=min(len(calls), 8), thread_name_prefix="phoenix-ask")
     try:
-        found = dict(zip(wanted, pool.map(
-            lambda image: run(argv.image_id(image), tolerate=argv.NO_SUCH_IMAGE), wanted)))
-    except BaseException:  # Ctrl-C, SIGTERM: a hanging podman must not hold the exit
+        results = [f.result() for f in [pool.submit(call) for call in calls]]
+    except BaseException:
         commands.terminate_all()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    return {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
+    return results

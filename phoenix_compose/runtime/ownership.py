@@ -103,8 +103,13 @@ def resources(run: containers.Runner, owner: Owner, kinds: Iterable[str] = KINDS
 
 
 def foreign_resources(run: containers.Runner, owner: Owner) -> list[Foreign]:
+    return foreign_of(resources(run, owner))
+
+
+def foreign_of(listed: dict[str, dict[str, bool | None]]) -> list[Foreign]:
+    """The resources of :func:`resources` that another owner holds."""
     return [Foreign(kind, name, "another stack root")
-            for kind, found in resources(run, owner).items()
+            for kind, found in listed.items()
             for name, ours in sorted(found.items()) if ours is False]
 
 

@@ -18,11 +18,15 @@ from phoenix_compose.runtime.observe import local_ids
 from phoenix_compose.runtime.stack import ServiceSpec
 
 
-def check(run: containers.Runner, specs: Sequence[ServiceSpec]) -> None:
-    """Raise when an image is missing or a port is taken."""
-    existing = containers.inspect(run, [s.container for s in specs])
-    image_ids(run, specs)
-    check_ports(specs, existing)
+def check(run: containers.Runner, specs: Sequence[ServiceSpec], images_known: bool = False
+          ) -> None:
+    """Raise when an image is missing or a port is taken (``images_known``: the caller
+    checked the images just now; only services that publish a port are inspected)."""
+    if not images_known:
+        image_ids(run, specs)
+    publishing = [s for s in specs if host_ports(s.ports)]
+    if publishing:
+        check_ports(publishing, containers.inspect(run, [s.container for s in publishing]))
 
 
 def image_ids(run: containers.Runner, specs: Sequence[ServiceSpec]) -> dict[str, str]:

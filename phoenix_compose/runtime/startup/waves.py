@@ -104,8 +104,9 @@ class Startup:
                  report: Report, options: StartOptions | None = None,
                  clock: Clock | None = None, executor: Callable[[], Executor] = _pool,
                  checking: Sequence[str] = (), replace: Sequence[str] = (),
-                 health_file: Path | None = None) -> None:
+                 health_file: Path | None = None, images_known: bool = False) -> None:
         self.stack, self.run, self.report, self.executor = stack, run, report, executor
+        self.images_known = images_known  # the deployer checked them just before
         self.native = NativeHealth.for_stack(stack, health_file)  # what native checks saw
         self.options, self.clock = options or StartOptions(), clock or Clock()
         self.progress = {n: Progress(stack.services[n]) for n in names}
@@ -115,7 +116,7 @@ class Startup:
                                run, self.options.profiles, list(replace))
 
     def execute(self) -> list[Progress]:
-        preflight.check(self.run, [p.spec for p in self.progress.values()])
+        preflight.check(self.run, [p.spec for p in self.progress.values()], self.images_known)
         _begin([self.progress[n] for n in self.checking], self.clock.now(), self.report)
         thread = threading.Thread(target=self.creator, name="phoenix-create", daemon=True)
         thread.start()
