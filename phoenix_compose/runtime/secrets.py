@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,17 @@ def _sources(refs: Any) -> list[str]:
     return [str(r.get("source")) if isinstance(r, dict) else str(r) for r in refs or ()]
 
 
-def secrets_prefix(root: Path, env: str) -> str:
-    """What scopes an env's podman secret names: ``PHOENIX_SECRETS_PREFIX``, else the env."""
-    return load_environment(root, env).variables.lookup("PHOENIX_SECRETS_PREFIX") or env
+def secrets_prefix(root: Path, env: str, variables: Mapping[str, str] | None = None) -> str:
+    """What scopes an env's podman secret names: ``PHOENIX_SECRETS_PREFIX``, else the env;
+    ``variables``: the prepared project's (else the environment is loaded)."""
+    if variables is None:
+        variables = load_environment(root, env).variables
+    return variables.get("PHOENIX_SECRETS_PREFIX") or env
 
 
 def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
-                    run: containers.Runner) -> None:
+                    run: containers.Runner,
+                    variables: Mapping[str, str] | None = None) -> None:
     """Before anything is created: every external secret the services use must exist."""
     needed = {secret: [s for s in users if s in names]
               for secret, users in external_secrets(stack).items()}
@@ -90,7 +94,7 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
     have = set(run(argv.secret_names(), timeout=60).stdout.split())
     lost = {k: v for k, v in needed.items() if k not in have}
     if lost:
-        prefix = secrets_prefix(root, env)
+        prefix = secrets_prefix(root, env, variables)
         commands = [f"inv secrets.set {k.removeprefix(prefix + '_')} --env {env}"
                     for k in lost]
         if any("_tls_" in k or k.endswith("tls_ca_crt") for k in lost):
