@@ -192,11 +192,14 @@ class SecretStore:
         return out
 
 
-def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
+def driver_for(root: Path, env: str, run: containers.Runner,
+               production: bool | None = None) -> Driver:
     """The driver the operator chose (``PHOENIX_SECRETS_DRIVER`` in the process or
-    ``phoenix.secrets_driver``), else ``pass`` for production and ``file`` otherwise."""
-    cfg = load_environment(root, env)
-    name = secrets_setting("PHOENIX_SECRETS_DRIVER") or ("pass" if cfg.production else "file")
+    ``phoenix.secrets_driver``), else ``pass`` for production and ``file`` otherwise;
+    ``production``: the prepared project's flag (else the environment is loaded)."""
+    if production is None:
+        production = load_environment(root, env).production
+    name = secrets_setting("PHOENIX_SECRETS_DRIVER") or ("pass" if production else "file")
     if name == "file":
         return Driver("file")
     if name == "shell":

@@ -75,3 +75,48 @@ def test_a_manager_keeps_its_project_until_told_the_config_changed(make_stack) -
     assert m.stack() is first  # one action, one project
     m.forget()
     assert sorted(m.stack().services) == ["cache", "db", "web"]
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch, final: Path) -> Counter:
+    counts: Counter = Counter()
+    _count(monkeypatch, pipeline, "prepare", counts)
+    _count(monkeypatch, environment, "load_environment", counts)
+    _count(monkeypatch, fileio, "read_yaml", counts,
+           key=lambda path, *a, **k: "final" if Path(path) == final else None)
+    return counts
+
+
+ONCE = Counter({"prepare:call": 1, "load_environment:call": 1, "read_yaml:final": 1})
+
+
+def test_the_watcher_and_its_masker_come_from_one_project(
+        make_stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``health.watch``/``health.check`` open the monitor and the masker of one prepared
+    project (the masker used to load the env and read the final file again)."""
+    from phoenix_compose.watch.service import watched
+
+    root = make_stack(TWO)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()  # an earlier run
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    monitor, mask = watched(root, "t", run=FakePodman({}), heal=False)
+    try:
+        assert sorted(monitor.stack.services) == ["db", "web"]
+        assert mask.text("plain") == "plain"
+        assert counts == ONCE
+    finally:
+        monitor.pool.shutdown(wait=False)
+
+
+def test_the_kube_export_reads_its_project_once(
+        make_stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    """``deploy.kube``: its secret check takes the prepared project's environment."""
+    from phoenix_compose.cli import deploy
+
+    root = make_stack(TWO)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()  # an earlier run
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    deploy.kube(mock_context(root), env="t", out=str(tmp_path / "kube"))
+    assert "wrote" in capsys.readouterr().out  # the export did happen
+    assert sorted(p.name for p in (tmp_path / "kube").iterdir()) == [
+        "db.yaml", "kustomization.yaml", "web.yaml"]
+    assert counts == ONCE
