@@ -146,6 +146,16 @@ class ServiceSpec:
         """Its ``x-`` keys."""
         return {str(k): v for k, v in self.raw.items() if str(k).startswith("x-")}
 
+    @cached_property
+    def restart(self) -> str:
+        """Its ``restart:`` policy as written (``""``: none given, compose's ``no``)."""
+        return str(self.raw.get("restart") or "")
+
+    @cached_property
+    def health_test(self) -> Any:
+        """``healthcheck.test`` as written (None: none)."""
+        return as_dict(self.raw.get("healthcheck")).get("test")
+
 
 def _keyed(value: Any) -> dict[str, Any]:
     """A mapping (the final file's form) or a list of ``KEY=VALUE`` items."""
