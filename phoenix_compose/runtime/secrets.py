@@ -24,6 +24,7 @@ from typing import Any
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.config.operator import secrets_setting
+from phoenix_compose.config.project import Project
 from phoenix_compose.errors import (
     ComposeRuntimeError,
     ConfigurationError,
@@ -108,9 +109,11 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
 
 class SecretStore:
     def __init__(self, root: Path, env: str, stack: Stack,
-                 run: containers.Runner = commands.run) -> None:
+                 run: containers.Runner = commands.run, project: Project | None = None) -> None:
+        """``project``: the prepared one (its values and flag; else the env is loaded)."""
         self.root, self.env, self.stack, self.run = root, env, stack, run
-        self.prefix = secrets_prefix(root, env)
+        self.project = project
+        self.prefix = secrets_prefix(root, env, project.variables if project else None)
         self.declared = external_secrets(stack)
 
     def resolve(self, name: str) -> str:
@@ -131,7 +134,8 @@ class SecretStore:
         """Store ``value``, replacing an older one only once the new one exists."""
         check_value(name, value)
         target = self.resolve(name)
-        driver = driver_for(self.root, self.env, self.run)
+        driver = driver_for(self.root, self.env, self.run,
+                            self.project.production if self.project else None)
         have = self.existing()
         if target in have:
             self.refuse_foreign(target, "replace")

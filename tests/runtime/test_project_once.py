@@ -120,3 +120,23 @@ def test_the_kube_export_reads_its_project_once(
     assert sorted(p.name for p in (tmp_path / "kube").iterdir()) == [
         "db.yaml", "kustomization.yaml", "web.yaml"]
     assert counts == ONCE
+
+
+def test_the_secret_store_takes_the_prefix_and_the_flag_of_the_project(
+        make_stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``secrets.*``: the store's prefix and driver come from the manager's project."""
+    from phoenix_compose.runtime.secrets import SecretStore, driver_for
+
+    monkeypatch.delenv("PHOENIX_SECRETS_DRIVER", raising=False)
+    root = make_stack({**TWO, "envs/t.env": "COMPOSE_PROJECT_NAME=mine\n"
+                                            "PHOENIX_SECRETS_PREFIX=pre\n"})
+    m = ComposeManager(root, "t", run=FakePodman({}))
+    stack = m.current_stack()
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    store = SecretStore(root, "t", stack, m.run, project=m.prepared())
+    assert store.prefix == "pre"
+    assert driver_for(root, "t", m.run, store.project.production if store.project
+                      else None).name == "file"
+    assert counts == Counter()  # nothing loaded again
+    assert SecretStore(root, "t", stack, m.run).prefix == "pre"  # without: it loads the env
+    assert counts == Counter({"load_environment:call": 1})
