@@ -1,10 +1,9 @@
 """ComposeManager: the stack lifecycle (the design's interface), always from a validated file.
 
-Every method re-renders and re-validates first (cheap when the cache hits), so an invalid
-config never starts anything, and always hands podman-compose the single file
-``StateDir.compose_file`` with an explicit ``-f`` and project name.  Every ``up``, ``down``
-and ``restart`` holds the env lock and appends one audit line.
-"""
+Every action prepares the typed Project once (cheap when the cache hits), so an invalid
+config never starts anything, and hands podman-compose the single file ``StateDir.compose_file``
+with an explicit ``-f`` and project name.  ``up``, ``down`` and ``restart`` hold the env
+lock and append one audit line."""
 
 from __future__ import annotations
 
@@ -159,14 +158,16 @@ class ComposeManager:
         ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful,
                                          **({"rmi": rmi} if rmi else {})}):
+            try:  # first: the production flag is then the prepared project's
+                stack: Stack | None = self.current_stack()
+            except (ConfigurationError, StateError) as exc:
+                stack, broken = None, exc
             if volumes and production(self) and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
-            try:
-                stack = self.current_stack()
-            except (ConfigurationError, StateError) as exc:
-                print(f"warning: {exc}", file=sys.stderr)
+            if stack is None:
+                print(f"warning: {broken}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
                 return []  # which images were the stack's, no config tells
@@ -207,8 +208,7 @@ class ComposeManager:
 
 def masker(m: ComposeManager) -> Masker:
     """The prepared project's masker; without one, the env's as it loads."""
-    project = m.prepared()
-    return project.masker() if project is not None else masker_for(m.root, m.env)
+    return p.masker() if (p := m.prepared()) is not None else masker_for(m.root, m.env)
 
 
 def production(m: ComposeManager) -> bool:

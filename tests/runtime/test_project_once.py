@@ -140,3 +140,20 @@ def test_the_secret_store_takes_the_prefix_and_the_flag_of_the_project(
     assert counts == Counter()  # nothing loaded again
     assert SecretStore(root, "t", stack, m.run).prefix == "pre"  # without: it loads the env
     assert counts == Counter({"load_environment:call": 1})
+
+
+@pytest.mark.parametrize("flags", [{}, {"volumes": True, "yes": True}])
+def test_down_prepares_and_loads_the_env_once(make_stack, monkeypatch: pytest.MonkeyPatch,
+                                              flags: dict[str, Any]) -> None:
+    """``down --volumes`` asks for the production flag: the prepared project's (it used to
+    load the env a second time for it)."""
+    root = make_stack(TWO)
+    fake = FakePodman({"mine_db_1": 1, "mine_web_1": 1})
+    ComposeManager(root, "t", run=fake).validate_compose_files()  # an earlier run
+    monkeypatch.setattr(tasks, "manager", lambda c, env: ComposeManager(
+        root, env or "t", run=fake, report=tasks.plain))
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    tasks.down(mock_context(root), env="t", **flags)
+    down = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(down) == 1 and ("--volumes" in down[0]) == bool(flags)  # the down did happen
+    assert counts == ONCE
