@@ -155,7 +155,7 @@ class SecretStore:
         replace or remove; one made before owner labels tells nothing and is ours."""
         found = json.loads(self.run(argv.secret_inspect(target), tolerate=(
             (125, "no such secret"),), timeout=60).stdout or "[]")
-        owner = ((found[0].get("Spec") or {}).get("Labels") or {}).get(OWNER_LABEL, "") \
+        owner = as_dict(as_dict(found[0].get("Spec")).get("Labels")).get(OWNER_LABEL, "") \
             if found else ""
         if owner and owner != owner_id(self.root, self.env):
             raise OwnershipError(
@@ -191,7 +191,7 @@ class SecretStore:
             detail = details.get(podman_name, {})
             out.append(SecretInfo(self.short(podman_name), podman_name, podman_name in have,
                                   str(detail.get("CreatedAt", ""))[:19],
-                                  str(((detail.get("Spec") or {}).get("Driver") or {})
+                                  str(as_dict(as_dict(detail.get("Spec")).get("Driver"))
                                       .get("Name", "")), tuple(users)))
         return out
 

@@ -24,6 +24,7 @@ from phoenix_compose.runtime import argv, commands, stopping
 from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
 from phoenix_compose.runtime.lifecycle import ComposeManager, masker
+from phoenix_compose.shapes import as_dict
 from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
 from phoenix_compose.watch.metrics import WatchMetrics
@@ -169,7 +170,7 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             raw = json.loads(line)
         except ValueError:
             return
-        status, attributes = raw.get("Status", ""), raw.get("Attributes") or {}
+        status, attributes = raw.get("Status", ""), as_dict(raw.get("Attributes"))
         if status not in FORWARDED or monitor.owner.owns(
                 attributes.get(OWNER_LABEL, ""),
                 attributes.get(WORKING_DIR_LABEL, "")) is False:  # another stack root's
