@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.assemble import assemble, load_documents, raise_errors
 from phoenix_compose.config.interpolate import interpolate as _interpolate
 from phoenix_compose.config.loading import Context, read_text
 from phoenix_compose.config.masking import Masker, masked_problems
-from phoenix_compose.config.project import assemble, load_documents, raise_errors
 from phoenix_compose.config.yamlsrc import load_all, plain_locator
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 

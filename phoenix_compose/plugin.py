@@ -40,6 +40,7 @@ from phoenix_compose.cli.common import (
     stack_root,
     stop_signals,
 )
+from phoenix_compose.config.services import seconds
 from phoenix_compose.errors import (
     BackupError,
     CommandError,
@@ -50,7 +51,6 @@ from phoenix_compose.errors import (
 )
 from phoenix_compose.hooks import STOPPING, Emit, WatchJob, pre_deploy, watch_job
 from phoenix_compose.runtime import commands
-from phoenix_compose.runtime.stack import seconds
 from phoenix_compose.runtime.stopping import cleaning
 
 if TYPE_CHECKING:  # the engine is imported when a task opens an env: `inv --list` is quick
@@ -88,7 +88,7 @@ class Env:
     def __init__(self, manager: ComposeManager, production: bool) -> None:
         self._manager = manager
         self.root, self.name, self.production = manager.root, manager.env, production
-        self._stack = manager.stack()
+        self._stack = manager.stack()  # the manager's prepared Project: read once
         self.project = self._stack.project
 
     def services(self) -> dict[str, Service]:
@@ -160,5 +160,5 @@ def open_env(root: Path, env: str, lock_wait: float = 10.0) -> Env:
     from phoenix_compose.runtime.lifecycle import ComposeManager
 
     manager = ComposeManager(root, env, lock_wait=lock_wait)
-    outcome = manager.validate_compose_files()
-    return Env(manager, outcome.production)
+    project = manager.validate_compose_files()  # the typed Project Env reads from
+    return Env(manager, project.production)

@@ -38,9 +38,9 @@ def kube(c: Context, env: str | None = None, out: str | None = None,
     root, name = stack_root(c), env_name(c, env)
     folder = Path(out) if out else root / "deploy" / "kube" / name
     with boundary():
-        stack = ComposeManager(root, name).stack()
-        refuse_secret_values(root, name)
-        files, warnings = generator.manifests(stack, name)
+        project = ComposeManager(root, name).validate_compose_files()
+        refuse_secret_values(root, name, project.cfg)
+        files, warnings = generator.manifests(project.stack, name)
     texts = render(files)
     written = check and folder.is_dir()  # --check without the folder: the generated ones
     found = _kube_problems(folder, texts, written, name)
@@ -93,12 +93,13 @@ def kube_secrets(c: Context, env: str | None = None, to: str = "kubectl",
     if to not in ("kubectl", "podman"):
         raise Exit(f"error: --to must be kubectl or podman, not {to!r}", code=2)
     with boundary():
-        stack = ComposeManager(root, name).stack()
+        project = ComposeManager(root, name).validate_compose_files()
+        stack = project.stack
         files, _ = generator.manifests(stack, name)
         found = kubesecrets.values(stack, root, kubesecrets.referenced(files), commands.run)
         if to == "podman":
-            kubesecrets.to_podman(found, "", driver_for(root, name, commands.run), commands.run,
-                                  say)
+            driver = driver_for(root, name, commands.run, project.production)
+            kubesecrets.to_podman(found, "", driver, commands.run, say)
             return
         commands.run(argv_kubectl.apply(context, namespace), timeout=120,
                      input=kubesecrets.secret_docs(found, generator.MANAGED))
@@ -128,9 +129,10 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
 
     root, name = stack_root(c), env_name(c, env)
     with boundary():
-        stack = ComposeManager(root, name).stack()
+        project = ComposeManager(root, name).validate_compose_files()
+        stack = project.stack
         if not down:  # what it plays reaches podman as the export's manifests
-            refuse_secret_values(root, name)
+            refuse_secret_values(root, name, project.cfg)
         player = Player(stack, StateDir(root, name).kube_play, commands.run, say)
         kept = player.down(volumes=volumes and down)
         if down:
@@ -140,8 +142,8 @@ def kube_play(c: Context, env: str | None = None, down: bool = False, volumes: b
             return
         files, warnings = generator.manifests(stack, name)
         found = kubesecrets.values(stack, root, kubesecrets.referenced(files), commands.run)
-        made = kubesecrets.to_podman(found, player.prefix, driver_for(root, name, commands.run),
-                                     commands.run, say)
+        driver = driver_for(root, name, commands.run, project.production)
+        made = kubesecrets.to_podman(found, player.prefix, driver, commands.run, say)
         limits = os.geteuid() == 0 or not cgroups_v1()  # rootless v1: no container cgroup
         if not limits:
             err("warning: rootless on cgroups v1: podman cannot set resource limits; "
@@ -175,10 +177,10 @@ def quadlet(c: Context, env: str | None = None, out: str | None = None,
     target = Target(root, program or default_program(), version)
     convert = quadlet_binary() is not None  # without one: written, and said so
     with boundary():
-        stack = ComposeManager(root, name).stack()
-        refuse_secret_values(root, name)
+        project = ComposeManager(root, name).validate_compose_files()
+        refuse_secret_values(root, name, project.cfg)
         try:
-            texts, warnings = units(stack, name, target)
+            texts, warnings = units(project.stack, name, target)
         except ValueError as exc:
             raise Exit(f"error: --podman-version: {exc}", code=2) from None
         written = check and folder.is_dir()
@@ -213,8 +215,10 @@ def quadlet_secrets(c: Context, env: str | None = None) -> None:
 
     root, name = stack_root(c), env_name(c, env)
     with boundary():
-        found = secret_values(ComposeManager(root, name).stack())
-        made = put_secrets(found, driver_for(root, name, commands.run), commands.run)
+        project = ComposeManager(root, name).validate_compose_files()
+        found = secret_values(project.stack)
+        made = put_secrets(found, driver_for(root, name, commands.run, project.production),
+                           commands.run)
     for secret in made:
         say(f"podman secret {secret}")
     if not made:

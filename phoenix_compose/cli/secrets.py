@@ -23,7 +23,8 @@ def _store(c: Context, env: str | None):
     from phoenix_compose.runtime.secrets import SecretStore
 
     m = manager(c, env)
-    return m, SecretStore(m.root, m.env, m.current_stack(), m.run)
+    stack = m.current_stack()  # the last valid one when the config is broken: no project
+    return m, SecretStore(m.root, m.env, stack, m.run, project=m.prepared())
 
 
 def read_value(from_file: str | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoenix_compose.config.environment import Variables, load_environment
+from phoenix_compose.config.environment import EnvironmentConfig, Variables, load_environment
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.masking import TEXT_MIN_LENGTH, Masker
 from phoenix_compose.config.pipeline import build
@@ -23,17 +23,19 @@ from phoenix_compose.errors import ConfigurationError, Loc, Problem
 EXPORTS = "deploy.kube and deploy.quadlet"
 
 
-def refuse_secret_values(root: Path, env: str) -> None:
-    """Raise a located ConfigurationError when an export of ``env`` would write a secret."""
-    found = export_problems(root, env)
+def refuse_secret_values(root: Path, env: str, cfg: EnvironmentConfig | None = None) -> None:
+    """Raise a located ConfigurationError when an export of ``env`` would write a secret;
+    ``cfg``: the prepared project's environment (else it is loaded)."""
+    found = export_problems(root, env, cfg)
     if found:
         raise ConfigurationError(found, hint="fix the uses named above, then export again; "
                                              "nothing was written")
 
 
-def export_problems(root: Path, env: str) -> list[Problem]:
+def export_problems(root: Path, env: str,
+                    cfg: EnvironmentConfig | None = None) -> list[Problem]:
     """Every value an export of ``env`` would write in clear that holds a known secret."""
-    cfg = load_environment(root, env)
+    cfg = cfg or load_environment(root, env)
     built = build(cfg)  # pure: the where-map of the model the exports render
     if built.where is None:
         return []

@@ -18,6 +18,12 @@ from phoenix_compose import (
     stackkey,
 )
 from phoenix_compose.config import cache, identity, yamlsrc
+from phoenix_compose.config.assemble import (
+    assemble_located,
+    has_errors,
+    load_documents,
+    raise_errors,
+)
 from phoenix_compose.config.dump import dump_compose
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.files import inside
@@ -25,13 +31,9 @@ from phoenix_compose.config.loading import Context, read_text
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.masking import Masker, masked_problems
 from phoenix_compose.config.mountfiles import mount_paths
-from phoenix_compose.config.project import (
-    assemble_located,
-    has_errors,
-    load_documents,
-    raise_errors,
-)
+from phoenix_compose.config.project import Project
 from phoenix_compose.config.registry import address_problem, env_fallback
+from phoenix_compose.config.services import load_stack
 from phoenix_compose.config.stackfiles import is_compose_project
 from phoenix_compose.config.templates import render_templates
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
@@ -246,8 +248,9 @@ def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
 
 
 def prepare(root: Path, env: str, *, use_cache: bool = True,
-            process: Mapping[str, str] | None = None) -> Outcome:
-    """Validate ``env`` and write its output (skipped when the cache says nothing changed)."""
+            process: Mapping[str, str] | None = None) -> Project:
+    """Validate ``env`` and write its output (skipped when the cache says nothing changed);
+    the typed project, its final file read once."""
     cfg = load_environment(root, env, process)
     state = cfg.state
     compose_file, cache_file = state.compose_file, state.cache_file
@@ -256,9 +259,9 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         entry = _cached(cache_file)
         # the name the run that wrote the file resolved (sealed with it): not read again
         # from every compose file
-        project = entry.get("project") or cfg.project_name
-        return Outcome(env, compose_file, str(project), cfg.production, True,
-                       tuple(entry.get("warnings", [])), cfg)
+        project = str(entry.get("project") or cfg.project_name)
+        return Project(env, compose_file, project, cfg.production, True,
+                       tuple(entry.get("warnings", [])), cfg, load_stack(compose_file, project))
     try:
         built = build(cfg)
     except ConfigurationError:
@@ -276,7 +279,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None
-    return Outcome(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
-                   cfg)
+    return Project(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
+                   cfg, load_stack(compose_file, cfg.project_name))
 
 

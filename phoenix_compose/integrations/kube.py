@@ -20,6 +20,7 @@ from phoenix_compose.integrations.kubepod import (
     volume,
 )
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 MANAGED = {"app.kubernetes.io/managed-by": "phoenix-compose"}
 
@@ -116,7 +117,7 @@ def _config_map(spec: ServiceSpec, meta: Doc, warnings: list[str]) -> list[Doc]:
 
 def _claims(stack: Stack, spec: ServiceSpec) -> dict[str, str]:
     """Named volume (DNS name) -> mount path, for the volumes the stack declares."""
-    declared = stack.top.get("volumes") or {}
+    declared = as_dict(stack.top.get("volumes"))
     out = {}
     for item in spec.volumes:
         source, target = volume(item)

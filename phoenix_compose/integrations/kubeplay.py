@@ -34,6 +34,7 @@ from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.integrations.kubepod import Doc, dns
 from phoenix_compose.runtime import argv, argv_deploy, containers
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _container(container: Doc, spec: ServiceSpec, prefix: str, offset: int) -> N
         if "configMapRef" in ref:
             ref["configMapRef"]["name"] = prefix + ref["configMapRef"]["name"]
     for var in container.get("env") or []:
-        ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+        ref = as_dict(var.get("valueFrom")).get("secretKeyRef")
         if ref:
             ref["name"] = prefix + ref["name"]
     published = _published(spec)
@@ -194,9 +195,9 @@ class Player:
 
     def _address(self, container: str) -> str:
         data = json.loads(self.run(argv.inspect(container), timeout=60).stdout or "[]")
-        networks = ((data[0].get("NetworkSettings") or {}).get("Networks") or {}) \
+        networks = as_dict(as_dict(data[0].get("NetworkSettings")).get("Networks")) \
             if data else {}
-        return str((networks.get(self.network) or {}).get("IPAddress") or "")
+        return str(as_dict(networks.get(self.network)).get("IPAddress") or "")
 
     def down(self, volumes: bool = False) -> list[str]:
         """Take down what ``play`` made; the claims' volumes only with ``volumes``."""

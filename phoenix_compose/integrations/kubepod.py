@@ -51,10 +51,10 @@ def quantity(text: Any, cpu: bool = False) -> str:
 
 
 def resources(raw: dict[str, Any]) -> Doc:
-    res = (raw.get("deploy") or {}).get("resources") or {}
+    res = as_dict(as_dict(raw.get("deploy")).get("resources"))
     out: Doc = {}
     for source, target in (("limits", "limits"), ("reservations", "requests")):
-        given = res.get(source) or {}
+        given = as_dict(res.get(source))
         values = {}
         if given.get("cpus") is not None:
             values["cpu"] = quantity(given["cpus"], cpu=True)
@@ -69,7 +69,7 @@ def probes(spec: ServiceSpec) -> Doc:
     """startupProbe (start_period, start_interval), liveness and readiness (interval,
     timeout, retries) from the healthcheck: httpGet for a plain local HTTP GET (as
     :mod:`phoenix_compose.config.probes` recognises it for native checks)."""
-    health, test = spec.health, (spec.raw.get("healthcheck") or {}).get("test")
+    health, test = spec.health, spec.health_test
     if health is None or not test or test == ["NONE"]:
         return {}
     handler: Doc

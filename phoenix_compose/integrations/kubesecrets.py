@@ -31,14 +31,14 @@ def referenced(files: Mapping[str, list[Doc]]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for docs in files.values():
         for doc in docs:
-            pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+            pod = as_dict(as_dict(as_dict(doc.get("spec")).get("template")).get("spec"))
             for container in pod.get("containers") or []:
                 for var in container.get("env") or []:
-                    ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+                    ref = as_dict(var.get("valueFrom")).get("secretKeyRef")
                     if ref:
                         out.setdefault(ref["name"], set()).add(ref["key"])
             for volume in pod.get("volumes") or []:
-                for source in (volume.get("projected") or {}).get("sources") or []:
+                for source in as_dict(volume.get("projected")).get("sources") or []:
                     if "secret" in source:
                         out.setdefault(source["secret"]["name"], set()).update(
                             item["key"] for item in source["secret"].get("items") or [])
@@ -60,7 +60,7 @@ def values(stack: Stack, root: Path, wanted: Mapping[str, set[str]],
                            if k in env_secrets[secret]}
         elif secret in by_dns:
             name, spec = by_dns[secret]
-            out[secret] = {"value": _compose_secret(name, spec or {}, root, run)}
+            out[secret] = {"value": _compose_secret(name, as_dict(spec), root, run)}
         else:
             raise ComposeRuntimeError(f"the manifests reference the Secret {secret}, which "
                                       "no service or compose secret provides")

@@ -14,6 +14,7 @@ from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import dns, grace, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 Items = list[tuple[str, str]]
 _UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
@@ -105,7 +106,7 @@ def _port(port: Any) -> str:
 
 def _volumes(stack: Stack, spec: ServiceSpec, root: Path, prefix: str,
              warnings: list[str]) -> Items:
-    declared = stack.top.get("volumes") or {}
+    declared = as_dict(stack.top.get("volumes"))
     items: Items = []
     for item in spec.volumes:
         source, target = volume(item)
@@ -181,7 +182,7 @@ def _security(raw: dict[str, Any]) -> Items:
 
 def _resources(raw: dict[str, Any], version: str, args: list[str],
                warnings: list[str]) -> Items:
-    limits = (((raw.get("deploy") or {}).get("resources") or {}).get("limits") or {})
+    limits = as_dict(as_dict(as_dict(raw.get("deploy")).get("resources")).get("limits"))
     items: Items = []
     if limits.get("memory") is not None:
         if has(version, "Container", "Memory"):
@@ -216,7 +217,7 @@ def _process(spec: ServiceSpec, version: str, args: list[str]) -> Items:
 
 
 def _health(spec: ServiceSpec, version: str, warnings: list[str]) -> Items:
-    test = (spec.raw.get("healthcheck") or {}).get("test")
+    test = spec.health_test
     health = spec.health
     if health is None or not test or test == ["NONE"]:
         return []

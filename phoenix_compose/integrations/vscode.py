@@ -22,6 +22,7 @@ from phoenix_compose.config.environment import list_environments
 from phoenix_compose.config.pipeline import final_model
 from phoenix_compose.errors import ConfigurationError, IntegrationError, Loc, Problem
 from phoenix_compose.fileio import check_below, read_bytes
+from phoenix_compose.shapes import as_dict
 
 INV = "${workspaceFolder}/.venv/bin/inv"  # a repository with tasks.py and its venv
 INV_WINDOWS = "${workspaceFolder}\\.venv\\Scripts\\inv.exe"
@@ -196,7 +197,7 @@ def stack_services(root: Path) -> list[str]:
     services: set[str] = set()
     for env in list_environments(root):
         try:
-            services |= set(final_model(root, env).get("services") or {})
+            services |= set(as_dict(final_model(root, env).get("services")))
         except ConfigurationError:
             continue
     return sorted(services)
@@ -217,7 +218,7 @@ def tasks_document(namespace: Any, root: Path,
 def default_service(root: Path, env: str) -> str | None:
     """The first service ``env`` runs by default (none behind a profile)."""
     try:
-        services = final_model(root, env).get("services") or {}
+        services = as_dict(final_model(root, env).get("services"))
     except ConfigurationError:
         return None
     running = sorted(n for n, s in services.items()

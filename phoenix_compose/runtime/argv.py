@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+# the naming lives with the typed services; re-exported here
+from phoenix_compose.config.services import container_name as container_name
+
 Argv = tuple[str, ...]
 PROJECT_LABEL = "io.podman.compose.project"
 
@@ -168,11 +171,6 @@ def resources(kind: str, project: str) -> Argv:
 def volume_ls(project: str) -> Argv:
     return ("podman", "volume", "ls", "--format", "json", "--filter",
             f"label={PROJECT_LABEL}={project}")
-
-
-def container_name(project: str, service: str, index: int = 1) -> str:
-    """podman-compose's naming: ``<project>_<service>_<n>``."""
-    return f"{project}_{service}_{index}"
 
 
 def version() -> Argv:

@@ -14,9 +14,10 @@ from typing import Any, NoReturn
 import yaml
 
 from phoenix_compose import hooks
+from phoenix_compose.config.assemble import raise_errors
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.policy import pinned_by_digest
-from phoenix_compose.config.project import raise_errors
+from phoenix_compose.config.project import Project
 from phoenix_compose.config.recorded import recorded_problems
 from phoenix_compose.errors import (
     ComposeRuntimeError,
@@ -49,6 +50,7 @@ class Deployer:
     clock: Clock
     production: bool = False
     protected: dict[str, Any] = field(default_factory=dict)  # pre-deploy hooks' results
+    project: Project | None = None  # the prepared project (None: the env is loaded)
 
     def plan(self, stack: Stack, names: Sequence[str], ids: dict[str, str] | None = None,
              options: PlanOptions | None = None) -> Plan:
@@ -68,7 +70,8 @@ class Deployer:
         pass with a tag)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
-        missing_secrets(stack, names, self.state.root, self.state.env, self.run)
+        missing_secrets(stack, names, self.state.root, self.state.env, self.run,
+                        self.project.variables if self.project else None)
         if loose:
             raise ConfigurationError(
                 "error: production policy: image not pinned by digest: " + ", ".join(loose),
@@ -150,7 +153,8 @@ class Deployer:
     def verified(self, number: int) -> Stack:
         """Release ``number``, only if its MAC matches and it passes ``config.validate``'s
         checks now (the production policy in production), under the env's own project."""
-        cfg = load_environment(self.state.root, self.state.env)
+        cfg = self.project.cfg if self.project else load_environment(self.state.root,
+                                                                      self.state.env)
         path = releases.compose_file(self.state, number)
         text = releases.verified_text(self.state, number)
         active = frozenset(p.strip() for p in (cfg.variables.lookup("COMPOSE_PROFILES")

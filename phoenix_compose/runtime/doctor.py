@@ -19,6 +19,7 @@ from phoenix_compose.runtime import argv, argv_deploy, busybox, quadletfetch
 from phoenix_compose.runtime.containers import Runner
 from phoenix_compose.runtime.rootless import blockers
 from phoenix_compose.runtime.secrets import vault_cli
+from phoenix_compose.shapes import as_dict
 
 DROP_IN = Path("/etc/containers/containers.conf.d/50-phoenix-host.conf")
 SMOKE_IMAGE = "localhost/phoenix/smoke:busybox"
@@ -126,7 +127,7 @@ def _host(run: Runner) -> list[Check]:
         Check("mode", None, "rootless" if rootless else "rootful (running as root)"),
         Check("cgroups", None, f"{host.get('cgroupVersion', '?')} "
                                f"({host.get('cgroupManager', '?')} manager)"),
-        Check("runtime", None, (host.get("ociRuntime") or {}).get("name", "?")),
+        Check("runtime", None, as_dict(host.get("ociRuntime")).get("name", "?")),
         Check("healthcheck timers", None,
               "systemd runs podman's healthcheck timers" if systemd else
               "no systemd: podman never runs healthchecks by itself; `inv up` and "

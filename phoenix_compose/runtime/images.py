@@ -22,6 +22,7 @@ from phoenix_compose.runtime.containers import Runner
 from phoenix_compose.runtime.registry import Registry
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup.diagnosis import Report
+from phoenix_compose.shapes import as_dict
 
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
 _DEBIAN = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<suite>[a-z]+)(?:-slim)?$")
@@ -48,7 +49,7 @@ def build_images(stack: Stack, names: Sequence[str] | None = None, *, run: Runne
             continue
         build = spec.build_spec
         context = build.get("context", ".")
-        args = build.get("args") or {}
+        args = as_dict(build.get("args"))
         tag = image_tag(stack, name)
         if tag in built:
             continue

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from phoenix_compose import stackkey
+from phoenix_compose.config.assemble import raise_errors
 from phoenix_compose.config.environment import load_environment
-from phoenix_compose.config.project import raise_errors
 from phoenix_compose.config.recorded import located_model, project_problem
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
 from phoenix_compose.fileio import read_bytes

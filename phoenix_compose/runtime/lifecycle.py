@@ -1,10 +1,9 @@
 """ComposeManager: the stack lifecycle (the design's interface), always from a validated file.
 
-Every method re-renders and re-validates first (cheap when the cache hits), so an invalid
-config never starts anything, and always hands podman-compose the single file
-``StateDir.compose_file`` with an explicit ``-f`` and project name.  Every ``up``, ``down``
-and ``restart`` holds the env lock and appends one audit line.
-"""
+Every action prepares the typed Project once (cheap when the cache hits), so an invalid
+config never starts anything, and hands podman-compose the single file ``StateDir.compose_file``
+with an explicit ``-f`` and project name.  ``up``, ``down`` and ``restart`` hold the env
+lock and append one audit line."""
 
 from __future__ import annotations
 
@@ -14,9 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.environment import EnvironmentConfig, load_environment
-from phoenix_compose.config.masking import masker_for
-from phoenix_compose.config.pipeline import Outcome, prepare
+from phoenix_compose.config.environment import load_environment
+from phoenix_compose.config.masking import Masker, masker_for
+from phoenix_compose.config.pipeline import prepare
+from phoenix_compose.config.project import Project
 from phoenix_compose.errors import (
     ConfigurationError,
     LockedError,
@@ -42,7 +42,7 @@ from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.plan import Change, Plan, profiles_of
-from phoenix_compose.runtime.stack import Stack, load_stack
+from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.status import ServiceStatus, service_status
 from phoenix_compose.runtime.takedown import project_name, remove_owned, take_down
@@ -62,22 +62,19 @@ class ComposeManager:
         self.root, self.env, self.state = root, env, StateDir(root, env)
         self.run, self.report, self.lock_wait, self.clock = run, report, lock_wait, clock or Clock()
         self.applied: Plan | None = None  # the plan the last start_services applied
-        self._outcome: Outcome | None = None  # prepared once per manager (see forget)
-        self._stack: Stack | None = None
+        self._project: Project | None = None  # prepared once per manager (see forget)
 
-    def validate_compose_files(self) -> Outcome:
+    def validate_compose_files(self) -> Project:
         """The prepared project: built once, then handed to every step of the action."""
-        self._outcome = self._outcome or prepare(self.root, self.env)
-        return self._outcome
+        self._project = self._project or prepare(self.root, self.env)
+        return self._project
 
     def stack(self) -> Stack:
-        outcome = self.validate_compose_files()
-        self._stack = self._stack or load_stack(outcome.compose_file, outcome.project_name)
-        return self._stack
+        return self.validate_compose_files().stack
 
     def forget(self) -> None:
         """The config changed (hot reload, a caller that keeps the manager): prepare again."""
-        self._outcome, self._stack = None, None
+        self._project = None
 
     def current_stack(self) -> Stack:
         """For stop/status: the current config, or the last valid one if it is now broken."""
@@ -94,13 +91,14 @@ class ComposeManager:
         check_state(self.state, action)
         with env_lock(self.state.lock_file, action, self.lock_wait), \
                 audited(self.state.audit_log, action, args,  # the masker: only for an error
-                        lambda text: masker_for(self.root, self.env).text(text)), \
+                        lambda text: masker(self).text(text)), \
                 children.watched(self.state):
             yield
 
     # -- lifecycle -------------------------------------------------------------------------
     def deployer(self) -> Deployer:
-        return Deployer(self.state, self.run, self.report, self.clock, production(self))
+        return Deployer(self.state, self.run, self.report, self.clock, production(self),
+                        project=self.prepared())
 
     def plan(self, services: Sequence[str] = (), profiles: Sequence[str] = ()) -> Plan:
         """What ``up`` with the same arguments would do (nothing is changed or pulled)."""
@@ -160,14 +158,16 @@ class ComposeManager:
         ``rmi`` (``local`` or ``all``): the images then removed (returned)."""
         with self.administering("down", {"volumes": volumes, "graceful": graceful,
                                          **({"rmi": rmi} if rmi else {})}):
+            try:  # first: the production flag is then the prepared project's
+                stack: Stack | None = self.current_stack()
+            except (ConfigurationError, StateError) as exc:
+                stack, broken = None, exc
             if volumes and production(self) and not confirmed:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
-            try:
-                stack = self.current_stack()
-            except (ConfigurationError, StateError) as exc:
-                print(f"warning: {exc}", file=sys.stderr)
+            if stack is None:
+                print(f"warning: {broken}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
                 return []  # which images were the stack's, no config tells
@@ -202,9 +202,13 @@ class ComposeManager:
         native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
         return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
 
-    def prepared(self) -> Outcome | None:
+    def prepared(self) -> Project | None:
         """The project this manager prepared, if it did (no build for asking)."""
-        return self._outcome
+        return self._project
+
+def masker(m: ComposeManager) -> Masker:
+    """The prepared project's masker; without one, the env's as it loads."""
+    return p.masker() if (p := m.prepared()) is not None else masker_for(m.root, m.env)
 
 
 def production(m: ComposeManager) -> bool:
@@ -223,7 +227,7 @@ def _recover(m: ComposeManager, cause: PhoenixError, timeout: float,
     if (number := releases.current(m.state)) is None or taken_down(m.state.audit_log):
         raise cause  # nothing healthy to go back to, or the stack was meant to be down
     args["rolled_back_to"] = number
-    recover(m.deployer(), cause, number, timeout, masker_for(m.root, m.env).text)
+    recover(m.deployer(), cause, number, timeout, masker(m).text)
 
 
 def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
@@ -284,17 +288,13 @@ def _select(manager: ComposeManager, stack: Stack, services: Sequence[str],
             profiles: Sequence[str]) -> list[str]:
     if profiles:
         return stack.select(services, profiles)
-    cfg = manager.validate_compose_files().cfg
-    return stack.select(services, env_profiles(manager.root, manager.env, cfg))
+    return stack.select(services, manager.validate_compose_files().profiles)
 
 
-def env_profiles(root: Path, env: str, cfg: EnvironmentConfig | None = None
-                 ) -> tuple[str, ...]:
-    """``COMPOSE_PROFILES`` (the env files or the process), as docker compose reads it
-    when no ``--profile`` is given; ``cfg``: the environment already loaded."""
+def env_profiles(root: Path, env: str) -> tuple[str, ...]:
+    """``COMPOSE_PROFILES`` of an env (``Project.profiles`` of a prepared one)."""
     try:
-        cfg = cfg or load_environment(root, env)
+        text = load_environment(root, env).variables.lookup("COMPOSE_PROFILES")
     except ConfigurationError:
         return ()
-    text = cfg.variables.lookup("COMPOSE_PROFILES")
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())

@@ -24,6 +24,7 @@ from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.errors import OwnershipError
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 from phoenix_compose.statedir import FOLDER, StateDir
 
 KINDS = ("network", "volume")
@@ -96,7 +97,7 @@ def resources(run: containers.Runner, owner: Owner, kinds: Iterable[str] = KINDS
                              or "[]")
         out[kind] = {}
         for item in listing:
-            labels = item.get("Labels") or item.get("labels") or {}
+            labels = as_dict(item.get("Labels") or item.get("labels"))
             name = str(item.get("Name") or item.get("name") or "")
             out[kind][name] = owner.owns(labels.get(OWNER_LABEL, ""))
     return out

@@ -166,7 +166,7 @@ def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -
     unsettled = _health_reasons(spec, state, snapshot.taken_at, options)
     if unsettled and state.health == "unhealthy" and spec.restarts_on_failure:
         return Step(name, Change.RESTART, spec.container, (
-            *unsettled, f"its restart policy ({spec.raw.get('restart')}) restarts it"))
+            *unsettled, f"its restart policy ({spec.restart}) restarts it"))
     if unsettled:
         return Step(name, Change.CONVERGE_HEALTH, spec.container, tuple(unsettled))
     return Step(name, Change.UNCHANGED, spec.container)

@@ -28,6 +28,7 @@ from phoenix_compose.runtime.secret_swap import check_value
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import StartOptions
+from phoenix_compose.shapes import as_dict
 
 HOOK = "x-phoenix-rotate"
 
@@ -135,7 +136,7 @@ def _target_of(svc: dict[str, Any], source: str) -> str:
 
 def _hook(stack: Stack, target: str) -> tuple[str, list[str]] | None:
     """The secret's hook (its shape is checked when the config is validated)."""
-    declared = (stack.top.get("secrets") or {}).get(target) or {}
+    declared = as_dict(as_dict(stack.top.get("secrets")).get(target))
     hook = declared.get(HOOK) if isinstance(declared, dict) else None
     if not isinstance(hook, dict):
         return None

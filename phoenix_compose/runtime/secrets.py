@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.identity import OWNER_LABEL, owner_id
 from phoenix_compose.config.operator import secrets_setting
+from phoenix_compose.config.project import Project
 from phoenix_compose.errors import (
     ComposeRuntimeError,
     ConfigurationError,
@@ -74,13 +75,17 @@ def _sources(refs: Any) -> list[str]:
     return [str(r.get("source")) if isinstance(r, dict) else str(r) for r in refs or ()]
 
 
-def secrets_prefix(root: Path, env: str) -> str:
-    """What scopes an env's podman secret names: ``PHOENIX_SECRETS_PREFIX``, else the env."""
-    return load_environment(root, env).variables.lookup("PHOENIX_SECRETS_PREFIX") or env
+def secrets_prefix(root: Path, env: str, variables: Mapping[str, str] | None = None) -> str:
+    """What scopes an env's podman secret names: ``PHOENIX_SECRETS_PREFIX``, else the env;
+    ``variables``: the prepared project's (else the environment is loaded)."""
+    if variables is None:
+        variables = load_environment(root, env).variables
+    return variables.get("PHOENIX_SECRETS_PREFIX") or env
 
 
 def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
-                    run: containers.Runner) -> None:
+                    run: containers.Runner,
+                    variables: Mapping[str, str] | None = None) -> None:
     """Before anything is created: every external secret the services use must exist."""
     needed = {secret: [s for s in users if s in names]
               for secret, users in external_secrets(stack).items()}
@@ -90,7 +95,7 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
     have = set(run(argv.secret_names(), timeout=60).stdout.split())
     lost = {k: v for k, v in needed.items() if k not in have}
     if lost:
-        prefix = secrets_prefix(root, env)
+        prefix = secrets_prefix(root, env, variables)
         commands = [f"inv secrets.set {k.removeprefix(prefix + '_')} --env {env}"
                     for k in lost]
         if any("_tls_" in k or k.endswith("tls_ca_crt") for k in lost):
@@ -104,9 +109,11 @@ def missing_secrets(stack: Stack, names: Sequence[str], root: Path, env: str,
 
 class SecretStore:
     def __init__(self, root: Path, env: str, stack: Stack,
-                 run: containers.Runner = commands.run) -> None:
+                 run: containers.Runner = commands.run, project: Project | None = None) -> None:
+        """``project``: the prepared one (its values and flag; else the env is loaded)."""
         self.root, self.env, self.stack, self.run = root, env, stack, run
-        self.prefix = secrets_prefix(root, env)
+        self.project = project
+        self.prefix = secrets_prefix(root, env, project.variables if project else None)
         self.declared = external_secrets(stack)
 
     def resolve(self, name: str) -> str:
@@ -127,7 +134,8 @@ class SecretStore:
         """Store ``value``, replacing an older one only once the new one exists."""
         check_value(name, value)
         target = self.resolve(name)
-        driver = driver_for(self.root, self.env, self.run)
+        driver = driver_for(self.root, self.env, self.run,
+                            self.project.production if self.project else None)
         have = self.existing()
         if target in have:
             self.refuse_foreign(target, "replace")
@@ -147,7 +155,7 @@ class SecretStore:
         replace or remove; one made before owner labels tells nothing and is ours."""
         found = json.loads(self.run(argv.secret_inspect(target), tolerate=(
             (125, "no such secret"),), timeout=60).stdout or "[]")
-        owner = ((found[0].get("Spec") or {}).get("Labels") or {}).get(OWNER_LABEL, "") \
+        owner = as_dict(as_dict(found[0].get("Spec")).get("Labels")).get(OWNER_LABEL, "") \
             if found else ""
         if owner and owner != owner_id(self.root, self.env):
             raise OwnershipError(
@@ -183,16 +191,19 @@ class SecretStore:
             detail = details.get(podman_name, {})
             out.append(SecretInfo(self.short(podman_name), podman_name, podman_name in have,
                                   str(detail.get("CreatedAt", ""))[:19],
-                                  str(((detail.get("Spec") or {}).get("Driver") or {})
+                                  str(as_dict(as_dict(detail.get("Spec")).get("Driver"))
                                       .get("Name", "")), tuple(users)))
         return out
 
 
-def driver_for(root: Path, env: str, run: containers.Runner) -> Driver:
+def driver_for(root: Path, env: str, run: containers.Runner,
+               production: bool | None = None) -> Driver:
     """The driver the operator chose (``PHOENIX_SECRETS_DRIVER`` in the process or
-    ``phoenix.secrets_driver``), else ``pass`` for production and ``file`` otherwise."""
-    cfg = load_environment(root, env)
-    name = secrets_setting("PHOENIX_SECRETS_DRIVER") or ("pass" if cfg.production else "file")
+    ``phoenix.secrets_driver``), else ``pass`` for production and ``file`` otherwise;
+    ``production``: the prepared project's flag (else the environment is loaded)."""
+    if production is None:
+        production = load_environment(root, env).production
+    name = secrets_setting("PHOENIX_SECRETS_DRIVER") or ("pass" if production else "file")
     if name == "file":
         return Driver("file")
     if name == "shell":

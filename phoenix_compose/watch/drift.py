@@ -20,6 +20,7 @@ from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.fingerprint import Applied, Fingerprint, fingerprint
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.shapes import as_dict
 
 Diff = dict[str, Any]  # {"field": ..., "name"?: ..., "expected"?: ..., "actual"?: ...}
 # set by podman or the image for every container: not drift when the config is silent
@@ -64,7 +65,7 @@ def detect(stack: Stack, run: containers.Runner, applied: Applied,
         if diffs:
             out[name] = diffs
     for container, item in by_name.items():  # the project's, but not the config's
-        service = ((item.get("Config") or {}).get("Labels") or {}).get(
+        service = as_dict(as_dict(item.get("Config")).get("Labels")).get(
             "com.docker.compose.service", "")
         out[f"orphan:{container}"] = [{"field": "orphan", "actual": container,
                                        "service": service or None}]
@@ -72,7 +73,7 @@ def detect(stack: Stack, run: containers.Runner, applied: Applied,
 
 
 def _foreign(owner: Owner, item: Mapping[str, Any]) -> bool:
-    labels = (item.get("Config") or {}).get("Labels") or {}
+    labels = as_dict(as_dict(item.get("Config")).get("Labels"))
     return owner.owns(labels.get(OWNER_LABEL, ""),
                       labels.get(containers.WORKING_DIR_LABEL, "")) is False
 
@@ -80,7 +81,7 @@ def _foreign(owner: Owner, item: Mapping[str, Any]) -> bool:
 def compare(stack: Stack, name: str, item: Mapping[str, Any], image_env: Mapping[str, str],
             applied: Applied) -> list[Diff]:
     spec = stack.services[name]
-    config = item.get("Config") or {}
+    config = as_dict(item.get("Config"))
     diffs = _image(spec.image, item)
     diffs += _environment(spec.environment, config.get("Env") or [], image_env)
     diffs += _set_diff("mounts", _expected_mounts(spec.volumes),
@@ -88,7 +89,7 @@ def compare(stack: Stack, name: str, item: Mapping[str, Any], image_env: Mapping
                         if m.get("Type") in ("bind", "volume")
                         and not str(m.get("Destination", "")).startswith("/run/secrets/")})
     diffs += _set_diff("ports", _expected_ports(spec.ports), _actual_ports(item))
-    labels = config.get("Labels") or {}
+    labels = as_dict(config.get("Labels"))
     for key, value in sorted(spec.labels.items()):
         if labels.get(key) != value:
             diffs.append({"field": "labels", "name": key, "expected": value,
@@ -185,7 +186,7 @@ def _expected_ports(ports: Sequence[Any]) -> set[str]:
 
 
 def _actual_ports(item: Mapping[str, Any]) -> set[str]:
-    ports = ((item.get("NetworkSettings") or {}).get("Ports") or {}).items()
+    ports = as_dict(as_dict(item.get("NetworkSettings")).get("Ports")).items()
     return {f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}->{target}"
             for target, binds in ports for b in binds or []}
 
@@ -202,7 +203,7 @@ def _image_env(run: containers.Runner, image_ids: set[str]) -> dict[str, dict[st
     result = run(argv.image_inspect(*ids), tolerate=argv.NO_SUCH_IMAGE, timeout=60)
     out = {}
     for item in json.loads(result.stdout or "[]"):
-        env = (item.get("Config") or {}).get("Env") or []
+        env = as_dict(item.get("Config")).get("Env") or []
         out[item.get("Id", "")] = dict(e.split("=", 1) for e in env if "=" in e)
     return out
 

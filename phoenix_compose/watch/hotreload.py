@@ -15,20 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.masking import masker_for
-from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError, PhoenixError
-from phoenix_compose.fileio import read_yaml
-from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.lifecycle import ComposeManager, masker
 from phoenix_compose.watch.events import Event, EventBus, EventLog
 from phoenix_compose.watch.service import BEGIN_LINE, READY_LINE, format_event
 
 WATCHED = ("compose", "templates", "envs")
-
-
-def _services(compose_file: Path) -> dict[str, Any]:
-
-    return (read_yaml(compose_file) or {}).get("services") or {}
 
 
 def changed_services(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -46,12 +38,9 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
         events.emit("up_progress", service, state=state, detail=detail)
 
     manager = ComposeManager(root, env, report=progress)
-    bus.mask = masker_for(root, env).tree  # the log and the terminal get the masked copy
-    bus.subscribe(EventLog(manager.state.events_log))
-    bus.subscribe((lambda e: out(json.dumps(e))) if as_json else
-                  (lambda e: out(_line(e))))
+    _wire(manager, bus, as_json, out)
     stop = stop or threading.Event()
-    current = _current(root, env, bus, [])
+    current = _current(manager, bus, [], again=False)
     folders = [root / name for name in WATCHED if (root / name).is_dir()]
     if not as_json:
         out(f"{BEGIN_LINE} {', '.join(f.name + '/' for f in folders)} (env {env})")
@@ -63,7 +52,7 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
             files = sorted({str(Path(p).relative_to(root)) for _kind, p in changes})
             if not as_json:  # VS Code clears the problems it saw between the two lines
                 out(f"{BEGIN_LINE} {', '.join(files)} changed (env {env})")
-            new = _current(root, env, bus, files)
+            new = _current(manager, bus, files)
             if not as_json:
                 out(f"{READY_LINE} config {'valid' if new is not None else 'invalid'}")
             if new is None:
@@ -77,18 +66,36 @@ def config_watch(root: Path, env: str, *, apply: bool = False, debounce_ms: int 
         bus.emit("config_watch_stopped", None, env=env)
 
 
-def _current(root: Path, env: str, bus: EventBus, files: list[str]) -> dict[str, Any] | None:
+def _wire(manager: ComposeManager, bus: EventBus, as_json: bool,
+          out: Callable[[str], None]) -> None:
+    """The log and the terminal get the masked copy of each event: masked with the project
+    the watch starts from (an invalid one: the env's masker; it is reported next)."""
     try:
-        return _services(prepare(root, env).compose_file)
+        manager.validate_compose_files()
+    except ConfigurationError:
+        pass
+    bus.mask = masker(manager).tree
+    bus.subscribe(EventLog(manager.state.events_log))
+    bus.subscribe((lambda e: out(json.dumps(e))) if as_json else
+                  (lambda e: out(_line(e))))
+
+
+def _current(manager: ComposeManager, bus: EventBus, files: list[str], *,
+             again: bool = True) -> dict[str, Any] | None:
+    """Each service's mapping in the final file, prepared ``again`` (the config changed);
+    the manager then holds that project, for ``_apply``."""
+    if again:
+        manager.forget()
+    try:
+        return {n: s.raw for n, s in manager.validate_compose_files().services.items()}
     except ConfigurationError as exc:
-        bus.emit("config_invalid", None, env=env, files=files,
+        bus.emit("config_invalid", None, env=manager.env, files=files,
                  errors=[str(p) for p in exc.problems] or [str(exc)])
         return None
 
 
 def _apply(manager: ComposeManager, services: list[str], bus: EventBus) -> None:
-    manager.forget()  # the config changed since the last apply
-    try:
+    try:  # the project ``_current`` just prepared
         manager.start_services(services)
         bus.emit("config_applied", None, services=services)
     except PhoenixError as exc:

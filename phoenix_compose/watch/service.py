@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.config.identity import OWNER_LABEL
-from phoenix_compose.config.masking import masker_for
+from phoenix_compose.config.masking import Masker
 from phoenix_compose.errors import CommandError, ConfigurationError, shown
 from phoenix_compose.runtime import argv, commands, stopping
 from phoenix_compose.runtime.containers import WORKING_DIR_LABEL
 from phoenix_compose.runtime.fingerprint import Applied
-from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.lifecycle import ComposeManager, masker
+from phoenix_compose.shapes import as_dict
 from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
 from phoenix_compose.watch.metrics import WatchMetrics
@@ -38,8 +39,14 @@ READY_LINE = "phoenix-watch: checked"
 
 
 def monitor_for(root: Path, env: str, **kwargs: Any) -> HealthMonitor:
+    return watched(root, env, **kwargs)[0]
+
+
+def watched(root: Path, env: str, **kwargs: Any) -> tuple[HealthMonitor, Masker]:
+    """The monitor of the env's prepared project (the last valid one when the config is
+    broken) and the masker of its secrets: the env and the final file are read once."""
     manager = ComposeManager(root, env)
-    return HealthMonitor(manager.current_stack(), manager.state, **kwargs)
+    return HealthMonitor(manager.current_stack(), manager.state, **kwargs), masker(manager)
 
 
 def format_event(event: Event) -> str:
@@ -80,8 +87,8 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
           hooks: Mapping[str, Sequence[Any]] | None = None, hook_timeout: float = 10.0,
           out: Print = print, stop: threading.Event | None = None) -> None:
     bus = EventBus()
-    monitor = monitor_for(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
-    bus.mask = masker_for(root, env).tree  # after monitor_for: it writes the final config
+    monitor, mask = watched(root, env, bus=bus, overrides=dict(overrides or {}), heal=heal)
+    bus.mask = mask.tree
     _subscribe_outputs(monitor, bus, as_json, out)
     runner = _hooks(root, bus, hooks, hook_timeout)
     if metrics_port is not None:
@@ -163,7 +170,7 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             raw = json.loads(line)
         except ValueError:
             return
-        status, attributes = raw.get("Status", ""), raw.get("Attributes") or {}
+        status, attributes = raw.get("Status", ""), as_dict(raw.get("Attributes"))
         if status not in FORWARDED or monitor.owner.owns(
                 attributes.get(OWNER_LABEL, ""),
                 attributes.get(WORKING_DIR_LABEL, "")) is False:  # another stack root's
@@ -220,8 +227,8 @@ def check(root: Path, env: str) -> tuple[list[HealthStatus], dict[str, list[Diff
     (a health check's output is masked, as the watch's events are)."""
     from dataclasses import replace
 
-    monitor = monitor_for(root, env, heal=False)
-    mask = masker_for(root, env).text
+    monitor, masking = watched(root, env, heal=False)
+    mask = masking.text
     try:
         records = monitor.store.read()
         result = [replace(s, error_message=mask(s.error_message)) if s.error_message else s
@@ -250,9 +257,8 @@ def describe(diff: Diff) -> str:
 
 
 def set_paused(root: Path, env: str, service: str, paused: bool) -> None:
-    monitor = monitor_for(root, env)
-    monitor.bus.subscribe(EventLog(monitor.state.events_log,
-                                   masker_for(root, env).tree))
+    monitor, mask = watched(root, env)
+    monitor.bus.subscribe(EventLog(monitor.state.events_log, mask.tree))
     monitor.stack.select([service])  # an unknown name is an error
     with monitor.store.update() as records:
         records.setdefault(service, ServiceRecord()).paused = paused

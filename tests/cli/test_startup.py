@@ -16,7 +16,7 @@ from support import REPO
 # never needed to list tasks or print help (nor unittest.mock: invoke's MockContext only)
 HEAVY = {"jsonschema", "jinja2", "cryptography", "kubernetes_validate", "rich",
          "unittest.mock", "asyncio", "prometheus_client", "watchfiles", "dotenv"}
-ENGINE = {"phoenix_compose.config.project", "phoenix_compose.config.pipeline",
+ENGINE = {"phoenix_compose.config.assemble", "phoenix_compose.config.pipeline",
           "phoenix_compose.runtime.lifecycle", "phoenix_compose.runtime.containers"}
 COMPOSE = """services:
   web:

@@ -75,3 +75,85 @@ def test_a_manager_keeps_its_project_until_told_the_config_changed(make_stack) -
     assert m.stack() is first  # one action, one project
     m.forget()
     assert sorted(m.stack().services) == ["cache", "db", "web"]
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch, final: Path) -> Counter:
+    counts: Counter = Counter()
+    _count(monkeypatch, pipeline, "prepare", counts)
+    _count(monkeypatch, environment, "load_environment", counts)
+    _count(monkeypatch, fileio, "read_yaml", counts,
+           key=lambda path, *a, **k: "final" if Path(path) == final else None)
+    return counts
+
+
+ONCE = Counter({"prepare:call": 1, "load_environment:call": 1, "read_yaml:final": 1})
+
+
+def test_the_watcher_and_its_masker_come_from_one_project(
+        make_stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``health.watch``/``health.check`` open the monitor and the masker of one prepared
+    project (the masker used to load the env and read the final file again)."""
+    from phoenix_compose.watch.service import watched
+
+    root = make_stack(TWO)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()  # an earlier run
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    monitor, mask = watched(root, "t", run=FakePodman({}), heal=False)
+    try:
+        assert sorted(monitor.stack.services) == ["db", "web"]
+        assert mask.text("plain") == "plain"
+        assert counts == ONCE
+    finally:
+        monitor.pool.shutdown(wait=False)
+
+
+def test_the_kube_export_reads_its_project_once(
+        make_stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    """``deploy.kube``: its secret check takes the prepared project's environment."""
+    from phoenix_compose.cli import deploy
+
+    root = make_stack(TWO)
+    ComposeManager(root, "t", run=FakePodman({})).validate_compose_files()  # an earlier run
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    deploy.kube(mock_context(root), env="t", out=str(tmp_path / "kube"))
+    assert "wrote" in capsys.readouterr().out  # the export did happen
+    assert sorted(p.name for p in (tmp_path / "kube").iterdir()) == [
+        "db.yaml", "kustomization.yaml", "web.yaml"]
+    assert counts == ONCE
+
+
+def test_the_secret_store_takes_the_prefix_and_the_flag_of_the_project(
+        make_stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``secrets.*``: the store's prefix and driver come from the manager's project."""
+    from phoenix_compose.runtime.secrets import SecretStore, driver_for
+
+    monkeypatch.delenv("PHOENIX_SECRETS_DRIVER", raising=False)
+    root = make_stack({**TWO, "envs/t.env": "COMPOSE_PROJECT_NAME=mine\n"
+                                            "PHOENIX_SECRETS_PREFIX=pre\n"})
+    m = ComposeManager(root, "t", run=FakePodman({}))
+    stack = m.current_stack()
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    store = SecretStore(root, "t", stack, m.run, project=m.prepared())
+    assert store.prefix == "pre"
+    assert driver_for(root, "t", m.run, store.project.production if store.project
+                      else None).name == "file"
+    assert counts == Counter()  # nothing loaded again
+    assert SecretStore(root, "t", stack, m.run).prefix == "pre"  # without: it loads the env
+    assert counts == Counter({"load_environment:call": 1})
+
+
+@pytest.mark.parametrize("flags", [{}, {"volumes": True, "yes": True}])
+def test_down_prepares_and_loads_the_env_once(make_stack, monkeypatch: pytest.MonkeyPatch,
+                                              flags: dict[str, Any]) -> None:
+    """``down --volumes`` asks for the production flag: the prepared project's (it used to
+    load the env a second time for it)."""
+    root = make_stack(TWO)
+    fake = FakePodman({"mine_db_1": 1, "mine_web_1": 1})
+    ComposeManager(root, "t", run=fake).validate_compose_files()  # an earlier run
+    monkeypatch.setattr(tasks, "manager", lambda c, env: ComposeManager(
+        root, env or "t", run=fake, report=tasks.plain))
+    counts = _counted(monkeypatch, root / ".phoenix" / "t" / "compose.yaml")
+    tasks.down(mock_context(root), env="t", **flags)
+    down = [c for c in fake.calls if c[0] == "podman-compose"]
+    assert len(down) == 1 and ("--volumes" in down[0]) == bool(flags)  # the down did happen
+    assert counts == ONCE
