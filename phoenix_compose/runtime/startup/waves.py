@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +97,11 @@ def _begin(running: Sequence[Progress], now: float, report: Report) -> None:
     removed before the first creation)."""
     for progress in running:
         report(progress.spec.name, progress.begin(now, bool(progress.spec.health)), "")
+
+
+def _awaited_completion(progress: Iterable[Progress], name: str) -> bool:
+    return any(p.spec.depends_on.get(name) == "service_completed_successfully"
+               for p in progress)
 
 
 class Startup:
@@ -183,13 +188,9 @@ class Startup:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()
         for progress in due:
-            watched = progress.spec.health is not None or self._awaited_completion(
-                progress.spec.name)
+            watched = progress.spec.health is not None or _awaited_completion(
+                self.progress.values(), progress.spec.name)
             self.report(progress.spec.name, progress.begin(now, watched), "")
-
-    def _awaited_completion(self, name: str) -> bool:
-        return any(p.spec.depends_on.get(name) == "service_completed_successfully"
-                   for p in self.progress.values())
 
     def _schedule(self, pool: Executor) -> None:
         now = self.clock.now()
