@@ -62,7 +62,7 @@ def check(c: Context, env: str | None = None, json_: bool = False, strict: bool 
         statuses, drift = run_check(stack_root(c), env_name(c, env))
     if json_:
         rows = [{**s.as_dict(), "drift": drift.get(s.service_name, [])} for s in statuses]
-        rows += [{"service_name": None, "orphan": key.split(":", 1)[1], "status": "orphan",
+        rows += [{"service": None, "orphan": key.split(":", 1)[1], "status": "orphan",
                   "drift": diffs} for key, diffs in drift.items() if key.startswith("orphan:")]
         say(json.dumps(rows, indent=2))
     else:

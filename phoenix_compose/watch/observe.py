@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -63,11 +63,14 @@ class HealthStatus:
         return self.status.ok
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["last_check"] = self.last_check.isoformat(timespec="seconds")
-        data["uptime"] = round(self.uptime.total_seconds(), 1) if self.uptime else None
-        data["response_time"] = round(self.response_time, 3) if self.response_time else None
-        return data
+        """In the one JSON vocabulary of every ``--json`` output (``service``, ``status``,
+        ``restarts``, ``uptime_s``, durations in ``*_s``: docs/guide/running.md)."""
+        return {"service": self.service_name, "status": str(self.status),
+                "last_check": self.last_check.isoformat(timespec="seconds"),
+                "response_time_s": round(self.response_time, 3) if self.response_time else None,
+                "error": self.error_message, "restarts": self.restart_count,
+                "uptime_s": round(self.uptime.total_seconds(), 1) if self.uptime else None,
+                "circuit": str(self.circuit), "paused": self.paused}
 
 
 class Observer:

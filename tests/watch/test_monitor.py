@@ -233,10 +233,10 @@ def test_health_check_exits_non_zero_when_a_service_is_not_healthy(
     ok = subprocess.run([sys.executable, "-m", "invoke", "health.check", "--env", "t", "--json"],
                         cwd=root, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    rows = {r["service_name"]: r for r in json.loads(ok.stdout)}
+    rows = {r["service"]: r for r in json.loads(ok.stdout)}
     assert rows["web"]["status"] == "healthy" and rows["other"]["status"] == "running"
-    assert set(rows["web"]) >= {"service_name", "status", "last_check", "response_time",
-                                "error_message", "restart_count", "uptime"}
+    assert set(rows["web"]) >= {"service", "status", "last_check", "response_time_s",
+                                "error", "restarts", "uptime_s"}  # status --json's names
     inject(podman_project)
     bad = subprocess.run([sys.executable, "-m", "invoke", "health.check", "--env", "t"],
                          cwd=root, capture_output=True, text=True)
