@@ -59,8 +59,9 @@ def compose_config(files: list[Path], project_dir: Path,
     args = [str(BINARY), "--project-directory", str(project_dir)]
     for file in files:
         args += ["-f", str(file)]
+    # GOGC=off: no garbage collector in a process that lives 50 ms (a third of its CPU)
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(project_dir),
-             "DOCKER_CONFIG": str(project_dir / ".docker"), **(env or {})}
+             "DOCKER_CONFIG": str(project_dir / ".docker"), "GOGC": "off", **(env or {})}
     done = subprocess.run([*args, "config", "--format", "json"], capture_output=True,
                           text=True, env=clean, timeout=60, check=False)
     if done.returncode != 0:

@@ -4,6 +4,8 @@ complexity rules, and the size limits ruff has no rule for."""
 from __future__ import annotations
 
 import ast
+import functools
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +44,12 @@ def test_ruff_finds_nothing_including_complexity() -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+@functools.cache
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a module, parsed once for all the rules below (each walks the package)."""
+    return tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def _sized_files() -> list[Path]:
     return sorted(p for top in SIZED for p in (top.rglob("*.py") if top.is_dir() else [top]))
 
@@ -53,7 +61,7 @@ def _sizes() -> list[str]:
         rel = path.relative_to(REPO)
         if len(source.splitlines()) > MAX_MODULE:
             too_big.append(f"{rel}: {len(source.splitlines())} lines (max {MAX_MODULE})")
-        for node in ast.walk(ast.parse(source)):
+        for node in _nodes(path):
             limit = MAX_CLASS if isinstance(node, ast.ClassDef) else MAX_FUNCTION if \
                 isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
             if limit is not None and node.end_lineno - node.lineno + 1 > limit:
@@ -77,7 +85,7 @@ def test_the_root_modules_only_build_the_namespace() -> None:
     reached through it); the plugins' own contract is in tests/plugins/test_plugin_api.py."""
     imported = []
     for path in sorted(REPO.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes(path):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             imported += [f"{path.name}: {n}" for n in names
@@ -91,7 +99,7 @@ def test_only_errors_defines_exceptions() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "errors.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes(path):
             bases = [getattr(b, "id", getattr(b, "attr", "")) for b in getattr(node, "bases", [])]
             if isinstance(node, ast.ClassDef) and any(b.endswith(("Error", "Exception"))
                                                       for b in bases):
@@ -99,10 +107,18 @@ def test_only_errors_defines_exceptions() -> None:
     assert defined == []
 
 
+# each `from MODULE import` of a file (a superset: strings and comments count too); only a
+# file where one names a test module or a conftest is parsed
+_FROM = re.compile(r"\bfrom[\s\\]+([\w.]+)[\s\\]+import\b")
+
+
 def test_no_test_module_imports_another() -> None:
     offenders = []
     for path in sorted((REPO / "tests").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        named = _FROM.findall(path.read_text(encoding="utf-8"))
+        if not any(m.split(".")[-1].startswith(("test_", "conftest")) for m in named):
+            continue
+        for node in _nodes(path):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] \
                     .startswith(("test_", "conftest")):
                 offenders.append(f"{path.relative_to(REPO)}: {node.module}")
@@ -114,7 +130,7 @@ def test_every_podman_command_line_is_built_in_argv() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name in ("argv.py", "argv_deploy.py", "argv_compose.py", "argv_edge.py"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes(path):
             if isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0],
                                                                        ast.Constant) \
                     and node.elts[0].value in ("podman", "podman-compose", "haproxy"):
@@ -131,7 +147,7 @@ def test_every_other_programs_command_line_is_built_in_its_module() -> None:
     (a tuple of program names, like ``("kubectl", "podman")`` for a choice, is no command)."""
     misplaced = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes(path):
             names = [e.value for e in getattr(node, "elts", []) if isinstance(e, ast.Constant)]
             if isinstance(node, (ast.Tuple, ast.List)) and len(names) > 1 and \
                     names[0] in PROGRAMS and names[1] not in (*PROGRAMS, "podman") and \

@@ -192,15 +192,16 @@ def task_specs(namespace: Any) -> list[TaskSpec]:
     return specs
 
 
-def stack_services(root: Path) -> list[str]:
-    """Services of every environment whose config is valid (nothing is written)."""
-    services: set[str] = set()
-    for env in list_environments(root):
+def _services(root: Path, envs: list[str]) -> dict[str, dict[str, Any]]:
+    """The services of each environment whose config is valid (nothing is written; each
+    environment built once)."""
+    found = {}
+    for env in envs:
         try:
-            services |= set(as_dict(final_model(root, env).get("services")))
+            found[env] = as_dict(final_model(root, env).get("services"))
         except ConfigurationError:
             continue
-    return sorted(services)
+    return found
 
 
 def tasks_document(namespace: Any, root: Path,
@@ -208,20 +209,18 @@ def tasks_document(namespace: Any, root: Path,
     """The tasks.json document of ``namespace`` for the stack at ``root``; ``keep``: the
     ``phoenix`` command of the committed file, for a check (:func:`committed_command`)."""
     envs = list_environments(root)
-    return build_tasks(task_specs(namespace), envs, stack_services(root),
-                       default_service=default_service(root, _default_env(envs)),
+    services = _services(root, envs)
+    return build_tasks(task_specs(namespace), envs,
+                       sorted({name for each in services.values() for name in each}),
+                       default_service=default_service(services.get(_default_env(envs))),
                        stack_only=None if (root / "tasks.py").is_file() else
                        keep or phoenix_command(root))
 
 
-
-def default_service(root: Path, env: str) -> str | None:
-    """The first service ``env`` runs by default (none behind a profile)."""
-    try:
-        services = as_dict(final_model(root, env).get("services"))
-    except ConfigurationError:
-        return None
-    running = sorted(n for n, s in services.items()
+def default_service(services: dict[str, Any] | None) -> str | None:
+    """The first service of the default environment that runs by default (none behind a
+    profile); None when its config is invalid."""
+    running = sorted(n for n, s in (services or {}).items()
                      if not (isinstance(s, dict) and s.get("profiles")))
     return running[0] if running else None
 

@@ -192,3 +192,18 @@ def test_profile_before_the_task_is_compose_profiles(tmp_path: Path) -> None:
     assert flags.environment(tmp_path)["COMPOSE_PROFILES"] == "debug,tools,x"
     flags, rest = take(["up", "-p", "x"], {"up"})  # after the task: the task's own
     assert (flags.name, rest) == (None, ["up", "-p", "x"])
+
+
+def test_a_parse_shares_the_task_table_and_copies_only_the_context_it_uses() -> None:
+    """cli/parsing.py: invoke's parse machine no longer deep-copies every task's context up
+    front; the table stays as it was and each use of a task gets its own values."""
+    from invoke.parser import Argument, Parser, ParserContext
+
+    from phoenix_compose.cli import parsing
+
+    parsing.install()
+    parser = Parser(contexts=[ParserContext(name="t", args=[Argument(names=("num",), kind=str)])])
+    parsed = parser.parse_argv(["t", "--num", "1", "t", "--num", "2"])
+    assert [c.args["num"].value for c in parsed] == ["1", "2"]
+    assert parser.contexts["t"].args["num"].value is None
+    assert [c.args["num"].value for c in parser.parse_argv(["t"])] == [None]

@@ -270,14 +270,31 @@ def _volume(item: Any) -> tuple[str, str, str, bool]:
     return (kind, source, posixpath.normpath(target), "ro" in mode.split(","))
 
 
+# The fast tier reads a sample (every listed difference and each FAST_EVERY-th project);
+# the rest, and the figures over all of them, are in the slow tier (CI's whole run).
+FAST_EVERY = 12
+
+
+def _fast(index: int, name: str) -> bool:
+    return name in DIFFERENCES or index % FAST_EVERY == 0
+
+
 @pytest.fixture(scope="module")
-def outcomes() -> dict[str, Outcome]:
-    """Every project, docker compose run in threads (it is a separate process)."""
+def outcomes(request: pytest.FixtureRequest) -> dict[str, Outcome]:
+    """Every project this run selected (all of them when the figures test runs), docker
+    compose run in threads (it is a separate process)."""
+    here = [item for item in request.session.items if item.path == request.path]
+    every = any(item.name.startswith("test_the_agreement_figures") for item in here)
+    wanted = {item.callspec.params["name"] for item in here
+              if hasattr(item, "callspec") and "name" in item.callspec.params}
+    entries = [e for e in MANIFEST if every or ident(e) in wanted]
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
-        return dict(zip((ident(e) for e in MANIFEST), pool.map(run, MANIFEST)))
+        return dict(zip((ident(e) for e in entries), pool.map(run, entries)))
 
 
-@pytest.mark.parametrize("name", [ident(e) for e in MANIFEST], ids=str)
+@pytest.mark.parametrize("name", [
+    pytest.param(ident(e), marks=() if _fast(i, ident(e)) else pytest.mark.slow)
+    for i, e in enumerate(MANIFEST)], ids=str)
 def test_each_corpus_project_is_read_as_docker_compose_reads_it(outcomes, name) -> None:
     outcome = outcomes[name]
     agrees = outcome.ours == outcome.theirs and outcome.equal is not False
@@ -303,6 +320,12 @@ def test_the_corpus_is_what_the_manifest_names_with_origin_and_licence() -> None
     assert set(DIFFERENCES) <= set(names)
 
 
+def test_the_fast_sample_has_every_difference_and_a_spread_of_the_rest() -> None:
+    fast = [ident(e) for i, e in enumerate(MANIFEST) if _fast(i, ident(e))]
+    assert set(DIFFERENCES) <= set(fast) and 10 <= len(fast) < len(MANIFEST) // 4
+
+
+@pytest.mark.slow  # all of the corpus: the fast tier reads a sample
 def test_the_agreement_figures(outcomes, capsys) -> None:
     total = len(outcomes)
     verdicts = sum(o.ours == o.theirs for o in outcomes.values())

@@ -59,9 +59,13 @@ def test_a_self_referencing_sequence_is_a_located_error(make_stack) -> None:
         "compose/a.yaml:1:")
 
 
-def test_an_alias_bomb_is_refused_before_it_grows(make_stack) -> None:
+@pytest.mark.parametrize("measure", [
+    False, pytest.param(True, marks=pytest.mark.slow)],  # tracemalloc: 2 s of the fast tier
+    ids=["refused", "within-200MB"])
+def test_an_alias_bomb_is_refused_before_it_grows(make_stack, measure) -> None:
     out = problems(make_stack, "x-bomb:\n" + "".join("  " + line + "\n"
-                                                     for line in LAUGHS.splitlines()))
+                                                     for line in LAUGHS.splitlines()),
+                   measure=measure)
     assert len(out) == 1 and "expands to more than 100000 values (an alias bomb?)" in out[0]
     assert out[0].startswith("compose/a.yaml:")
 

@@ -13,7 +13,7 @@ from jsonschema.exceptions import SchemaError
 
 from phoenix_compose.config.schema import ORIGIN_FILE, SCHEMA_FILE, update_schema
 
-from support import REPO, inv
+from support import REPO, inprocess
 
 
 def test_the_vendored_schema_matches_its_recorded_origin() -> None:
@@ -52,6 +52,6 @@ def test_the_task_reports_the_vendored_copy_current() -> None:
     if f"check-jsonschema {installed}:" not in json.loads(ORIGIN_FILE.read_text())["from"]:
         pytest.skip(f"check-jsonschema {installed} is not the recorded one: the task would "
                     "update the package data (Python 3.10 gets an older check-jsonschema)")
-    done = inv(REPO, "schema.update")
+    done = inprocess.inv(REPO, "schema.update")
     assert done.returncode == 0, done.stderr
     assert "compose-spec schema already current with check-jsonschema" in done.stdout

@@ -3,6 +3,8 @@ kubernetes-validate on Kubernetes 1.25 and 1.37; a mutated manifest fails the ch
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,15 @@ from phoenix_compose.runtime.lifecycle import ComposeManager
 from support import REPO, mock_context
 
 
-def generated(env: str) -> tuple[dict[str, list[dict]], list[str]]:
+@functools.cache
+def _generated(env: str) -> tuple[dict[str, list[dict]], list[str]]:
     return manifests(ComposeManager(REPO, env).stack(), env)
+
+
+def generated(env: str) -> tuple[dict[str, list[dict]], list[str]]:
+    """The manifests of the repository's stack (built once per env; a copy each time: the
+    tests mutate them)."""
+    return copy.deepcopy(_generated(env))
 
 
 def docs(files: dict, name: str, kind: str) -> dict:

@@ -196,8 +196,8 @@ def test_ups_health_gate_runs_the_native_probe_and_keeps_its_result(tmp_path: Pa
     fake, clock = NativeFake(fails=2), FakeClock()
     path = tmp_path / "probe-health.json"
     Startup(Stack("p", Path("/x/compose.yaml"), {"web": web}), ["web"], run=fake,
-            report=lambda *_: None, clock=Clock(clock, clock.sleep), executor=SyncExecutor,
-            health_file=path).execute()
+            report=lambda *_: None, clock=Clock(clock, clock.sleep_after_creation),
+            executor=SyncExecutor, health_file=path).execute()
     probes = [c for c in fake.calls if c[0] == sys.executable]
     assert len(probes) == 3 and probes[0][-7:] == ("42", "abc", "http", "127.0.0.1", "8080",
                                                    "/", "30")

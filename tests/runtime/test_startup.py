@@ -55,7 +55,7 @@ def test_durations(text, value) -> None:
 def startup(fake: FakePodman, names, clock: FakeClock, **kwargs) -> Startup:
     reports: list = []
     s = Startup(STACK, names, run=fake, report=lambda *r: reports.append(r),
-                options=StartOptions(**kwargs), clock=Clock(clock, clock.sleep),
+                options=StartOptions(**kwargs), clock=Clock(clock, clock.sleep_after_creation),
                 executor=SyncExecutor)
     s.reports = reports
     return s
@@ -97,7 +97,7 @@ def test_the_deadline_names_what_is_still_awaited() -> None:
     fake = FakePodman({"p_db_1": None})
     clock = FakeClock()
     s = Startup(slow, ["db"], run=fake, report=lambda *r: None, options=StartOptions(5),
-                clock=Clock(clock, clock.sleep), executor=SyncExecutor)
+                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor)
     with pytest.raises(StartupError) as info:
         s.execute()
     assert "not ready after 5 s; still waiting for: db (started)" in str(info.value)
@@ -111,8 +111,8 @@ def test_checks_are_paced_by_start_interval() -> None:
         Health(interval=30, retries=3, start_interval=1.0))})
     fake = FakePodman({"p_db_1": 4})
     clock = FakeClock()
-    Startup(paced, ["db"], run=fake, report=lambda *r: None, clock=Clock(clock, clock.sleep),
-            executor=SyncExecutor).execute()
+    Startup(paced, ["db"], run=fake, report=lambda *r: None,
+            clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor).execute()
     assert 3.0 <= clock.now < 3.5  # four checks, one second apart
 
 

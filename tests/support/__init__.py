@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
@@ -70,6 +71,15 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+    def sleep_after_creation(self, seconds: float) -> None:
+        """``sleep``, once the start's creator thread has finished (against a fake podman
+        it is done at once, but a loaded machine may run it late: fake time must not pass
+        meanwhile, or a 2 s grace is seen to last 24 s)."""
+        for thread in threading.enumerate():
+            if thread.name == "phoenix-create":
+                thread.join(10)  # a hang guard
+        self.sleep(seconds)
 
 
 class SyncExecutor(Executor):

@@ -106,6 +106,7 @@ def test_the_watchers_signal_handler_takes_no_lock_and_a_signal_still_stops_it()
     from phoenix_compose.watch.service import _handle_signals
 
     stop, wake = threading.Event(), threading.Event()
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN in a job started with `&` by a script
     restore = _handle_signals(stop, wake)
     try:
         handler = signal.getsignal(signal.SIGTERM)
@@ -120,4 +121,4 @@ def test_the_watchers_signal_handler_takes_no_lock_and_a_signal_still_stops_it()
         assert stop.wait(10) and wake.wait(10)
     finally:
         restore()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
