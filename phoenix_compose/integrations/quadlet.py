@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import ConfigurationError
-from phoenix_compose.integrations.kubepod import dns, volume
+from phoenix_compose.integrations.kubepod import dns, networks_of, volume
 from phoenix_compose.integrations.quadletctr import (
     CONTROL,
     container_section,
     raw_value,
-    service_networks,
 )
 from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION, has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
@@ -55,7 +54,7 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
             warnings.append(f"{name}: " + (f"behind profile(s) {', '.join(spec.profiles)}"
                                            if spec.profiles else "no image") + ": left out")
             continue
-        networks.update(service_networks(spec))
+        networks.update(networks_of(spec))
         volumes.update(s for s, _ in map(volume, spec.volumes)
                        if s in (stack.top.get("volumes") or {}))
         body = container_section(stack, spec, target.root, target.version, prefix, warnings)

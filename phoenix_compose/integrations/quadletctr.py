@@ -11,7 +11,7 @@ from phoenix_compose.config.reference import reference_problem
 from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.kube import literal
-from phoenix_compose.integrations.kubepod import dns, grace, volume
+from phoenix_compose.integrations.kubepod import dns, grace, networks_of, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 
@@ -78,15 +78,8 @@ def _list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
 
 
-def service_networks(spec: ServiceSpec) -> list[str]:
-    nets = spec.raw.get("networks")
-    if isinstance(nets, dict):
-        return list(nets)
-    return [str(n) for n in nets] if isinstance(nets, list) and nets else ["default"]
-
-
 def _network(spec: ServiceSpec, version: str, prefix: str, args: list[str]) -> Items:
-    items = [("Network", f"{prefix}{dns(n)}.network") for n in service_networks(spec)]
+    items = [("Network", f"{prefix}{dns(n)}.network") for n in networks_of(spec)]
     if has(version, "Container", "NetworkAlias"):  # the service name, as compose gives it
         items.append(("NetworkAlias", raw_value(spec.name)))
     else:
