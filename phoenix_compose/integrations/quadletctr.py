@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.reference import reference_problem
 from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.errors import ConfigurationError
@@ -60,6 +61,8 @@ def container_section(stack: Stack, spec: ServiceSpec, root: Path, version: str,
                        ("com.docker.compose.project", stack.project),
                        ("com.docker.compose.service", spec.name)):
         items.append(("Label", word(f"{key}={value}")))
+    items += [("Label", word(f"{k}={'' if v is None else v}"))
+              for k, v in spec.labels.items() if k != OWNER_LABEL]  # the service's own
     items += _network(spec, version, prefix, args)
     items += [("PublishPort", _port(p)) for p in raw.get("ports") or []]
     items += _volumes(stack, spec, root, prefix, warnings)
