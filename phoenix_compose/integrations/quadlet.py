@@ -193,8 +193,9 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
 
 
 WATCH_SETTINGS = "%E/phoenix-compose/%i.env"  # /etc/... for the system, ~/.config/... user
-INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service to /etc/systemd/system/), "
-           "systemctl daemon-reload; for the watcher of env ENV, write "
+INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service and .target files to "
+           "/etc/systemd/system/), systemctl daemon-reload (and systemctl enable --now "
+           "NAME.target for a replicated service); for the watcher of env ENV, write "
            "/etc/phoenix-compose/ENV.env with PHOENIX_STACK_ROOT=<the stack root> (and "
            "PHOENIX=<path of phoenix> when it is not on systemd's PATH)")
 
