@@ -20,8 +20,8 @@ _COMMON = frozenset({
     "secrets", "healthcheck", "depends_on", "deploy", "entrypoint", "command", "cap_drop",
     "read_only", "security_opt", "user", "stop_grace_period", "networks", "restart",
     "container_name", "labels", "x-phoenix-probe", "x-phoenix-restart"})
-KUBE = _COMMON | {"expose", "x-phoenix-backup"}
-QUADLET = _COMMON | {"cap_add", "expose"}
+KUBE = (_COMMON - {"container_name"}) | {"expose", "x-phoenix-backup"}  # pods: own names
+QUADLET = _COMMON | {"cap_add", "expose", "ulimits"}
 KUBE_DEPLOY = frozenset({"replicas", "resources", "update_config", "rollback_config"})
 QUADLET_DEPLOY = frozenset({"replicas", "resources"})
 

@@ -112,7 +112,8 @@ def _workload(stack: Stack, spec: ServiceSpec, meta: Doc, selector: Doc,
     replicas = int((spec.raw.get("deploy") or {}).get("replicas", 1))
     template: Doc = {"metadata": {"labels": {**meta["labels"], **network_labels(spec)}},
                      "spec": pod}
-    if notes := {k: str(v) for k, v in spec.labels.items() if k != OWNER_LABEL}:
+    if notes := {k: "" if v is None else str(v) for k, v in spec.labels.items()
+                 if k != OWNER_LABEL}:
         template["metadata"]["annotations"] = notes  # compose labels: no selector reads them
     workload: Doc = {"apiVersion": "apps/v1", "kind": "StatefulSet" if claims else "Deployment",
                      "metadata": meta, "spec": {"replicas": replicas, "selector": selector,

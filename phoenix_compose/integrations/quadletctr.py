@@ -15,6 +15,7 @@ from phoenix_compose.integrations.kube import literal
 from phoenix_compose.integrations.kubepod import dns, grace, networks_of, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 Items = list[tuple[str, str]]
 _UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
@@ -188,6 +189,13 @@ def _resources(raw: dict[str, Any], version: str, args: list[str],
         args.append(f"--cpus={limits['cpus']}")  # no Quadlet key in any version
     if limits.get("pids") is not None:
         items.append(("PidsLimit", str(limits["pids"])))
+    for name, value in as_dict(raw.get("ulimits")).items():  # nofile: 1024 or {soft, hard}
+        both = as_dict(value)
+        text = f"{name}={both.get('soft')}:{both.get('hard')}" if both else f"{name}={value}"
+        if has(version, "Container", "Ulimit"):
+            items.append(("Ulimit", raw_value(text)))
+        else:
+            args.append(f"--ulimit={text}")
     return items
 
 

@@ -65,9 +65,7 @@ def target_keys(stack: Stack, spec: ServiceSpec, env: str, prefix: str) -> Items
     """The [Unit] of ``<name>.target``: wants every instance."""
     items: Items = [("Description", raw_value(f"{stack.project} ({env}): {spec.name}, "
                                               f"{replicas(spec)} replicas"))]
-    for unit in units_of(stack, spec.name, prefix, TEMPLATE_VERSION):
+    for i in range(1, replicas(spec) + 1):
+        unit = f"{prefix}{dns(spec.name)}@{i}.service"
         items += [("Wants", unit), ("After", unit)]
     return items
-
-
-TEMPLATE_VERSION = ".".join(map(str, TEMPLATES_SINCE))

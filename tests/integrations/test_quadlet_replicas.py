@@ -22,7 +22,8 @@ services:
     image: api:1
     ports: ["8080:80"]
     labels: {tier: "50%"}
-    ulimits: {nofile: 1024}
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 64}
+    stop_signal: SIGINT
     deploy: {replicas: 3}
   web:
     image: web:1
@@ -78,11 +79,19 @@ def test_every_key_quadlet_cannot_carry_is_named_with_its_line(make_stack) -> No
     root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=rep\n",
                        "compose/a.yaml": REPLICAS})
     stack = ComposeManager(root, "t").stack()
-    _, warnings = units(stack, "t", Target(Path("/srv"), "phoenix", "5.4"))
-    (said,) = [w for w in warnings if w.startswith("api: ulimits is not carried")]
+    files, warnings = units(stack, "t", Target(Path("/srv"), "phoenix", "5.4"))
+    (said,) = [w for w in warnings if w.startswith("api: stop_signal is not carried")]
     line = int(said.rsplit(":", 1)[1].rstrip(")"))
-    assert stack.compose_file.read_text().splitlines()[line - 1].strip().startswith("ulimits:")
-    assert not any(w.startswith(("api: labels", "api: deploy", "api: image")) for w in warnings)
+    text = stack.compose_file.read_text().splitlines()[line - 1]
+    assert text.strip().startswith("stop_signal:")
+    assert not any(w.startswith(("api: labels", "api: deploy", "api: image", "api: ulimits"))
+                   for w in warnings)
+    # ulimits are carried: Ulimit= (4.7+), else --ulimit
+    assert keys(files["rep-api@.container"], "Container", "Ulimit") == [
+        "nofile=1024:2048", "nproc=64"]
+    older, _ = units(stack, "t", Target(Path("/srv"), "phoenix", "4.5"))
+    assert "--ulimit=nofile=1024:2048" in keys(older["rep-api.container"], "Container",
+                                              "PodmanArgs")
 
 
 @pytest.mark.quadlet
