@@ -165,7 +165,11 @@ class Player:
                 aliases[dns(name)] = played.address
                 out.append(played)
         except BaseException:  # an error or ^C: nothing this play made is left behind
-            self._undo()
+            try:
+                self._undo()
+            except Exception as exc:  # noqa: BLE001 - the play's own error is the one raised
+                self.say(f"warning: taking the failed play down failed too: {exc}; "
+                         "take it down with --down")
             raise
         return out
 
