@@ -11,7 +11,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.secretnames import is_plaintext_secret
+from phoenix_compose.integrations import exportkeys
+from phoenix_compose.integrations.kubenet import (
+    network_labels,
+    network_policies,
+    service_policies,
+    strategy,
+)
 from phoenix_compose.integrations.kubepod import (
     Doc,
     container_ports,
@@ -23,6 +31,7 @@ from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
 
 MANAGED = {"app.kubernetes.io/managed-by": "phoenix-compose"}
+NETWORKS_FILE = "_networks.yaml"  # never a service file: dns() names have no "_"
 
 
 def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
@@ -39,9 +48,10 @@ def manifests(stack: Stack, env: str) -> tuple[dict[str, list[Doc]], list[str]]:
             warnings.append(f"{name}: no image (build-only): left out")
             continue
         out[f"{dns(name)}.yaml"] = _service_docs(stack, spec, env, warnings)
-    if stack.top.get("networks"):
-        warnings.append("networks: Kubernetes networking is flat; the isolation of "
-                        f"{', '.join(stack.top['networks'])} is not carried (add NetworkPolicy)")
+    if out:
+        policies = network_policies(stack, [n for n in stack.order()
+                                            if f"{dns(n)}.yaml" in out], {**MANAGED})
+        out[NETWORKS_FILE] = policies
     return out, warnings
 
 
@@ -73,23 +83,9 @@ def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]
     raw, name = spec.raw, dns(spec.name)
     meta: Doc = {"name": name, "labels": labels(stack, spec.name, env)}
     claims = _claims(stack, spec)
-    pod = pod_spec(stack, spec, name, claims, warnings)
     selector = {"matchLabels": {"app.kubernetes.io/instance":
                                 meta["labels"]["app.kubernetes.io/instance"]}}
-    replicas = int((raw.get("deploy") or {}).get("replicas", 1))
-    workload: Doc = {"apiVersion": "apps/v1", "kind": "StatefulSet" if claims else "Deployment",
-                     "metadata": meta, "spec": {"replicas": replicas, "selector": selector,
-                                                "template": {"metadata": {"labels": meta[
-                                                    "labels"]}, "spec": pod}}}
-    if claims:
-        workload["spec"]["serviceName"] = name
-        workload["spec"]["volumeClaimTemplates"] = [
-            {"metadata": {"name": claim}, "spec": {"accessModes": ["ReadWriteOnce"],
-                                                   "resources": {"requests": {"storage":
-                                                                              "1Gi"}}}}
-            for claim in claims]
-        warnings.append(f"{spec.name}: volume claim(s) {', '.join(claims)} request 1Gi each "
-                        "(edit for your cluster)")
+    workload = _workload(stack, spec, meta, selector, claims, warnings)
     docs = _config_map(spec, meta, warnings)
     ports = container_ports(spec)
     if ports:
@@ -97,11 +93,47 @@ def _service_docs(stack: Stack, spec: ServiceSpec, env: str, warnings: list[str]
                      "spec": {"selector": selector["matchLabels"],
                               "ports": [{"name": f"p{p}", "port": p, "targetPort": p}
                                         for p in ports]}})
+    docs += service_policies(stack, spec, meta, selector)
     for key, why in (("x-phoenix-restart", "Kubernetes restarts with its own backoff"),
                      ("x-phoenix-backup", "back up with the cluster's tools")):
         if raw.get(key):
             warnings.append(f"{spec.name}: {key} is not carried ({why})")
+    warnings += exportkeys.uncarried(spec, exportkeys.KUBE, exportkeys.KUBE_DEPLOY,
+                                     stack.compose_file)
+    warnings += exportkeys.partial(spec, kube=True)
     return [*docs, workload]
+
+
+def _workload(stack: Stack, spec: ServiceSpec, meta: Doc, selector: Doc,
+              claims: dict[str, str], warnings: list[str]) -> Doc:
+    """A Deployment (its RollingUpdate from update_config), or a StatefulSet with a claim
+    template per named volume."""
+    name = meta["name"]
+    pod = pod_spec(stack, spec, name, claims, warnings)
+    replicas = int((spec.raw.get("deploy") or {}).get("replicas", 1))
+    template: Doc = {"metadata": {"labels": {**meta["labels"], **network_labels(spec)}},
+                     "spec": pod}
+    if notes := {k: "" if v is None else str(v) for k, v in spec.labels.items()
+                 if k != OWNER_LABEL}:
+        template["metadata"]["annotations"] = notes  # compose labels: no selector reads them
+    workload: Doc = {"apiVersion": "apps/v1", "kind": "StatefulSet" if claims else "Deployment",
+                     "metadata": meta, "spec": {"replicas": replicas, "selector": selector,
+                                                "template": template}}
+    if not claims:
+        rolling, extra = strategy(spec, replicas, warnings)
+        workload["spec"].update(strategy=rolling, **extra)
+        return workload
+    if (spec.raw.get("deploy") or {}).get("update_config") is not None:
+        warnings.append(f"{spec.name}: deploy.update_config is not carried (a StatefulSet "
+                        "replaces its pods one at a time, in order)")
+    workload["spec"]["serviceName"] = name
+    workload["spec"]["volumeClaimTemplates"] = [
+        {"metadata": {"name": claim}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                               "resources": {"requests": {"storage": "1Gi"}}}}
+        for claim in claims]
+    warnings.append(f"{spec.name}: volume claim(s) {', '.join(claims)} request 1Gi each "
+                    "(edit for your cluster)")
+    return workload
 
 
 def _config_map(spec: ServiceSpec, meta: Doc, warnings: list[str]) -> list[Doc]:

@@ -13,7 +13,9 @@ difference from Kubernetes (README says so):
   played in dependency order, each once the one before is healthy, which is what the
   waiters do on a cluster;
 - only the liveness probe is kept (4.3 drops startup and readiness probes), and it is
-  driven by ``podman healthcheck run`` because there is no systemd timer here;
+  driven by ``podman healthcheck run`` because there is no systemd timer here; an httpGet
+  probe only when the image has curl, which 4.3 runs it with (looked for in the image);
+- a play that fails takes down what it made (and the claims' volumes it created);
 - Secret env reads JSON-shaped podman secrets named ``<project>-<secret>`` (podman#16269);
 - published ports get ``hostPort`` on 127.0.0.1 (plus ``--port-offset``).
 """
@@ -46,8 +48,9 @@ class Played:
 
 
 def variant(docs: list[Doc], spec: ServiceSpec, project: str, offset: int,
-            aliases: Mapping[str, str], limits: bool = True) -> list[Doc]:
-    """One service's documents as podman 4.3 can play them (see the module's text)."""
+            aliases: Mapping[str, str], limits: bool = True, curl: bool = False) -> list[Doc]:
+    """One service's documents as podman 4.3 can play them (see the module's text);
+    ``curl``: the image has curl, which 4.3 runs an httpGet probe with."""
     out: list[Doc] = []
     prefix = f"{dns(project)}-"
     for doc in copy.deepcopy(docs):
@@ -55,12 +58,12 @@ def variant(docs: list[Doc], spec: ServiceSpec, project: str, offset: int,
             doc["metadata"]["name"] = prefix + doc["metadata"]["name"]
             out.append(doc)
         elif doc["kind"] in ("Deployment", "StatefulSet"):
-            out += _workload(doc, spec, prefix, offset, aliases, limits)
+            out += _workload(doc, spec, prefix, offset, aliases, limits, curl)
     return out
 
 
 def _workload(doc: Doc, spec: ServiceSpec, prefix: str, offset: int,
-              aliases: Mapping[str, str], limits: bool) -> list[Doc]:
+              aliases: Mapping[str, str], limits: bool, curl: bool) -> list[Doc]:
     pod = doc["spec"]["template"]["spec"]
     pod.pop("initContainers", None)
     if aliases:
@@ -80,7 +83,7 @@ def _workload(doc: Doc, spec: ServiceSpec, prefix: str, offset: int,
         raise ComposeRuntimeError(f"{spec.name}: secret files (a projected volume) cannot "
                                   "be played by podman 4.3; play an env without them")
     for container in pod["containers"]:
-        _container(container, spec, prefix, offset)
+        _container(container, spec, prefix, offset, curl)
         if not limits:
             container.pop("resources", None)
     doc.update(kind="Deployment")
@@ -88,12 +91,15 @@ def _workload(doc: Doc, spec: ServiceSpec, prefix: str, offset: int,
     return [*pvcs, doc]
 
 
-def _container(container: Doc, spec: ServiceSpec, prefix: str, offset: int) -> None:
+def _container(container: Doc, spec: ServiceSpec, prefix: str, offset: int,
+               curl: bool) -> None:
     container.pop("startupProbe", None)
     container.pop("readinessProbe", None)
-    if "httpGet" in container.get("livenessProbe", {}):
+    if http_probe(container) and not curl:
         raise ComposeRuntimeError(f"{spec.name}: podman 4.3 runs an httpGet probe with curl, "
-                                  "which the image may lack; use an exec healthcheck")
+                                  f"which the image {spec.image} lacks",
+                                  hint="use an exec healthcheck (x-phoenix-probe: exec), "
+                                       "or an image with curl")
     for ref in container.get("envFrom") or []:
         if "configMapRef" in ref:
             ref["configMapRef"]["name"] = prefix + ref["configMapRef"]["name"]
@@ -106,6 +112,10 @@ def _container(container: Doc, spec: ServiceSpec, prefix: str, offset: int) -> N
         if port["containerPort"] in published:
             port.update(hostPort=published[port["containerPort"]] + offset,
                         hostIP="127.0.0.1")
+
+
+def http_probe(container: Doc) -> bool:
+    return "httpGet" in (container.get("livenessProbe") or {})
 
 
 def _published(spec: ServiceSpec) -> dict[int, int]:
@@ -139,29 +149,64 @@ class Player:
         them, and kube play fails where compose ignores them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         state: dict[str, Any] = {"network": self.network, "secrets": secrets, "files": [],
-                                 "volumes": []}
+                                 "volumes": [], "created": []}
         self._save(state)
-        if self.run(argv_deploy.network_exists(self.network), ok_codes=(0, 1)).code:
-            self.run(argv.network_create(self.network, internal=False), timeout=60)
-        aliases: dict[str, str] = {}
-        out = []
-        for name in self.stack.order():
-            if f"{dns(name)}.yaml" not in files:
-                continue
-            docs = variant(files[f"{dns(name)}.yaml"], self.stack.services[name],
-                           self.stack.project, offset, aliases, limits)
-            played = self._play_one(name, docs, state, timeout)
-            aliases[dns(name)] = played.address
-            out.append(played)
+        try:
+            if self.run(argv_deploy.network_exists(self.network), ok_codes=(0, 1)).code:
+                self.run(argv.network_create(self.network, internal=False), timeout=60)
+            aliases: dict[str, str] = {}
+            out = []
+            for name in self.stack.order():
+                if f"{dns(name)}.yaml" not in files:
+                    continue
+                spec = self.stack.services[name]
+                docs = variant(files[f"{dns(name)}.yaml"], spec, self.stack.project, offset,
+                               aliases, limits, self._curl(files[f"{dns(name)}.yaml"], spec))
+                played = self._play_one(name, docs, state, timeout)
+                aliases[dns(name)] = played.address
+                out.append(played)
+        except BaseException:  # an error or ^C: nothing this play made is left behind
+            try:
+                self._undo()
+            except Exception as exc:  # noqa: BLE001 - the play's own error is the one raised
+                self.say(f"warning: taking the failed play down failed too: {exc}; "
+                         "take it down with --down")
+            raise
         return out
+
+    def _curl(self, docs: list[Doc], spec: ServiceSpec) -> bool:
+        """Whether the image has curl, asked only when a probe needs it."""
+        needed = any(http_probe(c) for d in docs if d["kind"] in ("Deployment", "StatefulSet")
+                     for c in d["spec"]["template"]["spec"]["containers"])
+        return needed and self.run(argv_deploy.image_has_program(str(spec.image), "curl"),
+                                   ok_codes=(0, 1, 125, 126, 127), timeout=300).code == 0
+
+    def _undo(self) -> None:
+        """Take down a failed play: its pods, secrets and network, and the volumes it
+        created (a claim's volume that was there before, with its data, is kept)."""
+        created = set(json.loads(self.record.read_text(encoding="utf-8")).get("created", []))
+        kept = self.down()
+        gone = "no such|not found"
+        if mine := [v for v in kept if v in created]:
+            self.run(argv_deploy.volume_remove(*mine), tolerate=((1, gone), (125, gone)),
+                     timeout=60)
+        if rest := [v for v in kept if v not in created]:
+            self._save({"network": self.network, "files": [], "secrets": [],
+                        "volumes": rest, "created": []})
+        elif self.record.exists():
+            self.record.unlink()
+        self.say("the failed play was taken down" + (
+            f"; kept the volume(s) {', '.join(rest)} it found" if rest else ""))
 
     def _play_one(self, name: str, docs: list[Doc], state: dict[str, Any],
                   timeout: float) -> Played:
         file = self.folder / f"{dns(name)}.yaml"
         file.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
         state["files"].append(str(file))
-        state["volumes"] += [d["metadata"]["name"] for d in docs
-                             if d["kind"] == "PersistentVolumeClaim"]
+        claims = [d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"]
+        state["volumes"] += claims
+        state["created"] += [v for v in claims if self.run(
+            argv_deploy.volume_exists(v), ok_codes=(0, 1)).code]
         self._save(state)
         self.run(argv_deploy.kube_play(str(file), self.network), timeout=300)
         workload = next(d for d in docs if d["kind"] == "Deployment")
@@ -174,8 +219,9 @@ class Player:
                  + (f" on {', '.join(ports)}" if ports else ""))
         if not healthy:
             raise ComposeRuntimeError(f"{name} did not become healthy under podman kube "
-                                      "play", hint=f"podman logs {container}; take it down "
-                                                   "with --down")
+                                      "play; what the play made was taken down",
+                                      hint="look at its healthcheck, or try the env with "
+                                           "`inv up`, which keeps the failed container")
         return Played(name, container, self._address(container), ports)
 
     def _wait(self, container: str, workload: Doc, timeout: float) -> bool:

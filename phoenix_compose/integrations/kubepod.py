@@ -30,6 +30,14 @@ def volume(volume: Any) -> tuple[str, str]:
     return (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
 
 
+def networks_of(spec: ServiceSpec) -> list[str]:
+    """The compose networks a service is on (``default`` when it names none)."""
+    nets = spec.raw.get("networks")
+    if isinstance(nets, dict):
+        return [str(n) for n in nets]
+    return [str(n) for n in nets] if isinstance(nets, list) and nets else ["default"]
+
+
 def container_ports(spec: ServiceSpec) -> list[int]:
     out: list[int] = []
     for port in list(spec.ports) + list(spec.raw.get("expose") or []):

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import ConfigurationError
-from phoenix_compose.integrations.kubepod import dns, volume
+from phoenix_compose.integrations import exportkeys, quadletrep
+from phoenix_compose.integrations.kubepod import dns, networks_of, volume
 from phoenix_compose.integrations.quadletctr import (
     CONTROL,
     container_section,
     raw_value,
-    service_networks,
 )
 from phoenix_compose.integrations.quadletkeys import DEFAULT_VERSION, has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
@@ -56,13 +56,10 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
             warnings.append(f"{name}: " + (f"behind profile(s) {', '.join(spec.profiles)}"
                                            if spec.profiles else "no image") + ": left out")
             continue
-        networks.update(service_networks(spec))
+        networks.update(networks_of(spec))
         volumes.update(s for s, _ in map(volume, spec.volumes)
                        if s in as_dict(stack.top.get("volumes")))
-        body = container_section(stack, spec, target.root, target.version, prefix, warnings)
-        out[f"{prefix}{dns(name)}.container"] = render(
-            [("Unit", _unit_keys(stack, spec, env, prefix)), ("Container", body),
-             ("Service", _service_keys(spec)), ("Install", [("WantedBy", "default.target")])])
+        out.update(_service_units(stack, spec, env, target, warnings))
     for net in sorted(networks):
         out[f"{prefix}{dns(net)}.network"] = render([("Network", _network(stack, net,
                                                                            target, warnings))])
@@ -73,19 +70,44 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
     return out, warnings
 
 
-def render(sections: Sequence[Section], specifiers: bool = False) -> str:
+def _service_units(stack: Stack, spec: ServiceSpec, env: str, target: Target,
+                   warnings: list[str]) -> dict[str, str]:
+    """The service's ``.container`` (or, with replicas, its template ``@.container`` and
+    the ``.target`` that starts the instances: :mod:`.quadletrep`)."""
+    prefix, stem = f"{dns(stack.project)}-", dns(spec.name)
+    body = container_section(stack, spec, target.root, target.version, prefix, warnings)
+    warnings += exportkeys.uncarried(spec, exportkeys.QUADLET, exportkeys.QUADLET_DEPLOY,
+                                     stack.compose_file)
+    warnings += exportkeys.partial(spec, kube=False)
+    unit = [("Unit", _unit_keys(stack, spec, env, prefix, target.version))]
+    service = [("Service", _service_keys(spec))]
+    if not quadletrep.templated(spec, target.version, warnings):
+        return {f"{prefix}{stem}.container": render(
+            [*unit, ("Container", body), *service,
+             ("Install", [("WantedBy", "default.target")])])}
+    body = quadletrep.instance_body(stack, spec, body, warnings)
+    return {f"{prefix}{stem}@.container": render([*unit, ("Container", body), *service],
+                                                 instance=True),
+            f"{prefix}{stem}.target": render(
+                [("Unit", quadletrep.target_keys(stack, spec, env, prefix)),
+                 ("Install", [("WantedBy", "default.target")])])}
+
+
+def render(sections: Sequence[Section], specifiers: bool = False,
+           instance: bool = False) -> str:
     """The unit text.  A value that cannot be written as it is refused, and nothing is
     written: a line break or control character (in a key Quadlet passes on whole: an image,
     a path) would start a unit line of its own, a trailing backslash would join the next
     line to it (``Tmpfs=/tmp\\`` swallows ``DropCapability=ALL``), and a lone ``%`` is a
     systemd specifier: config values reach here with ``%`` doubled (:func:`raw_value`), so
     one that is not is a value we forgot to escape.  ``specifiers``: the hand-written
-    watcher unit, whose ``%i`` is meant."""
+    watcher unit, whose ``%i`` is meant; ``instance``: a template, whose ``%i`` (the
+    instance) is meant and no other specifier."""
     parts = [HEADER.rstrip("\n")]
     for name, items in sections:
         parts.append(f"\n[{name}]")
         for key, value in items:
-            why = _unwritable(value, specifiers)
+            why = _unwritable(value.replace("%i", "") if instance else value, specifiers)
             if why:
                 raise ConfigurationError(f"error: [{name}] {key}= would hold {why}; nothing "
                                          "was written", hint=RENDER_HINT)
@@ -103,16 +125,17 @@ def _unwritable(value: str, specifiers: bool) -> str:
     return ""
 
 
-def _unit_keys(stack: Stack, spec: ServiceSpec, env: str, prefix: str) -> list[tuple[str, str]]:
+def _unit_keys(stack: Stack, spec: ServiceSpec, env: str, prefix: str,
+               version: str) -> list[tuple[str, str]]:
     items = [("Description", raw_value(f"{stack.project} ({env}): {spec.name}"))]
     for dep in spec.depends_on:
         if dep not in stack.services or stack.services[dep].profiles:
             continue
-        unit = f"{prefix}{dns(dep)}.service"
-        items.append(("Wants" if dep in spec.optional_deps else "Requires", unit))
-        items.append(("After", unit))  # with Notify=healthy: after it is healthy
-        if dep in spec.restarts_with:
-            items.append(("PartOf", unit))  # restarted when it restarts
+        for unit in quadletrep.units_of(stack, dep, prefix, version):
+            items.append(("Wants" if dep in spec.optional_deps else "Requires", unit))
+            items.append(("After", unit))  # with Notify=healthy: after it is healthy
+            if dep in spec.restarts_with:
+                items.append(("PartOf", unit))  # restarted when it restarts
     policy = as_dict(spec.restart_policy)
     if policy.get("enabled", True) and policy.get("max_restarts"):
         items.append(("StartLimitIntervalSec", f"{int(policy.get('window_s', 600))}s"))
@@ -171,8 +194,9 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
 
 
 WATCH_SETTINGS = "%E/phoenix-compose/%i.env"  # /etc/... for the system, ~/.config/... user
-INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service to /etc/systemd/system/), "
-           "systemctl daemon-reload; for the watcher of env ENV, write "
+INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service and .target files to "
+           "/etc/systemd/system/), systemctl daemon-reload (and systemctl enable --now "
+           "NAME.target for a replicated service); for the watcher of env ENV, write "
            "/etc/phoenix-compose/ENV.env with PHOENIX_STACK_ROOT=<the stack root> (and "
            "PHOENIX=<path of phoenix> when it is not on systemd's PATH)")
 

@@ -23,6 +23,9 @@ _VERIFY = re.compile(r"^(?:(/\S+?):(\d+): |([\w@.-]+\.service): )?(.*)$")
 SOURCE = re.compile(r"^SourcePath=.*/([^/\s]+)$", re.M)
 
 
+SYSTEMD = (".service", ".target")  # plain systemd units in the folder, not Quadlet's
+
+
 def quadlet_binary() -> str | None:
     """The podman >= 5 quadlet to convert with (:func:`.quadletfetch.find`)."""
     return quadletfetch.find()
@@ -52,7 +55,7 @@ def check(units: Mapping[str, str], version: str, run: containers.Runner,
         return [f"error: {no_quadlet()}"]
     services, found = dryrun(units, binary, run)
     services.update({name: text for name, text in units.items()
-                     if name.endswith(".service")})
+                     if name.endswith(SYSTEMD)})
     return found + verify(services, units, run)
 
 
@@ -78,7 +81,7 @@ def dryrun(units: Mapping[str, str], binary: str,
            run: containers.Runner) -> tuple[dict[str, str], list[str]]:
     with tempfile.TemporaryDirectory(prefix="phoenix-quadlet-") as folder:
         for name, text in units.items():
-            if not name.endswith(".service"):
+            if not name.endswith(SYSTEMD):
                 (Path(folder) / name).write_text(text, encoding="utf-8")
         result = run(argv_deploy.quadlet_dryrun(binary), env={"QUADLET_UNIT_DIRS": folder},
                      ok_codes=(0, 1), timeout=60)
@@ -92,7 +95,7 @@ def dryrun(units: Mapping[str, str], binary: str,
             found.append(f"{file}:{_line_of(units.get(file, ''), message)}:1: error: "
                          f"quadlet: {message.split(' in /')[0]}")
     for name in units:
-        if not name.endswith(".service") and _service_name(name) not in services and \
+        if not name.endswith(SYSTEMD) and _service_name(name) not in services and \
                 not any(f.startswith(f"{name}:") for f in found):
             found.append(f"{name}:1:1: error: quadlet made no service of it")
     return services, found

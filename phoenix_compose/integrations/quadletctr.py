@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.identity import OWNER_LABEL
 from phoenix_compose.config.reference import reference_problem
 from phoenix_compose.config.secretnames import is_plaintext_secret
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.integrations.kube import literal
-from phoenix_compose.integrations.kubepod import dns, grace, volume
+from phoenix_compose.integrations.kubepod import dns, grace, networks_of, volume
 from phoenix_compose.integrations.quadletkeys import has, parse
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
@@ -61,6 +62,8 @@ def container_section(stack: Stack, spec: ServiceSpec, root: Path, version: str,
                        ("com.docker.compose.project", stack.project),
                        ("com.docker.compose.service", spec.name)):
         items.append(("Label", word(f"{key}={value}")))
+    items += [("Label", word(f"{k}={'' if v is None else v}"))
+              for k, v in spec.labels.items() if k != OWNER_LABEL]  # the service's own
     items += _network(spec, version, prefix, args)
     items += [("PublishPort", _port(p)) for p in raw.get("ports") or []]
     items += _volumes(stack, spec, root, prefix, warnings)
@@ -79,15 +82,8 @@ def _list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
 
 
-def service_networks(spec: ServiceSpec) -> list[str]:
-    nets = spec.raw.get("networks")
-    if isinstance(nets, dict):
-        return list(nets)
-    return [str(n) for n in nets] if isinstance(nets, list) and nets else ["default"]
-
-
 def _network(spec: ServiceSpec, version: str, prefix: str, args: list[str]) -> Items:
-    items = [("Network", f"{prefix}{dns(n)}.network") for n in service_networks(spec)]
+    items = [("Network", f"{prefix}{dns(n)}.network") for n in networks_of(spec)]
     if has(version, "Container", "NetworkAlias"):  # the service name, as compose gives it
         items.append(("NetworkAlias", raw_value(spec.name)))
     else:
@@ -193,6 +189,13 @@ def _resources(raw: dict[str, Any], version: str, args: list[str],
         args.append(f"--cpus={limits['cpus']}")  # no Quadlet key in any version
     if limits.get("pids") is not None:
         items.append(("PidsLimit", str(limits["pids"])))
+    for name, value in as_dict(raw.get("ulimits")).items():  # nofile: 1024 or {soft, hard}
+        both = as_dict(value)
+        text = f"{name}={both.get('soft')}:{both.get('hard')}" if both else f"{name}={value}"
+        if has(version, "Container", "Ulimit"):
+            items.append(("Ulimit", raw_value(text)))
+        else:
+            args.append(f"--ulimit={text}")
     return items
 
 

@@ -14,6 +14,13 @@ def read_secret(image: str, name: str) -> Argv:
             "--", image, "/bin/busybox", "cat", "/run/secrets/value")
 
 
+def image_has_program(image: str, program: str) -> Argv:
+    """Exit 0 when ``program`` is on the image's PATH (run as its entrypoint with
+    ``--version``; 127 when it is not there): no shell needed in the image, no network."""
+    return ("podman", "run", "--rm", "--network", "none", "--entrypoint", program, "--",
+            image, "--version")
+
+
 def kube_play(file: str, network: str) -> Argv:
     return ("podman", "kube", "play", "--network", network, "--", file)
 
@@ -24,6 +31,10 @@ def kube_down(file: str) -> Argv:
 
 def volume_remove(*names: str) -> Argv:
     return ("podman", "volume", "rm", "--", *names)
+
+
+def volume_exists(name: str) -> Argv:
+    return ("podman", "volume", "exists", "--", name)
 
 
 def network_exists(name: str) -> Argv:
