@@ -118,7 +118,7 @@ def test_the_kube_export_reads_its_project_once(
     deploy.kube(mock_context(root), env="t", out=str(tmp_path / "kube"))
     assert "wrote" in capsys.readouterr().out  # the export did happen
     assert sorted(p.name for p in (tmp_path / "kube").iterdir()) == [
-        "db.yaml", "kustomization.yaml", "web.yaml"]
+        "_networks.yaml", "db.yaml", "kustomization.yaml", "web.yaml"]
     assert counts == ONCE
 
 
