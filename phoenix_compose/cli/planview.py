@@ -87,18 +87,14 @@ def signal_commands(stack: Stack, names: Sequence[str], action: str, sig: str = 
 
 
 def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
-    """Stop, then per level create and start (``restart`` recreates what the plan says
-    must be recreated: removed first, not shown here)."""
+    """Stop, then create (the first level, then the rest) and start per level (``restart``
+    recreates what the plan says must be recreated: removed first, not shown here)."""
     from phoenix_compose.runtime import argv
     from phoenix_compose.runtime.plan import profiles_of
-    from phoenix_compose.runtime.startup import levels
+    from phoenix_compose.runtime.startup.waves import start_lines
 
-    out = [argv.stop(*[stack.services[n].container for n in names])]
-    for level in levels(stack, list(names)):
-        out.append(argv.create(stack.compose_file, stack.project, level,
-                               profiles_of(stack, names)))
-        out.append(argv.start(*[stack.services[n].container for n in level]))
-    return out
+    return [argv.stop(*[stack.services[n].container for n in names]),
+            *start_lines(stack, list(names), profiles_of(stack, names))]
 
 
 def stop_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:

@@ -32,7 +32,7 @@ from phoenix_compose.runtime import argv, containers, ownership
 from phoenix_compose.runtime.fingerprint import fingerprint
 from phoenix_compose.runtime.observe import Snapshot
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
-from phoenix_compose.runtime.startup.waves import levels
+from phoenix_compose.runtime.startup.waves import levels, start_lines
 from phoenix_compose.shapes import as_dict
 
 
@@ -277,14 +277,13 @@ def profiles_of(stack: Stack, names: Sequence[str]) -> tuple[str, ...]:
 
 
 def commands(stack: Stack, plan: Plan) -> list[argv.Argv]:
-    """Every podman command line ``up`` runs for ``plan``: the prelude, per level the creation
-    and the (health-gated) start, then a ``healthcheck run`` of each service waited for."""
+    """Every podman command line ``up`` runs for ``plan``: the prelude, the creation calls
+    (the first level, then the rest: :func:`.waves.batches`), per level the (health-gated)
+    start, then a ``healthcheck run`` of each service waited for."""
     names = [s.service for s in plan.steps if s.change is not Change.REMOVE]
     profiles = profiles_of(stack, names)
     out = prelude(stack, plan)
-    for level in levels(stack, starting(plan)):
-        out.append(argv.create(stack.compose_file, stack.project, level, profiles))
-        out.append(argv.start(*[stack.services[n].container for n in level]))
+    out += start_lines(stack, starting(plan), profiles)
     for name in [*starting(plan), *checking(plan)]:
         if stack.services[name].health is not None:
             out.append(argv.healthcheck_run(stack.services[name].container))
