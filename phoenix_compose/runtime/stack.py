@@ -10,10 +10,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.edgeports import replicas_of
 from phoenix_compose.config.probes import NativeProbe, native_probe
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
 from phoenix_compose.runtime.argv import container_name
+from phoenix_compose.runtime.rollout import (
+    UpdateConfig,
+    replica_names,
+    update_config_of,
+)
 from phoenix_compose.shapes import as_dict
 
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -139,6 +145,21 @@ class ServiceSpec:
     def extensions(self) -> dict[str, Any]:
         """Its ``x-`` keys."""
         return {str(k): v for k, v in self.raw.items() if str(k).startswith("x-")}
+
+    # issue 26: replicas (``scale``/``deploy.replicas``) and their updates (runtime/rollout.py)
+    replicas: int = 1
+    update_config: UpdateConfig = field(default_factory=UpdateConfig)
+    rollback_config: UpdateConfig = field(default_factory=UpdateConfig)
+
+    @property
+    def containers(self) -> tuple[str, ...]:
+        """Its replicas' containers (podman-compose's names); one: ``container``."""
+        return replica_names(self.container, self.replicas)
+
+    @property
+    def edged(self) -> bool:
+        """The edge owns its published ports: several replicas, or start-first updates."""
+        return self.replicas > 1 or self.update_config.start_first
 
 
 def _keyed(value: Any) -> dict[str, Any]:
@@ -267,4 +288,7 @@ def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
         profiles=tuple(svc.get("profiles") or ()),
         ports=tuple(svc.get("ports") or ()),
         raw=svc,
+        replicas=replicas_of(svc),
+        update_config=update_config_of(svc, "update_config", seconds),
+        rollback_config=update_config_of(svc, "rollback_config", seconds),
     )

@@ -41,11 +41,11 @@ def service_status(run: containers.Runner, stack: Stack,
     rows = []
     for name in stack.order():
         spec = stack.services[name]
-        state = states.get(spec.container)
-        if state is None and spec.profiles:
+        if states.get(spec.container) is None and spec.profiles:
             continue  # behind a profile that is not running
-        row = status_row(name, spec.container, state, now)
-        rows.append(replace(row, memory_limit=spec.memory_limit))
+        for container in spec.containers:  # one row per replica
+            row = status_row(name, container, states.get(container), now)
+            rows.append(replace(row, memory_limit=spec.memory_limit))
     return rows
 
 

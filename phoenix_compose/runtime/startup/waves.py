@@ -174,7 +174,7 @@ class Startup:
         if not due:
             return
         try:
-            self.run(argv.start(*[p.spec.container for p in due]), timeout=120)
+            self.run(argv.start(*[c for p in due for c in p.spec.containers]), timeout=120)
         except CommandError as exc:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()
