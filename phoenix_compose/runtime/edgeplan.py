@@ -77,7 +77,8 @@ def parse_port(text: str) -> tuple[str, int] | None:
         if port.isdigit() and host:
             found.append((host.strip("[]"), int(port)))
     loopback = [f for f in found if f[0] == "127.0.0.1"]
-    return (loopback or found or [None])[0]
+    best = loopback or found
+    return best[0] if best else None
 
 
 def server(container: str, address: str, port: int, ready: bool = False) -> Server:
