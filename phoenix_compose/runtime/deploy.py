@@ -29,6 +29,7 @@ from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import containers, ownership, releases
 from phoenix_compose.runtime import plan as planning
 from phoenix_compose.runtime.audit import audited
+from phoenix_compose.runtime.edgeup import EdgeKeeper
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.images import build_images, pull_for, unbuilt
 from phoenix_compose.runtime.nativehealth import NativeHealth
@@ -101,15 +102,15 @@ class Deployer:
         for line in planning.prelude(stack, plan):
             self.run(line, timeout=600)
         acting = [s.service for s in plan.steps if s.service in {*starting, *checking}]
-        if not acting:
-            return []
         try:
-            return Startup(stack, acting, run=self.run, report=self.report, options=options,
+            done = Startup(stack, acting, run=self.run, report=self.report, options=options,
                            clock=self.clock, checking=checking,
-                           health_file=self.state.probe_health).execute()
+                           health_file=self.state.probe_health).execute() if acting else []
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])
+        EdgeKeeper(self.state, self.run, self.report, self.clock).sync(stack, options.timeout)
+        return done
 
     def protect(self, owners: Sequence[str]) -> None:
         """Before a production env recreates (or removes) services that own named volumes,

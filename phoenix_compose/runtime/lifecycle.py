@@ -24,18 +24,12 @@ from phoenix_compose.errors import (
     PhoenixError,
     StateError,
 )
-from phoenix_compose.runtime import (
-    argv,
-    audit,
-    children,
-    commands,
-    containers,
-    ownership,
-    releases,
-)
+from phoenix_compose.runtime import argv, audit, children, commands, containers, ownership, releases
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.choice import Choice
 from phoenix_compose.runtime.deploy import Deployer, recover
+from phoenix_compose.runtime.edgeproc import Edge
+from phoenix_compose.runtime.edgeup import edge_states
 from phoenix_compose.runtime.images import removable_images, remove_images
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
@@ -170,9 +164,11 @@ class ComposeManager:
                 print(f"warning: {exc}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
+                Edge(self.state).stop()  # after the containers: nothing is left listening
                 return []  # which images were the stack's, no config tells
             take_down(self.run, self.report, stack, Owner.of(self.state, stack.project),
                       volumes, graceful)
+            Edge(self.state).stop()
             return remove_images(self.run, removable_images(stack, rmi)) if rmi else []
 
     def restart_services(self, services: Sequence[str] = (), *,
@@ -200,7 +196,8 @@ class ComposeManager:
         if states is None:
             states = ownership.owned_containers(self.run, Owner.of(self.state, stack.project))[0]
         native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
-        return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
+        return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()},
+                              edge_states(self.state))
 
     def prepared(self) -> Outcome | None:
         """The project this manager prepared, if it did (no build for asking)."""

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from phoenix_compose.edge.api import ServerState
 from phoenix_compose.runtime import containers
 from phoenix_compose.runtime.containers import ServiceState
 from phoenix_compose.runtime.stack import Stack
@@ -25,16 +26,19 @@ class ServiceStatus:
     user: str = ""  # inside the container: "root", or the user it runs as
     memory_limit: str | None = None  # deploy.resources.limits.memory (or mem_limit)
     last_exit: str | None = None  # why it last stopped, as the watcher saw it: "oom-killed"
+    edge: str | None = None  # behind the edge: its server's state (ready, drain, maint)
+    weight: int | None = None  # and its weight there
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def service_status(run: containers.Runner, stack: Stack,
-                   states: Mapping[str, containers.ContainerState] | None = None
-                   ) -> list[ServiceStatus]:
+                   states: Mapping[str, containers.ContainerState] | None = None,
+                   edge: Mapping[str, ServerState] | None = None) -> list[ServiceStatus]:
     """Every service in dependency order; a service behind an inactive profile is left out.
-    ``states``: the project's containers, when just inspected (else asked of podman)."""
+    ``states``: the project's containers, when just inspected (else asked of podman);
+    ``edge``: container -> its server's state, when the edge runs (one row per replica)."""
     if states is None:
         states = containers.project_containers(run, stack.project)
     now = datetime.now(timezone.utc)
@@ -45,7 +49,10 @@ def service_status(run: containers.Runner, stack: Stack,
             continue  # behind a profile that is not running
         for container in spec.containers:  # one row per replica
             row = status_row(name, container, states.get(container), now)
-            rows.append(replace(row, memory_limit=spec.memory_limit))
+            server = (edge or {}).get(container)
+            rows.append(replace(row, memory_limit=spec.memory_limit,
+                                edge=server.state.value if server else None,
+                                weight=server.weight if server else None))
     return rows
 
 
