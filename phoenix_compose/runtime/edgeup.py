@@ -8,13 +8,13 @@ the stack.
   no check: once it runs), ready; a server whose container is no longer a replica is
   drained (its ``stop_grace_period``) and deleted.  A replica that never passes is never
   added: :class:`.errors.ComposeRuntimeError` names it (``up`` then rolls back).
-- :func:`edge_states`: each replica's server state and weight, for ``status``.
+- :func:`with_edge`: each replica's server state and weight, for ``status``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from phoenix_compose.edge import drain
 from phoenix_compose.edge.api import RuntimeAPI, ServerState
@@ -25,9 +25,8 @@ from phoenix_compose.runtime.edgeplan import Route, edge_config, parse_port, rou
 from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.runtime.startup import Clock, Report
+from phoenix_compose.runtime.status import ServiceStatus
 from phoenix_compose.statedir import StateDir
-
-Servers = Mapping[tuple[str, str], ServerState]  # (backend, server) -> its state
 
 
 @dataclass
@@ -109,12 +108,19 @@ def _servers(api: RuntimeAPI) -> dict[tuple[str, str], ServerState]:
     return {(s.backend, s.server): s for s in api.servers_state()}
 
 
-def edge_states(state: StateDir) -> dict[str, ServerState]:
-    """container -> its server's state, when the env's edge runs (else nothing)."""
+def with_edge(state: StateDir, rows: Sequence[ServiceStatus]
+              ) -> tuple[list[ServiceStatus], list[str]]:
+    """``status``: each replica's row with its server's state and weight, and a note on
+    the edge itself, when the env's edge runs (else the rows as they are)."""
     edge = Edge(state)
-    if edge.pid() is None:
-        return {}
+    if (pid := edge.pid()) is None:
+        return list(rows), []
     try:
-        return {s.server: s for s in edge.api().servers_state()}
-    except EdgeError:
-        return {}
+        servers = {s.server: s for s in edge.api().servers_state()}
+    except EdgeError as exc:
+        return list(rows), [f"edge: HAProxy pid {pid} does not answer: {exc}"]
+    out = [replace(r, edge=servers[r.container].state.value,
+                   weight=servers[r.container].weight) if r.container in servers else r
+           for r in rows]
+    return out, [f"edge: HAProxy pid {pid}, {len(servers)} server(s), runtime API "
+                 f"{edge.socket}"]

@@ -29,7 +29,6 @@ from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.choice import Choice
 from phoenix_compose.runtime.deploy import Deployer, recover
 from phoenix_compose.runtime.edgeproc import Edge
-from phoenix_compose.runtime.edgeup import edge_states
 from phoenix_compose.runtime.images import removable_images, remove_images
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
@@ -158,17 +157,16 @@ class ComposeManager:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
+            Edge(self.state).stop()  # first: a client is refused, not sent to a dying replica
             try:
                 stack = self.current_stack()
             except (ConfigurationError, StateError) as exc:
                 print(f"warning: {exc}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
                 remove_owned(self.run, self.report, owner, volumes, "config invalid")
-                Edge(self.state).stop()  # after the containers: nothing is left listening
                 return []  # which images were the stack's, no config tells
             take_down(self.run, self.report, stack, Owner.of(self.state, stack.project),
                       volumes, graceful)
-            Edge(self.state).stop()
             return remove_images(self.run, removable_images(stack, rmi)) if rmi else []
 
     def restart_services(self, services: Sequence[str] = (), *,
@@ -186,8 +184,7 @@ class ComposeManager:
                 replace: Sequence[str] = ()) -> Startup:
         options = StartOptions(timeout, True, profiles_of(stack, names))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
-                       clock=self.clock, replace=replace,
-                       health_file=self.state.probe_health)
+                       clock=self.clock, replace=replace, health_file=self.state.probe_health)
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None
@@ -196,8 +193,7 @@ class ComposeManager:
         if states is None:
             states = ownership.owned_containers(self.run, Owner.of(self.state, stack.project))[0]
         native = NativeHealth.for_stack(stack, self.state.probe_health)  # the health we keep
-        return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()},
-                              edge_states(self.state))
+        return service_status(self.run, stack, {n: native.apply(s) for n, s in states.items()})
 
     def prepared(self) -> Outcome | None:
         """The project this manager prepared, if it did (no build for asking)."""

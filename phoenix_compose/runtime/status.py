@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from phoenix_compose.edge.api import ServerState
 from phoenix_compose.runtime import containers
 from phoenix_compose.runtime.containers import ServiceState
 from phoenix_compose.runtime.stack import Stack
@@ -34,11 +33,11 @@ class ServiceStatus:
 
 
 def service_status(run: containers.Runner, stack: Stack,
-                   states: Mapping[str, containers.ContainerState] | None = None,
-                   edge: Mapping[str, ServerState] | None = None) -> list[ServiceStatus]:
+                   states: Mapping[str, containers.ContainerState] | None = None
+                   ) -> list[ServiceStatus]:
     """Every service in dependency order; a service behind an inactive profile is left out.
-    ``states``: the project's containers, when just inspected (else asked of podman);
-    ``edge``: container -> its server's state, when the edge runs (one row per replica)."""
+    ``states``: the project's containers, when just inspected (else asked of podman).
+    One row per replica (``edgeup.with_edge`` adds its server's state at the edge)."""
     if states is None:
         states = containers.project_containers(run, stack.project)
     now = datetime.now(timezone.utc)
@@ -49,10 +48,7 @@ def service_status(run: containers.Runner, stack: Stack,
             continue  # behind a profile that is not running
         for container in spec.containers:  # one row per replica
             row = status_row(name, container, states.get(container), now)
-            server = (edge or {}).get(container)
-            rows.append(replace(row, memory_limit=spec.memory_limit,
-                                edge=server.state.value if server else None,
-                                weight=server.weight if server else None))
+            rows.append(replace(row, memory_limit=spec.memory_limit))
     return rows
 
 

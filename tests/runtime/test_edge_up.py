@@ -13,6 +13,7 @@ import pytest
 
 from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.edgeproc import Edge
+from phoenix_compose.runtime.edgeup import with_edge
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 
@@ -26,8 +27,16 @@ WEB = """
 services:
   web:
     image: {image}
-    command: ["sh", "-c", "mkdir -p /www && echo {version} $(hostname) > /www/index.html && exec httpd -f -p 8000 -h /www"]
-    healthcheck: {{test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/"], interval: 1s, timeout: 2s, retries: 3}}
+    command:
+      - sh
+      - -c
+      - mkdir -p /www && echo {version} $(hostname) > /www/index.html
+        && exec httpd -f -p 8000 -h /www
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
     deploy: {{replicas: 2}}
     ports: ["127.0.0.1:{port}:8000"]
 """
@@ -57,10 +66,11 @@ def test_up_runs_two_replicas_behind_the_edge_and_down_leaves_nothing(
     root, port = edged
     m = ComposeManager(root, "t")
     m.start_services(timeout=60)
-    rows = m.get_service_status()
-    assert [(r.container, r.status, r.edge) for r in rows] == [
-        (f"{podman_project}_web_1", "healthy", "ready"),
-        (f"{podman_project}_web_2", "healthy", "ready")]
+    rows, notes = with_edge(m.state, m.get_service_status())
+    assert [(r.container, r.status, r.edge, r.weight) for r in rows] == [
+        (f"{podman_project}_web_1", "healthy", "ready", 100),
+        (f"{podman_project}_web_2", "healthy", "ready", 100)]
+    assert "2 server(s)" in notes[0]
     load = Load(port, clients=4, interval=0.02)
     load.wait_for(80)
     load.stop()
