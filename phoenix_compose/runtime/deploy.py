@@ -37,6 +37,7 @@ from phoenix_compose.runtime.observe import images_of, local_ids, observe
 from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
 from phoenix_compose.runtime.secrets import missing_secrets
 from phoenix_compose.runtime.stack import Stack, load_stack
+from phoenix_compose.runtime.startfirst import StartFirst, rolling
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.startup.preflight import image_ids
 from phoenix_compose.statedir import StateDir
@@ -84,6 +85,21 @@ class Deployer:
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
               ) -> list[Progress]:
+        """Execute ``plan``; a service updated start-first behind the running edge is
+        replaced by :mod:`.startfirst` after the rest; then the edge follows the stack."""
+        keeper = EdgeKeeper(self.state, self.run, self.report, self.clock)
+        rolled = rolling(stack, plan.steps, keeper.edge.pid() is not None)
+        done = self.execute(stack, replace(plan, steps=tuple(
+            s for s in plan.steps if s not in rolled)), options, protect)
+        for step in rolled:
+            self.report(step.service, "start-first", "; ".join(step.reasons))
+            StartFirst(keeper, options.timeout).roll(stack, step, plan.existing)
+            self.remember(stack, [step.service])
+        keeper.sync(stack, options.timeout)
+        return done
+
+    def execute(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
+                ) -> list[Progress]:
         """Execute ``plan``: its prelude (:func:`.plan.prelude`), then the start loop over
         what it starts and what it checks; nothing else is touched."""
         if plan.moves:  # never over another stack root's containers, networks or volumes
@@ -109,7 +125,6 @@ class Deployer:
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])
-        EdgeKeeper(self.state, self.run, self.report, self.clock).sync(stack, options.timeout)
         return done
 
     def protect(self, owners: Sequence[str]) -> None:

@@ -91,11 +91,12 @@ class EdgeKeeper:
         return parse_port(result.stdout) if result.code == 0 else None
 
     def await_health(self, spec: ServiceSpec, container: str, timeout: float) -> None:
-        """Until ``container``'s health check passes (no check: at once)."""
+        """Until ``container``'s health check passes (no check: at once), at most its grace
+        (``start_period`` + ``interval`` x ``retries``, and one check's ``timeout``)."""
         health = spec.health
         if health is None:
             return
-        deadline = self.clock.now() + timeout
+        deadline = self.clock.now() + min(timeout, health.grace + health.timeout)
         while self.run(argv.healthcheck_run(container), ok_codes=(0, 1, 125)).code != 0:
             if self.clock.now() >= deadline:
                 raise ComposeRuntimeError(
