@@ -155,7 +155,7 @@ class Deployer:
         release = releases.find(self.state, number)
         stack = self.verified(release.number)
         names = [n for n in stack.order() if n in release.images]
-        stack = self._as_recorded(stack, release)
+        stack = _as_recorded(self, stack, release)
         ids = self.prepare(stack, names)
         plan = self.plan(stack, names, ids)
         self.apply(stack, plan, StartOptions(timeout, True, planning.profiles_of(stack, names)),
@@ -176,33 +176,6 @@ class Deployer:
                                        active))
         return load_stack(path, cfg.project_name)
 
-    def _as_recorded(self, stack: Stack, release: releases.Release) -> Stack:
-        """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
-        image back: such services run the recorded image id (``rollback.yaml``)."""
-        names = [n for n in stack.services if n in release.images]
-        now = local_ids(self.run, images_of(stack, names))
-        moved = {n: release.images[n].get("id", "") for n in names
-                 if release.images[n].get("id") and stack.services[n].image
-                 and now.get(stack.services[n].image or "") != release.images[n]["id"]}
-        if not moved:
-            return stack
-        there = local_ids(self.run, moved.values())
-        lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
-        if lost:
-            raise ComposeRuntimeError(
-                f"release {release.number} ran images that are gone: {', '.join(lost)}",
-                hint="rebuild or pull them, or roll back to another release")
-        model = read_yaml(stack.compose_file)
-        for name, image_id in moved.items():
-            model["services"][name]["image"] = image_id
-        path = stack.compose_file.with_name("rollback.yaml")
-        try:
-            write_files({path: yaml.safe_dump(model, sort_keys=False)})
-        except OSError as exc:
-            raise StateError(f"cannot write {path.relative_to(self.state.root)}: "
-                             f"{exc.strerror or exc}") from None
-        return load_stack(path, stack.project)
-
 
 def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float,
             mask: Callable[[str], str]) -> NoReturn:
@@ -218,3 +191,31 @@ def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float
             f"{cause}\nthe rollback to release {number} failed too: {exc}",
             hint="`inv status` shows what runs; `inv rollback --to N` tries again") from None
     raise RolledBack(cause, number, plan.changed()) from None
+
+
+def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) -> Stack:
+    """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
+    image back: such services run the recorded image id (``rollback.yaml``)."""
+    names = [n for n in stack.services if n in release.images]
+    now = local_ids(deployer.run, images_of(stack, names))
+    moved = {n: release.images[n].get("id", "") for n in names
+             if release.images[n].get("id") and stack.services[n].image
+             and now.get(stack.services[n].image or "") != release.images[n]["id"]}
+    if not moved:
+        return stack
+    there = local_ids(deployer.run, moved.values())
+    lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
+    if lost:
+        raise ComposeRuntimeError(
+            f"release {release.number} ran images that are gone: {', '.join(lost)}",
+            hint="rebuild or pull them, or roll back to another release")
+    model = read_yaml(stack.compose_file)
+    for name, image_id in moved.items():
+        model["services"][name]["image"] = image_id
+    path = stack.compose_file.with_name("rollback.yaml")
+    try:
+        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+    except OSError as exc:
+        raise StateError(f"cannot write {path.relative_to(deployer.state.root)}: "
+                         f"{exc.strerror or exc}") from None
+    return load_stack(path, stack.project)
