@@ -187,12 +187,14 @@ def restart(c: Context, services: str | None = None, env: str | None = None,
 @task(help={"env": ENV_HELP, "json": "print a JSON array instead of a table"})
 def status(c: Context, env: str | None = None, json_: bool = False) -> None:
     """One row per service: status, uptime, restarts, container, ports; stale health rechecked."""
+    from phoenix_compose.runtime.edgeup import with_edge
     from phoenix_compose.runtime.settle import settled_status
 
     m = manager(c, env)
     with boundary():
         found, notes = settled_status(m.run, m.current_stack(), m.state)
-        rows = with_last_exits(m, found)
+        rows, edge_notes = with_edge(m.state, with_last_exits(m, found))
+        notes = [*notes, *edge_notes]
     if json_:
         say(json.dumps([r.as_dict() for r in rows], indent=2))
         if notes:

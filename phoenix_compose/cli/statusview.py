@@ -20,6 +20,8 @@ def status_table(rows: list[ServiceStatus]) -> str:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
         if r.last_exit == "oom-killed":
             status += ", oom-killed" if r.status == "exited" else " (last exit: oom-killed)"
+        if r.edge is not None:  # a replica behind the edge: its server there
+            status += f", edge: {r.edge} (weight {r.weight})"
         table.append((r.service, status, _duration(r.uptime_s), str(r.restarts),
                       r.user or "-", r.container, ", ".join(r.ports)))
     table = [tuple(shown(cell) for cell in row) for row in table]  # an image's USER, ...

@@ -25,6 +25,7 @@ from phoenix_compose.config.assemble import (
     raise_errors,
 )
 from phoenix_compose.config.dump import dump_compose
+from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.files import inside
 from phoenix_compose.config.loading import Context, read_text
@@ -89,6 +90,7 @@ def build(cfg: EnvironmentConfig) -> Built:
     model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
     identity.label_owned(model, cfg.owner)
     _for_podman_compose(model)
+    for_edge(model)  # replicas and the ports the edge owns
     return Built(cfg, model, {cfg.state.overlays / r.name: r.text for r in rendered},
                  dump_compose(model), warnings, inputs, where, frozenset(secrets))
 

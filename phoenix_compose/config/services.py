@@ -12,7 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from phoenix_compose.config.edgeports import replicas_of
 from phoenix_compose.config.probes import NativeProbe, native_probe
+from phoenix_compose.config.rollout import UpdateConfig, replica_names, update_config_of
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
 from phoenix_compose.shapes import as_dict
@@ -156,6 +158,21 @@ class ServiceSpec:
         """``healthcheck.test`` as written (None: none)."""
         return as_dict(self.raw.get("healthcheck")).get("test")
 
+    # issue 26: replicas (``scale``/``deploy.replicas``) and their updates (config/rollout.py)
+    replicas: int = 1
+    update_config: UpdateConfig = field(default_factory=UpdateConfig)
+    rollback_config: UpdateConfig = field(default_factory=UpdateConfig)
+
+    @property
+    def containers(self) -> tuple[str, ...]:
+        """Its replicas' containers (podman-compose's names); one: ``container``."""
+        return replica_names(self.container, self.replicas)
+
+    @property
+    def edged(self) -> bool:
+        """The edge owns its published ports: several replicas, or start-first updates."""
+        return self.replicas > 1 or self.update_config.start_first
+
 
 def _keyed(value: Any) -> dict[str, Any]:
     """A mapping (the final file's form) or a list of ``KEY=VALUE`` items."""
@@ -283,4 +300,7 @@ def _spec(project: str, name: str, svc: dict[str, Any]) -> ServiceSpec:
         profiles=tuple(svc.get("profiles") or ()),
         ports=tuple(svc.get("ports") or ()),
         raw=svc,
+        replicas=replicas_of(svc),
+        update_config=update_config_of(svc, "update_config", seconds),
+        rollback_config=update_config_of(svc, "rollback_config", seconds),
     )

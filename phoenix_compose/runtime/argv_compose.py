@@ -46,3 +46,16 @@ def running_ids() -> Argv:
 def renumber() -> Argv:
     """Re-allocate podman's locks (``inv doctor --fix``, once per boot: :mod:`.podmanlocks`)."""
     return ("podman", "system", "renumber")
+
+
+def create_scaled(compose_file: Path, project: str, service: str, count: int) -> Argv:
+    """Create the missing replicas among ``<project>_<service>_1..count`` and leave the
+    others as they are, even made from another config (``--no-recreate``): a start-first
+    update's new replicas, beside the old ones (:mod:`.startfirst`)."""
+    return compose(compose_file, project, "up", "--no-start", "--no-deps", "--no-recreate",
+                   "--scale", f"{service}={count}", "--", service)
+
+
+def rename(container: str, name: str) -> Argv:
+    """A container's new name (running or not; its id, address and ports stay)."""
+    return ("podman", "rename", "--", container, name)

@@ -30,6 +30,7 @@ from phoenix_compose.fileio import read_yaml, write_files
 from phoenix_compose.runtime import containers, ownership, releases
 from phoenix_compose.runtime import plan as planning
 from phoenix_compose.runtime.audit import audited
+from phoenix_compose.runtime.edgeup import EdgeKeeper
 from phoenix_compose.runtime.fingerprint import Applied, fingerprint
 from phoenix_compose.runtime.images import build_images, pull_for, unbuilt
 from phoenix_compose.runtime.nativehealth import NativeHealth
@@ -37,6 +38,7 @@ from phoenix_compose.runtime.observe import images_of, local_ids, observe
 from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
 from phoenix_compose.runtime.secrets import missing_secrets
 from phoenix_compose.runtime.stack import Stack, load_stack
+from phoenix_compose.runtime.startfirst import StartFirst, rolling
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.startup.preflight import image_ids
 from phoenix_compose.statedir import StateDir
@@ -86,6 +88,21 @@ class Deployer:
 
     def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
               ) -> list[Progress]:
+        """Execute ``plan``; a service updated start-first behind the running edge is
+        replaced by :mod:`.startfirst` after the rest; then the edge follows the stack."""
+        keeper = EdgeKeeper(self.state, self.run, self.report, self.clock)
+        rolled = rolling(stack, plan.steps, keeper.edge.pid() is not None)
+        done = self.execute(stack, replace(plan, steps=tuple(
+            s for s in plan.steps if s not in rolled)), options, protect)
+        for step in rolled:
+            self.report(step.service, "start-first", "; ".join(step.reasons))
+            StartFirst(keeper, options.timeout).roll(stack, step, plan.existing)
+            self.remember(stack, [step.service])
+        keeper.sync(stack, options.timeout)
+        return done
+
+    def execute(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
+                ) -> list[Progress]:
         """Execute ``plan``: its prelude (:func:`.plan.prelude`), then the start loop over
         what it starts and what it checks; nothing else is touched."""
         if plan.moves:  # never over another stack root's containers, networks or volumes
@@ -104,15 +121,15 @@ class Deployer:
         for line in planning.prelude(stack, plan):
             self.run(line, timeout=600)
         acting = [s.service for s in plan.steps if s.service in {*starting, *checking}]
-        if not acting:
-            return []
         try:
-            return Startup(stack, acting, run=self.run, report=self.report, options=options,
+            done = Startup(stack, acting, run=self.run, report=self.report, options=options,
                            clock=self.clock, checking=checking,
-                           health_file=self.state.probe_health, images_known=True).execute()
+                           health_file=self.state.probe_health,
+                           images_known=True).execute() if acting else []
         finally:
             self.remember(stack, [s.service for s in plan.named(Change.CREATE,
                                                                  Change.RECREATE)])
+        return done
 
     def protect(self, owners: Sequence[str]) -> None:
         """Before a production env recreates (or removes) services that own named volumes,
@@ -142,7 +159,7 @@ class Deployer:
         release = releases.find(self.state, number)
         stack = self.verified(release.number)
         names = [n for n in stack.order() if n in release.images]
-        stack = self._as_recorded(stack, release)
+        stack = _as_recorded(self, stack, release)
         ids = self.prepare(stack, names)
         plan = self.plan(stack, names, ids)
         self.apply(stack, plan, StartOptions(timeout, True, planning.profiles_of(stack, names)),
@@ -164,33 +181,6 @@ class Deployer:
                                        active))
         return load_stack(path, cfg.project_name)
 
-    def _as_recorded(self, stack: Stack, release: releases.Release) -> Stack:
-        """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
-        image back: such services run the recorded image id (``rollback.yaml``)."""
-        names = [n for n in stack.services if n in release.images]
-        now = local_ids(self.run, images_of(stack, names))
-        moved = {n: release.images[n].get("id", "") for n in names
-                 if release.images[n].get("id") and stack.services[n].image
-                 and now.get(stack.services[n].image or "") != release.images[n]["id"]}
-        if not moved:
-            return stack
-        there = local_ids(self.run, moved.values())
-        lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
-        if lost:
-            raise ComposeRuntimeError(
-                f"release {release.number} ran images that are gone: {', '.join(lost)}",
-                hint="rebuild or pull them, or roll back to another release")
-        model = read_yaml(stack.compose_file)
-        for name, image_id in moved.items():
-            model["services"][name]["image"] = image_id
-        path = stack.compose_file.with_name("rollback.yaml")
-        try:
-            write_files({path: yaml.safe_dump(model, sort_keys=False)})
-        except OSError as exc:
-            raise StateError(f"cannot write {path.relative_to(self.state.root)}: "
-                             f"{exc.strerror or exc}") from None
-        return load_stack(path, stack.project)
-
 
 def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float,
             mask: Callable[[str], str]) -> NoReturn:
@@ -206,3 +196,31 @@ def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float
             f"{cause}\nthe rollback to release {number} failed too: {exc}",
             hint="`inv status` shows what runs; `inv rollback --to N` tries again") from None
     raise RolledBack(cause, number, plan.changed()) from None
+
+
+def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) -> Stack:
+    """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
+    image back: such services run the recorded image id (``rollback.yaml``)."""
+    names = [n for n in stack.services if n in release.images]
+    now = local_ids(deployer.run, images_of(stack, names))
+    moved = {n: release.images[n].get("id", "") for n in names
+             if release.images[n].get("id") and stack.services[n].image
+             and now.get(stack.services[n].image or "") != release.images[n]["id"]}
+    if not moved:
+        return stack
+    there = local_ids(deployer.run, moved.values())
+    lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
+    if lost:
+        raise ComposeRuntimeError(
+            f"release {release.number} ran images that are gone: {', '.join(lost)}",
+            hint="rebuild or pull them, or roll back to another release")
+    model = read_yaml(stack.compose_file)
+    for name, image_id in moved.items():
+        model["services"][name]["image"] = image_id
+    path = stack.compose_file.with_name("rollback.yaml")
+    try:
+        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+    except OSError as exc:
+        raise StateError(f"cannot write {path.relative_to(deployer.state.root)}: "
+                         f"{exc.strerror or exc}") from None
+    return load_stack(path, stack.project)

@@ -24,18 +24,11 @@ from phoenix_compose.errors import (
     PhoenixError,
     StateError,
 )
-from phoenix_compose.runtime import (
-    argv,
-    audit,
-    children,
-    commands,
-    containers,
-    ownership,
-    releases,
-)
+from phoenix_compose.runtime import argv, audit, children, commands, containers, ownership, releases
 from phoenix_compose.runtime.audit import audited, taken_down
 from phoenix_compose.runtime.choice import Choice
 from phoenix_compose.runtime.deploy import Deployer, recover
+from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.images import removable_images, remove_images
 from phoenix_compose.runtime.lastvalid import last_valid
 from phoenix_compose.runtime.locks import env_lock
@@ -166,6 +159,7 @@ class ComposeManager:
                 raise PhoenixError(
                     f"refusing to delete the volumes of production environment '{self.env}'",
                     hint="add --yes to confirm that its data may be destroyed")
+            Edge(self.state).stop()  # first: a client is refused, not sent to a dying replica
             if stack is None:
                 print(f"warning: {broken}", file=sys.stderr)
                 owner = Owner.of(self.state, project or project_name(self.root, self.env))
@@ -190,8 +184,7 @@ class ComposeManager:
                 replace: Sequence[str] = ()) -> Startup:
         options = StartOptions(timeout, True, profiles_of(stack, names))
         return Startup(stack, names, run=self.run, report=self.report, options=options,
-                       clock=self.clock, replace=replace,
-                       health_file=self.state.probe_health)
+                       clock=self.clock, replace=replace, health_file=self.state.probe_health)
 
     # -- observation -----------------------------------------------------------------------
     def get_service_status(self, states: Mapping[str, containers.ContainerState] | None = None

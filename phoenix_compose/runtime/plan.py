@@ -23,38 +23,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from phoenix_compose._compat import StrEnum
 from phoenix_compose.runtime import argv, containers, ownership
 from phoenix_compose.runtime.fingerprint import fingerprint
 from phoenix_compose.runtime.observe import Snapshot
+from phoenix_compose.runtime.plan_types import PAST, Change, Step
+from phoenix_compose.runtime.replicaplan import replicated, surplus
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.runtime.startup.waves import levels, start_lines
 from phoenix_compose.shapes import as_dict
-
-
-class Change(StrEnum):
-    """What happens to one service."""
-
-    CREATE = "create"
-    RECREATE = "recreate"
-    RESTART = "restart"
-    START = "start"
-    CONVERGE_HEALTH = "converge-health"
-    UNCHANGED = "unchanged"
-    REMOVE = "remove"
-
-    @property
-    def starts(self) -> bool:
-        """Its container is (re)made or (re)started by podman-compose and ``podman start``."""
-        return self in (Change.CREATE, Change.RECREATE, Change.RESTART, Change.START)
-
-
-PAST = {Change.CREATE: "created", Change.RECREATE: "recreated", Change.RESTART: "restarted",
-        Change.START: "started"}
 
 
 @dataclass(frozen=True)
@@ -64,21 +44,6 @@ class PlanOptions:
 
     health_intervals: float = 2.0  # a health check older than this many intervals: unknown
     force: frozenset[str] = frozenset()  # recreated even when unchanged (--force-recreate)
-
-
-@dataclass(frozen=True)
-class Step:
-    service: str
-    change: Change
-    container: str
-    reasons: tuple[str, ...] = ()
-    volumes: tuple[str, ...] = ()  # named volumes it mounts: kept when it is recreated
-    order: int = 0  # the wave up acts on it in (1: first); 0: removed before, or left alone
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "change": str(self.change),
-                "container": self.container, "reasons": list(self.reasons),
-                "volumes": list(self.volumes), "order": self.order}
 
 
 @dataclass(frozen=True)
@@ -131,19 +96,17 @@ def plan(stack: Stack, names: Sequence[str], snapshot: Snapshot,
          options: PlanOptions | None = None) -> Plan:
     """The plan for ``names`` (in dependency order) against ``snapshot``."""
     options = options or PlanOptions()
-    steps = {name: _decide(stack, name, snapshot, options) for name in names}
+    steps = {name: replicated(stack, _decide(stack, name, snapshot, options), snapshot)
+             for name in names}
     _cascade(stack, names, steps)
     orphans = [Step(state.service or state.name, Change.REMOVE, state.name,
                     ("the service is no longer in the config",))
                for state in snapshot.containers.values() if state.service not in stack.services]
+    orphans += surplus(stack, names, snapshot)
     acting = [n for n in names if steps[n].change is not Change.UNCHANGED]
     waves = {n: i + 1 for i, level in enumerate(levels(stack, acting)) for n in level}
-    ordered = tuple(_ordered(steps[n], waves.get(n, 0)) for n in names)
+    ordered = tuple(replace(steps[n], order=waves.get(n, 0)) for n in names)
     return Plan(stack.project, ordered + tuple(orphans), snapshot.containers, snapshot.foreign)
-
-
-def _ordered(step: Step, order: int) -> Step:
-    return Step(step.service, step.change, step.container, step.reasons, step.volumes, order)
 
 
 def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -> Step:
@@ -250,11 +213,12 @@ def prelude(stack: Stack, plan: Plan) -> list[argv.Argv]:
     what is recreated), stop what restarts, unpause what was paused."""
     out = []
     if gone := plan.named(Change.REMOVE, Change.RECREATE):
-        out.append(argv.replace(*[s.container for s in gone], timeout=grace(stack, gone)))
+        out.append(argv.replace(*[c for s in gone for c in s.containers],
+                                timeout=grace(stack, gone)))
     stopping = [s for s in plan.named(Change.RESTART)
                 if getattr(plan.existing.get(s.container), "running", False)]
     if stopping:
-        out.append(argv.stop(*[s.container for s in stopping],
+        out.append(argv.stop(*[c for s in stopping for c in s.containers],
                              timeout=grace(stack, stopping)))
     if waking := paused(plan):
         out.append(argv.unpause(*[s.container for s in waking]))

@@ -25,6 +25,8 @@ class ServiceStatus:
     user: str = ""  # inside the container: "root", or the user it runs as
     memory_limit: str | None = None  # deploy.resources.limits.memory (or mem_limit)
     last_exit: str | None = None  # why it last stopped, as the watcher saw it: "oom-killed"
+    edge: str | None = None  # behind the edge: its server's state (ready, drain, maint)
+    weight: int | None = None  # and its weight there
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,18 +36,19 @@ def service_status(run: containers.Runner, stack: Stack,
                    states: Mapping[str, containers.ContainerState] | None = None
                    ) -> list[ServiceStatus]:
     """Every service in dependency order; a service behind an inactive profile is left out.
-    ``states``: the project's containers, when just inspected (else asked of podman)."""
+    ``states``: the project's containers, when just inspected (else asked of podman).
+    One row per replica (``edgeup.with_edge`` adds its server's state at the edge)."""
     if states is None:
         states = containers.project_containers(run, stack.project)
     now = datetime.now(timezone.utc)
     rows = []
     for name in stack.order():
         spec = stack.services[name]
-        state = states.get(spec.container)
-        if state is None and spec.profiles:
+        if states.get(spec.container) is None and spec.profiles:
             continue  # behind a profile that is not running
-        row = status_row(name, spec.container, state, now)
-        rows.append(replace(row, memory_limit=spec.memory_limit))
+        for container in spec.containers:  # one row per replica
+            row = status_row(name, container, states.get(container), now)
+            rows.append(replace(row, memory_limit=spec.memory_limit))
     return rows
 
 

@@ -21,7 +21,7 @@ def take_down(run: containers.Runner, report: Report, stack: Stack, owner: Owner
     hold is ours; else (another stack root uses the project or a name) only what carries
     our owner label goes, and the rest is named and left alone."""
     _ours, foreign = ownership.owned_containers(run, owner)
-    held = containers.inspect(run, [s.container for s in stack.services.values()])
+    held = containers.inspect(run, [c for s in stack.services.values() for c in s.containers])
     foreign += [ownership.Foreign("container", n, ownership.whose(s.owner, s.working_dir))
                 for n, s in held.items()
                 if not owner.owns_container(s) and n not in {f.name for f in foreign}]

@@ -45,7 +45,9 @@ def test_interpolated_fields_take_the_type_the_spec_gives_them(make_stack) -> No
     assert svc["privileged"] is False and svc["read_only"] is True
     assert svc["scale"] == 2 and svc["cpus"] == 0.5 and svc["pids_limit"] == 100
     assert svc["healthcheck"]["retries"] == 4 and svc["healthcheck"]["disable"] is False
-    assert svc["ports"][0]["target"] == 80
+    # scale 2: the edge owns the published port, as written (typed); the replicas publish
+    # the container port on an ephemeral loopback port (config/edgeports.py)
+    assert svc["x-phoenix-edge-ports"][0]["target"] == 80 and svc["ports"] == ["127.0.0.1::80"]
     assert svc["ulimits"] == {"nproc": 65535, "nofile": {"soft": 20000, "hard": 40000}}
     assert svc["depends_on"]["db"]["required"] is False
 

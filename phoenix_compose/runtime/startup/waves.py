@@ -111,7 +111,7 @@ def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
     for level, batch in zip_longest(waves, batches(waves)):
         if batch:
             out.append(argv.create(stack.compose_file, stack.project, batch, profiles))
-        out.append(argv.start(*[stack.services[n].container for n in level]))
+        out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
     return out
 
 
@@ -206,7 +206,7 @@ class Startup:
         if not due:
             return
         try:
-            self.run(argv.start(*[p.spec.container for p in due]), timeout=120)
+            self.run(argv.start(*[c for p in due for c in p.spec.containers]), timeout=120)
         except CommandError as exc:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()

@@ -1,0 +1,59 @@
+"""The final file's form of a service behind the edge (issue 26), written for podman-compose:
+
+- ``scale: N`` for ``deploy.replicas: N`` (podman-compose 1.6 counts ``deploy.replicas``
+  only under ``deploy.mode: replicated``, and then runs one container without a word);
+- for a service the edge fronts (several replicas, or ``update_config.order:
+  start-first``), each TCP port it publishes moves to ``x-phoenix-edge-ports`` as written
+  (the edge listens there), and the replicas publish the container port on 127.0.0.1 with
+  an ephemeral host port (``127.0.0.1::TARGET``): HAProxy on the host reaches them, rootful
+  and rootless, and no two replicas want the same host port.  A UDP port stays as written
+  (the edge is HTTP/TCP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phoenix_compose.config.merge import port_key
+from phoenix_compose.shapes import as_dict
+
+EDGE_PORTS = "x-phoenix-edge-ports"
+LOOPBACK = "127.0.0.1"
+
+
+def replicas_of(svc: dict[str, Any]) -> int:
+    """``scale``, else ``deploy.replicas``, else 1 (validation refuses a disagreement)."""
+    for value in (svc.get("scale"), as_dict(svc.get("deploy")).get("replicas")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, 0)
+    return 1
+
+
+def edged(svc: dict[str, Any]) -> bool:
+    """The edge owns its published ports: several replicas, or start-first updates."""
+    update = as_dict(as_dict(svc.get("deploy")).get("update_config"))
+    return replicas_of(svc) > 1 or update.get("order") == "start-first"
+
+
+def for_edge(model: dict[str, Any]) -> None:
+    """Rewrite the services of the final model in place (see the module's text)."""
+    for svc in as_dict(model.get("services")).values():
+        if not isinstance(svc, dict):
+            continue
+        count = replicas_of(svc)
+        if count > 1 and "scale" not in svc:
+            svc["scale"] = count
+        if edged(svc) and svc.get("ports") and EDGE_PORTS not in svc:
+            ports = list(svc["ports"])
+            svc[EDGE_PORTS] = [p for p in ports if _tcp(p)]
+            svc["ports"] = [loopback(p) if _tcp(p) else p for p in ports]
+            if not svc[EDGE_PORTS]:
+                del svc[EDGE_PORTS]
+
+
+def _tcp(port: Any) -> bool:
+    return port_key(port)[3] == "tcp"
+
+
+def loopback(port: Any) -> str:
+    """``127.0.0.1::TARGET``: the container port on an ephemeral loopback host port."""
+    return f"{LOOPBACK}::{port_key(port)[1]}"

@@ -1,0 +1,70 @@
+"""The stack -> EdgeConfig function (issue 26, item 2), pure: from a final file written by
+the config pipeline (replicas and start-first services' ports moved to the edge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.config.edgeports import for_edge
+from phoenix_compose.edge.haproxycfg import render
+from phoenix_compose.edge.model import State
+from phoenix_compose.errors import ConfigurationError
+from phoenix_compose.runtime.edgeplan import Route, edge_config, parse_port, routes, server
+from phoenix_compose.runtime.stack import load_stack
+
+SOCKET = "/tmp/phoenix-edge-test/admin.sock"
+
+
+def final(tmp_path: Path, services: dict) -> Path:
+    import yaml
+
+    model = {"name": "p", "services": services}
+    for_edge(model)  # as the config pipeline writes the final file
+    path = tmp_path / "compose.yaml"
+    path.write_text(yaml.safe_dump(model))
+    return path
+
+
+def test_replicated_and_start_first_services_are_routed_with_the_written_address(
+        tmp_path: Path) -> None:
+    stack = load_stack(final(tmp_path, {
+        "web": {"image": "i:1", "deploy": {"replicas": 2},
+                "ports": ["127.0.0.1:8080:80", "8443:443", "9000"]},
+        "api": {"image": "i:1", "ports": ["8081:80"],
+                "deploy": {"update_config": {"order": "start-first"}}},
+        "db": {"image": "i:1", "ports": ["5432:5432"]}}))
+    assert routes(stack) == [Route("api", 80, 8081), Route("web", 80, 8080, "127.0.0.1"),
+                             Route("web", 443, 8443)]
+    config = edge_config(stack, SOCKET)
+    assert [(f.name, f.address, f.port, f.backend) for f in config.frontends] == [
+        ("in.api.8081", "0.0.0.0", 8081, "api.80"), ("in.web.8080", "127.0.0.1", 8080, "web.80"),
+        ("in.web.8443", "0.0.0.0", 8443, "web.443")]
+    assert [b.name for b in config.backends] == ["api.80", "web.80", "web.443"]
+    assert stack.services["db"].ports == ("5432:5432",)  # not edged: untouched
+
+
+def test_servers_are_given_and_rendered(tmp_path: Path) -> None:
+    stack = load_stack(final(tmp_path, {"web": {"image": "i:1", "scale": 2,
+                                                "ports": ["8080:80"]}}))
+    one = server("p_web_1", "127.0.0.1", 40001, ready=True)
+    config = edge_config(stack, SOCKET, {"web.80": (one, server("p_web_2", "", 40002))})
+    text = render(config)
+    assert "server p_web_1 ipv4@127.0.0.1:40001 weight 100\n" in text
+    assert "server p_web_2 ipv4@127.0.0.1:40002 weight 100 disabled\n" in text  # not healthy
+    assert config.backends[0].servers[1].state is State.MAINT
+
+
+def test_podman_port_answers() -> None:
+    assert parse_port("127.0.0.1:43567\n") == ("127.0.0.1", 43567)
+    assert parse_port("0.0.0.0:1\n127.0.0.1:2\n") == ("127.0.0.1", 2)
+    assert parse_port("[::1]:5\n") == ("::1", 5)
+    assert parse_port("") is None
+
+
+def test_a_hostile_service_name_is_refused_by_the_model(tmp_path: Path) -> None:
+    stack = load_stack(final(tmp_path, {"w b": {"image": "i:1", "scale": 2,
+                                                "ports": ["8080:80"]}}))
+    with pytest.raises(ConfigurationError):
+        edge_config(stack, SOCKET)

@@ -1,0 +1,61 @@
+"""Start-first's pure rules (issue 26): which steps roll, which names the new replicas
+take, and the batches ``parallelism`` makes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from phoenix_compose.config.edgeports import for_edge
+from phoenix_compose.config.rollout import UpdateConfig
+from phoenix_compose.runtime.plan_types import Change, Step
+from phoenix_compose.runtime.stack import load_stack
+from phoenix_compose.runtime.startfirst import free_names, replicas_now, rolling
+
+from support.planner_cases import box
+
+
+def stack_of(tmp_path: Path, deploy: dict):
+    model = {"name": "p", "services": {
+        "web": {"image": "i:1", "ports": ["8080:80"], "deploy": deploy},
+        "db": {"image": "i:1"}}}
+    for_edge(model)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(model))
+    return load_stack(tmp_path / "c.yaml", "p")
+
+
+def test_only_a_recreated_start_first_service_rolls_and_only_while_the_edge_runs(
+        tmp_path: Path) -> None:
+    first = stack_of(tmp_path, {"replicas": 2, "update_config": {"order": "start-first",
+                                                                 "parallelism": 1}})
+    steps = [Step("web", Change.RECREATE, "p_web_1"), Step("db", Change.RECREATE, "p_db_1")]
+    assert rolling(first, steps, edge_runs=True) == steps[:1]
+    assert rolling(first, steps, edge_runs=False) == []
+    assert rolling(first, [replace(steps[0], change=Change.CREATE)], edge_runs=True) == []
+    plain = stack_of(tmp_path, {"replicas": 2})  # stop-first (compose's default)
+    assert rolling(plain, steps, edge_runs=True) == []
+
+
+def test_new_replicas_take_the_lowest_free_names(tmp_path: Path) -> None:
+    stack = stack_of(tmp_path, {"replicas": 2, "update_config": {"order": "start-first"}})
+    spec = stack.services["web"]
+    assert free_names(spec, ["p_web_1", "p_web_2"]) == ["p_web_3", "p_web_4"]
+    assert free_names(spec, ["p_web_2"]) == ["p_web_1", "p_web_3"]
+    existing = {n: replace(box(stack, "web"), name=n) for n in ("p_web_10", "p_web_2")}
+    existing["p_web_tmp1"] = replace(box(stack, "web"), name="p_web_tmp1")  # a `run` one
+    existing["p_db_1"] = box(stack, "db")
+    assert replicas_now(spec, existing) == ["p_web_2", "p_web_10"]
+
+
+def test_the_update_config_is_typed_and_batches_by_parallelism(tmp_path: Path) -> None:
+    stack = stack_of(tmp_path, {"replicas": 3, "update_config": {
+        "order": "start-first", "parallelism": 2, "delay": "1m30s",
+        "failure_action": "pause", "monitor": "5s"}, "rollback_config": {"parallelism": 0}})
+    spec = stack.services["web"]
+    assert spec.update_config == UpdateConfig(2, 90.0, "start-first", "pause", 5.0)
+    assert spec.update_config.batches(("a", "b", "c")) == [("a", "b"), ("c",)]
+    assert spec.rollback_config.batches(("a", "b", "c")) == [("a", "b", "c")]
+    back = spec.rollback_config
+    assert back.failure_action == "rollback" and not back.start_first
