@@ -50,6 +50,14 @@ def for_edge(model: dict[str, Any]) -> None:
                 del svc[EDGE_PORTS]
 
 
+def user_ports(svc: dict[str, Any]) -> list[Any]:
+    """The ports the user wrote, before :func:`for_edge` (what the exports publish)."""
+    ports = list(svc.get("ports") or [])
+    if EDGE_PORTS not in svc:
+        return ports
+    return list(svc[EDGE_PORTS]) + [p for p in ports if not _tcp(p)]
+
+
 def _tcp(port: Any) -> bool:
     return port_key(port)[3] == "tcp"
 

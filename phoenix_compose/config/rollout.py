@@ -1,6 +1,6 @@
 """A service's replicas and its ``deploy.update_config``/``rollback_config``, typed from its
-compose mapping (issue 26): read by :class:`.services.ServiceSpec`, the runtime planner's replica
-rules (:mod:`phoenix_compose.runtime.replicaplan`) and the edge (:mod:`phoenix_compose.runtime.edgeplan`).  Pure."""
+compose mapping (issue 26): read by :class:`.services.ServiceSpec`, the runtime planner's
+replica rules (``runtime/replicaplan.py``) and the edge (``runtime/edgeplan.py``).  Pure."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class UpdateConfig:
 def update_config_of(raw: dict[str, Any], key: str,
                      seconds: Callable[[Any, float], float]) -> UpdateConfig:
     """``deploy.<key>`` as written (absent: the defaults); ``seconds``: the duration
-    parser (:func:`.stack.seconds`)."""
+    parser (:func:`.services.seconds`)."""
     block = as_dict(as_dict(raw.get("deploy")).get(key))
     default = UpdateConfig()
     return UpdateConfig(

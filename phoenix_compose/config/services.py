@@ -5,39 +5,24 @@ holds them)."""
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.edgeports import replicas_of
+from phoenix_compose.config.durations import seconds
+from phoenix_compose.config.edgeports import replicas_of, user_ports
 from phoenix_compose.config.probes import NativeProbe, native_probe
 from phoenix_compose.config.rollout import UpdateConfig, replica_names, update_config_of
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
 from phoenix_compose.shapes import as_dict
 
-_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-
 
 def container_name(project: str, service: str, index: int = 1) -> str:
     """podman-compose's naming: ``<project>_<service>_<n>``."""
     return f"{project}_{service}_{index}"
-
-
-def seconds(value: Any, default: float) -> float:
-    """A compose (Go) duration in seconds: ``1m30s`` -> 90.0."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value)
-    if text == "0":
-        return 0.0
-    return sum(float(n) * _UNIT[u] for n, u in _PART.findall(text))
 
 
 @dataclass(frozen=True)
@@ -167,6 +152,12 @@ class ServiceSpec:
     def containers(self) -> tuple[str, ...]:
         """Its replicas' containers (podman-compose's names); one: ``container``."""
         return replica_names(self.container, self.replicas)
+
+    @property
+    def published(self) -> tuple[Any, ...]:
+        """The ports as the user wrote them (``ports`` of a service behind the edge are
+        its replicas' loopback ones): what an export publishes."""
+        return tuple(user_ports(self.raw))
 
     @property
     def edged(self) -> bool:

@@ -100,5 +100,5 @@ def _policy(name: str, meta: Doc, selector: Doc, kind: str, rules: Doc) -> Doc:
 def _published_targets(spec: ServiceSpec) -> list[int]:
     """Container ports of ``ports:`` (published on the host), not of ``expose:``."""
     only_ports = ServiceSpec(spec.name, spec.container, spec.image, spec.build,
-                             ports=spec.ports, raw={})
+                             raw={"ports": list(spec.published)})
     return container_ports(only_ports)

@@ -121,7 +121,7 @@ def http_probe(container: Doc) -> bool:
 def _published(spec: ServiceSpec) -> dict[int, int]:
     """Container port -> published host port, from the compose ``ports:``."""
     out = {}
-    for port in spec.ports:
+    for port in spec.published:
         if isinstance(port, dict):
             if port.get("published"):
                 out[int(port["target"])] = int(str(port["published"]).split("-")[0])

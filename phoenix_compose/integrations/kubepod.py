@@ -40,7 +40,7 @@ def networks_of(spec: ServiceSpec) -> list[str]:
 
 def container_ports(spec: ServiceSpec) -> list[int]:
     out: list[int] = []
-    for port in list(spec.ports) + list(spec.raw.get("expose") or []):
+    for port in list(spec.published) + list(spec.raw.get("expose") or []):
         target = port.get("target") if isinstance(port, dict) else \
             str(port).split("/")[0].split(":")[-1]
         if target and int(target) not in out:

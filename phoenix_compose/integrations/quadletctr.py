@@ -65,7 +65,7 @@ def container_section(stack: Stack, spec: ServiceSpec, root: Path, version: str,
     items += [("Label", word(f"{k}={'' if v is None else v}"))
               for k, v in spec.labels.items() if k != OWNER_LABEL]  # the service's own
     items += _network(spec, version, prefix, args)
-    items += [("PublishPort", _port(p)) for p in raw.get("ports") or []]
+    items += [("PublishPort", _port(p)) for p in spec.published]
     items += _volumes(stack, spec, root, prefix, warnings)
     items += [("Tmpfs", raw_value(t)) for t in _list(raw.get("tmpfs"))]
     items += _environment(stack, spec, warnings)

@@ -98,3 +98,16 @@ def test_every_key_quadlet_cannot_carry_is_named_with_its_line(make_stack) -> No
 def test_quadlet_converts_the_template_and_systemd_verifies_the_target(make_stack) -> None:
     files, _ = generated(make_stack)
     assert check(files, "5.4", commands.run) == []
+
+
+def test_a_service_behind_the_edge_exports_the_ports_its_user_wrote(make_stack) -> None:
+    """The final file gives a start-first service's replicas loopback ports (the edge owns
+    the published ones): the export publishes what the user wrote, not those."""
+    root = make_stack({"envs/t.env": "COMPOSE_PROJECT_NAME=rep\n", "compose/a.yaml":
+                       "services:\n  api:\n    image: api:1\n    ports: ['8080:80', '53:53/udp']\n"
+                       "    deploy: {update_config: {order: start-first}}\n"})
+    stack = ComposeManager(root, "t").stack()
+    assert stack.services["api"].ports != stack.services["api"].published  # the edge's form
+    files, _warnings = units(stack, "t", Target(Path("/srv"), "phoenix", "5.4"))
+    assert keys(files["rep-api.container"], "Container", "PublishPort") == ["8080:80",
+                                                                            "53:53/udp"]
