@@ -67,6 +67,13 @@ def interleaved_cpu(commands: dict[str, tuple[Sequence[Any], Path]], rounds: int
     return walls, cpus
 
 
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine has spent (all cores, idle and iowait excluded)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

@@ -18,13 +18,12 @@ conmon and runtime too; the machine should be quiet).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import sys
 import time
 
-from _common import REPO, table
+from _common import REPO, machine_busy, table
 
 sys.path.insert(0, str(REPO))
 from phoenix_compose.config.probes import recognise  # noqa: E402
@@ -33,13 +32,6 @@ from phoenix_compose.runtime import argv, busybox, checks, commands, containers 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 NAME = "phoenix-bench-probes"
 TEST = ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/"]
-
-
-def machine_busy() -> float:
-    """Seconds of CPU the whole machine has spent (all cores, idle and iowait excluded)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu() -> float:
