@@ -5,7 +5,10 @@ with a ``wget -q -O- http://127.0.0.1:8080/`` healthcheck at an interval (defaul
 a test phoenix recognises, so the watcher runs it itself (``runtime/nsprobe.py`` in the
 container's network namespace).  The same containers are watched in turn (``--modes``):
 - **native** (ours): the watcher (check scheduler: each check once per interval at its
-  own phase, one per core at a time) with native probes;
+  own phase, one per core at a time) with native probes, answered by its long-lived
+  helper (``runtime/probeserver.py``: a fork per check);
+- **spawn**: the same, a helper process per check (the watcher before; what ``up`` and
+  ``health.check`` still do): the cost of an interpreter's start-up per check;
 - **exec** (the peer): the same watcher, the same stack with ``x-phoenix-probe: exec``:
   every check a ``podman healthcheck run``;
 - **burst** (the older peer: the watcher before the scheduler, and any poller that fires
@@ -26,7 +29,7 @@ Reports, per mode (goals from issue 27 in brackets):
 The load average before and after is printed: the machine is shared.
 
   python bench/watch.py [--services 100] [--interval 5] [--seconds 60] [--crashes 10]
-                        [--check-limit N] [--modes native,exec,burst]
+                        [--check-limit N] [--modes native,spawn,exec,burst]
 """
 
 from __future__ import annotations
@@ -93,13 +96,21 @@ class TimedRun:
     def __call__(self, command, **kwargs):
         kind = "exec" if tuple(command[:3]) == ("podman", "healthcheck", "run") else \
             "native" if str(checks.HELPER) in command else None
+        return self.timed(kind, commands.run, command, **kwargs)
+
+    def serve(self, server) -> None:
+        """Time the checks the watcher's long-lived helper answers too."""
+        check = server.check
+        server.check = lambda *args, **kwargs: self.timed("native", check, *args, **kwargs)
+
+    def timed(self, kind, call, *args, **kwargs):
         if kind:
             with self.lock:
                 self.active += 1
                 self.peak = max(self.peak, self.active)
         start, code = time.monotonic(), -1
         try:
-            result = commands.run(command, **kwargs)
+            result = call(*args, **kwargs)
             code = result.code
             if kind and code:
                 self.why.append((result.stdout + result.stderr).strip()[-200:])
@@ -164,22 +175,35 @@ def containers_cpu(ids: list[str]) -> float:
     return total
 
 
-def cpu_times(ids: list[str]) -> tuple[float, ...]:
-    """CPU seconds so far: the whole machine's (busy), this process's, its waited-for
-    children's, the containers'."""
+def helper_cpu(server) -> float:
+    """CPU seconds of the watcher's long-lived probe helper and its children (it waits
+    for them), while it runs: /proc/PID/stat's utime, stime, cutime, cstime."""
+    proc = server.proc if server is not None else None
+    try:
+        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (AttributeError, OSError):
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(ids: list[str], server=None) -> tuple[float, ...]:
+    """CPU seconds so far: the whole machine's (busy), this process's, its children's
+    (waited for, and the live probe helper's), the containers'."""
     own, children = (resource.getrusage(who) for who in
                      (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return (machine_busy(), own.ru_utime + own.ru_stime,
-            children.ru_utime + children.ru_stime, containers_cpu(ids))
+            children.ru_utime + children.ru_stime + helper_cpu(server), containers_cpu(ids))
 
 
-def window(seconds: float, ids: list[str], during=None) -> tuple[float, ...]:
-    """cpu_times over ``seconds`` (while ``during`` runs, when given), in % of one core."""
+def window(seconds: float, ids: list[str], during=None, server=None) -> tuple[float, ...]:
+    """cpu_times over ``seconds`` (while ``during`` runs, when given), in % of one core.
+    The probe helper starts with the first check: its CPU counts from 0."""
     before, wall0 = cpu_times(ids), time.monotonic()
     if during is not None:
         during.start()
     time.sleep(seconds)
-    after, wall = cpu_times(ids), time.monotonic() - wall0
+    after, wall = cpu_times(ids, server), time.monotonic() - wall0
     return tuple(100 * (a - b) / wall for a, b in zip(after, before))
 
 
@@ -209,11 +233,15 @@ def run_mode(stack: Stack, manager: ComposeManager, mode: str, args) -> dict[str
     restarts: dict[str, list[float]] = {}
     bus.subscribe(lambda e: restarts.setdefault(e["service"], []).append(time.time()),
                   types=["restart_started"])
-    monitor = HealthMonitor(stack, manager.state, run=timed, bus=bus)
+    monitor = HealthMonitor(stack, manager.state, run=timed, bus=bus,
+                            probe_server=mode == "native")
+    server = monitor.observer.native.server
+    if server is not None:
+        timed.serve(server)
     stop, wake = threading.Event(), threading.Event()
     follower = _container_events(monitor, bus, wake)  # as `inv health.watch` wires it
     thread = watcher(monitor, mode, args.interval, stop, wake, args.check_limit)
-    machine, own, children, boxes = window(args.seconds, container_ids(stack), thread)
+    machine, own, children, boxes = window(args.seconds, container_ids(stack), thread, server)
     lags = list(monitor.scheduler.lags) if monitor.scheduler else []
     durations, peak, kinds = list(timed.durations), timed.peak, dict(timed.kinds)
     failed, why = timed.failed, sorted(set(timed.why))[:3]
@@ -258,7 +286,8 @@ ROWS = [  # (label, key, format, goal)
     ("checks running at once (peak)", "peak", "{}", ""),
     ("checks run (native + exec; failed)", "checks", "{native} + {exec}; {failed}", ""),
 ]
-NAMES = {"native": "native (ours)", "exec": "exec (peer)", "burst": "burst, exec (peer)"}
+NAMES = {"native": "native (ours)", "spawn": "native, a helper per check",
+         "exec": "exec (peer)", "burst": "burst, exec (peer)"}
 
 
 def report(results: dict[str, dict[str, float]]) -> str:
@@ -280,8 +309,8 @@ def main() -> None:
     parser.add_argument("--crashes", type=int, default=10)
     parser.add_argument("--check-limit", type=int, default=None,
                         help="checks at once in the watcher (default: the number of cores)")
-    parser.add_argument("--modes", default="native,exec,burst",
-                        help="comma-separated, in order: native, exec, burst")
+    parser.add_argument("--modes", default="native,spawn,exec,burst",
+                        help="comma-separated, in order: native, spawn, exec, burst")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if not modes or set(modes) - set(NAMES):
@@ -297,7 +326,8 @@ def main() -> None:
         manager.start_services(timeout=600)
         try:
             first = window(args.seconds, container_ids(manager.stack()))
-            results = {m: run_mode(managers["native" if m == "native" else "exec"].stack(),
+            results = {m: run_mode(managers["exec" if m in ("exec", "burst") else "native"]
+                                   .stack(),
                                    manager, m, args) for m in modes}
             settle(results, first)
         finally:

@@ -147,9 +147,18 @@ def check(args: list[str]) -> tuple[int, str]:
     return code, message
 
 
+def reap(block: bool = False) -> None:
+    """Wait for the children that ended (all of them with ``block``): their CPU counts in
+    ours, as a watcher's own helpers' does."""
+    try:
+        while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def serve() -> int:
-    """Each request line in a child of its own; the children reap themselves."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    """Each request line in a child of its own, until stdin ends."""
     for line in iter(sys.stdin.buffer.readline, b""):
         try:
             number, *args = json.loads(line)
@@ -163,6 +172,8 @@ def serve() -> int:
             except Exception as exc:  # a child never returns into the loop
                 reply(FAILED, f"probe helper: {exc}")
             os._exit(0)
+        reap()
+    reap(block=True)
     return 0
 
 
