@@ -46,7 +46,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from _common import REPO, machine_busy, table
+from _common import REPO, helper_cpu, machine_busy, table
 
 sys.path.insert(0, str(REPO))
 from phoenix_compose.runtime import argv, busybox, checks, commands, containers  # noqa: E402
@@ -173,18 +173,6 @@ def containers_cpu(ids: list[str]) -> float:
                 int(text.split()[1]) / 1e6  # cpu.stat starts with usage_usec
             break
     return total
-
-
-def helper_cpu(server) -> float:
-    """CPU seconds of the watcher's long-lived probe helper and its children (it waits
-    for them), while it runs: /proc/PID/stat's utime, stime, cutime, cstime."""
-    proc = server.proc if server is not None else None
-    try:
-        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (AttributeError, OSError):
-        return 0.0
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_times(ids: list[str], server=None) -> tuple[float, ...]:
