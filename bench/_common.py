@@ -67,6 +67,25 @@ def interleaved_cpu(commands: dict[str, tuple[Sequence[Any], Path]], rounds: int
     return walls, cpus
 
 
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine has spent (all cores, idle and iowait excluded)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def helper_cpu(server) -> float:
+    """CPU seconds of the watcher's long-lived probe helper and its children (it waits
+    for them), while it runs: /proc/PID/stat's utime, stime, cutime, cstime."""
+    proc = server.proc if server is not None else None
+    try:
+        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (AttributeError, OSError):
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

@@ -5,6 +5,8 @@ healthcheck, which phoenix recognises.  The same check is run ``--checks`` times
 interleaved in rounds of 10, one at a time:
 - **native** (ours): ``runtime.checks.run_check`` with the probe, the container's process
   known (as the watcher knows it from its last inspect): the small setns helper process;
+- **served**: the same probe asked of the watcher's long-lived helper
+  (``runtime/probeserver.py``: one process, a fork per check);
 - **exec** (the peer, and phoenix before): ``podman healthcheck run`` (podman, conmon and
   an exec in the container).
 
@@ -18,33 +20,28 @@ conmon and runtime too; the machine should be quiet).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import sys
 import time
 
-from _common import REPO, table
+from _common import REPO, helper_cpu, machine_busy, table
 
 sys.path.insert(0, str(REPO))
 from phoenix_compose.config.probes import recognise  # noqa: E402
 from phoenix_compose.runtime import argv, busybox, checks, commands, containers  # noqa: E402
+from phoenix_compose.runtime.probeserver import ProbeServer  # noqa: E402
 
 IMAGE = "localhost/phoenix-bench/busybox:1"
 NAME = "phoenix-bench-probes"
 TEST = ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/"]
-
-
-def machine_busy() -> float:
-    """Seconds of CPU the whole machine has spent (all cores, idle and iowait excluded)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+SERVER = ProbeServer(str(checks.HELPER))
 
 
 def children_cpu() -> float:
+    """Our children's CPU seconds: those waited for, and the live probe helper's."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime + helper_cpu(SERVER)
 
 
 def measure(check, count: int, samples: dict[str, list[float]]) -> None:
@@ -69,17 +66,20 @@ def main() -> None:
                 "--health-interval", "disable", "--", IMAGE,
                 "sh", "-c", "echo ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"))
     probe = recognise(TEST)
-    samples = {way: {"wall": [], "cpu": [], "machine": []} for way in ("native", "exec")}
+    samples = {way: {"wall": [], "cpu": [], "machine": []} for way in ("native", "served", "exec")}
     try:
         time.sleep(0.5)  # httpd listening
         state = containers.inspect(commands.run, [NAME])[NAME]
         target = (state.pid, state.id)
         ways = {"native": lambda: checks.run_check(commands.run, NAME, 5, probe, target)[0].code,
+                "served": lambda: checks.run_check(commands.run, NAME, 5, probe, target,
+                                                   SERVER)[0].code,
                 "exec": lambda: containers.run_check(commands.run, NAME, 5).code}
         for _ in range(max(1, args.checks // 10)):
             for way, check in ways.items():
                 measure(check, 10, samples[way])
     finally:
+        SERVER.close()
         commands.run(argv.remove(NAME, timeout=0), tolerate=argv.NO_SUCH_CONTAINER)
     rows = [("way", "wall per check (median)", "our children's CPU per check",
              "machine CPU per check")]
@@ -88,10 +88,11 @@ def main() -> None:
     for way, m in medians.items():
         rows.append((way, f"{m['wall'] * 1000:.1f} ms", f"{m['cpu'] * 1000:.1f} ms",
                      f"{m['machine'] * 1000:.1f} ms"))
-    native, exec_ = medians["native"], medians["exec"]
-    rows.append(("native / exec", f"{native['wall'] / exec_['wall']:.2f}x",
-                 f"{native['cpu'] / exec_['cpu']:.2f}x",
-                 f"{native['machine'] / exec_['machine']:.2f}x"))
+    exec_ = medians["exec"]
+    for way in ("native", "served"):
+        m = medians[way]
+        rows.append((f"{way} / exec", f"{m['wall'] / exec_['wall']:.2f}x",
+                     f"{m['cpu'] / exec_['cpu']:.2f}x", f"{m['machine'] / exec_['machine']:.2f}x"))
     print(table(rows))
     print(f"\n{len(samples['native']['wall'])} checks each way, interleaved in rounds of 10")
 

@@ -7,7 +7,8 @@ container's network namespace, found from its main process (``State.Pid``), held
 check's timeout (or the command's own, when shorter).  Its answer has the shape of an exec
 check's (exit 0 passed, 1 failed, ``CHECK_TIMED_OUT`` out of time), so every caller
 treats both alike.  When the namespace cannot be entered (no permission), the check falls
-back to exec for that container, and the next ones too.
+back to exec for that container, and the next ones too.  The watcher asks one long-lived
+helper instead (:mod:`.probeserver`): the same probe, without an interpreter's start-up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from phoenix_compose.config.probes import NativeProbe
 from phoenix_compose.runtime import commands, containers
 from phoenix_compose.runtime.containers import CHECK_TIMED_OUT, Runner
+from phoenix_compose.runtime.probeserver import ProbeServer
 
 HELPER = Path(__file__).with_name("nsprobe.py")
 PASSED, FAILED, STALE, NO_NAMESPACE, TIMED_OUT = 0, 1, 2, 3, 124
@@ -38,10 +40,12 @@ def limit(probe: NativeProbe | None, timeout: float) -> float:
 
 
 def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | None = None,
-              target: Target | None = None) -> tuple[commands.Result, Target | None]:
+              target: Target | None = None, server: ProbeServer | None = None
+              ) -> tuple[commands.Result, Target | None]:
     """One check of ``container``: native with ``probe``, else exec.  ``target``: its main
-    process and id from a recent inspect (else asked of podman).  Returns the answer and,
-    for a native check, the process it probed."""
+    process and id from a recent inspect (else asked of podman).  ``server``: a long-lived
+    helper to ask (the watcher's), else a helper process of its own.  Returns the answer
+    and, for a native check, the process it probed."""
     if probe is None or container in EXEC_ONLY:
         return containers.run_check(run, container, timeout), None
     timeout = limit(probe, timeout)
@@ -51,8 +55,9 @@ def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | 
             if state is None or not state.running or not state.pid:
                 return commands.Result((), FAILED, "", f"{container} is not running"), None
             target = (state.pid, state.id)
-        result = run(probe_argv(target, probe, timeout), ok_codes=(0, 1, 2, 3, 124),
-                     timeout=timeout + 10)
+        result = server.check(target, probe, timeout) if server is not None else \
+            run(probe_argv(target, probe, timeout), ok_codes=(0, 1, 2, 3, 124),
+                timeout=timeout + 10)
         if result.code != STALE:
             break
     if result.code == NO_NAMESPACE:

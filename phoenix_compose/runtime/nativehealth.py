@@ -23,6 +23,7 @@ from phoenix_compose.config.probes import NativeProbe
 from phoenix_compose.fileio import read_json, write_files
 from phoenix_compose.runtime import checks, commands
 from phoenix_compose.runtime.containers import ContainerState, Runner
+from phoenix_compose.runtime.probeserver import ProbeServer
 from phoenix_compose.runtime.stack import Health, Stack
 
 
@@ -38,19 +39,27 @@ class Tracked:
 
 class NativeHealth:
     def __init__(self, probes: dict[str, tuple[Health, NativeProbe]],
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, server: bool = False) -> None:
         self.probes = probes  # container -> its healthcheck and probe (native ones only)
         self.path = path
         self.lock = threading.Lock()
         self.tracked: dict[str, Tracked] = {}
         self.targets: dict[str, checks.Target] = {}  # the process each was last probed in
         self.changed: set[str] = set()  # what this process learnt since its last save
+        # the watcher's: one long-lived helper for all its checks (see probeserver)
+        self.server = ProbeServer(str(checks.HELPER)) if server else None
         if path is not None:
             self.tracked = read_tracked(path)
 
     @classmethod
-    def for_stack(cls, stack: Stack, path: Path | None = None) -> NativeHealth:
-        return cls(native_probes(stack), path)
+    def for_stack(cls, stack: Stack, path: Path | None = None,
+                  server: bool = False) -> NativeHealth:
+        return cls(native_probes(stack), path, server)
+
+    def close(self) -> None:
+        """End the long-lived helper, if any (the next check would start another)."""
+        if self.server is not None:
+            self.server.close()
 
     def native(self, container: str) -> bool:
         """Checked natively (not when its namespace could not be entered: exec then)."""
@@ -63,7 +72,7 @@ class NativeHealth:
         probe = self.probes[container][1] if container in self.probes else None
         target = (state.pid, state.id) if state is not None and state.pid else \
             self.targets.get(container)  # checked by the helper: a stale one is asked anew
-        result, probed = checks.run_check(run, container, timeout, probe, target)
+        result, probed = checks.run_check(run, container, timeout, probe, target, self.server)
         if probed is not None:
             self.targets[container] = probed
             started = state.started_at if state is not None and \

@@ -95,6 +95,7 @@ class WatchLoop:
         parts.oom.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        parts.observer.close()  # its long-lived probe helper, when it keeps one
         stop_jobs(jobs, JOB_GRACE_S)  # a job cut short still removes what it made
         # work in flight (a drift check, a restart: their podman calls are killed by a
         # signal) reports before watch_stopped, which stays the last event; never waited on

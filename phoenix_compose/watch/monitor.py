@@ -40,7 +40,8 @@ class HealthMonitor:
     def __init__(self, stack: Stack, state: StateDir, *, run: containers.Runner = commands.run,
                  bus: EventBus | None = None, clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random,
-                 overrides: dict[str, Any] | None = None, heal: bool = True) -> None:
+                 overrides: dict[str, Any] | None = None, heal: bool = True,
+                 probe_server: bool | None = None) -> None:  # None: when run is the real one
         self.stack, self.state, self.run = stack, state, run
         self.bus = bus or EventBus()
         self.clock, self.rand, self.heal = clock, rand, heal
@@ -54,8 +55,9 @@ class HealthMonitor:
                                        thread_name_prefix="phoenix-watch")
         self.oom = OomDetector()
         self.owner = Owner.of(state, stack.project)
+        server = run is commands.run if probe_server is None else probe_server
         self.observer = Observer(stack, run, self.pool, oom=self.oom, owner=self.owner,
-                                 native=NativeHealth.for_stack(stack, state.probe_health))
+                                 native=NativeHealth.for_stack(stack, state.probe_health, server))
         self.observer.stopped_by_us = lambda service, since: audit.stopped_by_us(
             state.stops_log, service, since)
         self.restarts: dict[str, Future] = {}
@@ -141,11 +143,10 @@ class HealthMonitor:
         records = self.store.read()
         for name in names:
             rec = records.get(name, ServiceRecord())
+            wait = round(max(0.0, rec.next_restart_at - self.clock()), 2)
             self.bus.emit("restart_started", name, reason=obs.status, detail=obs.error,
                           attempt=rec.attempt, restart_count=rec.restart_count,
-                          circuit=rec.circuit,
-                          next_allowed_in_s=round(max(0.0, rec.next_restart_at - self.clock()),
-                                                  2))
+                          circuit=rec.circuit, next_allowed_in_s=wait)
         future = self.pool.submit(self.run, command, timeout=120)
         for name in names:
             self.restarts[name] = future
@@ -173,8 +174,7 @@ class HealthMonitor:
         self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name], obs))
 
     def _report_change(self, name: str, obs: Observation) -> None:
-        previous = self.last_status.get(name)
-        if previous != obs.status:
+        if (previous := self.last_status.get(name)) != obs.status:
             self.last_status[name] = obs.status
             self.bus.emit("health_changed", name, **{"from": previous, "to": obs.status},
                           detail=obs.error)

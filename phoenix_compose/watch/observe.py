@@ -134,6 +134,10 @@ class Observer:
         with self._results_lock:
             self.results[container] = result
 
+    def close(self) -> None:
+        """End what the checks keep running (the native probe helper)."""
+        self.native.close()
+
     def check(self, container: str) -> CheckResult:
         """One check, held to its own timeout (podman 4.3 ignores it)."""
         health = self._timeouts.get(container)

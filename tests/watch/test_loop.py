@@ -29,7 +29,8 @@ def parts(tick, events: list[dict], **changes) -> Watched:
     bus = EventBus()
     bus.subscribe(events.append)
     observer = types.SimpleNamespace(check=lambda c: CheckResult(0.0),
-                                     record=lambda c, r: None)
+                                     record=lambda c, r: None, calls=[])
+    observer.close = lambda: observer.calls.append("close")
     fields = dict(tick=tick, bus=bus, project="p", services=["a", "b"], healing=False,
                   warnings=[("a", "x-phoenix-restart: bad")], root=Path("/nowhere"),
                   env="t", oom=FakeOom(), observer=observer, lag=lambda s: None,
@@ -57,6 +58,7 @@ def test_the_loop_ticks_reports_a_failing_tick_and_winds_down_in_order() -> None
     assert events[1]["service"] == "a" and "timed out" in events[2]["error"]
     assert events[3]["ticks"] == 3 and len(ticked) == 3
     assert watched.stopping.is_set() and watched.oom.calls == ["start", "stop"]
+    assert watched.observer.calls == ["close"]  # its probe helper ends with the watch
     assert loop.scheduler is not None and loop.scheduler.stopped.is_set()
 
 
