@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from phoenix_compose.config.services import container_name
 from phoenix_compose.edge.api import RuntimeAPI
 from phoenix_compose.errors import PhoenixError
 from phoenix_compose.runtime import argv, argv_compose, containers
@@ -29,10 +30,12 @@ from phoenix_compose.runtime.stack import ServiceSpec, Stack
 
 def rolling(stack: Stack, steps: Sequence[Step], edge_runs: bool) -> list[Step]:
     """The recreated steps that update start-first (only while the edge runs: the first
-    ``up`` has nothing to keep serving)."""
+    ``up`` has nothing to keep serving); not a service with a ``container_name`` of its
+    own (no second container can be made beside it: it is recreated as before)."""
     routed = {r.service for r in routes(stack)}
     return [s for s in steps if edge_runs and s.change is Change.RECREATE
-            and s.service in routed and stack.services[s.service].update_config.start_first]
+            and s.service in routed and stack.services[s.service].update_config.start_first
+            and stack.services[s.service].container == container_name(stack.project, s.service)]
 
 
 def replicas_now(spec: ServiceSpec, existing: Mapping[str, containers.ContainerState]

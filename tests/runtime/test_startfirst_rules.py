@@ -17,9 +17,9 @@ from phoenix_compose.runtime.startfirst import free_names, replicas_now, rolling
 from support.planner_cases import box
 
 
-def stack_of(tmp_path: Path, deploy: dict):
+def stack_of(tmp_path: Path, deploy: dict, **web: str):
     model = {"name": "p", "services": {
-        "web": {"image": "i:1", "ports": ["8080:80"], "deploy": deploy},
+        "web": {"image": "i:1", "ports": ["8080:80"], "deploy": deploy, **web},
         "db": {"image": "i:1"}}}
     for_edge(model)
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(model))
@@ -59,3 +59,12 @@ def test_the_update_config_is_typed_and_batches_by_parallelism(tmp_path: Path) -
     assert spec.rollback_config.batches(("a", "b", "c")) == [("a", "b", "c")]
     back = spec.rollback_config
     assert back.failure_action == "rollback" and not back.start_first
+
+
+def test_a_start_first_service_with_its_own_container_name_does_not_roll(
+        tmp_path: Path) -> None:
+    """No second container can be made beside a container_name: it is recreated."""
+    stack = stack_of(tmp_path, {"update_config": {"order": "start-first"}},
+                     container_name="web-main")
+    assert stack.services["web"].container == "web-main"
+    assert rolling(stack, [Step("web", Change.RECREATE, "web-main")], edge_runs=True) == []
