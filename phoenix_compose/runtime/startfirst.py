@@ -78,7 +78,7 @@ class StartFirst:
                 if number and config.delay:
                     self.keeper.clock.sleep(config.delay)
                 self.swap(stack, spec, batch, olds[number])
-        except PhoenixError:  # the new ones out of the edge and gone; the old keep serving
+        except BaseException:  # ^C too: the new ones out of the edge and gone; the old serve
             self.retire(stack, spec, [n for n in new if n not in old])
             raise
         rest = [c for batch in olds[len(config.batches(tuple(new))):] for c in batch]

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.rollout import UpdateConfig
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import load_stack
-from phoenix_compose.runtime.startfirst import free_names, replicas_now, rolling
+from phoenix_compose.runtime.startfirst import StartFirst, free_names, replicas_now, rolling
 
 from support.planner_cases import box
 
@@ -68,3 +71,37 @@ def test_a_start_first_service_with_its_own_container_name_does_not_roll(
                      container_name="web-main")
     assert stack.services["web"].container == "web-main"
     assert rolling(stack, [Step("web", Change.RECREATE, "web-main")], edge_runs=True) == []
+
+
+class Keeper:
+    """An EdgeKeeper that records podman's calls; joining is interrupted (^C)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.left: list[list[str]] = []
+        self.edge = SimpleNamespace(api=lambda: None)
+        self.clock = SimpleNamespace(sleep=lambda _s: None)
+
+    def run(self, line, **_kw):
+        self.calls.append(tuple(line))
+        return Result(tuple(line), 0, "", "")
+
+    def report(self, *_args) -> None:
+        pass
+
+    def join(self, *_args):
+        raise KeyboardInterrupt
+
+    def leave(self, _api, _route, _spec, old) -> None:
+        self.left.append(list(old))
+
+
+def test_a_start_first_update_interrupted_removes_its_new_replicas(tmp_path: Path) -> None:
+    stack = stack_of(tmp_path, {"replicas": 2, "update_config": {"order": "start-first"}})
+    existing = {n: replace(box(stack, "web"), name=n) for n in ("p_web_1", "p_web_2")}
+    keeper = Keeper()
+    with pytest.raises(KeyboardInterrupt):
+        StartFirst(keeper, 60).roll(stack, Step("web", Change.RECREATE, "p_web_1"), existing)
+    assert keeper.left == [["p_web_3", "p_web_4"]]  # out of the edge, then gone
+    assert ("podman", "rm", "--", "p_web_3", "p_web_4") in keeper.calls
+    assert not [c for c in keeper.calls if "p_web_1" in c or "p_web_2" in c]  # the old stay
