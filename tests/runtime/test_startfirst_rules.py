@@ -12,10 +12,17 @@ import yaml
 
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.rollout import UpdateConfig
+from phoenix_compose.edge.api import ServerState
 from phoenix_compose.runtime.commands import Result
+from phoenix_compose.runtime.deploy import Deployer
+from phoenix_compose.runtime.edgeproc import Edge
+from phoenix_compose.runtime.edgeup import EdgeKeeper
+from phoenix_compose.runtime.plan import Plan
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import load_stack
 from phoenix_compose.runtime.startfirst import StartFirst, free_names, replicas_now, rolling
+from phoenix_compose.runtime.startup import StartOptions
+from phoenix_compose.statedir import StateDir
 
 from support.planner_cases import box
 
@@ -105,3 +112,55 @@ def test_a_start_first_update_interrupted_removes_its_new_replicas(tmp_path: Pat
     assert keeper.left == [["p_web_3", "p_web_4"]]  # out of the edge, then gone
     assert ("podman", "rm", "--", "p_web_3", "p_web_4") in keeper.calls
     assert not [c for c in keeper.calls if "p_web_1" in c or "p_web_2" in c]  # the old stay
+
+
+class Api:
+    """The edge's runtime API: one backend of three servers, each call recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.servers = ["p_web_1", "p_web_2", "p_web_3"]
+
+    def servers_state(self):
+        return [ServerState("web.80", s, "127.0.0.1", 40000 + i, 2, 0, 100)
+                for i, s in enumerate(self.servers)]
+
+    def stats(self):
+        return [SimpleNamespace(backend="web.80", server=s, sessions=0) for s in self.servers]
+
+    def set_state(self, _backend, server, state) -> None:
+        self.calls.append((state.value, server))
+
+    def del_server(self, _backend, server) -> None:
+        self.calls.append(("del", server))
+        self.servers.remove(server)
+
+
+def test_a_replica_the_plan_removes_leaves_the_edge_before_it_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scaling down: the surplus replica is drained and deleted at the edge before the
+    prelude removes its container (it was removed while still a ready server)."""
+    stack = stack_of(tmp_path, {"replicas": 2})
+    api = Api()
+    monkeypatch.setattr(Edge, "pid", lambda _self: 4242)
+    monkeypatch.setattr(Edge, "api", lambda _self: api)
+    keeper = EdgeKeeper(StateDir(tmp_path, "t"), Keeper().run, lambda *_a: None,
+                        SimpleNamespace(now=lambda: 0.0, sleep=lambda _s: None))
+    keeper.release(stack, ["p_web_3", "p_db_1"])
+    assert api.calls == [("drain", "p_web_3"), ("maint", "p_web_3"), ("del", "p_web_3")]
+    assert api.servers == ["p_web_1", "p_web_2"]
+
+
+def test_up_takes_what_it_removes_out_of_the_edge_before_executing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = stack_of(tmp_path, {"replicas": 2})
+    order: list[object] = []
+    monkeypatch.setattr(Edge, "pid", lambda _self: 4242)
+    monkeypatch.setattr(EdgeKeeper, "release", lambda _k, _s, gone: order.append(list(gone)))
+    monkeypatch.setattr(EdgeKeeper, "sync", lambda *_a: None)
+    monkeypatch.setattr(Deployer, "execute", lambda *_a: order.append("execute") or [])
+    plan = Plan("p", (Step("web", Change.UNCHANGED, "p_web_1", replicas=("p_web_2",)),
+                      Step("p_web_3", Change.REMOVE, "p_web_3")))
+    Deployer(StateDir(tmp_path, "t"), Keeper().run, lambda *_a: None,
+             SimpleNamespace()).apply(stack, plan, StartOptions(60, True))
+    assert order == [["p_web_3"], "execute"]
