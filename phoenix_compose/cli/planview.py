@@ -80,7 +80,7 @@ def signal_commands(stack: Stack, names: Sequence[str], action: str, sig: str = 
     """``kill``, ``pause`` or ``unpause`` (of the containers in the right state, in a run)."""
     from phoenix_compose.runtime import argv_compose
 
-    containers = [stack.services[n].container for n in names]
+    containers = [c for n in names for c in stack.services[n].containers]
     if action == "kill":
         return [argv_compose.kill(*containers, signal=sig)]
     return [getattr(argv_compose, action)(*containers)]
@@ -93,17 +93,17 @@ def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime.plan import profiles_of
     from phoenix_compose.runtime.startup.waves import start_lines
 
-    return [argv.stop(*[stack.services[n].container for n in names]),
+    return [argv.stop(*[c for n in names for c in stack.services[n].containers]),
             *start_lines(stack, list(names), profiles_of(stack, names))]
 
 
 def stop_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime import argv
 
-    return [argv.stop(*[stack.services[n].container for n in names])]
+    return [argv.stop(*[c for n in names for c in stack.services[n].containers])]
 
 
 def rm_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime import argv
 
-    return [argv.remove_stopped(*[stack.services[n].container for n in names])]
+    return [argv.remove_stopped(*[c for n in names for c in stack.services[n].containers])]
