@@ -41,12 +41,16 @@ def plan_text(env: str, plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def dry_run_text(env: str, stack: Stack, plan: Plan) -> str:
+def dry_run_text(env: str, stack: Stack, plan: Plan, edge_runs: bool = False) -> str:
     """``up --dry-run``: the plan as ``inv plan`` prints it, then the command lines the
-    execute step runs for it (:func:`runtime.plan.commands`)."""
+    execute step runs for it (:func:`runtime.plan.commands`); ``edge_runs``: the services
+    updated start-first behind the edge show the lines of their roll instead."""
     from phoenix_compose.runtime.plan import commands
+    from phoenix_compose.runtime.startfirst import roll_lines, rolling
 
-    lines = commands(stack, plan)
+    rolled = rolling(stack, plan.steps, edge_runs)
+    lines = [*commands(stack, plan, rolled),
+             *[line for s in rolled for line in roll_lines(stack, s, plan.existing)]]
     return "\n".join([plan_text(env, plan), *command_lines(lines),
                       *([f"  {GATED}"] if lines else [])])
 

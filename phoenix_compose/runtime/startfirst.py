@@ -58,6 +58,29 @@ def free_names(spec: ServiceSpec, taken: Sequence[str]) -> list[str]:
     return out
 
 
+def roll_lines(stack: Stack, step: Step, existing: Mapping[str, containers.ContainerState]
+               ) -> list[argv.Argv]:
+    """The podman lines :meth:`StartFirst.roll` runs when every new replica passes (the
+    edge's runtime API calls aside), in its order: for ``up --dry-run``."""
+    spec = stack.services[step.service]
+    old = replicas_now(spec, existing)
+    new = free_names(spec, old)
+    config = spec.update_config
+    olds, news = config.batches(tuple(old)) + [()] * len(new), config.batches(tuple(new))
+    out = [argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
+                                      int(new[-1].rsplit("_", 1)[1]))]
+    for number, batch in enumerate(news):
+        out += [argv.start(*batch), *[argv.healthcheck_run(c) for c in batch if spec.health]]
+        out += _retire_lines(spec, olds[number])
+    out += _retire_lines(spec, [c for batch in olds[len(news):] for c in batch])
+    return out + [argv_compose.rename(n, f) for n, f in zip(new, spec.containers) if n != f]
+
+
+def _retire_lines(spec: ServiceSpec, old: Sequence[str]) -> list[argv.Argv]:
+    return [argv.stop(*old, timeout=int(spec.stop_grace)), argv.remove_stopped(*old)] \
+        if old else []
+
+
 @dataclass
 class StartFirst:
     keeper: EdgeKeeper

@@ -10,24 +10,32 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from phoenix_compose.cli.planview import dry_run_text
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.rollout import UpdateConfig
 from phoenix_compose.edge.api import ServerState
+from phoenix_compose.errors import printable
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.deploy import Deployer
 from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.edgeup import EdgeKeeper
-from phoenix_compose.runtime.plan import Plan
+from phoenix_compose.runtime.plan import Plan, commands
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import load_stack
-from phoenix_compose.runtime.startfirst import StartFirst, free_names, replicas_now, rolling
+from phoenix_compose.runtime.startfirst import (
+    StartFirst,
+    free_names,
+    replicas_now,
+    roll_lines,
+    rolling,
+)
 from phoenix_compose.runtime.startup import StartOptions
 from phoenix_compose.statedir import StateDir
 
 from support.planner_cases import box
 
 
-def stack_of(tmp_path: Path, deploy: dict, **web: str):
+def stack_of(tmp_path: Path, deploy: dict, **web: object):
     model = {"name": "p", "services": {
         "web": {"image": "i:1", "ports": ["8080:80"], "deploy": deploy, **web},
         "db": {"image": "i:1"}}}
@@ -164,3 +172,28 @@ def test_up_takes_what_it_removes_out_of_the_edge_before_executing(
     Deployer(StateDir(tmp_path, "t"), Keeper().run, lambda *_a: None,
              SimpleNamespace()).apply(stack, plan, StartOptions(60, True))
     assert order == [["p_web_3"], "execute"]
+
+
+class Passing(Keeper):
+    """Every new replica joins the edge (healthy)."""
+
+    def join(self, _api, _route, _spec, new, _timeout):
+        self.calls += [("podman", "healthcheck", "run", "--", c) for c in new]
+        return list(new)
+
+
+def test_up_dry_run_prints_the_lines_a_start_first_roll_runs(tmp_path: Path) -> None:
+    stack = stack_of(tmp_path, {"replicas": 3, "update_config": {
+        "order": "start-first", "parallelism": 2}}, healthcheck={"test": ["CMD", "true"]})
+    existing = {n: replace(box(stack, "web"), name=n) for n in ("p_web_1", "p_web_2")}
+    step = Step("web", Change.RECREATE, "p_web_1", replicas=("p_web_2", "p_web_3"))
+    keeper = Passing()
+    StartFirst(keeper, 60).roll(stack, step, existing)
+    lines = [tuple(line) for line in roll_lines(stack, step, existing)]
+    assert [line[:3] for line in lines] == [c[:3] for c in keeper.calls]
+    assert [line for line in lines if line[1] != "healthcheck"] == [
+        c for c in keeper.calls if c[1] != "healthcheck"]
+    plan = Plan("p", (step, Step("db", Change.UNCHANGED, "p_db_1")), existing)
+    assert not [line for line in commands(stack, plan, [step]) if "p_web_1" in line]
+    text = dry_run_text("t", stack, plan, edge_runs=True)
+    assert printable(lines[0]) in text and printable(lines[-1]) in text
