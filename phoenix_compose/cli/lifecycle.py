@@ -104,8 +104,10 @@ def up(c: Context, services: str | None = None, env: str | None = None,  # noqa:
         announce(m)
         if dry_run:  # the plan `inv plan` prints, and the commands that carry it out
             from phoenix_compose.cli.planview import dry_run_text
+            from phoenix_compose.runtime.edgeproc import Edge
 
-            say(dry_run_text(m.env, *m.planned(split(services), split(profile), choice)))
+            say(dry_run_text(m.env, *m.planned(split(services), split(profile), choice),
+                             edge_runs=Edge(m.state).pid() is not None))
             return
         with live() as m.report:
             done = m.start_services(split(services), wait=wait or not (detach or no_wait),

@@ -41,12 +41,16 @@ def plan_text(env: str, plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def dry_run_text(env: str, stack: Stack, plan: Plan) -> str:
+def dry_run_text(env: str, stack: Stack, plan: Plan, edge_runs: bool = False) -> str:
     """``up --dry-run``: the plan as ``inv plan`` prints it, then the command lines the
-    execute step runs for it (:func:`runtime.plan.commands`)."""
+    execute step runs for it (:func:`runtime.plan.commands`); ``edge_runs``: the services
+    updated start-first behind the edge show the lines of their roll instead."""
     from phoenix_compose.runtime.plan import commands
+    from phoenix_compose.runtime.startfirst import roll_lines, rolling
 
-    lines = commands(stack, plan)
+    rolled = rolling(stack, plan.steps, edge_runs)
+    lines = [*commands(stack, plan, rolled),
+             *[line for s in rolled for line in roll_lines(stack, s, plan.existing)]]
     return "\n".join([plan_text(env, plan), *command_lines(lines),
                       *([f"  {GATED}"] if lines else [])])
 
@@ -80,7 +84,7 @@ def signal_commands(stack: Stack, names: Sequence[str], action: str, sig: str = 
     """``kill``, ``pause`` or ``unpause`` (of the containers in the right state, in a run)."""
     from phoenix_compose.runtime import argv_compose
 
-    containers = [stack.services[n].container for n in names]
+    containers = [c for n in names for c in stack.services[n].containers]
     if action == "kill":
         return [argv_compose.kill(*containers, signal=sig)]
     return [getattr(argv_compose, action)(*containers)]
@@ -93,17 +97,17 @@ def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime.plan import profiles_of
     from phoenix_compose.runtime.startup.waves import start_lines
 
-    return [argv.stop(*[stack.services[n].container for n in names]),
+    return [argv.stop(*[c for n in names for c in stack.services[n].containers]),
             *start_lines(stack, list(names), profiles_of(stack, names))]
 
 
 def stop_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime import argv
 
-    return [argv.stop(*[stack.services[n].container for n in names])]
+    return [argv.stop(*[c for n in names for c in stack.services[n].containers])]
 
 
 def rm_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     from phoenix_compose.runtime import argv
 
-    return [argv.remove_stopped(*[stack.services[n].container for n in names])]
+    return [argv.remove_stopped(*[c for n in names for c in stack.services[n].containers])]

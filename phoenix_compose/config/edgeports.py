@@ -7,7 +7,8 @@
   (the edge listens there), and the replicas publish the container port on 127.0.0.1 with
   an ephemeral host port (``127.0.0.1::TARGET``): HAProxy on the host reaches them, rootful
   and rootless, and no two replicas want the same host port.  A UDP port stays as written
-  (the edge is HTTP/TCP)."""
+  (the edge is HTTP/TCP), and so does a port without a host port or with a range (no one
+  port for the edge to own: moved to loopback, it was reachable from nowhere)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def for_edge(model: dict[str, Any]) -> None:
             svc["scale"] = count
         if edged(svc) and svc.get("ports") and EDGE_PORTS not in svc:
             ports = list(svc["ports"])
-            svc[EDGE_PORTS] = [p for p in ports if _tcp(p)]
-            svc["ports"] = [loopback(p) if _tcp(p) else p for p in ports]
+            svc[EDGE_PORTS] = [p for p in ports if _routed(p)]
+            svc["ports"] = [loopback(p) if _routed(p) else p for p in ports]
             if not svc[EDGE_PORTS]:
                 del svc[EDGE_PORTS]
 
@@ -53,13 +54,18 @@ def for_edge(model: dict[str, Any]) -> None:
 def user_ports(svc: dict[str, Any]) -> list[Any]:
     """The ports the user wrote, before :func:`for_edge` (what the exports publish)."""
     ports = list(svc.get("ports") or [])
-    if EDGE_PORTS not in svc:
-        return ports
-    return list(svc[EDGE_PORTS]) + [p for p in ports if not _tcp(p)]
+    moved = list(svc.get(EDGE_PORTS) or [])
+    out = []
+    for port in ports:  # each loopback rewrite back to the port it replaced, in place
+        out.append(moved.pop(0) if moved and port == loopback(moved[0]) else port)
+    return out + moved
 
 
-def _tcp(port: Any) -> bool:
-    return port_key(port)[3] == "tcp"
+def _routed(port: Any) -> bool:
+    """A TCP port with one host port and one container port: the edge can own it (a port
+    without a host port, or a range, stays as written: there is no one port to own)."""
+    _ip, target, published, proto = port_key(port)
+    return proto == "tcp" and target.isdigit() and published.isdigit()
 
 
 def loopback(port: Any) -> str:

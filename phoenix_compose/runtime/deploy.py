@@ -92,8 +92,10 @@ class Deployer:
         replaced by :mod:`.startfirst` after the rest; then the edge follows the stack."""
         keeper = EdgeKeeper(self.state, self.run, self.report, self.clock)
         rolled = rolling(stack, plan.steps, keeper.edge.pid() is not None)
-        done = self.execute(stack, replace(plan, steps=tuple(
-            s for s in plan.steps if s not in rolled)), options, protect)
+        rest = replace(plan, steps=tuple(s for s in plan.steps if s not in rolled))
+        keeper.release(stack, [c for s in rest.named(Change.REMOVE, Change.RECREATE)
+                               for c in s.containers])  # out of the edge before they go
+        done = self.execute(stack, rest, options, protect)
         for step in rolled:
             self.report(step.service, "start-first", "; ".join(step.reasons))
             StartFirst(keeper, options.timeout).roll(stack, step, plan.existing)

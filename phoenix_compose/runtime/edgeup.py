@@ -58,6 +58,15 @@ class EdgeKeeper:
             self.leave(api, route, spec, [s for (b, s) in _servers(api) if b == route.backend
                                           and s not in live])
 
+    def release(self, stack: Stack, gone: Sequence[str]) -> None:
+        """Before ``gone`` are removed (or recreated): their servers drained and deleted,
+        so no request is sent to a container being stopped."""
+        if not gone or self.edge.pid() is None:
+            return
+        api = self.edge.api()
+        for route in routes(stack):
+            self.leave(api, route, stack.services[route.service], gone)
+
     def join(self, api: RuntimeAPI, route: Route, spec: ServiceSpec,
              replicas: Iterable[str], timeout: float) -> list[str]:
         """Each of ``replicas`` that runs, once healthy, a ready server; the joined ones."""

@@ -253,7 +253,7 @@ def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
                names: Sequence[str]) -> None:
     """Stop ``names``, noted first (the watcher must not take it for a crash)."""
     audit.note_stops(state.stops_log, names)
-    run(argv.stop(*[stack.services[n].container for n in names]),
+    run(argv.stop(*[c for n in names for c in stack.services[n].containers]),
         tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
 
 
@@ -266,7 +266,8 @@ def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: 
     if stop:
         stop_noted(m.run, m.state, stack, names)
     try:
-        return m.startup(stack, names, timeout, replace=[s.container for s in stale]).execute()
+        return m.startup(stack, names, timeout,
+                         replace=[c for s in stale for c in s.containers]).execute()
     finally:
         deployer.remember(stack, [s.service for s in stale])
 

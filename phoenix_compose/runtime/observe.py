@@ -66,12 +66,14 @@ def local_ids(run: containers.Runner, images: Iterable[str]) -> dict[str, str]:
     return {image: r.stdout.strip() for image, r in found.items() if r.code == 0}
 
 
-def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
-    """Each call's result, the calls run at once (at most 8 threads).  On Ctrl-C or SIGTERM
-    the podman children are ended: a hanging podman must not hold the exit."""
+def side_by_side(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
+    """Each call's result, the calls run at once (at most ``workers`` threads).  On Ctrl-C
+    or SIGTERM the podman children are ended and no other call starts: a hanging podman
+    must not hold the exit."""
     if len(calls) < 2:
         return [call() for call in calls]
-    pool = ThreadPoolExecutor(max_workers=min(len(calls), 8), thread_name_prefix="phoenix-ask")
+    pool = ThreadPoolExecutor(max_workers=min(len(calls), workers),
+                              thread_name_prefix="phoenix-ask")
     try:
         results = [f.result() for f in [pool.submit(call) for call in calls]]
     except BaseException:

@@ -26,7 +26,8 @@ def stop(m: ComposeManager, services: Sequence[str] = (), timeout: int = 10) -> 
         names = list(ownership.mine(m.run, m.state, stack, named(stack, services)))
         if names:  # another stack root's container of the same name is not ours to stop
             audit.note_stops(m.state.stops_log, names)
-            m.run(argv.stop(*[stack.services[n].container for n in names], timeout=timeout),
+            m.run(argv.stop(*[c for n in names for c in stack.services[n].containers],
+                            timeout=timeout),
                   tolerate=argv.NO_SUCH_CONTAINER, timeout=timeout + 60)
         return names
 
@@ -39,7 +40,7 @@ def rm(m: ComposeManager, services: Sequence[str] = (), stop_first: bool = False
         names = named(stack, services)
         states = ownership.mine(m.run, m.state, stack, names)  # never another root's
         chosen = [n for n in names if n in states and (stop_first or not states[n].running)]
-        victims = [stack.services[n].container for n in chosen]
+        victims = [c for n in chosen for c in stack.services[n].containers]
         if victims and stop_first:
             audit.note_stops(m.state.stops_log, chosen)
             m.run(argv.stop(*victims), tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
@@ -80,7 +81,7 @@ def _signal(m: ComposeManager, action: str, services: Sequence[str], args: dict[
         if names and action != "unpause":
             audit.note_stops(m.state.stops_log, names)
         if names:
-            m.run(command(*[stack.services[n].container for n in names]),
+            m.run(command(*[c for n in names for c in stack.services[n].containers]),
                   tolerate=argv.NOT_RUNNING, timeout=120)
         if names and action == "unpause":
             audit.resuming(m.state.stops_log, names)

@@ -240,12 +240,14 @@ def profiles_of(stack: Stack, names: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted({p for n in names for p in stack.services[n].profiles}))
 
 
-def commands(stack: Stack, plan: Plan) -> list[argv.Argv]:
+def commands(stack: Stack, plan: Plan, rolled: Sequence[Step] = ()) -> list[argv.Argv]:
     """Every podman command line ``up`` runs for ``plan``: the prelude, the creation calls
     (the first level, then the rest: :func:`.waves.batches`), per level the (health-gated)
-    start, then a ``healthcheck run`` of each service waited for."""
+    start, then a ``healthcheck run`` of each service waited for; ``rolled``: the steps
+    updated start-first instead (:func:`.startfirst.roll_lines`, after these)."""
     names = [s.service for s in plan.steps if s.change is not Change.REMOVE]
-    profiles = profiles_of(stack, names)
+    profiles = profiles_of(stack, names)  # of every step, as ``up``'s start options
+    plan = replace(plan, steps=tuple(s for s in plan.steps if s not in rolled))
     out = prelude(stack, plan)
     out += start_lines(stack, starting(plan), profiles)
     for name in [*starting(plan), *checking(plan)]:

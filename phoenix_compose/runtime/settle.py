@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from phoenix_compose.runtime import containers, ownership
 from phoenix_compose.runtime.containers import ContainerState
 from phoenix_compose.runtime.nativehealth import NativeHealth
+from phoenix_compose.runtime.observe import side_by_side
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.runtime.status import ServiceStatus, service_status
 from phoenix_compose.statedir import StateDir
@@ -52,9 +52,10 @@ def settle(run: containers.Runner, stack: Stack, states: Mapping[str, ContainerS
         return (f"{spec.name}: checked now ({when}, and no watcher checks it every "
                 f"{spec.health.interval:g} s): {'passed' if result.code == 0 else 'failed'}")
 
-    # at once, one per core (as the watcher's check limit): a check mostly waits
-    with ThreadPoolExecutor(max_workers=min(len(due), os.cpu_count() or 2)) as pool:
-        notes = list(pool.map(check, due))
+    # at once, one per core (as the watcher's check limit): a check mostly waits; on ^C
+    # the checks in flight are ended and no other starts (a pool's exit waited for all)
+    notes = side_by_side(*[lambda spec=spec: check(spec) for spec in due],
+                         workers=os.cpu_count() or 2)
     native.save()
     fresh = containers.inspect(run, [spec.container for spec in due])  # podman's own record
     return {**states, **{n: native.apply(s) for n, s in fresh.items()}}, notes

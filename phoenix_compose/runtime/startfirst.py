@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from phoenix_compose.config.services import container_name
 from phoenix_compose.edge.api import RuntimeAPI
 from phoenix_compose.errors import PhoenixError
 from phoenix_compose.runtime import argv, argv_compose, containers
@@ -29,10 +30,12 @@ from phoenix_compose.runtime.stack import ServiceSpec, Stack
 
 def rolling(stack: Stack, steps: Sequence[Step], edge_runs: bool) -> list[Step]:
     """The recreated steps that update start-first (only while the edge runs: the first
-    ``up`` has nothing to keep serving)."""
+    ``up`` has nothing to keep serving); not a service with a ``container_name`` of its
+    own (no second container can be made beside it: it is recreated as before)."""
     routed = {r.service for r in routes(stack)}
     return [s for s in steps if edge_runs and s.change is Change.RECREATE
-            and s.service in routed and stack.services[s.service].update_config.start_first]
+            and s.service in routed and stack.services[s.service].update_config.start_first
+            and stack.services[s.service].container == container_name(stack.project, s.service)]
 
 
 def replicas_now(spec: ServiceSpec, existing: Mapping[str, containers.ContainerState]
@@ -55,6 +58,29 @@ def free_names(spec: ServiceSpec, taken: Sequence[str]) -> list[str]:
     return out
 
 
+def roll_lines(stack: Stack, step: Step, existing: Mapping[str, containers.ContainerState]
+               ) -> list[argv.Argv]:
+    """The podman lines :meth:`StartFirst.roll` runs when every new replica passes (the
+    edge's runtime API calls aside), in its order: for ``up --dry-run``."""
+    spec = stack.services[step.service]
+    old = replicas_now(spec, existing)
+    new = free_names(spec, old)
+    config = spec.update_config
+    olds, news = config.batches(tuple(old)) + [()] * len(new), config.batches(tuple(new))
+    out = [argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
+                                      int(new[-1].rsplit("_", 1)[1]))]
+    for number, batch in enumerate(news):
+        out += [argv.start(*batch), *[argv.healthcheck_run(c) for c in batch if spec.health]]
+        out += _retire_lines(spec, olds[number])
+    out += _retire_lines(spec, [c for batch in olds[len(news):] for c in batch])
+    return out + [argv_compose.rename(n, f) for n, f in zip(new, spec.containers) if n != f]
+
+
+def _retire_lines(spec: ServiceSpec, old: Sequence[str]) -> list[argv.Argv]:
+    return [argv.stop(*old, timeout=int(spec.stop_grace)), argv.remove_stopped(*old)] \
+        if old else []
+
+
 @dataclass
 class StartFirst:
     keeper: EdgeKeeper
@@ -75,7 +101,7 @@ class StartFirst:
                 if number and config.delay:
                     self.keeper.clock.sleep(config.delay)
                 self.swap(stack, spec, batch, olds[number])
-        except PhoenixError:  # the new ones out of the edge and gone; the old keep serving
+        except BaseException:  # ^C too: the new ones out of the edge and gone; the old serve
             self.retire(stack, spec, [n for n in new if n not in old])
             raise
         rest = [c for batch in olds[len(config.batches(tuple(new))):] for c in batch]

@@ -3,7 +3,7 @@ and its published TCP ports moved to the edge (``x-phoenix-edge-ports``)."""
 
 from __future__ import annotations
 
-from phoenix_compose.config.edgeports import EDGE_PORTS, edged, for_edge, replicas_of
+from phoenix_compose.config.edgeports import EDGE_PORTS, edged, for_edge, replicas_of, user_ports
 
 
 def test_replicas_become_scale_and_the_edge_takes_the_tcp_ports() -> None:
@@ -35,3 +35,12 @@ def test_the_rewrite_is_idempotent_and_scale_wins() -> None:
     for_edge(model)
     assert svc["ports"] == ["127.0.0.1::80"] and svc[EDGE_PORTS] == ["8080:80"]
     assert replicas_of(svc) == 3 and replicas_of({"deploy": {"replicas": True}}) == 1
+
+
+def test_a_port_without_a_host_port_or_with_a_range_stays_as_written() -> None:
+    ports = ["80", 81, "9000-9001:90-91", "8080:80", {"target": 443}]
+    svc = {"deploy": {"replicas": 2}, "ports": list(ports)}
+    for_edge({"services": {"web": svc}})
+    assert svc[EDGE_PORTS] == ["8080:80"]  # the only one the edge can own
+    assert svc["ports"] == ["80", 81, "9000-9001:90-91", "127.0.0.1::80", {"target": 443}]
+    assert user_ports(svc) == ports

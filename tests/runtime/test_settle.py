@@ -144,3 +144,35 @@ def test_podmans_time_in_the_hosts_zone_counts_its_offset(text: str, utc: str) -
     from phoenix_compose.runtime.containers import _time
 
     assert _time(text) == datetime.fromisoformat(utc)
+
+
+class Interrupted(Checks):
+    """db's check is interrupted (^C); every other check hangs until podman is ended."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.ended, self.ran, self.waited_out = threading.Event(), [], []
+
+    def __call__(self, argv, *args, **kwargs) -> Result:
+        if tuple(argv[:3]) == ("podman", "healthcheck", "run"):
+            self.ran.append(argv[-1])
+            if argv[-1] == "p_db_1":
+                raise KeyboardInterrupt
+            if not self.ended.wait(10):  # the guard: a hanging podman, never ended
+                self.waited_out.append(argv[-1])
+        return super().__call__(argv, *args, **kwargs)
+
+
+def test_an_interrupted_settle_ends_the_checks_in_flight(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    checked = "{image: 'img:1', healthcheck: {test: [CMD, 'true'], interval: 10s}}"
+    (tmp_path / "app.yaml").write_text(APP.replace("  web: {image: 'img:1'}",
+                                                   f"  web: {checked}\n  api: {checked}"))
+    stack = load_stack(tmp_path / "app.yaml", "p")
+    states = {b.name: b for b in (box(stack, n, checked_at=None) for n in ("db", "web", "api"))}
+    fake = Interrupted()
+    monkeypatch.setattr(commands, "terminate_all", fake.ended.set)
+    with pytest.raises(KeyboardInterrupt):
+        settle(fake, stack, states, NativeHealth.for_stack(stack), NOW)
+    assert fake.waited_out == []  # ended, not waited for (the pool's exit waited for all)
