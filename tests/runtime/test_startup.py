@@ -11,6 +11,7 @@ from phoenix_compose.errors import ComposeRuntimeError, StartupError
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
 from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
+from phoenix_compose.runtime.startup.waves import batches, dependency_walks, start_lines
 
 from support import FakeClock, FakePodman, SyncExecutor
 
@@ -74,15 +75,39 @@ def test_dependents_start_only_after_their_conditions_hold() -> None:
     assert all(p.ready for p in s.progress.values())
 
 
-def test_creation_runs_the_first_level_then_every_other_in_one_call() -> None:
-    """Each podman-compose call pays its start-up (seconds on a dense graph): the first
-    level is made alone so it starts at once, the rest in one call meanwhile."""
+def test_a_cheap_graph_is_created_level_by_level() -> None:
     fake = FakePodman({"p_db_1": 1, "p_api_1": 1, "p_web_1": 1})
     startup(fake, STACK.select(), FakeClock()).execute()
     creates = [c for c in fake.calls if c[0] == "podman-compose"]
-    assert [c[c.index("--") + 1:] for c in creates] == [("cache", "db"), ("api", "web")]
-    starts = [c[c.index("--") + 1:] for c in fake.calls if c[:2] == ("podman", "start")]
-    assert starts == [("p_cache_1", "p_db_1"), ("p_api_1",), ("p_web_1",)]  # still by level
+    assert [c[c.index("--") + 1:] for c in creates] == [("cache", "db"), ("api",), ("web",)]
+
+
+def dense(levels: int, width: int) -> Stack:
+    """bench/up.py's stack: each service needs the whole level below."""
+    return Stack("p", STACK.compose_file, {
+        f"l{lv}s{i}": spec(f"l{lv}s{i}", {f"l{lv - 1}s{j}": "service_healthy"
+                                          for j in range(width)} if lv else None)
+        for lv in range(levels) for i in range(width)})
+
+
+def test_podman_compose_walks_every_dependency_path() -> None:
+    assert dependency_walks(STACK) == 6  # api: 2; web: 1 + what api walks; admin: 1
+    assert dependency_walks(dense(3, 4)) == 96  # bench/up.py's 12 services
+    assert dependency_walks(dense(5, 10)) == 123_400  # its 50: 6.5 s of start-up a call
+
+
+def test_a_costly_graph_is_created_in_two_calls_the_first_level_alone() -> None:
+    """Each podman-compose call pays a start-up that grows with the paths (seconds here):
+    the first level alone so it starts at once, the rest in one call meanwhile; the starts
+    stay level by level."""
+    stack = dense(5, 10)
+    waves = levels(stack, stack.select())
+    assert batches(stack, waves) == [waves[0], [n for w in waves[1:] for n in w]]
+    assert batches(dense(3, 4), levels(dense(3, 4), dense(3, 4).select())) == levels(
+        dense(3, 4), dense(3, 4).select())
+    lines = start_lines(stack, stack.select(), ())
+    assert [line[0] for line in lines] == ["podman-compose", "podman", "podman-compose",
+                                           "podman", "podman", "podman", "podman"]
 
 
 def test_a_check_that_never_passes_fails_after_its_grace() -> None:

@@ -68,7 +68,7 @@ class Creator:
         try:
             if self.stale:
                 self.run(argv.remove(*self.stale), timeout=120)
-            for batch in batches(self.levels):
+            for batch in batches(self.stack, self.levels):
                 if self.abort.is_set():
                     return  # the start failed: create nothing more
                 self.run(argv.create(self.stack.compose_file, self.stack.project, batch,
@@ -93,14 +93,31 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
-def batches(levels: list[list[str]]) -> list[list[str]]:
-    """The creation calls: the first level alone (it starts as soon as it exists), then
-    every other level in one ``podman-compose`` call, made while the first becomes
-    healthy.  Each call pays podman-compose's start-up, which grows with the dependency
-    graph (its ``rec_deps`` walks every path: 6.5 s for 50 services in 5 levels of 10,
-    each depending on the whole level below); podman-compose creates a call's services in
-    dependency order (a dependent has more recursive dependencies than what it needs)."""
-    return levels[:1] + ([[n for level in levels[1:] for n in level]] if levels[1:] else [])
+WALKS_FOR_ONE_CALL = 10_000  # podman-compose start-up: about 50 us a walk (6.5 s at 123k)
+
+
+def batches(stack: Stack, levels: list[list[str]]) -> list[list[str]]:
+    """The creation calls.  Each ``podman-compose`` call pays its start-up, whose
+    ``rec_deps`` walks every dependency path of every service in the file: 0.85 s for
+    bench/up.py's 12 services (96 walks), 6.5 s for its 50 in 5 levels of 10, each needing
+    the whole level below (about 123,000).  A graph that cheap is created level by level
+    (each level starts as soon as it exists); a costlier one in two calls: the first level
+    alone, then every other one, made while the first becomes healthy.  podman-compose
+    creates a call's services in dependency order (a dependent has more recursive
+    dependencies than what it needs)."""
+    if len(levels) < 3 or dependency_walks(stack) <= WALKS_FOR_ONE_CALL:
+        return levels
+    return [levels[0], [n for level in levels[1:] for n in level]]
+
+
+def dependency_walks(stack: Stack) -> int:
+    """How many steps podman-compose's ``rec_deps`` takes over the whole file: a service
+    walks each of its dependencies, and everything that one walks, again for every path."""
+    walks: dict[str, int] = {}
+    for name in stack.order():  # dependencies first (the config is acyclic)
+        walks[name] = sum(1 + walks.get(d, 0) for d in stack.services[name].depends_on
+                          if d in stack.services)
+    return sum(walks.values())
 
 
 def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
@@ -108,7 +125,7 @@ def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
     """The creation calls (:func:`batches`) and the per-level starts of ``names``, in the
     order a start runs them (``inv plan``, ``up --dry-run``, ``restart --dry-run``)."""
     waves, out = levels(stack, names), []
-    for level, batch in zip_longest(waves, batches(waves)):
+    for level, batch in zip_longest(waves, batches(stack, waves)):
         if batch:
             out.append(argv.create(stack.compose_file, stack.project, batch, profiles))
         out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
