@@ -107,6 +107,8 @@ def test_rootless_checks_name_a_missing_user_with_the_command() -> None:
 def bare_user(tmp_path: Path):
     """A throwaway user (root creates it: its tests are marked ``root``) with no home
     directory and no subordinate ids."""
+    if shutil.which("useradd") is None:  # a root shell whose PATH lacks /usr/sbin
+        pytest.skip("needs useradd on PATH (shadow's tools, in /usr/sbin)")
     name, home = f"phx{uuid.uuid4().hex[:6]}", tmp_path / "home-of-user"
     subprocess.run(["useradd", "-M", "-d", str(home), "--", name], check=True)
     for kind in ("uid", "gid"):
