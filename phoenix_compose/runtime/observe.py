@@ -9,6 +9,7 @@ A no-op ``up`` of one image asks podman 5 times, for 2 services as for 6: the im
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,11 +73,23 @@ def side_by_side(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
     must not hold the exit."""
     if len(calls) < 2:
         return [call() for call in calls]
+    stop = threading.Event()  # set by the first failure: a worker takes no other call
+
+    def guarded(call: Callable[[], Any]) -> Any:
+        if stop.is_set():
+            return None  # never read: the failure is raised
+        try:
+            return call()
+        except BaseException:
+            stop.set()
+            raise
+
     pool = ThreadPoolExecutor(max_workers=min(len(calls), workers),
                               thread_name_prefix="phoenix-ask")
     try:
-        results = [f.result() for f in [pool.submit(call) for call in calls]]
+        results = [f.result() for f in [pool.submit(guarded, call) for call in calls]]
     except BaseException:
+        stop.set()
         commands.terminate_all()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
