@@ -95,7 +95,7 @@ def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
     recreates what the plan says must be recreated: removed first, not shown here)."""
     from phoenix_compose.runtime import argv
     from phoenix_compose.runtime.plan import profiles_of
-    from phoenix_compose.runtime.startup.waves import start_lines
+    from phoenix_compose.runtime.startup.creation import start_lines
 
     return [argv.stop(*[c for n in names for c in stack.services[n].containers]),
             *start_lines(stack, list(names), profiles_of(stack, names))]

@@ -140,7 +140,7 @@ def native_probes(stack: Stack) -> dict[str, tuple[Health, NativeProbe]]:
     out = {}
     for spec in stack.services.values():
         if spec.health is not None and spec.probe is not None:
-            out[spec.container] = (spec.health, spec.probe)
+            out.update((name, (spec.health, spec.probe)) for name in spec.containers)
     return out
 
 

@@ -204,3 +204,11 @@ def test_ups_health_gate_runs_the_native_probe_and_keeps_its_result(tmp_path: Pa
     assert not [c for c in fake.calls if c[:3] == ("podman", "healthcheck", "run")]
     kept = json.loads(path.read_text())["containers"]["p_web_1"]
     assert (kept["status"], kept["pid"], kept["output"]) == ("healthy", 42, "HTTP 200 OK")
+
+
+def test_every_replica_is_probed_natively() -> None:
+    check = {"test": ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/"]}
+    web = ServiceSpec("web", "p_web_1", "img/web:1", False, health=Health(),
+                      raw={"healthcheck": check}, replicas=3)
+    native = NativeHealth.for_stack(Stack("p", Path("/x/compose.yaml"), {"web": web}))
+    assert sorted(native.probes) == ["p_web_1", "p_web_2", "p_web_3"]

@@ -3,6 +3,7 @@ against real podman in test_compose_manager.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from phoenix_compose.errors import ComposeRuntimeError, StartupError
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
 from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
-from phoenix_compose.runtime.startup.waves import batches, dependency_walks, start_lines
+from phoenix_compose.runtime.startup.creation import batches, dependency_walks, start_lines
 
 from support import FakeClock, FakePodman, SyncExecutor
 
@@ -116,6 +117,35 @@ def test_a_check_that_never_passes_fails_after_its_grace() -> None:
     with pytest.raises(StartupError, match="unhealthy: its health check kept failing for 2 s"):
         startup(fake, ["cache", "db", "api"], clock, timeout=60).execute()
     assert 2.0 < clock.now < 3.0
+    assert "p_api_1" not in fake.started
+
+
+REPLICATED = Stack("p", STACK.compose_file, {
+    "db": replace(spec("db"), replicas=2),
+    "api": spec("api", {"db": "service_healthy"}),
+})
+
+
+def test_a_dependent_waits_for_every_replica_of_its_dependency() -> None:
+    fake = FakePodman({"p_db_1": 1, "p_db_2": 3, "p_api_1": 1})
+    clock = FakeClock()
+    Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+            clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor).execute()
+    assert ("podman", "start", "--", "p_db_1", "p_db_2") in fake.calls
+    second_healthy = [i for i, c in enumerate(fake.calls)
+                      if c == ("podman", "healthcheck", "run", "--", "p_db_2")][-1]
+    assert fake.calls.index(("podman", "start", "--", "p_api_1")) > second_healthy
+    assert fake.checks == {"p_db_1": 1, "p_db_2": 3, "p_api_1": 1}  # a pass is not re-run
+
+
+def test_a_replica_that_never_passes_fails_the_service_by_its_name() -> None:
+    fake = FakePodman({"p_db_1": 1, "p_db_2": None})
+    clock = FakeClock()
+    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
+                options=StartOptions(timeout=60))
+    with pytest.raises(StartupError, match="p_db_2 says no"):
+        s.execute()
     assert "p_api_1" not in fake.started
 
 

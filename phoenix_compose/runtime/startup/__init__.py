@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from phoenix_compose.runtime.startup.creation import levels
 from phoenix_compose.runtime.startup.diagnosis import Report
 from phoenix_compose.runtime.startup.state import Progress, StartState
-from phoenix_compose.runtime.startup.waves import Clock, StartOptions, Startup, levels
+from phoenix_compose.runtime.startup.waves import Clock, StartOptions, Startup
 
 __all__ = ["Clock", "Progress", "Report", "StartOptions", "StartState", "Startup", "levels"]

@@ -31,6 +31,8 @@ class Progress:
     last_output: str = ""
     next_check: float = 0.0
     in_flight: Future | None = field(default=None, repr=False)
+    passed: set[str] = field(default_factory=set)  # replicas whose check passed once
+    failing: str = ""  # the replica that failed last (its check, or its state)
 
     @property
     def ready(self) -> bool:

@@ -15,8 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from itertools import zip_longest
+from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_compose.errors import CommandError
@@ -24,6 +23,7 @@ from phoenix_compose.runtime import argv, commands, containers, stopping
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
+from phoenix_compose.runtime.startup.creation import Creator, levels
 from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
 from phoenix_compose.runtime.startup.state import Progress, StartState
 
@@ -48,88 +48,6 @@ class Clock:
 
 def _pool() -> Executor:
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="phoenix-check")
-
-
-@dataclass
-class Creator:
-    """Creates the containers in :func:`batches` (``podman-compose up --no-start``)."""
-
-    stack: Stack
-    levels: list[list[str]]
-    run: containers.Runner
-    profiles: tuple[str, ...]
-    stale: list[str] = field(default_factory=list)
-    created: set[str] = field(default_factory=set)
-    error: BaseException | None = None
-    abort: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self) -> None:
-        try:
-            if self.stale:
-                self.run(argv.remove(*self.stale), timeout=120)
-            for batch in batches(self.stack, self.levels):
-                if self.abort.is_set():
-                    return  # the start failed: create nothing more
-                self.run(argv.create(self.stack.compose_file, self.stack.project, batch,
-                                     self.profiles), timeout=600)
-                with self.lock:
-                    self.created.update(batch)
-        except BaseException as exc:  # reported by the main loop
-            self.error = exc
-
-    def done(self) -> set[str]:
-        with self.lock:
-            return set(self.created)
-
-
-def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
-    """Services grouped by dependency depth (``names`` are in dependency order)."""
-    depth: dict[str, int] = {}
-    for name in names:
-        deps = [d for d in stack.services[name].depends_on if d in names]
-        depth[name] = 1 + max((depth[d] for d in deps), default=-1)
-    return [[n for n in names if depth[n] == level]
-            for level in range(max(depth.values(), default=-1) + 1)]
-
-
-WALKS_FOR_ONE_CALL = 10_000  # podman-compose start-up: about 50 us a walk (6.5 s at 123k)
-
-
-def batches(stack: Stack, levels: list[list[str]]) -> list[list[str]]:
-    """The creation calls.  Each ``podman-compose`` call pays its start-up, whose
-    ``rec_deps`` walks every dependency path of every service in the file: 0.85 s for
-    bench/up.py's 12 services (96 walks), 6.5 s for its 50 in 5 levels of 10, each needing
-    the whole level below (about 123,000).  A graph that cheap is created level by level
-    (each level starts as soon as it exists); a costlier one in two calls: the first level
-    alone, then every other one, made while the first becomes healthy.  podman-compose
-    creates a call's services in dependency order (a dependent has more recursive
-    dependencies than what it needs)."""
-    if len(levels) < 3 or dependency_walks(stack) <= WALKS_FOR_ONE_CALL:
-        return levels
-    return [levels[0], [n for level in levels[1:] for n in level]]
-
-
-def dependency_walks(stack: Stack) -> int:
-    """How many steps podman-compose's ``rec_deps`` takes over the whole file: a service
-    walks each of its dependencies, and everything that one walks, again for every path."""
-    walks: dict[str, int] = {}
-    for name in stack.order():  # dependencies first (the config is acyclic)
-        walks[name] = sum(1 + walks.get(d, 0) for d in stack.services[name].depends_on
-                          if d in stack.services)
-    return sum(walks.values())
-
-
-def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
-                ) -> list[argv.Argv]:
-    """The creation calls (:func:`batches`) and the per-level starts of ``names``, in the
-    order a start runs them (``inv plan``, ``up --dry-run``, ``restart --dry-run``)."""
-    waves, out = levels(stack, names), []
-    for level, batch in zip_longest(waves, batches(stack, waves)):
-        if batch:
-            out.append(argv.create(stack.compose_file, stack.project, batch, profiles))
-        out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
-    return out
 
 
 def _begin(running: Sequence[Progress], now: float, report: Report) -> None:
@@ -239,15 +157,31 @@ class Startup:
         for progress in waiting:
             health = progress.spec.health
             if health is not None:
-                progress.in_flight = pool.submit(self.native.check, self.run,
-                                                 progress.spec.container, health.timeout)
+                progress.in_flight = pool.submit(self._check_replicas, progress, health.timeout)
                 progress.next_check = now + (health.start_interval or DEFAULT_POLL)
         state_polls = [p for p in waiting if p.spec.health is None]
         if state_polls:
-            states = containers.inspect(self.run, [p.spec.container for p in state_polls])
+            states = containers.inspect(self.run, [c for p in state_polls
+                                                   for c in p.spec.containers])
             for progress in state_polls:
                 progress.next_check = now + DEFAULT_POLL
-                self._state_changed(progress, states.get(progress.spec.container))
+                for name in progress.spec.containers:  # a failed replica fails the service
+                    progress.failing = name
+                    self._state_changed(progress, states.get(name))
+
+    def _check_replicas(self, progress: Progress, timeout: float) -> commands.Result:
+        """Each replica's check until it first passes, in turn: the service is healthy when
+        every replica is, as docker compose's ``service_healthy`` waits for each container.
+        The first failing one is the result (and ``progress.failing``)."""
+        result = None
+        for name in progress.spec.containers:
+            if name not in progress.passed:
+                result = self.native.check(self.run, name, timeout)
+                if result.code != 0:
+                    progress.failing = name
+                    return result
+                progress.passed.add(name)
+        return result or commands.Result((), 0, "", "")
 
     def _harvest(self) -> None:
         for progress in self.progress.values():
@@ -263,10 +197,10 @@ class Startup:
                 self._failed_check(progress)
 
     def _failed_check(self, progress: Progress) -> None:
-        state = containers.inspect(self.run, [progress.spec.container]).get(
-            progress.spec.container)
+        name = progress.failing or progress.spec.container
+        state = containers.inspect(self.run, [name]).get(name)
         if state is not None and state.last_output and not self.native.native(
-                progress.spec.container) and not progress.last_output.startswith(
+                name) and not progress.last_output.startswith(
                 "health check timed out"):
             progress.last_output = state.last_output  # the check's own output
         if state is None or not state.running:
@@ -289,8 +223,10 @@ class Startup:
 
     def _confirm_running(self) -> None:
         plain = [p for p in self.progress.values() if p.state is StartState.RUNNING]
-        states = containers.inspect(self.run, [p.spec.container for p in plain])
+        states = containers.inspect(self.run, [c for p in plain for c in p.spec.containers])
         for progress in plain:
-            state = states.get(progress.spec.container)
-            if state is None or not (state.running or state.exit_code == 0):
-                self._state_changed(progress, state)
+            for name in progress.spec.containers:
+                state = states.get(name)
+                if state is None or not (state.running or state.exit_code == 0):
+                    progress.failing = name
+                    self._state_changed(progress, state)
