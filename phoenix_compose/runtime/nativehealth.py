@@ -137,7 +137,7 @@ class NativeHealth:
 
 def native_probes(stack: Stack) -> dict[str, tuple[Health, NativeProbe]]:
     """container -> (its healthcheck, its probe), for the services phoenix checks itself."""
-    out = {}
+    out: dict[str, tuple[Health, NativeProbe]] = {}
     for spec in stack.services.values():
         if spec.health is not None and spec.probe is not None:
             out.update((name, (spec.health, spec.probe)) for name in spec.containers)

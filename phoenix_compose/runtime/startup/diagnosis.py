@@ -68,6 +68,20 @@ class Diagnosis:
         return StartupError(f"could not start {', '.join(p.spec.name for p in due)}: {why}\n"
                             f"{tail_lines(text)}", self.left_running())
 
+    def state_changed(self, progress: Progress, state: containers.ContainerState | None,
+                      now: float) -> None:
+        """A container seen not running: exited 0 completes a service without a check;
+        anything else (gone, or another exit) fails the start."""
+        if state is None:
+            raise self.service_failed(progress, "its container disappeared")
+        if state.running or state.status in ("created", "configured"):
+            return
+        if state.exit_code == 0 and progress.spec.health is None:
+            progress.state, progress.ready_at = StartState.COMPLETED, now
+            self.report(progress.spec.name, "completed", "exit code 0")
+            return
+        raise self.service_failed(progress, f"its container exited with code {state.exit_code}")
+
     def creation_failed(self, exc: BaseException) -> BaseException:
         if isinstance(exc, CommandError):
             return StartupError(f"creating containers failed:\n{exc}", self.left_running())

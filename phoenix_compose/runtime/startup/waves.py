@@ -57,6 +57,22 @@ def _begin(running: Sequence[Progress], now: float, report: Report) -> None:
         report(progress.spec.name, progress.begin(now, bool(progress.spec.health)), "")
 
 
+def check_replicas(native: NativeHealth, run: containers.Runner, progress: Progress,
+                   timeout: float) -> commands.Result:
+    """Each replica's check until it first passes, in turn: the service is healthy when
+    every replica is, as docker compose's ``service_healthy`` waits for each container.
+    The first failing one is the result (and ``progress.failing``)."""
+    result = None
+    for name in progress.spec.containers:
+        if name not in progress.passed:
+            result = native.check(run, name, timeout)
+            if result.code != 0:
+                progress.failing = name
+                return result
+            progress.passed.add(name)
+    return result or commands.Result((), 0, "", "")
+
+
 def _awaited_completion(progress: Iterable[Progress], name: str) -> bool:
     return any(p.spec.depends_on.get(name) == "service_completed_successfully"
                for p in progress)
@@ -157,31 +173,25 @@ class Startup:
         for progress in waiting:
             health = progress.spec.health
             if health is not None:
-                progress.in_flight = pool.submit(self._check_replicas, progress, health.timeout)
+                progress.in_flight = pool.submit(check_replicas, self.native, self.run,
+                                                 progress, health.timeout)
                 progress.next_check = now + (health.start_interval or DEFAULT_POLL)
         state_polls = [p for p in waiting if p.spec.health is None]
-        if state_polls:
-            states = containers.inspect(self.run, [c for p in state_polls
-                                                   for c in p.spec.containers])
-            for progress in state_polls:
-                progress.next_check = now + DEFAULT_POLL
-                for name in progress.spec.containers:  # a failed replica fails the service
-                    progress.failing = name
-                    self._state_changed(progress, states.get(name))
+        for progress in state_polls:
+            progress.next_check = now + DEFAULT_POLL
+        self._each_replica(state_polls, lambda state: False)
 
-    def _check_replicas(self, progress: Progress, timeout: float) -> commands.Result:
-        """Each replica's check until it first passes, in turn: the service is healthy when
-        every replica is, as docker compose's ``service_healthy`` waits for each container.
-        The first failing one is the result (and ``progress.failing``)."""
-        result = None
-        for name in progress.spec.containers:
-            if name not in progress.passed:
-                result = self.native.check(self.run, name, timeout)
-                if result.code != 0:
+    def _each_replica(self, polled: Sequence[Progress],
+                      fine: Callable[[containers.ContainerState], bool]) -> None:
+        """Each replica's state, inspected at once; a replica that is not ``fine`` is
+        judged by :meth:`.Diagnosis.state_changed` (a failed replica fails its service)."""
+        states = containers.inspect(self.run, [c for p in polled for c in p.spec.containers])
+        for progress in polled:
+            for name in progress.spec.containers:
+                state = states.get(name)
+                if state is None or not fine(state):
                     progress.failing = name
-                    return result
-                progress.passed.add(name)
-        return result or commands.Result((), 0, "", "")
+                    self.diagnosis.state_changed(progress, state, self.clock.now())
 
     def _harvest(self) -> None:
         for progress in self.progress.values():
@@ -204,29 +214,11 @@ class Startup:
                 "health check timed out"):
             progress.last_output = state.last_output  # the check's own output
         if state is None or not state.running:
-            self._state_changed(progress, state)
+            self.diagnosis.state_changed(progress, state, self.clock.now())
         elif progress.spec.health is not None and \
                 self.clock.now() - (progress.started_at or 0) > progress.spec.health.grace:
             raise self.diagnosis.unhealthy(progress)
 
-    def _state_changed(self, progress: Progress, state: containers.ContainerState | None) -> None:
-        if state is None:
-            raise self.diagnosis.service_failed(progress, "its container disappeared")
-        if state.running or state.status in ("created", "configured"):
-            return
-        if state.exit_code == 0 and progress.spec.health is None:
-            progress.state, progress.ready_at = StartState.COMPLETED, self.clock.now()
-            self.report(progress.spec.name, "completed", "exit code 0")
-            return
-        raise self.diagnosis.service_failed(
-            progress, f"its container exited with code {state.exit_code}")
-
     def _confirm_running(self) -> None:
-        plain = [p for p in self.progress.values() if p.state is StartState.RUNNING]
-        states = containers.inspect(self.run, [c for p in plain for c in p.spec.containers])
-        for progress in plain:
-            for name in progress.spec.containers:
-                state = states.get(name)
-                if state is None or not (state.running or state.exit_code == 0):
-                    progress.failing = name
-                    self._state_changed(progress, state)
+        self._each_replica([p for p in self.progress.values() if p.state is StartState.RUNNING],
+                           lambda state: state.running or state.exit_code == 0)
