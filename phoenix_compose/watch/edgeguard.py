@@ -41,8 +41,10 @@ JOIN_TIMEOUT_S = 30.0  # the rejoin's own health wait (the replica was just seen
 class EdgeGuard:
     def __init__(self, stack: Stack, state: StateDir, run: containers.Runner, bus: EventBus,
                  api: Callable[[], RuntimeAPI | None] | None = None,
-                 clock: Clock | None = None) -> None:
-        self.bus = bus
+                 clock: Clock | None = None, active: bool = True) -> None:
+        self.bus, self.active = bus, active  # not active: the watch heals nothing
+        if active:
+            bus.subscribe(self.on_event, ["container_event"])
         self.units = {n: u for n, u in units(stack).items() if u.spec.edged}
         self.replicas = {u.container: n for n, u in self.units.items()}  # container -> unit
         self.routes: dict[str, list[Route]] = {}
@@ -61,7 +63,7 @@ class EdgeGuard:
 
     def tick(self, observed: Mapping[str, Observation], busy: set[str] | Mapping[str, Any],
              stack_down: bool, pool: Executor) -> None:
-        for name in self.units.keys() & observed.keys():
+        for name in (self.units.keys() & observed.keys()) if self.active else ():
             with self._lock:
                 out, joining = name in self.out, name in self.joining
             move = on_observation(name, self.units[name].container, observed[name], out=out,
