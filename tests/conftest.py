@@ -117,6 +117,14 @@ def podman_project(busybox_image: str):
 
 
 @pytest.fixture
+def edged(make_stack, podman_project: str, busybox_image: str):
+    """A two-replica httpd service behind the edge (support/edgestack.py): (root, port)."""
+    from support.edgestack import edged_stack
+
+    yield from edged_stack(make_stack, podman_project, busybox_image)
+
+
+@pytest.fixture
 def inv_stack(make_stack, podman_project: str) -> Callable[..., Path]:
     """A stack an `inv` subprocess can run: env ``t`` on the test's own project, the given
     ``compose/app.yaml`` (dedented), any other files, and this repository's tasks.py."""

@@ -23,17 +23,14 @@ from phoenix_compose.statedir import StateDir
 from phoenix_compose.watch.cascade import Cascader
 from phoenix_compose.watch.decide import Action, decide, seen
 from phoenix_compose.watch.drift import DriftWatch
+from phoenix_compose.watch.edgeguard import EdgeGuard
 from phoenix_compose.watch.events import EventBus
 from phoenix_compose.watch.loop import OnTick, Watched, WatchLoop
 from phoenix_compose.watch.observe import HealthStatus, Observation, Observer, statuses
 from phoenix_compose.watch.oom import OomDetector
-from phoenix_compose.watch.restart_policy import RestartPolicy
 from phoenix_compose.watch.schedule import CheckScheduler
 from phoenix_compose.watch.state import ServiceRecord, StateStore
-
-
-def _warner(warnings: list[tuple[str, str]], name: str) -> Callable[[str], None]:
-    return lambda text: warnings.append((name, text))
+from phoenix_compose.watch.units import unit_policies
 
 
 class HealthMonitor:
@@ -47,9 +44,7 @@ class HealthMonitor:
         self.clock, self.rand, self.heal = clock, rand, heal
         self.store = StateStore(state)
         self.warnings: list[tuple[str, str]] = []  # shown once the watch starts
-        self.policies = {n: RestartPolicy.from_config(
-            s.restart_policy, overrides, _warner(self.warnings, n))
-            for n, s in stack.services.items()}
+        self.policies = unit_policies(stack, overrides, self.warnings)  # by unit
         self.last_status: dict[str, str] = {}
         self.pool = ThreadPoolExecutor(max_workers=max(4, min(len(stack.services) + 2, 32)),
                                        thread_name_prefix="phoenix-watch")
@@ -67,6 +62,7 @@ class HealthMonitor:
                                 self.stopping)
         self.cascade.native = self.observer.native
         self._oom_reported: set[tuple[str, Any]] = set()
+        self.edge = EdgeGuard(stack, state, run, self.bus, active=heal)  # replicas in the edge
         self.drift = DriftWatch(stack, run, state.applied, self.bus.emit, self.owner)
         self.loop = WatchLoop(Watched(
             tick=lambda: self.tick(), bus=self.bus, project=stack.project,
@@ -113,6 +109,7 @@ class HealthMonitor:
             expected = {n for n, r in records.items() if r.seen} | {
                 n for n, s in self.stack.services.items() if not s.profiles}
         self._act(due, observed)
+        self.edge.tick(observed, self.restarts, stack_down, self.pool)  # out, or back
         if self.scheduler is not None:
             self.scheduler.update(self.observer.checked())
         if not stack_down:
@@ -123,10 +120,9 @@ class HealthMonitor:
 
     def _act(self, due: dict[Action, list[str]], observed: dict[str, Observation]) -> None:
         for name in due[Action.RESTART]:
-            spec = self.stack.services[name]
-            grace = int(spec.stop_grace)
+            unit = self.observer.units[name]  # a service's first container, or a replica
             audit.note_stops(self.state.stops_log, [name])  # our restart stops it: meant
-            self._launch([name], argv.restart(spec.container, timeout=grace), observed[name])
+            self._launch([name], argv.restart(unit.container, timeout=unit.grace), observed[name])
         recreate = due[Action.RECREATE]
         if recreate and (foreign := ownership.owned_containers(self.run, self.owner)[1]):
             # podman-compose up would tear down the other root's containers of the project
@@ -134,8 +130,9 @@ class HealthMonitor:
                           f"{ownership.summary(self.stack.project, foreign)}")
             recreate = []
         if recreate:
-            profiles = sorted({p for n in recreate for p in self.stack.services[n].profiles})
-            command = argv.recreate(self.stack.compose_file, self.stack.project, recreate,
+            services = sorted({self.observer.units[n].spec.name for n in recreate})
+            profiles = sorted({p for n in services for p in self.stack.services[n].profiles})
+            command = argv.recreate(self.stack.compose_file, self.stack.project, services,
                                     profiles)
             self._launch(recreate, command, observed[recreate[0]])
 
@@ -171,7 +168,7 @@ class HealthMonitor:
         if not state.running and key in self._oom_reported:
             return  # a stopped container's kill is reported once
         self._oom_reported.add(key)
-        self.bus.emit("oom_killed", name, **oom_fields(self.stack.services[name], obs))
+        self.bus.emit("oom_killed", name, **oom_fields(self.observer.units[name].spec, obs))
 
     def _report_change(self, name: str, obs: Observation) -> None:
         if (previous := self.last_status.get(name)) != obs.status:

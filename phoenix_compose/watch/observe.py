@@ -25,6 +25,7 @@ from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.watch.oom import OomDetector, OomKill
 from phoenix_compose.watch.restart_policy import Circuit
 from phoenix_compose.watch.schedule import CheckResult
+from phoenix_compose.watch.units import units
 
 SETTLE_POLLS, SETTLE_STEP_S = 10, 0.1  # how long podman may take to log the exit cleanup
 
@@ -89,19 +90,20 @@ class Observer:
         self.sleep: Callable[[float], None] = time.sleep
         self.oom = oom or OomDetector()
         self._oom_kills: dict[tuple[str, Any], OomKill | None] = {}
-        self._timeouts = {s.container: s.health.timeout for s in stack.services.values()
-                          if s.health is not None}
+        self.units = units(stack)  # a service's replicas are units of their own
+        self._timeouts = {u.container: u.spec.health.timeout for u in self.units.values()
+                          if u.spec.health is not None}
         self._last: dict[str, ContainerState] | None = None
         self.foreign: set[str] = set()  # container names another stack root holds
         self.results: dict[str, CheckResult] = {}  # container -> its latest check
         self._results_lock = threading.Lock()
 
     def observe(self, seen: set[str], run_checks: bool = True) -> dict[str, Observation]:
-        """Every service of the running stack; ``seen``: services whose container existed
+        """Every unit (:mod:`.units`) of the running stack; ``seen``: units whose container existed
         before (a service behind a profile that never ran is not part of the stack).
         ``run_checks``: check every running container first (at most ``limit`` at once);
         else the scheduler's latest results (:mod:`.schedule`) are used."""
-        names = [s.container for s in self.stack.services.values()]
+        names = [u.container for u in self.units.values()]
         if run_checks:
             if self._last is None:
                 self._last = self._inspect(names)
@@ -114,9 +116,9 @@ class Observer:
         with self._results_lock:
             results, self.results = self.results, {}
         self.native.save()
-        return {s.name: self._observation(states.get(s.container), results.get(s.container))
-                for s in self.stack.services.values() if s.container not in self.foreign
-                and (s.container in states or not s.profiles or s.name in seen)}
+        return {u.name: self._observation(states.get(u.container), results.get(u.container))
+                for u in self.units.values() if u.container not in self.foreign
+                and (u.container in states or not u.spec.profiles or u.name in seen)}
 
     def _inspect(self, names: list[str]) -> dict[str, ContainerState]:
         """Our containers; one of another stack root is not observed, so never healed."""
@@ -189,8 +191,8 @@ class Observer:
             return False
         key = (state.name, state.started_at)
         if key not in self._user_stops:
-            service = next((s.name for s in self.stack.services.values()
-                            if s.container == state.name), state.name)
+            service = next((u.name for u in self.units.values()
+                            if u.container == state.name), state.name)
             self._user_stops[key] = bool(
                 state.started_at and self.stopped_by_us(service, state.started_at)) or \
                 self._podman_stopped(state)

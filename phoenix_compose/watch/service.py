@@ -62,6 +62,8 @@ def format_event(event: Event) -> str:
     elif event["type"] == "container_event":
         detail = event["status"] + (f" (exit code {event['exit_code']})"
                                     if event.get("exit_code") is not None else "")
+    elif event["type"] in ("edge_out", "edge_in"):
+        detail = f"{event['container']} ({event['reason']})"
     elif event["type"] == "watch_started":
         detail = f"{len(event['services'])} services every {event['interval_s']:g} s" + (
             "" if event["healing"] else " (no restarts)")

@@ -33,6 +33,7 @@ def _observer(*answers: str) -> tuple[Observer, list, list]:
         return Result(tuple(argv), 0, answers[min(len(calls), len(answers)) - 1], "")
 
     stack = SimpleNamespace(services={"web": SimpleNamespace(name="web", container="p_web_1",
+                                                             containers=("p_web_1",),
                                                              health=None)})
     observer = Observer(stack, run, pool=None)  # type: ignore[arg-type]
     observer.sleep = sleeps.append
