@@ -41,7 +41,7 @@ def for_edge(model: dict[str, Any]) -> None:
         if not isinstance(svc, dict):
             continue
         count = replicas_of(svc)
-        if count > 1 and "scale" not in svc:
+        if count != 1 and "scale" not in svc:  # 0 too: podman-compose then makes none
             svc["scale"] = count
         if edged(svc) and svc.get("ports") and EDGE_PORTS not in svc:
             ports = list(svc["ports"])

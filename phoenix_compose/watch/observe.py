@@ -116,6 +116,7 @@ class Observer:
         self.native.save()
         return {s.name: self._observation(states.get(s.container), results.get(s.container))
                 for s in self.stack.services.values() if s.container not in self.foreign
+                and s.replicas > 0  # 0 replicas: none to heal
                 and (s.container in states or not s.profiles or s.name in seen)}
 
     def _inspect(self, names: list[str]) -> dict[str, ContainerState]:
