@@ -101,6 +101,14 @@ class HealthCheckError(PhoenixError):
     hint = "`inv logs SERVICE` shows why it is not healthy; `inv status` shows what runs"
 
 
+class UsageError(PhoenixError):
+    """A command's arguments name what the stack does not have (``--index`` beyond a
+    service's replicas): a usage error, exit 2, as invoke's own."""
+
+    exit_code = 2
+    hint = "`inv ps --all` lists each service's replicas"
+
+
 class StateError(PhoenixError):
     """``.phoenix/<env>/`` cannot be written (read-only, full, or not ours)."""
 

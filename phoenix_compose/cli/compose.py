@@ -47,17 +47,22 @@ def ps(c: Context, env: str | None = None, json_: bool = False, services: bool =
         say(status_table(rows))
 
 
-@task(klass=Task, short={"tail": "n"}, positional=["services"],
+INDEX_HELP = "which replica of the service, 1-based (docker compose's --index)"
+
+
+@task(klass=Task, short={"tail": "n", "index": ""}, positional=["services"],
       help={"services": SERVICES_HELP, "env": ENV_HELP,
             "tail": "how many lines of each, from the end (default: all)",
             "lines": "the same as --tail", "since": "only lines since a time or duration "
                                                     "(e.g. 10m, 2026-11-28T10:00:00)",
             "timestamps": "show each line's time", "follow": "keep printing new lines "
-                                                             "until Ctrl-C"})
+                                                             "until Ctrl-C",
+            "index": INDEX_HELP + " (default 0: every replica)"})
 def logs(c: Context, services: str | None = None, env: str | None = None,
          timestamps: bool = False, follow: bool = False, tail: int = -1, lines: int = -1,
-         since: str = "") -> None:
-    """Show the logs of services, each line prefixed with its service (docker compose logs)."""
+         since: str = "", index: int = 0) -> None:
+    """Show the logs of services, each line prefixed with its service (docker compose logs).
+    A service of several replicas: every replica's, each line prefixed with its container."""
     from phoenix_compose.runtime import operations
 
     m = manager(c, env)
@@ -66,28 +71,31 @@ def logs(c: Context, services: str | None = None, env: str | None = None,
     with boundary():
         if not follow:
             for line in operations.logs(m, names, tail=count, since=since or None,
-                                        timestamps=timestamps):
+                                        timestamps=timestamps, index=index):
                 say(line)
             return
         try:
             operations.follow(m, names, say, tail=count, since=since or None,
-                              timestamps=timestamps)
+                              timestamps=timestamps, index=index)
         except KeyboardInterrupt:
             return
 
 
-@task(name="exec", positional=["service"],
+@task(klass=Task, short={"index": ""}, name="exec", positional=["service"],
       help={"service": "the service to run in", "env": ENV_HELP,
-            "command": "the command as one string (else what follows --; default sh)"})
-def exec_(c: Context, service: str, env: str | None = None, command: str = "") -> None:
-    """Run a command in a service's container: inv exec SERVICE -- CMD... (interactive)."""
+            "command": "the command as one string (else what follows --; default sh)",
+            "index": INDEX_HELP + " (default 0: the first)"})
+def exec_(c: Context, service: str, env: str | None = None, command: str = "",
+          index: int = 0) -> None:
+    """Run a command in a service's container: inv exec SERVICE -- CMD... (interactive).
+    --index N: in its replica N (default: the first)."""
     from phoenix_compose.runtime import operations
 
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else \
         shlex.split(command or c.remainder or "")
     m = manager(c, env)
     with boundary():
-        code = operations.exec_(m, service, argv)
+        code = operations.exec_(m, service, argv, index)
     if code:
         raise Exit(code=code)
 
@@ -158,15 +166,19 @@ def pull(c: Context, services: str | None = None, env: str | None = None) -> Non
     say(f"{m.env}: pulled {len(images)} image(s)")
 
 
-@task(positional=["service", "private"],
+@task(klass=Task, short={"index": ""}, positional=["service", "private"],
       help={"service": "the service", "private": "its container port, e.g. 8080 or 53/udp",
-            "env": ENV_HELP})
-def port(c: Context, service: str, private: str, env: str | None = None) -> None:
-    """Print the host address a service's port is published on (docker compose port)."""
+            "env": ENV_HELP,
+            "index": INDEX_HELP + " (default 0: the edge's address for a port the "
+                                  "edge owns, else the first replica's)"})
+def port(c: Context, service: str, private: str, env: str | None = None,
+         index: int = 0) -> None:
+    """Print the host address a service's port is published on (docker compose port).
+    A port the edge owns: the edge's address (--index N: that replica's own port)."""
     from phoenix_compose.runtime import operations
 
     with boundary():
-        say(operations.port(manager(c, env), service, private))
+        say(operations.port(manager(c, env), service, private, index))
 
 
 @task(name="run", positional=["service"],

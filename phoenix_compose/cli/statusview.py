@@ -20,7 +20,9 @@ def status_table(rows: list[ServiceStatus]) -> str:
         status = r.status + (f" ({r.exit_code})" if r.status == "exited" else "")
         if r.last_exit == "oom-killed":
             status += ", oom-killed" if r.status == "exited" else " (last exit: oom-killed)"
-        if r.edge is not None:  # a replica behind the edge: its server there
+        if len(r.at_edge) > 1:  # several routed ports: its server in each backend
+            status += f", edge: {', '.join(r.at_edge)}"
+        elif r.edge is not None:  # a replica behind the edge: its server there
             status += f", edge: {r.edge} (weight {r.weight})"
         table.append((r.service, status, _duration(r.uptime_s), str(r.restarts),
                       r.user or "-", r.container, ", ".join(r.ports)))

@@ -41,12 +41,12 @@ def for_edge(model: dict[str, Any]) -> None:
         if not isinstance(svc, dict):
             continue
         count = replicas_of(svc)
-        if count > 1 and "scale" not in svc:
+        if count != 1 and "scale" not in svc:  # 0 too: podman-compose then makes none
             svc["scale"] = count
         if edged(svc) and svc.get("ports") and EDGE_PORTS not in svc:
             ports = list(svc["ports"])
-            svc[EDGE_PORTS] = [p for p in ports if _routed(p)]
-            svc["ports"] = [loopback(p) if _routed(p) else p for p in ports]
+            svc[EDGE_PORTS] = [p for p in ports if routed(p)]
+            svc["ports"] = [loopback(p) if routed(p) else p for p in ports]
             if not svc[EDGE_PORTS]:
                 del svc[EDGE_PORTS]
 
@@ -61,7 +61,7 @@ def user_ports(svc: dict[str, Any]) -> list[Any]:
     return out + moved
 
 
-def _routed(port: Any) -> bool:
+def routed(port: Any) -> bool:
     """A TCP port with one host port and one container port: the edge can own it (a port
     without a host port, or a range, stays as written: there is no one port to own)."""
     _ip, target, published, proto = port_key(port)

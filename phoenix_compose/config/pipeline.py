@@ -25,6 +25,7 @@ from phoenix_compose.config.assemble import (
     raise_errors,
 )
 from phoenix_compose.config.dump import dump_compose
+from phoenix_compose.config.edgenames import edge_name_problems
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.files import inside
@@ -81,7 +82,7 @@ def build(cfg: EnvironmentConfig) -> Built:
         model, where, found = assemble_located(docs, _project_dir(cfg), fallback,
                                                production=cfg.production, lookup=lookup(cfg),
                                                roots=cfg.roots)
-        problems += found
+        problems += found + edge_name_problems(model, where, cfg.project_name)
     named = cfg.project.problem(Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
                                     1, 1))
     registry = address_problem(cfg.variables, env_fallback(cfg))

@@ -49,8 +49,10 @@ def update_config_of(raw: dict[str, Any], key: str,
 
 
 def replica_names(first: str, count: int) -> tuple[str, ...]:
-    """podman-compose's names: ``<project>_<service>_<i>`` from the first one's."""
-    if count <= 1:
+    """podman-compose's names: ``<project>_<service>_<i>`` from the first one's (0: none)."""
+    if count <= 0:
+        return ()
+    if count == 1:
         return (first,)
     stem = first.rsplit("_", 1)[0]
     return tuple(f"{stem}_{i}" for i in range(1, count + 1))

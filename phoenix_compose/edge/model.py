@@ -11,14 +11,9 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from phoenix_compose.config.edgenames import NAME, NAME_RULE
 from phoenix_compose.errors import ConfigurationError
 
-# HAProxy allows letters, digits, '-', '_', '.' and ':' in proxy and server names; ':' is
-# left out (it separates an address from its port), and a name starts with a letter or a
-# digit.  No space, quote, '#', ';' (the CLI's command separator) or '/' (backend/server).
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or a digit, "
-             "at most 63 characters")
 MAX_WEIGHT = 256  # HAProxy's server weight range is 0..256
 SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its NUL
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose.errors import ConfigurationError
-from phoenix_compose.integrations import exportkeys, quadletrep
+from phoenix_compose.integrations import exportkeys, quadletedge, quadletrep
 from phoenix_compose.integrations.kubepod import dns, networks_of, volume
 from phoenix_compose.integrations.quadletctr import (
     CONTROL,
@@ -50,6 +50,7 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
     prefix = f"{dns(stack.project)}-"
     networks: set[str] = set()
     volumes: set[str] = set()
+    edge = quadletedge.edge_routes(stack, target.version, warnings)
     for name in stack.order():
         spec = stack.services[name]
         if spec.profiles or not spec.image:
@@ -59,7 +60,8 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
         networks.update(networks_of(spec))
         volumes.update(s for s, _ in map(volume, spec.volumes)
                        if s in as_dict(stack.top.get("volumes")))
-        out.update(_service_units(stack, spec, env, target, warnings))
+        out.update(_service_units(stack, spec, env, target, warnings,
+                                  quadletedge.instance_ports(spec, edge)))
     for net in sorted(networks):
         out[f"{prefix}{dns(net)}.network"] = render([("Network", _network(stack, net,
                                                                            target, warnings))])
@@ -67,11 +69,13 @@ def units(stack: Stack, env: str, target: Target) -> tuple[dict[str, str], list[
         out[f"{prefix}{dns(vol)}.volume"] = render([("Volume", _volume(stack, vol, target,
                                                                        warnings))])
     out[WATCH_UNIT] = watch_unit(target)
+    out.update(quadletedge.edge_files(stack, env, prefix, edge, render, target.version))
     return out, warnings
 
 
 def _service_units(stack: Stack, spec: ServiceSpec, env: str, target: Target,
-                   warnings: list[str]) -> dict[str, str]:
+                   warnings: list[str], edge: Sequence[tuple[str, str]] = ()
+                   ) -> dict[str, str]:
     """The service's ``.container`` (or, with replicas, its template ``@.container`` and
     the ``.target`` that starts the instances: :mod:`.quadletrep`)."""
     prefix, stem = f"{dns(stack.project)}-", dns(spec.name)
@@ -85,7 +89,7 @@ def _service_units(stack: Stack, spec: ServiceSpec, env: str, target: Target,
         return {f"{prefix}{stem}.container": render(
             [*unit, ("Container", body), *service,
              ("Install", [("WantedBy", "default.target")])])}
-    body = quadletrep.instance_body(stack, spec, body, warnings)
+    body = quadletrep.instance_body(stack, spec, body, warnings, edge)
     return {f"{prefix}{stem}@.container": render([*unit, ("Container", body), *service],
                                                  instance=True),
             f"{prefix}{stem}.target": render(
@@ -196,7 +200,8 @@ def _volume(stack: Stack, vol: str, target: Target, warnings: list[str]) -> list
 WATCH_SETTINGS = "%E/phoenix-compose/%i.env"  # /etc/... for the system, ~/.config/... user
 INSTALL = ("cp FOLDER/* /etc/containers/systemd/ (the .service and .target files to "
            "/etc/systemd/system/), systemctl daemon-reload (and systemctl enable --now "
-           "NAME.target for a replicated service); for the watcher of env ENV, write "
+           "NAME.target for a replicated service, and PROJECT-edge.service when there is one: "
+           "its haproxy.cfg stays beside the units); for the watcher of env ENV, write "
            "/etc/phoenix-compose/ENV.env with PHOENIX_STACK_ROOT=<the stack root> (and "
            "PHOENIX=<path of phoenix> when it is not on systemd's PATH)")
 

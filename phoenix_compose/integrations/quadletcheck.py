@@ -24,6 +24,7 @@ SOURCE = re.compile(r"^SourcePath=.*/([^/\s]+)$", re.M)
 
 
 SYSTEMD = (".service", ".target")  # plain systemd units in the folder, not Quadlet's
+DATA = (".cfg",)  # files a unit reads (the edge's haproxy.cfg): neither Quadlet's nor units
 
 
 def quadlet_binary() -> str | None:
@@ -81,7 +82,7 @@ def dryrun(units: Mapping[str, str], binary: str,
            run: containers.Runner) -> tuple[dict[str, str], list[str]]:
     with tempfile.TemporaryDirectory(prefix="phoenix-quadlet-") as folder:
         for name, text in units.items():
-            if not name.endswith(SYSTEMD):
+            if not name.endswith(SYSTEMD + DATA):
                 (Path(folder) / name).write_text(text, encoding="utf-8")
         result = run(argv_deploy.quadlet_dryrun(binary), env={"QUADLET_UNIT_DIRS": folder},
                      ok_codes=(0, 1), timeout=60)
@@ -95,7 +96,7 @@ def dryrun(units: Mapping[str, str], binary: str,
             found.append(f"{file}:{_line_of(units.get(file, ''), message)}:1: error: "
                          f"quadlet: {message.split(' in /')[0]}")
     for name in units:
-        if not name.endswith(SYSTEMD) and _service_name(name) not in services and \
+        if not name.endswith(SYSTEMD + DATA) and _service_name(name) not in services and \
                 not any(f.startswith(f"{name}:") for f in found):
             found.append(f"{name}:1:1: error: quadlet made no service of it")
     return services, found

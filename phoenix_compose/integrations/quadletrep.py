@@ -8,6 +8,8 @@ network alias.  A host port cannot be published twice, so a replicated service's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from phoenix_compose.integrations.kubepod import dns
 from phoenix_compose.integrations.quadletctr import Items, raw_value
 from phoenix_compose.integrations.quadletkeys import parse
@@ -45,20 +47,32 @@ def units_of(stack: Stack, name: str, prefix: str, version: str) -> list[str]:
     return [f"{prefix}{dns(name)}@{i}.service" for i in range(1, replicas(spec) + 1)]
 
 
-def instance_body(stack: Stack, spec: ServiceSpec, body: Items, warnings: list[str]) -> Items:
+def instance_body(stack: Stack, spec: ServiceSpec, body: Items, warnings: list[str],
+                  edge: Sequence[tuple[str, str]] = ()) -> Items:
     """The template's [Container]: the container named per instance (``%i``), no host
-    port published."""
+    port published but ``edge``'s (:mod:`.quadletedge`: the loopback ports the edge unit
+    forwards the user's to, which it publishes)."""
     out: Items = []
+    routed = {value.rsplit(":", 1)[1] for _key, value in edge}
     for key, value in body:
         if key == "ContainerName":
             out.append((key, f"{raw_value(stack.project)}_{raw_value(spec.name)}_%i"))
+        elif key == "PublishPort" and _target(value) in routed:
+            continue  # the edge unit publishes it
         elif key == "PublishPort":
             warnings.append(f"{spec.name}: ports {value} not published by its "
                             f"{replicas(spec)} replicas (one host port cannot be published "
                             "twice): put a proxy in front")
         else:
             out.append((key, value))
-    return out
+    return out + list(edge)
+
+
+def _target(value: str) -> str:
+    """The container port of a TCP ``PublishPort=`` with a host port ("" otherwise)."""
+    text, _, proto = value.partition("/")
+    parts = text.rsplit(":", 2)
+    return parts[-1] if proto in ("", "tcp") and len(parts) > 1 and parts[-2] else ""
 
 
 def target_keys(stack: Stack, spec: ServiceSpec, env: str, prefix: str) -> Items:

@@ -126,11 +126,20 @@ def with_edge(state: StateDir, rows: Sequence[ServiceStatus]
     if (pid := edge.pid()) is None:
         return list(rows), []
     try:
-        servers = {s.server: s for s in edge.api().servers_state()}
+        found = edge.api().servers_state()
     except EdgeError as exc:
         return list(rows), [f"edge: HAProxy pid {pid} does not answer: {exc}"]
-    out = [replace(r, edge=servers[r.container].state.value,
-                   weight=servers[r.container].weight) if r.container in servers else r
-           for r in rows]
-    return out, [f"edge: HAProxy pid {pid}, {len(servers)} server(s), runtime API "
+    servers: dict[str, list[ServerState]] = {}
+    for s in found:  # a replica has a server in each backend: one per routed port
+        servers.setdefault(s.server, []).append(s)
+    out = [_at_edge(r, servers[r.container]) if r.container in servers else r for r in rows]
+    return out, [f"edge: HAProxy pid {pid}, {len(found)} server(s), runtime API "
                  f"{edge.socket}"]
+
+
+def _at_edge(row: ServiceStatus, states: Sequence[ServerState]) -> ServiceStatus:
+    """``row`` with its servers' states: ``edge``/``weight`` of the first backend's,
+    ``at_edge`` every backend's."""
+    return replace(row, edge=states[0].state.value, weight=states[0].weight,
+                   at_edge=tuple(f"{s.backend}: {s.state.value} (weight {s.weight})"
+                                 for s in states))

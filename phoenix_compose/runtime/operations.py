@@ -10,7 +10,16 @@ import threading
 from collections.abc import Callable, Sequence
 
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import argv, argv_compose, audit, commands, containers, ownership
+from phoenix_compose.runtime import (
+    argv,
+    argv_compose,
+    audit,
+    commands,
+    containers,
+    ownership,
+    replicaops,
+)
+from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.lifecycle import ComposeManager, running_services, start_fresh
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Progress
@@ -103,21 +112,23 @@ def named(stack: Stack, services: Sequence[str]) -> list[str]:
 
 
 def logs(m: ComposeManager, services: Sequence[str], *, tail: int | None = None,
-         since: str | None = None, timestamps: bool = False) -> list[str]:
-    """Every named service's log lines (default: all services), prefixed and aligned."""
+         since: str | None = None, timestamps: bool = False,
+         index: int = replicaops.NOT_GIVEN) -> list[str]:
+    """Every named service's log lines (default: all services), prefixed and aligned: each
+    replica's (``index``: only that one's, 1-based; :mod:`.replicaops`)."""
     stack = m.current_stack()
-    names = named(stack, services)
-    width = max((len(n) for n in names), default=0)
+    chosen = replicaops.sources(stack, named(stack, services), index)
+    width = max((len(p) for p, _ in chosen), default=0)
     out, missing = [], []
-    for name in names:
-        result = m.run(argv.logs(stack.services[name].container, tail, False, since,
-                                 timestamps), tolerate=argv.NO_SUCH_CONTAINER, timeout=60)
+    for prefix, container in chosen:
+        result = m.run(argv.logs(container, tail, False, since, timestamps),
+                       tolerate=argv.NO_SUCH_CONTAINER, timeout=60)
         if result.code:
-            missing.append(name)  # a service without a container has no logs
+            missing.append(prefix)  # a replica without a container has no logs
             continue
         for line in (result.stdout + result.stderr).splitlines():
-            out.append(f"{name:<{width}} | {line}")
-    if missing and len(missing) == len(names):
+            out.append(f"{prefix:<{width}} | {line}")
+    if missing and len(missing) == len(chosen):
         raise ComposeRuntimeError(f"no container for {', '.join(missing)} (is the stack "
                                   "down?)", hint="start it with `inv up`")
     return out
@@ -125,27 +136,28 @@ def logs(m: ComposeManager, services: Sequence[str], *, tail: int | None = None,
 
 def follow(m: ComposeManager, services: Sequence[str], on_line: Line, *,
            tail: int | None = None, since: str | None = None,
-           timestamps: bool = False) -> None:
-    """Follow every named service's log at once, until they all end or Ctrl-C."""
+           timestamps: bool = False, index: int = replicaops.NOT_GIVEN) -> None:
+    """Follow every named service's log (each replica's, or replica ``index``'s) at once,
+    until they all end or Ctrl-C."""
     stack = m.current_stack()
-    names = named(stack, services)
-    existing = containers.inspect(m.run, [stack.services[n].container for n in names])
-    missing = [n for n in names if stack.services[n].container not in existing]
-    if missing and len(missing) == len(names):
+    chosen = replicaops.sources(stack, named(stack, services), index)
+    existing = containers.inspect(m.run, [c for _, c in chosen])
+    missing = [p for p, c in chosen if c not in existing]
+    if missing and len(missing) == len(chosen):
         raise ComposeRuntimeError(f"no container for {', '.join(missing)} (is the stack "
                                   "down?)", hint="start it with `inv up`")
-    names = [n for n in names if n not in missing]
-    width = max((len(n) for n in names), default=0)
+    chosen = [(p, c) for p, c in chosen if c in existing]
+    width = max((len(p) for p, _ in chosen), default=0)
     lock = threading.Lock()
 
-    def prefixed(name: str) -> Line:
+    def prefixed(prefix: str) -> Line:
         def emit(line: str) -> None:
             with lock:
-                on_line(f"{name:<{width}} | {line.rstrip()}")
+                on_line(f"{prefix:<{width}} | {line.rstrip()}")
         return emit
 
-    followers = [commands.follow(argv.logs(stack.services[n].container, tail, True, since,
-                                         timestamps), prefixed(n)) for n in names]
+    followers = [commands.follow(argv.logs(c, tail, True, since, timestamps), prefixed(p))
+                 for p, c in chosen]
     try:
         for follower in followers:
             follower.proc.wait()
@@ -154,9 +166,11 @@ def follow(m: ComposeManager, services: Sequence[str], on_line: Line, *,
             follower.stop()
 
 
-def exec_(m: ComposeManager, service: str, command: Sequence[str]) -> int:
-    """Run ``command`` in the service's container: interactive when a terminal is attached."""
-    container = m.current_stack().container_of(service)
+def exec_(m: ComposeManager, service: str, command: Sequence[str],
+          index: int = replicaops.NOT_GIVEN) -> int:
+    """Run ``command`` in the service's container (replica ``index``, 1-based; default the
+    first): interactive when a terminal is attached."""
+    container = replicaops.replica(m.current_stack(), service, index)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     return commands.interactive(argv.exec_(container, command or ["sh"], interactive=tty,
                                          tty=tty))
@@ -184,15 +198,28 @@ def run_once(m: ComposeManager, service: str, command: Sequence[str], *, remove:
         profiles=stack.services[service].profiles))
 
 
-def port(m: ComposeManager, service: str, private: str) -> str:
-    """The host address a service's private port is published on (``HOST:PORT``)."""
-    container = m.current_stack().container_of(service)
+def port(m: ComposeManager, service: str, private: str,
+         index: int = replicaops.NOT_GIVEN) -> str:
+    """The host address a service's private port is published on (``HOST:PORT``): for a
+    port the edge owns, the edge's (what a client uses) unless ``index`` names a replica,
+    whose own (loopback) port is then given."""
+    stack = m.current_stack()
+    container = replicaops.replica(stack, service, index)
+    edged = replicaops.edge_address(stack, service, private)
+    if edged is not None and index == replicaops.NOT_GIVEN:
+        if Edge(m.state).pid() is None:
+            raise ComposeRuntimeError(f"port {private} of service '{service}' is the edge's "
+                                      f"({edged}), and the edge does not run",
+                                      hint="start the stack with `inv up`; `--index N` "
+                                           "names one replica's own port")
+        return edged
     result = m.run(argv.port(container, private), timeout=30,
                    tolerate=argv.NO_SUCH_CONTAINER)
     text = result.stdout.strip()
     if result.code or not text:
         raise ComposeRuntimeError(f"service '{service}' publishes no port {private}"
-                                  + (" (it has no container)" if result.code else ""),
+                                  + (f" (no container {container})"
+                                     if result.code else ""),
                                   hint="see its `ports:` in `inv config.show`")
     return text.splitlines()[0]
 

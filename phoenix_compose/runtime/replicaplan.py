@@ -6,7 +6,9 @@ from a service's first container: pure, as the planner is.
 - a replica made from another config than the first makes it **recreate** (all of them);
 - a replica that is not running, while the rest are, makes it **start**;
 - a replica beyond the count (``scale``/``deploy.replicas`` lowered) is **removed**: its
-  step is named after the container (``<project>_<service>_<i>``).
+  step is named after the container (``<project>_<service>_<i>``);
+- a service of 0 replicas is **unchanged**: nothing is created (the planner's first
+  container is not made), and its replicas that exist are beyond the count, so removed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _SETTLED = (Change.UNCHANGED, Change.CONVERGE_HEALTH)
 def replicated(stack: Stack, step: Step, snapshot: Snapshot) -> Step:
     """``step`` with the service's other replicas, changed by the rules above."""
     spec = stack.services[step.service]
+    if spec.replicas == 0:
+        return Step(step.service, Change.UNCHANGED, step.container, ("0 replicas wanted",))
     others = spec.containers[1:]
     if not others:
         return step
@@ -59,7 +63,7 @@ def surplus(stack: Stack, names: Sequence[str], snapshot: Snapshot) -> list[Step
             continue  # a container_name of its own: one container, no replica
         for container, state in sorted(snapshot.containers.items()):
             number = re.fullmatch(f"{stem}_([0-9]+)", container)
-            if state.service == name and number and int(number[1]) > max(spec.replicas, 1):
+            if state.service == name and number and int(number[1]) > spec.replicas:
                 out.append(Step(container, Change.REMOVE, container, (
                     f"replica beyond the {spec.replicas} wanted",)))
     return out

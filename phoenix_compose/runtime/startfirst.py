@@ -48,10 +48,10 @@ def replicas_now(spec: ServiceSpec, existing: Mapping[str, containers.ContainerS
 
 
 def free_names(spec: ServiceSpec, taken: Sequence[str]) -> list[str]:
-    """The service's ``replicas`` lowest free ``<stem>_<i>`` names."""
+    """The service's ``replicas`` lowest free ``<stem>_<i>`` names (0 replicas: none)."""
     stem, i = spec.container.rsplit("_", 1)[0], 1
     out: list[str] = []
-    while len(out) < max(spec.replicas, 1):
+    while len(out) < spec.replicas:
         if f"{stem}_{i}" not in taken:
             out.append(f"{stem}_{i}")
         i += 1
@@ -68,7 +68,7 @@ def roll_lines(stack: Stack, step: Step, existing: Mapping[str, containers.Conta
     config = spec.update_config
     olds, news = config.batches(tuple(old)) + [()] * len(new), config.batches(tuple(new))
     out = [argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
-                                      int(new[-1].rsplit("_", 1)[1]))]
+                                      int(new[-1].rsplit("_", 1)[1]))] if new else []
     for number, batch in enumerate(news):
         out += [argv.start(*batch), *[argv.healthcheck_run(c) for c in batch if spec.health]]
         out += _retire_lines(spec, olds[number])
@@ -92,8 +92,9 @@ class StartFirst:
         spec, run = stack.services[step.service], self.keeper.run
         old = replicas_now(spec, existing)
         new = free_names(spec, old)
-        run(argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
-                                       int(new[-1].rsplit("_", 1)[1])), timeout=600)
+        if new:  # 0 replicas: nothing made, every old one retired
+            run(argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
+                                           int(new[-1].rsplit("_", 1)[1])), timeout=600)
         config = spec.update_config
         olds = config.batches(tuple(old)) + [()] * len(new)
         try:

@@ -27,6 +27,8 @@ class ServiceStatus:
     last_exit: str | None = None  # why it last stopped, as the watcher saw it: "oom-killed"
     edge: str | None = None  # behind the edge: its server's state (ready, drain, maint)
     weight: int | None = None  # and its weight there
+    # every backend it serves (one per routed port): "web.80: ready (weight 100)"
+    at_edge: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -118,6 +118,7 @@ class Observer:
         self.native.save()
         return {u.name: self._observation(states.get(u.container), results.get(u.container))
                 for u in self.units.values() if u.container not in self.foreign
+                and u.spec.replicas > 0  # 0 replicas: none to heal
                 and (u.container in states or not u.spec.profiles or u.name in seen)}
 
     def _inspect(self, names: list[str]) -> dict[str, ContainerState]:
