@@ -5,7 +5,6 @@ every 20 ms.  The assertions are counts (failed requests: 0), never durations.""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,37 +17,10 @@ from phoenix_compose.runtime.edgeup import with_edge
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 
+from runtime.edgeload import Load, listening, write
 from support import free_port
-from support.edgeload import Load
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow, pytest.mark.haproxy]
-
-# each replica answers its version; ready once httpd answers
-WEB = """
-services:
-  web:
-    image: {image}
-    command:
-      - sh
-      - -c
-      - mkdir -p /www && echo {version} > /www/index.html && {serve}
-    healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-    deploy: {{replicas: 2, update_config: {{order: start-first}}}}
-    ports: ["127.0.0.1:{port}:8000"]
-"""
-
-
-HTTPD = "exec httpd -f -p 8000 -h /www"
-
-
-def write(root: Path, image: str, port: int, version: str, serve: str = HTTPD) -> None:
-    (root / "compose").mkdir(parents=True, exist_ok=True)
-    (root / "compose/app.yaml").write_text(WEB.format(image=image, port=port, version=version,
-                                                      serve=serve))
 
 
 @pytest.fixture
@@ -58,11 +30,6 @@ def edged(make_stack, podman_project: str, busybox_image: str) -> Iterator[tuple
     write(root, busybox_image, port, "v1")
     yield root, port
     ComposeManager(root, "t").stop_services()  # the edge too, even after a failed test
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_up_runs_two_replicas_behind_the_edge_and_down_leaves_nothing(

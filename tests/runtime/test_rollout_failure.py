@@ -11,9 +11,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from phoenix_compose import api
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.config.rollout import UpdateConfig
-from phoenix_compose.errors import ComposeRuntimeError, RolloutStopped
+from phoenix_compose.errors import ComposeRuntimeError, ConfigurationError, RolloutStopped
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.deploy import Deployer
 from phoenix_compose.runtime.edgeproc import Edge
@@ -221,3 +222,14 @@ def test_a_paused_roll_raises_exit_3_naming_what_serves(
     assert "paused" in text and "p_web_4" in text and "still on the old config: p_web_2" \
         in text and "run `inv up` again" in text
     assert remembered == [(["web"], ["p_web_1"])]  # from a new replica, never the old one
+
+
+def test_an_unknown_failure_action_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("services:\n  web:\n    image: i:1\n    deploy:\n      update_config:\n"
+                    "        failure_action: pasue\n      rollback_config:\n"
+                    "        failure_action: pause\n")
+    with pytest.raises(ConfigurationError) as info:
+        api.load_project([path], {}, validate=True)
+    [problem] = info.value.problems
+    assert "c.yaml:6:" in str(problem) and "'pasue'" in str(problem)
