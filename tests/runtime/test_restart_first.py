@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from phoenix_compose.cli.planview import restart_commands
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.runtime import rotate
 from phoenix_compose.runtime.commands import Result
@@ -71,3 +72,16 @@ def test_a_rotation_recreates_every_replica_of_its_consumers(
     assert [(s.service, s.containers) for s in plan.steps] == [
         ("web", ("p_web_1", "p_web_2")), ("db", ("p_db_1",))]
     assert all(s.change is Change.RECREATE for s in plan.steps)
+
+
+def test_restart_dry_run_shows_the_roll_of_a_start_first_service_behind_the_edge(
+        tmp_path: Path, applied, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = stack_of(tmp_path)
+    monkeypatch.setattr(Edge, "pid", lambda _self: None)
+    plain = restart_commands(stack, ["web", "db"], applied.deployer)
+    assert plain[0] == ("podman", "stop", "--time", "10", "--", "p_web_1", "p_web_2", "p_db_1")
+    monkeypatch.setattr(Edge, "pid", lambda _self: 4242)
+    rolled = restart_commands(stack, ["web", "db"], applied.deployer)
+    assert "--scale" in rolled[0] and "web" in rolled[0][-1]  # web's new replicas first
+    stops = [line for line in rolled if line[:2] == ("podman", "stop")]
+    assert stops == [("podman", "stop", "--time", "10", "--", "p_db_1")]  # db: as before
