@@ -1,6 +1,7 @@
-"""``rollback --to N``, ``restart`` and ``failure_action: pause`` of a two-replica
-start-first service behind the edge, on real podman and HAProxy (issue 26), each under a
-load of 4 clients (a GET every 20 ms): counts (failed requests: 0), never durations."""
+"""``rollback --to N``, ``restart``, ``secrets.rotate`` and ``failure_action: pause`` of a
+two-replica start-first service behind the edge, on real podman and HAProxy (issue 26),
+each under a load of 4 clients (a GET every 20 ms): counts (failed requests: 0), never
+durations."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from phoenix_compose.errors import RolloutStopped
 from phoenix_compose.runtime import argv, commands, releases
 from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.rotate import rotate
+from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.statedir import StateDir
 
-from runtime.edgeload import Load, write
+from runtime.edgeload import HTTPD, Load, write
 from support import free_port
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow, pytest.mark.haproxy]
@@ -117,3 +120,30 @@ def test_a_paused_update_keeps_both_versions_serving_and_up_continues_it(
     mid, end = settled(load)
     assert load.failures == []
     assert {k for k in end if end[k] > mid.get(k, 0)} == {"v3\n"}
+
+
+def test_a_secret_rotation_recreates_the_replicas_start_first_under_load(
+        make_stack, podman_project: str, busybox_image: str) -> None:
+    env = podman_project  # its secrets are `<project>_*` in podman: nothing shared
+    root = make_stack({f"envs/{env}.env": f"COMPOSE_PROJECT_NAME={podman_project}\n"})
+    port = free_port()
+    write(root, busybox_image, port, "v1", serve=f"cat /run/secrets/token > /www/index.html "
+          f"&& {HTTPD}", extra=f"    secrets: [{{source: {env}_token, target: token}}]\n"
+                               f"secrets:\n  {env}_token: {{external: true}}\n")
+    m = ComposeManager(root, env)
+    try:
+        store = SecretStore(m.root, m.env, m.current_stack(), m.run, project=m.prepared())
+        store.set("token", "s1")
+        m.start_services(timeout=60)
+        load = Load(port, clients=4, interval=0.02)
+        load.wait_for(40)
+        done = rotate(m.deployer(), store, "token", "s2", 60)
+        mid, end = settled(load)
+    finally:
+        ComposeManager(root, env).stop_services()
+        mine = [n for n in commands.run(argv.secret_names()).stdout.split()
+                if n.startswith(f"{env}_")]
+        if mine:
+            commands.run(argv.secret_remove(*mine))
+    assert done.recreated == ("web",) and load.failures == []
+    assert mid.get("s1", 0) > 0 and end["s1"] == mid["s1"] and end["s2"] > mid.get("s2", 0)
