@@ -122,9 +122,10 @@ def test_a_paused_update_keeps_both_versions_serving_and_up_continues_it(
     assert {k for k in end if end[k] > mid.get(k, 0)} == {"v3\n"}
 
 
-def test_a_secret_rotation_recreates_the_replicas_start_first_under_load(
-        make_stack, podman_project: str, busybox_image: str) -> None:
-    env = podman_project  # its secrets are `<project>_*` in podman: nothing shared
+def test_rotate_under_load(make_stack, podman_project: str, busybox_image: str) -> None:
+    """A secret rotation recreates the replicas start-first (a short name: the edge's
+    socket path, under pytest's folder named after the test, has HAProxy's limit)."""
+    env = f"e{podman_project[-6:]}"  # its secrets are `<env>_*` in podman: nothing shared
     root = make_stack({f"envs/{env}.env": f"COMPOSE_PROJECT_NAME={podman_project}\n"})
     port = free_port()
     write(root, busybox_image, port, "v1", serve=f"cat /run/secrets/token > /www/index.html "
