@@ -219,6 +219,16 @@ class RolledBack(PhoenixError):
         super().__init__("\n".join(lines) + f"\nrolled back to release {release}{undone}")
 
 
+class RolloutStopped(PhoenixError):
+    """A start-first roll whose ``failure_action`` is ``pause`` or ``continue`` left some
+    replicas on the old config: not rolled back, exit code 3 (the deploy did not happen
+    as asked), the message naming each failure and what serves."""
+
+    exit_code = 3
+    hint = ("fix the cause and run `inv up` again: it replaces the replicas still on the "
+            "old config, start-first")
+
+
 class StepFailed(PhoenixError):
     """One step of `inv ci` failed."""
 

@@ -179,7 +179,7 @@ def restart(c: Context, services: str | None = None, env: str | None = None,
             names = [n for n in selected if n in split(services)] if services else selected
             from phoenix_compose.cli.planview import print_plan, restart_commands
 
-            print_plan(restart_commands(stack, names))
+            print_plan(restart_commands(stack, names, m.deployer()))
             return
         with live() as m.report:
             m.restart_services(split(services), timeout=float(timeout))

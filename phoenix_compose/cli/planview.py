@@ -15,6 +15,7 @@ from phoenix_compose.cli.common import say
 
 if TYPE_CHECKING:
     from phoenix_compose.runtime.argv import Argv
+    from phoenix_compose.runtime.deploy import Deployer
     from phoenix_compose.runtime.plan import Plan
     from phoenix_compose.runtime.stack import Stack
 
@@ -90,15 +91,26 @@ def signal_commands(stack: Stack, names: Sequence[str], action: str, sig: str = 
     return [getattr(argv_compose, action)(*containers)]
 
 
-def restart_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:
+def restart_commands(stack: Stack, names: Sequence[str], deployer: Deployer | None = None
+                     ) -> list[Argv]:
     """Stop, then create (the first level, then the rest) and start per level (``restart``
-    recreates what the plan says must be recreated: removed first, not shown here)."""
+    recreates what the plan says must be recreated: removed first, not shown here);
+    ``deployer``: a start-first service behind its running edge shows its roll instead."""
     from phoenix_compose.runtime import argv
+    from phoenix_compose.runtime.edgeproc import Edge
     from phoenix_compose.runtime.plan import profiles_of
+    from phoenix_compose.runtime.restartfirst import recreating
+    from phoenix_compose.runtime.startfirst import roll_lines, rolling
     from phoenix_compose.runtime.startup.creation import start_lines
 
-    return [argv.stop(*[c for n in names for c in stack.services[n].containers]),
-            *start_lines(stack, list(names), profiles_of(stack, names))]
+    plan = recreating(deployer, stack, names, "restarted") if deployer else None
+    rolled = rolling(stack, plan.steps, Edge(deployer.state).pid() is not None) \
+        if plan and deployer else []
+    rest = [n for n in names if n not in {s.service for s in rolled}]
+    lines = [line for s in rolled for line in roll_lines(stack, s, plan.existing)] \
+        if plan else []
+    return lines + ([argv.stop(*[c for n in rest for c in stack.services[n].containers]),
+                     *start_lines(stack, rest, profiles_of(stack, rest))] if rest else [])
 
 
 def stop_commands(stack: Stack, names: Sequence[str]) -> list[Argv]:

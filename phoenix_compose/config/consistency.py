@@ -6,7 +6,9 @@ error: ``network_mode`` with ``networks``; a ``healthcheck.test`` list that is n
 values; a negative count; a ``container_name`` on a service that runs more than once; a
 ``develop.watch`` rule without its ``target``; an ``additional_contexts`` entry naming a
 service that does not exist or is not built; a ``label_file`` that does not exist.  A
-``label_file`` or an ``additional_contexts`` folder outside the stack root is refused unprobed."""
+``label_file`` or an ``additional_contexts`` folder outside the stack root is refused unprobed.
+Phoenix's own: a ``failure_action`` other than rollback, pause or continue (the schema
+takes any string, and the start-first roll acts on it: issue 26)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from phoenix_compose.config.files import Roots
 from phoenix_compose.config.locator import Locator
+from phoenix_compose.config.rollout import FAILURE_ACTIONS
 from phoenix_compose.errors import Problem
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
@@ -31,7 +34,18 @@ def consistency_problems(name: str, svc: dict[str, Any], services: dict[str, Any
     out = _exclusive(base, svc, where) + _counts(base, svc, where)
     out += _limits(base, svc, where) + _watch(base, svc, where)
     out += _contexts(base, svc, services, where, roots)
-    out += _label_files(base, svc, where, roots)
+    out += _label_files(base, svc, where, roots) + _rollout(base, svc, where)
+    return out
+
+
+def _rollout(base: tuple[Any, ...], svc: dict[str, Any], where: Locator) -> list[Problem]:
+    out = []
+    for key in ("update_config", "rollback_config"):
+        action = _deploy(svc, key, "failure_action")
+        if action is not None and action not in FAILURE_ACTIONS:
+            out.append(_at(where, base + ("deploy", key, "failure_action"),
+                           f"deploy.{key}.failure_action of service '{base[1]}' is "
+                           f"{action!r}", "write rollback, pause or continue"))
     return out
 
 

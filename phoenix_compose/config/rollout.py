@@ -11,6 +11,17 @@ from typing import Any
 from phoenix_compose.shapes import as_dict
 
 START_FIRST, STOP_FIRST = "start-first", "stop-first"
+FAILURE_ACTIONS = ("rollback", "pause", "continue")
+
+
+@dataclass(frozen=True)
+class OnFailure:
+    """What a start-first roll does when batch ``number`` fails: the new replicas it
+    removes, the old ones it keeps serving, and whether it stops there."""
+
+    drop: tuple[str, ...]
+    keep: tuple[str, ...]
+    stop: bool
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,21 @@ class UpdateConfig:
         """``items`` ``parallelism`` at a time (0: one batch of all)."""
         size = self.parallelism if self.parallelism > 0 else max(len(items), 1)
         return [items[i:i + size] for i in range(0, len(items), size)]
+
+    def on_failure(self, number: int, news: list[tuple[str, ...]],
+                   olds: list[tuple[str, ...]]) -> OnFailure:
+        """Batch ``number`` of ``news`` failed (``olds[i]``: the old replicas batch ``i``
+        retires).  ``rollback``: every new replica goes (the caller rolls back); ``pause``:
+        this batch's and the later ones' new replicas go, every old one not yet retired
+        stays; ``continue``: this batch's new ones go, its old ones stay, the roll goes on."""
+        later = tuple(c for batch in news[number + 1:] for c in batch)
+        if self.failure_action == "continue":
+            return OnFailure(news[number], olds[number], stop=False)
+        if self.failure_action == "pause":
+            return OnFailure(news[number] + later,
+                             tuple(c for batch in olds[number:] for c in batch), stop=True)
+        done = tuple(c for batch in news[:number] for c in batch)
+        return OnFailure(done + news[number] + later, (), stop=True)
 
 
 def update_config_of(raw: dict[str, Any], key: str,

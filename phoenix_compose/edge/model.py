@@ -15,7 +15,9 @@ from phoenix_compose.config.edgenames import NAME, NAME_RULE
 from phoenix_compose.errors import ConfigurationError
 
 MAX_WEIGHT = 256  # HAProxy's server weight range is 0..256
-SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its NUL
+# sun_path is 108 bytes with its NUL, and HAProxy 2.6 binds `<path>.<pid>.tmp` first and
+# renames it: it refuses a stats socket path over 97 bytes ("too long (max 97)", seen)
+SOCKET_PATH_MAX = 97
 
 
 class Mode(str, enum.Enum):
@@ -162,7 +164,7 @@ class EdgeConfig:
         check_path("the stats socket path", self.socket)
         if len(self.socket.encode()) > SOCKET_PATH_MAX:
             raise _refuse("the stats socket path", self.socket,
-                          f"at most {SOCKET_PATH_MAX} bytes (a UNIX socket's limit): "
+                          f"at most {SOCKET_PATH_MAX} bytes (HAProxy's limit for it): "
                           "move the stack to a shorter path")
         object.__setattr__(self, "frontends", tuple(self.frontends))
         object.__setattr__(self, "backends", tuple(self.backends))

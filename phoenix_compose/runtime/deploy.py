@@ -24,6 +24,7 @@ from phoenix_compose.errors import (
     ConfigurationError,
     PhoenixError,
     RolledBack,
+    RolloutStopped,
     StateError,
 )
 from phoenix_compose.fileio import read_yaml, write_files
@@ -38,7 +39,7 @@ from phoenix_compose.runtime.observe import images_of, local_ids, observe
 from phoenix_compose.runtime.plan import Change, Plan, PlanOptions
 from phoenix_compose.runtime.secrets import missing_secrets
 from phoenix_compose.runtime.stack import Stack, load_stack
-from phoenix_compose.runtime.startfirst import StartFirst, rolling
+from phoenix_compose.runtime.startfirst import Outcome, StartFirst, rolling, rollout_of
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.startup.preflight import image_ids
 from phoenix_compose.statedir import StateDir
@@ -86,21 +87,28 @@ class Deployer:
             pulled += build_images(stack, wanted, run=self.run, report=self.report)
         return local_ids(self.run, images_of(stack, names)) if pulled else ids
 
-    def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
-              ) -> list[Progress]:
+    def apply(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True,
+              rollback: bool = False) -> list[Progress]:
         """Execute ``plan``; a service updated start-first behind the running edge is
-        replaced by :mod:`.startfirst` after the rest; then the edge follows the stack."""
+        replaced by :mod:`.startfirst` after the rest (``rollback``: as its
+        ``rollback_config`` says); then the edge follows the stack."""
         keeper = EdgeKeeper(self.state, self.run, self.report, self.clock)
-        rolled = rolling(stack, plan.steps, keeper.edge.pid() is not None)
+        rolled = rolling(stack, plan.steps, keeper.edge.pid() is not None, rollback)
         rest = replace(plan, steps=tuple(s for s in plan.steps if s not in rolled))
         keeper.release(stack, [c for s in rest.named(Change.REMOVE, Change.RECREATE)
                                for c in s.containers])  # out of the edge before they go
         done = self.execute(stack, rest, options, protect)
+        stopped = []
         for step in rolled:
             self.report(step.service, "start-first", "; ".join(step.reasons))
-            StartFirst(keeper, options.timeout).roll(stack, step, plan.existing)
-            self.remember(stack, [step.service])
+            outcome = StartFirst(keeper, options.timeout).roll(
+                stack, step, plan.existing, rollout_of(stack.services[step.service], rollback))
+            if outcome.new:  # what the new replicas were made from, never an old one's
+                self.remember(stack, [step.service], outcome.new[:1])
+            stopped += [outcome] if outcome.failures else []
         keeper.sync(stack, options.timeout)
+        if stopped:
+            raise RolloutStopped("\n".join(_stopped_text(o) for o in stopped))
         return done
 
     def execute(self, stack: Stack, plan: Plan, options: StartOptions, protect: bool = True
@@ -147,13 +155,18 @@ class Deployer:
                 self.protected[name] = result
                 self.report("*", "protected", f"{name} before recreating {', '.join(owners)}")
 
-    def remember(self, stack: Stack, names: Sequence[str]) -> None:
-        """Store what the containers just made were made from (by their config label)."""
+    def remember(self, stack: Stack, names: Sequence[str], made_as: Sequence[str] = ()
+                 ) -> None:
+        """Store what the containers just made were made from (by their config label);
+        ``made_as``: the container of each of ``names`` to read it from (default: the
+        first replica; a partial roll's first one may be an old one)."""
         if not names:
             return
-        states = containers.inspect(self.run, [stack.services[n].container for n in names])
-        made = {state.config_hash: fingerprint(stack, n) for n in names
-                if (state := states.get(stack.services[n].container)) is not None}
+        made_by = dict(zip(names, made_as)) if made_as else {
+            n: stack.services[n].container for n in names}
+        states = containers.inspect(self.run, list(made_by.values()))
+        made = {state.config_hash: fingerprint(stack, n) for n, c in made_by.items()
+                if (state := states.get(c)) is not None}
         Applied(self.state.applied).remember(made)
 
     def rollback(self, number: int | None, timeout: float) -> tuple[int, Plan]:
@@ -165,7 +178,7 @@ class Deployer:
         ids = self.prepare(stack, names)
         plan = self.plan(stack, names, ids)
         self.apply(stack, plan, StartOptions(timeout, True, planning.profiles_of(stack, names)),
-                   protect=False)
+                   protect=False, rollback=True)
         releases.set_current(self.state, release.number)
         return release.number, plan
 
@@ -198,6 +211,16 @@ def recover(deployer: Deployer, cause: PhoenixError, number: int, timeout: float
             f"{cause}\nthe rollback to release {number} failed too: {exc}",
             hint="`inv status` shows what runs; `inv rollback --to N` tries again") from None
     raise RolledBack(cause, number, plan.changed()) from None
+
+
+def _stopped_text(outcome: Outcome) -> str:
+    kept = ", ".join(outcome.kept) or "none"
+    how = ("paused where it failed" if outcome.paused else
+           f"went on past {len(outcome.failures)} failed batch(es)")
+    return (f"service '{outcome.service}': the start-first update {how} (not rolled back): "
+            + "; ".join(outcome.failures)
+            + f"\non the new config: {', '.join(outcome.new) or 'none'}; still on the old "
+              f"config: {kept}")
 
 
 def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) -> Stack:

@@ -22,6 +22,7 @@ from phoenix_compose.errors import (
     LockedError,
     OwnershipError,
     PhoenixError,
+    RolloutStopped,
     StateError,
 )
 from phoenix_compose.runtime import argv, audit, children, commands, containers, ownership, releases
@@ -35,6 +36,7 @@ from phoenix_compose.runtime.locks import env_lock
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.plan import Change, Plan, profiles_of
+from phoenix_compose.runtime.restartfirst import replace_start_first
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.status import ServiceStatus, service_status
@@ -126,8 +128,8 @@ class ComposeManager:
                 self.applied = plan
                 done = deployer.apply(stack, plan, StartOptions(
                     timeout, wait, profiles_of(stack, names)))
-            except (ConfigurationError, LockedError, OwnershipError):
-                raise
+            except (ConfigurationError, LockedError, OwnershipError, RolloutStopped):
+                raise  # RolloutStopped: failure_action pause/continue, never rolled back
             except PhoenixError as exc:
                 if not rollback or (plan is not None and not plan.remakes):
                     raise  # asked not to, or nothing remade: a rollback cannot mend health
@@ -262,6 +264,10 @@ def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: 
     """``restart`` (``stop``) and ``start`` of ``names``: what the plan would recreate (a
     moved image, a changed config) is replaced, not only started, and remembered."""
     deployer = m.deployer()
+    if stop:  # restart: a start-first service behind the edge is replaced start-first
+        names = replace_start_first(deployer, stack, names, timeout, "restarted")
+    if not names:
+        return []
     stale = deployer.plan(stack, names).named(Change.RECREATE)  # the plan decides, only it
     if stop:
         stop_noted(m.run, m.state, stack, names)

@@ -23,7 +23,8 @@ from typing import Any
 from phoenix_compose.errors import ComposeRuntimeError, PhoenixError, tail_lines
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.deploy import Deployer
-from phoenix_compose.runtime.plan import Change, Plan, Step
+from phoenix_compose.runtime.plan import Change
+from phoenix_compose.runtime.restartfirst import recreating
 from phoenix_compose.runtime.secret_swap import check_value
 from phoenix_compose.runtime.secrets import SecretStore
 from phoenix_compose.runtime.stack import Stack
@@ -54,7 +55,7 @@ def rotate_many(deployer: Deployer, store: SecretStore, values: dict[str, str],
         check_value(name, value)
     stack = store.stack
     targets = {name: store.resolve(name) for name in values}
-    running, states = _running_consumers(deployer, store, list(targets.values()), label)
+    running = _running_consumers(deployer, store, list(targets.values()), label)
     old = {name: current_value(deployer.run, stack, target, [
         r for r in running if r in store.declared.get(target, [])])
         for name, target in targets.items()}
@@ -65,13 +66,12 @@ def rotate_many(deployer: Deployer, store: SecretStore, values: dict[str, str],
             "only a running consumer can give", hint="start the stack first (`inv up`)")
     _store_all(deployer, store, hooks, old, values)
     try:
-        recreate(deployer, stack, running, states, timeout)
+        recreate(deployer, stack, running, timeout)
     except PhoenixError as exc:
         if any(v is None for v in old.values()):
             raise
         _store_all(deployer, store, hooks, values, {n: str(v) for n, v in old.items()})
-        recreate(deployer, stack, running, containers.inspect(
-            deployer.run, [stack.services[n].container for n in running]), timeout)
+        recreate(deployer, stack, running, timeout)
         raise ComposeRuntimeError(
             f"rotation of secret(s) {label} failed: {str(exc).splitlines()[0]}\n"
             f"rolled back to the previous value (recreated: {', '.join(running)})",
@@ -81,7 +81,7 @@ def rotate_many(deployer: Deployer, store: SecretStore, values: dict[str, str],
 
 
 def _running_consumers(deployer: Deployer, store: SecretStore, targets: list[str],
-                       label: str) -> tuple[list[str], dict[str, containers.ContainerState]]:
+                       label: str) -> list[str]:
     """The running consumers of ``targets``; refused when their config drifted (recreating
     them would deploy more than the new values)."""
     stack = store.stack
@@ -97,7 +97,7 @@ def _running_consumers(deployer: Deployer, store: SecretStore, targets: list[str
             f"{', '.join(s.service for s in drift)} differs from what runs ("
             + "; ".join(f"{s.service}: {s.change}" for s in drift) + ")",
             hint="apply it first (`inv plan`, then `inv up`), or roll back; nothing was changed")
-    return running, states
+    return running
 
 
 def _store_all(deployer: Deployer, store: SecretStore,
@@ -161,11 +161,11 @@ def run_hook(run: containers.Runner, stack: Stack, hook: tuple[str, list[str]], 
                                   f"{result.code}):\n{tail_lines(text, 5)}")
 
 
-def recreate(deployer: Deployer, stack: Stack, names: Sequence[str],
-             states: dict[str, containers.ContainerState], timeout: float) -> None:
+def recreate(deployer: Deployer, stack: Stack, names: Sequence[str], timeout: float) -> None:
+    """Recreate ``names`` with the new value: every replica (a start-first service behind
+    the running edge start-first, :mod:`.restartfirst`)."""
     if not names:
         return
-    plan = Plan(stack.project, tuple(Step(n, Change.RECREATE, stack.services[n].container,
-                                          ("its secret was rotated",)) for n in names), states)
+    plan = recreating(deployer, stack, names, "its secret was rotated")
     profiles = tuple(sorted({p for n in names for p in stack.services[n].profiles}))
     deployer.apply(stack, plan, StartOptions(timeout, True, profiles))

@@ -9,8 +9,14 @@ the new replicas take the service's own names (``podman rename``: id, address an
 stay), so the planner and podman-compose see the service as they know it; the edge's
 ``sync`` then moves each server to its new name (same address: no request is lost).
 
-A new replica that never becomes healthy never got traffic: the new ones are removed, the
-old ones keep serving, and the error goes up to ``up`` (which rolls back: exit 3)."""
+A batch fails when a new replica never becomes healthy (it never got traffic), or fails
+within ``monitor`` seconds of joining (:mod:`.monitor`: before its old ones are retired).
+Then ``failure_action`` (:meth:`.UpdateConfig.on_failure`): ``rollback`` removes every new
+replica and the error goes up (``up`` rolls back: exit 3); ``pause`` and ``continue`` keep
+what serves and :class:`Outcome` names the failures (``up`` exits 3, no rollback).
+
+``rollback`` and the automatic rollback roll with ``rollback_config`` when the service
+writes one, else with its ``update_config`` (:func:`rollout_of`)."""
 
 from __future__ import annotations
 
@@ -18,23 +24,35 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from phoenix_compose.config.rollout import UpdateConfig
 from phoenix_compose.config.services import container_name
 from phoenix_compose.edge.api import RuntimeAPI
 from phoenix_compose.errors import PhoenixError
 from phoenix_compose.runtime import argv, argv_compose, containers
 from phoenix_compose.runtime.edgeplan import routes
 from phoenix_compose.runtime.edgeup import EdgeKeeper
+from phoenix_compose.runtime.monitor import watch
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
+from phoenix_compose.shapes import as_dict
 
 
-def rolling(stack: Stack, steps: Sequence[Step], edge_runs: bool) -> list[Step]:
+def rollout_of(spec: ServiceSpec, rollback: bool = False) -> UpdateConfig:
+    """What a roll follows: ``rollback_config`` in a rollback when the service writes one,
+    else ``update_config`` (docker's rollback defaults to stop-first: see the guide)."""
+    written = as_dict(spec.raw.get("deploy")).get("rollback_config") is not None
+    return spec.rollback_config if rollback and written else spec.update_config
+
+
+def rolling(stack: Stack, steps: Sequence[Step], edge_runs: bool, rollback: bool = False
+            ) -> list[Step]:
     """The recreated steps that update start-first (only while the edge runs: the first
     ``up`` has nothing to keep serving); not a service with a ``container_name`` of its
     own (no second container can be made beside it: it is recreated as before)."""
     routed = {r.service for r in routes(stack)}
     return [s for s in steps if edge_runs and s.change is Change.RECREATE
-            and s.service in routed and stack.services[s.service].update_config.start_first
+            and s.service in routed and rollout_of(stack.services[s.service], rollback)
+            .start_first
             and stack.services[s.service].container == container_name(stack.project, s.service)]
 
 
@@ -61,11 +79,12 @@ def free_names(spec: ServiceSpec, taken: Sequence[str]) -> list[str]:
 def roll_lines(stack: Stack, step: Step, existing: Mapping[str, containers.ContainerState]
                ) -> list[argv.Argv]:
     """The podman lines :meth:`StartFirst.roll` runs when every new replica passes (the
-    edge's runtime API calls aside), in its order: for ``up --dry-run``."""
+    edge's runtime API calls and the ``monitor`` checks aside), in its order: for ``up
+    --dry-run``."""
     spec = stack.services[step.service]
     old = replicas_now(spec, existing)
     new = free_names(spec, old)
-    config = spec.update_config
+    config = rollout_of(spec)
     olds, news = config.batches(tuple(old)) + [()] * len(new), config.batches(tuple(new))
     out = [argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
                                       int(new[-1].rsplit("_", 1)[1]))] if new else []
@@ -73,7 +92,7 @@ def roll_lines(stack: Stack, step: Step, existing: Mapping[str, containers.Conta
         out += [argv.start(*batch), *[argv.healthcheck_run(c) for c in batch if spec.health]]
         out += _retire_lines(spec, olds[number])
     out += _retire_lines(spec, [c for batch in olds[len(news):] for c in batch])
-    return out + [argv_compose.rename(n, f) for n, f in zip(new, spec.containers) if n != f]
+    return out + [argv_compose.rename(n, f) for n, f in renames(new, spec.containers, ())]
 
 
 def _retire_lines(spec: ServiceSpec, old: Sequence[str]) -> list[argv.Argv]:
@@ -81,40 +100,90 @@ def _retire_lines(spec: ServiceSpec, old: Sequence[str]) -> list[argv.Argv]:
         if old else []
 
 
+def renames(new: Sequence[str], finals: Sequence[str], kept: Sequence[str]
+            ) -> list[tuple[str, str]]:
+    """The new replicas that serve take the service's own names the kept old ones do not
+    hold (those they hold already stay), lowest first."""
+    free = [f for f in finals if f not in kept and f not in new]
+    return list(zip([n for n in new if n not in finals], free))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a roll left: the new replicas serving (by their final names), the old ones
+    kept, and each failed batch's error (empty: every batch passed)."""
+
+    service: str
+    new: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+    paused: bool = False
+
+
 @dataclass
 class StartFirst:
     keeper: EdgeKeeper
     timeout: float
 
-    def roll(self, stack: Stack, step: Step,
-             existing: Mapping[str, containers.ContainerState]) -> None:
-        """Replace ``step``'s service start-first (see the module's text)."""
-        spec, run = stack.services[step.service], self.keeper.run
+    def roll(self, stack: Stack, step: Step, existing: Mapping[str, containers.ContainerState],
+             config: UpdateConfig | None = None) -> Outcome:
+        """Replace ``step``'s service start-first (see the module's text); ``config``: the
+        rollout (default: the service's ``update_config``)."""
+        spec, config = stack.services[step.service], config or rollout_of(
+            stack.services[step.service])
         old = replicas_now(spec, existing)
         new = free_names(spec, old)
         if new:  # 0 replicas: nothing made, every old one retired
-            run(argv_compose.create_scaled(stack.compose_file, stack.project, spec.name,
-                                           int(new[-1].rsplit("_", 1)[1])), timeout=600)
-        config = spec.update_config
-        olds = config.batches(tuple(old)) + [()] * len(new)
+            self.keeper.run(argv_compose.create_scaled(
+                stack.compose_file, stack.project, spec.name, int(new[-1].rsplit("_", 1)[1])),
+                timeout=600)
+        news, olds = config.batches(tuple(new)), config.batches(tuple(old)) + [()] * len(new)
+        served, kept, failures = self.batches(stack, spec, config, news, olds)
+        rest = [c for batch in olds[len(news):] for c in batch if c not in kept]
+        self.retire(stack, spec, rest)  # fewer replicas wanted (paused: kept already)
+        moved = renames(served, spec.containers, kept)
+        for name, final in moved:
+            self.keeper.run(argv_compose.rename(name, final), timeout=60)
+        named = [dict(moved).get(n, n) for n in served]
+        return Outcome(spec.name, tuple(named), tuple(kept), tuple(failures),
+                       paused=bool(failures) and config.failure_action == "pause")
+
+    def batches(self, stack: Stack, spec: ServiceSpec, config: UpdateConfig,
+                news: list[tuple[str, ...]], olds: list[tuple[str, ...]]
+                ) -> tuple[list[str], list[str], list[str]]:
+        """Each batch in turn: the new replicas serving, the old ones kept, the failures."""
+        served: list[str] = []
+        kept: list[str] = []
+        failures: list[str] = []
+        gone: set[str] = set()
         try:
-            for number, batch in enumerate(config.batches(tuple(new))):
+            for number, batch in enumerate(news):
                 if number and config.delay:
                     self.keeper.clock.sleep(config.delay)
-                self.swap(stack, spec, batch, olds[number])
+                try:
+                    self.add(stack, spec, batch, config.monitor)
+                except PhoenixError as exc:
+                    decided = config.on_failure(number, news, olds)
+                    self.retire(stack, spec, decided.drop)
+                    gone.update(decided.drop)
+                    if config.failure_action not in ("pause", "continue"):
+                        raise
+                    failures.append(str(exc).splitlines()[0])
+                    kept += decided.keep
+                    if decided.stop:
+                        break
+                    continue
+                served += batch
+                if olds[number]:
+                    self.retire(stack, spec, olds[number])
         except BaseException:  # ^C too: the new ones out of the edge and gone; the old serve
-            self.retire(stack, spec, [n for n in new if n not in old])
+            self.retire(stack, spec, [n for b in news for n in b if n not in gone])
             raise
-        rest = [c for batch in olds[len(config.batches(tuple(new))):] for c in batch]
-        if rest:
-            self.retire(stack, spec, rest)
-        for name, final in zip(new, spec.containers):
-            if name != final:
-                run(argv_compose.rename(name, final), timeout=60)
+        return served, kept, failures
 
-    def swap(self, stack: Stack, spec: ServiceSpec, new: Sequence[str],
-             old: Sequence[str]) -> None:
-        """Start ``new``, add them once healthy, then retire ``old``."""
+    def add(self, stack: Stack, spec: ServiceSpec, new: Sequence[str], monitor: float
+            ) -> None:
+        """Start ``new``, add them once healthy, then watch them ``monitor`` seconds."""
         self.keeper.run(argv.start(*new), timeout=120)
         api = self.keeper.edge.api()
         for route in [r for r in routes(stack) if r.service == spec.name]:
@@ -122,11 +191,13 @@ class StartFirst:
             if len(joined) != len(new):
                 raise PhoenixError(f"replica(s) {', '.join(set(new) - set(joined))} of "
                                    f"service '{spec.name}' publish no port {route.target}")
-        if old:
-            self.retire(stack, spec, old)
+        if monitor > 0:
+            watch(self.keeper.run, self.keeper.clock, spec, new, monitor)
 
     def retire(self, stack: Stack, spec: ServiceSpec, old: Sequence[str]) -> None:
         """Drain ``old`` at the edge, then stop and remove their containers."""
+        if not old:
+            return
         api: RuntimeAPI = self.keeper.edge.api()
         for route in [r for r in routes(stack) if r.service == spec.name]:
             self.keeper.leave(api, route, spec, old)

@@ -1,5 +1,6 @@
 """A two-replica busybox httpd service behind the edge, for the real podman and HAProxy
-tests of issue 26 (``tests/runtime/test_edge_up.py``, ``tests/watch/test_edge_watch.py``):
+tests of issue 26 (``tests/runtime/test_edge_up.py``, ``test_edge_rollout.py``,
+``tests/watch/test_edge_watch.py``):
 each replica answers its version, and is healthy once httpd answers.  The ``edged``
 fixture (tests/conftest.py) writes it and takes it down after the test."""
 
@@ -26,17 +27,21 @@ services:
       interval: 1s
       timeout: 2s
       retries: 3
-    deploy: {{replicas: 2, update_config: {{order: start-first}}}}
+    deploy: {deploy}
     ports: ["127.0.0.1:{port}:8000"]
-"""
+{extra}"""
 
 HTTPD = "exec httpd -f -p 8000 -h /www"
+START_FIRST = "{replicas: 2, update_config: {order: start-first}}"
 
 
-def write(root: Path, image: str, port: int, version: str, serve: str = HTTPD) -> None:
+def write(root: Path, image: str, port: int, version: str, serve: str = HTTPD,
+          deploy: str = START_FIRST, extra: str = "") -> None:
+    """The stack's compose file: ``web`` at ``version``; ``extra``: more of the service's
+    keys (indented as its own)."""
     (root / "compose").mkdir(parents=True, exist_ok=True)
-    (root / "compose/app.yaml").write_text(WEB.format(image=image, port=port, version=version,
-                                                      serve=serve))
+    (root / "compose/app.yaml").write_text(WEB.format(
+        image=image, port=port, version=version, serve=serve, deploy=deploy, extra=extra))
 
 
 def edged_stack(make_stack: Callable[[dict[str, str]], Path], project: str,
