@@ -20,7 +20,9 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or a digit, "
              "at most 63 characters")
 MAX_WEIGHT = 256  # HAProxy's server weight range is 0..256
-SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its NUL
+# sun_path is 108 bytes with its NUL, but HAProxy binds ``<path>.<pid>.tmp`` first and
+# renames it: 2.6.12 refuses a longer one, "socket path ... too long (max 97)"
+SOCKET_PATH_MAX = 97
 
 
 class Mode(str, enum.Enum):
@@ -167,8 +169,8 @@ class EdgeConfig:
         check_path("the stats socket path", self.socket)
         if len(self.socket.encode()) > SOCKET_PATH_MAX:
             raise _refuse("the stats socket path", self.socket,
-                          f"at most {SOCKET_PATH_MAX} bytes (a UNIX socket's limit): "
-                          "move the stack to a shorter path")
+                          f"at most {SOCKET_PATH_MAX} bytes (HAProxy's limit for a UNIX "
+                          "socket): move the stack to a shorter path")
         object.__setattr__(self, "frontends", tuple(self.frontends))
         object.__setattr__(self, "backends", tuple(self.backends))
         self._check_names()

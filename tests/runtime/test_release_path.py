@@ -68,6 +68,16 @@ def statuses(root: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
+def phoenix_stack(phoenix_stack: Path):
+    """The real stack moved to a short path: the edge's admin socket, in
+    ``.phoenix/prod/edge/``, must fit HAProxy's 97 bytes (pytest's tmp_path is too deep)."""
+    short = Path(tempfile.mkdtemp(prefix="prel-", dir="/tmp"))
+    shutil.copytree(phoenix_stack, short / "s")
+    yield short / "s"
+    shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture
 def release_env(phoenix_stack: Path, podman_project: str):
     """The process environment of every step: its own registry, project and ports; its own
     podman secrets (PHOENIX_SECRETS_PREFIX), pass-encrypted with a key of its own."""
