@@ -286,12 +286,15 @@ def broken_release(root: Path, env: dict[str, str], project: str) -> None:
                           [], False), timeout=600)
     step(root, {**env, "PHOENIX_CORE_IMAGE": BROKEN}, "images.promote", "--from",
          "development", "--to", "prod", "--tag", "v2")
+    held = ids(project)
     load = core_load(env, project)
     failed = step(root, env, "up", "--env", "prod", "--timeout", "45", code=3)
     load.wait_for(40)
     load.stop()
     assert load.failures == [], load.failures[:5]  # the broken replicas never got traffic
-    assert "rolled back to release 3 (recreated: phoenix-core" in failed.stderr
+    # start-first: the old replicas were never stopped, so the rollback recreated nothing
+    assert "rolled back to release 3 (nothing had changed)" in failed.stderr
+    assert ids(project) == held
     assert statuses(root, env) == dict.fromkeys(SERVICES, "healthy")
     assert sql(project, "SELECT amount FROM revenue") == "42"
     assert "RELEASE_NOTE=two" in commands.run(argv.inspect(f"{project}_phoenix-core_1")).stdout
