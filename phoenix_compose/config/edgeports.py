@@ -18,6 +18,10 @@ from phoenix_compose.config.merge import port_key
 from phoenix_compose.shapes import as_dict
 
 EDGE_PORTS = "x-phoenix-edge-ports"
+# how the edge proxies a service: http (the default: retries of idempotent requests on
+# another replica) or tcp (bytes through, for a service that terminates TLS itself)
+EDGE_MODE = "x-phoenix-edge-mode"
+EDGE_MODES = ("http", "tcp")
 LOOPBACK = "127.0.0.1"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from phoenix_compose.config.edgeports import EDGE_MODE, EDGE_MODES
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.probes import MODES, PROBE_KEY, recognise
 from phoenix_compose.config.schemacheck import compiled, passes
@@ -53,7 +54,20 @@ def extension_problems(services: dict[str, Any], where: Locator) -> list[Problem
     schemas (jsonschema), each error located at the value (or key) the user wrote."""
     return [p for key, schema in ((RESTART, RESTART_SCHEMA), (BACKUP, BACKUP_SCHEMA))
             for p in _block_problems(services, where, key, schema)] + \
-        probe_problems(services, where)
+        probe_problems(services, where) + edge_mode_problems(services, where)
+
+
+def edge_mode_problems(services: dict[str, Any], where: Locator) -> list[Problem]:
+    """``x-phoenix-edge-mode``: http or tcp."""
+    problems = []
+    for name, svc in services.items():
+        value = svc.get(EDGE_MODE) if isinstance(svc, dict) else None
+        if value is not None and value not in EDGE_MODES:
+            loc, note = where.value(("services", name, EDGE_MODE))
+            problems.append(Problem(loc, f"{EDGE_MODE} of service '{name}' must be http or "
+                                         f"tcp, not {value!r}{note}",
+                                    hint="tcp for a service that serves TLS itself"))
+    return problems
 
 
 def probe_problems(services: dict[str, Any], where: Locator) -> list[Problem]:

@@ -15,8 +15,8 @@ from phoenix_compose.config.edgenames import NAME, NAME_RULE
 from phoenix_compose.errors import ConfigurationError
 
 MAX_WEIGHT = 256  # HAProxy's server weight range is 0..256
-# sun_path is 108 bytes with its NUL, and HAProxy 2.6 binds `<path>.<pid>.tmp` first and
-# renames it: it refuses a stats socket path over 97 bytes ("too long (max 97)", seen)
+# sun_path is 108 bytes with its NUL, but HAProxy binds ``<path>.<pid>.tmp`` first and
+# renames it: 2.6.12 refuses a longer one, "socket path ... too long (max 97)"
 SOCKET_PATH_MAX = 97
 
 
@@ -164,8 +164,8 @@ class EdgeConfig:
         check_path("the stats socket path", self.socket)
         if len(self.socket.encode()) > SOCKET_PATH_MAX:
             raise _refuse("the stats socket path", self.socket,
-                          f"at most {SOCKET_PATH_MAX} bytes (HAProxy's limit for it): "
-                          "move the stack to a shorter path")
+                          f"at most {SOCKET_PATH_MAX} bytes (HAProxy's limit for a UNIX "
+                          "socket): move the stack to a shorter path")
         object.__setattr__(self, "frontends", tuple(self.frontends))
         object.__setattr__(self, "backends", tuple(self.backends))
         self._check_names()

@@ -19,7 +19,8 @@ _COMMON = frozenset({
     "image", "build", "profiles", "environment", "env_file", "ports", "volumes", "tmpfs",
     "secrets", "healthcheck", "depends_on", "deploy", "entrypoint", "command", "cap_drop",
     "read_only", "security_opt", "user", "stop_grace_period", "networks", "restart",
-    "container_name", "labels", "x-phoenix-probe", "x-phoenix-restart"})
+    "container_name", "labels", "x-phoenix-probe", "x-phoenix-restart",
+    "x-phoenix-edge-mode"})  # the edge's proxy mode: a Service and a port are TCP anyway
 KUBE = (_COMMON - {"container_name"}) | {"expose", "x-phoenix-backup"}  # pods: own names
 QUADLET = _COMMON | {"cap_add", "expose", "ulimits"}
 KUBE_DEPLOY = frozenset({"replicas", "resources", "update_config", "rollback_config"})

@@ -8,14 +8,18 @@ docker's default, which is the user's choice) and host port, and a backend of th
 service's replicas on that container port.  The replicas publish the container port on
 an ephemeral 127.0.0.1 port: the server's address is read back with ``podman port``
 (:func:`parse_port`), so the servers are given, not planned.  A port written without a
-host port, or as a range, is not routed (there is no single port for the edge to own)."""
+host port, or as a range, is not routed (there is no single port for the edge to own).
+A backend proxies HTTP unless the service says ``x-phoenix-edge-mode: tcp``: a service
+that serves HTTPS itself (phoenix-core in prod) is passed through as TCP, its TLS
+untouched (an HTTP-mode backend would speak plain HTTP to a TLS port and fail every
+request); TCP mode still retries a refused connection on another replica."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from phoenix_compose.config.edgeports import EDGE_PORTS
+from phoenix_compose.config.edgeports import EDGE_MODE, EDGE_PORTS
 from phoenix_compose.config.merge import port_key
 from phoenix_compose.edge.model import Backend, EdgeConfig, Frontend, Server, State
 from phoenix_compose.runtime.stack import Stack
@@ -60,7 +64,8 @@ def edge_config(stack: Stack, socket: str,
     through the runtime API once healthy)."""
     servers = servers or {}
     found = routes(stack)
-    backends = {r.backend: Backend(r.backend, tuple(servers.get(r.backend, ())))
+    backends = {r.backend: Backend(r.backend, tuple(servers.get(r.backend, ())),
+                                   mode=stack.services[r.service].raw.get(EDGE_MODE, "http"))
                 for r in found}
     return EdgeConfig(socket=socket,
                       frontends=tuple(Frontend(r.frontend, r.published, r.backend, r.address)

@@ -90,7 +90,10 @@ def _running_consumers(deployer: Deployer, store: SecretStore, targets: list[str
     states = containers.inspect(deployer.run, [stack.services[n].container for n in consumers])
     running = [n for n in consumers if getattr(states.get(stack.services[n].container),
                                                "running", False)]
-    drift = [s for s in deployer.plan(stack, running).steps if s.change is not Change.UNCHANGED]
+    # converge-health is no config drift: a consumer whose health is only stale (not
+    # checked for two intervals, no watcher) is recreated by the rotation, health-gated
+    drift = [s for s in deployer.plan(stack, running).steps
+             if s.change not in (Change.UNCHANGED, Change.CONVERGE_HEALTH)]
     if drift:
         raise ComposeRuntimeError(
             f"cannot rotate secret(s) {label}: the config of "

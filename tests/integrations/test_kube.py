@@ -53,7 +53,10 @@ def test_the_mapping_carries_state_ordering_health_secrets_and_limits() -> None:
     pod = db["spec"]["template"]["spec"]
     assert {"name": "revenue-db-data", "mountPath": "/var/lib/postgresql/data"} in \
         pod["containers"][0]["volumeMounts"]
-    core = docs(files, "phoenix-core", "Deployment")["spec"]["template"]["spec"]
+    deployment = docs(files, "phoenix-core", "Deployment")["spec"]  # 2 replicas, start-first
+    assert deployment["replicas"] == 2 and deployment["strategy"]["type"] == "RollingUpdate"
+    assert "replicas" not in db["spec"] or db["spec"]["replicas"] == 1  # the db stays one
+    core = deployment["template"]["spec"]
     (wait,) = core["initContainers"]
     assert wait["name"] == "wait-for-revenue-db" and wait["image"] == core["containers"][0][
         "image"] and "revenue-db 5432" in wait["command"][2]

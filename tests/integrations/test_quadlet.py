@@ -167,7 +167,8 @@ def test_written_units_are_checked_and_a_hand_edit_is_caught(tmp_path: Path, cap
     assert code == 0, err
     assert (out / "phoenix-prod-revenue-db.container").exists()
     assert deploy_quadlet(REPO, capsys, env="prod", out=str(out), check=True)[0] == 0
-    unit = out / "phoenix-prod-phoenix-core.container"
+    assert (out / "phoenix-prod-phoenix-core.target").exists()  # 2 replicas in prod
+    unit = out / "phoenix-prod-phoenix-core@.container"
     unit.write_text(unit.read_text().replace("NoNewPrivileges=true", "NoNewPrivilege=true"))
     code, _, err = deploy_quadlet(REPO, capsys, env="prod", out=str(out), check=True)
     assert code == 1

@@ -68,3 +68,30 @@ def test_a_hostile_service_name_is_refused_by_the_model(tmp_path: Path) -> None:
                                                 "ports": ["8080:80"]}}))
     with pytest.raises(ConfigurationError):
         edge_config(stack, SOCKET)
+
+
+def test_a_service_that_serves_tls_itself_is_proxied_as_tcp(tmp_path: Path) -> None:
+    stack = load_stack(final(tmp_path, {
+        "core": {"image": "i:1", "deploy": {"replicas": 2}, "ports": ["8443:8080"],
+                 "x-phoenix-edge-mode": "tcp"},
+        "web": {"image": "i:1", "deploy": {"replicas": 2}, "ports": ["8080:80"]}}))
+    config = edge_config(stack, SOCKET)
+    assert {b.name: b.mode.value for b in config.backends} == {"core.8080": "tcp",
+                                                               "web.80": "http"}
+    text = render(config)
+    core = text[text.index("\nbackend core.8080"):text.index("\nbackend web.80")]
+    assert "mode tcp" in core and "retry-on" not in core  # no HTTP in the TLS stream
+    assert "frontend in.core.8443\n    mode tcp" in text
+
+
+def test_an_unknown_edge_mode_is_a_located_error(make_stack) -> None:
+    from phoenix_compose.config.environment import load_environment
+    from phoenix_compose.config.pipeline import build
+
+    root = make_stack({"envs/dev.env": "", "compose/a.yaml":
+                       "services:\n  web:\n    image: 'w:1'\n    x-phoenix-edge-mode: tls\n"})
+    with pytest.raises(ConfigurationError) as refused:
+        build(load_environment(root, "dev", {}))
+    assert [str(p) for p in refused.value.problems] == [
+        "compose/a.yaml:4:26: error: x-phoenix-edge-mode of service 'web' must be http or "
+        "tcp, not 'tls' (hint: tcp for a service that serves TLS itself)"]

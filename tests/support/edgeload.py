@@ -2,13 +2,16 @@
 podman): each backend is a threaded HTTP/1.1 server on 127.0.0.1 that answers its own
 name; ``kill`` drops it abruptly (listener closed, every open connection reset, as a
 killed container does).  The load is N client threads, each a GET every ``interval``
-seconds over a keep-alive connection; every failure is kept, with what it was."""
+seconds over a keep-alive connection; every failure is kept, with what it was, and every
+request's start and latency (``timings``: bench/zero_downtime.py imports this module by
+path for its load, so that the tests and the bench share one load generator)."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -89,13 +92,16 @@ class Backend(ThreadingHTTPServer):
 
 
 class Load:
-    """``clients`` threads, each a GET every ``interval`` s to ``port``, until ``stop``."""
+    """``clients`` threads, each a GET of ``path`` every ``interval`` s to ``port``, until
+    ``stop``; over HTTPS when given an SSL ``context``."""
 
-    def __init__(self, port: int, clients: int = 4, interval: float = 0.02) -> None:
-        self.port, self.interval = port, interval
+    def __init__(self, port: int, clients: int = 4, interval: float = 0.02, path: str = "/",
+                 context: ssl.SSLContext | None = None) -> None:
+        self.port, self.interval, self.path, self.context = port, interval, path, context
         self.done = 0
         self.failures: list[str] = []
         self.served: dict[str, int] = {}
+        self.timings: list[tuple[float, float, bool]] = []  # (start, seconds, failed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._client, daemon=True)
@@ -104,25 +110,33 @@ class Load:
             thread.start()
 
     def _client(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = self._connect()
         while not self._stop.is_set():
+            start = time.monotonic()
             try:
-                conn.request("GET", "/")
+                conn.request("GET", self.path)
                 response = conn.getresponse()
                 body = response.read().decode()
                 failure = None if response.status == 200 else f"{response.status} {body!r}"
             except (OSError, http.client.HTTPException) as exc:
                 failure, body = f"{type(exc).__name__}: {exc}", ""
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn = self._connect()
             with self._lock:
                 self.done += 1
+                self.timings.append((start, time.monotonic() - start, failure is not None))
                 if failure:
                     self.failures.append(failure)
                 else:
                     self.served[body] = self.served.get(body, 0) + 1
             self._stop.wait(self.interval)
         conn.close()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self.context is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
+                                           context=self.context)
 
     def wait_for(self, more: int, hang_guard: float = 60.0) -> None:
         """Until ``more`` requests more than now are done (a count, not a duration; the
