@@ -17,6 +17,7 @@ import ssl
 import struct
 import sys
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
@@ -45,16 +46,30 @@ def check_http(url):
             raise RuntimeError(f"HTTP {response.status}")
 
 
+def check(target):
+    """One dependency; a failed name lookup is asked again twice, 0.1 s apart: podman's
+    aardvark-dns before 1.11 stops answering for a moment each time a container joins or
+    leaves the network (containers/aardvark-dns#389, fixed by #449), which a start-first
+    deploy does twice per replica."""
+    parsed = urlparse(target)
+    for attempt in range(3):
+        try:
+            if parsed.scheme == "postgres":
+                return check_postgres(parsed.hostname, parsed.port or 5432)
+            return check_http(target)
+        except (socket.gaierror, urllib.error.URLError) as exc:
+            lookup = isinstance(getattr(exc, "reason", exc), socket.gaierror)
+            if not lookup or attempt == 2:
+                raise
+            time.sleep(0.1)
+
+
 def dependencies():
     results = {}
     wanted = os.environ.get("HEALTH_DEPENDS", "").split(",")
     for target in filter(None, (t.strip() for t in wanted)):
-        parsed = urlparse(target)
         try:
-            if parsed.scheme == "postgres":
-                check_postgres(parsed.hostname, parsed.port or 5432)
-            else:
-                check_http(target)
+            check(target)
             results[target] = "ok"
         except Exception as exc:  # reported in the body, never fatal
             results[target] = f"failing: {exc}"
