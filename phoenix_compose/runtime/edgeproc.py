@@ -21,6 +21,7 @@ from phoenix_compose.edge.model import EdgeConfig
 from phoenix_compose.errors import CommandError, EdgeError
 from phoenix_compose.fileio import read_bytes, write_files
 from phoenix_compose.runtime import argv_edge, commands
+from phoenix_compose.runtime.edgesocket import socket_path
 from phoenix_compose.runtime.procs import descendants, kill_tree, proc_stat
 from phoenix_compose.statedir import StateDir
 
@@ -39,7 +40,8 @@ class Edge:
 
     @property
     def socket(self) -> str:
-        return str(self.folder / "admin.sock")
+        """In the edge's folder, or a private short one (:mod:`.edgesocket`)."""
+        return socket_path(self.folder)
 
     @property
     def record(self) -> Path:

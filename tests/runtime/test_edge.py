@@ -6,7 +6,9 @@ edge must make without a failed request.  The assertion is the count of failed r
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -246,3 +248,20 @@ def test_an_edge_folder_that_is_a_link_is_refused_and_nothing_is_written_through
     with pytest.raises(EdgeError, match="symbolic link"):
         edge.start(_config(edge, free_port(), backends))
     assert list(elsewhere.iterdir()) == [] and edge.pid() is None
+
+
+def test_a_stack_too_deep_for_haproxys_socket_runs_its_edge_on_a_private_short_one(
+        tmp_path: Path, backends: list[Backend], monkeypatch) -> None:
+    runtime = Path(tempfile.mkdtemp(prefix="pe-", dir="/tmp"))  # short: pytest's tmp is not
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    edge = Edge(StateDir(tmp_path / ("d" * 60) / ("e" * 60), "e2e"))
+    port = free_port()
+    edge.start(_config(edge, port, backends))
+    try:
+        assert Path(edge.socket).parent == runtime / "phoenix-edge"
+        assert {s.server for s in edge.api().servers_state()} == {"web_1", "web_2"}
+        assert _listens(port)
+    finally:
+        assert edge.stop()
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert not Path(edge.socket).exists()
