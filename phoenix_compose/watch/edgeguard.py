@@ -58,8 +58,20 @@ class EdgeGuard:
 
     def on_event(self, event: dict[str, Any]) -> None:
         move = on_event(event, self.replicas)
-        if move is not None:
+        if move is not None and not self._name_moved_on(move):
             self.take_out(move)
+
+    def _name_moved_on(self, move: EdgeMove) -> bool:
+        """The event's container no longer holds its name: a start-first swap renamed a
+        new replica to it, which serves (podman's events may arrive after the swap)."""
+        if not move.id:
+            return False
+        try:
+            now = containers.inspect(self.keeper.run, [move.container]).get(move.container)
+        except ComposeRuntimeError:
+            return False
+        return bool(now is not None and now.id and now.running
+                    and not (now.id.startswith(move.id) or move.id.startswith(now.id)))
 
     def tick(self, observed: Mapping[str, Observation], busy: set[str] | Mapping[str, Any],
              stack_down: bool, pool: Executor) -> None:

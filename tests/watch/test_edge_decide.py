@@ -4,6 +4,7 @@ decisions on fake events and observations, and the act side on a fake runtime AP
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,12 +131,16 @@ class FakeAPI:
 
 
 class FakePodman:
-    def __init__(self, port: int = 40002) -> None:
-        self.port, self.calls = port, []
+    def __init__(self, port: int = 40002, running: dict[str, str] | None = None) -> None:
+        self.port, self.calls, self.running = port, [], running or {}  # name -> its id
 
     def __call__(self, argv, **_kw) -> Result:
         self.calls.append(argv)
         out = f"127.0.0.1:{self.port}\n" if argv[1] == "port" else ""
+        if argv[1:3] == ("container", "inspect"):
+            out = json.dumps([{"Name": n, "Id": self.running[n], "State": {
+                "Status": "running", "Running": True}, "Config": {"Labels": {}}}
+                for n in argv if n in self.running])
         return Result(tuple(argv), 0, out, "")
 
 
@@ -215,4 +220,15 @@ def test_an_api_that_fails_is_a_watch_error_and_the_next_tick_tries_again(
     assert [e["type"] for e in events] == ["watch_error"]
     api.down = False
     keeper.tick({"p_web_2": CRASHED}, {}, False, InlinePool())
+    assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
+
+
+def test_a_late_event_of_a_container_whose_name_a_swap_gave_to_a_new_one_is_ignored(
+        tmp_path: Path) -> None:
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.READY)})
+    podman = FakePodman(running={"p_web_2": "bbb222"})  # the new replica, renamed
+    keeper, events = guard(tmp_path, api, podman)
+    keeper.on_event({**event("died"), "id": "aaa111"})  # the old one's, arriving late
+    assert api.calls == [] and events == []
+    keeper.on_event({**event("died"), "id": "bbb222"})  # the one that holds the name now
     assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
