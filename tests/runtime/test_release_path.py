@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from phoenix_compose.runtime import argv, argv_gpg, commands
+from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.registry import Registry
+from phoenix_compose.statedir import StateDir
 
 from support import free_port, inv
 from support.edgeload import Load
@@ -77,6 +79,7 @@ def phoenix_stack(phoenix_stack: Path):
     short = Path(tempfile.mkdtemp(prefix="prel-", dir="/tmp"))
     shutil.copytree(phoenix_stack, short / "s")
     yield short / "s"
+    Edge(StateDir(short / "s", "prod")).stop()  # a test that failed before `down` left it
     shutil.rmtree(short, ignore_errors=True)
 
 
