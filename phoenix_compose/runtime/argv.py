@@ -31,7 +31,8 @@ def events(project: str, since: float | None = None) -> Argv:
 
 
 def events_since(container: str, since: float) -> Argv:
-    """What happened to one container since a time (no streaming): its event statuses."""
+    """What happened to one container (its id: a name may have named others before) since
+    a time (no streaming): its event statuses."""
     return ("podman", "events", "--stream=false", "--since", f"{since:.0f}", "--filter",
             f"container={container}", "--format", "{{.Status}}")
 

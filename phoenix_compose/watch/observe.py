@@ -205,7 +205,10 @@ class Observer:
         since = state.started_at.timestamp() if state.started_at else 0
         seen_cleanup = False
         for _ in range(SETTLE_POLLS):
-            statuses = self.run(argv.events_since(state.name, since), timeout=30).stdout.split()
+            # by id: a name a start-first swap moved on also names the old container,
+            # whose stop (died, then two cleanups) is not this one's
+            statuses = self.run(argv.events_since(state.id or state.name, since),
+                                timeout=30).stdout.split()
             if {"stop", "kill", "restart"} & set(statuses):  # podman restart: a stop too
                 return True
             after = statuses[len(statuses) - statuses[::-1].index("died"):] \

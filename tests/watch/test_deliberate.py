@@ -41,7 +41,8 @@ def _observer(*answers: str) -> tuple[Observer, list, list]:
 
 
 def _exited(code: int) -> SimpleNamespace:
-    return SimpleNamespace(name="p_web_1", status="exited", exit_code=code, started_at=STARTED)
+    return SimpleNamespace(name="p_web_1", id="c0ffee", status="exited", exit_code=code,
+                           started_at=STARTED)
 
 
 @pytest.mark.parametrize(("events", "meant"), [
@@ -55,6 +56,14 @@ def _exited(code: int) -> SimpleNamespace:
 def test_only_podmans_evidence_or_our_record_makes_an_exit_deliberate(events, meant) -> None:
     observer, _calls, _sleeps = _observer(events)
     assert observer.deliberate(_exited(137)) is meant  # the same exit code either way
+
+
+def test_podman_is_asked_about_the_container_by_its_id_not_its_name() -> None:
+    """A name a start-first swap moved on also named the old container, whose stop was
+    not this one's (tests/watch/test_edge_watch.py shows it on real podman)."""
+    observer, calls, _sleeps = _observer("start died cleanup")
+    observer.deliberate(_exited(137))
+    assert calls[0][-4:] == ("--filter", "container=c0ffee", "--format", "{{.Status}}")
 
 
 def test_an_exit_code_alone_is_no_evidence_of_intent() -> None:

@@ -16,9 +16,11 @@ import pytest
 from phoenix_compose.edge.model import State
 from phoenix_compose.runtime import argv_compose, commands, containers
 from phoenix_compose.runtime.edgeproc import Edge
+from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 
 from support.edgeload import Load
+from support.edgestack import write
 from support.watching import Watcher, is_type
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow, pytest.mark.haproxy]
@@ -43,9 +45,16 @@ def watching(edged: tuple[Path, int], up, project: str) -> tuple[Watcher, Load]:
     return w, load
 
 
+@pytest.mark.parametrize("rolled", [False, True], ids=["fresh", "after-a-start-first-roll"])
 def test_a_replica_killed_from_the_host_leaves_the_edge_at_once_and_comes_back(
-        edged: tuple[Path, int], up, podman_project: str) -> None:
-    root, _port = edged
+        edged: tuple[Path, int], up, podman_project: str, busybox_image: str,
+        rolled: bool) -> None:
+    """After a start-first roll the replica's name once named an old container that the
+    roll stopped (died, two cleanups): that stop is not this one's."""
+    root, port = edged
+    if rolled:
+        ComposeManager(root, "t").start_services(timeout=60)
+        write(root, busybox_image, port, "v2")  # `up` below rolls v1 -> v2, renaming
     w, load = watching(edged, up, podman_project)
     victim = f"{podman_project}_web_2"  # the unit named after its container
     pid = state(victim).pid
