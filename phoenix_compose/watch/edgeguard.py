@@ -10,7 +10,9 @@ it does not run; only servers of this env's edged services' replicas are touched
 - ``tick`` (each tick, after the observation): a replica found not running is taken out
   the same way; one that is out and healthy again rejoins in the background, as ``up``
   joins a replica (:meth:`..runtime.edgeup.EdgeKeeper.join`: the address from
-  ``podman port``, so a recreated container's new port is followed; ``ready``).
+  ``podman port``, so a recreated container's new port is followed; ``ready``).  So does
+  a healthy replica whose server is in ``maint`` or missing though this guard did not take
+  it out (a watcher restarted since, an event missed), while nothing administers the stack.
 - A failing API is a ``watch_error``; the next event or tick tries again."""
 
 from __future__ import annotations
@@ -63,9 +65,13 @@ class EdgeGuard:
 
     def tick(self, observed: Mapping[str, Observation], busy: set[str] | Mapping[str, Any],
              stack_down: bool, pool: Executor) -> None:
+        servers: dict[tuple[str, str], State] | None = None  # the edge's, read once a tick
         for name in (self.units.keys() & observed.keys()) if self.active else ():
             with self._lock:
                 out, joining = name in self.out, name in self.joining
+            if not (out or stack_down or joining or name in busy) and observed[name].status.ok:
+                servers = self._servers() if servers is None else servers
+                out = self._absent(name, servers)  # out of the edge, though not by this guard
             move = on_observation(name, self.units[name].container, observed[name], out=out,
                                   busy=name in busy or joining, stack_down=stack_down)
             if move is not None and move.state is State.MAINT:
@@ -74,6 +80,26 @@ class EdgeGuard:
                 with self._lock:
                     self.joining.add(name)
                 pool.submit(self.rejoin, move)
+
+    def _servers(self) -> dict[tuple[str, str], State]:
+        """Each server's state by (backend, server); empty when the edge does not run or
+        does not answer (nothing is then judged absent)."""
+        try:
+            api = self.api()
+            return {} if api is None else {(s.backend, s.server): s.state
+                                           for s in api.servers_state()}
+        except ComposeRuntimeError:
+            return {}
+
+    def _absent(self, name: str, servers: Mapping[tuple[str, str], State]) -> bool:
+        """A healthy replica with no ready (or draining) server in one of its backends, while
+        nothing administers the stack: out of the edge, though this guard did not take it
+        out (a watcher started since, an event missed, or ``up`` deleted the server of a
+        replica dead at its end), so it rejoins as one the guard took out does."""
+        unit = self.units[name]
+        return bool(servers) and any(
+            servers.get((r.backend, unit.container), State.MAINT) is State.MAINT
+            for r in self.routes.get(unit.spec.name, []))
 
     def take_out(self, move: EdgeMove) -> None:
         """``move``'s server to maint in each of its service's backends, if it serves."""

@@ -190,8 +190,29 @@ def test_a_server_up_already_took_out_is_not_the_watchers(tmp_path: Path) -> Non
     api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.MAINT)})
     keeper, events = guard(tmp_path, api)
     keeper.on_event(event("died"))  # e.g. drained and stopped by a start-first up
-    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    keeper.tick({"p_web_2": HEALTHY}, {}, True, InlinePool())  # up still holds the env
     assert api.calls == [] and keeper.out == set() and events == []
+
+
+def test_a_healthy_replica_out_of_the_edge_rejoins_though_this_watcher_did_not_take_it_out(
+        tmp_path: Path) -> None:
+    """A watcher started after its predecessor took a replica out (``out`` is in memory),
+    or whose event was missed while ``up`` deleted the dead replica's server: once the
+    replica is healthy and nothing administers the stack, it is back in the edge."""
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.MAINT)})
+    keeper, events = guard(tmp_path, api)
+    keeper.tick({"web": Observation(state("p_web_1"), ServiceState.HEALTHY),
+                 "p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls == [("set", "web.80", "p_web_2", State.READY)]  # p_web_1 left alone
+    assert [e["type"] for e in events] == ["edge_in"]
+    del api.servers["p_web_2"]  # deleted by up's sync while it was dead
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls[1:] == [("add", "web.80", "p_web_2", 40002)]
+    assert api.servers["p_web_2"] == (40002, State.READY)
+    calls = len(api.calls)
+    keeper.tick({"p_web_2": HEALTHY}, {"p_web_2": object()}, False, InlinePool())  # healing
+    keeper.tick({"p_web_2": STARTING}, {}, False, InlinePool())
+    assert len(api.calls) == calls
 
 
 def test_non_edged_services_and_a_stopped_edge_are_left_alone(tmp_path: Path) -> None:
