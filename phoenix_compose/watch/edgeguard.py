@@ -25,7 +25,7 @@ from typing import Any
 from phoenix_compose.edge.api import RuntimeAPI
 from phoenix_compose.edge.model import State
 from phoenix_compose.errors import ComposeRuntimeError
-from phoenix_compose.runtime import containers
+from phoenix_compose.runtime import containers, locks
 from phoenix_compose.runtime.edgeplan import Route, routes
 from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.edgeup import EdgeKeeper
@@ -53,6 +53,8 @@ class EdgeGuard:
         for route in routes(stack):
             self.routes.setdefault(route.service, []).append(route)
         self.api = api or (lambda: _running_api(state))
+        # up/down/restart hold the env: the edge is theirs (checked again before a rejoin acts)
+        self.administered: Callable[[], bool] = lambda: locks.is_held(state.lock_file)
         self.keeper = EdgeKeeper(state, run, lambda *_: None, clock or Clock())
         self.out: set[str] = set()  # units whose server the watcher took out
         self.joining: set[str] = set()
@@ -127,6 +129,9 @@ class EdgeGuard:
             api = self.api()
             if api is None:
                 return
+            self.keeper.await_health(unit.spec, move.container, JOIN_TIMEOUT_S)
+            if self.administered():  # taken since the tick: up may be draining this one
+                return  # still out: a later tick tries again
             joined = [route.backend for route in self.routes.get(unit.spec.name, [])
                       if self.keeper.join(api, route, unit.spec, [move.container],
                                           JOIN_TIMEOUT_S)]

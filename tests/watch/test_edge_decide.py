@@ -237,3 +237,20 @@ def test_an_api_that_fails_is_a_watch_error_and_the_next_tick_tries_again(
     api.down = False
     keeper.tick({"p_web_2": CRASHED}, {}, False, InlinePool())
     assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
+
+
+def test_a_rejoin_that_finds_the_env_taken_since_its_tick_leaves_the_edge_to_up(
+        tmp_path: Path) -> None:
+    """The rejoin runs in the background after its tick saw nothing administering the
+    stack; an ``up`` that took the env meanwhile (draining that very replica in a
+    start-first roll) owns the edge: the server is not set ready behind its back."""
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.READY)})
+    keeper, events = guard(tmp_path, api)
+    keeper.on_event(event("died"))
+    keeper.administered = lambda: True  # up took the lock after the tick below looked
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
+    assert keeper.out == {"p_web_2"} and keeper.joining == set()  # a later tick retries
+    keeper.administered = lambda: False
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls[1:] == [("set", "web.80", "p_web_2", State.READY)]
