@@ -27,6 +27,7 @@ class EdgeMove:
     container: str
     state: State  # MAINT: out of the edge; READY: back in
     reason: str
+    id: str = ""  # the event's container id: the name may hold another container since
 
 
 def on_event(event: Mapping[str, Any], replicas: Mapping[str, str]) -> EdgeMove | None:
@@ -37,7 +38,8 @@ def on_event(event: Mapping[str, Any], replicas: Mapping[str, str]) -> EdgeMove 
     unit = replicas.get(container)
     if unit is None:
         return None
-    return EdgeMove(unit, container, State.MAINT, f"podman {event['status']}")
+    return EdgeMove(unit, container, State.MAINT, f"podman {event['status']}",
+                    str(event.get("id") or ""))
 
 
 def on_observation(unit: str, container: str, obs: Observation, *, out: bool, busy: bool,

@@ -62,8 +62,20 @@ class EdgeGuard:
 
     def on_event(self, event: dict[str, Any]) -> None:
         move = on_event(event, self.replicas)
-        if move is not None:
+        if move is not None and not self._renamed(move):
             self.take_out(move)
+
+    def _renamed(self, move: EdgeMove) -> bool:
+        """The event is of a container that no longer holds its name: a start-first roll
+        renamed a new replica into it (an event read late must not take that one out)."""
+        if not move.id:
+            return False
+        try:
+            now = containers.inspect(self.keeper.run, [move.container]).get(move.container)
+        except ComposeRuntimeError:
+            return False  # podman does not answer: the event is taken as it says
+        return now is not None and bool(now.id) and not now.id.startswith(move.id) \
+            and not move.id.startswith(now.id)
 
     def tick(self, observed: Mapping[str, Observation], busy: set[str] | Mapping[str, Any],
              stack_down: bool, pool: Executor) -> None:

@@ -4,6 +4,7 @@ decisions on fake events and observations, and the act side on a fake runtime AP
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -254,3 +255,33 @@ def test_a_rejoin_that_finds_the_env_taken_since_its_tick_leaves_the_edge_to_up(
     keeper.administered = lambda: False
     keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
     assert api.calls[1:] == [("set", "web.80", "p_web_2", State.READY)]
+
+
+class InspectingPodman(FakePodman):
+    """``podman container inspect`` answers that ``p_web_2`` is container ``holder``."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__()
+        self.holder = holder
+
+    def __call__(self, argv, **kw) -> Result:
+        if tuple(argv[:3]) == ("podman", "container", "inspect"):
+            self.calls.append(argv)
+            return Result(tuple(argv), 0, json.dumps([{
+                "Name": "p_web_2", "Id": self.holder, "State": {"Status": "running"},
+                "Config": {"Labels": {}}}]), "")
+        return super().__call__(argv, **kw)
+
+
+def test_an_event_of_a_container_whose_name_a_new_replica_holds_now_takes_nothing_out(
+        tmp_path: Path) -> None:
+    """A start-first roll removes the old p_web_2, renames its new replica to p_web_2 and
+    adds it ready; the old one's ``remove`` event, read after that, is about another
+    container (its id): the new, healthy server stays ready."""
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.READY)})
+    keeper, events = guard(tmp_path, api, InspectingPodman("bbbb2222"))
+    keeper.on_event({**event("remove"), "id": "aaaa1111"})
+    assert api.calls == [] and keeper.out == set() and events == []
+    same, _ = guard(tmp_path, api, InspectingPodman("aaaa1111"))
+    same.on_event({**event("died"), "id": "aaaa1111"})  # the container that holds the name
+    assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
