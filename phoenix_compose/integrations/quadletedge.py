@@ -62,14 +62,15 @@ def edge_routes(stack: Stack, version: str, warnings: list[str] | None = None
                                 f"routed by the edge unit: {quadletrep.replicas(spec)} "
                                 f"replicas, the export routes at most {MOST}")
             continue
-        out.append(EdgeRoute(route, STEM + len(out)))
+        stems = {r.route.backend: r.stem for r in out}  # one container port: one stem
+        out.append(EdgeRoute(route, stems.get(route.backend, STEM + len(set(stems.values())))))
     return out
 
 
 def instance_ports(spec: ServiceSpec, found: list[EdgeRoute]) -> list[tuple[str, str]]:
     """The template's ``PublishPort=`` for the edge: each routed port on loopback."""
-    return [("PublishPort", f"127.0.0.1:{r.stem}%i:{r.route.target}") for r in found
-            if r.route.service == spec.name]
+    return list(dict.fromkeys(("PublishPort", f"127.0.0.1:{r.stem}%i:{r.route.target}")
+                              for r in found if r.route.service == spec.name))
 
 
 Render = Callable[..., str]
@@ -85,6 +86,8 @@ def edge_files(stack: Stack, env: str, prefix: str, found: list[EdgeRoute],
     backends: dict[str, list[Server]] = {}
     for r in found:
         spec = stack.services[r.route.service]
+        if r.route.backend in backends:
+            continue  # a second host port of the same container port: the same servers
         backends.setdefault(r.route.backend, []).extend(
             Server(container, "127.0.0.1", r.port(i))
             for i, container in enumerate(spec.containers, 1))
