@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from phoenix_compose.config.edgeports import EDGE_MODE
 from phoenix_compose.edge.haproxycfg import render as render_config
 from phoenix_compose.edge.model import Backend, EdgeConfig, Frontend, Server
 from phoenix_compose.integrations import quadletrep
@@ -84,6 +85,8 @@ def edge_files(stack: Stack, env: str, prefix: str, found: list[EdgeRoute],
         return {}
     name = f"{prefix}edge"
     backends: dict[str, list[Server]] = {}
+    modes = {r.route.backend: stack.services[r.route.service].raw.get(EDGE_MODE, "http")
+             for r in found}  # tcp: a service that serves TLS itself, as under `inv up`
     for r in found:
         spec = stack.services[r.route.service]
         if r.route.backend in backends:
@@ -95,7 +98,7 @@ def edge_files(stack: Stack, env: str, prefix: str, found: list[EdgeRoute],
         socket=f"/run/{name}/admin.sock",
         frontends=tuple(Frontend(r.route.frontend, r.route.published, r.route.backend,
                                  r.route.address) for r in found),
-        backends=tuple(Backend(b, tuple(s)) for b, s in backends.items()))
+        backends=tuple(Backend(b, tuple(s), mode=modes[b]) for b, s in backends.items()))
     return {f"{prefix}{CONFIG}": render_config(config),
             f"{prefix}{UNIT}": unit_text(stack, env, prefix, found, render_unit, version)}
 

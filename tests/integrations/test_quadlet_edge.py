@@ -118,3 +118,14 @@ def test_two_host_ports_of_one_container_port_make_one_backend_of_each_instance_
         ("api.80", f"rep_api_{i}") for i in (1, 2, 3)]
     ports = keys(files["rep-api@.container"], "Container", "PublishPort")
     assert len([p for p in ports if p.endswith(":80")]) == 1
+
+
+def test_a_service_that_serves_tls_itself_is_passed_through_as_tcp_by_the_edge_unit(
+        make_stack) -> None:
+    """``x-phoenix-edge-mode: tcp`` (phoenix-core in prod): the edge unit's backend is TCP,
+    as under ``inv up``; an HTTP backend speaks plain HTTP to the TLS port."""
+    files, _warnings = generated(make_stack, EDGED.replace(
+        "    deploy: {replicas: 3}\n", "    deploy: {replicas: 3}\n    x-phoenix-edge-mode: tcp\n"))
+    config = files["rep-edge.haproxy.cfg"]
+    assert "backend api.443" in config and "backend api.80" in config
+    assert "mode tcp" in config and "mode http" not in config  # frontends follow
