@@ -39,9 +39,12 @@ def edge_names(project: str, service: str, svc: dict[str, Any]) -> list[tuple[st
     count = replicas_of(svc)
     if not svc.get("container_name") and starts_first(svc):
         count *= 2  # a roll makes its new replicas beside the old: _<N+1> to _<2N>
-    out = [(kind, name) for _ip, target, published, _proto in ports
-           for kind, name in (("frontend", f"in.{service}.{published}"),
-                              ("backend", f"{service}.{target}"))]
+    out: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for _ip, target, published, _proto in ports:  # as runtime/edgeplan.py names them
+        seen[published] = nth = seen.get(published, 0) + 1  # the port on another address
+        out += [("frontend", f"in.{service}.{published}" + (f".{nth}" if nth > 1 else "")),
+                ("backend", f"{service}.{target}")]
     return out + [("server", c) for c in replica_names(first, count)]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from phoenix_compose.config.edgeports import EDGE_MODE
 from phoenix_compose.edge.haproxycfg import render as render_config
 from phoenix_compose.edge.model import Backend, EdgeConfig, Frontend, Server
 from phoenix_compose.integrations import quadletrep
@@ -62,14 +63,15 @@ def edge_routes(stack: Stack, version: str, warnings: list[str] | None = None
                                 f"routed by the edge unit: {quadletrep.replicas(spec)} "
                                 f"replicas, the export routes at most {MOST}")
             continue
-        out.append(EdgeRoute(route, STEM + len(out)))
+        stems = {r.route.backend: r.stem for r in out}  # one container port: one stem
+        out.append(EdgeRoute(route, stems.get(route.backend, STEM + len(set(stems.values())))))
     return out
 
 
 def instance_ports(spec: ServiceSpec, found: list[EdgeRoute]) -> list[tuple[str, str]]:
     """The template's ``PublishPort=`` for the edge: each routed port on loopback."""
-    return [("PublishPort", f"127.0.0.1:{r.stem}%i:{r.route.target}") for r in found
-            if r.route.service == spec.name]
+    return list(dict.fromkeys(("PublishPort", f"127.0.0.1:{r.stem}%i:{r.route.target}")
+                              for r in found if r.route.service == spec.name))
 
 
 Render = Callable[..., str]
@@ -83,8 +85,12 @@ def edge_files(stack: Stack, env: str, prefix: str, found: list[EdgeRoute],
         return {}
     name = f"{prefix}edge"
     backends: dict[str, list[Server]] = {}
+    modes = {r.route.backend: stack.services[r.route.service].raw.get(EDGE_MODE, "http")
+             for r in found}  # tcp: a service that serves TLS itself, as under `inv up`
     for r in found:
         spec = stack.services[r.route.service]
+        if r.route.backend in backends:
+            continue  # a second host port of the same container port: the same servers
         backends.setdefault(r.route.backend, []).extend(
             Server(container, "127.0.0.1", r.port(i))
             for i, container in enumerate(spec.containers, 1))
@@ -92,7 +98,7 @@ def edge_files(stack: Stack, env: str, prefix: str, found: list[EdgeRoute],
         socket=f"/run/{name}/admin.sock",
         frontends=tuple(Frontend(r.route.frontend, r.route.published, r.route.backend,
                                  r.route.address) for r in found),
-        backends=tuple(Backend(b, tuple(s)) for b, s in backends.items()))
+        backends=tuple(Backend(b, tuple(s), mode=modes[b]) for b, s in backends.items()))
     return {f"{prefix}{CONFIG}": render_config(config),
             f"{prefix}{UNIT}": unit_text(stack, env, prefix, found, render_unit, version)}
 

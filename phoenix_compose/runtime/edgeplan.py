@@ -33,6 +33,7 @@ class Route:
     target: int  # the container port
     published: int  # the host port the edge owns
     address: str = ANY
+    nth: int = 1  # the same host port of the service on another address (IPv4 and IPv6)
 
     @property
     def backend(self) -> str:
@@ -40,12 +41,17 @@ class Route:
 
     @property
     def frontend(self) -> str:
-        return f"in.{self.service}.{self.published}"
+        return frontend_name(self.service, self.published, self.nth)
+
+
+def frontend_name(service: str, published: int | str, nth: int = 1) -> str:
+    """``in.<service>.<published>``; the same host port on a further address: ``.<nth>``."""
+    return f"in.{service}.{published}" + (f".{nth}" if nth > 1 else "")
 
 
 def routes(stack: Stack) -> list[Route]:
     """The edge's routes, by service in dependency order."""
-    out = []
+    out: list[Route] = []
     for name in stack.order():
         spec = stack.services[name]
         if not spec.edged:
@@ -53,7 +59,8 @@ def routes(stack: Stack) -> list[Route]:
         for port in spec.raw.get(EDGE_PORTS) or ():
             ip, target, published, _proto = port_key(port)
             if published.isdigit() and target.isdigit():
-                out.append(Route(name, int(target), int(published), ip or ANY))
+                nth = 1 + sum(r.service == name and r.published == int(published) for r in out)
+                out.append(Route(name, int(target), int(published), ip or ANY, nth))
     return out
 
 

@@ -255,8 +255,8 @@ def stop_noted(run: containers.Runner, state: StateDir, stack: Stack,
                names: Sequence[str]) -> None:
     """Stop ``names``, noted first (the watcher must not take it for a crash)."""
     audit.note_stops(state.stops_log, names)
-    run(argv.stop(*[c for n in names for c in stack.services[n].containers]),
-        tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
+    if chosen := [c for n in names for c in stack.services[n].containers]:  # replicas: 0
+        run(argv.stop(*chosen), tolerate=argv.NO_SUCH_CONTAINER, timeout=120)
 
 
 def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: float,

@@ -27,7 +27,7 @@ class EdgeMove:
     container: str
     state: State  # MAINT: out of the edge; READY: back in
     reason: str
-    id: str = ""  # an event's: the container it was about (its name may have moved on)
+    id: str = ""  # the event's container id: the name may hold another container since
 
 
 def on_event(event: Mapping[str, Any], replicas: Mapping[str, str]) -> EdgeMove | None:

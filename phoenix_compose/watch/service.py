@@ -179,7 +179,8 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
             return
         service = attributes.get("com.docker.compose.service")
         bus.emit("container_event", service, status=status, container=raw.get("Name"),
-                 id=raw.get("ID"), exit_code=raw.get("ContainerExitCode"),
+                 id=raw.get("ID") or None,
+                 exit_code=raw.get("ContainerExitCode"),
                  health=raw.get("HealthStatus") or None)
         if status in REACT_TO:
             wake.set()

@@ -98,3 +98,34 @@ def test_haproxy_accepts_the_generated_config(make_stack, tmp_path: Path) -> Non
 def test_quadlet_and_systemd_analyze_accept_the_edge_unit(make_stack) -> None:
     files, _ = generated(make_stack)
     assert check(files, "5.4", commands.run) == []
+
+
+def test_two_host_ports_of_one_container_port_make_one_backend_of_each_instance_once(
+        make_stack) -> None:
+    """``8080:80`` and ``8081:80``: two frontends, one backend ``api.80`` (as under ``inv
+    up``); each instance is one server in it (a server name twice in a backend is
+    HAProxy's error) and publishes port 80 once."""
+    files, _warnings = generated(make_stack, EDGED.replace('"8080:80", ', '"8080:80", '
+                                                           '"8081:80", '))
+    config = files["rep-edge.haproxy.cfg"]
+    assert "bind ipv4@0.0.0.0:8080" in config and "bind ipv4@0.0.0.0:8081" in config
+    servers, backend = [], ""
+    for line in config.splitlines():
+        words = line.split()
+        backend = words[1] if words[:1] == ["backend"] else backend
+        servers += [(backend, words[1])] if words[:1] == ["server"] else []
+    assert [s for s in servers if s[0] == "api.80"] == [
+        ("api.80", f"rep_api_{i}") for i in (1, 2, 3)]
+    ports = keys(files["rep-api@.container"], "Container", "PublishPort")
+    assert len([p for p in ports if p.endswith(":80")]) == 1
+
+
+def test_a_service_that_serves_tls_itself_is_passed_through_as_tcp_by_the_edge_unit(
+        make_stack) -> None:
+    """``x-phoenix-edge-mode: tcp`` (phoenix-core in prod): the edge unit's backend is TCP,
+    as under ``inv up``; an HTTP backend speaks plain HTTP to the TLS port."""
+    files, _warnings = generated(make_stack, EDGED.replace(
+        "    deploy: {replicas: 3}\n", "    deploy: {replicas: 3}\n    x-phoenix-edge-mode: tcp\n"))
+    config = files["rep-edge.haproxy.cfg"]
+    assert "backend api.443" in config and "backend api.80" in config
+    assert "mode tcp" in config and "mode http" not in config  # frontends follow

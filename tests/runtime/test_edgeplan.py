@@ -95,3 +95,22 @@ def test_an_unknown_edge_mode_is_a_located_error(make_stack) -> None:
     assert [str(p) for p in refused.value.problems] == [
         "compose/a.yaml:4:26: error: x-phoenix-edge-mode of service 'web' must be http or "
         "tcp, not 'tls' (hint: tcp for a service that serves TLS itself)"]
+
+
+def test_the_same_host_port_on_ipv4_and_ipv6_is_two_frontends_of_distinct_names(
+        tmp_path: Path) -> None:
+    """``127.0.0.1:8080:80`` and ``[::1]:8080:80`` (docker compose binds both): the edge
+    starts (it refused 'in.web.8080' twice), and validation checks the names it uses."""
+    from phoenix_compose.config.edgenames import edge_names
+
+    svc = {"image": "i:1", "deploy": {"replicas": 2},
+           "ports": ["127.0.0.1:8080:80", "[::1]:8080:80"]}
+    stack = load_stack(final(tmp_path, {"web": dict(svc)}), "p")
+    config = edge_config(stack, str(tmp_path / "a.sock"))
+    assert [(f.name, f.address) for f in config.frontends] == [
+        ("in.web.8080", "127.0.0.1"), ("in.web.8080.2", "::1")]
+    assert [b.name for b in config.backends] == ["web.80"]
+    text = render(config)
+    assert "frontend in.web.8080\n" in text and "frontend in.web.8080.2\n" in text
+    assert [n for k, n in edge_names("p", "web", svc) if k == "frontend"] == [
+        f.name for f in config.frontends]

@@ -217,3 +217,42 @@ def test_a_missing_image_stops_before_anything_is_created() -> None:
     with pytest.raises(ComposeRuntimeError, match="image not present locally"):
         startup(fake, ["db"], FakeClock()).execute()
     assert not any(c[0] == "podman-compose" for c in fake.calls)
+
+
+def test_a_failing_replica_is_explained_by_its_own_logs_and_named() -> None:
+    """The error of a replica that fails shows that replica's log lines, not the first
+    replica's (which is healthy), and names it; a replica left running is listed."""
+    fake = FakePodman({"p_db_1": 1, "p_db_2": None})
+    clock = FakeClock()
+    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
+                options=StartOptions(timeout=60))
+    with pytest.raises(StartupError) as info:
+        s.execute()
+    logs = [c for c in fake.calls if c[:2] == ("podman", "logs")]
+    assert logs and all(c[-1] == "p_db_2" for c in logs)
+    assert "replica p_db_2" in str(info.value)
+    assert "db" in info.value.left_running  # both replicas still run
+
+
+def test_an_exited_replica_is_named_by_the_start_loop() -> None:
+    fake = FakePodman({"p_db_1": 1, "p_db_2": None}, exits={"p_db_2": 3})
+    clock = FakeClock()
+    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
+                options=StartOptions(timeout=60))
+    with pytest.raises(StartupError) as info:
+        s.execute()
+    assert "replica p_db_2" in str(info.value) and "code 3" in str(info.value)
+    assert [c[-1] for c in fake.calls if c[:2] == ("podman", "logs")] == ["p_db_2"]
+
+
+def test_a_later_replica_still_running_is_left_running() -> None:
+    fake = FakePodman({"p_db_1": None, "p_db_2": 1}, exits={"p_db_1": 3})
+    clock = FakeClock()
+    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
+                options=StartOptions(timeout=60))
+    with pytest.raises(StartupError) as info:
+        s.execute()
+    assert info.value.left_running == ("db",)  # p_db_2 runs: not "nothing was started"

@@ -13,6 +13,7 @@ from phoenix_compose.cli.statusview import status_table
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.edge.api import ServerState
 from phoenix_compose.runtime import argv_compose
+from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.containers import ServiceState
 from phoenix_compose.runtime.edgeproc import Edge
 from phoenix_compose.runtime.edgeup import with_edge
@@ -88,3 +89,30 @@ def test_status_of_a_replica_behind_two_routed_ports_shows_both(tmp_path: Path,
     assert "2 server(s)" in notes[0]
     assert "edge: web.80: ready (weight 100), web.443: drain (weight 50)" in \
         status_table(rows)
+
+
+def test_start_and_restart_of_a_service_of_zero_replicas_run_no_empty_podman_line(
+        tmp_path: Path) -> None:
+    """``inv start web``/``inv restart web`` of ``replicas: 0``: nothing to stop or start
+    (``podman start --`` with no name is podman's error, and failed the start)."""
+    from phoenix_compose.runtime.lifecycle import stop_noted
+    from phoenix_compose.runtime.startup import Clock, Startup
+
+    from support import FakeClock, FakePodman, SyncExecutor, judged
+
+    stack, _model = stack_of(tmp_path, {"replicas": 0})
+    fake = FakePodman({})
+
+    def podman(line, **kw):
+        if line[-1] == "--":  # podman's own refusal: a name is required
+            return judged(Result(tuple(line), 125, "", "Error: requires at least 1 arg(s)"),
+                          kw.get("ok_codes", (0,)), kw.get("tolerate", ()))
+        return fake(line, **kw)
+
+    clock = FakeClock()
+    stop_noted(podman, StateDir(tmp_path, "t"), stack, ["web"])
+    done = Startup(stack, ["web"], run=podman, report=lambda *r: None,
+                   clock=Clock(clock, clock.sleep_after_creation),
+                   executor=SyncExecutor).execute()
+    assert [p.ready for p in done] == [True]
+    assert not [c for c in fake.calls if c[:2] in (("podman", "start"), ("podman", "stop"))]

@@ -131,16 +131,12 @@ class FakeAPI:
 
 
 class FakePodman:
-    def __init__(self, port: int = 40002, running: dict[str, str] | None = None) -> None:
-        self.port, self.calls, self.running = port, [], running or {}  # name -> its id
+    def __init__(self, port: int = 40002) -> None:
+        self.port, self.calls = port, []
 
     def __call__(self, argv, **_kw) -> Result:
         self.calls.append(argv)
         out = f"127.0.0.1:{self.port}\n" if argv[1] == "port" else ""
-        if argv[1:3] == ("container", "inspect"):
-            out = json.dumps([{"Name": n, "Id": self.running[n], "State": {
-                "Status": "running", "Running": True}, "Config": {"Labels": {}}}
-                for n in argv if n in self.running])
         return Result(tuple(argv), 0, out, "")
 
 
@@ -195,8 +191,29 @@ def test_a_server_up_already_took_out_is_not_the_watchers(tmp_path: Path) -> Non
     api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.MAINT)})
     keeper, events = guard(tmp_path, api)
     keeper.on_event(event("died"))  # e.g. drained and stopped by a start-first up
-    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    keeper.tick({"p_web_2": HEALTHY}, {}, True, InlinePool())  # up still holds the env
     assert api.calls == [] and keeper.out == set() and events == []
+
+
+def test_a_healthy_replica_out_of_the_edge_rejoins_though_this_watcher_did_not_take_it_out(
+        tmp_path: Path) -> None:
+    """A watcher started after its predecessor took a replica out (``out`` is in memory),
+    or whose event was missed while ``up`` deleted the dead replica's server: once the
+    replica is healthy and nothing administers the stack, it is back in the edge."""
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.MAINT)})
+    keeper, events = guard(tmp_path, api)
+    keeper.tick({"web": Observation(state("p_web_1"), ServiceState.HEALTHY),
+                 "p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls == [("set", "web.80", "p_web_2", State.READY)]  # p_web_1 left alone
+    assert [e["type"] for e in events] == ["edge_in"]
+    del api.servers["p_web_2"]  # deleted by up's sync while it was dead
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls[1:] == [("add", "web.80", "p_web_2", 40002)]
+    assert api.servers["p_web_2"] == (40002, State.READY)
+    calls = len(api.calls)
+    keeper.tick({"p_web_2": HEALTHY}, {"p_web_2": object()}, False, InlinePool())  # healing
+    keeper.tick({"p_web_2": STARTING}, {}, False, InlinePool())
+    assert len(api.calls) == calls
 
 
 def test_non_edged_services_and_a_stopped_edge_are_left_alone(tmp_path: Path) -> None:
@@ -223,12 +240,48 @@ def test_an_api_that_fails_is_a_watch_error_and_the_next_tick_tries_again(
     assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
 
 
-def test_a_late_event_of_a_container_whose_name_a_swap_gave_to_a_new_one_is_ignored(
+def test_a_rejoin_that_finds_the_env_taken_since_its_tick_leaves_the_edge_to_up(
         tmp_path: Path) -> None:
+    """The rejoin runs in the background after its tick saw nothing administering the
+    stack; an ``up`` that took the env meanwhile (draining that very replica in a
+    start-first roll) owns the edge: the server is not set ready behind its back."""
     api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.READY)})
-    podman = FakePodman(running={"p_web_2": "bbb222"})  # the new replica, renamed
-    keeper, events = guard(tmp_path, api, podman)
-    keeper.on_event({**event("died"), "id": "aaa111"})  # the old one's, arriving late
-    assert api.calls == [] and events == []
-    keeper.on_event({**event("died"), "id": "bbb222"})  # the one that holds the name now
+    keeper, events = guard(tmp_path, api)
+    keeper.on_event(event("died"))
+    keeper.administered = lambda: True  # up took the lock after the tick below looked
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]
+    assert keeper.out == {"p_web_2"} and keeper.joining == set()  # a later tick retries
+    keeper.administered = lambda: False
+    keeper.tick({"p_web_2": HEALTHY}, {}, False, InlinePool())
+    assert api.calls[1:] == [("set", "web.80", "p_web_2", State.READY)]
+
+
+class InspectingPodman(FakePodman):
+    """``podman container inspect`` answers that ``p_web_2`` is container ``holder``."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__()
+        self.holder = holder
+
+    def __call__(self, argv, **kw) -> Result:
+        if tuple(argv[:3]) == ("podman", "container", "inspect"):
+            self.calls.append(argv)
+            return Result(tuple(argv), 0, json.dumps([{
+                "Name": "p_web_2", "Id": self.holder, "State": {"Status": "running"},
+                "Config": {"Labels": {}}}]), "")
+        return super().__call__(argv, **kw)
+
+
+def test_an_event_of_a_container_whose_name_a_new_replica_holds_now_takes_nothing_out(
+        tmp_path: Path) -> None:
+    """A start-first roll removes the old p_web_2, renames its new replica to p_web_2 and
+    adds it ready; the old one's ``remove`` event, read after that, is about another
+    container (its id): the new, healthy server stays ready."""
+    api = FakeAPI({"p_web_1": (40001, State.READY), "p_web_2": (40002, State.READY)})
+    keeper, events = guard(tmp_path, api, InspectingPodman("bbbb2222"))
+    keeper.on_event({**event("remove"), "id": "aaaa1111"})
+    assert api.calls == [] and keeper.out == set() and events == []
+    same, _ = guard(tmp_path, api, InspectingPodman("aaaa1111"))
+    same.on_event({**event("died"), "id": "aaaa1111"})  # the container that holds the name
     assert api.calls == [("set", "web.80", "p_web_2", State.MAINT)]

@@ -20,20 +20,20 @@ class Diagnosis:
         self.report = report
 
     def left_running(self) -> list[str]:
-        started = {p.spec.container: n for n, p in self.progress.items()
-                   if p.started_at is not None}
+        started = {c: n for n, p in self.progress.items() if p.started_at is not None
+                   for c in p.spec.containers}  # every replica: any one running counts
         try:
             states = containers.inspect(self.run, list(started))
         except CommandError:
-            return sorted(started.values())
-        return [started[c] for c, state in states.items() if state.running]
+            return sorted(set(started.values()))
+        return list(dict.fromkeys(started[c] for c, state in states.items() if state.running))
 
     def explain(self, progress: Progress) -> str:
         lines = []
         if progress.last_output:
             lines.append("last health check output:\n" + tail_lines(progress.last_output))
         try:
-            logs = self.run(argv.logs(progress.spec.container, 20),
+            logs = self.run(argv.logs(_failing(progress), 20),
                             tolerate=argv.NO_SUCH_CONTAINER, timeout=30)
             tail = tail_lines(logs.stdout + logs.stderr)
         except CommandError:
@@ -43,6 +43,8 @@ class Diagnosis:
 
     def service_failed(self, progress: Progress, why: str) -> StartupError:
         progress.state = StartState.FAILED
+        if len(progress.spec.containers) > 1:  # which replica: its logs are explained
+            why = f"replica {_failing(progress)}: {why}"
         self.report(progress.spec.name, "failed", why)
         return StartupError(f"service '{progress.spec.name}' failed: {why}\n"
                             f"{self.explain(progress)}", self.left_running())
@@ -86,3 +88,8 @@ class Diagnosis:
         if isinstance(exc, CommandError):
             return StartupError(f"creating containers failed:\n{exc}", self.left_running())
         return exc
+
+
+def _failing(progress: Progress) -> str:
+    """The container that failed: the replica last seen failing, else the first one."""
+    return progress.failing or progress.spec.container

@@ -157,7 +157,8 @@ class Startup:
         if not due:
             return
         try:
-            self.run(argv.start(*[c for p in due for c in p.spec.containers]), timeout=120)
+            if chosen := [c for p in due for c in p.spec.containers]:  # replicas: 0, none
+                self.run(argv.start(*chosen), timeout=120)
         except CommandError as exc:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()
