@@ -10,7 +10,8 @@ load, in this order, once per round:
 - ``inv rollback --to N`` (N: the release before the change);
 - ``inv secrets.rotate`` of the secret the service reads;
 - under the watcher (``inv health.watch`` in a process of its own): ``kill -9`` of one
-  replica's main process (the time: until that replica passes its check again, or 60 s),
+  replica's main process (the time: until that replica passes its check again and is
+  ready in the edge, or 60 s),
   and separately ``podman kill`` of one replica (deliberate: it stays stopped; the time:
   until the edge has it in maintenance).
 Figures, per operation: failed requests; the p99 latency during the operation / the
@@ -161,22 +162,28 @@ def started_at(container: str) -> tuple[str, int]:
     return state["StartedAt"], int(state["Pid"])
 
 
-def kill_main(container: str) -> bool:
+def kill_main(stack: Stack, container: str) -> bool:
+    """The time: until the replica passes its check again and serves (``ready`` again in
+    the edge: the watcher's ``edge_in``)."""
     since, pid = started_at(container)
     os.kill(pid, signal.SIGKILL)
-    return healthy_again(container, since)
+    return healthy_again(container, since) and at_edge(stack, container, State.READY)
+
+
+def at_edge(stack: Stack, container: str, state: State, guard: float = 60.0) -> bool:
+    api, deadline = Edge(StateDir(stack.root, stack.project)).api(), time.monotonic() + guard
+    while time.monotonic() < deadline:
+        if any(s.server == container and s.state is state for s in api.servers_state()):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def podman_kill(stack: Stack, container: str, guard: float = 60.0) -> bool:
     """``podman kill`` is deliberate (issue 27): the replica stays stopped; the time is
     until the edge has it in maintenance (the watcher's ``edge_out``)."""
     commands.run(argv_compose.kill(container))
-    api, deadline = Edge(StateDir(stack.root, stack.project)).api(), time.monotonic() + guard
-    while time.monotonic() < deadline:
-        if any(s.server == container and s.state is State.MAINT for s in api.servers_state()):
-            return True
-        time.sleep(0.05)
-    return False
+    return at_edge(stack, container, State.MAINT, guard)
 
 
 def last_release(stack: Stack) -> int:
@@ -207,7 +214,7 @@ def ours(stack: Stack, load: Load, round_: int) -> dict[str, dict[str, float]]:
     try:
         time.sleep(3)  # the watcher has seen the stack healthy (a bench, not a test)
         ops["kill -9 of a replica's main process (watched)"] = under_load(
-            load, lambda: kill_main(stack.replica(1)))
+            load, lambda: kill_main(stack, stack.replica(1)))
         if not ops["kill -9 of a replica's main process (watched)"]["back"]:
             expect(stack.inv("up", "--timeout", "120"), 0, "up (the killed replica back)")
         ops["podman kill of a replica (watched): until out of the edge"] = under_load(
