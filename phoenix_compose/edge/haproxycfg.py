@@ -51,8 +51,14 @@ def _defaults(config: EdgeConfig) -> list[str]:
 
 
 def _frontend(front: Frontend, mode: Mode) -> list[str]:
+    # a reload soft-stops the old worker: without this it closes its idle keep-alive
+    # client connections at once, and a client that sends on one then (Python's
+    # http.client does not retry) gets no response; with it, the next request is answered
+    # with "Connection: close" (configuration.txt, "option idle-close-on-response")
+    keep = ["    option idle-close-on-response"] if mode is Mode.HTTP else []
     return [f"frontend {front.name}",
             f"    mode {mode.value}",
+            *keep,
             f"    bind {address(front.address, front.port)}",
             f"    default_backend {front.backend}",
             ""]

@@ -90,6 +90,32 @@ class Edge:
             time.sleep(0.05)
         return pid
 
+    def reload(self, config: EdgeConfig, wait: float = 10.0) -> None:
+        """The running edge on ``config`` (a frontend added or removed): checked, written,
+        then SIGUSR2 to the master, which starts a worker on it; the old worker stops
+        listening and finishes its sessions (``-W``: HAProxy's seamless reload).  Dynamic
+        servers do not survive it, so ``config`` lists them as they are now.  Returns once
+        the new worker answers on the socket with every server of ``config``."""
+        pid = self.pid()
+        if pid is None:
+            raise EdgeError("edge: nothing to reload: the edge does not run")
+        text = self.check(config)
+        _write({self.config_file: text})
+        before, wanted = set(descendants(pid)), {
+            (b.name, s.name) for b in config.backends for s in b.servers}
+        _signal(pid, signal.SIGUSR2)
+        deadline = time.monotonic() + wait
+        while not (set(descendants(pid)) - before and self._lists(wanted)):
+            if time.monotonic() > deadline or not _alive(pid):
+                raise EdgeError("edge: haproxy did not reload:\n  " + "\n  ".join(self._tail()))
+            time.sleep(0.05)
+
+    def _lists(self, wanted: set[tuple[str, str]]) -> bool:
+        try:
+            return wanted <= {(s.backend, s.server) for s in self.api().servers_state()}
+        except EdgeError:
+            return False  # the new worker is still taking the socket
+
     def _tail(self) -> list[str]:
         try:
             return read_bytes(self.log).decode(errors="replace").strip().splitlines()[-5:]

@@ -18,8 +18,10 @@ from dataclasses import dataclass, replace
 
 from phoenix_compose.edge import drain
 from phoenix_compose.edge.api import RuntimeAPI, ServerState
-from phoenix_compose.edge.model import State
+from phoenix_compose.edge.haproxycfg import render
+from phoenix_compose.edge.model import Server, State
 from phoenix_compose.errors import ComposeRuntimeError, EdgeError
+from phoenix_compose.fileio import read_bytes
 from phoenix_compose.runtime import argv, containers
 from phoenix_compose.runtime.edgeplan import Route, edge_config, parse_port, routes, server
 from phoenix_compose.runtime.edgeproc import Edge
@@ -49,8 +51,11 @@ class EdgeKeeper:
             return
         if self.edge.pid() is None:
             self.edge.start(edge_config(stack, self.edge.socket))
-            self.report("*", "edge started", ", ".join(
-                f"{r.address}:{r.published} -> {r.service}" for r in found))
+            self.report("*", "edge started", _listing(found))
+        elif reshaped(self.edge, stack):
+            self.edge.reload(edge_config(stack, self.edge.socket, carried(
+                self.edge.api(), {r.backend for r in found})))
+            self.report("*", "edge reloaded", _listing(found))
         api = self.edge.api()
         for route in found:
             spec = stack.services[route.service]
@@ -112,6 +117,36 @@ class EdgeKeeper:
                     f"replica {container} of service '{spec.name}' never became healthy: "
                     "it got no traffic", hint=f"`podman logs -- {container}`")
             self.clock.sleep(min(health.start_interval or 1.0, health.interval))
+
+
+def _listing(found: Sequence[Route]) -> str:
+    return ", ".join(f"{r.address}:{r.published} -> {r.service}" for r in found)
+
+
+def reshaped(edge: Edge, stack: Stack) -> bool:
+    """The running edge's frontends or backends differ from the stack's (a published port
+    added or removed): its config file, servers left out, against the stack's."""
+    try:
+        running = read_bytes(edge.config_file).decode("utf-8", errors="replace")
+    except OSError:
+        return True
+    return _shape(running) != _shape(render(edge_config(stack, edge.socket)))
+
+
+def _shape(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.lstrip().startswith("server ")]
+
+
+def carried(api: RuntimeAPI, backends: set[str]) -> dict[str, tuple[Server, ...]]:
+    """The servers of ``backends`` as they are now, for a reload's config (a draining one
+    goes on as maint: it was leaving)."""
+    out: dict[str, list[Server]] = {}
+    for s in api.servers_state():
+        if s.backend in backends:
+            state = State.READY if s.state is State.READY else State.MAINT
+            out.setdefault(s.backend, []).append(
+                Server(s.server, s.address, s.port, s.weight, state))
+    return {backend: tuple(servers) for backend, servers in out.items()}
 
 
 def _servers(api: RuntimeAPI) -> dict[tuple[str, str], ServerState]:

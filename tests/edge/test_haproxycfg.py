@@ -44,7 +44,8 @@ def test_an_http_backend_retries_idempotent_requests_elsewhere_and_has_no_checks
 def test_the_frontend_binds_loopback_by_default_or_the_published_address() -> None:
     text = render(_config(frontends=(Frontend("web_80", 8080, "web"),
                                      Frontend("web_443", 8443, "web", "::1"))))
-    assert _section(text, "frontend web_80") == ["mode http", "bind ipv4@127.0.0.1:8080",
+    assert _section(text, "frontend web_80") == ["mode http", "option idle-close-on-response",
+                                                 "bind ipv4@127.0.0.1:8080",
                                                  "default_backend web"]
     assert "bind ipv6@::1:8443" in _section(text, "frontend web_443")
 

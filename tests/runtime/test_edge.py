@@ -265,3 +265,21 @@ def test_a_stack_too_deep_for_haproxys_socket_runs_its_edge_on_a_private_short_o
         assert edge.stop()
         shutil.rmtree(runtime, ignore_errors=True)
     assert not Path(edge.socket).exists()
+
+
+def test_a_reload_adds_a_frontend_keeps_the_servers_and_fails_no_request(
+        edge: tuple[Edge, int], backends: list[Backend], load: Load) -> None:
+    running, port = edge
+    pid, second = running.pid(), free_port()
+    running.api().set_state("web", "web_2", State.MAINT)
+    servers = tuple(Server(b.name, "127.0.0.1", b.port, state=State.MAINT if b.name == "web_2"
+                           else State.READY) for b in backends)
+    running.reload(EdgeConfig(socket=running.socket, frontends=(
+        Frontend("web_80", port, "web"), Frontend("web_81", second, "web")),
+        backends=(EdgeBackend("web", servers),)))
+    assert running.pid() == pid  # the same master, found again (its command line grew)
+    assert _listens(second)
+    assert {s.server: s.state for s in running.api().servers_state()} == {
+        "web_1": State.READY, "web_2": State.MAINT}
+    _after(load)
+    assert running.stop() and not _listens(second)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from phoenix_compose.edge.model import State
 from phoenix_compose.errors import RolledBack
 from phoenix_compose.runtime import argv, commands
 from phoenix_compose.runtime.edgeproc import Edge
@@ -16,6 +17,7 @@ from phoenix_compose.runtime.edgeup import with_edge
 from phoenix_compose.runtime.lifecycle import ComposeManager
 from phoenix_compose.statedir import StateDir
 
+from support import free_port
 from support.edgeload import Load
 from support.edgestack import listening, write
 
@@ -83,3 +85,31 @@ def test_a_broken_start_first_update_exits_3_and_the_old_release_keeps_serving(
     left = json.loads(commands.run(argv.ps(podman_project)).stdout)
     assert sorted(c["Names"][0] for c in left) == [f"{podman_project}_web_1",
                                                    f"{podman_project}_web_2"]
+
+
+def test_a_port_added_by_an_up_reloads_the_edge_with_no_failed_request(
+        edged: tuple[Path, int], podman_project: str, busybox_image: str) -> None:
+    """A new published port is a new frontend: HAProxy reloads (SIGUSR2), its dynamic
+    servers written into the config it reloads; the same edge process keeps serving."""
+    root, port = edged
+    ComposeManager(root, "t").start_services(timeout=60)
+    edge = Edge(StateDir(root, "t"))
+    pid, second = edge.pid(), free_port()
+    load = Load(port, clients=4, interval=0.02)
+    load.wait_for(40)
+    write(root, busybox_image, port, "v2")
+    compose = root / "compose/app.yaml"
+    compose.write_text(compose.read_text().replace(
+        f'ports: ["127.0.0.1:{port}:8000"]',
+        f'ports: ["127.0.0.1:{port}:8000", "127.0.0.1:{second}:8000"]'))
+    ComposeManager(root, "t").start_services(timeout=60)
+    load.wait_for(80)
+    load.stop()
+    assert load.failures == []
+    assert edge.pid() == pid and listening(second)
+    other = Load(second, clients=1, interval=0.02)
+    other.wait_for(10)
+    other.stop()
+    assert other.failures == [] and set(other.snapshot()) == {"v2\n"}
+    assert {s.server: s.state for s in edge.api().servers_state()} == {
+        f"{podman_project}_web_1": State.READY, f"{podman_project}_web_2": State.READY}

@@ -114,3 +114,22 @@ def test_the_same_host_port_on_ipv4_and_ipv6_is_two_frontends_of_distinct_names(
     assert "frontend in.web.8080\n" in text and "frontend in.web.8080.2\n" in text
     assert [n for k, n in edge_names("p", "web", svc) if k == "frontend"] == [
         f.name for f in config.frontends]
+
+
+def test_a_reload_carries_the_servers_as_they_are_a_draining_one_as_maint() -> None:
+    from types import SimpleNamespace
+
+    from phoenix_compose.edge.api import DRAIN_BITS, MAINT_BITS, ServerState
+    from phoenix_compose.edge.model import State
+    from phoenix_compose.runtime.edgeup import carried
+
+    rows = [ServerState("web.80", "p_web_1", "127.0.0.1", 40001, 2, 0, 100),
+            ServerState("web.80", "p_web_2", "127.0.0.1", 40002, 2, DRAIN_BITS, 100),
+            ServerState("web.80", "p_web_3", "127.0.0.1", 40003, 2, MAINT_BITS, 7),
+            ServerState("gone.80", "p_gone_1", "127.0.0.1", 40004, 2, 0, 100)]
+    api = SimpleNamespace(servers_state=lambda: rows)
+    found = carried(api, {"web.80"})  # type: ignore[arg-type]
+    assert list(found) == ["web.80"]  # a backend no longer routed is not carried
+    assert [(s.name, s.port, s.weight, s.state) for s in found["web.80"]] == [
+        ("p_web_1", 40001, 100, State.READY), ("p_web_2", 40002, 100, State.MAINT),
+        ("p_web_3", 40003, 7, State.MAINT)]
