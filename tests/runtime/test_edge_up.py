@@ -24,6 +24,14 @@ from support.edgestack import listening, write
 pytestmark = [pytest.mark.podman, pytest.mark.slow, pytest.mark.haproxy]
 
 
+def serving(root: Path, port: int) -> Load:
+    """The stack up, and the load steady through its edge."""
+    ComposeManager(root, "t").start_services(timeout=60)
+    load = Load(port, clients=4, interval=0.02)
+    load.wait_for(40)
+    return load
+
+
 def test_up_runs_two_replicas_behind_the_edge_and_down_leaves_nothing(
         edged: tuple[Path, int], podman_project: str) -> None:
     root, port = edged
@@ -53,9 +61,7 @@ def test_up_runs_two_replicas_behind_the_edge_and_down_leaves_nothing(
 def test_a_start_first_update_under_load_fails_no_request(
         edged: tuple[Path, int], podman_project: str, busybox_image: str) -> None:
     root, port = edged
-    ComposeManager(root, "t").start_services(timeout=60)
-    load = Load(port, clients=4, interval=0.02)
-    load.wait_for(40)
+    load = serving(root, port)
     write(root, busybox_image, port, "v2")
     m = ComposeManager(root, "t")
     m.start_services(timeout=60)
@@ -72,9 +78,7 @@ def test_a_start_first_update_under_load_fails_no_request(
 def test_a_broken_start_first_update_exits_3_and_the_old_release_keeps_serving(
         edged: tuple[Path, int], podman_project: str, busybox_image: str) -> None:
     root, port = edged
-    ComposeManager(root, "t").start_services(timeout=60)
-    load = Load(port, clients=4, interval=0.02)
-    load.wait_for(40)
+    load = serving(root, port)
     write(root, busybox_image, port, "v2", serve="exec sleep 1000")  # never healthy
     with pytest.raises(RolledBack) as failed:
         ComposeManager(root, "t").start_services(timeout=60)
@@ -92,11 +96,9 @@ def test_a_port_added_by_an_up_reloads_the_edge_with_no_failed_request(
     """A new published port is a new frontend: HAProxy reloads (SIGUSR2), its dynamic
     servers written into the config it reloads; the same edge process keeps serving."""
     root, port = edged
-    ComposeManager(root, "t").start_services(timeout=60)
+    load = serving(root, port)
     edge = Edge(StateDir(root, "t"))
     pid, second = edge.pid(), free_port()
-    load = Load(port, clients=4, interval=0.02)
-    load.wait_for(40)
     write(root, busybox_image, port, "v2")
     compose = root / "compose/app.yaml"
     compose.write_text(compose.read_text().replace(

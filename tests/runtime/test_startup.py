@@ -126,11 +126,16 @@ REPLICATED = Stack("p", STACK.compose_file, {
 })
 
 
+def replicated(fake: FakePodman, clock: FakeClock, **options) -> Startup:
+    """A start of REPLICATED's db (two replicas) and api, reports dropped."""
+    return Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
+                   clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
+                   options=StartOptions(**options))
+
+
 def test_a_dependent_waits_for_every_replica_of_its_dependency() -> None:
     fake = FakePodman({"p_db_1": 1, "p_db_2": 3, "p_api_1": 1})
-    clock = FakeClock()
-    Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
-            clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor).execute()
+    replicated(fake, FakeClock()).execute()
     assert ("podman", "start", "--", "p_db_1", "p_db_2") in fake.calls
     second_healthy = [i for i, c in enumerate(fake.calls)
                       if c == ("podman", "healthcheck", "run", "--", "p_db_2")][-1]
@@ -140,10 +145,7 @@ def test_a_dependent_waits_for_every_replica_of_its_dependency() -> None:
 
 def test_a_replica_that_never_passes_fails_the_service_by_its_name() -> None:
     fake = FakePodman({"p_db_1": 1, "p_db_2": None})
-    clock = FakeClock()
-    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
-                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
-                options=StartOptions(timeout=60))
+    s = replicated(fake, FakeClock(), timeout=60)
     with pytest.raises(StartupError, match="p_db_2 says no"):
         s.execute()
     assert "p_api_1" not in fake.started
@@ -223,10 +225,7 @@ def test_a_failing_replica_is_explained_by_its_own_logs_and_named() -> None:
     """The error of a replica that fails shows that replica's log lines, not the first
     replica's (which is healthy), and names it; a replica left running is listed."""
     fake = FakePodman({"p_db_1": 1, "p_db_2": None})
-    clock = FakeClock()
-    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
-                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
-                options=StartOptions(timeout=60))
+    s = replicated(fake, FakeClock(), timeout=60)
     with pytest.raises(StartupError) as info:
         s.execute()
     logs = [c for c in fake.calls if c[:2] == ("podman", "logs")]
@@ -237,10 +236,7 @@ def test_a_failing_replica_is_explained_by_its_own_logs_and_named() -> None:
 
 def test_an_exited_replica_is_named_by_the_start_loop() -> None:
     fake = FakePodman({"p_db_1": 1, "p_db_2": None}, exits={"p_db_2": 3})
-    clock = FakeClock()
-    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
-                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
-                options=StartOptions(timeout=60))
+    s = replicated(fake, FakeClock(), timeout=60)
     with pytest.raises(StartupError) as info:
         s.execute()
     assert "replica p_db_2" in str(info.value) and "code 3" in str(info.value)
@@ -249,10 +245,7 @@ def test_an_exited_replica_is_named_by_the_start_loop() -> None:
 
 def test_a_later_replica_still_running_is_left_running() -> None:
     fake = FakePodman({"p_db_1": None, "p_db_2": 1}, exits={"p_db_1": 3})
-    clock = FakeClock()
-    s = Startup(REPLICATED, ["db", "api"], run=fake, report=lambda *r: None,
-                clock=Clock(clock, clock.sleep_after_creation), executor=SyncExecutor,
-                options=StartOptions(timeout=60))
+    s = replicated(fake, FakeClock(), timeout=60)
     with pytest.raises(StartupError) as info:
         s.execute()
     assert info.value.left_running == ("db",)  # p_db_2 runs: not "nothing was started"
