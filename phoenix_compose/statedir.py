@@ -45,6 +45,13 @@ class StateDir:
         return self.path / "compose.yaml"
 
     @property
+    def compose_json(self) -> Path:
+        """``compose_file``'s model as JSON (what reading it gives), written beside it: a
+        command the validation cache answers reads it instead of parsing the YAML (its
+        digest is in the sealed cache entry, checked like the YAML's)."""
+        return self.path / "compose.json"
+
+    @property
     def compose_seal(self) -> Path:
         """The MAC of ``compose_file`` under the stack key: ``down`` with a broken config
         uses the last valid file only when it matches."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")
@@ -9,10 +10,27 @@ _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")
 
 def dump_compose(model: dict[str, Any]) -> str:
     """Fixed key order (top level first, then sorted), every literal ``$`` escaped."""
+    return dump_yaml(_final(model))
+
+
+def dump_final(model: dict[str, Any]) -> tuple[str, str | None]:
+    """The final file's YAML (:func:`dump_compose`) and the same data as JSON, which
+    ``json.loads`` reads back as reading the YAML would (libyaml's loader builds it in
+    Python, about ten times slower); None when a value has no JSON form (a date in an
+    extension field): then the YAML is read."""
+    data = _final(model)
+    try:
+        as_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        as_json = None
+    return dump_yaml(data), as_json
+
+
+def _final(model: dict[str, Any]) -> dict[str, Any]:
     model = _octal_modes(model)
     ordered = {k: _sorted(model[k]) for k in _TOP_ORDER if k in model}
     ordered.update({k: _sorted(model[k]) for k in sorted(model) if k not in ordered})
-    return dump_yaml(_escape(ordered))
+    return _escape(ordered)
 
 
 def dump_yaml(data: Any) -> str:

@@ -7,52 +7,39 @@ cache, builds, and only when everything is valid writes the overlays and
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phoenix_compose import (
     fileio,  # write_files: the seam tests patch (a read-only .phoenix/)
     stackkey,
 )
-from phoenix_compose.config import cache, identity, yamlsrc
-from phoenix_compose.config.assemble import (
-    assemble_located,
-    has_errors,
-    load_documents,
-    raise_errors,
-)
-from phoenix_compose.config.dump import dump_compose
-from phoenix_compose.config.edgenames import edge_name_problems
-from phoenix_compose.config.edgeports import for_edge
+from phoenix_compose.config import cache
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.files import inside
-from phoenix_compose.config.loading import Context, read_text
-from phoenix_compose.config.locator import Locator
-from phoenix_compose.config.masking import Masker, masked_problems
 from phoenix_compose.config.mountfiles import mount_paths
 from phoenix_compose.config.project import Project
-from phoenix_compose.config.registry import address_problem, env_fallback
 from phoenix_compose.config.services import load_stack
 from phoenix_compose.config.stackfiles import is_compose_project
-from phoenix_compose.config.templates import render_templates
 from phoenix_compose.errors import ConfigurationError, Loc, Problem, StateError
-from phoenix_compose.fileio import read_json, read_yaml
-from phoenix_compose.statedir import LAST_VALID
+from phoenix_compose.fileio import read_bytes, read_json, read_yaml
+from phoenix_compose.statedir import LAST_VALID, StateDir
+
+if TYPE_CHECKING:
+    from phoenix_compose.config.building import Built
 
 
-@dataclass(frozen=True)
-class Built:
-    cfg: EnvironmentConfig
-    model: dict[str, Any]
-    overlays: dict[Path, str]
-    compose_text: str
-    warnings: tuple[str, ...]
-    inputs: tuple[Path, ...] = ()  # files read through include and extends
-    where: Locator | None = None  # where each value of the model was written
-    secrets: frozenset[str] = frozenset()  # secrets of the env files ``include`` reads
+def build(cfg: EnvironmentConfig) -> Built:
+    """Render, interpolate, merge and validate (:mod:`.building`, imported only when the
+    cache does not answer); raises ConfigurationError with every problem."""
+    from phoenix_compose.config.building import build as build_model
+
+    return build_model(cfg)
 
 
 @dataclass(frozen=True)
@@ -66,101 +53,6 @@ class Outcome:
     cached: bool
     warnings: tuple[str, ...]
     cfg: EnvironmentConfig | None = field(default=None, compare=False, repr=False)
-
-
-def build(cfg: EnvironmentConfig) -> Built:
-    """Render, interpolate, merge and validate; raises ConfigurationError with every problem."""
-    stack = cfg.stack
-    rendered, problems = _rendered(cfg)
-    docs, found, inputs, secrets = _documents(cfg, rendered)
-    problems += found
-    model: dict[str, Any] = {}
-    first = stack.compose_files[0] if stack.compose_files else None
-    fallback = Loc(stack.rel(first) if first else "compose", 1, 1)
-    where = Locator({}, fallback)
-    if not has_errors(problems):
-        model, where, found = assemble_located(docs, _project_dir(cfg), fallback,
-                                               production=cfg.production, lookup=lookup(cfg),
-                                               roots=cfg.roots)
-        problems += found + edge_name_problems(model, where, cfg.project_name)
-    named = cfg.project.problem(Loc(stack.rel(cfg.env_files[-1]) if cfg.env_files else "envs",
-                                    1, 1))
-    registry = address_problem(cfg.variables, env_fallback(cfg))
-    warnings = raise_errors(_masked(cfg, problems + [p for p in (named, registry) if p],
-                                    secrets))
-    model = {"name": cfg.project_name, **{k: v for k, v in model.items() if k != "name"}}
-    identity.label_owned(model, cfg.owner)
-    _for_podman_compose(model)
-    for_edge(model)  # replicas and the ports the edge owns
-    return Built(cfg, model, {cfg.state.overlays / r.name: r.text for r in rendered},
-                 dump_compose(model), warnings, inputs, where, frozenset(secrets))
-
-
-def _rendered(cfg: EnvironmentConfig) -> tuple[list[Any], list[Problem]]:
-    """The rendered templates (no Jinja, no child process without one)."""
-    if not cfg.stack.templates:
-        return [], []
-
-    return render_templates(cfg)
-
-
-def _masked(cfg: EnvironmentConfig, problems: list[Problem],
-            secrets: set[str]) -> list[Problem]:
-    """No secret value in a message: problems may quote values (a cast that failed), from
-    the env files, the process (``GITHUB_TOKEN``) or the env files ``include`` reads."""
-    return masked_problems(Masker.of(cfg.variables, extra=secrets), problems)
-
-
-BUILT_IN = "COMPOSE_PROJECT_NAME"
-
-
-def lookup(cfg: EnvironmentConfig) -> Callable[[str], str | None]:
-    """The variables of ``cfg`` plus the one docker compose defines for interpolation
-    (compose-go's ``projectName`` sets it): ``COMPOSE_PROJECT_NAME``, the project's name
-    however it was chosen."""
-    def find(name: str) -> str | None:
-        return cfg.project_name if name == BUILT_IN else cfg.variables.lookup(name)
-    return find
-
-
-def _project_dir(cfg: EnvironmentConfig) -> Path:
-    """compose/ (the folder of the first compose file): relative paths resolve against it."""
-    files = cfg.stack.compose_files
-    return files[0].parent if files else cfg.stack.root / "compose"
-
-
-def _documents(cfg: EnvironmentConfig,
-               rendered: list[Any]) -> tuple[list[Any], list[Problem], tuple[Path, ...],
-                                             set[str]]:
-    """The located documents of the compose files and the rendered overlays (an overlay
-    counts as a file of the project directory, for its include and extends paths)."""
-    stack = cfg.stack
-    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots)
-    sources = []
-    for path in stack.compose_files:
-        text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)
-        if text is not None:
-            sources.append((text, yamlsrc.plain_locator(stack.rel(path)), path))
-    project_dir = _project_dir(cfg)
-    sources += [(r.text, r.locator(), project_dir / r.name) for r in rendered]
-    docs = load_documents(sources, project_dir, ctx)
-    if not stack.compose_files and not stack.templates:  # (a failed template is its own error)
-        ctx.problems.append(Problem(Loc("compose", 0, 0), "no compose files found",
-                                    hint="add compose/*.yaml or templates/*.yaml.j2"))
-    return docs, ctx.problems + list(cfg.warnings), tuple(sorted(ctx.read)), ctx.secrets
-
-
-START_INTERVAL = "x-phoenix-start-interval"
-
-
-def _for_podman_compose(model: dict[str, Any]) -> None:
-    """podman-compose turns ``healthcheck.start_interval`` into ``--health-startup-interval``,
-    a flag of podman's separate startup healthchecks that podman < 4.4 rejects.  Our own
-    start loop honours start_interval, so the file keeps it under an extension key."""
-    for svc in (model.get("services") or {}).values():
-        health = svc.get("healthcheck") if isinstance(svc, dict) else None
-        if isinstance(health, dict) and "start_interval" in health:
-            health[START_INTERVAL] = health.pop("start_interval")
 
 
 def _errors(problems: list[Problem]) -> bool:
@@ -241,6 +133,23 @@ def check(root: Path, env: str, *, use_cache: bool = True) -> Outcome:
                    built.warnings)
 
 
+def _vouched(state: StateDir, root: Path, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The final model from ``compose.json`` when the sealed cache entry vouches for these
+    very bytes (their digest is among its outputs), else None: the YAML is read."""
+    digest = entry.get("outputs", {}).get(str(state.compose_json.relative_to(root)))
+    try:
+        data = read_bytes(state.compose_json) if digest else b""  # never through a link
+    except OSError:
+        return None
+    if not data or hashlib.sha256(data).hexdigest() != digest:
+        return None
+    try:
+        model = json.loads(data)
+    except ValueError:
+        return None
+    return model if isinstance(model, dict) else None
+
+
 def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
     """In a compose project (someone else's folder), ``.phoenix/`` ignores itself for git,
     as our stack roots' ``.gitignore`` does: state is not source."""
@@ -264,17 +173,20 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         # from every compose file
         project = str(entry.get("project") or cfg.project_name)
         return Project(env, compose_file, project, cfg.production, True,
-                       tuple(entry.get("warnings", [])), cfg, load_stack(compose_file, project))
+                       tuple(entry.get("warnings", [])), cfg,
+                       load_stack(compose_file, project, model=_vouched(state, root, entry)))
     try:
         built = build(cfg)
     except ConfigurationError:
         cache.invalidate(cache_file)
         raise
-    files = {**built.overlays, compose_file: built.compose_text,
+    as_json = {state.compose_json: built.compose_json} if built.compose_json else {}
+    files = {**built.overlays, compose_file: built.compose_text, **as_json,
              **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
-        fileio.write_files(files, prune={state.overlays: "*.yaml"})
+        fileio.write_files(files, prune={state.overlays: "*.yaml",
+                                         state.path: state.compose_json.name})
         fileio.write_files(_ignored(cfg))
         snapshot = cfg.variables.snapshot(cfg.variables.used)
         cache.record(cache_file, key, snapshot, files, root, built.warnings, built.inputs,
@@ -282,7 +194,8 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None
+    model = json.loads(built.compose_json) if built.compose_json else None
     return Project(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
-                   cfg, load_stack(compose_file, cfg.project_name))
+                   cfg, load_stack(compose_file, cfg.project_name, model=model))
 
 

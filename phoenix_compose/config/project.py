@@ -2,7 +2,7 @@
 every step of an action receives (the manager, the deployer, the start loop, the watcher,
 the exports, the plugins), so none of them reads the environment or the final file again.
 
-The assembly steps that lived here are in :mod:`.assemble` (re-exported below)."""
+The assembly steps that lived here are in :mod:`.assemble`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config.assemble import (  # noqa: F401 (re-exported: the older home)
-    assemble,
-    assemble_located,
-    has_errors,
-    load_documents,
-    raise_errors,
-)
 from phoenix_compose.config.environment import EnvironmentConfig, Variables
 from phoenix_compose.config.masking import Masker
 from phoenix_compose.config.services import ServiceSpec, Stack
@@ -72,8 +65,11 @@ class Project:
 
     @property
     def model(self) -> dict[str, Any]:
-        """The final file's mapping, as its typed services hold it (not read again)."""
-        return {**self.stack.top, "services": {n: s.raw for n, s in self.services.items()}}
+        """The final file's mapping, as its typed services hold it (not read again), its
+        keys in the file's order (``name``, then ``services``: ``dump.dump_compose``)."""
+        top = self.stack.top
+        return {**{k: top[k] for k in ("name",) if k in top},
+                "services": {n: s.raw for n, s in self.services.items()}, **top}
 
     def masker(self) -> Masker:
         """The masker of its secrets (``masking.masker_for`` without loading anything)."""

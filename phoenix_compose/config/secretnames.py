@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 MASK = "********"
 WORDS = frozenset({"PASS", "PASSWD", "PASSWORD", "PASSPHRASE", "SECRET", "TOKEN", "KEY",
@@ -42,6 +43,7 @@ def words(name: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", _CAMEL.sub("_", name)) if w]
 
 
+@lru_cache(maxsize=4096)  # config.show asks it of every key of the final file
 def looks_secret(name: str) -> bool:
     """Does the variable (or key) ``name`` look like it holds a secret?"""
     parts = [w.upper() for w in words(str(name))]

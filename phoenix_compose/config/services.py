@@ -13,16 +13,12 @@ from typing import Any
 
 from phoenix_compose.config.durations import seconds
 from phoenix_compose.config.edgeports import replicas_of, user_ports
+from phoenix_compose.config.naming import container_name as container_name  # re-exported
 from phoenix_compose.config.probes import NativeProbe, native_probe
 from phoenix_compose.config.rollout import UpdateConfig, replica_names, update_config_of
 from phoenix_compose.errors import ConfigurationError
 from phoenix_compose.fileio import read_yaml
 from phoenix_compose.shapes import as_dict
-
-
-def container_name(project: str, service: str, index: int = 1) -> str:
-    """podman-compose's naming: ``<project>_<service>_<n>``."""
-    return f"{project}_{service}_{index}"
 
 
 @dataclass(frozen=True)
@@ -254,11 +250,10 @@ class Stack:
 
 
 def load_stack(compose_file: Path, project: str | None = None,
-               fallback_project: str = "") -> Stack:
+               fallback_project: str = "", model: dict[str, Any] | None = None) -> Stack:
     """The services of a final compose file; the project is ``project``, else the file's
-    ``name``, else ``fallback_project``."""
-
-    model = read_yaml(compose_file) or {}
+    ``name``, else ``fallback_project``; ``model``: the file's content, already read."""
+    model = (read_yaml(compose_file) or {}) if model is None else model
     project = project or model.get("name") or fallback_project
     services = {}
     for name, svc in (model.get("services") or {}).items():

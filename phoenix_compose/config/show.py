@@ -6,27 +6,22 @@ import json
 from pathlib import Path
 
 from phoenix_compose.config.dump import dump_yaml
-from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.masking import Masker
 from phoenix_compose.config.pipeline import prepare
 from phoenix_compose.errors import ConfigurationError
-from phoenix_compose.fileio import read_yaml
 
 
 def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     """The final config, like ``docker compose config``, with secret values masked;
     ``part``: ``services`` or ``images`` lists only those (``--services``, ``--images``)."""
-
-
-    outcome = prepare(root, env)
-    model = read_yaml(outcome.compose_file)
+    project = prepare(root, env)
+    model = project.model  # the final file, read once by prepare
     services = model.get("services") or {}
     if part == "services":
         return "".join(f"{name}\n" for name in services)
-    cfg = outcome.cfg or load_environment(root, env)
-    masker = Masker.of(cfg.variables, model, roots=cfg.roots)
+    masker = Masker.of(project.variables, model, roots=project.cfg.roots)
     if part == "images":  # masked as the full output masks them: comparing tells nothing
-        images = {masker.text(str(s.get("image") or f"{outcome.project_name}_{n}"))
+        images = {masker.text(str(s.get("image") or f"{project.project_name}_{n}"))
                   for n, s in services.items()}
         return "".join(f"{image}\n" for image in sorted(images))
     masked = masker.tree(model)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# the naming lives with the typed services; re-exported here
-from phoenix_compose.config.services import container_name as container_name
+# podman-compose's naming (config.naming); re-exported here
+from phoenix_compose.config.naming import container_name as container_name
 
 Argv = tuple[str, ...]
 PROJECT_LABEL = "io.podman.compose.project"

@@ -72,6 +72,8 @@ def test_inv_list_with_the_db_plugin_imports_nothing_heavy_nor_the_engine() -> N
     assert "phoenix_compose.plugin" in modules  # tasks/db/ was imported
     assert top(modules) & (HEAVY - {"unittest.mock", "asyncio"}) == set()
     assert modules & ENGINE == set()
+    # the plugin API needs durations, not the typed services (probes, rollout, merge)
+    assert "phoenix_compose.config.services" not in modules
 
 
 def test_config_show_of_a_valid_stack_needs_neither_jsonschema_nor_jinja(
@@ -92,3 +94,25 @@ def test_config_show_of_a_valid_stack_needs_neither_jsonschema_nor_jinja(
                                "kubernetes_validate", "unittest.mock"} == set()
     assert (compiled.stat().st_ino, compiled.stat().st_mtime_ns) == (written.st_ino,
                                                                       written.st_mtime_ns)
+
+
+# what only a build needs: parsing the YAML with locations, merging, validating, templates
+BUILD = {"phoenix_compose.config.building", "phoenix_compose.config.assemble",
+         "phoenix_compose.config.validate", "phoenix_compose.config.schemacheck",
+         "phoenix_compose.config.templates", "phoenix_compose.config.loading"}
+
+
+def test_config_show_answered_by_the_cache_imports_nothing_of_the_build(
+        tmp_path: Path) -> None:
+    """A fresh cache answers: none of the build's modules (the final file's JSON form,
+    written by the first run, is what it reads: tests/config/test_final_json.py)."""
+    root = stack(tmp_path / "stack")
+    show = ("-m", "phoenix_compose.cli.program", "config.show", "--format", "json",
+            "--env", "dev")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = imported(root, *show, env=env)
+    assert first & BUILD == BUILD  # the first run built it
+    assert (root / ".phoenix" / "dev" / "compose.json").is_file()
+    again = imported(root, *show, env=env)
+    assert "phoenix_compose.config.show" in again
+    assert again & (BUILD | {"jsonschema", "jinja2"}) == set()
