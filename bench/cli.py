@@ -1,6 +1,6 @@
 """Benchmark: the CLI's start-up, per process, against docker compose v2.
 
-  python bench/cli.py [--rounds N] [--files N] [--venv DIR]
+  python bench/cli.py [--rounds N] [--files N] [--venv DIR | --against TREE]
 
 - ``phoenix config.show --format json`` against ``docker-compose config --format json`` on
   the largest single-file projects of the corpus (tests/config/resources/corpus/).
@@ -29,6 +29,11 @@ finder on the path), e.g.::
   pip wheel --no-deps -w /tmp/whl . && python -m venv /tmp/px \
     && /tmp/px/bin/pip install /tmp/whl/phoenix_compose-*.whl
   python bench/cli.py --venv /tmp/px
+
+``--against TREE`` times another source tree (``git worktree add /tmp/base BASE``) in the
+same interleaved rounds, rows marked "before": on a shared machine, figures from two
+separate runs differ by more than the change (each tree gets its own copy of the stack,
+so its own cache).
 """
 
 from __future__ import annotations
@@ -92,28 +97,52 @@ def program(name: str, venv: Path | None) -> str:
     return str(venv / "bin" / name) if venv else tool(name)
 
 
-def precompile(venv: Path | None) -> None:
+def precompile(venv: Path | None, trees: list[Path]) -> None:
     """Bytecode of the phoenix_compose the program imports, as ``pip install`` writes it
-    (into PYTHONPYCACHEPREFIX for the source tree; a wheel's venv has its own)."""
+    (into PYTHONPYCACHEPREFIX for a source tree), and of the trees' tasks.py and tasks/
+    plugins, which ``inv --list`` imports (invoke puts tasks.py's folder first on
+    sys.path, so there the source tree's phoenix_compose is imported, even with --venv)."""
     python = str(venv / "bin" / "python") if venv else sys.executable
     where = subprocess.run([python, "-c", "import os, phoenix_compose; "
                             "print(os.path.dirname(phoenix_compose.__file__))"],
                            check=True, capture_output=True, text=True).stdout.strip()
-    subprocess.run([python, "-m", "compileall", "-q", where], check=True,
-                   stdout=subprocess.DEVNULL)
+    folders = [where] + [str(t / name) for t in trees
+                         for name in ("phoenix_compose", "tasks", "tasks.py")]
+    for folder in dict.fromkeys(folders):
+        subprocess.run([python, "-m", "compileall", "-q", folder], check=True,
+                       stdout=subprocess.DEVNULL)
 
 
-def measure(root: Path, file: Path, env_file: Path, rounds: int, venv: Path | None = None
+def variants(against: Path | None) -> dict[str, tuple[list[str], Path]]:
+    """Label suffix -> (argv prefix, source tree): this tree, and with ``--against`` the
+    other tree too (each through ``env PYTHONPATH=TREE``, the same wrapper both sides)."""
+    if against is None:
+        return {"": ([], REPO)}
+    return {"": (["env", f"PYTHONPATH={REPO}"], REPO),
+            " before": (["env", f"PYTHONPATH={against}"], against)}
+
+
+def measure(roots: dict[str, Path], file: Path, env_file: Path, rounds: int,
+            venv: Path | None, against: Path | None
             ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    show = [program("phoenix", venv), "config.show", "--format", "json", "--env", ENV]
+    """``roots``: one stack copy per variant (each tree keeps its own cache)."""
     peer = [str(docker_compose()), "--project-directory", str(file.parent), "-f", str(file),
             "--env-file", str(env_file), "config", "--format", "json"]
-    for _ in range(2):  # both must accept it; warms the bytecode and the schema's cache
-        subprocess.run(show, cwd=root, check=True, capture_output=True)
-        subprocess.run(peer, cwd=root, check=True, capture_output=True)
-    return interleaved_cpu({
-        "cold": (show, root), "cached": (show, root), "docker compose": (peer, root),
-    }, rounds, setup={"cold": lambda: shutil.rmtree(root / ".phoenix", ignore_errors=True)})
+    commands: dict[str, tuple[list[str], Path]] = {}
+    setup = {}
+    for suffix, (prefix, _tree) in variants(against).items():
+        show = [*prefix, program("phoenix", venv), "config.show", "--format", "json",
+                "--env", ENV]
+        root = roots[suffix]
+        for _ in range(2):  # it must accept it; warms the schema's cache
+            subprocess.run(show, cwd=root, check=True, capture_output=True)
+        commands[f"cold{suffix}"] = (show, root)
+        commands[f"cached{suffix}"] = (show, root)
+        setup[f"cold{suffix}"] = lambda r=root: shutil.rmtree(r / ".phoenix",
+                                                              ignore_errors=True)
+    subprocess.run(peer, cwd=roots[""], check=True, capture_output=True)
+    commands["docker compose"] = (peer, roots[""])
+    return interleaved_cpu(commands, rounds, setup=setup)
 
 
 def ms(seconds: float) -> str:
@@ -125,45 +154,67 @@ def spread(samples: list[float]) -> str:
     return f"{ms(statistics.median(samples))} ({ms(min(samples))})"
 
 
+def file_rows(tmp: Path, files: int, rounds: int, venv: Path | None,
+              against: Path | None) -> list[tuple[str, ...]]:
+    rows = []
+    med = statistics.median
+    for n, (slug, rel, size) in enumerate(largest(files)):
+        roots = {}
+        for suffix in variants(against):
+            roots[suffix] = tmp / f"s{n}{suffix.strip()}"
+            file, env_file = stack(roots[suffix], slug, rel)
+        file, env_file = roots[""] / "compose" / file.name, roots[""] / "envs" / env_file.name
+        wall, cpu = measure(roots, file, env_file, rounds, venv, against)
+        peer = med(wall["docker compose"])
+        for suffix in variants(against):
+            cold, cached = f"cold{suffix}", f"cached{suffix}"
+            rows.append((f"{slug.split('__')[1]}/{rel}{suffix}", str(size), spread(wall[cold]),
+                         spread(wall[cached]), spread(wall["docker compose"]),
+                         f"{med(wall[cold]) / peer:.2f}x", f"{med(wall[cached]) / peer:.2f}x",
+                         " / ".join(ms(med(cpu[k])) for k in (cold, cached,
+                                                              "docker compose"))))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--venv", type=Path, help="time the programs of this venv (a wheel "
                         "installed in it) instead of this environment's")
+    parser.add_argument("--against", type=Path, help="another source tree (e.g. a `git "
+                        "worktree` of the base), timed in the same interleaved rounds")
     args = parser.parse_args()
+    if args.venv and args.against:
+        sys.exit("--venv and --against: one or the other")
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     venv = args.venv.resolve() if args.venv else None
+    against = args.against.resolve() if args.against else None
     if venv:  # the installed package, not this source tree
         os.environ.pop("PYTHONPATH", None)
-    rows = [("compose file", "bytes", "phoenix cold", "phoenix cached", "docker compose",
-             "cold / peer", "cached / peer", "CPU cold / cached / peer")]
     med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        precompile(venv)
-        for n, (slug, rel, size) in enumerate(largest(args.files)):
-            file, env_file = stack(Path(tmp) / f"s{n}", slug, rel)
-            wall, cpu = measure(Path(tmp) / f"s{n}", file, env_file, args.rounds, venv)
-            peer = med(wall["docker compose"])
-            rows.append((f"{slug.split('__')[1]}/{rel}", str(size), spread(wall["cold"]),
-                         spread(wall["cached"]), spread(wall["docker compose"]),
-                         f"{med(wall['cold']) / peer:.2f}x", f"{med(wall['cached']) / peer:.2f}x",
-                         " / ".join(ms(med(cpu[k])) for k in ("cold", "cached",
-                                                              "docker compose"))))
-        print(table(rows))
-        subprocess.run([program("inv", venv), "--list"], cwd=REPO, check=True,
-                       capture_output=True)
-        wall, cpu = interleaved_cpu({
-            "phoenix --help": ([program("phoenix", venv), "--help"], REPO),
-            "inv --list": ([program("inv", venv), "--list"], REPO),
-            "python -c pass": ([sys.executable, "-c", "pass"], REPO),
-        }, args.rounds)
+        precompile(venv, [REPO, *([against] if against else [])])
+        print(table([("compose file", "bytes", "phoenix cold", "phoenix cached",
+                      "docker compose", "cold / peer", "cached / peer",
+                      "CPU cold / cached / peer"),
+                     *file_rows(Path(tmp), args.files, args.rounds, venv, against)]))
+        commands: dict[str, tuple[list[str], Path]] = {}
+        for suffix, (prefix, tree) in variants(against).items():
+            subprocess.run([*prefix, program("inv", venv), "--list"], cwd=tree, check=True,
+                           capture_output=True)
+            commands[f"phoenix --help{suffix}"] = ([*prefix, program("phoenix", venv),
+                                                    "--help"], tree)
+            commands[f"inv --list{suffix}"] = ([*prefix, program("inv", venv), "--list"], tree)
+        commands["python -c pass"] = ([sys.executable, "-c", "pass"], REPO)
+        wall, cpu = interleaved_cpu(commands, args.rounds)
     print()
     print(table([("command", "wall: median (min)", "CPU (median)"),
                  *((name, spread(wall[name]), ms(med(cpu[name]))) for name in wall)]))
     print(f"\n{args.rounds} rounds, interleaved, load average {os.getloadavg()[0]:.1f} at the "
-          f"end; programs: {venv or 'this environment'}; docker compose: {docker_compose()}")
+          f"end; programs: {venv or 'this environment'}; before: {against or '-'}; "
+          f"docker compose: {docker_compose()}")
 
 
 if __name__ == "__main__":
