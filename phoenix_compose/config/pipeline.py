@@ -17,7 +17,7 @@ from phoenix_compose import (
     fileio,  # write_files: the seam tests patch (a read-only .phoenix/)
     stackkey,
 )
-from phoenix_compose.config import cache, identity, yamlsrc
+from phoenix_compose.config import cache, enginefile, identity, yamlsrc
 from phoenix_compose.config.assemble import (
     assemble_located,
     has_errors,
@@ -260,6 +260,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
         entry = _cached(cache_file)
+        enginefile.cached(state, root, entry.get("outputs"))
         # the name the run that wrote the file resolved (sealed with it): not read again
         # from every compose file
         project = str(entry.get("project") or cfg.project_name)
@@ -270,7 +271,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     except ConfigurationError:
         cache.invalidate(cache_file)
         raise
-    files = {**built.overlays, compose_file: built.compose_text,
+    files = {**built.overlays, **enginefile.files(compose_file, built.compose_text),
              **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
