@@ -1,4 +1,5 @@
-"""The file podman-compose reads: the final compose file without ``depends_on``.
+"""The file podman-compose reads: the final compose file without ``depends_on`` (kept
+under an extension key, see :func:`engine_text`).
 
 phoenix orders and health-gates every start itself and asks podman-compose only to create
 or recreate named services with ``--no-deps``, so podman-compose needs no dependency.  Yet
@@ -19,17 +20,23 @@ from phoenix_compose.config.dump import dump_yaml
 from phoenix_compose.errors import StateError
 from phoenix_compose.statedir import StateDir, engine_file
 
+KEPT_AS = "x-phoenix-depends-on"  # read by no one; keeps the config hashes distinct
+
 
 def engine_text(compose_text: str) -> str:
-    """``compose_text`` (a final file, already escaped) with no service's ``depends_on``."""
+    """``compose_text`` (a final file, already escaped) with each service's ``depends_on``
+    under :data:`KEPT_AS`, an extension key podman-compose does not resolve.  Dropped, two
+    services equal but for their dependencies would get the same config hash, and the
+    fingerprint store (``runtime/fingerprint.py``, keyed by that hash) would take one for
+    the other and recreate it at every ``up``."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     model = yaml.load(compose_text, Loader=loader) or {}  # noqa: S506
     services = model.get("services") if isinstance(model, dict) else None
     for svc in (services or {}).values():
-        if isinstance(svc, dict):
-            svc.pop("depends_on", None)
+        if isinstance(svc, dict) and "depends_on" in svc:
+            svc[KEPT_AS] = svc.pop("depends_on")
     return dump_yaml(model)
 
 
