@@ -27,15 +27,15 @@ LATER_FOR_TWO_CALLS = 20  # services after the first level: more, and they come 
 
 
 def batches(levels: list[list[str]]) -> list[list[str]]:
-    """The creation calls.  Each ``podman-compose`` call costs its start-up (about 1 s: it
-    reads no ``depends_on``, so no longer a walk of every dependency path) and 0.1 s a
-    container; a level starts only once its call is done.  Few services: one call per level
-    (each level starts as soon as it exists; bench/up.py's 12 services in 3 levels).  Many:
-    the first level alone, then all the others in one call made while the first becomes
-    healthy (its 50 in 5 levels of 10: 29.1 s, 0.66x of the naive way, against 32.6 s,
-    0.93x, level by level; docs/benchmarks.md).
-    podman-compose creates a call's services in file order: no dependency is needed, as
-    nothing is started."""
+    """The creation calls.  Each ``podman-compose`` call pays its start-up before its first
+    ``podman create``: no longer a walk of every dependency path (it reads no
+    ``depends_on``), but still about 1 ms for every string in the file, which it
+    interpolates defining an Enum and three dataclasses each time (4-5 s for bench/up.py's
+    50 services, 2,548 strings); a level starts only once its call is done.  Few services:
+    one call per level (each starts as soon as it exists).  Many: the first level alone,
+    then all the others in one call made while the first becomes healthy (bench figures in
+    docs/benchmarks.md).  podman-compose creates a call's services in file order: no
+    dependency is needed, as nothing is started."""
     if len(levels) < 3 or sum(map(len, levels[1:])) <= LATER_FOR_TWO_CALLS:
         return levels
     return [levels[0], [n for level in levels[1:] for n in level]]
