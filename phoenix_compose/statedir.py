@@ -26,6 +26,13 @@ def valid_env_name(name: str) -> bool:
 LAST_VALID = "phoenix-last-valid/1"  # the seal's domain (see stackkey)
 
 
+def engine_file(compose_file: Path) -> Path:
+    """The copy of a final file that podman-compose reads (no ``depends_on``: see
+    :mod:`phoenix_compose.config.enginefile`), beside it: ``compose.yaml`` ->
+    ``compose.podman-compose.yaml``."""
+    return compose_file.with_name(f"{compose_file.stem}.podman-compose.yaml")
+
+
 @dataclass(frozen=True)
 class StateDir:
     root: Path  # the stack root
@@ -41,7 +48,7 @@ class StateDir:
 
     @property
     def compose_file(self) -> Path:
-        """The single validated file podman-compose receives."""
+        """The single validated file: what ``config.show``, plan and the exports read."""
         return self.path / "compose.yaml"
 
     @property
@@ -50,6 +57,11 @@ class StateDir:
         command the validation cache answers reads it instead of parsing the YAML (its
         digest is in the sealed cache entry, checked like the YAML's)."""
         return self.path / "compose.json"
+
+    @property
+    def engine_file(self) -> Path:
+        """The file podman-compose receives: ``compose_file`` without ``depends_on``."""
+        return engine_file(self.compose_file)
 
     @property
     def compose_seal(self) -> Path:

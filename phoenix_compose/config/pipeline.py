@@ -19,7 +19,7 @@ from phoenix_compose import (
     fileio,  # write_files: the seam tests patch (a read-only .phoenix/)
     stackkey,
 )
-from phoenix_compose.config import cache
+from phoenix_compose.config import cache, enginefile
 from phoenix_compose.config.environment import EnvironmentConfig, load_environment
 from phoenix_compose.config.files import inside
 from phoenix_compose.config.mountfiles import mount_paths
@@ -169,6 +169,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     key = _key(cfg)
     if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
         entry = _cached(cache_file)
+        enginefile.cached(state, root, entry.get("outputs"))
         # the name the run that wrote the file resolved (sealed with it): not read again
         # from every compose file
         project = str(entry.get("project") or cfg.project_name)
@@ -181,7 +182,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         cache.invalidate(cache_file)
         raise
     as_json = {state.compose_json: built.compose_json} if built.compose_json else {}
-    files = {**built.overlays, compose_file: built.compose_text, **as_json,
+    files = {**built.overlays, **enginefile.files(compose_file, built.compose_text), **as_json,
              **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:

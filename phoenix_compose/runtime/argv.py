@@ -12,6 +12,7 @@ from pathlib import Path
 
 # podman-compose's naming (config.naming); re-exported here
 from phoenix_compose.config.naming import container_name as container_name
+from phoenix_compose.statedir import engine_file
 
 Argv = tuple[str, ...]
 PROJECT_LABEL = "io.podman.compose.project"
@@ -39,9 +40,13 @@ def events_since(container: str, since: float) -> Argv:
 
 
 def compose(compose_file: Path, project: str, *args: str, profiles: Sequence[str] = ()) -> Argv:
-    """podman-compose always gets our one file, an explicit project and no pod."""
+    """podman-compose always gets the copy of our final file ``compose_file`` without
+    ``depends_on`` (:func:`~phoenix_compose.statedir.engine_file`: every call the same one,
+    or its ``up`` would see other config hashes and recreate), an explicit project and no
+    pod."""
     profile_args = tuple(a for p in profiles for a in ("--profile", p))
-    return ("podman-compose", "--in-pod", "false", "-f", str(compose_file), "-p", project,
+    return ("podman-compose", "--in-pod", "false", "-f", str(engine_file(compose_file)),
+            "-p", project,
             *profile_args, *args)
 
 

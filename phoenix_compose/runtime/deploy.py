@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
 from phoenix_compose import hooks
+from phoenix_compose.config import enginefile
 from phoenix_compose.config.assemble import raise_errors
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.policy import pinned_by_digest
@@ -42,7 +44,7 @@ from phoenix_compose.runtime.stack import Stack, load_stack
 from phoenix_compose.runtime.startfirst import Outcome, StartFirst, rolling, rollout_of
 from phoenix_compose.runtime.startup import Clock, Progress, Report, StartOptions, Startup
 from phoenix_compose.runtime.startup.preflight import image_ids
-from phoenix_compose.statedir import StateDir
+from phoenix_compose.statedir import StateDir, engine_file
 
 
 @dataclass
@@ -136,9 +138,9 @@ class Deployer:
                            clock=self.clock, checking=checking,
                            health_file=self.state.probe_health,
                            images_known=True).execute() if acting else []
-        finally:
-            self.remember(stack, [s.service for s in plan.named(Change.CREATE,
-                                                                 Change.RECREATE)])
+        finally:  # every container started too: one made by an older phoenix carries
+            # another config hash, and podman-compose's `up --no-start` recreates it
+            self.remember(stack, starting)
         return done
 
     def protect(self, owners: Sequence[str]) -> None:
@@ -194,6 +196,7 @@ class Deployer:
         raise_errors(recorded_problems(text, str(path.relative_to(self.state.root)),
                                        cfg.project_name, cfg.production or self.production,
                                        active))
+        _write_engine_file(self.state, path, text)  # from the verified text, never as found
         return load_stack(path, cfg.project_name)
 
 
@@ -244,8 +247,16 @@ def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) ->
         model["services"][name]["image"] = image_id
     path = stack.compose_file.with_name("rollback.yaml")
     try:
-        write_files({path: yaml.safe_dump(model, sort_keys=False)})
+        write_files(enginefile.files(path, yaml.safe_dump(model, sort_keys=False)))
     except OSError as exc:
         raise StateError(f"cannot write {path.relative_to(deployer.state.root)}: "
                          f"{exc.strerror or exc}") from None
     return load_stack(path, stack.project)
+
+
+def _write_engine_file(state: StateDir, path: Path, text: str) -> None:
+    try:
+        enginefile.write(path, text)
+    except OSError as exc:
+        raise StateError(f"cannot write {engine_file(path).relative_to(state.root)}: "
+                         f"{exc.strerror or exc}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phoenix_compose import stackkey
+from phoenix_compose.config import enginefile
 from phoenix_compose.config.assemble import raise_errors
 from phoenix_compose.config.environment import load_environment
 from phoenix_compose.config.recorded import located_model, project_problem
@@ -40,4 +41,9 @@ def last_valid(root: Path, env: str) -> Stack:
         project = str(model.get("name") or "")
     named = project_problem(model, where, project)
     raise_errors(problems + ([named] if named else []))
+    try:  # podman-compose's copy, from the verified text (never as found)
+        enginefile.write(state.compose_file, text)
+    except OSError as exc:
+        raise StateError(f"{loc}: error: podman-compose's copy of the last valid file cannot "
+                         f"be written: {exc.strerror or exc}") from None
     return load_stack(state.compose_file, project)

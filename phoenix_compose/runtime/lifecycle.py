@@ -227,9 +227,9 @@ def _recover(m: ComposeManager, cause: PhoenixError, timeout: float,
 
 def restore_dependents(m: ComposeManager, stack: Stack, names: Sequence[str],
                        running: set[str], timeout: float) -> list[Progress]:
-    """podman-compose recreates the running dependents of a recreated service (podman
-    links them as container dependencies) but, with --no-start, leaves them stopped:
-    start again what was running before."""
+    """A safeguard: what was running before and is not now is started again.  podman-compose
+    reads no ``depends_on`` (:mod:`~phoenix_compose.config.enginefile`), so it no longer
+    recreates (and leaves stopped) the running dependents of what it recreates."""
     lost = sorted((running - set(names)) - running_services(m.run, stack))
     if not lost:
         return []
@@ -274,8 +274,8 @@ def start_fresh(m: ComposeManager, stack: Stack, names: Sequence[str], timeout: 
     try:
         return m.startup(stack, names, timeout,
                          replace=[c for s in stale for c in s.containers]).execute()
-    finally:
-        deployer.remember(stack, [s.service for s in stale])
+    finally:  # all: podman-compose recreates one made with an older config hash
+        deployer.remember(stack, names)
 
 
 def running_services(run: containers.Runner, stack: Stack) -> set[str]:

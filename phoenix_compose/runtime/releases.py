@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose import stackkey
+from phoenix_compose.config import enginefile
 from phoenix_compose.errors import (
     CommandError,
     ComposeRuntimeError,
@@ -99,7 +100,8 @@ def _write(state: StateDir, number: int, compose: str, meta: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=state.releases, prefix=f".{number}."))
     try:
-        write_files({staging / "compose.yaml": compose, staging / "release.json": meta})
+        write_files({**enginefile.files(staging / "compose.yaml", compose),
+                     staging / "release.json": meta})
         os.rename(staging, state.releases / str(number))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -9,16 +9,17 @@ import pytest
 from phoenix_compose.runtime import argv as argv_
 
 F = Path("/s/.phoenix/dev/compose.yaml")
+E = Path("/s/.phoenix/dev/compose.podman-compose.yaml")  # what podman-compose reads of F
 
 
 def test_compose_always_gets_one_file_a_project_and_no_pod() -> None:
     assert argv_.create(F, "phoenix-dev", ["db", "web"], ["full"]) == (
-        "podman-compose", "--in-pod", "false", "-f", str(F), "-p", "phoenix-dev",
+        "podman-compose", "--in-pod", "false", "-f", str(E), "-p", "phoenix-dev",
         "--profile", "full", "up", "--no-start", "--no-deps", "--", "db", "web")
 
 
 def test_down_keeps_volumes_unless_asked() -> None:
-    assert argv_.down(F, "p") == ("podman-compose", "--in-pod", "false", "-f", str(F), "-p",
+    assert argv_.down(F, "p") == ("podman-compose", "--in-pod", "false", "-f", str(E), "-p",
                                    "p", "down", "--remove-orphans")
     assert argv_.down(F, "p", volumes=True, timeout=0)[-3:] == ("--volumes", "--timeout", "0")
 
@@ -80,7 +81,7 @@ def test_container_names_follow_podman_compose() -> None:
     (argv_.pull("i:1"), ("podman", "pull", "--quiet", "--", "i:1")),
     (argv_.import_tarball("/t.tar", "i:1"), ("podman", "import", "--", "/t.tar", "i:1")),
     (argv_.compose(F, "p", "up", "-d", profiles=["a"]),
-     ("podman-compose", "--in-pod", "false", "-f", str(F), "-p", "p", "--profile", "a", "up",
+     ("podman-compose", "--in-pod", "false", "-f", str(E), "-p", "p", "--profile", "a", "up",
       "-d")),
 ])
 def test_every_other_command_line_is_data(argv, expected) -> None:
@@ -89,7 +90,7 @@ def test_every_other_command_line_is_data(argv, expected) -> None:
 
 def test_recreate_starts_the_named_services_without_their_dependencies() -> None:
     assert argv_.recreate(F, "p", ["web"]) == (
-        "podman-compose", "--in-pod", "false", "-f", str(F), "-p", "p", "up", "-d",
+        "podman-compose", "--in-pod", "false", "-f", str(E), "-p", "p", "up", "-d",
         "--no-deps", "--", "web")
 
 

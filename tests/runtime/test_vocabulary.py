@@ -220,8 +220,8 @@ def test_docker_compose_short_and_long_flags(tmp_path) -> None:
 def test_run_is_podman_compose_run_without_its_deps_and_without_a_tty_here() -> None:
     assert argv_compose.run_once(Path("/s/c.yaml"), "p", "web", ["sh", "-c", "true"],
                                  remove=True) == (
-        "podman-compose", "--in-pod", "false", "-f", "/s/c.yaml", "-p", "p", "run",
-        "--no-deps", "--rm", "-T", "--", "web", "sh", "-c", "true")
+        "podman-compose", "--in-pod", "false", "-f", "/s/c.podman-compose.yaml", "-p", "p",
+        "run", "--no-deps", "--rm", "-T", "--", "web", "sh", "-c", "true")
     assert "-T" not in argv_compose.run_once(Path("/s/c.yaml"), "p", "web", [], tty=True)
 
 

@@ -1,5 +1,5 @@
 """Creating a start's containers: level by level, or in two ``podman-compose`` calls when
-its start-up would cost more than a level's wait (:func:`batches`), in a background thread
+many services follow the first level (:func:`batches`), in a background thread
 (:class:`Creator`) while earlier levels become healthy."""
 
 from __future__ import annotations
@@ -23,31 +23,22 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
-WALKS_FOR_ONE_CALL = 10_000  # podman-compose start-up: about 50 us a walk (6.5 s at 123k)
+LATER_FOR_TWO_CALLS = 20  # services after the first level: more, and they come in one call
 
 
-def batches(stack: Stack, levels: list[list[str]]) -> list[list[str]]:
-    """The creation calls.  Each ``podman-compose`` call pays its start-up, whose
-    ``rec_deps`` walks every dependency path of every service in the file: 0.85 s for
-    bench/up.py's 12 services (96 walks), 6.5 s for its 50 in 5 levels of 10, each needing
-    the whole level below (about 123,000).  A graph that cheap is created level by level
-    (each level starts as soon as it exists); a costlier one in two calls: the first level
-    alone, then every other one, made while the first becomes healthy.  podman-compose
-    creates a call's services in dependency order (a dependent has more recursive
-    dependencies than what it needs)."""
-    if len(levels) < 3 or dependency_walks(stack) <= WALKS_FOR_ONE_CALL:
+def batches(levels: list[list[str]]) -> list[list[str]]:
+    """The creation calls.  Each ``podman-compose`` call pays its start-up before its first
+    ``podman create``: no longer a walk of every dependency path (it reads no
+    ``depends_on``), but still about 1 ms for every string in the file, which it
+    interpolates defining an Enum and three dataclasses each time (4-5 s for bench/up.py's
+    50 services, 2,548 strings); a level starts only once its call is done.  Few services:
+    one call per level (each starts as soon as it exists).  Many: the first level alone,
+    then all the others in one call made while the first becomes healthy (bench figures in
+    docs/benchmarks.md).  podman-compose creates a call's services in file order: no
+    dependency is needed, as nothing is started."""
+    if len(levels) < 3 or sum(map(len, levels[1:])) <= LATER_FOR_TWO_CALLS:
         return levels
     return [levels[0], [n for level in levels[1:] for n in level]]
-
-
-def dependency_walks(stack: Stack) -> int:
-    """How many steps podman-compose's ``rec_deps`` takes over the whole file: a service
-    walks each of its dependencies, and everything that one walks, again for every path."""
-    walks: dict[str, int] = {}
-    for name in stack.order():  # dependencies first (the config is acyclic)
-        walks[name] = sum(1 + walks.get(d, 0) for d in stack.services[name].depends_on
-                          if d in stack.services)
-    return sum(walks.values())
 
 
 def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
@@ -55,7 +46,7 @@ def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
     """The creation calls (:func:`batches`) and the per-level starts of ``names``, in the
     order a start runs them (``inv plan``, ``up --dry-run``, ``restart --dry-run``)."""
     waves, out = levels(stack, names), []
-    for level, batch in zip_longest(waves, batches(stack, waves)):
+    for level, batch in zip_longest(waves, batches(waves)):
         if batch:
             out.append(argv.create(stack.compose_file, stack.project, batch, profiles))
         out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
@@ -80,7 +71,7 @@ class Creator:
         try:
             if self.stale:
                 self.run(argv.remove(*self.stale), timeout=120)
-            for batch in batches(self.stack, self.levels):
+            for batch in batches(self.levels):
                 if self.abort.is_set():
                     return  # the start failed: create nothing more
                 self.run(argv.create(self.stack.compose_file, self.stack.project, batch,

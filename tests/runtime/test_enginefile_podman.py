@@ -1,0 +1,103 @@
+"""On real podman: podman-compose reads the final file without ``depends_on``, yet a stack
+with dependencies is created in order, left alone when nothing changed, and a changed
+dependency is recreated alone, its dependents running on; containers of an older phoenix
+(made from the file with ``depends_on``, another config hash) are not recreated while they
+run, a stopped one is recreated once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from phoenix_compose.runtime import argv, commands
+from phoenix_compose.statedir import StateDir
+
+from support import inv
+
+pytestmark = [pytest.mark.podman, pytest.mark.slow]
+
+COMPOSE = """
+services:
+  db:
+    image: {image}
+    command: [sh, -c, 'touch /tmp/ready; exec sleep 1d']
+    stop_grace_period: 1s
+    healthcheck: {{test: [CMD, test, -f, /tmp/ready], interval: 30s, start_interval: 1s,
+                  start_period: 20s}}
+  web:
+    image: {image}
+    command: [sleep, 1d]
+    stop_grace_period: 1s
+    depends_on: {{db: {{condition: service_healthy}}}}
+  app:
+    image: {image}
+    command: [sleep, 1d]
+    stop_grace_period: 1s
+    depends_on: {{web: {{condition: service_started}}}}
+"""
+
+
+def containers(project: str) -> dict[str, tuple[str, bool]]:
+    """Each container: its id and whether it runs."""
+    found = json.loads(commands.run(argv.ps(project)).stdout or "[]")
+    return {c["Names"][0]: (c["Id"], c["State"] == "running") for c in found}
+
+
+def up(root: Path) -> None:
+    result = inv(root, "up", "--env", "t", timeout=180)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unchanged_recreates_nothing_and_a_changed_dependency_only_itself(
+        inv_stack, podman_project: str, busybox_image: str) -> None:
+    root = inv_stack(COMPOSE.format(image=busybox_image))
+    up(root)
+    first = containers(podman_project)
+    assert len(first) == 3 and all(running for _id, running in first.values())
+    up(root)
+    assert containers(podman_project) == first  # nothing recreated
+    compose = root / "compose" / "app.yaml"
+    compose.write_text(compose.read_text().replace("'touch /tmp/ready;", "'touch /tmp/ready ;"))
+    up(root)
+    after = containers(podman_project)
+    db = f"{podman_project}_db_1"
+    assert after[db][0] != first[db][0] and after[db][1]  # recreated, running
+    assert {n: c for n, c in after.items() if n != db} == \
+        {n: c for n, c in first.items() if n != db}  # its dependents: the same, running
+
+
+def test_containers_of_an_older_phoenix_are_recreated_only_when_stopped(
+        inv_stack, podman_project: str, busybox_image: str) -> None:
+    root = inv_stack(COMPOSE.format(image=busybox_image))
+    up(root)
+    state = StateDir(root, "t")
+    applied = json.loads(state.applied.read_text())
+    by_service = {n: _hash(podman_project, n) for n in ("db", "web", "app")}
+    # as an older phoenix made them: from the file with depends_on (another config hash)
+    full = ("podman-compose", "--in-pod", "false", "-f", str(state.compose_file), "-p",
+            podman_project, "up", "--no-start", "--no-deps", "--force-recreate", "--",
+            "db", "web", "app")
+    commands.run(full, timeout=180)
+    commands.run(argv.start(*[f"{podman_project}_{n}_1" for n in ("db", "web", "app")]))
+    for name, new in by_service.items():  # the older phoenix remembered its own hashes
+        old = _hash(podman_project, name)
+        assert (old == new) == (name == "db")  # the same, but where depends_on was
+        applied[old] = applied[new]
+    state.applied.write_text(json.dumps(applied))
+    commands.run(argv.stop(f"{podman_project}_app_1", timeout=1))
+    before = containers(podman_project)
+    up(root)
+    after = containers(podman_project)
+    app = f"{podman_project}_app_1"
+    assert {n: c for n, c in after.items() if n != app} == \
+        {n: c for n, c in before.items() if n != app}  # running: not recreated
+    assert after[app][0] != before[app][0] and after[app][1]  # stopped: recreated once
+    up(root)
+    assert containers(podman_project) == after  # and remembered: not again
+
+
+def _hash(project: str, service: str) -> str:
+    found = json.loads(commands.run(argv.inspect(f"{project}_{service}_1")).stdout)
+    return found[0]["Config"]["Labels"]["io.podman.compose.config-hash"]
