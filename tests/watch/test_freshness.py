@@ -5,8 +5,11 @@ calls, on a fake clock."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
+from phoenix_compose.watch import service
+from phoenix_compose.watch.events import EventBus
 from phoenix_compose.watch.freshness import FULL_EVERY_TICKS, Freshness, Stream
 from phoenix_compose.watch.observe import Observer
 from phoenix_compose.watch.schedule import CheckResult
@@ -142,3 +145,24 @@ def test_a_stream_that_cannot_start_means_a_full_look_every_tick() -> None:
     fresh = _fresh()
     Stream(lambda _since: None, fresh)
     assert all(fresh.plan(NAMES) == NAMES for _ in range(3))
+
+
+def test_the_watchers_podman_events_mark_their_containers_stale(monkeypatch) -> None:
+    lines: list = []
+
+    def follow(_argv, on_line) -> _Follower:
+        lines.append(on_line)
+        return _Follower()
+
+    monkeypatch.setattr(service.commands, "follow", follow)
+    fresh = Freshness(FakeClock())
+    monitor = SimpleNamespace(observer=SimpleNamespace(fresh=fresh),
+                              owner=SimpleNamespace(owns=lambda _o, _w: True),
+                              stack=SimpleNamespace(project="p"))
+    wake = threading.Event()
+    stream = service._container_events(monitor, EventBus(), wake)  # type: ignore[arg-type]
+    assert fresh.plan(NAMES) == NAMES  # the stream just started: a full look
+    lines[0]('{"Status": "died", "Name": "p_s3_1", "Attributes": {}}')
+    assert wake.is_set() and fresh.plan(NAMES) == ["p_s3_1"]
+    assert fresh.plan(NAMES) == []
+    stream.stop()
