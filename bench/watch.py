@@ -92,8 +92,12 @@ class TimedRun:
         self.kinds = {"native": 0, "exec": 0}
         self.why: list[str] = []  # what the failed ones said
         self.lock = threading.Lock()
+        self.inspects = self.inspected = 0  # podman inspect calls, and containers in them
 
     def __call__(self, command, **kwargs):
+        if tuple(command[:3]) == ("podman", "container", "inspect"):
+            self.inspects += 1
+            self.inspected += len(command) - list(command).index("--") - 1
         kind = "exec" if tuple(command[:3]) == ("podman", "healthcheck", "run") else \
             "native" if str(checks.HELPER) in command else None
         return self.timed(kind, commands.run, command, **kwargs)
@@ -232,6 +236,7 @@ def run_mode(stack: Stack, manager: ComposeManager, mode: str, args) -> dict[str
     machine, own, children, boxes = window(args.seconds, container_ids(stack), thread, server)
     lags = list(monitor.scheduler.lags) if monitor.scheduler else []
     durations, peak, kinds = list(timed.durations), timed.peak, dict(timed.kinds)
+    inspects, inspected = timed.inspects, timed.inspected  # in the watched window
     failed, why = timed.failed, sorted(set(timed.why))[:3]
     latencies = crash_latencies(stack, restarts, args.crashes)
     stop.set()
@@ -246,7 +251,8 @@ def run_mode(stack: Stack, manager: ComposeManager, mode: str, args) -> dict[str
             "idle": idle[0], "idle_boxes": idle[3], "lag": p95(lags) if lags else float("nan"),
             "duration": p95(durations), "peak": peak, "crash": p95(latencies),
             "checks": len(durations), "failed": failed, "why": why, "crashes": len(latencies),
-            "native": kinds["native"], "exec": kinds["exec"]}
+            "native": kinds["native"], "exec": kinds["exec"], "inspects": inspects,
+            "inspected": inspected}
 
 
 def settle(results: dict[str, dict[str, float]], first: tuple[float, ...]) -> None:
@@ -273,6 +279,7 @@ ROWS = [  # (label, key, format, goal)
     ("check duration p95", "duration", "{:.3f} s", ""),
     ("checks running at once (peak)", "peak", "{}", ""),
     ("checks run (native + exec; failed)", "checks", "{native} + {exec}; {failed}", ""),
+    ("podman inspects (containers in them)", "inspects", "{} ({inspected})", ""),
 ]
 NAMES = {"native": "native (ours)", "spawn": "native, a helper per check",
          "exec": "exec (peer)", "burst": "burst, exec (peer)"}

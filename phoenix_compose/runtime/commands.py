@@ -282,6 +282,12 @@ class Follower:
         self.proc = command(*self.argv[1:], _tty_out=False, _ok_code=list(range(256)),
                             _out=on_line, _err=on_line, _bg=True, _bg_exc=False)
 
+    def alive(self) -> bool:  # still running (e.g. ``podman events`` has not ended)
+        try:
+            return bool(self.proc.is_alive())
+        except Exception:  # sh raises for a process it already reaped with an error
+            return False
+
     def stop(self) -> None:
         try:
             self.proc.terminate()

@@ -3,7 +3,9 @@
 Checks first, for every container that was running with a healthcheck at the last look
 (``podman healthcheck run``, concurrently, so a tick costs about the slowest check), then
 one batched ``podman inspect`` gives every container's state and podman's aggregate health
-after our runs (FailingStreak against retries).
+after our runs (FailingStreak against retries).  With the check scheduler (no checks in
+the tick), the inspect covers only the containers :mod:`.freshness` names: those an event
+or an exec check made stale, all of them now and then and whenever events may be lost.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from phoenix_compose.runtime.containers import ContainerState, ServiceState
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.ownership import Owner
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.watch.freshness import Freshness
 from phoenix_compose.watch.oom import OomDetector, OomKill
 from phoenix_compose.watch.restart_policy import Circuit
 from phoenix_compose.watch.schedule import CheckResult
@@ -97,6 +100,7 @@ class Observer:
         self.foreign: set[str] = set()  # container names another stack root holds
         self.results: dict[str, CheckResult] = {}  # container -> its latest check
         self._results_lock = threading.Lock()
+        self.fresh = Freshness()  # which containers a tick inspects (service.py feeds it)
 
     def observe(self, seen: set[str], run_checks: bool = True) -> dict[str, Observation]:
         """Every unit (:mod:`.units`) of the running stack; ``seen``: units whose container existed
@@ -106,12 +110,12 @@ class Observer:
         names = [u.container for u in self.units.values()]
         if run_checks:
             if self._last is None:
-                self._last = self._inspect(names)
+                self._last = self._look(names)
             due = [st.name for st in self._last.values() if st.running and st.health]
             checked = dict(zip(due, self.pool.map(self.check, due)))
             with self._results_lock:
                 self.results.update(checked)
-        states = self._last = self._inspect(names)
+        states = self._last = self._look(names if run_checks else self.fresh.plan(names))
         self.oom.forget({st.id for st in states.values()})  # counters of gone containers
         with self._results_lock:
             results, self.results = self.results, {}
@@ -121,12 +125,19 @@ class Observer:
                 and u.spec.replicas > 0  # 0 replicas: none to heal
                 and (u.container in states or not u.spec.profiles or u.name in seen)}
 
-    def _inspect(self, names: list[str]) -> dict[str, ContainerState]:
-        """Our containers; one of another stack root is not observed, so never healed."""
-        states = containers.inspect(self.run, names)
+    def _look(self, names: list[str]) -> dict[str, ContainerState]:
+        """The last look's states, those of ``names`` inspected anew (:mod:`.freshness`: all,
+        or those an event named since).  One of another stack root is not observed."""
+        try:
+            states = containers.inspect(self.run, names)
+        except CommandError:
+            self.fresh.failed()  # the next tick looks at everything
+            raise
         if self.owner is not None:
-            self.foreign = {n for n, s in states.items() if not self.owner.owns_container(s)}
-        return {n: s for n, s in states.items() if n not in self.foreign}
+            self.foreign = (self.foreign - set(names)) | {
+                n for n, s in states.items() if not self.owner.owns_container(s)}
+        kept = {n: s for n, s in (self._last or {}).items() if n not in names}
+        return {**kept, **{n: s for n, s in states.items() if n not in self.foreign}}
 
     def checked(self) -> list[str]:
         """Containers the last look found running with a healthcheck."""
@@ -136,6 +147,8 @@ class Observer:
         """A scheduled check's result, for the next observation."""
         with self._results_lock:
             self.results[container] = result
+        if not self.native.native(container):  # podman's own health of it has changed
+            self.fresh.stale([container])
 
     def close(self) -> None:
         """End what the checks keep running (the native probe helper)."""
@@ -196,30 +209,9 @@ class Observer:
                             if u.container == state.name), state.name)
             self._user_stops[key] = bool(
                 state.started_at and self.stopped_by_us(service, state.started_at)) or \
-                self._podman_stopped(state)
+                podman_stopped(self.run, state, self.sleep)
         return self._user_stops[key]
 
-    def _podman_stopped(self, state: ContainerState) -> bool:
-        """podman's own evidence of a stop since the container's last start.  Its exit
-        cleanup comes a moment after ``died``: wait for it (at most about a second)."""
-        since = state.started_at.timestamp() if state.started_at else 0
-        seen_cleanup = False
-        for _ in range(SETTLE_POLLS):
-            # by id: a name a start-first swap moved on also names the old container,
-            # whose stop (died, then two cleanups) is not this one's
-            statuses = self.run(argv.events_since(state.id or state.name, since),
-                                timeout=30).stdout.split()
-            if {"stop", "kill", "restart"} & set(statuses):  # podman restart: a stop too
-                return True
-            after = statuses[len(statuses) - statuses[::-1].index("died"):] \
-                if "died" in statuses else []
-            if after.count("cleanup") >= 2:
-                return True
-            if seen_cleanup:  # one cleanup, and a moment later still one: conmon's alone
-                return False
-            seen_cleanup = "cleanup" in after
-            self.sleep(SETTLE_STEP_S)
-        return False
 
 def statuses(observed: Mapping[str, Observation], records: Mapping[str, Any]
              ) -> dict[str, HealthStatus]:
@@ -235,3 +227,25 @@ def statuses(observed: Mapping[str, Observation], records: Mapping[str, Any]
                                  rec.circuit if rec else Circuit.CLOSED,
                                  rec.paused if rec else False)
     return out
+
+
+def podman_stopped(run: containers.Runner, state: ContainerState,
+                   sleep: Callable[[float], None]) -> bool:
+    """podman's own evidence of a stop since the container's last start.  Its exit
+    cleanup comes a moment after ``died``: wait for it (at most about a second)."""
+    since = state.started_at.timestamp() if state.started_at else 0
+    seen_cleanup = False
+    for _ in range(SETTLE_POLLS):
+        # by id: a name a start-first swap moved on also names the old container,
+        # whose stop (died, then two cleanups) is not this one's
+        logged = run(argv.events_since(state.id or state.name, since), timeout=30).stdout.split()
+        if {"stop", "kill", "restart"} & set(logged):  # podman restart: a stop too
+            return True
+        after = logged[len(logged) - logged[::-1].index("died"):] if "died" in logged else []
+        if after.count("cleanup") >= 2:
+            return True
+        if seen_cleanup:  # one cleanup, and a moment later still one: conmon's alone
+            return False
+        seen_cleanup = "cleanup" in after
+        sleep(SETTLE_STEP_S)
+    return False

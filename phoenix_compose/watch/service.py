@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from phoenix_compose.runtime.lifecycle import ComposeManager, masker
 from phoenix_compose.shapes import as_dict
 from phoenix_compose.watch.drift import Diff, detect
 from phoenix_compose.watch.events import Event, EventBus, EventLog, HookRunner
+from phoenix_compose.watch.freshness import Stream
 from phoenix_compose.watch.metrics import WatchMetrics
 from phoenix_compose.watch.monitor import HealthMonitor
 from phoenix_compose.watch.observe import HealthStatus, statuses
@@ -114,7 +114,7 @@ def watch(root: Path, env: str, *, interval: float = 5.0, heal: bool = True, onc
     finally:
         restore()
         if follower is not None:
-            follower.stop()
+            follower.stop()  # its stream of podman events
         if runner is not None:
             runner.close(wait=True)
         if monitor.metrics is not None:
@@ -164,15 +164,20 @@ def _quiet(event: Event) -> bool:
 
 
 def _container_events(monitor: HealthMonitor, bus: EventBus,
-                      wake: threading.Event) -> commands.Follower | None:
+                      wake: threading.Event) -> Stream:
     """``podman events`` of the project become bus events; a died, removed or unhealthy
-    container wakes the watcher at once instead of waiting for the next tick."""
+    container wakes the watcher at once instead of waiting for the next tick.  Each marks
+    its container for the next tick's inspect (:mod:`.freshness`); a stream that ended is
+    started again."""
+    fresh = monitor.observer.fresh
+
     def on_line(line: str) -> None:
         try:
             raw = json.loads(line)
         except ValueError:
             return
         status, attributes = raw.get("Status", ""), as_dict(raw.get("Attributes"))
+        fresh.event(status, raw.get("Name"))
         if status not in FORWARDED or monitor.owner.owns(
                 attributes.get(OWNER_LABEL, ""),
                 attributes.get(WORKING_DIR_LABEL, "")) is False:  # another stack root's
@@ -185,11 +190,14 @@ def _container_events(monitor: HealthMonitor, bus: EventBus,
         if status in REACT_TO:
             wake.set()
 
-    try:
-        return commands.follow(argv.events(monitor.stack.project, since=time.time()), on_line)
-    except CommandError as exc:  # the loop still works without events
-        bus.emit("watch_error", None, error=str(exc).splitlines()[0])
-        return None
+    def start(since: float) -> commands.Follower | None:
+        try:
+            return commands.follow(argv.events(monitor.stack.project, since=since), on_line)
+        except CommandError as exc:  # the loop still works without events
+            bus.emit("watch_error", None, error=str(exc).splitlines()[0])
+            return None
+
+    return Stream(start, fresh)
 
 
 def _handle_signals(stop: threading.Event, wake: threading.Event,
