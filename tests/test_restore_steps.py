@@ -178,3 +178,14 @@ def test_a_failed_finish_opens_the_live_database_again(db) -> None:
     with pytest.raises(ConfigurationError):
         db.restoring.finish_restore(database, "revenue_restore_1", "revenue_before_1", "")
     assert ran == ['ALTER DATABASE "revenue" ALLOW_CONNECTIONS true']
+
+
+def test_a_cancelled_copy_stops_before_its_next_block(dump, tmp_path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    copy = dump.parent / "copy.dump"
+    digest, size = backups._copy(dump.parent.parent.parent, "dev", dump, False, copy, cancel)
+    assert size == 0 and copy.read_bytes() == b""
+    assert backups._copy(dump.parent.parent.parent, "dev", dump, False,
+                         dump.parent / "whole.dump") == (hashlib.sha256(DATA).hexdigest(),
+                                                         len(DATA))
