@@ -28,7 +28,8 @@ from phoenix_compose.runtime import argv, commands  # noqa: E402
 
 PROJECT = "phoenixbackupbench"
 ENV = {"COMPOSE_PROJECT_NAME": PROJECT, "PHOENIX_CORE_PORT": "38080",
-       "NCA_TOOLKIT_PORT": "38081"}
+       "NCA_TOOLKIT_PORT": "38081",  # the phoenix_compose of this bench's tree, not the venv's
+       "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
 CONTAINER = f"{PROJECT}_revenue-db_1"
 
 

@@ -22,7 +22,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from phoenix_compose import fileio, stackkey
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
 
 CHUNK = 1 << 20
+COPY_CHUNK = 4 << 20  # read into one buffer: no allocation per block
 MAC = "hmac"  # the manifest key that holds the signature of every other key
 
 
@@ -74,6 +77,20 @@ def trusted_copy(root: Path, env: str, dump: Path, *, outside: bool = False,
     ``backups/<env>/.<purpose>-*``; a file swapped after the check is not what is restored.
     The copy goes on leaving; a ``purpose`` run under the env lock (``restore``) removes
     what a killed one of its kind left."""
+    with trusted_copy_started(root, env, dump, outside=outside, purpose=purpose) as (
+            manifest, checked):
+        yield manifest, checked()
+
+
+@contextmanager
+def trusted_copy_started(root: Path, env: str, dump: Path, *, outside: bool = False,
+                         purpose: str = "restore"
+                         ) -> Iterator[tuple[dict[str, Any], Callable[[], Path]]]:
+    """:func:`trusted_copy`, its copy made in a thread: the manifest once it is signed by
+    this stack, and ``checked``, which waits for the private copy and returns it once its
+    size and sha256 are the manifest's (else raises the located error).  Meanwhile the
+    caller may prepare what the dump decides nothing of; it uses the copy only through
+    ``checked()``.  On leaving, a copy under way is stopped and waited for, then removed."""
     _inside(root, env, dump.resolve(), dump, outside)
     manifest = _read_manifest(dump)
     if not stackkey.verify(root, _signed_bytes(manifest), manifest.get(MAC)):
@@ -88,11 +105,20 @@ def trusted_copy(root: Path, env: str, dump: Path, *, outside: bool = False,
         for stale in scratch.glob(".restore-*"):
             shutil.rmtree(stale, ignore_errors=True)
     private = Path(tempfile.mkdtemp(prefix=f".{purpose}-", dir=scratch))
+    copy, cancel = private / "backup.dump", threading.Event()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="trusted-copy")
     try:
-        copy = private / "backup.dump"
-        _check_content(dump, manifest, *_copy(root, env, dump, outside, copy))
-        yield manifest, copy
+        job = pool.submit(lambda: _check_content(dump, manifest, *_copy(
+            root, env, dump, outside, copy, cancel)))
+
+        def checked() -> Path:
+            job.result()
+            return copy
+
+        yield manifest, checked
     finally:
+        cancel.set()  # a copy still under way stops at its next block
+        pool.shutdown(wait=True)
         shutil.rmtree(private, ignore_errors=True)
 
 
@@ -103,9 +129,11 @@ def _inside(root: Path, env: str, real: Path, dump: Path, outside: bool) -> None
                                                  "this file explicitly: --from FILE --yes")
 
 
-def _copy(root: Path, env: str, dump: Path, outside: bool, copy: Path) -> tuple[str, int]:
+def _copy(root: Path, env: str, dump: Path, outside: bool, copy: Path,
+          cancel: threading.Event | None = None) -> tuple[str, int]:
     """Copy ``dump`` (its real path, opened without following a link, checked again where
-    the open file really is) to ``copy``; its sha256 and size."""
+    the open file really is) to ``copy``; its sha256 and size.  Every byte written is
+    hashed; ``cancel`` set: stop (the copy is left incomplete, its size tells)."""
     try:
         source = fileio.open_nofollow(dump.resolve(), os.O_RDONLY)
     except OSError as exc:
@@ -118,10 +146,12 @@ def _copy(root: Path, env: str, dump: Path, outside: bool, copy: Path) -> tuple[
         opened = Path(f"/proc/self/fd/{source}")
         _inside(root, env, Path(os.readlink(opened)) if opened.exists() else dump.resolve(),
                 dump, outside)  # the file opened, not the name resolved a moment before
-        while block := stream.read(CHUNK):
-            digest.update(block)
-            out.write(block)
-            size += len(block)
+        buffer = bytearray(COPY_CHUNK)
+        view = memoryview(buffer)
+        while (count := stream.readinto(buffer)) and not (cancel and cancel.is_set()):
+            digest.update(view[:count])  # the very bytes written next
+            out.write(view[:count])
+            size += count
     return digest.hexdigest(), size
 
 

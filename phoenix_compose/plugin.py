@@ -27,6 +27,7 @@ from phoenix_compose.backups import (
     located,
     prune,
     trusted_copy,
+    trusted_copy_started,
     trusted_manifest,
     vouch,
     write_manifest,
@@ -64,6 +65,7 @@ __all__ = ["ENV_HELP", "BackupError", "CommandError", "ComposeRuntimeError",
            "StateError", "boundary", "env_name", "err", "located", "open_env", "commands",
            "podman", "say", "stack_root", "task", "Emit", "WatchJob", "watch_job", "pre_deploy",
            "seconds", "STOPPING", "stop_signals", "trusted_manifest", "trusted_copy",
+           "trusted_copy_started",
            "restoreroles", "write_manifest",
            "complete_backups", "prune", "fsync_dir", "vouch", "cleaning"]
 

@@ -181,18 +181,20 @@ class FakeDatabase:
 
 def test_db_restore_feeds_pg_restore_the_bytes_it_checked_not_a_dump_swapped_since(
         root, monkeypatch) -> None:
-    """The seam: right after the check (``create_owned`` runs once the backup is trusted)
+    """The seam: right after the check (``restore_into`` gets the copy once it is checked)
     the dump is replaced; pg_restore still gets the checked bytes."""
     from phoenix_compose.cli import load_plugins
 
     db = dict(load_plugins(REPO / "tasks"))["db"]
     dump = backup(root, root / "backups" / "dev")
     fed: list[bytes] = []
+    restore_into = db.restoring.restore_into
 
-    def swap_it(database, new: str, container=None) -> None:
+    def swap_it(database, copy: Path, new: str) -> None:
         dump.write_bytes(b"PGDMP COPY (SELECT 1) TO PROGRAM 'touch /tmp/x'")
+        restore_into(database, copy, new)
 
-    monkeypatch.setattr(db.restoring, "create_owned", swap_it)
+    monkeypatch.setattr(db.restoring, "restore_into", swap_it)
     monkeypatch.setattr(db.commands, "transfer", lambda argv, stdin: fed.append(stdin.read()))
     database = FakeDatabase(root)
     old, users = db.restore_backup(database, dump, yes=False)

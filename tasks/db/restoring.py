@@ -18,6 +18,7 @@ from phoenix_compose.plugin import (
     restoreroles,
     say,
     trusted_copy,
+    trusted_copy_started,
     write_manifest,
 )
 from phoenix_compose.runtime import argv
@@ -40,28 +41,66 @@ def create_owned(database: Database, db: str, container: str | None = None) -> N
     database.script(restoreroles.prepare(db), container=container)
 
 
-def hand_over(database: Database, db: str) -> None:
-    """The checked copy goes to the live one's owner if that is no superuser, else to
-    ``restoreroles.OWNER``; the settings the dump gave its database are reset first."""
-    owner = database.sql(restoreroles.owner_of(database.db), db="postgres")
-    first, second = restoreroles.hand_over(db, owner or restoreroles.OWNER)
-    database.script(("" if owner else restoreroles.make_owner()) + first)
-    database.script(second, db=db)  # its objects too, and RESTORER's privileges there go
+def open_restore(database: Database, new: str) -> tuple[list[str], str]:
+    """One psql run, under the env lock (so no restore is under way): what a killed restore
+    left is removed (its partial copies dropped, the live database open to connections
+    again), the live one's owner is read (``hand_over``), and ``new`` is made for
+    ``RESTORER`` (``create_owned``).  Returns what was removed and that owner ('' if none
+    may own the copy)."""
+    lines = database.script(open_script(database.db, new)).splitlines()
+    found = [line.split("|", 1)[1] for line in lines if line.startswith("left|")]
+    found += [f"{line.split('|', 1)[1]} (closed to connections)" for line in lines
+              if line.startswith("closed|")]
+    owner = next((line.split("|", 1)[1] for line in lines if line.startswith("owner|")), "")
+    return found, owner
 
 
-def clean_leftovers(database: Database) -> list[str]:
-    """What a restore that was killed left (run under the env lock, so none is under
-    way): its partial copies, dropped; the live database, open to connections again."""
-    live = database.db
-    found = database.sql("SELECT datname FROM pg_database WHERE datname ~ "
-                         f"'^{re.escape(live)}_restore_[0-9]{{14}}$'", db="postgres").split()
-    for name in found:
-        database.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', db="postgres")
-    if database.sql(f"SELECT count(*) FROM pg_database WHERE datname = '{live}' AND NOT "
-                    "datallowconn", db="postgres") != "0":
-        database.sql(f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS true', db="postgres")
-        found.append(f"{live} (closed to connections)")
-    return found
+def open_script(live: str, new: str) -> str:
+    """``open_restore``'s script; each ``\\gexec`` runs the statements its query spells,
+    one by one (DROP DATABASE cannot run in a transaction)."""
+    partial = f"datname ~ '^{re.escape(live)}_restore_[0-9]{{14}}$'"
+    closed = f"datname = '{live}' AND NOT datallowconn"
+    return (f"SELECT 'left|' || datname FROM pg_database WHERE {partial} ORDER BY 1;\n"
+            "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', datname) FROM "
+            f"pg_database WHERE {partial} \\gexec\n"
+            f"SELECT 'closed|' || datname FROM pg_database WHERE {closed};\n"
+            "SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', datname) FROM "
+            f"pg_database WHERE {closed} \\gexec\n"
+            f"SELECT 'owner|' || ({restoreroles.owner_of(live)});\n"
+            + restoreroles.prepare(new))
+
+
+def finish_restore(database: Database, new: str, old: str, owner: str) -> None:
+    """``hand_over`` then ``swap``, in one psql run; if it fails, the live one takes
+    connections again (the rename, in one transaction, did not happen)."""
+    try:
+        database.script(finish_script(database.db, new, old, owner))
+    except BaseException:
+        with cleaning():  # also after a stop: the live one must not stay closed
+            database.sql(f'ALTER DATABASE "{database.db}" ALLOW_CONNECTIONS true',
+                         db="postgres")
+        raise
+
+
+def finish_script(live: str, new: str, old: str, owner: str) -> str:
+    """``hand_over``: the checked copy goes to ``owner`` (the live one's, if no superuser),
+    else to ``restoreroles.OWNER``; the settings the dump gave its database are reset
+    first, then (connected to it) its objects are given away too and RESTORER's privileges
+    there go.  Then, connected to ``postgres`` again, ``swap``."""
+    first, second = restoreroles.hand_over(new, owner or restoreroles.OWNER)
+    return (("" if owner else restoreroles.make_owner()) + first
+            + f"\\connect '{new}'\n{second}\\connect postgres\n"
+            + swap_script(live, new, old))
+
+
+def swap_script(live: str, new: str, old: str) -> str:
+    """The restored database takes the live one's name, in one transaction; no one can
+    connect to the live one meanwhile, and whoever was connected is disconnected."""
+    return (f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS false;\n'
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+            f"datname = '{live}' AND pid <> pg_backend_pid();\n"
+            f'BEGIN;\nALTER DATABASE "{live}" RENAME TO "{old}";\n'
+            f'ALTER DATABASE "{new}" RENAME TO "{live}";\nCOMMIT;\n')
 
 
 # -- restore -----------------------------------------------------------------------------
@@ -70,30 +109,31 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
     """Restore ``dump`` in place of the live database; returns the old one's new name and
     the running services that depend on it: they hold connections to a database that is
     gone, and are restarted (health-gated) once the env lock is released (a restart takes
-    it)."""
+    it).  The dump is copied and hashed while the new database is made (nothing there
+    depends on the dump); pg_restore starts only once the copy is checked."""
     env = database.env
     if outside and not yes:
         raise BackupError("--from restores a file from anywhere: confirm with --yes")
     status = background(env.status)  # read-only: looked up meanwhile
-    with trusted_copy(env.root, env.name, dump, outside=outside) as (manifest, copy):
+    with trusted_copy_started(env.root, env.name, dump, outside=outside) as (manifest,
+                                                                             checked):
         if env.production and not yes:
             raise BackupError(f"'{env.name}' is a production env: db.restore replaces its "
                               "live database", hint="run again with --yes (a backup of the "
                               "current state is taken first)")
-        left = clean_leftovers(database)
-        if left:
-            say(f"removed what an interrupted restore left: {', '.join(left)}")
-        if env.production:
-            say(f"backup of the current state first: {take_backup(database, reason='pre-restore')}")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         new, old = f"{database.db}_restore_{stamp}", f"{database.db}_before_{stamp}"
         try:  # from its creation: a stop noted while CREATE DATABASE runs drops it too
-            create_owned(database, new)
-            restore_into(database, copy, new)
+            left, owner = open_restore(database, new)
+            if left:
+                say(f"removed what an interrupted restore left: {', '.join(left)}")
+            if env.production:
+                say("backup of the current state first: "
+                    f"{take_backup(database, reason='pre-restore')}")
+            restore_into(database, checked(), new)  # never before the check passed
             compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER),
                            dump)
-            hand_over(database, new)
-            swap(database, new, old)
+            finish_restore(database, new, old, owner)
         except BaseException:  # an error, Ctrl-C or SIGTERM: the partial copy goes
             with cleaning():  # podman may run although a stop was noted
                 database.sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)', db="postgres")
@@ -102,22 +142,6 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
     return old, [n for n in env.dependents(database.service.name)
                  if n in rows and rows[n].status in ("healthy", "unhealthy", "starting",
                                                      "running")]
-
-
-def swap(database: Database, new: str, old: str) -> None:
-    """The restored database takes the live one's name, in one transaction; no one can
-    connect to the live one meanwhile, and whoever was connected is disconnected."""
-    live = database.db
-    script = (f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS false;\n'
-              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-              f"datname = '{live}' AND pid <> pg_backend_pid();\n"
-              f'BEGIN;\nALTER DATABASE "{live}" RENAME TO "{old}";\n'
-              f'ALTER DATABASE "{new}" RENAME TO "{live}";\nCOMMIT;\n')
-    try:
-        database.script(script)
-    except BaseException:  # the rename did not happen: the live one takes connections again
-        database.sql(f'ALTER DATABASE "{live}" ALLOW_CONNECTIONS true', db="postgres")
-        raise
 
 
 # -- verify ------------------------------------------------------------------------------
