@@ -13,6 +13,8 @@ reads.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from phoenix_compose import fileio  # write_files: the seam tests patch
@@ -25,10 +27,10 @@ KEPT_AS = "x-phoenix-depends-on"  # read by no one; keeps the config hashes dist
 
 def engine_text(compose_text: str) -> str:
     """``compose_text`` (a final file, already escaped) with each service's ``depends_on``
-    under :data:`KEPT_AS`, an extension key podman-compose does not resolve.  Dropped, two
-    services equal but for their dependencies would get the same config hash, and the
-    fingerprint store (``runtime/fingerprint.py``, keyed by that hash) would take one for
-    the other and recreate it at every ``up``."""
+    replaced by its digest under :data:`KEPT_AS`, an extension key podman-compose does not
+    resolve.  Dropped, two services equal but for their dependencies would get the same
+    config hash, and the fingerprint store (``runtime/fingerprint.py``, keyed by that
+    hash) would take one for the other and recreate it at every ``up``."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -36,8 +38,16 @@ def engine_text(compose_text: str) -> str:
     services = model.get("services") if isinstance(model, dict) else None
     for svc in (services or {}).values():
         if isinstance(svc, dict) and "depends_on" in svc:
-            svc[KEPT_AS] = svc.pop("depends_on")
+            svc[KEPT_AS] = depends_digest(svc.pop("depends_on"))
     return dump_yaml(model)
+
+
+def depends_digest(depends_on: object) -> str:
+    """One string for a service's dependencies: podman-compose interpolates every string of
+    the file it reads at each start-up (about 1 ms each here), and a dependency's name,
+    condition and ``required`` were three."""
+    text = json.dumps(depends_on, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def files(compose_file: Path, compose_text: str) -> dict[Path, str]:

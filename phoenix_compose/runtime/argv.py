@@ -39,21 +39,24 @@ def events_since(container: str, since: float) -> Argv:
 
 
 
-def compose(compose_file: Path, project: str, *args: str, profiles: Sequence[str] = ()) -> Argv:
+def compose(compose_file: Path, project: str, *args: str, profiles: Sequence[str] = (),
+            engine: Path | None = None) -> Argv:
     """podman-compose always gets the copy of our final file ``compose_file`` without
     ``depends_on`` (:func:`~phoenix_compose.statedir.engine_file`: every call the same one,
     or its ``up`` would see other config hashes and recreate), an explicit project and no
-    pod."""
+    pod.  ``engine``: a copy of that file with only the services a call names
+    (:mod:`~phoenix_compose.runtime.enginesubset`)."""
     profile_args = tuple(a for p in profiles for a in ("--profile", p))
-    return ("podman-compose", "--in-pod", "false", "-f", str(engine_file(compose_file)),
+    return ("podman-compose", "--in-pod", "false", "-f",
+            str(engine or engine_file(compose_file)),
             "-p", project,
             *profile_args, *args)
 
 
 def create(compose_file: Path, project: str, services: Sequence[str],
-           profiles: Sequence[str] = ()) -> Argv:
+           profiles: Sequence[str] = (), engine: Path | None = None) -> Argv:
     return compose(compose_file, project, "up", "--no-start", "--no-deps", "--", *services,
-                   profiles=profiles)
+                   profiles=profiles, engine=engine)
 
 
 def recreate(compose_file: Path, project: str, services: Sequence[str],

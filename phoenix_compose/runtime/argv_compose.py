@@ -48,12 +48,13 @@ def renumber() -> Argv:
     return ("podman", "system", "renumber")
 
 
-def create_scaled(compose_file: Path, project: str, service: str, count: int) -> Argv:
+def create_scaled(compose_file: Path, project: str, service: str, count: int,
+                  engine: Path | None = None) -> Argv:
     """Create the missing replicas among ``<project>_<service>_1..count`` and leave the
     others as they are, even made from another config (``--no-recreate``): a start-first
     update's new replicas, beside the old ones (:mod:`.startfirst`)."""
     return compose(compose_file, project, "up", "--no-start", "--no-deps", "--no-recreate",
-                   "--scale", f"{service}={count}", "--", service)
+                   "--scale", f"{service}={count}", "--", service, engine=engine)
 
 
 def rename(container: str, name: str) -> Argv:

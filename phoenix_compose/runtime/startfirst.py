@@ -28,13 +28,14 @@ from phoenix_compose.config.rollout import UpdateConfig
 from phoenix_compose.config.services import container_name
 from phoenix_compose.edge.api import RuntimeAPI
 from phoenix_compose.errors import PhoenixError
-from phoenix_compose.runtime import argv, argv_compose, containers
+from phoenix_compose.runtime import argv, argv_compose, containers, enginesubset
 from phoenix_compose.runtime.edgeplan import routes
 from phoenix_compose.runtime.edgeup import EdgeKeeper
 from phoenix_compose.runtime.monitor import watch
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
+from phoenix_compose.statedir import engine_file
 
 
 def rollout_of(spec: ServiceSpec, rollback: bool = False) -> UpdateConfig:
@@ -134,9 +135,10 @@ class StartFirst:
         old = replicas_now(spec, existing)
         new = free_names(spec, old)
         if new:  # 0 replicas: nothing made, every old one retired
-            self.keeper.run(argv_compose.create_scaled(
-                stack.compose_file, stack.project, spec.name, int(new[-1].rsplit("_", 1)[1])),
-                timeout=600)
+            with enginesubset.subset_file(engine_file(stack.compose_file), [spec.name]) as engine:
+                self.keeper.run(argv_compose.create_scaled(
+                    stack.compose_file, stack.project, spec.name,
+                    int(new[-1].rsplit("_", 1)[1]), engine=engine), timeout=600)
         news, olds = config.batches(tuple(new)), config.batches(tuple(old)) + [()] * len(new)
         served, kept, failures = self.batches(stack, spec, config, news, olds)
         rest = [c for batch in olds[len(news):] for c in batch if c not in kept]

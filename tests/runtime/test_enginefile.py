@@ -44,7 +44,7 @@ def test_the_copy_is_the_final_file_without_depends_on(make_stack) -> None:
     assert all("depends_on" not in svc for svc in copy["services"].values())
     for svc in final["services"].values():  # kept where podman-compose resolves nothing
         if "depends_on" in svc:
-            svc[enginefile.KEPT_AS] = svc.pop("depends_on")
+            svc[enginefile.KEPT_AS] = enginefile.depends_digest(svc.pop("depends_on"))
     assert copy == final  # all else equal: links, the escaped '$$', the top level
     assert copy["services"]["web"]["links"] == ["cache:kv"]
     assert copy["services"]["db"]["environment"]["PRICE"] == "5$$"

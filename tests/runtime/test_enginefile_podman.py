@@ -101,3 +101,42 @@ def test_containers_of_an_older_phoenix_are_recreated_only_when_stopped(
 def _hash(project: str, service: str) -> str:
     found = json.loads(commands.run(argv.inspect(f"{project}_{service}_1")).stdout)
     return found[0]["Config"]["Labels"]["io.podman.compose.config-hash"]
+
+
+SHARED = """
+services:
+  vpn:
+    image: {image}
+    command: [sleep, 1d]
+    stop_grace_period: 1s
+  web:
+    image: {image}
+    command: [sleep, 1d]
+    stop_grace_period: 1s
+    network_mode: service:vpn
+    depends_on: [vpn]
+  app:
+    image: {image}
+    command: [sleep, 1d]
+    stop_grace_period: 1s
+    depends_on: [web]
+"""
+
+
+def test_a_call_reads_its_services_alone_and_podman_compose_hashes_them_the_same(
+        inv_stack, podman_project: str, busybox_image: str) -> None:
+    """`up` creates level by level, each call from a copy with that level's services (and
+    the one web's network_mode names); podman-compose given the whole copy then finds every
+    container made from the config it reads: it recreates none."""
+    root = inv_stack(SHARED.format(image=busybox_image))
+    up(root)
+    made = containers(podman_project)
+    assert len(made) == 3 and all(running for _id, running in made.values())
+    web = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
+    assert web["HostConfig"]["NetworkMode"].startswith("container:")  # vpn's, resolved
+    state = StateDir(root, "t")
+    assert not list(state.path.glob(".podman-compose-*"))  # every copy gone after its call
+    whole = ("podman-compose", "--in-pod", "false", "-f", str(state.engine_file), "-p",
+             podman_project, "up", "--no-start", "--no-deps", "--", "vpn", "web", "app")
+    commands.run(whole, timeout=180)
+    assert containers(podman_project) == made  # the same hashes: nothing recreated

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from phoenix_compose.runtime import argv, containers
+from phoenix_compose.runtime import argv, containers, enginesubset
 from phoenix_compose.runtime.stack import Stack
+from phoenix_compose.statedir import engine_file
 
 
 def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
@@ -74,8 +75,11 @@ class Creator:
             for batch in batches(self.levels):
                 if self.abort.is_set():
                     return  # the start failed: create nothing more
-                self.run(argv.create(self.stack.compose_file, self.stack.project, batch,
-                                     self.profiles), timeout=600)
+                engine_copy = enginesubset.subset_file(engine_file(self.stack.compose_file),
+                                                       batch)
+                with engine_copy as engine:
+                    self.run(argv.create(self.stack.compose_file, self.stack.project, batch,
+                                         self.profiles, engine=engine), timeout=600)
                 with self.lock:
                     self.created.update(batch)
         except BaseException as exc:  # reported by the main loop

@@ -1,0 +1,115 @@
+"""A podman-compose call that names its services reads a file of those services alone.
+
+podman-compose parses and interpolates every service of the file it reads before it does
+anything: its ``var_interpolate`` (1.6) defines an Enum and three dataclasses for every
+string of the file, about 45 ms of CPU a service here, so a call on bench/up.py's 12
+services took 1.0 s where one on a single service takes 0.47 s.  A call that creates,
+recreates or runs named services (:func:`subset_file`) reads a copy of the engine file
+(:mod:`phoenix_compose.config.enginefile`) with only those services and the ones they name
+(``network_mode``/``ipc``/``pid: service:X``, ``volumes_from``, ``links``, a build's
+``additional_contexts`` ``service:X``): podman-compose needs those to resolve them.  Each
+service's entry is the engine file's, so podman-compose's config-hash of it (a hash of
+that entry alone) is the same in both, and it recreates nothing the other made; every
+top-level section but ``services`` is kept whole.  ``down`` reads the whole engine file:
+its ``--remove-orphans`` removes the containers of services the file does not name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from phoenix_compose import fileio
+
+PREFIX = ".podman-compose-"  # .phoenix/<env>/.podman-compose-<pid>-<random>.yaml
+STALE_S = 600  # a copy this old was left by a killed call (a call reads it at its start)
+_REFERENCE_KEYS = ("network_mode", "ipc", "pid")
+
+
+def named(service: Mapping[str, Any]) -> set[str]:
+    """The services one service's entry names, which podman-compose resolves."""
+    out = {str(v)[len("service:"):] for k in _REFERENCE_KEYS
+           if str(v := service.get(k) or "").startswith("service:")}
+    for entry in service.get("volumes_from") or ():
+        text = str(entry)
+        if not text.startswith("container:"):
+            out.add(text.split(":", 1)[0])
+    out.update(str(link).split(":", 1)[0] for link in service.get("links") or ())
+    build = service.get("build")
+    contexts = build.get("additional_contexts") if isinstance(build, dict) else None
+    values = contexts.values() if isinstance(contexts, dict) else \
+        (str(c).split("=", 1)[-1] for c in contexts or ())
+    out.update(str(v)[len("service:"):] for v in values if str(v).startswith("service:"))
+    return out
+
+
+def closure(services: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """``names`` and every service they name, recursively, in the file's order."""
+    wanted, todo = set(), [n for n in names if n in services]
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            entry = services[name]
+            todo += [n for n in named(entry if isinstance(entry, dict) else {})
+                     if n in services]
+    return [n for n in services if n in wanted]
+
+
+def subset_text(engine_text: str, names: Iterable[str]) -> str | None:
+    """The engine file with only ``names`` and what they name; None when that is every
+    service (the engine file itself serves)."""
+    import yaml
+
+    from phoenix_compose.config.dump import dump_yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    model = yaml.load(engine_text, Loader=loader) or {}  # noqa: S506
+    services = model.get("services") if isinstance(model, dict) else None
+    if not isinstance(services, dict):
+        return None
+    keep = closure(services, names)
+    if len(keep) == len(services):
+        return None
+    return dump_yaml({**model, "services": {n: services[n] for n in keep}})
+
+
+@contextmanager
+def subset_file(engine_file: Path, names: Iterable[str]) -> Iterator[Path]:
+    """The file a call naming ``names`` gives podman-compose: a copy of ``engine_file``
+    with those services, beside it (podman-compose's working directory, and so its labels
+    and relative paths, stay the same), of this call alone, removed after it; the engine
+    file itself when the copy would hold every service or the engine file cannot be read
+    (podman-compose then says why)."""
+    import yaml
+
+    try:
+        text = subset_text(fileio.read_bytes(engine_file).decode("utf-8"), names)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = None
+    if text is None:
+        yield engine_file
+        return
+    _prune(engine_file.parent)
+    path = engine_file.with_name(f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}.yaml")
+    fileio.write_files({path: text})
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _prune(folder: Path) -> None:
+    """Copies a killed call left (older than :data:`STALE_S`); never through a link."""
+    now = time.time()
+    for old in folder.glob(f"{PREFIX}*.yaml"):
+        try:
+            if not old.is_symlink() and now - old.lstat().st_mtime > STALE_S:
+                old.unlink()
+        except OSError:
+            pass
