@@ -110,6 +110,20 @@ def test_a_copy_that_fails_its_check_drops_the_new_database_and_restores_nothing
     assert list(dump.parent.glob(".restore-*")) == []
 
 
+def test_a_refused_dump_costs_a_production_env_no_backup(db, dump, monkeypatch) -> None:
+    """The pre-restore backup prunes the oldest one: it is taken only once the dump to
+    restore passed its check, so a bad dump (retried) never rotates good backups out."""
+    opened = threading.Event()
+    database = Recorder(dump.parent.parent.parent, opened)
+    database.env.production = True
+    held_copy(monkeypatch, opened, database.steps)
+    dump.write_bytes(DATA.upper())  # same size, other bytes
+    monkeypatch.setattr(db.restoring, "take_backup",
+                        lambda *_a, **_k: pytest.fail("a backup was taken (and pruned)"))
+    with pytest.raises(ConfigurationError, match="checksum mismatch"):
+        db.restore_backup(database, dump, yes=True)
+
+
 def test_leaving_before_the_check_stops_the_copy_and_removes_it(dump, monkeypatch
                                                                 ) -> None:
     started, stopped = threading.Event(), []

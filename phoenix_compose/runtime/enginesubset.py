@@ -7,7 +7,8 @@ services took 1.0 s where one on a single service takes 0.47 s.  A call that cre
 recreates or runs named services (:func:`subset_file`) reads a copy of the engine file
 (:mod:`phoenix_compose.config.enginefile`) with only those services and the ones they name
 (``network_mode``/``ipc``/``pid: service:X``, ``volumes_from``, ``links``, a build's
-``additional_contexts`` ``service:X``): podman-compose needs those to resolve them.  Each
+``additional_contexts`` ``service:X``), and those whose ``links`` name them (the alias
+goes on the linked service): podman-compose needs those to resolve them.  Each
 service's entry is the engine file's, so podman-compose's config-hash of it (a hash of
 that entry alone) is the same in both, and it recreates nothing the other made; every
 top-level section but ``services`` is kept whole.  ``down`` reads the whole engine file:
@@ -49,15 +50,22 @@ def named(service: Mapping[str, Any]) -> set[str]:
 
 
 def closure(services: Mapping[str, Any], names: Iterable[str]) -> list[str]:
-    """``names`` and every service they name, recursively, in the file's order."""
-    wanted, todo = set(), [n for n in names if n in services]
+    """``names``, every service they name, and every service whose ``links`` name one of
+    those (podman-compose gives a link's alias to the linked service's network: the
+    linking service must be in the file for the alias to be there), recursively, in the
+    file's order."""
+    entries = {n: e if isinstance(e, dict) else {} for n, e in services.items()}
+    linked_by: dict[str, set[str]] = {}
+    for name, entry in entries.items():
+        for link in entry.get("links") or ():
+            linked_by.setdefault(str(link).split(":", 1)[0], set()).add(name)
+    wanted, todo = set(), [n for n in names if n in entries]
     while todo:
         name = todo.pop()
         if name not in wanted:
             wanted.add(name)
-            entry = services[name]
-            todo += [n for n in named(entry if isinstance(entry, dict) else {})
-                     if n in services]
+            todo += [n for n in named(entries[name]) | linked_by.get(name, set())
+                     if n in entries]
     return [n for n in services if n in wanted]
 
 

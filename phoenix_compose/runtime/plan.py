@@ -242,7 +242,7 @@ def profiles_of(stack: Stack, names: Sequence[str]) -> tuple[str, ...]:
 
 def commands(stack: Stack, plan: Plan, rolled: Sequence[Step] = ()) -> list[argv.Argv]:
     """Every podman command line ``up`` runs for ``plan``: the prelude, the creation calls
-    (:func:`.creation.batches`), per level the (health-gated)
+    (one a level, :mod:`.startup.creation`), per level the (health-gated)
     start, then a ``healthcheck run`` of each service waited for; ``rolled``: the steps
     updated start-first instead (:func:`.startfirst.roll_lines`, after these)."""
     names = [s.service for s in plan.steps if s.change is not Change.REMOVE]

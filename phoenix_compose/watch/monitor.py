@@ -39,8 +39,7 @@ class HealthMonitor:
                  rand: Callable[[], float] = random.random,
                  overrides: dict[str, Any] | None = None, heal: bool = True,
                  probe_server: bool | None = None) -> None:  # None: when run is the real one
-        self.stack, self.state, self.run = stack, state, run
-        self.bus = bus or EventBus()
+        self.stack, self.state, self.run, self.bus = stack, state, run, bus or EventBus()
         self.clock, self.rand, self.heal = clock, rand, heal
         self.store = StateStore(state)
         self.warnings: list[tuple[str, str]] = []  # shown once the watch starts
@@ -150,7 +149,8 @@ class HealthMonitor:
         future.add_done_callback(lambda f: self._finished(names, f, obs.error or obs.status))
 
     def _finished(self, names: list[str], future: Future, cause: str) -> None:
-        error = future.exception()
+        error, units = future.exception(), self.observer.units  # looked at anew next tick
+        self.observer.fresh.stale([units[n].container for n in names if n in units])
         for name in names:
             if error is None:
                 self.bus.emit("restart_succeeded", name)

@@ -145,10 +145,10 @@ class Observer:
 
     def record(self, container: str, result: CheckResult) -> None:
         """A scheduled check's result, for the next observation."""
+        if not self.native.native(container):  # podman's own health of it has changed:
+            self.fresh.stale([container])  # marked before the result is seen
         with self._results_lock:
             self.results[container] = result
-        if not self.native.native(container):  # podman's own health of it has changed
-            self.fresh.stale([container])
 
     def close(self) -> None:
         """End what the checks keep running (the native probe helper)."""

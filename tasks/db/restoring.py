@@ -127,10 +127,11 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
             left, owner = open_restore(database, new)
             if left:
                 say(f"removed what an interrupted restore left: {', '.join(left)}")
-            if env.production:
+            copy = checked()  # before the pre-restore backup, whose pruning a refused
+            if env.production:  # dump must never cost a good backup
                 say("backup of the current state first: "
                     f"{take_backup(database, reason='pre-restore')}")
-            restore_into(database, checked(), new)  # never before the check passed
+            restore_into(database, copy, new)  # never before the check passed
             compare_counts(manifest.get("tables") or {}, database.counts(new, user=RESTORER),
                            dump)
             finish_restore(database, new, old, owner)

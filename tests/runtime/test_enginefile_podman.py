@@ -120,20 +120,26 @@ services:
     command: [sleep, 1d]
     stop_grace_period: 1s
     depends_on: [web]
+    links: ["vpn:tunnel"]
 """
 
 
 def test_a_call_reads_its_services_alone_and_podman_compose_hashes_them_the_same(
         inv_stack, podman_project: str, busybox_image: str) -> None:
     """`up` creates level by level, each call from a copy with that level's services (and
-    the one web's network_mode names); podman-compose given the whole copy then finds every
-    container made from the config it reads: it recreates none."""
+    the one web's network_mode names, and app whose link names vpn); podman-compose given
+    the whole copy then finds every container made from the config it reads: it
+    recreates none."""
     root = inv_stack(SHARED.format(image=busybox_image))
     up(root)
     made = containers(podman_project)
     assert len(made) == 3 and all(running for _id, running in made.values())
     web = json.loads(commands.run(argv.inspect(f"{podman_project}_web_1")).stdout)[0]
     assert web["HostConfig"]["NetworkMode"].startswith("container:")  # vpn's, resolved
+    vpn = json.loads(commands.run(argv.inspect(f"{podman_project}_vpn_1")).stdout)[0]
+    aliases = [a for net in vpn["NetworkSettings"]["Networks"].values()
+               for a in net.get("Aliases") or ()]
+    assert "tunnel" in aliases  # app's link gives it, though app is created a level later
     state = StateDir(root, "t")
     assert not list(state.path.glob(".podman-compose-*"))  # every copy gone after its call
     whole = ("podman-compose", "--in-pod", "false", "-f", str(state.engine_file), "-p",

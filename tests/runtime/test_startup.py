@@ -12,7 +12,7 @@ from phoenix_compose.errors import ComposeRuntimeError, StartupError
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
 from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
-from phoenix_compose.runtime.startup.creation import batches, start_lines
+from phoenix_compose.runtime.startup.creation import start_lines
 
 from support import FakeClock, FakePodman, SyncExecutor
 
@@ -81,8 +81,6 @@ def test_a_small_graph_is_created_level_by_level() -> None:
     startup(fake, STACK.select(), FakeClock()).execute()
     creates = [c for c in fake.calls if c[0] == "podman-compose"]
     assert [c[c.index("--") + 1:] for c in creates] == [("cache", "db"), ("api",), ("web",)]
-    small = dense(3, 4)  # bench/up.py's 12 services
-    assert batches(levels(small, small.select())) == levels(small, small.select())
 
 
 def dense(levels: int, width: int) -> Stack:
@@ -93,17 +91,32 @@ def dense(levels: int, width: int) -> Stack:
         for lv in range(levels) for i in range(width)})
 
 
-def test_many_services_are_created_in_two_calls_the_first_level_alone() -> None:
-    """Each podman-compose call pays its start-up: the first level alone so it starts at
-    once, the rest (more than LATER_FOR_TWO_CALLS) in one call meanwhile; the starts stay
-    level by level."""
+def test_many_services_are_created_one_call_a_level() -> None:
+    """Each call reads its level's services alone (its start-up grows with the file): one
+    per level, each level started once its call is done."""
     stack = dense(5, 10)
     waves = levels(stack, stack.select())
-    assert batches(waves) == [waves[0], [n for w in waves[1:] for n in w]]
     lines = start_lines(stack, stack.select(), ())
-    assert [line[0] for line in lines] == ["podman-compose", "podman", "podman-compose",
-                                           "podman", "podman", "podman", "podman"]
-    assert batches(waves[:2]) == waves[:2]  # two levels: nothing to gain
+    assert [line[0] for line in lines] == ["podman-compose", "podman"] * 5
+    assert [list(line[line.index("--") + 1:]) for line in lines[::2]] == waves
+
+
+def test_checks_that_fail_together_are_followed_by_one_inspect() -> None:
+    """A failed check asks podman whether its container still runs: the checks harvested
+    in one pass share one inspect (at 50 services, one per failed check kept the loop
+    busy with podman while the next level waited to start)."""
+    fake = FakePodman({"p_db_1": 3, "p_api_1": 3})
+    clock = FakeClock()
+    wide = Stack("p", STACK.compose_file, {"db": spec("db"), "api": spec("api")})
+    s = Startup(wide, ["db", "api"], run=fake, report=lambda *r: None,
+                options=StartOptions(timeout=60), clock=Clock(clock, clock.sleep_after_creation),
+                executor=SyncExecutor)
+    s.execute()
+    inspects = [c for c in fake.calls if c[:3] == ("podman", "container", "inspect")]
+    failed = sum(n - 1 for n in fake.checks.values())  # every check before the passing one
+    assert failed == 4 and fake.checks == {"p_db_1": 3, "p_api_1": 3}
+    together = [c for c in inspects if set(c[c.index("--") + 1:]) == {"p_db_1", "p_api_1"}]
+    assert len(together) == 2  # two passes of two failed checks: two inspects, not four
 
 
 def test_a_check_that_never_passes_fails_after_its_grace() -> None:

@@ -166,3 +166,22 @@ def test_the_watchers_podman_events_mark_their_containers_stale(monkeypatch) -> 
     assert wake.is_set() and fresh.plan(NAMES) == ["p_s3_1"]
     assert fresh.plan(NAMES) == []
     stream.stop()
+
+
+def test_a_finished_restart_makes_its_containers_inspected_at_the_next_tick() -> None:
+    """The tick after a restart must not judge the state from before it (which would
+    restart again, or open the circuit) because its start event is not in yet."""
+    from concurrent.futures import Future
+
+    from phoenix_compose.watch.monitor import HealthMonitor
+
+    fresh = _fresh()
+    fresh.plan(NAMES)  # the first, full look
+    done: Future = Future()
+    done.set_result(None)
+    monitor = SimpleNamespace(
+        observer=SimpleNamespace(fresh=fresh, units={
+            "s1": SimpleNamespace(container="p_s1_1"), "s2": SimpleNamespace(container="p_s2_1")}),
+        bus=EventBus(), restarts={}, pool=None, cascade=SimpleNamespace(launch=lambda *_a: None))
+    HealthMonitor._finished(monitor, ["s1", "s2"], done, "unhealthy")  # type: ignore[arg-type]
+    assert fresh.plan(NAMES) == ["p_s1_1", "p_s2_1"]

@@ -1,13 +1,19 @@
-"""Creating a start's containers: level by level, or in two ``podman-compose`` calls when
-many services follow the first level (:func:`batches`), in a background thread
-(:class:`Creator`) while earlier levels become healthy."""
+"""Creating a start's containers: one ``podman-compose`` call per dependency level, in a
+background thread (:class:`Creator`) while earlier levels become healthy.
+
+Each call pays podman-compose's start-up before its first ``podman create``, which grows
+with the file it reads: 1.6 interpolates every string of it, defining an Enum and three
+dataclasses each time (about 45 ms a service here).  So each call reads a copy with its
+level's services alone (:mod:`..enginesubset`): a level starts as soon as its own call is
+done.  (Session 12 measured the alternative, the first level alone and then every other
+level in one call, at 50 services in 5 levels: 27.2 s and 26.7 s to all healthy, against
+23.3 s and the next run's for level by level: docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
 
 from phoenix_compose.runtime import argv, containers, enginesubset
 from phoenix_compose.runtime.stack import Stack
@@ -24,39 +30,20 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
-LATER_FOR_TWO_CALLS = 20  # services after the first level: more, and they come in one call
-
-
-def batches(levels: list[list[str]]) -> list[list[str]]:
-    """The creation calls.  Each ``podman-compose`` call pays its start-up before its first
-    ``podman create``: no longer a walk of every dependency path (it reads no
-    ``depends_on``), but still about 1 ms for every string in the file, which it
-    interpolates defining an Enum and three dataclasses each time (4-5 s for bench/up.py's
-    50 services, 2,548 strings); a level starts only once its call is done.  Few services:
-    one call per level (each starts as soon as it exists).  Many: the first level alone,
-    then all the others in one call made while the first becomes healthy (bench figures in
-    docs/benchmarks.md).  podman-compose creates a call's services in file order: no
-    dependency is needed, as nothing is started."""
-    if len(levels) < 3 or sum(map(len, levels[1:])) <= LATER_FOR_TWO_CALLS:
-        return levels
-    return [levels[0], [n for level in levels[1:] for n in level]]
-
-
 def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
                 ) -> list[argv.Argv]:
-    """The creation calls (:func:`batches`) and the per-level starts of ``names``, in the
+    """The creation call and the start of each level of ``names``, in the
     order a start runs them (``inv plan``, ``up --dry-run``, ``restart --dry-run``)."""
-    waves, out = levels(stack, names), []
-    for level, batch in zip_longest(waves, batches(waves)):
-        if batch:
-            out.append(argv.create(stack.compose_file, stack.project, batch, profiles))
+    out = []
+    for level in levels(stack, names):
+        out.append(argv.create(stack.compose_file, stack.project, level, profiles))
         out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
     return out
 
 
 @dataclass
 class Creator:
-    """Creates the containers in :func:`batches` (``podman-compose up --no-start``)."""
+    """Creates the containers level by level (``podman-compose up --no-start``)."""
 
     stack: Stack
     levels: list[list[str]]
@@ -72,7 +59,7 @@ class Creator:
         try:
             if self.stale:
                 self.run(argv.remove(*self.stale), timeout=120)
-            for batch in batches(self.levels):
+            for batch in self.levels:
                 if self.abort.is_set():
                     return  # the start failed: create nothing more
                 engine_copy = enginesubset.subset_file(engine_file(self.stack.compose_file),

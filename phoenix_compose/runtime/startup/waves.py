@@ -195,6 +195,7 @@ class Startup:
                     self.diagnosis.state_changed(progress, state, self.clock.now())
 
     def _harvest(self) -> None:
+        failed = []
         for progress in self.progress.values():
             future = progress.in_flight
             if future is None or not future.done():
@@ -205,11 +206,15 @@ class Startup:
                 progress.state, progress.ready_at = StartState.HEALTHY, self.clock.now()
                 self.report(progress.spec.name, "healthy", f"{progress.seconds_to_ready:.1f} s")
             else:
-                self._failed_check(progress)
+                failed.append(progress)
+        if failed:  # one inspect for all the checks that failed since the last look
+            states = containers.inspect(self.run, [_failing(p) for p in failed])
+            for progress in failed:
+                self._failed_check(progress, states.get(_failing(progress)))
 
-    def _failed_check(self, progress: Progress) -> None:
-        name = progress.failing or progress.spec.container
-        state = containers.inspect(self.run, [name]).get(name)
+    def _failed_check(self, progress: Progress, state: containers.ContainerState | None
+                      ) -> None:
+        name = _failing(progress)
         if state is not None and state.last_output and not self.native.native(
                 name) and not progress.last_output.startswith(
                 "health check timed out"):
@@ -223,3 +228,7 @@ class Startup:
     def _confirm_running(self) -> None:
         self._each_replica([p for p in self.progress.values() if p.state is StartState.RUNNING],
                            lambda state: state.running or state.exit_code == 0)
+
+
+def _failing(progress: Progress) -> str:
+    return progress.failing or progress.spec.container
