@@ -204,12 +204,17 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
 
 
 def read_yaml(path: Path) -> Any:
-    """A YAML file phoenix wrote itself (the final compose file): libyaml's safe loader,
-    several times faster than the pure-Python one on the hot path of every command."""
+    """A YAML file phoenix wrote itself (the final compose file): :func:`load_own_yaml`."""
+    return load_own_yaml(read_bytes(path).decode("utf-8"))
+
+
+def load_own_yaml(text: str) -> Any:
+    """YAML phoenix wrote itself: libyaml's safe loader, several times faster than the
+    pure-Python one on the hot path of every command."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(read_bytes(path).decode("utf-8"), Loader=loader)  # noqa: S506
+    return yaml.load(text, Loader=loader)  # noqa: S506
 
 
 def read_json(path: Path) -> Any:

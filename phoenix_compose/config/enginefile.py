@@ -31,10 +31,7 @@ def engine_text(compose_text: str) -> str:
     resolve.  Dropped, two services equal but for their dependencies would get the same
     config hash, and the fingerprint store (``runtime/fingerprint.py``, keyed by that
     hash) would take one for the other and recreate it at every ``up``."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    model = yaml.load(compose_text, Loader=loader) or {}  # noqa: S506
+    model = fileio.load_own_yaml(compose_text) or {}
     services = model.get("services") if isinstance(model, dict) else None
     for svc in (services or {}).values():
         if isinstance(svc, dict) and "depends_on" in svc:

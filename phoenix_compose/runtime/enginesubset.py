@@ -3,16 +3,18 @@
 podman-compose parses and interpolates every service of the file it reads before it does
 anything: its ``var_interpolate`` (1.6) defines an Enum and three dataclasses for every
 string of the file, about 45 ms of CPU a service here, so a call on bench/up.py's 12
-services took 1.0 s where one on a single service takes 0.47 s.  A call that creates,
-recreates or runs named services (:func:`subset_file`) reads a copy of the engine file
+services took 1.0 s where one on a single service takes 0.47 s.  A call that creates named
+services (:func:`subset_file`: a start's levels, a start-first update's new replicas)
+reads a copy of the engine file
 (:mod:`phoenix_compose.config.enginefile`) with only those services and the ones they name
 (``network_mode``/``ipc``/``pid: service:X``, ``volumes_from``, ``links``, a build's
 ``additional_contexts`` ``service:X``), and those whose ``links`` name them (the alias
 goes on the linked service): podman-compose needs those to resolve them.  Each
 service's entry is the engine file's, so podman-compose's config-hash of it (a hash of
 that entry alone) is the same in both, and it recreates nothing the other made; every
-top-level section but ``services`` is kept whole.  ``down`` reads the whole engine file:
-its ``--remove-orphans`` removes the containers of services the file does not name.
+top-level section but ``services`` is kept whole.  Every other call reads the whole engine
+file (``down``: its ``--remove-orphans`` removes the containers of services the file does
+not name).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_compose import fileio
+from phoenix_compose.statedir import engine_file
 
 PREFIX = ".podman-compose-"  # .phoenix/<env>/.podman-compose-<pid>-<random>.yaml
 STALE_S = 600  # a copy this old was left by a killed call (a call reads it at its start)
@@ -33,7 +36,8 @@ _REFERENCE_KEYS = ("network_mode", "ipc", "pid")
 
 
 def named(service: Mapping[str, Any]) -> set[str]:
-    """The services one service's entry names, which podman-compose resolves."""
+    """The services one service's entry names (podman-compose 1.6 resolves
+    ``network_mode``, ``links`` and build contexts; the others are kept for safety)."""
     out = {str(v)[len("service:"):] for k in _REFERENCE_KEYS
            if str(v := service.get(k) or "").startswith("service:")}
     for entry in service.get("volumes_from") or ():
@@ -69,43 +73,40 @@ def closure(services: Mapping[str, Any], names: Iterable[str]) -> list[str]:
     return [n for n in services if n in wanted]
 
 
-def subset_text(engine_text: str, names: Iterable[str]) -> str | None:
-    """The engine file with only ``names`` and what they name; None when that is every
-    service (the engine file itself serves)."""
-    import yaml
-
-    from phoenix_compose.config.dump import dump_yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    model = yaml.load(engine_text, Loader=loader) or {}  # noqa: S506
+def subset(model: Any, names: Iterable[str]) -> dict[str, Any] | None:
+    """The engine file's ``model`` with only ``names`` and what they need; None when that
+    is every service (the engine file itself serves)."""
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         return None
     keep = closure(services, names)
     if len(keep) == len(services):
         return None
-    return dump_yaml({**model, "services": {n: services[n] for n in keep}})
+    return {**model, "services": {n: services[n] for n in keep}}
 
 
 @contextmanager
-def subset_file(engine_file: Path, names: Iterable[str]) -> Iterator[Path]:
-    """The file a call naming ``names`` gives podman-compose: a copy of ``engine_file``
-    with those services, beside it (podman-compose's working directory, and so its labels
-    and relative paths, stay the same), of this call alone, removed after it; the engine
-    file itself when the copy would hold every service or the engine file cannot be read
-    (podman-compose then says why)."""
+def subset_file(compose_file: Path, names: Iterable[str]) -> Iterator[Path]:
+    """The file a call naming ``names`` gives podman-compose: a copy of the engine file of
+    the final file ``compose_file`` with those services, beside it (podman-compose's
+    working directory, and so its labels and relative paths, stay the same), of this call
+    alone, removed after it; the engine file itself when the copy would hold every service
+    or the engine file cannot be read (podman-compose then says why)."""
     import yaml
 
+    from phoenix_compose.config.dump import dump_yaml
+
+    whole = engine_file(compose_file)
     try:
-        text = subset_text(fileio.read_bytes(engine_file).decode("utf-8"), names)
+        model = subset(fileio.read_yaml(whole), names)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        text = None
-    if text is None:
-        yield engine_file
+        model = None
+    if model is None:
+        yield whole
         return
-    _prune(engine_file.parent)
-    path = engine_file.with_name(f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}.yaml")
-    fileio.write_files({path: text})
+    _prune(whole.parent)
+    path = whole.with_name(f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}.yaml")
+    fileio.write_files({path: dump_yaml(model)})
     try:
         yield path
     finally:

@@ -35,7 +35,6 @@ from phoenix_compose.runtime.monitor import watch
 from phoenix_compose.runtime.plan_types import Change, Step
 from phoenix_compose.runtime.stack import ServiceSpec, Stack
 from phoenix_compose.shapes import as_dict
-from phoenix_compose.statedir import engine_file
 
 
 def rollout_of(spec: ServiceSpec, rollback: bool = False) -> UpdateConfig:
@@ -135,7 +134,7 @@ class StartFirst:
         old = replicas_now(spec, existing)
         new = free_names(spec, old)
         if new:  # 0 replicas: nothing made, every old one retired
-            with enginesubset.subset_file(engine_file(stack.compose_file), [spec.name]) as engine:
+            with enginesubset.subset_file(stack.compose_file, [spec.name]) as engine:
                 self.keeper.run(argv_compose.create_scaled(
                     stack.compose_file, stack.project, spec.name,
                     int(new[-1].rsplit("_", 1)[1]), engine=engine), timeout=600)

@@ -127,8 +127,8 @@ def restore_backup(database: Database, dump: Path, yes: bool, outside: bool = Fa
             left, owner = open_restore(database, new)
             if left:
                 say(f"removed what an interrupted restore left: {', '.join(left)}")
-            copy = checked()  # before the pre-restore backup, whose pruning a refused
-            if env.production:  # dump must never cost a good backup
+            copy = checked()  # before the pre-restore backup: its pruning must never
+            if env.production:  # cost a good backup for a dump that is refused
                 say("backup of the current state first: "
                     f"{take_backup(database, reason='pre-restore')}")
             restore_into(database, copy, new)  # never before the check passed

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from phoenix_compose.runtime import enginesubset
+from phoenix_compose.statedir import engine_file
 
 ENGINE = {
     "name": "p",
@@ -30,9 +31,13 @@ ENGINE = {
 
 
 def write(tmp_path: Path) -> Path:
-    path = tmp_path / "compose.podman-compose.yaml"
+    """The engine file of ``tmp_path/compose.yaml`` (the final file subset_file is given)."""
+    path = engine_file(tmp_path / "compose.yaml")
     path.write_text(yaml.safe_dump(ENGINE, sort_keys=False))
     return path
+
+
+FINAL = "compose.yaml"
 
 
 def test_the_closure_follows_every_reference_podman_compose_resolves() -> None:
@@ -48,7 +53,7 @@ def test_the_closure_follows_every_reference_podman_compose_resolves() -> None:
 
 def test_the_copy_keeps_each_entry_and_every_top_level_section(tmp_path: Path) -> None:
     engine = write(tmp_path)
-    with enginesubset.subset_file(engine, ["web"]) as path:
+    with enginesubset.subset_file(tmp_path / FINAL, ["web"]) as path:
         assert path != engine and path.parent == engine.parent  # the same working dir
         copy = yaml.safe_load(path.read_text())
     assert list(copy["services"]) == ["vpn", "web"]
@@ -62,34 +67,34 @@ def test_the_copy_keeps_each_entry_and_every_top_level_section(tmp_path: Path) -
 def test_every_service_named_or_an_unreadable_file_gives_the_engine_file(
         tmp_path: Path) -> None:
     engine = write(tmp_path)
-    with enginesubset.subset_file(engine, list(ENGINE["services"])) as path:
+    with enginesubset.subset_file(tmp_path / FINAL, list(ENGINE["services"])) as path:
         assert path == engine
     engine.write_text("services: [unclosed\n")
-    with enginesubset.subset_file(engine, ["db"]) as path:
+    with enginesubset.subset_file(tmp_path / FINAL, ["db"]) as path:
         assert path == engine  # podman-compose reads it and says what is wrong
-    link = tmp_path / "link.yaml"
+    link = engine_file(tmp_path / "other.yaml")
     link.symlink_to(write(tmp_path))
-    with enginesubset.subset_file(link, ["db"]) as path:
+    with enginesubset.subset_file(tmp_path / "other.yaml", ["db"]) as path:
         assert path == link  # never read through a link
 
 
 def test_two_calls_at_once_get_two_copies(tmp_path: Path) -> None:
-    engine = write(tmp_path)
-    with enginesubset.subset_file(engine, ["db"]) as one, \
-            enginesubset.subset_file(engine, ["db"]) as two:
+    write(tmp_path)
+    with enginesubset.subset_file(tmp_path / FINAL, ["db"]) as one, \
+            enginesubset.subset_file(tmp_path / FINAL, ["db"]) as two:
         assert one != two and one.exists() and two.exists()
     assert not one.exists() and not two.exists()
 
 
 def test_a_copy_a_killed_call_left_is_removed_once_stale(tmp_path: Path) -> None:
-    engine = write(tmp_path)
+    write(tmp_path)
     stale = tmp_path / f"{enginesubset.PREFIX}1-dead.yaml"
     fresh = tmp_path / f"{enginesubset.PREFIX}2-live.yaml"
     for path in (stale, fresh):
         path.write_text("services: {}\n")
     old = time.time() - enginesubset.STALE_S - 1
     os.utime(stale, (old, old))
-    with enginesubset.subset_file(engine, ["db"]):
+    with enginesubset.subset_file(tmp_path / FINAL, ["db"]):
         pass
     assert not stale.exists() and fresh.exists()  # a running call's copy stays
 

@@ -7,7 +7,7 @@ dataclasses each time (about 45 ms a service here).  So each call reads a copy w
 level's services alone (:mod:`..enginesubset`): a level starts as soon as its own call is
 done.  (Session 12 measured the alternative, the first level alone and then every other
 level in one call, at 50 services in 5 levels: 27.2 s and 26.7 s to all healthy, against
-23.3 s and the next run's for level by level: docs/benchmarks.md.)"""
+23.3 s and 22.9 s level by level: docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from phoenix_compose.runtime import argv, containers, enginesubset
 from phoenix_compose.runtime.stack import Stack
-from phoenix_compose.statedir import engine_file
 
 
 def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
@@ -62,9 +61,7 @@ class Creator:
             for batch in self.levels:
                 if self.abort.is_set():
                     return  # the start failed: create nothing more
-                engine_copy = enginesubset.subset_file(engine_file(self.stack.compose_file),
-                                                       batch)
-                with engine_copy as engine:
+                with enginesubset.subset_file(self.stack.compose_file, batch) as engine:
                     self.run(argv.create(self.stack.compose_file, self.stack.project, batch,
                                          self.profiles, engine=engine), timeout=600)
                 with self.lock:

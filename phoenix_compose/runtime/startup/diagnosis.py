@@ -33,7 +33,7 @@ class Diagnosis:
         if progress.last_output:
             lines.append("last health check output:\n" + tail_lines(progress.last_output))
         try:
-            logs = self.run(argv.logs(_failing(progress), 20),
+            logs = self.run(argv.logs(progress.failing_container, 20),
                             tolerate=argv.NO_SUCH_CONTAINER, timeout=30)
             tail = tail_lines(logs.stdout + logs.stderr)
         except CommandError:
@@ -44,7 +44,7 @@ class Diagnosis:
     def service_failed(self, progress: Progress, why: str) -> StartupError:
         progress.state = StartState.FAILED
         if len(progress.spec.containers) > 1:  # which replica: its logs are explained
-            why = f"replica {_failing(progress)}: {why}"
+            why = f"replica {progress.failing_container}: {why}"
         self.report(progress.spec.name, "failed", why)
         return StartupError(f"service '{progress.spec.name}' failed: {why}\n"
                             f"{self.explain(progress)}", self.left_running())
@@ -88,8 +88,3 @@ class Diagnosis:
         if isinstance(exc, CommandError):
             return StartupError(f"creating containers failed:\n{exc}", self.left_running())
         return exc
-
-
-def _failing(progress: Progress) -> str:
-    """The container that failed: the replica last seen failing, else the first one."""
-    return progress.failing or progress.spec.container

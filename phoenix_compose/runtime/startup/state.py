@@ -38,6 +38,11 @@ class Progress:
     def ready(self) -> bool:
         return self.state.ready
 
+    @property
+    def failing_container(self) -> str:
+        """The container that failed: the replica last seen failing, else the first one."""
+        return self.failing or self.spec.container
+
     def begin(self, now: float, watched: bool) -> str:
         """It started (or was running already) at ``now``; ``watched``: its readiness is
         still to be checked.  The word to report."""

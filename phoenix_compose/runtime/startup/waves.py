@@ -208,13 +208,13 @@ class Startup:
             else:
                 failed.append(progress)
         if failed:  # one inspect for all the checks that failed since the last look
-            states = containers.inspect(self.run, [_failing(p) for p in failed])
+            states = containers.inspect(self.run, [p.failing_container for p in failed])
             for progress in failed:
-                self._failed_check(progress, states.get(_failing(progress)))
+                self._failed_check(progress, states.get(progress.failing_container))
 
     def _failed_check(self, progress: Progress, state: containers.ContainerState | None
                       ) -> None:
-        name = _failing(progress)
+        name = progress.failing_container
         if state is not None and state.last_output and not self.native.native(
                 name) and not progress.last_output.startswith(
                 "health check timed out"):
@@ -228,7 +228,3 @@ class Startup:
     def _confirm_running(self) -> None:
         self._each_replica([p for p in self.progress.values() if p.state is StartState.RUNNING],
                            lambda state: state.running or state.exit_code == 0)
-
-
-def _failing(progress: Progress) -> str:
-    return progress.failing or progress.spec.container
