@@ -26,7 +26,7 @@ from typing import Any
 
 from phoenix_compose.errors import CommandError
 from phoenix_compose.runtime import stopping
-from phoenix_compose.runtime.procs import kill_tree, workdir
+from phoenix_compose.runtime.procs import kill_tree, raced, workdir
 
 Argv = tuple[str, ...]
 
@@ -42,7 +42,6 @@ class Result:
 @functools.lru_cache(maxsize=64)
 def _command(path: str) -> Any:
     import sh
-
     return sh.Command(path)
 
 
@@ -63,14 +62,15 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     """Run ``argv``; raise CommandError unless its exit code is in ``ok_codes``, or is a
     tolerated code whose output matches the tolerated message.
 
-    Captured calls use the standard library's ``subprocess`` (vfork/posix_spawn): measured
-    here at about 0.25 ms of our CPU a call against 3-4 ms for ``sh`` (a fork of the whole
-    interpreter plus three threads), which the health watch's CPU budget cannot afford.
-    ``sh`` serves the streaming calls (``stream``).
+    Captured calls use ``subprocess`` (vfork/posix_spawn): 0.25 ms of our CPU a call, not
+    the 3-4 ms of ``sh`` (a fork of the interpreter), which the watch could not afford.
+    ``sh`` serves the streaming calls.  A podman stop race is run once more (procs.raced).
     """
     argv = tuple(argv)
     stopping.check()  # a stop signal was noted: no podman call starts, none goes on
     result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
+    if raced(argv, result.code, result.stderr):  # podman's stop race: once more
+        result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
     stopping.check()
     if result.code < 0:
         raise CommandError(argv, None, result.stdout, result.stderr,

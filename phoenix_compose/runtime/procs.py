@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import tempfile
 from pathlib import Path
@@ -61,3 +62,16 @@ def workdir() -> str:
     except OSError:
         return tempfile.gettempdir()
     return str(path)
+
+
+# podman 4.3: a container that stops by itself between ``--time``'s SIGTERM and the SIGKILL
+# fails ``rm --force``/``stop`` ("sending SIGKILL ...: container state improper: stopped");
+# asked again, podman finds it stopped and does the job.
+_STOP_RACE = re.compile(r"sending SIGKILL .*state improper: stopped")
+
+
+def raced(argv: tuple[str, ...], code: int, stderr: str) -> bool:
+    """Whether a failed podman ``rm``/``stop`` lost that race (``commands.run`` runs it
+    once more)."""
+    return (code > 0 and argv[0] == "podman" and argv[1:2] in (("rm",), ("stop",))
+            and _STOP_RACE.search(stderr) is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,44 @@ def test_a_command_this_user_cannot_run_is_a_typed_error_not_a_traceback(tmp_pat
     with pytest.raises(CommandError) as info:
         run((str(script), "--version"))
     assert f"{script} cannot be run: Permission denied" in str(info.value)
+
+
+RACE = ("Error: cannot remove container 1f as it could not be stopped: sending SIGKILL to "
+        "container 1f: container state improper: stopped")
+
+
+def _fake_podman(tmp_path: Path, monkeypatch, first_stderr: str) -> Path:
+    """A ``podman`` on PATH that fails its first call with ``first_stderr`` (exit 2), then
+    succeeds; each call is counted in ``calls``."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    (bin_dir / "podman").write_text(
+        f"#!/bin/sh\necho \"$*\" >> {calls}\n"
+        f"if [ $(wc -l < {calls}) -eq 1 ]; then echo '{first_stderr}' >&2; exit 2; fi\n")
+    (bin_dir / "podman").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return calls
+
+
+@pytest.mark.parametrize("verb", ["rm", "stop"])
+def test_a_removal_that_lost_podmans_stop_race_is_run_once_more(
+        tmp_path, monkeypatch, verb) -> None:
+    """podman 4.3: a container that stops between the SIGTERM timeout and the SIGKILL fails
+    ``rm --force`` ("container state improper: stopped"); asked again it is removed."""
+    calls = _fake_podman(tmp_path, monkeypatch, RACE)
+    assert run(("podman", verb, "--force", "--time", "1", "--", "x")).code == 0
+    assert calls.read_text().splitlines() == [f"{verb} --force --time 1 -- x"] * 2
+
+
+@pytest.mark.parametrize("argv,stderr", [
+    (("podman", "rm", "--", "x"), "Error: no such container x"),
+    (("podman", "start", "--", "x"), RACE),  # only rm and stop are asked again
+])
+def test_other_failures_are_not_run_again(tmp_path, monkeypatch, argv, stderr) -> None:
+    calls = _fake_podman(tmp_path, monkeypatch, stderr)
+    with pytest.raises(CommandError, match="exit code 2"):
+        run(argv)
+    assert len(calls.read_text().splitlines()) == 1
 
 
 @pytest.mark.podman
