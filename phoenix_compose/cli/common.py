@@ -13,14 +13,18 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from invoke import Context, Exit
 
+from phoenix_compose.cli.output import say as say  # re-exported: every task prints with it
+from phoenix_compose.cli.output import write
+from phoenix_compose.cli.quick import LOG_ROTATION, STACK_ENV
 from phoenix_compose.errors import ConfigurationError, Interrupted, PhoenixError, shown
 
-DEFAULTS = {"root": ".", "env": "development", "lock_wait": 10.0, "hooks": {},
-            "hook_timeout": 10.0, "log_max_bytes": 5_000_000, "log_keep": 3,
+DEFAULTS = {"root": ".", "env": STACK_ENV, "lock_wait": 10.0, "hooks": {},
+            "hook_timeout": 10.0, "log_max_bytes": LOG_ROTATION[0],
+            "log_keep": LOG_ROTATION[1],
             "extra_roots": "", "passthrough": "", "template_timeout": ""}
 ENV_HELP = ("environment: the name of a file envs/<name>.env (default: development, or "
             "default in a compose project; invoke config phoenix.env / INVOKE_PHOENIX_ENV)")
@@ -38,7 +42,8 @@ def stack_root(c: Context) -> Path:
     from phoenix_compose.fileio import set_rotation
 
     phoenix = c.config.phoenix
-    set_rotation(phoenix.get("log_max_bytes", 5_000_000), phoenix.get("log_keep", 3))
+    set_rotation(phoenix.get("log_max_bytes", LOG_ROTATION[0]),
+                 phoenix.get("log_keep", LOG_ROTATION[1]))
     export_operator_settings(phoenix)
     return Path(phoenix.root).resolve()
 
@@ -104,38 +109,11 @@ def warn_bad_env_files(root: Path) -> None:
             f"environment name ({ENV_NAME_RULE}); this file is ignored")
 
 
-_CLOSED: set[int] = set()  # fds whose reader went away
-
-
-def _write(stream: TextIO, text: object, end: str) -> None:
-    """Print, and when the reader has gone away (``inv up | head -3``) drop the output
-    instead of failing: the operation itself must complete."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = -1  # a captured stream (tests)
-    if fd in _CLOSED:
-        return
-    try:
-        stream.write(f"{text}{end}")
-        stream.flush()
-    except BrokenPipeError:
-        _CLOSED.add(fd)
-        if fd >= 0:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, fd)  # later writes (and the flush at exit) go nowhere
-            os.close(devnull)
-    except (OSError, ValueError):
-        pass
-
-
-def say(text: object = "", end: str = "\n") -> None:
-    _write(sys.stdout, text, end)
 
 
 def err(text: str) -> None:
     """A message on stderr: its control characters escaped (line breaks and tabs kept)."""
-    _write(sys.stderr, for_program(shown(text, keep="\n\t")), "\n")
+    write(sys.stderr, for_program(shown(text, keep="\n\t")), "\n")
 
 
 def for_program(text: str) -> str:

@@ -26,11 +26,6 @@ ROOT_VARIABLE = "PHOENIX_STACK_ROOT"
 
 
 def main(argv: list[str] | None = None) -> None:
-    from invoke import Program
-
-    from phoenix_compose import __version__
-    from phoenix_compose.cli import build_namespace
-
     argv = list(sys.argv if argv is None else argv)
     plugins = PLUGINS_FLAG in argv[1:]
     argv = [a for i, a in enumerate(argv) if i == 0 or a != PLUGINS_FLAG]
@@ -46,6 +41,14 @@ def main(argv: list[str] | None = None) -> None:
               "files are compose/*.yaml", file=sys.stderr)
         raise SystemExit(2)
     os.environ.update(flags.environment(Path.cwd()))
+    if root is not None and not plugins:  # a cached config.show, without invoke
+        from phoenix_compose.cli.quick import answer
+
+        if (code := answer(root, argv[1:])) is not None:
+            raise SystemExit(code)
+    from phoenix_compose import __version__
+    from phoenix_compose.cli.namespace import Program, build_namespace  # invoke, first
+
     namespace = build_namespace(root or Path.cwd(), plugins=plugins)
     Program(namespace=namespace, version=__version__, name="phoenix-compose",
             binary="phoenix").run(argv)

@@ -159,23 +159,36 @@ def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
     return {path: "# written by phoenix-compose: generated state, not source\n*\n"}
 
 
+def from_cache(root: Path, env: str) -> Project | None:
+    """The project as ``prepare`` returns it when the cache is fresh, else None (nothing
+    built, nothing written): the ``phoenix`` program's quick ``config.show``."""
+    return _answered(load_environment(root, env), root)
+
+
+def _answered(cfg: EnvironmentConfig, root: Path) -> Project | None:
+    state = cfg.state
+    if not cache.is_fresh(state.cache_file, _key(cfg), cfg.roots, cfg.variables.process):
+        return None
+    entry = _cached(state.cache_file)
+    enginefile.cached(state, root, entry.get("outputs"))
+    # the name the run that wrote the file resolved (sealed with it): not read again from
+    # every compose file
+    project = str(entry.get("project") or cfg.project_name)
+    return Project(cfg.name, state.compose_file, project, cfg.production, True,
+                   tuple(entry.get("warnings", [])), cfg,
+                   load_stack(state.compose_file, project, model=_vouched(state, root, entry)))
+
+
 def prepare(root: Path, env: str, *, use_cache: bool = True,
             process: Mapping[str, str] | None = None) -> Project:
     """Validate ``env`` and write its output (skipped when the cache says nothing changed);
     the typed project, its final file read once."""
     cfg = load_environment(root, env, process)
+    if use_cache and (answer := _answered(cfg, root)) is not None:
+        return answer
     state = cfg.state
     compose_file, cache_file = state.compose_file, state.cache_file
     key = _key(cfg)
-    if use_cache and cache.is_fresh(cache_file, key, cfg.roots, cfg.variables.process):
-        entry = _cached(cache_file)
-        enginefile.cached(state, root, entry.get("outputs"))
-        # the name the run that wrote the file resolved (sealed with it): not read again
-        # from every compose file
-        project = str(entry.get("project") or cfg.project_name)
-        return Project(env, compose_file, project, cfg.production, True,
-                       tuple(entry.get("warnings", [])), cfg,
-                       load_stack(compose_file, project, model=_vouched(state, root, entry)))
     try:
         built = build(cfg)
     except ConfigurationError:

@@ -8,13 +8,18 @@ from pathlib import Path
 from phoenix_compose.config.dump import dump_yaml
 from phoenix_compose.config.masking import Masker
 from phoenix_compose.config.pipeline import prepare
+from phoenix_compose.config.project import Project
 from phoenix_compose.errors import ConfigurationError
 
 
 def show(root: Path, env: str, fmt: str = "yaml", part: str = "") -> str:
     """The final config, like ``docker compose config``, with secret values masked;
     ``part``: ``services`` or ``images`` lists only those (``--services``, ``--images``)."""
-    project = prepare(root, env)
+    return render(prepare(root, env), fmt, part)
+
+
+def render(project: Project, fmt: str = "yaml", part: str = "") -> str:
+    """``show``'s text of a prepared project."""
     model = project.model  # the final file, read once by prepare
     services = model.get("services") or {}
     if part == "services":
