@@ -8,7 +8,13 @@ build_namespace`` (tasks.py) still works.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phoenix_compose.cli.namespace import CURRENT as CURRENT
+    from phoenix_compose.cli.namespace import PLUGIN_PACKAGE as PLUGIN_PACKAGE
+    from phoenix_compose.cli.namespace import build_namespace as build_namespace
+    from phoenix_compose.cli.namespace import load_plugins as load_plugins
 
 _NAMESPACE = {"build_namespace", "load_plugins", "CURRENT", "PLUGIN_PACKAGE"}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from phoenix_compose.config.merge import port_key
 from phoenix_compose.shapes import as_dict
 
 EDGE_PORTS = "x-phoenix-edge-ports"
@@ -68,10 +67,14 @@ def user_ports(svc: dict[str, Any]) -> list[Any]:
 def routed(port: Any) -> bool:
     """A TCP port with one host port and one container port: the edge can own it (a port
     without a host port, or a range, stays as written: there is no one port to own)."""
+    from phoenix_compose.config.merge import port_key  # merge loads the YAML parser
+
     _ip, target, published, proto = port_key(port)
     return proto == "tcp" and target.isdigit() and published.isdigit()
 
 
 def loopback(port: Any) -> str:
     """``127.0.0.1::TARGET``: the container port on an ephemeral loopback host port."""
+    from phoenix_compose.config.merge import port_key
+
     return f"{LOOPBACK}::{port_key(port)[1]}"

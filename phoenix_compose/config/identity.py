@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from phoenix_compose.config import yamlsrc
 from phoenix_compose.config.files import read
 from phoenix_compose.config.interpolate import interpolate
 from phoenix_compose.errors import ConfigurationError, Loc, Problem
@@ -95,6 +94,8 @@ def top_level_name(files: Sequence[tuple[Path, str]], lookup: Lookup
     """The last non-empty top-level ``name:`` of the compose files (``(path, name in
     messages)``), interpolated; a file that does not parse is skipped (the pipeline
     reports it), as compose-go does."""
+    from phoenix_compose.config import yamlsrc  # the YAML parser: not for a cached answer
+
     found: tuple[str, Loc] | None = None
     for path, rel in files:
         text, _problem = read(path, rel)

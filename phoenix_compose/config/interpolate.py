@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from phoenix_compose.config.yamlsrc import N, walk_scalars
+from phoenix_compose.config.nodes import N, walk_scalars
 from phoenix_compose.errors import InterpolationFailed, Loc, Problem
 
 _fail = InterpolationFailed

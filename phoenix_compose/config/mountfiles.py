@@ -11,11 +11,13 @@ Limits: a secret, podman's own (512000 bytes, ``podman secret create``); a confi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phoenix_compose.config.files import Roots
-from phoenix_compose.config.locator import Locator
 from phoenix_compose.errors import Problem
+
+if TYPE_CHECKING:  # the YAML parser, for the build alone: a cached answer needs shape()
+    from phoenix_compose.config.locator import Locator
 
 LIMITS = {"secrets": 512_000, "configs": 4 * 1024 * 1024}
 HINT = "point `file:` at a regular file inside the stack"

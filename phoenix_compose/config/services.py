@@ -4,7 +4,6 @@ holds them)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -195,6 +194,8 @@ class Stack:
         active = set(profiles)
         unknown = [n for n in names if n not in self.services]
         if unknown:
+            import difflib
+
             close = [m for n in unknown for m in difflib.get_close_matches(n, self.services, 1)]
             raise ConfigurationError(
                 f"unknown service(s): {', '.join(unknown)}"

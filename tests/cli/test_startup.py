@@ -109,10 +109,12 @@ def test_config_show_answered_by_the_cache_imports_nothing_of_the_build(
     root = stack(tmp_path / "stack")
     show = ("-m", "phoenix_compose.cli.program", "config.show", "--format", "json",
             "--env", "dev")
-    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}  # no ~/.invoke.*
     first = imported(root, *show, env=env)
     assert first & BUILD == BUILD  # the first run built it
     assert (root / ".phoenix" / "dev" / "compose.json").is_file()
     again = imported(root, *show, env=env)
     assert "phoenix_compose.config.show" in again
     assert again & (BUILD | {"jsonschema", "jinja2"}) == set()
+    # nor invoke (the program answers it: cli/quick.py), nor a YAML parser (the JSON form)
+    assert top(again) & {"invoke", "yaml"} == set()
