@@ -1,4 +1,4 @@
-"""``phoenix config.show`` answered from a fresh validation cache without loading invoke.
+"""``phoenix config.show`` answered without loading invoke.
 
 invoke's own import is about 85 ms of the ``phoenix`` program's start-up (its package
 imports every module it has: ``importlib.metadata`` for its version, its vendored
@@ -12,11 +12,12 @@ nothing could make invoke's answer differ:
 - no ``--plugins`` (a plugin's hooks run in invoke's path);
 - no invoke configuration: no ``/etc/invoke.*``, ``~/.invoke.*`` or ``INVOKE_*`` variable
   (the operator's settings and default env come from those);
-- the cache is fresh (:func:`phoenix_compose.config.pipeline.from_cache`), so nothing is
-  built or written.
+- the config is valid: a fresh cache answers (:func:`.pipeline.from_cache`), else it is
+  built and written as invoke's path would (``prepare``).
 
-Anything else, a cache miss or any error included, returns None and invoke runs the task
-as always: the quick answer prints the same text or nothing (tests/cli/test_quick.py).
+Anything else, any error included, returns None before anything is printed, and invoke
+runs the task as always (and reports the error, located): the quick answer prints the same
+text or nothing (tests/cli/test_quick.py).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def configured() -> bool:
 
 
 def _text(root: Path, options: dict[str, str]) -> str | None:
-    from phoenix_compose.config.pipeline import from_cache
+    from phoenix_compose.config.pipeline import from_cache, prepare
     from phoenix_compose.config.show import render
     from phoenix_compose.config.stackfiles import PROJECT_ENV, is_compose_project
     from phoenix_compose.fileio import set_rotation
@@ -95,8 +96,6 @@ def _text(root: Path, options: dict[str, str]) -> str | None:
     if not valid_env_name(env):
         return None
     set_rotation(*LOG_ROTATION)  # as cli.common.stack_root applies the defaults
-    project = from_cache(root, env)
-    if project is None:
-        return None
+    project = from_cache(root, env) or prepare(root, env)  # an error: invoke reports it
     part = "services" if "services" in options else "images" if "images" in options else ""
     return render(project, options.get("format", "yaml"), part)

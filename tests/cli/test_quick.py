@@ -1,5 +1,6 @@
-"""The ``phoenix`` program answers a cached ``config.show`` without invoke, and prints what
-invoke's path prints; everything else goes to invoke (phoenix_compose/cli/quick.py).
+"""The ``phoenix`` program answers ``config.show`` of a valid config without invoke (from
+the cache, or built), and prints what invoke's path prints; everything else goes to invoke
+(phoenix_compose/cli/quick.py).
 
 Which path ran is told by what the process imported (``python -X importtime``), never by
 a clock; the bench (bench/cli.py) measures the time."""
@@ -65,14 +66,17 @@ FORMS = [("--env", "dev"), ("--env=dev", "--format=json"), ("-e", "dev", "-f", "
 
 
 @pytest.mark.parametrize("form", FORMS, ids=" ".join)
-def test_a_cached_config_show_is_answered_without_invoke_and_as_invoke_answers(
+def test_config_show_is_answered_without_invoke_and_as_invoke_answers(
         tmp_path: Path, home: Path, form: tuple[str, ...]) -> None:
     root = stack(tmp_path / "stack")
     first, built, _, code = phoenix(root, *SHOW, *form, home=home)
-    assert code == 0 and "invoke" in first  # a cold cache: invoke's path built it
+    assert code == 0 and "invoke" not in first  # a cold cache: built, without invoke
+    assert "phoenix_compose.config.building" in first
+    assert (root / ".phoenix" / "dev" / "compose.yaml").is_file()
     quick, text, stderr, code = phoenix(root, *SHOW, *form, home=home)
     assert (code, stderr) == (0, "")
     assert "invoke" not in quick and "phoenix_compose.config.show" in quick
+    assert "phoenix_compose.config.building" not in quick  # the cache answered
     # an INVOKE_ variable (here the default, unchanged) sends it to invoke: the same text
     through, expected, _, _ = phoenix(root, *SHOW, *form, home=home,
                                       extra={"INVOKE_PHOENIX_LOG_KEEP": "3"})
@@ -98,13 +102,15 @@ def test_the_default_env_is_invokes_unless_configured(tmp_path: Path, home: Path
     assert (code, text) == (0, "docker.io/library/nginx:1.27\ndocker.io/library/postgres:16\n")
 
 
-def test_a_stale_cache_and_an_error_go_to_invoke(tmp_path: Path, home: Path) -> None:
+def test_a_stale_cache_is_built_again_and_an_error_goes_to_invoke(
+        tmp_path: Path, home: Path) -> None:
     root = stack(tmp_path / "stack")
     phoenix(root, *SHOW, "-e", "dev", home=home)
     compose = root / "compose" / "compose.yaml"
     compose.write_text(compose.read_text().replace("${PG:-16}", "17"))
     modules, text, _, code = phoenix(root, *SHOW, "-e", "dev", home=home)
-    assert code == 0 and "invoke" in modules and "postgres:17" in text
+    assert code == 0 and "invoke" not in modules and "postgres:17" in text
+    assert "phoenix_compose.config.building" in modules
     compose.write_text("services:\n  web: [\n")
     modules, text, stderr, code = phoenix(root, *SHOW, "-e", "dev", home=home)
     assert code != 0 and text == "" and "invoke" in modules
