@@ -14,11 +14,17 @@ changes any of them; pyproject.toml keeps each library below its next major.
   quarter of invoke's import time, which every ``phoenix`` command paid.  invoke has no
   lazy form of it (3.0.3); :func:`deferred_mock` lets the ``phoenix`` program import invoke
   with ``Mock`` resolved on first use.  ``inv`` imports invoke itself, before any of ours.
+- invoke (``invoke/__init__`` does ``metadata.version("invoke")`` at import, for its
+  ``__version__``): ``importlib.metadata`` pulls in ``email``, ``zipfile`` and more, about
+  30 ms of every ``phoenix`` command; :func:`deferred_metadata` answers that one question
+  from invoke's ``*.dist-info/METADATA`` (its ``Version:`` line, as importlib.metadata
+  reads it) and loads the real module for anything else, or when there is no such file.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,3 +122,71 @@ def deferred_mock() -> Iterator[None]:
     finally:
         if sys.modules.get(MOCK) is stub:
             del sys.modules[MOCK]
+
+
+METADATA = "importlib.metadata"
+
+
+class _VersionOnly(ModuleType):
+    """Stands in for ``importlib.metadata`` while invoke is imported: ``version(name)`` of a
+    distribution found as ``NAME-*.dist-info`` on ``sys.path``; anything else, the real one."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_real_metadata(), name)
+
+    def version(self, name: str) -> str:
+        return _dist_version(name) or _real_metadata().version(name)
+
+
+def _real_metadata() -> ModuleType:
+    if isinstance(sys.modules.get(METADATA), _VersionOnly):
+        del sys.modules[METADATA]
+    import importlib.metadata
+
+    return importlib.metadata
+
+
+def _dist_version(name: str) -> str | None:
+    """The ``Version:`` of the first ``NAME-*.dist-info/METADATA`` on ``sys.path`` (the
+    first, as importlib.metadata's search finds it), or None."""
+    prefix = name.replace("-", "_").lower() + "-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.lower().startswith(prefix) and folder.endswith(".dist-info"):
+                try:
+                    with open(os.path.join(entry or ".", folder, "METADATA"),
+                              encoding="utf-8") as file:
+                        for line in file:
+                            if line.startswith("Version:"):
+                                return line.partition(":")[2].strip()
+                            if not line.strip():
+                                break  # the headers end at the first blank line
+                except OSError:
+                    pass
+                return None
+    return None
+
+
+@contextmanager
+def deferred_metadata() -> Iterator[None]:
+    """Import invoke inside this: ``importlib.metadata`` is loaded only if something asks it
+    more than a version.  A no-op when it is loaded already."""
+    if METADATA in sys.modules:
+        yield
+        return
+    stub = _VersionOnly(METADATA)
+    sys.modules[METADATA] = stub
+    try:
+        yield
+    finally:
+        if sys.modules.get(METADATA) is stub:
+            del sys.modules[METADATA]
+        importlib = sys.modules.get("importlib")
+        if getattr(importlib, "metadata", None) is stub:
+            delattr(importlib, "metadata")

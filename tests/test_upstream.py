@@ -107,3 +107,44 @@ def test_invoke_imports_unittest_mock_for_mock_alone_and_works_with_it_deferred(
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"
+
+
+def test_invoke_asks_importlib_metadata_its_version_alone_and_gets_it_deferred() -> None:
+    """``_upstream.deferred_metadata``: invoke/__init__'s ``metadata.version("invoke")`` is
+    its only use; deferred, invoke imports without importlib.metadata and has the version
+    importlib.metadata gives, and the real module is what is imported afterwards."""
+    version = importlib.metadata.version("invoke")
+    spec = importlib.util.find_spec("invoke")
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    uses = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id == "metadata"]
+    assert uses == ["metadata.version"], \
+        f"invoke {version} changed what it asks importlib.metadata (see _upstream.py): {uses}"
+    script = (
+        "import sys\n"
+        "from phoenix_compose._upstream import deferred_metadata\n"
+        "with deferred_metadata():\n"
+        "    import invoke\n"
+        "assert 'importlib.metadata' not in sys.modules, 'loaded at import'\n"
+        "import importlib\n"
+        "assert not hasattr(importlib, 'metadata')\n"
+        "import importlib.metadata\n"
+        "assert type(importlib.metadata).__name__ == 'module'\n"
+        "print(invoke.__version__, importlib.metadata.version('invoke'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"
+    assert done.stdout.split() == [version, version]
+
+
+def test_a_version_not_found_in_a_dist_info_is_asked_of_importlib_metadata(
+        tmp_path, monkeypatch) -> None:
+    from phoenix_compose import _upstream
+
+    (tmp_path / "demo_pkg-1.2.dist-info").mkdir()
+    (tmp_path / "demo_pkg-1.2.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.2.post3\n\nVersion: 9\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path)])
+    assert _upstream._dist_version("demo-pkg") == "1.2.post3"
+    assert _upstream._dist_version("other") is None

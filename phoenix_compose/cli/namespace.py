@@ -1,5 +1,5 @@
 """The root namespace of invoke collections: the built-in tasks and the ``tasks/*.py``
-plugins.  The first import of invoke is here (under ``deferred_mock``)."""
+plugins.  The first import of invoke is here (under ``deferred_mock``, ``deferred_metadata``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from phoenix_compose._upstream import deferred_mock
+from phoenix_compose._upstream import deferred_metadata, deferred_mock
 
-with deferred_mock():  # the first import of invoke, for `phoenix` (see _upstream.py)
+# the first import of invoke, for `phoenix`: without unittest.mock or importlib.metadata
+with deferred_mock(), deferred_metadata():  # (see _upstream.py)
     from invoke import Collection, Program
 
 from phoenix_compose.cli import (  # noqa: E402

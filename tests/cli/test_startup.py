@@ -62,6 +62,7 @@ def test_phoenix_help_imports_nothing_heavy_nor_the_engine(tmp_path: Path) -> No
     modules = imported(stack(tmp_path), "-m", "phoenix_compose.cli.program", "--help")
     assert "invoke" in modules and "phoenix_compose.cli.config" in modules  # it did run
     assert top(modules) & HEAVY == set()
+    assert "importlib.metadata" not in modules  # invoke's version: _upstream.deferred_metadata
     assert modules & ENGINE == set()
 
 
