@@ -62,14 +62,14 @@ def run(argv: Sequence[str], *, timeout: float | None = 120, ok_codes: Iterable[
     """Run ``argv``; raise CommandError unless its exit code is in ``ok_codes``, or is a
     tolerated code whose output matches the tolerated message.
 
-    Captured calls use ``subprocess`` (vfork/posix_spawn): 0.25 ms of our CPU a call, not
-    the 3-4 ms of ``sh`` (a fork of the interpreter), which the watch could not afford.
-    ``sh`` serves the streaming calls.  A podman stop race is run once more (procs.raced).
+    Captured calls use ``subprocess`` (vfork: 0.25 ms of our CPU, not ``sh``'s 3-4 ms fork,
+    which the watch cannot afford).  A lost podman stop race is run once more (procs.raced).
     """
     argv = tuple(argv)
     stopping.check()  # a stop signal was noted: no podman call starts, none goes on
     result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
     if raced(argv, result.code, result.stderr):  # podman's stop race: once more
+        stopping.check()  # unless a stop was noted meanwhile: no podman call starts then
         result = Result(argv, *_communicate(argv, input, timeout, env, cwd))
     stopping.check()
     if result.code < 0:

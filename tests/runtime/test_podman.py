@@ -102,6 +102,32 @@ def test_a_removal_that_lost_podmans_stop_race_is_run_once_more(
     assert calls.read_text().splitlines() == [f"{verb} --force --time 1 -- x"] * 2
 
 
+def test_a_stop_noted_during_a_lost_race_starts_no_second_podman_call(
+        tmp_path, monkeypatch) -> None:
+    """A stop (SIGTERM) noted while the first ``rm`` ran: the stop is the answer, not a
+    second podman call (``commands.run`` starts none after a stop)."""
+    import signal
+
+    from phoenix_compose.errors import Interrupted
+    from phoenix_compose.runtime import stopping
+
+    calls = _fake_podman(tmp_path, monkeypatch, RACE)
+    real = commands._communicate
+
+    def stopped_meanwhile(*args, **kwargs):
+        out = real(*args, **kwargs)
+        stopping.note(signal.SIGTERM)  # the signal came while podman ran
+        return out
+
+    monkeypatch.setattr(commands, "_communicate", stopped_meanwhile)
+    try:
+        with pytest.raises(Interrupted):
+            run(("podman", "rm", "--force", "--time", "1", "--", "x"))
+    finally:
+        stopping.clear()
+    assert calls.read_text().splitlines() == ["rm --force --time 1 -- x"]
+
+
 @pytest.mark.parametrize("argv,stderr", [
     (("podman", "rm", "--", "x"), "Error: no such container x"),
     (("podman", "start", "--", "x"), RACE),  # only rm and stop are asked again
