@@ -85,13 +85,17 @@ def _task_words(args: list[str]) -> set[str]:
 
 def find_root(start: Path) -> Path | None:
     """The nearest folder, from ``start`` upward, that holds a stack (envs/ or compose/) or
-    a compose project (a compose file docker compose would find there)."""
+    a compose project (a compose file docker compose would find there).  A stack's own
+    ``compose/`` folder (its parent has ``envs/``) is that stack, though it holds a
+    ``compose.yaml``."""
     from phoenix_compose.config.stackfiles import is_compose_project
 
     for folder in (start, *start.parents):
-        if (folder / "envs").is_dir() or (folder / "compose").is_dir() or \
-                is_compose_project(folder):
+        if (folder / "envs").is_dir() or (folder / "compose").is_dir():
             return folder
+        if is_compose_project(folder):
+            inside = folder.name == "compose" and (folder.parent / "envs").is_dir()
+            return folder.parent if inside else folder
     return None
 
 

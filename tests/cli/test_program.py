@@ -75,6 +75,10 @@ def test_phoenix_finds_the_stack_upward_or_says_none_was_found(phoenix_stack: Pa
     inner.mkdir()
     found = phoenix(inner, "envs")
     assert found.returncode == 0 and "development" in found.stdout
+    # a stack's compose/ may hold a compose.yaml, and is no compose project of its own
+    (phoenix_stack / "compose" / "compose.yaml").write_text("services: {}\n")
+    found = phoenix(phoenix_stack / "compose", "envs")
+    assert found.returncode == 0 and "development" in found.stdout
     nowhere = tmp_path / "empty"
     nowhere.mkdir()
     lost = phoenix(nowhere, "envs")
