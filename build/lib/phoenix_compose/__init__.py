@@ -1,3 +1,0 @@
-"""phoenix-compose: render, validate and run the Phoenix Hydra stack on Podman Compose."""
-
-__version__ = "0.1.0"
