@@ -68,11 +68,11 @@ class Deployer:
         return planning.plan(stack, names, snapshot, options)
 
     def prepare(self, stack: Stack, names: Sequence[str], *, build: bool | None = False,
-                production: bool = False, pull: str | None = None) -> dict[str, str]:
-        """Pull pinned images that are not here (or as ``pull``, ``up --pull``'s policy,
-        says), build when asked (None: those not here); the local image ids.  A production
-        env runs digests only (``--profile`` may enable a service the config check let
-        pass with a tag)."""
+                production: bool = False, pull: str | None = None,
+                known: dict[str, str] | None = None) -> dict[str, str]:
+        """Pull pinned images that are not here (or as ``pull``, ``up --pull``, says), build
+        when asked (None: those not here); the local image ids (``known``: asked already).
+        A production env runs digests only (``--profile`` may enable a tagged service)."""
         loose = [f"{n} ({i})" for n in names if (i := stack.services[n].image)
                  and not pinned_by_digest(i)] if production else []
         missing_secrets(stack, names, self.state.root, self.state.env, self.run,
@@ -81,7 +81,7 @@ class Deployer:
             raise ConfigurationError(
                 "error: production policy: image not pinned by digest: " + ", ".join(loose),
                 hint="promote it (`inv images.promote --to <env>`); nothing was started")
-        ids = local_ids(self.run, images_of(stack, names))
+        ids = known if known is not None else local_ids(self.run, images_of(stack, names))
         pulled = pull_for(stack, names, self.state.root, run=self.run, report=self.report,
                           present=ids, policy=pull)
         if build is not False:
@@ -126,7 +126,7 @@ class Deployer:
             if step.change not in (Change.CREATE, Change.UNCHANGED):
                 kept = [f"keeps named volume(s) {', '.join(step.volumes)}"] * bool(step.volumes)
                 self.report(step.service, str(step.change), "; ".join([*step.reasons, *kept]))
-        image_ids(self.run, [stack.services[n] for n in starting])  # none missing
+        image_ids(self.run, [stack.services[n] for n in starting], plan.images)  # none missing
         if protect:  # `up`; a rollback must never wait on a backup
             self.protect([s.service for s in plan.named(Change.REMOVE, Change.RECREATE)
                           if s.volumes])
@@ -176,8 +176,8 @@ class Deployer:
         release = releases.find(self.state, number)
         stack = self.verified(release.number)
         names = [n for n in stack.order() if n in release.images]
-        stack = _as_recorded(self, stack, release)
-        ids = self.prepare(stack, names)
+        stack, now = _as_recorded(self, stack, release)
+        ids = self.prepare(stack, names, known=now)
         plan = self.plan(stack, names, ids)
         self.apply(stack, plan, StartOptions(timeout, True, planning.profiles_of(stack, names)),
                    protect=False, rollback=True)
@@ -226,16 +226,18 @@ def _stopped_text(outcome: Outcome) -> str:
               f"config: {kept}")
 
 
-def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) -> Stack:
+def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release
+                 ) -> tuple[Stack, dict[str, str] | None]:
     """A tag that moved since the release (a rebuilt ``:dev``) must not bring the new
-    image back: such services run the recorded image id (``rollback.yaml``)."""
+    image back: such services run the recorded image id (``rollback.yaml``).  With the
+    local ids of the stack's images when none moved (None: ask again)."""
     names = [n for n in stack.services if n in release.images]
     now = local_ids(deployer.run, images_of(stack, names))
     moved = {n: release.images[n].get("id", "") for n in names
              if release.images[n].get("id") and stack.services[n].image
              and now.get(stack.services[n].image or "") != release.images[n]["id"]}
     if not moved:
-        return stack
+        return stack, now
     there = local_ids(deployer.run, moved.values())
     lost = [f"{n} ({i[:12]})" for n, i in moved.items() if i not in there]
     if lost:
@@ -251,7 +253,7 @@ def _as_recorded(deployer: Deployer, stack: Stack, release: releases.Release) ->
     except OSError as exc:
         raise StateError(f"cannot write {path.relative_to(deployer.state.root)}: "
                          f"{exc.strerror or exc}") from None
-    return load_stack(path, stack.project)
+    return load_stack(path, stack.project), None
 
 
 def _write_engine_file(state: StateDir, path: Path, text: str) -> None:

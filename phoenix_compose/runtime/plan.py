@@ -53,6 +53,7 @@ class Plan:
     existing: Mapping[str, containers.ContainerState] = field(default_factory=dict,
                                                                repr=False)
     foreign: tuple[ownership.Foreign, ...] = ()  # the project's, another owner's: untouched
+    images: Mapping[str, str] = field(default_factory=dict, repr=False)  # observed ids
 
     @property
     def changes(self) -> bool:
@@ -106,7 +107,8 @@ def plan(stack: Stack, names: Sequence[str], snapshot: Snapshot,
     acting = [n for n in names if steps[n].change is not Change.UNCHANGED]
     waves = {n: i + 1 for i, level in enumerate(levels(stack, acting)) for n in level}
     ordered = tuple(replace(steps[n], order=waves.get(n, 0)) for n in names)
-    return Plan(stack.project, ordered + tuple(orphans), snapshot.containers, snapshot.foreign)
+    return Plan(stack.project, ordered + tuple(orphans), snapshot.containers, snapshot.foreign,
+                snapshot.images)
 
 
 def _decide(stack: Stack, name: str, snapshot: Snapshot, options: PlanOptions) -> Step:

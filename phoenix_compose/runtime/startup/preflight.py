@@ -29,10 +29,14 @@ def check(run: containers.Runner, specs: Sequence[ServiceSpec], images_known: bo
         check_ports(publishing, containers.inspect(run, [s.container for s in publishing]))
 
 
-def image_ids(run: containers.Runner, specs: Sequence[ServiceSpec]) -> dict[str, str]:
-    """The ID of every image; none may be missing."""
+def image_ids(run: containers.Runner, specs: Sequence[ServiceSpec],
+              known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ID of every image; none may be missing.  ``known``: ids this deploy observed
+    already (its plan's), not asked of podman again."""
     wanted = {s.image: s.name for s in specs if s.image}
-    ids = local_ids(run, wanted)
+    ids = {i: known[i] for i in wanted if known and i in known}
+    if len(ids) < len(wanted):
+        ids.update(local_ids(run, [i for i in wanted if i not in ids]))
     missing = [f"{image} (service {wanted[image]})" for image in wanted if image not in ids]
     if missing:
         raise ComposeRuntimeError(
