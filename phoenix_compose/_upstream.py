@@ -23,6 +23,7 @@ changes any of them; pyproject.toml keeps each library below its next major.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -81,71 +82,71 @@ def line_tracking_codegen() -> type:
     return LineTrackingCodeGenerator
 
 
-MOCK = "unittest.mock"
+MOCK, METADATA = "unittest.mock", "importlib.metadata"
 
 
-def _real_mock() -> ModuleType:
-    if isinstance(sys.modules.get(MOCK), _DeferredMockModule):
-        del sys.modules[MOCK]
-    import unittest.mock
-
-    return unittest.mock
-
-
-class _DeferredMockModule(ModuleType):
-    """Stands in for ``unittest.mock`` while invoke is imported: ``Mock`` is a class whose
-    instances are the real ``unittest.mock.Mock``; any other name imports the real module."""
+class _StandIn(ModuleType):
+    """Stands in for a module while invoke is imported (see :func:`_standing_in`): the
+    names set on it answer; any other name loads the real module."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(_real_mock(), name)
+        return getattr(_real(self.__name__), name)
+
+
+def _real(name: str) -> ModuleType:
+    """The real module ``name`` (its stand-in, if still registered, dropped first)."""
+    if isinstance(sys.modules.get(name), _StandIn):
+        del sys.modules[name]
+    import importlib
+
+    return importlib.import_module(name)
+
+
+@contextmanager
+def _standing_in(stub: _StandIn) -> Iterator[None]:
+    """``stub`` is the module of its name inside this; afterwards an import gets the real
+    one.  A no-op when the real one is loaded already."""
+    name = stub.__name__
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = stub
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stub:
+            del sys.modules[name]
+        package, _, child = name.rpartition(".")
+        if getattr(sys.modules.get(package), child, None) is stub:
+            delattr(sys.modules[package], child)
 
 
 class _DeferredMock:
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        return _real_mock().Mock(*args, **kwargs)
+        return _real(MOCK).Mock(*args, **kwargs)
 
 
-@contextmanager
-def deferred_mock() -> Iterator[None]:
+def deferred_mock() -> contextlib.AbstractContextManager[None]:
     """Import invoke inside this: ``unittest.mock`` is loaded only if ``MockContext`` is
-    used (never by a ``phoenix`` command).  A no-op when it is loaded already."""
-    if MOCK in sys.modules:
-        yield
-        return
-    stub = _DeferredMockModule(MOCK)
+    used (never by a ``phoenix`` command): ``Mock`` is a class whose instances are the
+    real ``unittest.mock.Mock``."""
+    stub = _StandIn(MOCK)
     stub.Mock = _DeferredMock  # type: ignore[attr-defined]
-    sys.modules[MOCK] = stub
-    try:
-        yield
-    finally:
-        if sys.modules.get(MOCK) is stub:
-            del sys.modules[MOCK]
+    return _standing_in(stub)
 
 
-METADATA = "importlib.metadata"
+def deferred_metadata() -> contextlib.AbstractContextManager[None]:
+    """Import invoke inside this: ``importlib.metadata`` is loaded only if something asks it
+    more than a version (``version(name)`` of a ``NAME-*.dist-info`` on ``sys.path``)."""
+    stub = _StandIn(METADATA)
+    stub.version = _version  # type: ignore[attr-defined]
+    return _standing_in(stub)
 
 
-class _VersionOnly(ModuleType):
-    """Stands in for ``importlib.metadata`` while invoke is imported: ``version(name)`` of a
-    distribution found as ``NAME-*.dist-info`` on ``sys.path``; anything else, the real one."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(_real_metadata(), name)
-
-    def version(self, name: str) -> str:
-        return _dist_version(name) or _real_metadata().version(name)
-
-
-def _real_metadata() -> ModuleType:
-    if isinstance(sys.modules.get(METADATA), _VersionOnly):
-        del sys.modules[METADATA]
-    import importlib.metadata
-
-    return importlib.metadata
+def _version(name: str) -> str:
+    return _dist_version(name) or _real(METADATA).version(name)
 
 
 def _dist_version(name: str) -> str | None:
@@ -159,34 +160,18 @@ def _dist_version(name: str) -> str | None:
             continue
         for folder in names:
             if folder.lower().startswith(prefix) and folder.endswith(".dist-info"):
-                try:
-                    with open(os.path.join(entry or ".", folder, "METADATA"),
-                              encoding="utf-8") as file:
-                        for line in file:
-                            if line.startswith("Version:"):
-                                return line.partition(":")[2].strip()
-                            if not line.strip():
-                                break  # the headers end at the first blank line
-                except OSError:
-                    pass
-                return None
+                return _version_line(os.path.join(entry or ".", folder, "METADATA"))
     return None
 
 
-@contextmanager
-def deferred_metadata() -> Iterator[None]:
-    """Import invoke inside this: ``importlib.metadata`` is loaded only if something asks it
-    more than a version.  A no-op when it is loaded already."""
-    if METADATA in sys.modules:
-        yield
-        return
-    stub = _VersionOnly(METADATA)
-    sys.modules[METADATA] = stub
+def _version_line(path: str) -> str | None:
     try:
-        yield
-    finally:
-        if sys.modules.get(METADATA) is stub:
-            del sys.modules[METADATA]
-        importlib = sys.modules.get("importlib")
-        if getattr(importlib, "metadata", None) is stub:
-            delattr(importlib, "metadata")
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("Version:"):
+                    return line.partition(":")[2].strip()
+                if not line.strip():
+                    return None  # the headers end at the first blank line
+    except OSError:
+        pass
+    return None

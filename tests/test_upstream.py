@@ -104,9 +104,7 @@ def test_invoke_imports_unittest_mock_for_mock_alone_and_works_with_it_deferred(
         "import unittest.mock\n"
         "assert isinstance(c.run, unittest.mock.Mock)\n"
         "assert 'unittest.mock' in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"
+    _python(script, version)
 
 
 def test_invoke_asks_importlib_metadata_its_version_alone_and_gets_it_deferred() -> None:
@@ -132,9 +130,7 @@ def test_invoke_asks_importlib_metadata_its_version_alone_and_gets_it_deferred()
         "import importlib.metadata\n"
         "assert type(importlib.metadata).__name__ == 'module'\n"
         "print(invoke.__version__, importlib.metadata.version('invoke'))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"
+    done = _python(script, version)
     assert done.stdout.split() == [version, version]
 
 
@@ -148,3 +144,11 @@ def test_a_version_not_found_in_a_dist_info_is_asked_of_importlib_metadata(
     monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path)])
     assert _upstream._dist_version("demo-pkg") == "1.2.post3"
     assert _upstream._dist_version("other") is None
+
+
+def _python(script: str, version: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by a fresh interpreter of this venv, which must succeed."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, f"invoke {version}: {done.stderr[-1500:]}"
+    return done

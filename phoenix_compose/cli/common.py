@@ -109,8 +109,6 @@ def warn_bad_env_files(root: Path) -> None:
             f"environment name ({ENV_NAME_RULE}); this file is ignored")
 
 
-
-
 def err(text: str) -> None:
     """A message on stderr: its control characters escaped (line breaks and tabs kept)."""
     write(sys.stderr, for_program(shown(text, keep="\n\t")), "\n")

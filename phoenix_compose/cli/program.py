@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
               "files are compose/*.yaml", file=sys.stderr)
         raise SystemExit(2)
     os.environ.update(flags.environment(Path.cwd()))
-    if root is not None and not plugins:  # a cached config.show, without invoke
+    if root is not None and not plugins:  # config.show, without invoke (cli/quick.py)
         from phoenix_compose.cli.quick import answer
 
         if (code := answer(root, argv[1:])) is not None:

@@ -12,8 +12,8 @@ nothing could make invoke's answer differ:
 - no ``--plugins`` (a plugin's hooks run in invoke's path);
 - no invoke configuration: no ``/etc/invoke.*``, ``~/.invoke.*`` or ``INVOKE_*`` variable
   (the operator's settings and default env come from those);
-- the config is valid: a fresh cache answers (:func:`.pipeline.from_cache`), else it is
-  built and written as invoke's path would (``prepare``).
+- the config is valid: ``pipeline.prepare`` answers it as in invoke's path (from a fresh
+  cache, else built and written).
 
 Anything else, any error included, returns None before anything is printed, and invoke
 runs the task as always (and reports the error, located): the quick answer prints the same
@@ -86,7 +86,7 @@ def configured() -> bool:
 
 
 def _text(root: Path, options: dict[str, str]) -> str | None:
-    from phoenix_compose.config.pipeline import from_cache, prepare
+    from phoenix_compose.config.pipeline import prepare
     from phoenix_compose.config.show import render
     from phoenix_compose.config.stackfiles import PROJECT_ENV, is_compose_project
     from phoenix_compose.fileio import set_rotation
@@ -96,6 +96,6 @@ def _text(root: Path, options: dict[str, str]) -> str | None:
     if not valid_env_name(env):
         return None
     set_rotation(*LOG_ROTATION)  # as cli.common.stack_root applies the defaults
-    project = from_cache(root, env) or prepare(root, env)  # an error: invoke reports it
+    project = prepare(root, env)  # an error: invoke's path reports it
     part = "services" if "services" in options else "images" if "images" in options else ""
     return render(project, options.get("format", "yaml"), part)

@@ -159,27 +159,8 @@ def _ignored(cfg: EnvironmentConfig) -> dict[Path, str]:
     return {path: "# written by phoenix-compose: generated state, not source\n*\n"}
 
 
-_MISSED: dict[tuple[Path, str, int], EnvironmentConfig] = {}  # from_cache's, for prepare
-
-
-def from_cache(root: Path, env: str) -> Project | None:
-    """The project as ``prepare`` returns it when the cache is fresh, else None (nothing
-    built, nothing written): the ``phoenix`` program's quick ``config.show``.  On a miss the
-    env it loaded is kept for the ``prepare`` that follows in this process (the same root,
-    env and process variables): the env files are read once."""
-    cfg = load_environment(root, env)
-    answer = _answered(cfg, root)
-    if answer is None:
-        _MISSED.clear()
-        _MISSED[_loaded_key(root, env)] = cfg
-    return answer
-
-
-def _loaded_key(root: Path, env: str) -> tuple[Path, str, int]:
-    return root, env, hash(frozenset(os.environ.items()))
-
-
 def _answered(cfg: EnvironmentConfig, root: Path) -> Project | None:
+    """The project as the fresh cache holds it (nothing built or written), else None."""
     state = cfg.state
     if not cache.is_fresh(state.cache_file, _key(cfg), cfg.roots, cfg.variables.process):
         return None
@@ -197,8 +178,7 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
             process: Mapping[str, str] | None = None) -> Project:
     """Validate ``env`` and write its output (skipped when the cache says nothing changed);
     the typed project, its final file read once."""
-    kept = _MISSED.pop(_loaded_key(root, env), None) if process is None else None
-    cfg = kept or load_environment(root, env, process)
+    cfg = load_environment(root, env, process)
     if use_cache and (answer := _answered(cfg, root)) is not None:
         return answer
     state = cfg.state

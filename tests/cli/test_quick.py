@@ -143,25 +143,3 @@ def test_the_forms_it_answers() -> None:
         "env": "prod", "format": "json", "quiet": "", "images": ""}
     assert parse(["config.show"]) == {}
 
-
-def test_a_miss_reads_the_env_files_once(tmp_path: Path, monkeypatch) -> None:
-    """The quick attempt's env, loaded for nothing on a cold cache, is what invoke's path
-    uses (the same root, env and process variables); a changed process is loaded again."""
-    from phoenix_compose.config import pipeline
-
-    root = stack(tmp_path / "stack")
-    loads: list[str] = []
-    real = pipeline.load_environment
-
-    def counted(*args, **kwargs):
-        loads.append(args[1])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "load_environment", counted)
-    assert pipeline.from_cache(root, "dev") is None and loads == ["dev"]
-    assert not pipeline.prepare(root, "dev").cached and loads == ["dev"]
-    assert pipeline.from_cache(root, "dev") is not None and loads == ["dev"] * 2
-    (root / ".phoenix").rename(tmp_path / "gone")
-    assert pipeline.from_cache(root, "dev") is None
-    monkeypatch.setenv("PHOENIX_TEST_CHANGED", "1")
-    assert not pipeline.prepare(root, "dev").cached and loads == ["dev"] * 4
