@@ -75,13 +75,25 @@ def machine_busy() -> float:
 
 
 def helper_cpu(server) -> float:
-    """CPU seconds of the watcher's long-lived probe helper and its children (it waits
-    for them), while it runs: /proc/PID/stat's utime, stime, cutime, cstime."""
+    """CPU seconds of the watcher's long-lived probe helper and its children while it
+    runs: /proc/PID/stat's utime, stime, cutime, cstime (those it waited for), and its
+    live children's (the per-container probers it keeps)."""
     proc = server.proc if server is not None else None
+    if proc is None:
+        return 0.0
     try:
-        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as stat:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children", encoding="ascii") as text:
+            live = [int(pid) for pid in text.read().split()]
+    except OSError:
+        live = []
+    return _stat_cpu(proc.pid) + sum(_stat_cpu(pid) for pid in live)
+
+
+def _stat_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-    except (AttributeError, OSError):
+    except OSError:
         return 0.0
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 

@@ -1,4 +1,4 @@
-"""One native probe from inside a container's network namespace: a small helper process.
+"""Native probes from inside a container's network namespace: a small helper process.
 
 Run as a script with this interpreter (``python -I -S nsprobe.py PID ID KIND HOST PORT PATH
 TIMEOUT``: the standard library only, nothing of phoenix imported, so it starts in a few
@@ -11,16 +11,19 @@ its network namespace (``setns``, through libc: Python 3.11 has no ``os.setns``)
   ``curl -f``: redirects are not followed, as the kubelet's first answer counts);
 - tcp: one connect to HOST:PORT (as ``nc -z``).
 
-Exit codes: 0 passed, 1 failed, 124 ran out of TIMEOUT seconds (as ``timeout(1)``),
-2 PID is no longer the container's, 3 the namespace could not be entered.  One line on
-stdout says what happened.  A process, not a thread: ``setns`` of a user namespace needs a
-single-threaded process, and the watcher's own threads never change namespace.
+Each step is held to what is left of TIMEOUT (socket timeouts: a probe makes no call that
+could block otherwise).  Exit codes: 0 passed, 1 failed, 124 ran out of TIMEOUT seconds
+(as ``timeout(1)``), 2 PID is no longer the container's, 3 the namespace could not be
+entered.  One line on stdout says what happened.  A process, not a thread: ``setns`` of a
+user namespace needs a single-threaded process, and the watcher's own threads never
+change namespace.
 
 ``python -I -S nsprobe.py --serve`` serves many probes (the watcher's): one request a line
-on stdin (JSON: ``[NUMBER, PID, ID, KIND, HOST, PORT, PATH, TIMEOUT]``), each run in a
-child forked for it (single-threaded, so it may enter any namespace), whose answer is one
-line on stdout (``[NUMBER, CODE, MESSAGE]``); until stdin ends.  A fork of this small
-process costs about a millisecond, where starting the interpreter cost most of a check.
+on stdin (JSON: ``[NUMBER, PID, ID, KIND, HOST, PORT, PATH, TIMEOUT]``), whose answer is
+one line on stdout (``[NUMBER, CODE, MESSAGE]``); until stdin ends.  Each container's
+probes are run by a child of its own (:mod:`nsworkers`), forked at its first probe, which
+enters the namespaces once and then answers that container's probes one after another:
+a probe costs a GET, not a fork and a ``setns``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import signal
 import socket
 import sys
+import time
+from collections.abc import Callable
 
 CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
 PASSED, FAILED, STALE, NO_NAMESPACE, TIMED_OUT = 0, 1, 2, 3, 124
+MESSAGE_MAX = 600  # characters: a served answer (JSON, at most 6 bytes a character) stays
+#                    one atomic pipe write (PIPE_BUF, 4096 bytes) among its siblings'
 
 
 def enter(pid: int) -> None:
@@ -68,14 +74,26 @@ def addresses(host: str) -> list[str]:
     return ["127.0.0.1", "::1"] if host == "localhost" else [host]
 
 
-def connect(host: str, port: int) -> socket.socket:
+def left(deadline: float) -> float:
+    """The seconds left before ``deadline``; out of time raises ``TimeoutError``."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("out of time")
+    return remaining
+
+
+def connect(host: str, port: int, deadline: float) -> socket.socket:
     error: OSError | None = None
     for address in addresses(host):
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
+            sock.settimeout(left(deadline))
             sock.connect((address, port))
             return sock
+        except TimeoutError:
+            sock.close()
+            raise
         except OSError as exc:
             sock.close()
             error = exc
@@ -83,14 +101,16 @@ def connect(host: str, port: int) -> socket.socket:
     raise error
 
 
-def http_get(host: str, port: int, path: str) -> tuple[int, str]:
-    with connect(host, port) as sock:
+def http_get(host: str, port: int, path: str, deadline: float) -> tuple[int, str]:
+    with connect(host, port, deadline) as sock:
         name = f"[{host}]" if ":" in host else host
         request = (f"GET {path} HTTP/1.1\r\nHost: {name}:{port}\r\n"
                    "User-Agent: phoenix-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+        sock.settimeout(left(deadline))
         sock.sendall(request.encode("latin-1"))
         data = b""
         while b"\r\n" not in data and len(data) < 4096:
+            sock.settimeout(left(deadline))
             chunk = sock.recv(4096)
             if not chunk:
                 break
@@ -103,48 +123,124 @@ def http_get(host: str, port: int, path: str) -> tuple[int, str]:
     return (PASSED if 200 <= code < 400 else FAILED), f"HTTP {line[len(parts[0]) + 1:]}"
 
 
-def probe(kind: str, host: str, port: int, path: str) -> tuple[int, str]:
+def probe(kind: str, host: str, port: int, path: str, timeout: float) -> tuple[int, str]:
+    """One probe from the namespace we are in, held to ``timeout`` seconds in all."""
+    deadline = time.monotonic() + timeout
     try:
         if kind == "tcp":
-            connect(host, port).close()
+            connect(host, port, deadline).close()
             return PASSED, f"connected to {host}:{port}"
-        return http_get(host, port, path)
+        return http_get(host, port, path, deadline)
+    except TimeoutError:
+        return TIMED_OUT, f"health check timed out after {timeout:g} s"
     except OSError as exc:
         return FAILED, f"{host}:{port}: {exc.strerror or exc}"
 
 
-def reply(code: int, message: str) -> None:
-    """The answer: one line of text, or in a served request a JSON line naming it."""
-    number = _request[0]
-    line = message if number is None else json.dumps([number, code, message[:1000]])
-    os.write(1, (line + "\n").encode())
-
-
-def _expire(_signum: int, _frame: object) -> None:
-    """Out of time: say so and leave at once, whatever the probe was doing."""
-    reply(TIMED_OUT, f"health check timed out after {_limit[0]:g} s")
-    os._exit(TIMED_OUT if _request[0] is None else 0)
-
-
-_limit = [0.0]
-_request: list[int | None] = [None]  # the number of the served request this child runs
-
-
-def check(args: list[str]) -> tuple[int, str]:
-    pid, container, kind, host, port, path, timeout = args
+def joined(pid: str, container: str) -> tuple[int, str] | None:
+    """Enter the namespaces of ``container``'s process ``pid``: None once in, else why not
+    (STALE: the process is gone or another's; NO_NAMESPACE: no permission)."""
     try:
-        if container and not belongs(pid, container):
-            return STALE, f"process {pid} is no longer container {container[:12]}'s"
+        if refused := moved(pid, container):
+            return refused
         enter(int(pid))
     except OSError as exc:
         return (STALE if exc.errno == 2 else NO_NAMESPACE,  # ENOENT: the process is gone
                 f"cannot enter the network namespace of process {pid}: {exc}")
-    _limit[0] = float(timeout)
-    signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, _limit[0])
-    code, message = probe(kind, host, int(port), path)
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    return code, message
+    return None
+
+
+def check(args: list[str]) -> tuple[int, str]:
+    pid, container, kind, host, port, path, timeout = args
+    return joined(pid, container) or probe(kind, host, int(port), path, float(timeout))
+
+
+def answer(number: int, code: int, message: str) -> None:
+    """A served answer: one JSON line naming its request, written at once (see MESSAGE_MAX)."""
+    os.write(1, (json.dumps([number, code, message[:MESSAGE_MAX]]) + "\n").encode())
+
+
+class Workers:
+    """The served probes' children, one per container process: ``(PID, ID)`` -> the
+    write end of its request pipe and when it was last asked.  A child that has not been
+    asked for ``IDLE_S`` or whose process is gone is let go (its pipe closed, it ends)."""
+
+    IDLE_S, SWEEP_S = 60.0, 5.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.pipes: dict[tuple[str, str], int] = {}
+        self.used: dict[tuple[str, str], float] = {}
+        self.swept = clock()
+
+    def send(self, number: int, args: list[str]) -> None:
+        key, line = (args[0], args[1]), (json.dumps([number, *args[2:]]) + "\n").encode()
+        for _attempt in range(2):
+            if key not in self.pipes:
+                self.pipes[key] = self.fork(*key)
+            self.used[key] = self.clock()
+            try:
+                os.write(self.pipes[key], line)
+                return
+            except OSError:  # it ended (killed?): the next attempt forks another
+                self.drop(key)
+        answer(number, FAILED, "probe helper: its child for this container ended")
+
+    def fork(self, pid: str, container: str) -> int:
+        read, write = os.pipe()
+        if os.fork():
+            os.close(read)
+            return write
+        try:  # the child: only its own pipe open, so each sibling sees its pipe end
+            os.close(write)
+            for fd in self.pipes.values():
+                os.close(fd)
+            serve_one(read, pid, container)
+        finally:
+            os._exit(0)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        os.close(self.pipes.pop(key))
+        self.used.pop(key, None)
+
+    def sweep(self) -> None:
+        now = self.clock()
+        if now - self.swept >= self.SWEEP_S:
+            self.swept = now
+            for key in [k for k, t in self.used.items()
+                        if now - t > self.IDLE_S or not os.path.exists(f"/proc/{k[0]}")]:
+                self.drop(key)
+        reap()
+
+
+def serve_one(read: int, pid: str, container: str) -> None:
+    """A child's life: enter the container's namespaces once, then answer each request
+    (``[NUMBER, KIND, HOST, PORT, PATH, TIMEOUT]``) until the pipe closes.  Each probe
+    first checks that the process is still the container's: a namespace we hold outlives
+    it.  A child that could not enter gives every request that answer."""
+    refused = joined(pid, container)
+    with os.fdopen(read, "rb") as requests:
+        for line in requests:
+            try:
+                number, kind, host, port, path, timeout = json.loads(line)
+            except (ValueError, TypeError):
+                continue
+            try:
+                refused = refused or moved(pid, container)
+                answer(number, *(refused or probe(kind, host, int(port), path,
+                                                  float(timeout))))
+            except Exception as exc:  # noqa: BLE001 - a child never dies of one request
+                answer(number, FAILED, f"probe helper: {exc}")
+
+
+def moved(pid: str, container: str) -> tuple[int, str] | None:
+    """STALE when ``pid`` is no longer the container's process (gone, or another's)."""
+    try:
+        if not container or belongs(pid, container):
+            return None
+    except FileNotFoundError:
+        pass
+    return STALE, f"process {pid} is no longer container {container[:12]}'s"
 
 
 def reap(block: bool = False) -> None:
@@ -158,21 +254,19 @@ def reap(block: bool = False) -> None:
 
 
 def serve() -> int:
-    """Each request line in a child of its own, until stdin ends."""
+    """Each request line to its container's child, until stdin ends; then the children
+    end too (their pipes closed), and are waited for."""
+    workers = Workers()
     for line in iter(sys.stdin.buffer.readline, b""):
         try:
             number, *args = json.loads(line)
-            args = [str(arg) for arg in args]
+            if len(args) == 7:
+                workers.send(int(number), [str(arg) for arg in args])
         except (ValueError, TypeError):
             continue
-        if os.fork() == 0:
-            _request[0] = int(number)
-            try:
-                reply(*check(args))
-            except Exception as exc:  # a child never returns into the loop
-                reply(FAILED, f"probe helper: {exc}")
-            os._exit(0)
-        reap()
+        workers.sweep()
+    for key in list(workers.pipes):
+        workers.drop(key)
     reap(block=True)
     return 0
 
@@ -181,7 +275,7 @@ def main(args: list[str]) -> int:
     if args == ["--serve"]:
         return serve()
     code, message = check(args)
-    reply(code, message)
+    os.write(1, (message + "\n").encode())
     return code
 
 

@@ -1,12 +1,14 @@
 """One long-lived native probe helper for a watcher: :mod:`.nsprobe` ``--serve``.
 
 A native check by a process of its own (:func:`.checks.probe_argv`) pays the interpreter's
-start-up, most of its CPU (about 30 ms): at 100 services every 5 s, 20 checks a second,
-more than half a core.  The watcher instead keeps one helper alive, which forks a child
-per check (a child may enter any namespace; the helper never does).  A request is one
+start-up, most of its CPU (about 20-40 ms): at 100 services every 5 s, 20 checks a second,
+more than half a core.  The watcher instead keeps one helper alive, which keeps a child per
+container process (forked at its first check, in the container's namespaces from then
+on: a check costs a GET; the helper itself never changes namespace).  A request is one
 JSON line, its answer one JSON line naming it; a reader thread hands each answer to the
 check waiting for it.  A helper that dies fails the checks waiting on it and the next
-check starts another.  It ends when we close its stdin (:meth:`close`) or exit.
+check starts another.  It ends, and its children with it, when we close its stdin
+(:meth:`close`) or exit.
 """
 
 from __future__ import annotations

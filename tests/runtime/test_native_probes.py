@@ -13,6 +13,7 @@ import pytest
 from phoenix_compose.config.probes import recognise
 from phoenix_compose.runtime import argv, checks, commands, containers
 from phoenix_compose.runtime.lifecycle import ComposeManager
+from phoenix_compose.runtime.probeserver import ProbeServer
 from phoenix_compose.watch.monitor import HealthMonitor
 
 from support.probeimage import ensure_probe_image, skip_or_fail
@@ -58,10 +59,15 @@ def set_mode(container: str, mode: str) -> None:
     commands.run(argv.exec_(container, ["sh", "-c", line]), timeout=30)
 
 
-def both(container: str, form: str, timeout: float) -> tuple[str, str]:
+def every_way(container: str, form: str, timeout: float,
+              server: ProbeServer) -> tuple[str, str, str]:
+    """Exec, a native probe by a helper process of its own (``up``, ``health.check``) and
+    one served by the watcher's long-lived helper (its child kept for the container)."""
     exec_ = containers.run_check(commands.run, container, timeout)
     native, _ = checks.run_check(commands.run, container, timeout, recognise(FORMS[form]))
-    return outcome(exec_.code), outcome(native.code)
+    served, _ = checks.run_check(commands.run, container, timeout, recognise(FORMS[form]),
+                                 server=server)
+    return outcome(exec_.code), outcome(native.code), outcome(served.code)
 
 
 def test_native_and_exec_agree_on_every_recognised_form(make_stack, podman_project,
@@ -73,13 +79,48 @@ def test_native_and_exec_agree_on_every_recognised_form(make_stack, podman_proje
     assert {r.service: r.status for r in manager.get_service_status()} == \
         dict.fromkeys(FORMS, "healthy")  # podman's own says starting: we ran no exec check
     names = {f: manager.stack().services[f].container for f in FORMS}
-    with ThreadPoolExecutor(len(FORMS) * 2) as pool:
-        for mode, (http, tcp) in EXPECTED.items():
-            list(pool.map(set_mode, names.values(), [mode] * len(names)))
-            timeout = 2.0 if mode == "slow" else 10.0
-            seen = dict(zip(FORMS, pool.map(both, names.values(), FORMS, [timeout] * 7)))
-            wanted = {f: (tcp, tcp) if f.startswith("nc") else (http, http) for f in FORMS}
-            assert seen == wanted, mode
+    server = ProbeServer(str(checks.HELPER))
+    try:
+        with ThreadPoolExecutor(len(FORMS) * 2) as pool:
+            for mode, (http, tcp) in EXPECTED.items():
+                list(pool.map(set_mode, names.values(), [mode] * len(names)))
+                timeout = 2.0 if mode == "slow" else 10.0
+                seen = dict(zip(FORMS, pool.map(every_way, names.values(), FORMS,
+                                                [timeout] * 7, [server] * 7)))
+                wanted = {f: (tcp,) * 3 if f.startswith("nc") else (http,) * 3 for f in FORMS}
+                assert seen == wanted, mode
+    finally:
+        server.close()
+
+
+def test_a_served_probe_follows_a_restarted_container(make_stack, podman_project,
+                                                      probe_image) -> None:
+    """The watcher's helper keeps a child in the container's network namespace; after a
+    restart (a new process, a new namespace) the old one says stale and a new child
+    probes the new namespace."""
+    root = make_stack({"envs/t.env": f"COMPOSE_PROJECT_NAME={podman_project}\n",
+                       "compose/app.yaml": json.dumps({"services": {"web": {
+                           "image": probe_image, "stop_grace_period": "1s",
+                           "healthcheck": {"test": FORMS["curl"], "interval": "1h",
+                                           "timeout": "5s", "retries": 1}}}})})
+    manager = ComposeManager(root, "t")
+    manager.start_services(timeout=120)
+    web = manager.stack().services["web"].container
+    probe = recognise(FORMS["curl"])
+    server = ProbeServer(str(checks.HELPER))
+    try:
+        first, old = checks.run_check(commands.run, web, 5.0, probe, server=server)
+        set_mode(web, "down")
+        down, _ = checks.run_check(commands.run, web, 5.0, probe, old, server=server)
+        commands.run(argv.restart(web, timeout=1), timeout=60)
+        stale = server.check(old, probe, 5.0) if old else None
+        again, new = checks.run_check(commands.run, web, 5.0, probe, old, server=server)
+    finally:
+        server.close()
+    assert (outcome(first.code), outcome(down.code), outcome(again.code)) == \
+        ("pass", "fail", "pass")
+    assert stale is not None and stale.code == checks.STALE
+    assert new is not None and old is not None and new[0] != old[0] and new[1] == old[1]
 
 
 def test_the_watcher_and_status_show_the_health_we_keep(make_stack, podman_project,

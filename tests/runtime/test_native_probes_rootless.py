@@ -1,7 +1,8 @@
 """Native probes of a rootless container: the helper, run as the user that runs podman,
 enters the container's user namespace, then its network namespace; it agrees with
 ``podman healthcheck run`` (as that user) on a pass, HTTP 404 and 500, a timeout and a
-refused port."""
+refused port, both as a process of its own and served (the watcher's helper, whose child
+kept for the container enters once and answers twice)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from phoenix_compose.runtime import argv, commands
 
-from support import REPO
+from support import REPO, inv
 from support.probeimage import ensure_probe_image, skip_or_fail
 
 pytestmark = [pytest.mark.podman, pytest.mark.root]  # root makes the user
@@ -31,22 +32,30 @@ SCRIPT = """
 import json, sys
 from phoenix_compose.config.probes import recognise
 from phoenix_compose.runtime import checks, containers, commands
+from phoenix_compose.runtime.probeserver import ProbeServer
 container, test, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+probe = recognise(["CMD-SHELL", test])
 exec_ = containers.run_check(commands.run, container, timeout).code
-native, probed = checks.run_check(commands.run, container, timeout,
-                                  recognise(["CMD-SHELL", test]))
-print(json.dumps([exec_, native.code, probed is not None]))
+native, probed = checks.run_check(commands.run, container, timeout, probe)
+server = ProbeServer(str(checks.HELPER))  # the watcher's: a child kept in the namespaces
+served = [checks.run_check(commands.run, container, timeout, probe, probed, server)[0].code
+          for _ in range(2)]
+server.close()
+print(json.dumps([exec_, native.code, probed is not None, served]))
 """
 
 
 @pytest.fixture
-def user():
+def user(phoenix_stack: Path):
+    """A throwaway user whose blockers (``/dev/net/tun``, its runtime folder, storage) are
+    fixed as an operator would: ``inv doctor --fix --user``."""
     name = f"phx{uuid.uuid4().hex[:6]}"
     subprocess.run(["useradd", "-m", "--", name], check=True)
     entry = pwd.getpwnam(name)
+    fixed = inv(phoenix_stack, "doctor", "--fix", "--user", name, timeout=300)
+    assert f"nothing blocks rootless podman for {name}" in fixed.stdout, \
+        fixed.stdout + fixed.stderr
     run_dir = Path(f"/run/user/{entry.pw_uid}")
-    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    shutil.chown(run_dir, entry.pw_uid, entry.pw_gid)
     yield entry
     as_user(entry, ("podman", "rm", "-f", "-a", "-t", "0"), check=False)
     subprocess.run(["pkill", "-u", name], check=False)
@@ -87,7 +96,7 @@ def test_native_and_exec_agree_in_a_rootless_container(user, busybox_image) -> N
         timeout = "2" if mode == "slow" else "10"
         for form, test in FORMS.items():
             out = as_user(user, ("python3", str(script), form, test, timeout)).stdout
-            exec_, native, probed = json.loads(out)
+            exec_, native, probed, served = json.loads(out)
             want = tcp if form == "nc" else http
-            assert (outcome(exec_), outcome(native), probed) == (want, want, True), \
-                (mode, form)
+            assert (outcome(exec_), outcome(native), probed, [outcome(c) for c in served]) \
+                == (want, want, True, [want, want]), (mode, form)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import os
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from phoenix_compose.config.probes import NativeProbe
-from phoenix_compose.runtime import checks
+from phoenix_compose.runtime import checks, nsprobe
 from phoenix_compose.runtime.probeserver import ProbeServer
 
 PROBE = NativeProbe("http", "127.0.0.1", 1, "/")
@@ -83,3 +84,99 @@ def test_served_probes_answer_as_the_one_shot_helper(server: ProbeServer, site: 
     assert refused.code == checks.FAILED and "refused" in refused.stdout.lower()
     assert (hung.code, hung.stdout) == (checks.TIMED_OUT,
                                         "health check timed out after 0.3 s")
+
+
+def children(server: ProbeServer) -> list[int]:
+    """The helper's children now (the per-container probers)."""
+    assert server.proc is not None
+    path = f"/proc/{server.proc.pid}/task/{server.proc.pid}/children"
+    with open(path, encoding="ascii") as text:
+        return [int(pid) for pid in text.read().split()]
+
+
+@pytest.mark.root
+def test_a_containers_probes_are_answered_by_one_child_kept_for_it(server: ProbeServer,
+                                                                   site: int) -> None:
+    ok = NativeProbe("http", "127.0.0.1", site, "/")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        codes = [server.check((os.getpid(), ""), ok, 5.0).code for _ in range(25)]
+        assert codes == [checks.PASSED] * 25
+        first = children(server)
+        assert len(first) == 1  # one fork for 25 probes of one process
+        assert server.check((sleeper.pid, ""), ok, 5.0).code == checks.PASSED
+        second = children(server)
+        assert len(second) == 2 and first[0] in second  # another process: its own child
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.root
+def test_a_child_says_stale_once_its_process_is_gone(server: ProbeServer, site: int) -> None:
+    ok = NativeProbe("http", "127.0.0.1", site, "/")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    with open(f"/proc/{sleeper.pid}/cgroup", encoding="utf-8") as text:
+        mark = text.read().strip().splitlines()[-1]  # in its cgroup: it "belongs"
+    target = (sleeper.pid, mark)
+    assert server.check(target, ok, 5.0).code == checks.PASSED
+    sleeper.kill()
+    sleeper.wait()
+    gone = server.check(target, ok, 5.0)
+    assert (gone.code, gone.stdout) == (
+        checks.STALE, f"process {sleeper.pid} is no longer container {mark[:12]}'s")
+
+
+@pytest.mark.root
+def test_a_trickling_answer_is_held_to_the_timeout_as_a_whole(server: ProbeServer) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle() -> None:  # one byte at a time, never the end of the status line
+        conn, _ = listener.accept()
+        with conn:
+            while not stop.is_set():
+                conn.sendall(b"H")
+                stop.wait(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:
+        slow = server.check((os.getpid(), ""), NativeProbe(
+            "http", "127.0.0.1", listener.getsockname()[1], "/"), 0.5)
+    finally:
+        stop.set()
+        listener.close()
+    assert (slow.code, slow.stdout) == (checks.TIMED_OUT, "health check timed out after 0.5 s")
+
+
+def test_children_idle_or_of_a_gone_process_are_let_go(monkeypatch) -> None:
+    clock = [1000.0]
+    ends: list[int] = []
+
+    def fork(_self, _pid: str, _container: str) -> int:  # a pipe, no child
+        read, write = os.pipe()
+        ends.append(read)
+        return write
+
+    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
+    monkeypatch.setattr(nsprobe, "reap", lambda block=False: None)
+    workers = nsprobe.Workers(clock=lambda: clock[0])
+    live, gone = str(os.getpid()), "999999999"  # above any pid_max: no such process
+    workers.send(1, [live, "a", "tcp", "127.0.0.1", "1", "/", "1"])
+    workers.send(2, [gone, "b", "tcp", "127.0.0.1", "1", "/", "1"])
+    clock[0] += nsprobe.Workers.SWEEP_S - 1
+    workers.sweep()  # not yet: a sweep every SWEEP_S
+    assert set(workers.pipes) == {(live, "a"), (gone, "b")}
+    clock[0] += 1
+    workers.sweep()
+    assert set(workers.pipes) == {(live, "a")}
+    assert os.read(ends[1], 4096) == b'[2, "tcp", "127.0.0.1", "1", "/", "1"]\n'
+    assert os.read(ends[1], 4096) == b""  # its pipe closed: the child would end
+    workers.send(3, [live, "a", "tcp", "127.0.0.1", "1", "/", "1"])
+    clock[0] += nsprobe.Workers.IDLE_S + 1
+    workers.sweep()
+    assert workers.pipes == {}  # idle too long
+    for end in ends:
+        os.close(end)

@@ -4,14 +4,17 @@ replica behind two routed ports shows its server in both backends."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import yaml
 
 from phoenix_compose.cli.statusview import status_table
 from phoenix_compose.config.edgeports import for_edge
 from phoenix_compose.edge.api import ServerState
+from phoenix_compose.errors import ComposeRuntimeError
 from phoenix_compose.runtime import argv_compose
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.containers import ServiceState
@@ -116,3 +119,18 @@ def test_start_and_restart_of_a_service_of_zero_replicas_run_no_empty_podman_lin
                    executor=SyncExecutor).execute()
     assert [p.ready for p in done] == [True]
     assert not [c for c in fake.calls if c[:2] in (("podman", "start"), ("podman", "stop"))]
+
+
+def test_a_service_of_zero_replicas_publishes_nothing_so_its_port_may_be_busy(
+        tmp_path: Path) -> None:
+    from phoenix_compose.runtime.startup.preflight import check_ports
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = f"127.0.0.1:{busy.getsockname()[1]}:80"
+        zero, _ = stack_of(tmp_path, {"replicas": 0}, ports=(taken,))
+        check_ports([zero.services["web"]], {})  # no container: nothing to bind
+        one, _ = stack_of(tmp_path, {"replicas": 1}, ports=(taken,))
+        with pytest.raises(ComposeRuntimeError, match="host port already in use"):
+            check_ports([one.services["web"]], {})

@@ -51,8 +51,8 @@ def check_ports(specs: Sequence[ServiceSpec],
     busy = []
     for spec in specs:
         state = existing.get(spec.container)
-        if state is not None and state.running:
-            continue
+        if not spec.containers or (state is not None and state.running):
+            continue  # scaled to zero: it publishes nothing
         for ip, port in host_ports(spec.ports):
             if not bindable(ip, port):
                 busy.append(f"{ip or '0.0.0.0'}:{port} (service {spec.name})")
