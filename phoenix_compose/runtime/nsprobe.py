@@ -163,9 +163,11 @@ def answer(number: int, code: int, message: str) -> None:
 class Workers:
     """The served probes' children, one per container process: ``(PID, ID)`` -> the
     write end of its request pipe and when it was last asked.  A child that has not been
-    asked for ``IDLE_S`` or whose process is gone is let go (its pipe closed, it ends)."""
+    asked for ``IDLE_S`` or whose process is gone is let go (its pipe closed, it ends), and
+    so is the least recently asked when there would be more than ``MOST`` (each holds about
+    a megabyte of its own)."""
 
-    IDLE_S, SWEEP_S = 60.0, 5.0
+    IDLE_S, SWEEP_S, MOST = 60.0, 5.0, 256
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -177,6 +179,8 @@ class Workers:
         key, line = (args[0], args[1]), (json.dumps([number, *args[2:]]) + "\n").encode()
         for _attempt in range(2):
             if key not in self.pipes:
+                if len(self.pipes) >= self.MOST:
+                    self.drop(min(self.used, key=self.used.__getitem__))
                 self.pipes[key] = self.fork(*key)
             self.used[key] = self.clock()
             try:

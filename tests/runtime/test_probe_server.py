@@ -180,3 +180,25 @@ def test_children_idle_or_of_a_gone_process_are_let_go(monkeypatch) -> None:
     assert workers.pipes == {}  # idle too long
     for end in ends:
         os.close(end)
+
+
+def test_past_the_most_children_the_least_recently_asked_is_let_go(monkeypatch) -> None:
+    clock = [0.0]
+    ends: list[int] = []
+
+    def fork(_self, _pid: str, _container: str) -> int:
+        read, write = os.pipe()
+        ends.append(read)
+        return write
+
+    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
+    monkeypatch.setattr(nsprobe.Workers, "MOST", 3)
+    workers = nsprobe.Workers(clock=lambda: clock[0])
+    for number, container in enumerate("abcad"):  # "a" asked again before "d"
+        clock[0] += 1
+        workers.send(number, [str(os.getpid()), container, "tcp", "127.0.0.1", "1", "/", "1"])
+    assert sorted(k[1] for k in workers.pipes) == ["a", "c", "d"]  # "b": least recent
+    for end in ends:
+        os.close(end)
+    for key in list(workers.pipes):
+        workers.drop(key)
