@@ -112,7 +112,9 @@ def _documents(cfg: EnvironmentConfig,
     """The located documents of the compose files and the rendered overlays (an overlay
     counts as a file of the project directory, for its include and extends paths)."""
     stack = cfg.stack
-    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots)
+    cfg.project  # noqa: B018 (resolved first: the files it parsed for a name are not again)
+    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots,
+                  parsed=cfg.parsed)
     sources = []
     for path in stack.compose_files:
         text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)
