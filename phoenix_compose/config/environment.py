@@ -182,10 +182,10 @@ def describe_environments(root: Path) -> list[tuple[str, bool]]:
 
 
 def check_environment(root: Path, env: str) -> None:
-    import difflib
-
     names = list_environments(root)
     if env not in names:
+        import difflib  # for the message alone
+
         valid = ", ".join(names) or "none: add envs/<name>.env"
         close = difflib.get_close_matches(env, names, n=1)
         raise UnknownEnvironmentError(
