@@ -4,7 +4,8 @@ changes any of them; pyproject.toml keeps each library below its next major.
 
 - python-dotenv (``dotenv.parser.parse_stream``): the public ``dotenv_values`` returns a
   dict, without the line of each binding or the lines it could not parse, and our errors
-  are ``FILE:LINE:COL``.  python-dotenv's own ``main`` uses the same function.
+  are ``FILE:LINE:COL``.  python-dotenv's own ``main`` uses the same function.  The
+  module is loaded from its file, without the package (:func:`_dotenv_parser`).
 - Jinja2 (``jinja2.compiler.CodeGenerator._output_child_*``): Jinja folds consecutive
   template text into one ``yield`` without line information; refusing the folding gives
   every text node its own ``yield``, so each chunk of output maps to its template line
@@ -45,15 +46,42 @@ class EnvBinding:
 
 def env_bindings(text: str) -> Iterator[EnvBinding]:
     """The statements of a .env file, as python-dotenv parses them, with their lines."""
-    from dotenv.parser import parse_stream
-
-    for binding in parse_stream(io.StringIO(text)):
+    for binding in _dotenv_parser().parse_stream(io.StringIO(text)):
         # python-dotenv counts the blank lines before a statement as part of it: its line
         # is where the statement itself starts
         string = binding.original.string
         blank = string[:len(string) - len(string.lstrip())].count("\n")
         yield EnvBinding(binding.key, binding.value, binding.original.line + blank,
                          string, binding.error)
+
+
+_PARSER = "phoenix_compose._upstream.dotenv_parser"  # the name it is loaded under
+
+
+def _dotenv_parser() -> ModuleType:
+    """``dotenv.parser``, without its package while that is not imported: ``dotenv``'s
+    ``__init__`` imports ``dotenv.main`` and with it ``logging``, 3-4 ms of every command
+    that reads an env file (a cached ``config.show`` too), none of which the parser uses
+    (it imports ``codecs``, ``re`` and ``typing``).  Loaded from the package's folder
+    under a name of ours, so a later ``import dotenv`` loads its own, as if we had not."""
+    loaded = sys.modules.get("dotenv.parser") or sys.modules.get(_PARSER)
+    if loaded is not None:
+        return loaded
+    import importlib.util
+
+    package = importlib.util.find_spec("dotenv")
+    folders = list(package.submodule_search_locations or []) if package else []
+    source = os.path.join(folders[0], "parser.py") if folders else ""
+    spec = importlib.util.spec_from_file_location(_PARSER, source) \
+        if os.path.isfile(source) else None
+    if spec is None or spec.loader is None:  # not a plain folder: the package's own way
+        import dotenv.parser
+
+        return dotenv.parser
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[_PARSER] = module
+    return module
 
 
 def line_tracking_codegen() -> type:

@@ -55,6 +55,24 @@ def test_python_dotenv_still_parses_with_lines_and_errors() -> None:
         f"python-dotenv {version}: dotenv.parser.parse_stream answers differently"
 
 
+def test_the_dotenv_parser_is_read_without_its_package_and_the_package_is_untouched(
+) -> None:
+    """Reading an env file imports neither ``dotenv`` (its ``__init__``) nor ``logging``
+    (its ``main``'s); a later ``import dotenv`` loads the package's own parser."""
+    script = (
+        "import sys\n"
+        "from phoenix_compose._upstream import env_bindings\n"
+        "before = [b.key for b in env_bindings('A=1\\nB=2\\n')]\n"
+        "assert 'dotenv' not in sys.modules and 'logging' not in sys.modules, sorted(\n"
+        "    m for m in sys.modules if m.startswith(('dotenv', 'logging')))\n"
+        "import dotenv.parser\n"
+        "assert dotenv.parser is not sys.modules['phoenix_compose._upstream.dotenv_parser']\n"
+        "assert before == [b.key for b in env_bindings('A=1\\nB=2\\n')] == ['A', 'B']\n"
+        "print('ok')\n")
+    version = importlib.metadata.version("python-dotenv")
+    assert _python(script, f"(python-dotenv {version})").stdout == "ok\n"
+
+
 def test_jinja_code_generator_hooks_still_exist_and_map_lines() -> None:
     from jinja2.compiler import CodeGenerator
 

@@ -34,7 +34,7 @@ def load_documents(sources: Sequence[Source], project_dir: Path,
     problems go to ``ctx.problems``."""
     docs: list[yamlsrc.N] = []
     for text, locate, file in sources:
-        for doc in parse(text, locate, ctx):
+        for doc in parse(text, locate, ctx, file):
             apply_include(doc, project_dir, ctx)
             apply_extends(doc, file, project_dir, ctx)
             docs.append(doc)

@@ -27,7 +27,6 @@ from phoenix_compose.config.loading import Context, read_text
 from phoenix_compose.config.locator import Locator
 from phoenix_compose.config.masking import Masker, masked_problems
 from phoenix_compose.config.registry import address_problem, env_fallback
-from phoenix_compose.config.templates import render_templates
 from phoenix_compose.errors import Loc, Problem
 
 
@@ -74,9 +73,11 @@ def build(cfg: EnvironmentConfig) -> Built:
 
 
 def _rendered(cfg: EnvironmentConfig) -> tuple[list[Any], list[Problem]]:
-    """The rendered templates (no Jinja, no child process without one)."""
+    """The rendered templates (no Jinja, no child process, not even their module without
+    one)."""
     if not cfg.stack.templates:
         return [], []
+    from phoenix_compose.config.templates import render_templates
 
     return render_templates(cfg)
 
@@ -112,7 +113,9 @@ def _documents(cfg: EnvironmentConfig,
     """The located documents of the compose files and the rendered overlays (an overlay
     counts as a file of the project directory, for its include and extends paths)."""
     stack = cfg.stack
-    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots)
+    cfg.project  # noqa: B018 (resolved first: the files it parsed for a name are not again)
+    ctx = Context(lookup(cfg), cfg.variables.origin, stack.rel, roots=cfg.roots,
+                  parsed=cfg.parsed)
     sources = []
     for path in stack.compose_files:
         text = read_text(path, Loc(stack.rel(path), 1, 1), ctx)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from phoenix_compose import fileio  # write_files: the seam tests patch
 from phoenix_compose.config.dump import dump_yaml
@@ -31,12 +32,25 @@ def engine_text(compose_text: str) -> str:
     resolve.  Dropped, two services equal but for their dependencies would get the same
     config hash, and the fingerprint store (``runtime/fingerprint.py``, keyed by that
     hash) would take one for the other and recreate it at every ``up``."""
-    model = fileio.load_own_yaml(compose_text) or {}
+    return dump_yaml(engine_model(fileio.load_own_yaml(compose_text) or {}))
+
+
+def engine_model(model: Any) -> Any:
+    """The data of :func:`engine_text` from the final file's data (as read back from it,
+    e.g. from its JSON twin), which is left as it was."""
     services = model.get("services") if isinstance(model, dict) else None
-    for svc in (services or {}).values():
-        if isinstance(svc, dict) and "depends_on" in svc:
-            svc[KEPT_AS] = depends_digest(svc.pop("depends_on"))
-    return dump_yaml(model)
+    if not services:
+        return model
+    out = {name: _kept(svc) for name, svc in services.items()}
+    return {**model, "services": out}
+
+
+def _kept(svc: Any) -> Any:
+    if not isinstance(svc, dict) or "depends_on" not in svc:
+        return svc
+    out = {key: value for key, value in svc.items() if key != "depends_on"}
+    out[KEPT_AS] = depends_digest(svc["depends_on"])  # where a pop and a set put it
+    return out
 
 
 def depends_digest(depends_on: object) -> str:
@@ -47,9 +61,12 @@ def depends_digest(depends_on: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def files(compose_file: Path, compose_text: str) -> dict[Path, str]:
-    """The final file and podman-compose's copy of it, for one ``write_files``."""
-    return {compose_file: compose_text, engine_file(compose_file): engine_text(compose_text)}
+def files(compose_file: Path, compose_text: str, model: Any = None) -> dict[Path, str]:
+    """The final file and podman-compose's copy of it, for one ``write_files``; ``model``:
+    the final file's data when the caller has it (read back from its JSON twin), so the
+    text is not parsed again."""
+    engine = engine_text(compose_text) if model is None else dump_yaml(engine_model(model))
+    return {compose_file: compose_text, engine_file(compose_file): engine}
 
 
 def write(compose_file: Path, compose_text: str) -> None:

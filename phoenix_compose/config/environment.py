@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from phoenix_compose._upstream import env_bindings
 from phoenix_compose.config import envlines, identity
@@ -118,6 +119,10 @@ class EnvironmentConfig:
     variables: Variables = field(compare=False)
     warnings: tuple[Problem, ...] = ()  # from the env files, e.g. a variable used but unset
     operator: Operator = field(default=Operator(), compare=False)
+    # the compose files' located documents parsed for the project's name, by (path, text):
+    # the build takes them (``loading.parse``) instead of parsing the same text again
+    parsed: dict[tuple[Path, str], list[Any]] = field(default_factory=dict, compare=False,
+                                                      repr=False)
 
     @property
     def roots(self) -> Roots:
@@ -145,7 +150,7 @@ class EnvironmentConfig:
         files = [(p, self.stack.rel(p)) for p in self.stack.compose_files]
         return identity.resolve(self.stack.root, self.name,
                                 None if var is None else (var.value, var.loc),
-                                identity.top_level_name(files, lookup))
+                                identity.top_level_name(files, lookup, self.parsed))
 
     @property
     def owner(self) -> str:
@@ -177,10 +182,10 @@ def describe_environments(root: Path) -> list[tuple[str, bool]]:
 
 
 def check_environment(root: Path, env: str) -> None:
-    import difflib
-
     names = list_environments(root)
     if env not in names:
+        import difflib  # for the message alone
+
         valid = ", ".join(names) or "none: add envs/<name>.env"
         close = difflib.get_close_matches(env, names, n=1)
         raise UnknownEnvironmentError(

@@ -89,11 +89,14 @@ def resolve(root: Path, env: str, explicit: tuple[str, Loc | None] | None,
     return ProjectName(folder_default(root, env), "folder")
 
 
-def top_level_name(files: Sequence[tuple[Path, str]], lookup: Lookup
+def top_level_name(files: Sequence[tuple[Path, str]], lookup: Lookup,
+                   parsed: dict[tuple[Path, str], list[Any]] | None = None
                    ) -> tuple[str, Loc] | None:
     """The last non-empty top-level ``name:`` of the compose files (``(path, name in
     messages)``), interpolated; a file that does not parse is skipped (the pipeline
-    reports it), as compose-go does."""
+    reports it), as compose-go does.  Each file's located documents are left in
+    ``parsed`` under ``(path, text)``, for the build to take instead of parsing the file
+    again."""
     from phoenix_compose.config import yamlsrc  # the YAML parser: not for a cached answer
 
     found: tuple[str, Loc] | None = None
@@ -105,6 +108,8 @@ def top_level_name(files: Sequence[tuple[Path, str]], lookup: Lookup
             docs = yamlsrc.load_all(text, yamlsrc.plain_locator(rel))
         except ConfigurationError:
             continue
+        if parsed is not None:
+            parsed[(path, text)] = docs
         for doc in docs:
             node = doc.value.get("name") if isinstance(doc.value, dict) else None
             if node is not None and isinstance(node.value, (str, int, float)) \

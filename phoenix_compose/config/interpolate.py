@@ -172,6 +172,24 @@ def _uses(node: N, seen: dict[str, str], result: str) -> tuple[tuple[str, Loc], 
     out = []
     for name, value in seen.items():
         if value in result:
-            at = re.search(r"(?<!\$)\$\{?" + re.escape(name) + r"(?![_A-Za-z0-9])", node.value)
-            out.append((name, scalar_column(node, at.start() if at else 0)))
+            out.append((name, scalar_column(node, _reference(node.value, name))))
     return tuple(out)
+
+
+_IDENT = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _reference(text: str, name: str) -> int:
+    r"""The offset of the first ``$name`` or ``${name`` in ``text`` that is neither escaped
+    (after a ``$``) nor the start of a longer name, else 0: what the search for
+    ``(?<!\$)\$\{?NAME(?![_A-Za-z0-9])`` finds, without a pattern compiled per name."""
+    at = text.find("$")
+    while at >= 0:
+        if at == 0 or text[at - 1] != "$":
+            for start in (at + 2, at + 1) if text.startswith("{", at + 1) else (at + 1,):
+                end = start + len(name)
+                if text.startswith(name, start) and (end >= len(text)
+                                                     or text[end] not in _IDENT):
+                    return at
+        at = text.find("$", at + 1)
+    return 0

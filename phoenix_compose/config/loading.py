@@ -30,6 +30,9 @@ class Context:
     read: set[Path] = field(default_factory=set)  # every file read, for the cache key
     roots: Roots | None = None  # where files may be read from; None: anywhere (the API)
     secrets: set[str] = field(default_factory=set)  # from the env files includes read: masked
+    # located documents already parsed, by (file, text): ``parse`` takes them (the
+    # pipeline's, ``EnvironmentConfig.parsed``)
+    parsed: dict[tuple[Path, str], list[yamlsrc.N]] = field(default_factory=dict)
 
     def with_lookup(self, lookup: Lookup, chain: tuple[Path, ...]) -> Context:
         """A context for an included project: its own variables, the same problems."""
@@ -37,10 +40,13 @@ class Context:
                        read=self.read, roots=self.roots, secrets=self.secrets)
 
 
-def parse(text: str, locate: yamlsrc.Locator, ctx: Context) -> list[yamlsrc.N]:
-    """Every document of one file, interpolated and cast (in place)."""
+def parse(text: str, locate: yamlsrc.Locator, ctx: Context,
+          file: Path | None = None) -> list[yamlsrc.N]:
+    """Every document of one file, interpolated and cast (in place); parsed once: the
+    documents ``ctx.parsed`` holds for ``(file, text)`` are taken, not parsed again."""
     try:
-        loaded = yamlsrc.load_all(text, locate)
+        loaded = ctx.parsed.pop((file, text), None) if file is not None else None
+        loaded = yamlsrc.load_all(text, locate) if loaded is None else loaded
     except ConfigurationError as exc:
         ctx.problems += exc.problems
         return []

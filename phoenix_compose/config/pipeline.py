@@ -190,8 +190,11 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
         cache.invalidate(cache_file)
         raise
     as_json = {state.compose_json: built.compose_json} if built.compose_json else {}
-    files = {**built.overlays, **enginefile.files(compose_file, built.compose_text), **as_json,
-             **_sealed(cfg, built.compose_text)}
+    # the final data read back once, from its JSON twin (faster than the YAML), for both
+    # podman-compose's copy and the typed project
+    model = json.loads(built.compose_json) if built.compose_json else None
+    files = {**built.overlays, **enginefile.files(compose_file, built.compose_text, model),
+             **as_json, **_sealed(cfg, built.compose_text)}
     _refuse_outside(root, (state.path, state.overlays))
     try:
         fileio.write_files(files, prune={state.overlays: "*.yaml",
@@ -203,7 +206,6 @@ def prepare(root: Path, env: str, *, use_cache: bool = True,
     except OSError as exc:
         raise StateError(f"cannot write {state.path.relative_to(root)}: "
                          f"{exc.strerror or exc}") from None
-    model = json.loads(built.compose_json) if built.compose_json else None
     return Project(env, compose_file, cfg.project_name, cfg.production, False, built.warnings,
                    cfg, load_stack(compose_file, cfg.project_name, model=model))
 

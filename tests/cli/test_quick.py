@@ -143,3 +143,31 @@ def test_the_forms_it_answers() -> None:
         "env": "prod", "format": "json", "quiet": "", "images": ""}
     assert parse(["config.show"]) == {}
 
+
+
+COLLECTOR = """import gc, sys
+from phoenix_compose.cli import program
+try:
+    own = sys.argv[1] == "own"
+    sys.argv = ["phoenix", *sys.argv[2:]]
+    program.main(None if own else sys.argv)
+except SystemExit as exc:
+    code = exc.code
+print(f"collector: {code} {gc.isenabled()} {gc.get_freeze_count() > 0}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("how", "args", "after"), [
+    ("own", ["config.show", "-e", "dev"], "0 False True"),  # off to the exit, all frozen
+    ("own", ["--list"], "0 True True"),  # invoke runs the task: on again, start-up frozen
+    ("given", ["config.show", "-e", "dev"], "0 True False"),  # a caller's: left as it is
+])
+def test_the_collector_is_off_only_in_the_programs_own_process(
+        tmp_path: Path, home: Path, how: str, args: list[str], after: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    env.update({"PYTHONPATH": str(REPO), "HOME": str(home),
+                "XDG_CACHE_HOME": str(home / "cache")})
+    done = subprocess.run([sys.executable, "-c", COLLECTOR, how, *args],
+                          cwd=stack(tmp_path / "s"), env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.splitlines()[-1] == f"collector: {after}", done.stderr[-2000:]

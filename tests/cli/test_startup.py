@@ -97,10 +97,12 @@ def test_config_show_of_a_valid_stack_needs_neither_jsonschema_nor_jinja(
                                                                       written.st_mtime_ns)
 
 
-# what only a build needs: parsing the YAML with locations, merging, validating, templates
+# what only a build needs: parsing the YAML with locations, merging, validating (and
+# rendering templates: a stack without templates/ does not import their module)
 BUILD = {"phoenix_compose.config.building", "phoenix_compose.config.assemble",
          "phoenix_compose.config.validate", "phoenix_compose.config.schemacheck",
-         "phoenix_compose.config.templates", "phoenix_compose.config.loading"}
+         "phoenix_compose.config.loading"}
+TEMPLATES = "phoenix_compose.config.templates"
 
 
 def test_config_show_answered_by_the_cache_imports_nothing_of_the_build(
@@ -113,9 +115,10 @@ def test_config_show_answered_by_the_cache_imports_nothing_of_the_build(
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}  # no ~/.invoke.*
     first = imported(root, *show, env=env)
     assert first & BUILD == BUILD  # the first run built it
+    assert TEMPLATES not in first  # (without templates/)
     assert (root / ".phoenix" / "dev" / "compose.json").is_file()
     again = imported(root, *show, env=env)
     assert "phoenix_compose.config.show" in again
-    assert again & (BUILD | {"jsonschema", "jinja2"}) == set()
+    assert again & (BUILD | {TEMPLATES, "jsonschema", "jinja2"}) == set()
     # nor invoke (the program answers it: cli/quick.py), nor a YAML parser (the JSON form)
     assert top(again) & {"invoke", "yaml"} == set()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from phoenix_compose.config.interpolate import interpolate
+from phoenix_compose.config.interpolate import _reference, interpolate
 
 VARS = {"SET": "value", "EMPTY": "", "OTHER": "other"}
 
@@ -83,3 +85,14 @@ def test_malformed_substitutions_are_errors(text: str) -> None:
     _, findings = interpolate(text, VARS.get)
     assert findings and findings[-1].severity == "error"
     assert "invalid interpolation format" in findings[-1].message
+
+
+@pytest.mark.parametrize("text", ["$A", "${A}", "x $A y", "$$A $A", "$AB $A", "${AB} ${A}",
+                                  "$$$A", "${A:-x}", "$ {A}", "no reference", "$A_1 $A",
+                                  "${{A}", "a$", "$"])
+def test_a_reference_is_found_where_the_regex_finds_it(text: str) -> None:
+    """A used variable's ``$`` (for the secret rule's locations), found without a regex
+    compiled per name."""
+    for name in ("A", "AB", "A_1"):
+        at = re.search(r"(?<!\$)\$\{?" + re.escape(name) + r"(?![_A-Za-z0-9])", text)
+        assert _reference(text, name) == (at.start() if at else 0)

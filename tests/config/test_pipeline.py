@@ -103,6 +103,26 @@ def test_a_fresh_cache_answers_the_project_name_without_reading_the_compose_file
     assert again.cfg is not None and again.cfg.name == "dev"  # show masks with it
 
 
+def test_a_build_parses_each_compose_file_once(make_stack, monkeypatch) -> None:
+    """The project's ``name:`` is looked for in the compose files before the build; the
+    build takes those parsed documents instead of parsing the same text again."""
+    from phoenix_compose.config import yamlsrc
+
+    root = make_stack({**STACK, "compose/01-name.yaml": "name: shop-${TAG}\n"})
+    parsed: list[str] = []
+    real = yamlsrc.load_all
+
+    def counting(text: str, locate: yamlsrc.Locator) -> list[yamlsrc.N]:
+        parsed.append(text)
+        return real(text, locate)
+    monkeypatch.setattr(yamlsrc, "load_all", counting)
+    project = prepare(root, "dev", process={})
+    assert project.project_name == "shop-10" and not project.cached
+    compose = sorted((root / "compose").glob("*.yaml"))
+    rendered = (root / ".phoenix/dev/overlays/10-env.yaml").read_text()
+    assert sorted(parsed) == sorted([p.read_text() for p in compose] + [rendered])
+
+
 @pytest.mark.parametrize("change", ["compose", "template", "env_file", "process", "output"])
 def test_the_cache_misses_when_an_input_changes(make_stack, change: str) -> None:
     root = make_stack(STACK)

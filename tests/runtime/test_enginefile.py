@@ -84,7 +84,7 @@ def test_a_fresh_cache_of_an_older_phoenix_gets_its_copy(make_stack, monkeypatch
     root = make_stack(STACK)
     state = StateDir(root, "t")
     with monkeypatch.context() as older:  # an older phoenix wrote no copy
-        older.setattr(enginefile, "files", lambda path, text: {path: text})
+        older.setattr(enginefile, "files", lambda path, text, model=None: {path: text})
         prepare(root, "t", process={})
     assert not state.engine_file.exists()
     assert prepare(root, "t", process={}).cached
@@ -138,3 +138,26 @@ def test_a_release_keeps_its_copy_and_a_rollback_derives_it_from_the_verified_te
     engine_file(release).write_text(expected.replace("image: w:1", "image: evil:1"))
     stack = Deployer(state, FakePodman({}), lambda *r: None, Clock()).verified(1)
     assert engine_file(stack.compose_file).read_text() == expected
+
+
+def test_a_build_writes_the_copy_from_the_json_twin_without_parsing_the_yaml_again(
+        make_stack, monkeypatch) -> None:
+    root = make_stack(STACK)
+    parses: list[str] = []
+    real = fileio.load_own_yaml
+    monkeypatch.setattr(fileio, "load_own_yaml", lambda text: parses.append(text) or real(text))
+    project = prepare(root, "t", process={})
+    assert parses == []  # the copy came from the final data prepare had already read back
+    state = StateDir(root, "t")
+    assert state.engine_file.read_text() == \
+        enginefile.engine_text(project.compose_file.read_text())  # as parsing gives it
+    assert parses  # (the seam counted: engine_text parses the text)
+
+
+def test_the_copy_of_data_leaves_the_data_as_it_was() -> None:
+    model = {"services": {"a": {"image": "i", "depends_on": {"b": {}}, "x": 1},
+                          "b": {"image": "j"}}}
+    copy = enginefile.engine_model(model)
+    assert model["services"]["a"]["depends_on"] == {"b": {}}
+    assert list(copy["services"]["a"]) == ["image", "x", enginefile.KEPT_AS]
+    assert copy["services"]["b"] is model["services"]["b"]
