@@ -8,6 +8,7 @@ import http.server
 import os
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,37 @@ def test_a_child_says_stale_once_its_process_is_gone(server: ProbeServer, site: 
     gone = server.check(target, ok, 5.0)
     assert (gone.code, gone.stdout) == (
         checks.STALE, f"process {sleeper.pid} is no longer container {mark[:12]}'s")
+
+
+MOVER = """import ctypes, sys
+sys.stdin.readline()
+assert ctypes.CDLL(None, use_errno=True).unshare(0x40000000) == 0  # CLONE_NEWNET
+print("moved", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.root
+def test_a_process_now_in_another_network_namespace_is_probed_there(server: ProbeServer,
+                                                                     site: int) -> None:
+    """The child kept for a process probes from the namespace it entered; once the process
+    is in another (here it moved; or its number was reused by the container's next run)
+    the probe is made in that one, as a fork per probe made it, not in the old one."""
+    ok = NativeProbe("http", "127.0.0.1", site, "/")
+    mover = subprocess.Popen([sys.executable, "-c", MOVER], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert mover.stdin is not None and mover.stdout is not None
+    try:
+        assert server.check((mover.pid, ""), ok, 5.0).code == checks.PASSED
+        mover.stdin.write("\n")
+        mover.stdin.flush()
+        assert mover.stdout.readline() == "moved\n"
+        there = server.check((mover.pid, ""), ok, 5.0)
+    finally:
+        mover.kill()
+        mover.wait()
+    assert (there.code, there.stdout) == (checks.FAILED,
+                                          f"127.0.0.1:{site}: Network is unreachable")
 
 
 @pytest.mark.root
