@@ -260,8 +260,7 @@ def moved(pid: str, container: str) -> tuple[int, str] | None:
 
 
 def reap(block: bool = False) -> None:
-    """Wait for the children that ended (all of them with ``block``): their CPU counts in
-    ours, as a watcher's own helpers' does."""
+    """Wait for the children that ended (all with ``block``): their CPU then counts in ours."""
     try:
         while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
             pass
@@ -280,6 +279,8 @@ def serve() -> int:
                 workers.send(int(number), [str(arg) for arg in args])
         except (ValueError, TypeError):
             continue
+        except OSError as exc:  # no pipe or process left for a child: this check fails
+            answer(int(number), FAILED, f"probe helper: {exc}")
         workers.sweep()
     for key in list(workers.pipes):
         workers.drop(key)

@@ -4,7 +4,9 @@ forked child enters a namespace and answers as the one-shot helper does."""
 
 from __future__ import annotations
 
+import errno
 import http.server
+import io
 import os
 import socket
 import subprocess
@@ -234,3 +236,18 @@ def test_past_the_most_children_the_least_recently_asked_is_let_go(monkeypatch) 
         os.close(end)
     for key in list(workers.pipes):
         workers.drop(key)
+
+
+def test_a_child_that_cannot_be_forked_fails_its_check_not_the_helper(monkeypatch,
+                                                                     capfd) -> None:
+    def fork(_self, _pid: str, _container: str) -> int:  # e.g. at a pids limit
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
+    monkeypatch.setattr(nsprobe, "reap", lambda block=False: None)  # not this process's
+    asked = b"".join(b'[%d, %d, "", "tcp", "127.0.0.1", 1, "/", "1"]\n' % (n, n)
+                     for n in (1, 2))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(asked)))
+    assert nsprobe.serve() == 0
+    failed = '"probe helper: [Errno 11] Resource temporarily unavailable"'
+    assert capfd.readouterr().out == f"[1, 1, {failed}]\n[2, 1, {failed}]\n"
