@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from phoenix_compose.config.probes import NativeProbe
-from phoenix_compose.runtime import checks, nsprobe
+from phoenix_compose.runtime import checks, commands, nsprobe
 from phoenix_compose.runtime.probeserver import ProbeServer
 
 PROBE = NativeProbe("http", "127.0.0.1", 1, "/")
@@ -251,3 +251,31 @@ def test_a_child_that_cannot_be_forked_fails_its_check_not_the_helper(monkeypatc
     assert nsprobe.serve() == 0
     failed = '"probe helper: [Errno 11] Resource temporarily unavailable"'
     assert capfd.readouterr().out == f"[1, 1, {failed}]\n[2, 1, {failed}]\n"
+
+
+@pytest.mark.root
+def test_a_check_asked_while_another_of_its_container_runs_does_not_wait_behind_it(
+        server: ProbeServer, site: int) -> None:
+    """The child kept for a container answers one check at a time: a second one at once
+    (the cascade's wait beside the schedule) runs by a helper of its own, in time."""
+    silent = socket.socket()  # accepts and never answers: the first check hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    accepted: list[socket.socket] = []
+    took = threading.Event()
+    threading.Thread(target=lambda: (accepted.append(silent.accept()[0]), took.set()),
+                     daemon=True).start()
+    target = (os.getpid(), "")
+    hangs = NativeProbe("http", "127.0.0.1", silent.getsockname()[1], "/")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(checks.run_check, commands.run, "c", 60.0, hangs, target, server)
+        try:
+            assert took.wait(30)  # the first check is in flight
+            second, _ = checks.run_check(commands.run, "c", 3.0, NativeProbe(
+                "http", "127.0.0.1", site, "/"), target, server)
+            still = not first.done()
+        finally:
+            for conn in accepted:
+                conn.close()  # the first check ends (not an HTTP answer)
+            silent.close()
+    assert (second.code, second.stdout, still) == (checks.PASSED, "HTTP 200 OK", True)
