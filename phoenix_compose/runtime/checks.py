@@ -14,6 +14,7 @@ helper instead (:mod:`.probeserver`): the same probe, without an interpreter's s
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from phoenix_compose.config.probes import NativeProbe
@@ -55,9 +56,9 @@ def run_check(run: Runner, container: str, timeout: float, probe: NativeProbe | 
             if state is None or not state.running or not state.pid:
                 return commands.Result((), FAILED, "", f"{container} is not running"), None
             target = (state.pid, state.id)
-        result = server.check(target, probe, timeout) if server is not None else \
-            run(probe_argv(target, probe, timeout), ok_codes=(0, 1, 2, 3, 124),
-                timeout=timeout + 10)
+        alone = partial(run, probe_argv(target, probe, timeout), ok_codes=(0, 1, 2, 3, 124),
+                        timeout=timeout + 10)
+        result = server.check(target, probe, timeout, alone) if server is not None else alone()
         if result.code != STALE:
             break
     if result.code == NO_NAMESPACE:

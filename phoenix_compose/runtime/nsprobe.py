@@ -21,7 +21,7 @@ change namespace.
 ``python -I -S nsprobe.py --serve`` serves many probes (the watcher's): one request a line
 on stdin (JSON: ``[NUMBER, PID, ID, KIND, HOST, PORT, PATH, TIMEOUT]``), whose answer is
 one line on stdout (``[NUMBER, CODE, MESSAGE]``); until stdin ends.  Each container's
-probes are run by a child of its own (:mod:`nsworkers`), forked at its first probe, which
+probes are run by a child of its own (:class:`Workers`), forked at its first probe, which
 enters the namespaces once and then answers that container's probes one after another:
 a probe costs a GET, not a fork and a ``setns``.
 """
@@ -220,8 +220,8 @@ class Workers:
 def serve_one(read: int, pid: str, container: str) -> None:
     """A child's life: enter the container's namespaces once, then answer each request
     (``[NUMBER, KIND, HOST, PORT, PATH, TIMEOUT]``) until the pipe closes.  Each probe
-    first checks that the process is still the container's: a namespace we hold outlives
-    it.  A child that could not enter gives every request that answer."""
+    first checks that the process is still the container's and in the namespace we hold
+    (which outlives it).  A child that could not enter gives every request that answer."""
     refused = joined(pid, container)
     with os.fdopen(read, "rb") as requests:
         for line in requests:
@@ -230,11 +230,23 @@ def serve_one(read: int, pid: str, container: str) -> None:
             except (ValueError, TypeError):
                 continue
             try:
-                refused = refused or moved(pid, container)
+                refused = refused or moved(pid, container) or rejoined(pid, container)
                 answer(number, *(refused or probe(kind, host, int(port), path,
                                                   float(timeout))))
             except Exception as exc:  # noqa: BLE001 - a child never dies of one request
                 answer(number, FAILED, f"probe helper: {exc}")
+
+
+def rejoined(pid: str, container: str) -> tuple[int, str] | None:
+    """Enter ``pid``'s network namespace anew when it is not the one we are in (the number
+    reused by the container's next run, or the process moved): as a fork per probe would."""
+    try:
+        ours, its = os.stat("/proc/self/ns/net"), os.stat(f"/proc/{pid}/ns/net")
+        if (ours.st_dev, ours.st_ino) == (its.st_dev, its.st_ino):
+            return None
+    except OSError:
+        pass  # joined says why
+    return joined(pid, container)
 
 
 def moved(pid: str, container: str) -> tuple[int, str] | None:
@@ -248,8 +260,7 @@ def moved(pid: str, container: str) -> tuple[int, str] | None:
 
 
 def reap(block: bool = False) -> None:
-    """Wait for the children that ended (all of them with ``block``): their CPU counts in
-    ours, as a watcher's own helpers' does."""
+    """Wait for the children that ended (all with ``block``): their CPU then counts in ours."""
     try:
         while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
             pass
@@ -268,6 +279,8 @@ def serve() -> int:
                 workers.send(int(number), [str(arg) for arg in args])
         except (ValueError, TypeError):
             continue
+        except OSError as exc:  # no pipe or process left for a child: this check fails
+            answer(int(number), FAILED, f"probe helper: {exc}")
         workers.sweep()
     for key in list(workers.pipes):
         workers.drop(key)

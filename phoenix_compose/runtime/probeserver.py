@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from phoenix_compose.config.probes import NativeProbe
@@ -41,11 +42,29 @@ class ProbeServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.waiting: dict[int, _Answer] = {}
         self.count = 0
+        self.busy: set[tuple[int, str]] = set()  # targets with a check in flight here
 
-    def check(self, target: tuple[int, str], probe: NativeProbe,
-              timeout: float) -> commands.Result:
+    def check(self, target: tuple[int, str], probe: NativeProbe, timeout: float,
+              alone: Callable[[], commands.Result] | None = None) -> commands.Result:
         """One probe of ``target`` (its main process and id), as the one-shot helper's
-        answer: exit code and its message on stdout."""
+        answer: exit code and its message on stdout.  The helper's child for the target
+        answers its checks one after another: one asked while another is in flight (the
+        cascade's wait beside the schedule) is run by ``alone`` (the one-shot helper)
+        instead of waiting behind it, past its own timeout."""
+        with self.lock:
+            behind = target in self.busy
+            self.busy.add(target)
+        if behind and alone is not None:
+            return alone()
+        try:
+            return self._ask(target, probe, timeout)
+        finally:
+            if not behind:
+                with self.lock:
+                    self.busy.discard(target)
+
+    def _ask(self, target: tuple[int, str], probe: NativeProbe,
+             timeout: float) -> commands.Result:
         pid, container_id = target
         answer = _Answer()
         with self.lock:

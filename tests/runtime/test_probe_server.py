@@ -4,10 +4,13 @@ forked child enters a namespace and answers as the one-shot helper does."""
 
 from __future__ import annotations
 
+import errno
 import http.server
+import io
 import os
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from phoenix_compose.config.probes import NativeProbe
-from phoenix_compose.runtime import checks, nsprobe
+from phoenix_compose.runtime import checks, commands, nsprobe
 from phoenix_compose.runtime.probeserver import ProbeServer
 
 PROBE = NativeProbe("http", "127.0.0.1", 1, "/")
@@ -127,6 +130,37 @@ def test_a_child_says_stale_once_its_process_is_gone(server: ProbeServer, site: 
         checks.STALE, f"process {sleeper.pid} is no longer container {mark[:12]}'s")
 
 
+MOVER = """import ctypes, sys
+sys.stdin.readline()
+assert ctypes.CDLL(None, use_errno=True).unshare(0x40000000) == 0  # CLONE_NEWNET
+print("moved", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.root
+def test_a_process_now_in_another_network_namespace_is_probed_there(server: ProbeServer,
+                                                                     site: int) -> None:
+    """The child kept for a process probes from the namespace it entered; once the process
+    is in another (here it moved; or its number was reused by the container's next run)
+    the probe is made in that one, as a fork per probe made it, not in the old one."""
+    ok = NativeProbe("http", "127.0.0.1", site, "/")
+    mover = subprocess.Popen([sys.executable, "-c", MOVER], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert mover.stdin is not None and mover.stdout is not None
+    try:
+        assert server.check((mover.pid, ""), ok, 5.0).code == checks.PASSED
+        mover.stdin.write("\n")
+        mover.stdin.flush()
+        assert mover.stdout.readline() == "moved\n"
+        there = server.check((mover.pid, ""), ok, 5.0)
+    finally:
+        mover.kill()
+        mover.wait()
+    assert (there.code, there.stdout) == (checks.FAILED,
+                                          f"127.0.0.1:{site}: Network is unreachable")
+
+
 @pytest.mark.root
 def test_a_trickling_answer_is_held_to_the_timeout_as_a_whole(server: ProbeServer) -> None:
     listener = socket.socket()
@@ -202,3 +236,46 @@ def test_past_the_most_children_the_least_recently_asked_is_let_go(monkeypatch) 
         os.close(end)
     for key in list(workers.pipes):
         workers.drop(key)
+
+
+def test_a_child_that_cannot_be_forked_fails_its_check_not_the_helper(monkeypatch,
+                                                                     capfd) -> None:
+    def fork(_self, _pid: str, _container: str) -> int:  # e.g. at a pids limit
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
+    monkeypatch.setattr(nsprobe, "reap", lambda block=False: None)  # not this process's
+    asked = b"".join(b'[%d, %d, "", "tcp", "127.0.0.1", 1, "/", "1"]\n' % (n, n)
+                     for n in (1, 2))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(asked)))
+    assert nsprobe.serve() == 0
+    failed = '"probe helper: [Errno 11] Resource temporarily unavailable"'
+    assert capfd.readouterr().out == f"[1, 1, {failed}]\n[2, 1, {failed}]\n"
+
+
+@pytest.mark.root
+def test_a_check_asked_while_another_of_its_container_runs_does_not_wait_behind_it(
+        server: ProbeServer, site: int) -> None:
+    """The child kept for a container answers one check at a time: a second one at once
+    (the cascade's wait beside the schedule) runs by a helper of its own, in time."""
+    silent = socket.socket()  # accepts and never answers: the first check hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    accepted: list[socket.socket] = []
+    took = threading.Event()
+    threading.Thread(target=lambda: (accepted.append(silent.accept()[0]), took.set()),
+                     daemon=True).start()
+    target = (os.getpid(), "")
+    hangs = NativeProbe("http", "127.0.0.1", silent.getsockname()[1], "/")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(checks.run_check, commands.run, "c", 60.0, hangs, target, server)
+        try:
+            assert took.wait(30)  # the first check is in flight
+            second, _ = checks.run_check(commands.run, "c", 3.0, NativeProbe(
+                "http", "127.0.0.1", site, "/"), target, server)
+            still = not first.done()
+        finally:
+            for conn in accepted:
+                conn.close()  # the first check ends (not an HTTP answer)
+            silent.close()
+    assert (second.code, second.stdout, still) == (checks.PASSED, "HTTP 200 OK", True)
