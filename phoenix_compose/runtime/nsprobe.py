@@ -18,12 +18,8 @@ entered.  One line on stdout says what happened.  A process, not a thread: ``set
 user namespace needs a single-threaded process, and the watcher's own threads never
 change namespace.
 
-``python -I -S nsprobe.py --serve`` serves many probes (the watcher's): one request a line
-on stdin (JSON: ``[NUMBER, PID, ID, KIND, HOST, PORT, PATH, TIMEOUT]``), whose answer is
-one line on stdout (``[NUMBER, CODE, MESSAGE]``); until stdin ends.  Each container's
-probes are run by a child of its own (:class:`Workers`), forked at its first probe, which
-enters the namespaces once and then answers that container's probes one after another:
-a probe costs a GET, not a fork and a ``setns``.
+``python -I -S nsprobe.py --serve`` serves many probes (the watcher's), each container's by
+a child kept for it: :mod:`.nsserve`.
 """
 
 from __future__ import annotations
@@ -34,10 +30,12 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable
+from errno import EINVAL, ENOENT, ESRCH
+from types import ModuleType
 
 CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
 PASSED, FAILED, STALE, NO_NAMESPACE, TIMED_OUT = 0, 1, 2, 3, 124
+GONE = (ENOENT, ESRCH, EINVAL)  # reading /proc/PID of a process that ended (EINVAL: a zombie)
 MESSAGE_MAX = 600  # characters: a served answer (JSON, at most 6 bytes a character) stays
 #                    one atomic pipe write (PIPE_BUF, 4096 bytes) among its siblings'
 
@@ -74,6 +72,11 @@ def addresses(host: str) -> list[str]:
     return ["127.0.0.1", "::1"] if host == "localhost" else [host]
 
 
+def ran_out(exc: OSError) -> bool:
+    """Our time ran out (a socket timeout, or ``left``), not the kernel's (ETIMEDOUT)."""
+    return isinstance(exc, TimeoutError) and exc.errno is None
+
+
 def left(deadline: float) -> float:
     """The seconds left before ``deadline``; out of time raises ``TimeoutError``."""
     remaining = deadline - time.monotonic()
@@ -91,11 +94,10 @@ def connect(host: str, port: int, deadline: float) -> socket.socket:
             sock.settimeout(left(deadline))
             sock.connect((address, port))
             return sock
-        except TimeoutError:
-            sock.close()
-            raise
         except OSError as exc:
             sock.close()
+            if ran_out(exc):
+                raise
             error = exc
     assert error is not None
     raise error
@@ -131,9 +133,9 @@ def probe(kind: str, host: str, port: int, path: str, timeout: float) -> tuple[i
             connect(host, port, deadline).close()
             return PASSED, f"connected to {host}:{port}"
         return http_get(host, port, path, deadline)
-    except TimeoutError:
-        return TIMED_OUT, f"health check timed out after {timeout:g} s"
     except OSError as exc:
+        if ran_out(exc):
+            return TIMED_OUT, f"health check timed out after {timeout:g} s"
         return FAILED, f"{host}:{port}: {exc.strerror or exc}"
 
 
@@ -145,7 +147,7 @@ def joined(pid: str, container: str) -> tuple[int, str] | None:
             return refused
         enter(int(pid))
     except OSError as exc:
-        return (STALE if exc.errno == 2 else NO_NAMESPACE,  # ENOENT: the process is gone
+        return (STALE if exc.errno in GONE else NO_NAMESPACE,
                 f"cannot enter the network namespace of process {pid}: {exc}")
     return None
 
@@ -158,83 +160,6 @@ def check(args: list[str]) -> tuple[int, str]:
 def answer(number: int, code: int, message: str) -> None:
     """A served answer: one JSON line naming its request, written at once (see MESSAGE_MAX)."""
     os.write(1, (json.dumps([number, code, message[:MESSAGE_MAX]]) + "\n").encode())
-
-
-class Workers:
-    """The served probes' children, one per container process: ``(PID, ID)`` -> the
-    write end of its request pipe and when it was last asked.  A child that has not been
-    asked for ``IDLE_S`` or whose process is gone is let go (its pipe closed, it ends), and
-    so is the least recently asked when there would be more than ``MOST`` (each holds about
-    a megabyte of its own)."""
-
-    IDLE_S, SWEEP_S, MOST = 60.0, 5.0, 256
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.pipes: dict[tuple[str, str], int] = {}
-        self.used: dict[tuple[str, str], float] = {}
-        self.swept = clock()
-
-    def send(self, number: int, args: list[str]) -> None:
-        key, line = (args[0], args[1]), (json.dumps([number, *args[2:]]) + "\n").encode()
-        for _attempt in range(2):
-            if key not in self.pipes:
-                if len(self.pipes) >= self.MOST:
-                    self.drop(min(self.used, key=self.used.__getitem__))
-                self.pipes[key] = self.fork(*key)
-            self.used[key] = self.clock()
-            try:
-                os.write(self.pipes[key], line)
-                return
-            except OSError:  # it ended (killed?): the next attempt forks another
-                self.drop(key)
-        answer(number, FAILED, "probe helper: its child for this container ended")
-
-    def fork(self, pid: str, container: str) -> int:
-        read, write = os.pipe()
-        if os.fork():
-            os.close(read)
-            return write
-        try:  # the child: only its own pipe open, so each sibling sees its pipe end
-            os.close(write)
-            for fd in self.pipes.values():
-                os.close(fd)
-            serve_one(read, pid, container)
-        finally:
-            os._exit(0)
-
-    def drop(self, key: tuple[str, str]) -> None:
-        os.close(self.pipes.pop(key))
-        self.used.pop(key, None)
-
-    def sweep(self) -> None:
-        now = self.clock()
-        if now - self.swept >= self.SWEEP_S:
-            self.swept = now
-            for key in [k for k, t in self.used.items()
-                        if now - t > self.IDLE_S or not os.path.exists(f"/proc/{k[0]}")]:
-                self.drop(key)
-        reap()
-
-
-def serve_one(read: int, pid: str, container: str) -> None:
-    """A child's life: enter the container's namespaces once, then answer each request
-    (``[NUMBER, KIND, HOST, PORT, PATH, TIMEOUT]``) until the pipe closes.  Each probe
-    first checks that the process is still the container's and in the namespace we hold
-    (which outlives it).  A child that could not enter gives every request that answer."""
-    refused = joined(pid, container)
-    with os.fdopen(read, "rb") as requests:
-        for line in requests:
-            try:
-                number, kind, host, port, path, timeout = json.loads(line)
-            except (ValueError, TypeError):
-                continue
-            try:
-                refused = refused or moved(pid, container) or rejoined(pid, container)
-                answer(number, *(refused or probe(kind, host, int(port), path,
-                                                  float(timeout))))
-            except Exception as exc:  # noqa: BLE001 - a child never dies of one request
-                answer(number, FAILED, f"probe helper: {exc}")
 
 
 def rejoined(pid: str, container: str) -> tuple[int, str] | None:
@@ -254,46 +179,29 @@ def moved(pid: str, container: str) -> tuple[int, str] | None:
     try:
         if not container or belongs(pid, container):
             return None
-    except FileNotFoundError:
-        pass
+    except OSError as exc:
+        if exc.errno not in GONE:
+            raise
     return STALE, f"process {pid} is no longer container {container[:12]}'s"
-
-
-def reap(block: bool = False) -> None:
-    """Wait for the children that ended (all with ``block``): their CPU then counts in ours."""
-    try:
-        while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
-            pass
-    except ChildProcessError:
-        pass
-
-
-def serve() -> int:
-    """Each request line to its container's child, until stdin ends; then the children
-    end too (their pipes closed), and are waited for."""
-    workers = Workers()
-    for line in iter(sys.stdin.buffer.readline, b""):
-        try:
-            number, *args = json.loads(line)
-            if len(args) == 7:
-                workers.send(int(number), [str(arg) for arg in args])
-        except (ValueError, TypeError):
-            continue
-        except OSError as exc:  # no pipe or process left for a child: this check fails
-            answer(int(number), FAILED, f"probe helper: {exc}")
-        workers.sweep()
-    for key in list(workers.pipes):
-        workers.drop(key)
-    reap(block=True)
-    return 0
 
 
 def main(args: list[str]) -> int:
     if args == ["--serve"]:
-        return serve()
+        return served().serve(sys.modules[__name__])
     code, message = check(args)
     os.write(1, (message + "\n").encode())
     return code
+
+
+def served() -> ModuleType:
+    """``nsserve.py`` beside this file, loaded by its path (``-I -S``: no package here)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nsserve.py")
+    spec = importlib.util.spec_from_file_location("nsserve", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class ProbeServer:
         self.argv = (sys.executable, *HELPER_ARGS, helper, "--serve")
         self.lock = threading.Lock()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.waiting: dict[int, _Answer] = {}
+        self.waiting: dict[int, tuple[subprocess.Popen[bytes], _Answer]] = {}
         self.count = 0
         self.busy: set[tuple[int, str]] = set()  # targets with a check in flight here
 
@@ -72,14 +72,14 @@ class ProbeServer:
             number = self.count
             line = json.dumps([number, pid, container_id, probe.kind, probe.host, probe.port,
                                probe.path or "/", f"{timeout:g}"]) + "\n"
-            self.waiting[number] = answer
             try:
-                stdin = self._started().stdin
-                assert stdin is not None
-                stdin.write(line.encode())
-                stdin.flush()
+                proc = self._started()
+                self.waiting[number] = (proc, answer)  # failed with proc if it ends
+                assert proc.stdin is not None
+                proc.stdin.write(line.encode())
+                proc.stdin.flush()
             except OSError as exc:
-                del self.waiting[number]
+                self.waiting.pop(number, None)
                 return commands.Result(self.argv, FAILED, f"the probe helper failed: {exc}",
                                        "")
         if not answer.done.wait(timeout + SPARE_S):
@@ -105,16 +105,17 @@ class ProbeServer:
             except (ValueError, TypeError):
                 continue
             with self.lock:
-                answer = self.waiting.pop(number, None)
+                _proc, answer = self.waiting.pop(number, (proc, None))
             if answer is not None:
                 answer.code, answer.message = int(code), str(message)
                 answer.done.set()
         proc.wait()
         with self.lock:  # it ended: what waits on it fails now (a new one serves the next)
-            lost = list(self.waiting.values()) if self.proc is proc else []
+            lost = [n for n, (p, _a) in self.waiting.items() if p is proc]
+            answers = [self.waiting.pop(n)[1] for n in lost]
             if self.proc is proc:
-                self.proc, self.waiting = None, {}
-        for answer in lost:
+                self.proc = None
+        for answer in answers:
             answer.done.set()
 
     def close(self) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import http.server
-import io
 import os
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from phoenix_compose.config.probes import NativeProbe
-from phoenix_compose.runtime import checks, commands, nsprobe
+from phoenix_compose.runtime import checks, commands, nsprobe, nsserve
 from phoenix_compose.runtime.probeserver import ProbeServer
 
 PROBE = NativeProbe("http", "127.0.0.1", 1, "/")
@@ -194,13 +193,13 @@ def test_children_idle_or_of_a_gone_process_are_let_go(monkeypatch) -> None:
         ends.append(read)
         return write
 
-    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
-    monkeypatch.setattr(nsprobe, "reap", lambda block=False: None)
-    workers = nsprobe.Workers(clock=lambda: clock[0])
+    monkeypatch.setattr(nsserve.Workers, "fork", fork)
+    monkeypatch.setattr(nsserve, "reap", lambda block=False: None)
+    workers = nsserve.Workers(nsprobe, clock=lambda: clock[0])
     live, gone = str(os.getpid()), "999999999"  # above any pid_max: no such process
     workers.send(1, [live, "a", "tcp", "127.0.0.1", "1", "/", "1"])
     workers.send(2, [gone, "b", "tcp", "127.0.0.1", "1", "/", "1"])
-    clock[0] += nsprobe.Workers.SWEEP_S - 1
+    clock[0] += nsserve.Workers.SWEEP_S - 1
     workers.sweep()  # not yet: a sweep every SWEEP_S
     assert set(workers.pipes) == {(live, "a"), (gone, "b")}
     clock[0] += 1
@@ -209,7 +208,7 @@ def test_children_idle_or_of_a_gone_process_are_let_go(monkeypatch) -> None:
     assert os.read(ends[1], 4096) == b'[2, "tcp", "127.0.0.1", "1", "/", "1"]\n'
     assert os.read(ends[1], 4096) == b""  # its pipe closed: the child would end
     workers.send(3, [live, "a", "tcp", "127.0.0.1", "1", "/", "1"])
-    clock[0] += nsprobe.Workers.IDLE_S + 1
+    clock[0] += nsserve.Workers.IDLE_S + 1
     workers.sweep()
     assert workers.pipes == {}  # idle too long
     for end in ends:
@@ -225,9 +224,9 @@ def test_past_the_most_children_the_least_recently_asked_is_let_go(monkeypatch) 
         ends.append(read)
         return write
 
-    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
-    monkeypatch.setattr(nsprobe.Workers, "MOST", 3)
-    workers = nsprobe.Workers(clock=lambda: clock[0])
+    monkeypatch.setattr(nsserve.Workers, "fork", fork)
+    monkeypatch.setattr(nsserve.Workers, "MOST", 3)
+    workers = nsserve.Workers(nsprobe, clock=lambda: clock[0])
     for number, container in enumerate("abcad"):  # "a" asked again before "d"
         clock[0] += 1
         workers.send(number, [str(os.getpid()), container, "tcp", "127.0.0.1", "1", "/", "1"])
@@ -243,12 +242,15 @@ def test_a_child_that_cannot_be_forked_fails_its_check_not_the_helper(monkeypatc
     def fork(_self, _pid: str, _container: str) -> int:  # e.g. at a pids limit
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(nsprobe.Workers, "fork", fork)
-    monkeypatch.setattr(nsprobe, "reap", lambda block=False: None)  # not this process's
+    monkeypatch.setattr(nsserve.Workers, "fork", fork)
+    monkeypatch.setattr(nsserve, "reap", lambda block=False: None)  # not this process's
     asked = b"".join(b'[%d, %d, "", "tcp", "127.0.0.1", 1, "/", "1"]\n' % (n, n)
                      for n in (1, 2))
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(asked)))
-    assert nsprobe.serve() == 0
+    read, write = os.pipe()
+    os.write(write, asked)
+    os.close(write)
+    assert nsserve.serve(nsprobe, read) == 0
+    os.close(read)
     failed = '"probe helper: [Errno 11] Resource temporarily unavailable"'
     assert capfd.readouterr().out == f"[1, 1, {failed}]\n[2, 1, {failed}]\n"
 
@@ -279,3 +281,60 @@ def test_a_check_asked_while_another_of_its_container_runs_does_not_wait_behind_
                 conn.close()  # the first check ends (not an HTTP answer)
             silent.close()
     assert (second.code, second.stdout, still) == (checks.PASSED, "HTTP 200 OK", True)
+
+
+@pytest.mark.root
+def test_checks_waiting_on_a_helper_that_died_fail_even_when_another_already_serves(
+        server: ProbeServer) -> None:
+    silent = socket.socket()  # accepts and never answers: the check waits on the helper
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    hangs = NativeProbe("http", "127.0.0.1", silent.getsockname()[1], "/")
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(server.check, (os.getpid(), ""), hangs, 60.0)
+        while not server.waiting:  # asked
+            threading.Event().wait(0.01)
+        with server.lock:  # it dies, and the next check starts another before we notice
+            first = server.proc
+            assert first is not None
+            first.kill()
+            first.wait()
+            assert server._started() is not first
+        answer = waiting.result(timeout=30)  # not 60 + 10 s later as "no answer"
+    silent.close()
+    assert (answer.code, answer.stdout) == (checks.FAILED, "the probe helper ended")
+
+
+def test_the_helper_sweeps_while_no_request_comes() -> None:
+    read, write = os.pipe()
+    idle: list[int] = []
+
+    def sweep() -> None:  # called only when nothing came in time
+        idle.append(1)
+        if len(idle) == 1:
+            os.write(write, b"one\ntw")
+        else:
+            os.write(write, b"o\n")
+            os.close(write)
+
+    assert list(nsserve.lines(read, 0.01, sweep)) == [b"one", b"two"]
+    assert len(idle) == 2
+    os.close(read)
+
+
+def test_a_zombie_is_a_stale_process_not_an_error() -> None:
+    ended = subprocess.Popen(["true"])
+    while open(f"/proc/{ended.pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()[0] \
+            != "Z":  # exited, not yet waited for
+        threading.Event().wait(0.01)
+    try:
+        assert nsprobe.moved(str(ended.pid), "nosuchcontainer") == (
+            checks.STALE, f"process {ended.pid} is no longer container nosuchcontai's")
+    finally:
+        ended.wait()
+
+
+def test_only_our_own_time_running_out_is_a_timeout() -> None:
+    assert nsprobe.ran_out(TimeoutError("timed out"))
+    assert not nsprobe.ran_out(TimeoutError(errno.ETIMEDOUT, "Connection timed out"))
+    assert not nsprobe.ran_out(ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
