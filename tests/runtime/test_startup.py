@@ -3,16 +3,18 @@ against real podman in test_compose_manager.py)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from phoenix_compose.errors import ComposeRuntimeError, StartupError
+from phoenix_compose.errors import CommandError, ComposeRuntimeError, StartupError
 from phoenix_compose.runtime.commands import Result
 from phoenix_compose.runtime.stack import Health, ServiceSpec, Stack, seconds
 from phoenix_compose.runtime.startup import Clock, StartOptions, Startup, levels
 from phoenix_compose.runtime.startup.creation import start_lines
+from phoenix_compose.runtime.startup.waves import start_all
 
 from support import FakeClock, FakePodman, SyncExecutor
 
@@ -93,12 +95,14 @@ def dense(levels: int, width: int) -> Stack:
 
 def test_many_services_are_created_one_call_a_level() -> None:
     """Each call reads its level's services alone (its start-up grows with the file): one
-    per level, each level started once its call is done."""
+    per level, each level started once its call is done, by two podman calls at once."""
     stack = dense(5, 10)
     waves = levels(stack, stack.select())
     lines = start_lines(stack, stack.select(), ())
-    assert [line[0] for line in lines] == ["podman-compose", "podman"] * 5
-    assert [list(line[line.index("--") + 1:]) for line in lines[::2]] == waves
+    assert [line[0] for line in lines] == ["podman-compose", "podman", "podman"] * 5
+    assert [list(line[line.index("--") + 1:]) for line in lines[::3]] == waves
+    started = [sorted(lines[i][3:] + lines[i + 1][3:]) for i in range(1, len(lines), 3)]
+    assert started == [sorted(stack.services[n].container for n in w) for w in waves]
 
 
 def test_checks_that_fail_together_are_followed_by_one_inspect() -> None:
@@ -257,3 +261,34 @@ def test_a_later_replica_still_running_is_left_running() -> None:
     with pytest.raises(StartupError) as info:
         s.execute()
     assert info.value.left_running == ("db",)  # p_db_2 runs: not "nothing was started"
+
+
+def test_many_containers_are_started_by_two_podman_calls_at_once() -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def run(line, **_kw) -> Result:
+        calls.append(tuple(line))
+        return Result(tuple(line), 0, "", "")
+
+    names = [f"c{i}" for i in range(5)]
+    start_all(run, SyncExecutor, names)
+    assert calls == [("podman", "start", "--", "c0", "c2", "c4"),
+                     ("podman", "start", "--", "c1", "c3")]
+    calls.clear()
+    start_all(run, SyncExecutor, names[:3])  # few: one call
+    assert calls == [("podman", "start", "--", "c0", "c1", "c2")]
+
+
+def test_a_failed_start_call_is_raised_after_the_other_ended() -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def run(line, **_kw) -> Result:
+        calls.append(tuple(line))
+        if "c0" in line:
+            raise CommandError(line, 125, "", "Error: unable to start container c0")
+        return Result(tuple(line), 0, "", "")
+
+    with pytest.raises(CommandError, match="unable to start container c0"):
+        start_all(run, lambda: ThreadPoolExecutor(2), [f"c{i}" for i in range(4)])
+    assert sorted(calls) == [("podman", "start", "--", "c0", "c2"),
+                             ("podman", "start", "--", "c1", "c3")]

@@ -29,6 +29,18 @@ def levels(stack: Stack, names: Sequence[str]) -> list[list[str]]:
             for level in range(max(depth.values(), default=-1) + 1)]
 
 
+STARTERS, SPLIT_FROM = 2, 4  # podman start calls at once, from this many containers
+
+
+def start_parts(chosen: Sequence[str]) -> list[list[str]]:
+    """The containers of each ``podman start`` call that starts ``chosen``: podman starts
+    those of one call in turn, so many are split in :data:`STARTERS` calls run at once
+    (10 containers: 0.95 s in one call, 0.69 s in two, here)."""
+    if len(chosen) < SPLIT_FROM:
+        return [list(chosen)]
+    return [list(chosen[i::STARTERS]) for i in range(STARTERS)]
+
+
 def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
                 ) -> list[argv.Argv]:
     """The creation call and the start of each level of ``names``, in the
@@ -36,7 +48,8 @@ def start_lines(stack: Stack, names: Sequence[str], profiles: Sequence[str]
     out = []
     for level in levels(stack, names):
         out.append(argv.create(stack.compose_file, stack.project, level, profiles))
-        out.append(argv.start(*[c for n in level for c in stack.services[n].containers]))
+        out += [argv.start(*part) for part in
+                start_parts([c for n in level for c in stack.services[n].containers])]
     return out
 
 

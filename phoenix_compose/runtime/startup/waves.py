@@ -23,7 +23,7 @@ from phoenix_compose.runtime import argv, commands, containers, stopping
 from phoenix_compose.runtime.nativehealth import NativeHealth
 from phoenix_compose.runtime.stack import Stack
 from phoenix_compose.runtime.startup import preflight
-from phoenix_compose.runtime.startup.creation import Creator, levels
+from phoenix_compose.runtime.startup.creation import Creator, levels, start_parts
 from phoenix_compose.runtime.startup.diagnosis import Diagnosis, Report
 from phoenix_compose.runtime.startup.state import Progress, StartState
 
@@ -76,6 +76,17 @@ def check_replicas(native: NativeHealth, run: containers.Runner, progress: Progr
 def _awaited_completion(progress: Iterable[Progress], name: str) -> bool:
     return any(p.spec.depends_on.get(name) == "service_completed_successfully"
                for p in progress)
+
+
+def start_all(run: containers.Runner, executor: Callable[[], Executor],
+              chosen: Sequence[str]) -> None:
+    """``podman start`` of ``chosen``, in the calls of :func:`.creation.start_parts` run at
+    once; every call ends before the first error is raised."""
+    with executor() as starters:
+        calls = [starters.submit(run, argv.start(*part), timeout=120)
+                 for part in start_parts(chosen)]
+    for call in calls:
+        call.result()
 
 
 class Startup:
@@ -158,7 +169,7 @@ class Startup:
             return
         try:
             if chosen := [c for p in due for c in p.spec.containers]:  # replicas: 0, none
-                self.run(argv.start(*chosen), timeout=120)
+                start_all(self.run, self.executor, chosen)
         except CommandError as exc:
             raise self.diagnosis.start_failed(due, exc) from None
         now = self.clock.now()
