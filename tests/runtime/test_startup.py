@@ -292,3 +292,31 @@ def test_a_failed_start_call_is_raised_after_the_other_ended() -> None:
         start_all(run, lambda: ThreadPoolExecutor(2), [f"c{i}" for i in range(4)])
     assert sorted(calls) == [("podman", "start", "--", "c0", "c2"),
                              ("podman", "start", "--", "c1", "c3")]
+
+
+def test_a_stop_during_the_starts_wins_over_a_failed_call() -> None:
+    """c0's call fails at once while a stop is noted during c1's: the stop is the answer
+    (exit 130, audited as interrupted), not a 'could not start'."""
+    from phoenix_compose.errors import Interrupted
+
+    def run(line, **_kw) -> Result:
+        if "c0" in line:
+            raise CommandError(line, 125, "", "Error: unable to start container c0")
+        raise Interrupted(2)
+
+    with pytest.raises(Interrupted):
+        start_all(run, lambda: ThreadPoolExecutor(2), [f"c{i}" for i in range(4)])
+
+
+def test_both_failed_calls_are_reported_as_one_call_would_be() -> None:
+    """Two failed calls: the output of both (the diagnosis looks for a port in use in it),
+    as one ``podman start`` of them all printed it before the split."""
+    def run(line, **_kw) -> Result:
+        why = "unable to start container c0" if "c0" in line else \
+            "rootlessport listen tcp 0.0.0.0:8080: bind: address already in use"
+        raise CommandError(line, 125, "", f"Error: {why}")
+
+    with pytest.raises(CommandError) as info:
+        start_all(run, lambda: ThreadPoolExecutor(2), [f"c{i}" for i in range(4)])
+    assert "c0" in info.value.stderr and "address already in use" in info.value.stderr
+    assert info.value.argv == ("podman", "start", "--", "c0", "c1", "c2", "c3")

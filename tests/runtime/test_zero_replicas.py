@@ -134,3 +134,13 @@ def test_a_service_of_zero_replicas_publishes_nothing_so_its_port_may_be_busy(
         one, _ = stack_of(tmp_path, {"replicas": 1}, ports=(taken,))
         with pytest.raises(ComposeRuntimeError, match="host port already in use"):
             check_ports([one.services["web"]], {})
+
+
+def test_the_plan_of_a_level_scaled_to_zero_shows_no_empty_start(tmp_path: Path) -> None:
+    """The start loop runs no ``podman start --`` for it, so ``--dry-run``/``inv plan``
+    show none either (they showed one)."""
+    from phoenix_compose.runtime.startup.creation import start_lines
+
+    stack, _model = stack_of(tmp_path, {"replicas": 0})
+    lines = start_lines(stack, ["web"], ())
+    assert [line[:2] for line in lines] == [("podman-compose", "--in-pod")]

@@ -81,12 +81,23 @@ def _awaited_completion(progress: Iterable[Progress], name: str) -> bool:
 def start_all(run: containers.Runner, executor: Callable[[], Executor],
               chosen: Sequence[str]) -> None:
     """``podman start`` of ``chosen``, in the calls of :func:`.creation.start_parts` run at
-    once; every call ends before the first error is raised."""
+    once; every call ends before an error is raised.  A stop (or anything but a failed
+    podman start) wins over a failed call; failed calls are one error, with the output of
+    each (as one call's would be: the diagnosis reads it, e.g. a port already in use)."""
     with executor() as starters:
         calls = [starters.submit(run, argv.start(*part), timeout=120)
                  for part in start_parts(chosen)]
-    for call in calls:
-        call.result()
+    errors = [exc for exc in (call.exception() for call in calls) if exc is not None]
+    for exc in errors:
+        if not isinstance(exc, CommandError):
+            raise exc
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        failed = [e for e in errors if isinstance(e, CommandError)]
+        raise CommandError(argv.start(*chosen), failed[0].code,
+                           "\n".join(e.stdout for e in failed if e.stdout),
+                           "\n".join(e.stderr for e in failed if e.stderr))
 
 
 class Startup:
