@@ -156,7 +156,7 @@ def transfer(argv: Sequence[str], *, stdout: Any = None, stdin: Any = None,
     return Result(argv, 0, "", stderr)
 
 
-_RUNNING: set[subprocess.Popen] = set()
+_RUNNING: dict[subprocess.Popen, bool] = {}  # each child: started by a ``cleaning`` block
 _RUNNING_LOCK = threading.Lock()
 WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (children.json)
 
@@ -164,7 +164,7 @@ WATCHERS: list[Callable[[], None]] = []  # told when a child starts or ends (chi
 @contextlib.contextmanager
 def _tracked(proc: subprocess.Popen) -> Iterator[None]:
     with _RUNNING_LOCK:
-        _RUNNING.add(proc)
+        _RUNNING[proc] = stopping.is_cleaning()
     if stopping.STOP.is_set() and not stopping.is_cleaning():  # noted after the check
         _kill(proc)
     _notify()
@@ -172,7 +172,7 @@ def _tracked(proc: subprocess.Popen) -> Iterator[None]:
         yield
     finally:
         with _RUNNING_LOCK:
-            _RUNNING.discard(proc)
+            _RUNNING.pop(proc, None)
         _notify()
 
 
@@ -196,11 +196,11 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def terminate_all() -> int:
-    """Kill every command this process is running (from any thread): an interrupted
-    ``up`` or watcher must not wait for a hanging podman.  Returns how many were killed."""
+def terminate_all(spare_cleanup: bool = False) -> int:
+    """Kill every command running (any thread; ``spare_cleanup``: not those of a ``stopping.
+    cleaning`` block): a stop never waits for a hanging podman.  Returns how many."""
     with _RUNNING_LOCK:
-        running = list(_RUNNING)
+        running = [p for p, cleaning in _RUNNING.items() if not (spare_cleanup and cleaning)]
     for proc in running:
         if proc.poll() is None:
             _kill(proc)

@@ -222,7 +222,9 @@ def _read_signals(read_fd: int, stop: threading.Event, wake: threading.Event,
     while True:
         winding = stop.is_set() and not wound_down.is_set()
         if not select.select([read_fd], [], [], 0.1 if winding else None)[0]:
-            commands.terminate_all()  # started after the stop, before the loop looked at it
+            # started after the stop, before the loop looked at it (a job's cleanup, e.g. a
+            # throwaway's removal, is left alone: a further signal still kills it)
+            commands.terminate_all(spare_cleanup=True)
             continue
         data = os.read(read_fd, 64)
         if not data:

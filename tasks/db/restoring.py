@@ -172,9 +172,10 @@ def verify_dump(database: Database, dump: Path) -> dict[str, int]:
             restore_into(database, copy, target, container=name)
             found = database.counts(target, container=name, user=RESTORER)
             compare_counts(manifest.get("tables") or {}, found, dump)
-        finally:
-            commands.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
-            commands.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
+        finally:  # also after a stop (the watch's): the throwaway must not stay
+            with cleaning():
+                commands.run(argv.remove(name, timeout=0), ok_codes=(0, 1, 2, 125))
+                commands.run(argv.remove_kind("network", network), ok_codes=(0, 1, 2, 125))
     manifest["verified"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_manifest(env.root, dump.with_suffix(".json"), manifest,
                    0o600 if env.production else 0o640)
