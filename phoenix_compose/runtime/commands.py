@@ -267,9 +267,8 @@ def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> int:
 
 
 class Follower:
-    """A long-running command whose output lines, stdout and stderr alike and in the order
-    they come (``podman logs -f`` passes a container's stderr on as its own), go to a
-    callback until ``stop``."""
+    """A long-running command whose output lines, stdout and stderr alike and in order
+    (``podman logs -f`` passes a container's stderr as its own), go to a callback."""
 
     def __init__(self, argv: Sequence[str], on_line: Callable[[str], None]) -> None:
         import sh
@@ -288,12 +287,13 @@ class Follower:
         except Exception:  # sh raises for a process it already reaped with an error
             return False
 
-    def stop(self) -> None:
-        try:
-            self.proc.terminate()
-            self.proc.wait()
-        except Exception:  # already gone; its exit code is of no interest after a stop
-            pass
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` s: a podman slow to leave never holds a stop."""
+        for end in (self.proc.terminate, self.proc.kill):
+            with contextlib.suppress(Exception):  # gone; its exit code is of no interest now
+                end()
+                self.proc.wait(timeout=grace)
+                return
 
 
 def follow(argv: Sequence[str], on_line: Callable[[str], None]) -> Follower:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,14 @@ def test_a_follower_passes_on_stderr_lines_too_in_the_order_they_come() -> None:
     follower.proc.wait()
     follower.stop()
     assert lines == ["one", "two", "three", "four"]
+
+
+def test_a_follower_that_ignores_sigterm_is_killed_after_its_grace() -> None:
+    """``logs -f`` after Ctrl-C waited for podman to leave on SIGTERM, however long (a
+    podman waiting on a lock): now SIGKILL follows the grace."""
+    ready = threading.Event()
+    follower = commands.follow(["sh", "-c", "trap '' TERM; echo ready; exec sleep 60"],
+                               lambda line: ready.set())
+    assert ready.wait(30)
+    follower.stop(grace=0.2)
+    assert not follower.alive()
