@@ -104,9 +104,15 @@ def test_logs_follow_streams_until_interrupted(busybox_stack: Path) -> None:
     import sys
 
     assert inv(busybox_stack, "up", "--env", "t").returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "logs", "db", "--env", "t",
-                             "--follow"], cwd=busybox_stack, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # as from a terminal: a suite started in the background (``cmd &`` in a script) runs
+    # with SIGINT ignored, which a child inherits through exec, unlike a handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "invoke", "logs", "db", "--env", "t",
+                                 "--follow"], cwd=busybox_stack, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         assert proc.stdout.readline() == "db | db booting\n"  # following now
         proc.send_signal(signal.SIGINT)
